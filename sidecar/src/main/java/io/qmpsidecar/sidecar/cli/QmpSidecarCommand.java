@@ -1,0 +1,30 @@
+package io.qmpsidecar.sidecar.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code qmp-sidecar} command line: each subcommand is one class in this package. */
+@Command(
+    name = "qmp-sidecar",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    description = "Host-side control plane next to QEMU for DPU functions passed through with vfio-pci.",
+    subcommands = {CommandLine.HelpCommand.class})
+public final class QmpSidecarCommand implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** Builds the command line with every subcommand; tests call this and inject out and err. */
+  public static CommandLine commandLine() {
+    return new CommandLine(new QmpSidecarCommand());
+  }
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+}
