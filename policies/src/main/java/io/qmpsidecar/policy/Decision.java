@@ -1,0 +1,40 @@
+package io.qmpsidecar.policy;
+
+import java.util.Objects;
+
+/**
+ * The outcome of evaluating one request.
+ *
+ * @param effect allow or deny
+ * @param ruleId the id of the rule that decided; {@code default} when no rule matched, or one of
+ *     the engine's own ids: {@code invalid-request} (a request the engine refuses to interpret),
+ *     {@code rate-limit:<id>} (the caller ran out of tokens)
+ * @param reason a sentence for humans saying why
+ */
+public record Decision(Effect effect, String ruleId, String reason) {
+
+  /** Rule id of decisions about requests that are malformed or ambiguous (always deny). */
+  public static final String INVALID_REQUEST = "invalid-request";
+
+  public Decision {
+    Objects.requireNonNull(effect, "effect");
+    Objects.requireNonNull(ruleId, "ruleId");
+    Objects.requireNonNull(reason, "reason");
+  }
+
+  /** True when the request may go to QEMU. */
+  public boolean allowed() {
+    return effect == Effect.ALLOW;
+  }
+
+  /** A deny decision. */
+  public static Decision deny(String ruleId, String reason) {
+    return new Decision(Effect.DENY, ruleId, reason);
+  }
+
+  /** Formats as {@code ALLOW by rule ID: reason}, the form {@code policy explain} prints. */
+  @Override
+  public String toString() {
+    return effect + " by rule " + ruleId + ": " + reason;
+  }
+}

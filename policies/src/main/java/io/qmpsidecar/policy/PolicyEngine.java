@@ -1,0 +1,113 @@
+package io.qmpsidecar.policy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.qmpsidecar.policy.impl.ActivePolicy;
+import io.qmpsidecar.policy.impl.Cooldowns;
+import io.qmpsidecar.policy.impl.QmpText;
+import io.qmpsidecar.policy.impl.Redactor;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Decides every request against the current policy, applies rate limits, and hands an audit
+ * record of each decision to the sink. Thread-safe: decisions may run on any number of threads,
+ * and {@link #reload}/{@link #replace} swap the policy atomically, so a decision sees either the
+ * old policy or the new one, never a mix.
+ */
+public final class PolicyEngine {
+
+  private final AtomicReference<ActivePolicy> active;
+  private final AuditSink audit;
+  private final Clock clock;
+  private final Cooldowns cooldowns = new Cooldowns();
+
+  /**
+   * @param policy the policy to enforce, from {@link Policies}
+   * @param audit receives a record of every decision (use {@link AuditSink#NONE} for none)
+   * @param clock time for rate limits, cooldowns and audit records
+   */
+  public PolicyEngine(Policy policy, AuditSink audit, Clock clock) {
+    this.active = new AtomicReference<>(ActivePolicy.of(policy));
+    this.audit = Objects.requireNonNull(audit, "audit");
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /** The policy in force. */
+  public Policy policy() {
+    return active.get().policy();
+  }
+
+  /** Decides a request: the rules, then the caller's rate limit; audits the decision. */
+  public Decision decide(PolicyRequest request) {
+    long now = clock.millis();
+    Decision decision = active.get().decide(request, now);
+    record(now, request.caller(), request.command(), request.arguments(), decision);
+    return decision;
+  }
+
+  /**
+   * Decides a raw QMP command line as a client sent it ({@code {"execute": ..., "arguments":
+   * ...}}). Denies with rule id {@link Decision#INVALID_REQUEST} anything QEMU might read
+   * differently than this engine: duplicate keys, several JSON values, unexpected members.
+   */
+  public Decision decideText(Caller caller, String qmpJson, Optional<HotplugFacts> facts) {
+    QmpText.Parsed parsed = QmpText.parse(qmpJson);
+    if (parsed.refusal() != null) {
+      long now = clock.millis();
+      Decision decision = Decision.deny(Decision.INVALID_REQUEST, parsed.refusal());
+      record(now, caller, "", JsonNodeFactory.instance.objectNode(), decision);
+      return decision;
+    }
+    return decide(new PolicyRequest(caller, parsed.command(), parsed.arguments(), facts));
+  }
+
+  /**
+   * Loads {@code file} and, only if it is valid, makes it the policy in force.
+   *
+   * @return the new policy
+   * @throws PolicyLoadException when the file is invalid; the old policy stays in force
+   */
+  public Policy reload(Path file) {
+    Policy loaded = Policies.load(file);
+    replace(loaded);
+    return loaded;
+  }
+
+  /** Makes {@code policy} the policy in force (atomically). */
+  public void replace(Policy policy) {
+    active.set(ActivePolicy.of(policy));
+    cooldowns.retainOnly(new HashSet<>(policy.automationIds()));
+  }
+
+  /**
+   * Tells the engine a QMP event happened. Returns an action for every automation rule that
+   * matches the event and is out of its cooldown, each already decided (and audited) as a request
+   * from caller {@code rule:<id>}; the caller runs only the allowed ones. A rule fires (and its
+   * cooldown starts) even when its command is denied, so a denied rule cannot flood the audit.
+   */
+  public List<AutomationAction> onEvent(String event, JsonNode data) {
+    long now = clock.millis();
+    List<AutomationAction> actions = new ArrayList<>();
+    for (ActivePolicy.Triggered t : active.get().triggered(event, data)) {
+      if (cooldowns.tryFire(t.ruleId(), t.cooldownMillis(), now)) {
+        PolicyRequest request = PolicyRequest.of(Caller.rule(t.ruleId()), t.command(),
+            t.arguments());
+        actions.add(new AutomationAction(t.ruleId(), request, decide(request)));
+      }
+    }
+    return actions;
+  }
+
+  private void record(long now, Caller caller, String command, JsonNode args, Decision d) {
+    audit.accept(new AuditRecord(Instant.ofEpochMilli(now), caller.id(), command,
+        Redactor.redact(args), d.effect(), d.ruleId(), d.reason()));
+  }
+}

@@ -1,0 +1,81 @@
+package io.qmpsidecar.policy.impl;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Iterator;
+
+/**
+ * One entry of a {@code when} section: a path into the request and a matcher. A path segment
+ * {@code *} stands for every member of an object or element of an array, and the condition holds
+ * when any value the path reaches satisfies the matcher. A path that reaches nothing fails every
+ * matcher except {@code present: false}, which holds exactly then.
+ */
+final class Condition {
+
+  private final String path;
+  private final String[] segments;
+  private final int[] indexes;
+  private final ValueMatcher matcher;
+  private final boolean absent;
+
+  /**
+   * @param segments path segments below the root ({@code arguments} or {@code data}), already
+   *     split on dots
+   * @param absent true for {@code present: false}
+   */
+  Condition(String path, String[] segments, ValueMatcher matcher, boolean absent) {
+    this.path = path;
+    this.segments = segments.clone();
+    this.indexes = new int[segments.length];
+    for (int i = 0; i < segments.length; i++) {
+      indexes[i] = index(segments[i]);
+    }
+    this.matcher = matcher;
+    this.absent = absent;
+  }
+
+  String path() {
+    return path;
+  }
+
+  boolean test(JsonNode root) {
+    boolean found = anyMatch(root, 0);
+    return absent != found;
+  }
+
+  private boolean anyMatch(JsonNode node, int depth) {
+    if (depth == segments.length) {
+      return absent || matcher.test(node);
+    }
+    String segment = segments[depth];
+    if (segment.equals("*")) {
+      for (Iterator<JsonNode> children = node.elements(); children.hasNext(); ) {
+        if (anyMatch(children.next(), depth + 1)) {
+          return true;
+        }
+      }
+      return false;
+    }
+    JsonNode child;
+    if (node.isObject()) {
+      child = node.get(segment);
+    } else if (node.isArray() && indexes[depth] >= 0) {
+      child = node.get(indexes[depth]);
+    } else {
+      child = null;
+    }
+    return child != null && anyMatch(child, depth + 1);
+  }
+
+  private static int index(String segment) {
+    if (segment.isEmpty() || segment.length() > 9) {
+      return -1;
+    }
+    for (int i = 0; i < segment.length(); i++) {
+      char c = segment.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+    }
+    return Integer.parseInt(segment);
+  }
+}

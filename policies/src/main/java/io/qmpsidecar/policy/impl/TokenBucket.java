@@ -1,0 +1,34 @@
+package io.qmpsidecar.policy.impl;
+
+/**
+ * A token bucket: starts full with {@code burst} tokens and refills continuously at
+ * {@code perSecond}. Time comes from the caller, so tests decide it; a clock that steps back is
+ * treated as standing still.
+ */
+final class TokenBucket {
+
+  private final double burst;
+  private final double perMilli;
+  private double tokens;
+  private long lastMillis;
+
+  TokenBucket(long burst, double perSecond, long nowMillis) {
+    this.burst = burst;
+    this.perMilli = perSecond / 1000.0;
+    this.tokens = burst;
+    this.lastMillis = nowMillis;
+  }
+
+  /** Takes one token if there is one; returns whether it did. */
+  synchronized boolean tryTake(long nowMillis) {
+    if (nowMillis > lastMillis) {
+      tokens = Math.min(burst, tokens + (nowMillis - lastMillis) * perMilli);
+      lastMillis = nowMillis;
+    }
+    if (tokens >= 1.0) {
+      tokens -= 1.0;
+      return true;
+    }
+    return false;
+  }
+}
