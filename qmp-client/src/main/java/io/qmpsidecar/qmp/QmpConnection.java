@@ -1,0 +1,142 @@
+package io.qmpsidecar.qmp;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vertx.core.Future;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * A negotiated QMP session with one QEMU. All methods may be called from any thread; futures
+ * complete on the connection's event loop.
+ *
+ * <p>Every command future fails with {@link QmpCommandException} when QEMU answers with an
+ * error, {@link QmpTimeoutException} when no reply comes in time, {@link QmpClosedException}
+ * when the socket closes first, {@link QmpQueueFullException} when too many commands already
+ * wait, and {@link QmpConnectionException} when the connection is not ready.
+ */
+public interface QmpConnection {
+
+  QmpState state();
+
+  /** Called with each state change, in order, on the connection's event loop. */
+  void onStateChange(Consumer<QmpState> listener);
+
+  /** The greeting of the current session (it changes after a reconnect). */
+  QmpGreeting greeting();
+
+  /** Whether {@code oob} was negotiated on the current session. */
+  boolean oobEnabled();
+
+  /** Runs a command with the connection's default timeout. */
+  <T> Future<T> execute(QmpCommand<T> command);
+
+  /** Runs a command; {@code timeout} covers the wait for a slot and QEMU's answer. */
+  <T> Future<T> execute(QmpCommand<T> command, Duration timeout);
+
+  /** Runs any command and completes with QEMU's {@code return} value. */
+  default Future<JsonNode> execute(String name, ObjectNode arguments) {
+    return execute(QmpCommand.raw(name, arguments));
+  }
+
+  /**
+   * Sends a command with {@code exec-oob}, ahead of queued in-band commands. Fails with
+   * {@link QmpConnectionException} when {@code oob} was not negotiated; QEMU itself refuses
+   * commands that do not support OOB.
+   */
+  <T> Future<T> executeOob(QmpCommand<T> command);
+
+  /**
+   * Asks QEMU to remove a device and waits up to {@code wait} for its {@code DEVICE_DELETED}
+   * (matched on the device id or the exact QOM path, never on a child object's path).
+   *
+   * @param idOrPath a device id, or a QOM path starting with {@code /}
+   * @return {@link UnplugOutcome#DELETED}, or {@link UnplugOutcome#PENDING} when the request
+   *     was accepted but the guest has not released the device within {@code wait}; fails with
+   *     {@link QmpCommandException} when QEMU refuses the request (e.g. {@code DeviceNotFound})
+   */
+  Future<UnplugOutcome> deviceDel(String idOrPath, Duration wait);
+
+  /** QEMU's QAPI schema, fetched once per session on first use. */
+  Future<QmpSchema> schema();
+
+  /** Subscribes with the connection's default queue capacity. */
+  QmpSubscription subscribe(EventFilter filter, QmpEventListener listener);
+
+  /** Subscribes with its own queue capacity (at least 1). */
+  QmpSubscription subscribe(EventFilter filter, int queueCapacity, QmpEventListener listener);
+
+  /** Commands sent to QEMU and not yet answered (including timed-out ones QEMU still holds). */
+  int inFlight();
+
+  /** Commands waiting for an in-flight slot. */
+  int queued();
+
+  /**
+   * Closes the connection for good: in-flight and queued commands fail with
+   * {@link QmpClosedException}; no reconnect follows.
+   */
+  Future<Void> close();
+
+  default Future<VmStatus> queryStatus() {
+    return execute(QmpCommands.queryStatus());
+  }
+
+  default Future<QmpVersion> queryVersion() {
+    return execute(QmpCommands.queryVersion());
+  }
+
+  default Future<List<PciDevice>> queryPci() {
+    return execute(QmpCommands.queryPci());
+  }
+
+  default Future<List<ObjectProperty>> qomList(String path) {
+    return execute(QmpCommands.qomList(path));
+  }
+
+  default Future<JsonNode> qomGet(String path, String property) {
+    return execute(QmpCommands.qomGet(path, property));
+  }
+
+  default Future<Void> deviceAdd(ObjectNode properties) {
+    return execute(QmpCommands.deviceAdd(properties));
+  }
+
+  default Future<Void> stop() {
+    return execute(QmpCommands.stop());
+  }
+
+  default Future<Void> cont() {
+    return execute(QmpCommands.cont());
+  }
+
+  default Future<Void> systemReset() {
+    return execute(QmpCommands.systemReset());
+  }
+
+  default Future<Void> migrateSetCapabilities(Map<String, Boolean> capabilities) {
+    return execute(QmpCommands.migrateSetCapabilities(capabilities));
+  }
+
+  default Future<Void> migrateSetParameters(ObjectNode parameters) {
+    return execute(QmpCommands.migrateSetParameters(parameters));
+  }
+
+  default Future<Void> migrate(String uri) {
+    return execute(QmpCommands.migrate(uri));
+  }
+
+  default Future<Void> migrateIncoming(String uri) {
+    return execute(QmpCommands.migrateIncoming(uri));
+  }
+
+  default Future<Void> migrateCancel() {
+    return execute(QmpCommands.migrateCancel());
+  }
+
+  default Future<MigrationInfo> queryMigrate() {
+    return execute(QmpCommands.queryMigrate());
+  }
+}

@@ -1,0 +1,160 @@
+package io.qmpsidecar.qmp.impl;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.qmpsidecar.qmp.QmpQueueFullException;
+import io.qmpsidecar.qmp.QmpTimeoutException;
+import io.qmpsidecar.qmp.impl.codec.QmpCommandEncoder;
+import io.qmpsidecar.qmp.impl.codec.QmpMessage;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends commands and matches replies to them by id. At most {@code maxInFlight} in-band
+ * commands are out at once, because QEMU stops reading its socket beyond its own queue; the rest
+ * wait in a bounded queue. OOB commands go out at once. Confined to the connection's context.
+ */
+final class CommandPipeline {
+  private static final Logger LOG = LoggerFactory.getLogger(CommandPipeline.class);
+
+  private final Vertx vertx;
+  private final QmpCommandEncoder encoder;
+  private final int maxInFlight;
+  private final int maxQueued;
+  private final String peer;
+  /** In send order; QEMU answers in-band commands in that order. */
+  private final Map<Long, PendingCommand<?>> inFlight = new HashMap<>();
+  private final ArrayDeque<PendingCommand<?>> inBandOrder = new ArrayDeque<>();
+  private final ArrayDeque<PendingCommand<?>> waiting = new ArrayDeque<>();
+  private Consumer<Buffer> writer;
+  private long nextId;
+
+  CommandPipeline(Vertx vertx, QmpCommandEncoder encoder, int maxInFlight, int maxQueued, String peer) {
+    this.vertx = vertx;
+    this.encoder = encoder;
+    this.maxInFlight = maxInFlight;
+    this.maxQueued = maxQueued;
+    this.peer = peer;
+  }
+
+  /** Where commands are written from now on (the current socket). */
+  void attach(Consumer<Buffer> writer) {
+    this.writer = writer;
+  }
+
+  int inFlight() {
+    return inFlight.size();
+  }
+
+  int queued() {
+    return waiting.size();
+  }
+
+  <T> void submit(PendingCommand<T> cmd, Duration timeout) {
+    if (!cmd.oob && inBandOrder.size() >= maxInFlight && waiting.size() >= maxQueued) {
+      cmd.fail(new QmpQueueFullException(cmd.name(), maxQueued));
+      return;
+    }
+    cmd.timerId = vertx.setTimer(timeout.toMillis(), t -> expire(cmd, timeout));
+    if (cmd.oob || inBandOrder.size() < maxInFlight) {
+      send(cmd);
+    } else {
+      waiting.add(cmd);
+    }
+  }
+
+  void onReply(QmpMessage message) {
+    JsonNode id = message instanceof QmpMessage.Return r ? r.id() : ((QmpMessage.Error) message).id();
+    PendingCommand<?> cmd;
+    if (id == null) {
+      // QMP answers a request it could not parse with an error without id. Every request this
+      // client sends has an id, and QEMU answers in-band requests in order: it is the oldest.
+      cmd = inBandOrder.peekFirst();
+      LOG.warn("QMP {}: reply without id, matched to the oldest in-flight command {}", peer,
+          cmd == null ? "(none: dropped)" : cmd.name());
+      if (cmd == null) {
+        return;
+      }
+    } else {
+      cmd = id.canConvertToLong() ? inFlight.get(id.asLong()) : null;
+      if (cmd == null) {
+        LOG.warn("QMP {}: dropped a reply with unknown id {}", peer, id);
+        return;
+      }
+    }
+    release(cmd);
+    if (cmd.abandoned) {
+      LOG.info("QMP {}: late reply to '{}' (id {}) dropped: its caller timed out", peer, cmd.name(), cmd.id);
+    } else if (message instanceof QmpMessage.Return r) {
+      cmd.succeed(r.value());
+    } else {
+      QmpMessage.Error e = (QmpMessage.Error) message;
+      cmd.fail(e.errorClass(), e.description());
+    }
+    pump();
+  }
+
+  /** Fails every in-flight and waiting command; the pipeline is empty afterwards. */
+  void failAll(Throwable cause) {
+    List<PendingCommand<?>> all = new ArrayList<>(inFlight.values());
+    all.addAll(waiting);
+    inFlight.clear();
+    inBandOrder.clear();
+    waiting.clear();
+    for (PendingCommand<?> cmd : all) {
+      vertx.cancelTimer(cmd.timerId);
+      cmd.fail(cause);
+    }
+  }
+
+  private void send(PendingCommand<?> cmd) {
+    cmd.id = nextId++;
+    inFlight.put(cmd.id, cmd);
+    if (!cmd.oob) {
+      inBandOrder.addLast(cmd);
+    }
+    writer.accept(encoder.encode(cmd.name(), cmd.arguments(), cmd.id, cmd.oob));
+  }
+
+  private void release(PendingCommand<?> cmd) {
+    inFlight.remove(cmd.id);
+    if (!cmd.oob) {
+      inBandOrder.remove(cmd);
+    }
+    vertx.cancelTimer(cmd.timerId);
+  }
+
+  private void pump() {
+    while (inBandOrder.size() < maxInFlight && !waiting.isEmpty()) {
+      send(waiting.pollFirst());
+    }
+  }
+
+  private void expire(PendingCommand<?> cmd, Duration timeout) {
+    if (cmd.id < 0) {
+      removeWaiting(cmd);
+    } else {
+      // QEMU still holds it: keep its slot so that QEMU's queue is never overrun.
+      cmd.abandoned = true;
+    }
+    cmd.fail(new QmpTimeoutException(cmd.name(), timeout));
+  }
+
+  private void removeWaiting(PendingCommand<?> cmd) {
+    for (Iterator<PendingCommand<?>> it = waiting.iterator(); it.hasNext(); ) {
+      if (it.next() == cmd) {
+        it.remove();
+        return;
+      }
+    }
+  }
+}

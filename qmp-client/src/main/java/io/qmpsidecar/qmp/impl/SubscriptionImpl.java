@@ -1,0 +1,124 @@
+package io.qmpsidecar.qmp.impl;
+
+import io.qmpsidecar.qmp.EventFilter;
+import io.qmpsidecar.qmp.EventGap;
+import io.qmpsidecar.qmp.QmpEvent;
+import io.qmpsidecar.qmp.QmpEventListener;
+import io.qmpsidecar.qmp.QmpSubscription;
+import io.vertx.core.Context;
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One subscriber: a bounded queue drained on the connection's context in a later task, so
+ * QEMU's socket is read on without waiting for listeners. State is confined to that context;
+ * only the counters are read from other threads.
+ */
+final class SubscriptionImpl implements QmpSubscription {
+  private static final Logger LOG = LoggerFactory.getLogger(SubscriptionImpl.class);
+
+  private final Context context;
+  private final EventFilter filter;
+  private final int capacity;
+  private final QmpEventListener listener;
+  private final EventDispatcher owner;
+  /** Holds {@link QmpEvent}s and {@link EventGap}s in stream order. */
+  private final ArrayDeque<Object> queue = new ArrayDeque<>();
+  private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong delivered = new AtomicLong();
+  private boolean paused;
+  private boolean drainScheduled;
+  private boolean gapPending;
+  private boolean cancelled;
+
+  SubscriptionImpl(Context context, EventFilter filter, int capacity, QmpEventListener listener,
+      EventDispatcher owner) {
+    this.context = context;
+    this.filter = filter;
+    this.capacity = capacity;
+    this.listener = listener;
+    this.owner = owner;
+  }
+
+  void offer(QmpEvent event) {
+    if (cancelled || !filter.test(event)) {
+      return;
+    }
+    if (queue.size() >= capacity) {
+      dropped.incrementAndGet();
+      gapPending = true;
+      return;
+    }
+    if (gapPending) {
+      queue.add(EventGap.DROPPED);
+      gapPending = false;
+    }
+    queue.add(event);
+    scheduleDrain();
+  }
+
+  void gap(EventGap gap) {
+    if (!cancelled) {
+      queue.add(gap);
+      scheduleDrain();
+    }
+  }
+
+  @Override
+  public long dropped() {
+    return dropped.get();
+  }
+
+  @Override
+  public long delivered() {
+    return delivered.get();
+  }
+
+  @Override
+  public void pause() {
+    context.runOnContext(v -> paused = true);
+  }
+
+  @Override
+  public void resume() {
+    context.runOnContext(v -> {
+      paused = false;
+      scheduleDrain();
+    });
+  }
+
+  @Override
+  public void cancel() {
+    context.runOnContext(v -> {
+      cancelled = true;
+      queue.clear();
+      owner.remove(this);
+    });
+  }
+
+  private void scheduleDrain() {
+    if (!drainScheduled && !paused && !queue.isEmpty()) {
+      drainScheduled = true;
+      context.runOnContext(v -> drain());
+    }
+  }
+
+  private void drain() {
+    drainScheduled = false;
+    while (!paused && !cancelled && !queue.isEmpty()) {
+      Object item = queue.pollFirst();
+      try {
+        if (item instanceof QmpEvent event) {
+          delivered.incrementAndGet();
+          listener.onEvent(event);
+        } else {
+          listener.onGap((EventGap) item);
+        }
+      } catch (RuntimeException e) {
+        LOG.warn("QMP event listener failed on {}; it stays subscribed", item, e);
+      }
+    }
+  }
+}

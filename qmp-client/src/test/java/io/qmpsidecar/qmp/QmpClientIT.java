@@ -1,0 +1,277 @@
+package io.qmpsidecar.qmp;
+
+import static io.qmpsidecar.qmp.testing.Await.failure;
+import static io.qmpsidecar.qmp.testing.Await.result;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.qmp.testing.QemuBinary;
+import io.qmpsidecar.qmp.testing.QemuProcess;
+import io.qmpsidecar.qmp.testing.QemuTest;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The client against a real QEMU in qtest mode, once per QEMU version set up by scripts/setup. */
+class QmpClientIT {
+  private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+  private static Vertx vertx;
+
+  @TempDir Path dir;
+  private final List<AutoCloseable> cleanup = new ArrayList<>();
+  private QmpClient client;
+
+  @BeforeAll
+  static void startVertx() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stopVertx() {
+    result(vertx.close());
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (client != null) {
+      result(client.close());
+    }
+    for (AutoCloseable c : cleanup) {
+      c.close();
+    }
+  }
+
+  private QemuProcess qemu(QemuBinary binary, String name, String... extra) {
+    QemuProcess q = QemuProcess.startQtest(binary, dir, name, 2, extra);
+    cleanup.add(q);
+    return q;
+  }
+
+  private QmpConnection connect(QemuProcess q) {
+    return connect(QmpClientOptions.of(q.qmpAddress()));
+  }
+
+  private QmpConnection connect(QmpClientOptions options) {
+    client = QmpClient.create(vertx, options);
+    return result(client.connect());
+  }
+
+  @QemuTest
+  void negotiatesOobAndReportsTheVersion(QemuBinary binary) {
+    QmpConnection c = connect(qemu(binary, "vm"));
+    assertThat(c.state()).isEqualTo(QmpState.READY);
+    assertThat(c.greeting().version().toString()).isEqualTo(binary.version());
+    assertThat(c.oobEnabled()).isTrue();
+    assertThat(result(c.queryVersion()).toString()).isEqualTo(binary.version());
+    assertThat(result(c.queryStatus()).running()).isTrue();
+  }
+
+  @QemuTest
+  void oobCanBeRefused(QemuBinary binary) {
+    QmpConnection c = connect(QmpClientOptions.of(qemu(binary, "vm").qmpAddress()).withEnableOob(false));
+    assertThat(c.oobEnabled()).isFalse();
+    assertThat(failure(c.executeOob(QmpCommands.queryStatus())))
+        .isInstanceOf(QmpConnectionException.class).hasMessageContaining("oob is not negotiated");
+  }
+
+  @QemuTest
+  void tenThousandPipelinedCommandsReachTheirCallers(QemuBinary binary) {
+    int n = 10_000;
+    // All are issued at once: the waiting queue must hold them (its default bound is 1024).
+    QmpConnection c = connect(QmpClientOptions.of(qemu(binary, "vm").qmpAddress()).withMaxQueuedCommands(n));
+    List<Future<?>> futures = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      // QEMU's error text echoes the path: each caller can tell its own reply from the others'.
+      futures.add(i % 3 == 0 ? c.queryStatus() : c.qomList("/no-such-object-" + i));
+    }
+    for (int i = 0; i < n; i++) {
+      if (i % 3 == 0) {
+        assertThat(result(futures.get(i))).isInstanceOf(VmStatus.class);
+      } else {
+        assertThat(failure(futures.get(i))).isInstanceOf(QmpCommandException.class)
+            .hasMessageContaining("'/no-such-object-" + i + "'");
+      }
+    }
+    assertThat(c.inFlight()).isZero();
+  }
+
+  @QemuTest
+  void stopAndContEmitStopAndResume(QemuBinary binary) {
+    QmpConnection c = connect(qemu(binary, "vm"));
+    List<String> seen = new CopyOnWriteArrayList<>();
+    QmpSubscription sub = c.subscribe(EventFilter.names("STOP", "RESUME"), e -> seen.add(e.name()));
+    result(c.stop());
+    assertThat(result(c.queryStatus()).status()).isEqualTo("paused");
+    result(c.cont());
+    Await.until("STOP and RESUME arrive", () -> seen.size() == 2);
+    assertThat(seen).containsExactly("STOP", "RESUME");
+    assertThat(sub.delivered()).isEqualTo(2);
+    assertThat(sub.dropped()).isZero();
+  }
+
+  @QemuTest
+  void deviceAddOntoARootPortShowsInQueryPci(QemuBinary binary) {
+    QmpConnection c = connect(qemu(binary, "vm"));
+    // SeaBIOS runs under TCG in this mode and numbers the root ports' buses a few ms after
+    // start; until then query-pci cannot list what sits behind a root port.
+    Await.until("firmware numbered rp1's bus", () -> rootPort(c, "rp1").secondaryBus() > 0);
+    result(c.deviceAdd(JSON.objectNode().put("driver", "e1000e").put("id", "nic1").put("bus", "rp1")));
+    PciDevice port = rootPort(c, "rp1");
+    assertThat(port.children()).extracting(PciDevice::qdevId).containsExactly("nic1");
+    PciDevice nic = port.children().get(0);
+    assertThat(nic.vendorId()).isEqualTo(0x8086);
+    assertThat(nic.bus()).isEqualTo(port.secondaryBus());
+    assertThat(result(c.qomGet("/machine/peripheral/nic1", "realized")).asBoolean()).isTrue();
+  }
+
+  private static PciDevice rootPort(QmpConnection c, String id) {
+    return result(c.queryPci()).stream().filter(d -> d.qdevId().equals(id)).findFirst().orElseThrow();
+  }
+
+  @QemuTest
+  void deviceDelIsPendingUntilResetCompletesIt(QemuBinary binary) {
+    QmpConnection c = connect(qemu(binary, "vm"));
+    result(c.deviceAdd(JSON.objectNode().put("driver", "e1000e").put("id", "nic1").put("bus", "rp1")));
+    // Nothing acknowledges the unplug in qtest mode: pending, not failed.
+    assertThat(result(c.deviceDel("nic1", Duration.ofMillis(300)))).isEqualTo(UnplugOutcome.PENDING);
+
+    result(c.deviceAdd(JSON.objectNode().put("driver", "e1000e").put("id", "nic2").put("bus", "rp2")));
+    Future<UnplugOutcome> unplug = c.deviceDel("nic2", Duration.ofSeconds(10));
+    result(c.systemReset());
+    assertThat(result(unplug)).isEqualTo(UnplugOutcome.DELETED);
+    assertThat(result(c.qomList("/machine/peripheral"))).extracting(ObjectProperty::name).doesNotContain("nic2");
+  }
+
+  @QemuTest
+  void deviceDelOfAnUnknownDeviceKeepsQemusError(QemuBinary binary) {
+    QmpConnection c = connect(qemu(binary, "vm"));
+    assertThat(failure(c.deviceDel("ghost", Duration.ofSeconds(1))))
+        .isInstanceOfSatisfying(QmpCommandException.class, e -> {
+          assertThat(e.errorClass()).isEqualTo("DeviceNotFound");
+          assertThat(e.description()).contains("ghost");
+        });
+  }
+
+  @QemuTest
+  void vfioWithAMissingHostDeviceFailsWithQemusText(QemuBinary binary) {
+    QmpConnection c = connect(qemu(binary, "vm"));
+    ObjectNode vfio = JSON.objectNode().put("driver", "vfio-pci").put("host", "0000:03:00.1")
+        .put("id", "dpu-vf1").put("bus", "rp1");
+    assertThat(failure(c.deviceAdd(vfio))).isInstanceOfSatisfying(QmpCommandException.class, e -> {
+      assertThat(e.command()).isEqualTo("device_add");
+      assertThat(e.errorClass()).isEqualTo("GenericError");
+      assertThat(e.description())
+          .contains("vfio /sys/bus/pci/devices/0000:03:00.1: no such host device");
+    });
+  }
+
+  @QemuTest
+  void migratesBetweenTwoQemusWithEventsOnBothSides(QemuBinary binary) throws Exception {
+    QemuProcess src = qemu(binary, "src");
+    QemuProcess dst = qemu(binary, "dst", "-incoming", "defer");
+    QmpClient dstClient = QmpClient.create(vertx, QmpClientOptions.of(dst.qmpAddress()));
+    cleanup.add(() -> result(dstClient.close()));
+    QmpConnection source = connect(src);
+    QmpConnection target = result(dstClient.connect());
+    List<String> srcStates = new CopyOnWriteArrayList<>();
+    List<String> dstStates = new CopyOnWriteArrayList<>();
+    source.subscribe(EventFilter.names("MIGRATION"), e -> srcStates.add(e.text("status")));
+    target.subscribe(EventFilter.names("MIGRATION"), e -> dstStates.add(e.text("status")));
+    result(source.migrateSetCapabilities(java.util.Map.of("events", true)));
+    result(target.migrateSetCapabilities(java.util.Map.of("events", true)));
+    int port;
+    try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = s.getLocalPort();
+    }
+    result(target.migrateIncoming("tcp:127.0.0.1:" + port));
+    result(source.migrate("tcp:127.0.0.1:" + port));
+    Await.until("both sides report completed", () -> srcStates.contains("completed") && dstStates.contains("completed"));
+    assertThat(srcStates).startsWith("setup").contains("active").endsWith("completed");
+    assertThat(dstStates).contains("active").endsWith("completed");
+    MigrationInfo info = result(source.queryMigrate());
+    assertThat(info.status()).isEqualTo("completed");
+    assertThat(info.ramTotal()).isPositive();
+  }
+
+  @QemuTest
+  void killingQemuFailsInFlightCommandsAtOnce(QemuBinary binary) {
+    QemuProcess q = qemu(binary, "vm");
+    QmpConnection c = connect(QmpClientOptions.of(q.qmpAddress()).withCommandTimeout(Duration.ofSeconds(60)));
+    q.suspend();
+    Future<VmStatus> inFlight = c.queryStatus();
+    Await.until("the command is in flight", () -> c.inFlight() == 1);
+    long start = System.nanoTime();
+    q.kill();
+    assertThat(failure(inFlight)).isInstanceOf(QmpClosedException.class).hasMessageContaining("lost");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+    Await.until("the connection is closed", () -> c.state() == QmpState.CLOSED);
+    assertThat(failure(c.queryStatus())).isInstanceOf(QmpConnectionException.class).hasMessageContaining("closed");
+  }
+
+  @QemuTest
+  void aStoppedQemuDoesNotHangConnect(QemuBinary binary) {
+    QemuProcess q = qemu(binary, "vm");
+    q.suspend();
+    client = QmpClient.create(vertx, QmpClientOptions.of(q.qmpAddress()).withGreetingTimeout(Duration.ofMillis(500)));
+    assertThat(failure(client.connect())).isInstanceOf(QmpConnectionException.class)
+        .hasMessageContaining("did not greet");
+  }
+
+  @QemuTest
+  void reconnectsToAQemuRestartedOnTheSameSocket(QemuBinary binary) {
+    QemuProcess q = qemu(binary, "vm");
+    QmpConnection c = connect(QmpClientOptions.of(q.qmpAddress()).withReconnect(
+        ReconnectPolicy.FOREVER.withInitialDelay(Duration.ofMillis(20)).withMaxDelay(Duration.ofMillis(200))));
+    List<QmpState> states = new CopyOnWriteArrayList<>();
+    List<EventGap> gaps = new CopyOnWriteArrayList<>();
+    c.onStateChange(states::add);
+    c.subscribe(EventFilter.all(), new QmpEventListener() {
+      @Override
+      public void onEvent(QmpEvent event) {}
+
+      @Override
+      public void onGap(EventGap gap) {
+        gaps.add(gap);
+      }
+    });
+    q.kill();
+    Await.until("the loss is seen", () -> states.contains(QmpState.DISCONNECTED));
+    q.start();
+    Await.until("ready again", () -> c.state() == QmpState.READY);
+    assertThat(result(c.queryStatus()).running()).isTrue();
+    assertThat(states).containsSubsequence(QmpState.DISCONNECTED, QmpState.CONNECTING, QmpState.NEGOTIATING, QmpState.READY);
+    Await.until("subscribers learn of the gap", () -> gaps.contains(EventGap.RECONNECTED));
+  }
+
+  @QemuTest
+  void validatesCommandsAgainstTheRealSchema(QemuBinary binary) {
+    QmpConnection c = connect(qemu(binary, "vm"));
+    QmpSchema schema = result(c.schema());
+    assertThat(schema.hasCommand("device_add")).isTrue();
+    assertThat(schema.events()).contains("DEVICE_DELETED", "MIGRATION");
+    ObjectNode good = JSON.objectNode();
+    good.putArray("capabilities").addObject().put("capability", "events").put("state", true);
+    assertThat(schema.validate("migrate-set-capabilities", good)).isEmpty();
+
+    ObjectNode stringBool = JSON.objectNode();
+    stringBool.putArray("capabilities").addObject().put("capability", "events").put("state", "true");
+    assertThat(schema.validate("migrate-set-capabilities", stringBool))
+        .containsExactly(new SchemaViolation("arguments.capabilities[0].state", "expected boolean, got string \"true\""));
+
+    assertThat(schema.validate("qom-get", JSON.objectNode().put("path", "/machine").put("prop", "type")))
+        .extracting(SchemaViolation::path)
+        .containsExactlyInAnyOrder("arguments.property", "arguments.prop");
+    assertThat(schema.validate("no-such-command", null)).singleElement().asString().contains("no-such-command");
+    assertThat(result(c.schema())).isSameAs(schema);
+  }
+}

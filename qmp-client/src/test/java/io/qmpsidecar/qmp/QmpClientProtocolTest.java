@@ -1,0 +1,290 @@
+package io.qmpsidecar.qmp;
+
+import static io.qmpsidecar.qmp.testing.Await.failure;
+import static io.qmpsidecar.qmp.testing.Await.result;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.qmp.testing.FakeQmpServer;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Protocol edge cases against a scripted fake QMP server: a real QEMU does not delay replies,
+ * close mid-call, send events before its greeting, answer without an id or send garbage on
+ * demand.
+ */
+class QmpClientProtocolTest {
+  private static final String STOP_EVENT =
+      "{\"timestamp\":{\"seconds\":1,\"microseconds\":2},\"event\":\"STOP\"}";
+  private static Vertx vertx;
+
+  @TempDir Path dir;
+  private FakeQmpServer server;
+  private QmpClient client;
+
+  @BeforeAll
+  static void startVertx() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stopVertx() {
+    result(vertx.close());
+  }
+
+  @BeforeEach
+  void startServer() {
+    server = new FakeQmpServer(vertx, dir);
+  }
+
+  @AfterEach
+  void stop() {
+    if (client != null) {
+      result(client.close());
+    }
+    server.close();
+  }
+
+  private QmpClientOptions options() {
+    return QmpClientOptions.of(server.address());
+  }
+
+  private QmpConnection connect(QmpClientOptions options) {
+    client = QmpClient.create(vertx, options);
+    return result(client.connect());
+  }
+
+  @Test
+  void eventsBeforeTheGreetingAreDelivered() {
+    server.sendBeforeGreeting(STOP_EVENT);
+    List<QmpEvent> events = new CopyOnWriteArrayList<>();
+    client = QmpClient.create(vertx, options());
+    QmpConnection c = result(client.connect(conn -> conn.subscribe(EventFilter.all(), events::add)));
+    Await.until("the early event arrives", () -> events.size() == 1);
+    assertThat(events.get(0).name()).isEqualTo("STOP");
+    assertThat(events.get(0).timestamp().getNano()).isEqualTo(2000);
+    assertThat(c.state()).isEqualTo(QmpState.READY);
+  }
+
+  @Test
+  void eventsInterleavedWithRepliesAreNeverTakenForReplies() {
+    server.onCommand((req, peer) -> {
+      peer.send(STOP_EVENT);
+      peer.send(FakeQmpServer.reply(req, "\"return\":{\"status\":\"paused\",\"running\":false}"));
+    });
+    QmpConnection c = connect(options());
+    List<String> events = new CopyOnWriteArrayList<>();
+    c.subscribe(EventFilter.names("STOP"), e -> events.add(e.name()));
+    assertThat(result(c.queryStatus())).isEqualTo(new VmStatus("paused", false));
+    Await.until("the event arrives", () -> events.size() == 1);
+  }
+
+  @Test
+  void aDelayedReplyTimesOutAndItsLateReplyIsDropped() {
+    server.onCommand((req, peer) -> {
+      if (req.path("execute").asText().equals("stop")) {
+        peer.sendLater(300, FakeQmpServer.reply(req, "\"return\":{}"));
+      } else {
+        peer.ok(req);
+      }
+    });
+    QmpConnection c = connect(options());
+    Throwable e = failure(c.execute(QmpCommands.stop(), Duration.ofMillis(50)));
+    assertThat(e).isInstanceOfSatisfying(QmpTimeoutException.class, t -> {
+      assertThat(t.command()).isEqualTo("stop");
+      assertThat(t.timeout()).isEqualTo(Duration.ofMillis(50));
+    });
+    // QEMU still holds the command: its slot stays taken until the late reply comes.
+    assertThat(c.inFlight()).isEqualTo(1);
+    Await.until("the late reply frees the slot", () -> c.inFlight() == 0);
+    assertThat(result(c.cont())).isNull();
+  }
+
+  @Test
+  void closingMidCallFailsTheCommandAsClosed() {
+    server.onCommand((req, peer) -> peer.close());
+    QmpConnection c = connect(options());
+    assertThat(failure(c.queryStatus())).isInstanceOf(QmpClosedException.class)
+        .hasMessageContaining("lost").hasMessageContaining("re-query");
+    Await.until("closed", () -> c.state() == QmpState.CLOSED);
+  }
+
+  @Test
+  void anErrorWithoutIdAnswersTheOldestInFlightCommand() {
+    List<FakeQmpServer.Peer> held = new ArrayList<>();
+    server.onCommand((req, peer) -> {
+      if (req.path("execute").asText().equals("stop")) {
+        peer.send("{\"error\":{\"class\":\"GenericError\",\"desc\":\"JSON parse error, invalid keyword\"}}");
+      } else {
+        peer.ok(req);
+      }
+    });
+    QmpConnection c = connect(options());
+    assertThat(failure(c.stop())).isInstanceOfSatisfying(QmpCommandException.class, e -> {
+      assertThat(e.command()).isEqualTo("stop");
+      assertThat(e.errorClass()).isEqualTo("GenericError");
+      assertThat(e.description()).isEqualTo("JSON parse error, invalid keyword");
+    });
+    assertThat(held).isEmpty();
+    assertThat(result(c.cont())).isNull();
+  }
+
+  @Test
+  void aReplyWithAnUnknownIdIsDropped() {
+    server.onCommand((req, peer) -> {
+      peer.send("{\"return\":{\"status\":\"bogus\",\"running\":false},\"id\":987654}");
+      peer.send(FakeQmpServer.reply(req, "\"return\":{\"status\":\"running\",\"running\":true}"));
+    });
+    QmpConnection c = connect(options());
+    assertThat(result(c.queryStatus()).status()).isEqualTo("running");
+  }
+
+  @Test
+  void aServerThatNeverGreetsFailsConnectWithinTheGreetingTimeout() {
+    server.greet(false);
+    client = QmpClient.create(vertx, options().withGreetingTimeout(Duration.ofMillis(200)));
+    assertThat(failure(client.connect())).isInstanceOf(QmpConnectionException.class)
+        .hasMessageContaining("did not greet and negotiate within 200 ms");
+  }
+
+  @Test
+  void atMostMaxInFlightCommandsAreOutAtOnce() {
+    List<Runnable> answers = new CopyOnWriteArrayList<>();
+    server.onCommand((req, peer) -> answers.add(() -> peer.ok(req)));
+    QmpConnection c = connect(options());
+    List<Future<Void>> futures = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      futures.add(c.stop());
+    }
+    Await.until("8 commands reach the server", () -> answers.size() == 8);
+    assertThat(c.inFlight()).isEqualTo(8);
+    assertThat(c.queued()).isEqualTo(12);
+    answers.get(0).run();
+    Await.until("a freed slot sends the 9th", () -> answers.size() == 9);
+    for (int i = 1; i < 20; i++) {
+      int next = i;
+      Await.until("command " + next + " reaches the server", () -> answers.size() > next);
+      answers.get(next).run();
+    }
+    futures.forEach(f -> assertThat(result(f)).isNull());
+  }
+
+  @Test
+  void aFullQueueRefusesAtOnce() {
+    server.onCommand((req, peer) -> { });
+    QmpConnection c = connect(options().withMaxInFlight(1).withMaxQueuedCommands(2));
+    c.stop();
+    c.stop();
+    c.stop();
+    assertThat(failure(c.stop())).isInstanceOfSatisfying(QmpQueueFullException.class,
+        e -> assertThat(e.capacity()).isEqualTo(2));
+  }
+
+  @Test
+  void oobCommandsOvertakeAFullPipeline() {
+    server.onCommand((req, peer) -> {
+      if (req.has("exec-oob")) {
+        peer.ok(req);
+      }
+    });
+    QmpConnection c = connect(options());
+    for (int i = 0; i < 10; i++) {
+      c.stop();
+    }
+    assertThat(result(c.executeOob(QmpCommand.raw("migrate-pause", null)))).isNotNull();
+    assertThat(server.received()).last().satisfies(r -> assertThat(r.path("exec-oob").asText()).isEqualTo("migrate-pause"));
+  }
+
+  @Test
+  void anOversizedLineFailsInFlightCommandsAndResetsTheConnection() {
+    String huge = "{\"return\":{\"pad\":\"" + "x".repeat(QmpClientOptions.MIN_MAX_LINE_BYTES + 10) + "\"}}";
+    server.onCommand((req, peer) -> peer.send(huge));
+    QmpConnection c = connect(options().withMaxLineBytes(QmpClientOptions.MIN_MAX_LINE_BYTES));
+    assertThat(failure(c.queryStatus())).isInstanceOf(QmpProtocolException.class)
+        .hasMessageContaining("longer than " + QmpClientOptions.MIN_MAX_LINE_BYTES + " bytes");
+    Await.until("the connection is reset", () -> c.state() == QmpState.CLOSED);
+  }
+
+  @Test
+  void garbageFailsInFlightCommandsAndReconnects() {
+    server.onCommand((req, peer) -> peer.send("this is not json"));
+    QmpConnection c = connect(options().withReconnect(
+        ReconnectPolicy.FOREVER.withInitialDelay(Duration.ofMillis(10)).withMaxDelay(Duration.ofMillis(50))));
+    List<EventGap> gaps = new CopyOnWriteArrayList<>();
+    c.subscribe(EventFilter.all(), new QmpEventListener() {
+      @Override
+      public void onEvent(QmpEvent event) {}
+
+      @Override
+      public void onGap(EventGap gap) {
+        gaps.add(gap);
+      }
+    });
+    assertThat(failure(c.queryStatus())).isInstanceOf(QmpProtocolException.class)
+        .hasMessageContaining("not JSON").hasMessageContaining("this is not json");
+    Await.until("reconnected", () -> server.peers().size() == 2 && c.state() == QmpState.READY);
+    Await.until("the subscriber learns of the gap", () -> gaps.equals(List.of(EventGap.RECONNECTED)));
+  }
+
+  @Test
+  void aPausedSubscriberDropsBeyondItsQueueAndIsToldSo() {
+    QmpConnection c = connect(options());
+    List<Object> seen = new CopyOnWriteArrayList<>();
+    QmpSubscription sub = c.subscribe(EventFilter.names("STOP"), 2, new QmpEventListener() {
+      @Override
+      public void onEvent(QmpEvent event) {
+        seen.add(event.name());
+      }
+
+      @Override
+      public void onGap(EventGap gap) {
+        seen.add(gap);
+      }
+    });
+    sub.pause();
+    FakeQmpServer.Peer peer = server.peers().get(0);
+    for (int i = 0; i < 5; i++) {
+      peer.send(STOP_EVENT);
+    }
+    peer.send("{\"event\":\"RESUME\"}");
+    Await.until("three are dropped", () -> sub.dropped() == 3);
+    assertThat(seen).isEmpty();
+    sub.resume();
+    peer.send(STOP_EVENT);
+    Await.until("delivery resumes", () -> seen.size() == 4);
+    assertThat(seen).containsExactly("STOP", "STOP", EventGap.DROPPED, "STOP");
+    assertThat(sub.delivered()).isEqualTo(3);
+  }
+
+  @Test
+  void reconnectGivesUpAfterMaxAttempts() {
+    QmpConnection c = connect(options().withReconnect(ReconnectPolicy.FOREVER
+        .withInitialDelay(Duration.ofMillis(5)).withMaxDelay(Duration.ofMillis(10)).withMaxAttempts(3)));
+    List<QmpState> states = new CopyOnWriteArrayList<>();
+    c.onStateChange(states::add);
+    server.close();
+    server.peers().get(0).close();
+    Await.until("closed for good", () -> c.state() == QmpState.CLOSED);
+    assertThat(states.stream().filter(s -> s == QmpState.CONNECTING).count()).isEqualTo(3);
+  }
+
+  @Test
+  void commandsWhileNotReadyFailFastNamingTheState() {
+    QmpConnection c = connect(options());
+    result(c.close());
+    assertThat(failure(c.queryStatus())).isInstanceOf(QmpConnectionException.class)
+        .hasMessageContaining("is closed").hasMessageContaining("query-status");
+  }
+}
