@@ -1,0 +1,10 @@
+package io.qmpsidecar.relay;
+
+/**
+ * {@code device.detach}: remove a device the DPU attached.
+ *
+ * @param opId idempotency key chosen by the DPU; a repeat returns the first outcome
+ * @param vm the VM's name in the sidecar's configuration
+ * @param deviceId the QEMU device id
+ */
+public record DetachRequest(String opId, String vm, String deviceId) {}

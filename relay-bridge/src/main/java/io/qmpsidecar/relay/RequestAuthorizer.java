@@ -1,0 +1,21 @@
+package io.qmpsidecar.relay;
+
+import java.util.Map;
+
+/**
+ * Checks every DPU request before anything runs; the sidecar plugs its policy engine in here.
+ * Called on the relay host's event loop: must decide without blocking.
+ */
+public interface RequestAuthorizer {
+
+  /** The caller identity the relay passes for every request that arrives over the link. */
+  String CALLER_DPU = "dpu";
+
+  /**
+   * @param caller always {@link #CALLER_DPU} for requests from the link
+   * @param method the JSON-RPC method, e.g. {@code device.attach}
+   * @param params the request's params as JSON maps and lists
+   * @return the decision; a denied request is answered with {@link ErrorCode#POLICY_DENIED}
+   */
+  AuthorizationDecision authorize(String caller, String method, Map<String, Object> params);
+}

@@ -1,0 +1,197 @@
+package io.qmpsidecar.relay.impl;
+
+import io.qmpsidecar.relay.LinkState;
+import io.qmpsidecar.relay.Notification;
+import io.qmpsidecar.relay.RelayConnectionException;
+import io.qmpsidecar.relay.RelayHost;
+import io.qmpsidecar.relay.RelayHostOptions;
+import io.qmpsidecar.relay.RelayMethods;
+import io.qmpsidecar.relay.RequestAuthorizer;
+import io.qmpsidecar.relay.RequestExecutor;
+import io.qmpsidecar.relay.impl.store.OpStore;
+import io.qmpsidecar.relay.impl.store.OutboxStore;
+import io.qmpsidecar.relay.impl.store.RelayDatabase;
+import io.qmpsidecar.relay.impl.store.StoreState;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketConnectOptions;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The host end: owns the store, the outbox, the dial loop and the current session, on one context. */
+public final class RelayHostImpl implements RelayHost {
+
+  private static final Logger log = LoggerFactory.getLogger(RelayHostImpl.class);
+
+  private final Vertx vertx;
+  private final Context context;
+  private final RelayHostOptions options;
+  private final RequestExecutor executor;
+  private final RelayDatabase db;
+  private final StoreState state;
+  private final Outbox outbox;
+  private final RequestDispatcher dispatcher;
+  private final WebSocketClient client;
+  private final Backoff backoff;
+  private Handler<LinkState> linkHandler = s -> { };
+  private HostSession session;
+  private long redialTimer = -1;
+  private boolean closed;
+
+  private RelayHostImpl(Vertx vertx, Context context, RelayHostOptions options, RequestExecutor executor,
+      RequestAuthorizer authorizer, RelayDatabase db, StoreState state) {
+    this.vertx = vertx;
+    this.context = context;
+    this.options = options;
+    this.executor = executor;
+    this.db = db;
+    this.state = state;
+    this.outbox = new Outbox(new OutboxStore(db), state, options.maxPendingNotifications(),
+        options.storeBatchSize(), options.maxMessageBytes(), options.maxOutboxEntries(), this::committed);
+    this.dispatcher = new RequestDispatcher(vertx, executor, authorizer,
+        new OpLedger(new OpStore(db, options.maxStoredOps())), options.executorTimeout());
+    this.client = vertx.createWebSocketClient(Transport.client(options.tls(),
+        (int) options.requestTimeout().toMillis()));
+    this.backoff = new Backoff(options.reconnectInitialDelay(), options.reconnectMaxDelay());
+  }
+
+  /** See {@link RelayHost#start}. */
+  public static Future<RelayHost> start(Vertx vertx, RelayHostOptions options, RequestExecutor executor,
+      RequestAuthorizer authorizer) {
+    try {
+      Transport.checkPlain(options.tls(), options.dpuHost(), options.allowPlainRemote(), "DPU endpoint");
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
+    Context context = vertx.getOrCreateContext();
+    Promise<RelayHost> promise = Promise.promise();
+    context.runOnContext(v -> RelayDatabase.open(vertx, options.storePath(), options.syncEveryCommit())
+        .compose(db -> new OutboxStore(db).load()
+            .recover(e -> db.close().transform(x -> Future.failedFuture(e)))
+            .map(state -> new RelayHostImpl(vertx, context, options, executor, authorizer, db, state)))
+        .onSuccess(host -> {
+          log.info("relay host {} started: epoch {}, last seq {}, last acked {}, dialing {}:{}",
+              options.hostId(), host.state.epoch(), host.state.lastSeq(), host.state.lastAcked(),
+              options.dpuHost(), options.dpuPort());
+          host.dial();
+        })
+        .<RelayHost>map(h -> h)
+        .onComplete(promise));
+    return promise.future();
+  }
+
+  @Override
+  public Future<Long> notify(Notification notification) {
+    Promise<Long> promise = Promise.promise();
+    onContext(() -> outbox.append(notification).onComplete(promise));
+    return promise.future();
+  }
+
+  @Override
+  public RelayHost linkStateHandler(Handler<LinkState> handler) {
+    onContext(() -> linkHandler = handler);
+    return this;
+  }
+
+  @Override
+  public long epoch() {
+    return state.epoch();
+  }
+
+  @Override
+  public Future<Void> close() {
+    Promise<Void> promise = Promise.promise();
+    onContext(() -> {
+      if (closed) {
+        promise.complete();
+        return;
+      }
+      closed = true;
+      vertx.cancelTimer(redialTimer);
+      if (session != null) {
+        session.close("the relay host is shutting down");
+      }
+      outbox.close();
+      linkHandler.handle(new LinkState(LinkState.Status.CLOSED, null));
+      client.close().eventually(db::close).onComplete(promise);
+    });
+    return promise.future();
+  }
+
+  private void dial() {
+    if (closed) {
+      return;
+    }
+    linkHandler.handle(new LinkState(LinkState.Status.CONNECTING, null));
+    WebSocketConnectOptions connect = new WebSocketConnectOptions()
+        .setHost(options.dpuHost())
+        .setPort(options.dpuPort())
+        .setURI(Transport.PATH)
+        .setSsl(options.tls() != null)
+        .setTimeout(options.requestTimeout().toMillis());
+    client.connect(connect).onComplete(ar -> {
+      if (closed) {
+        if (ar.succeeded()) {
+          ar.result().close();
+        }
+        return;
+      }
+      if (ar.failed()) {
+        down(new RelayConnectionException("could not reach the DPU endpoint at " + options.dpuHost() + ":"
+            + options.dpuPort() + ": " + ar.cause().getMessage(), ar.cause()));
+        return;
+      }
+      RpcPeer peer = new RpcPeer(vertx, ar.result(), new RpcPeer.Limits(options.maxMessageBytes(),
+          options.maxInFlightRequests(), 16, options.requestTimeout(), options.heartbeatInterval(),
+          options.heartbeatTimeout()), "DPU " + options.dpuHost() + ":" + options.dpuPort());
+      session = new HostSession(peer, outbox, dispatcher, executor, hello(), dpu -> {
+        backoff.reset();
+        log.info("relay link up to DPU {} (protocol {}); DPU last acked seq {}", dpu.dpuId(), dpu.version(),
+            dpu.lastAcked());
+        linkHandler.handle(new LinkState(LinkState.Status.CONNECTED, null));
+      }, this::down);
+      session.start();
+    });
+  }
+
+  private Map<String, Object> hello() {
+    Map<String, Object> p = new LinkedHashMap<>();
+    p.put("versions", List.of(RelayMethods.PROTOCOL_VERSION));
+    p.put("hostId", options.hostId());
+    p.put("epoch", state.epoch());
+    p.put("capabilities", List.of("opId", "snapshot"));
+    return p;
+  }
+
+  private void down(Throwable cause) {
+    session = null;
+    if (closed) {
+      return;
+    }
+    long delay = backoff.nextDelayMs();
+    log.warn("relay link down ({}); redialing in {} ms", cause.getMessage(), delay);
+    linkHandler.handle(new LinkState(LinkState.Status.DISCONNECTED, cause));
+    redialTimer = vertx.setTimer(delay, t -> dial());
+  }
+
+  private void committed() {
+    if (session != null) {
+      session.committed();
+    }
+  }
+
+  private void onContext(Runnable action) {
+    if (Vertx.currentContext() == context) {
+      action.run();
+    } else {
+      context.runOnContext(v -> action.run());
+    }
+  }
+}

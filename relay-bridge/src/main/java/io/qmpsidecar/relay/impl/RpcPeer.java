@@ -1,0 +1,275 @@
+package io.qmpsidecar.relay.impl;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import io.qmpsidecar.relay.ErrorCode;
+import io.qmpsidecar.relay.RelayConnectionException;
+import io.qmpsidecar.relay.RelayError;
+import io.qmpsidecar.relay.RelayErrorException;
+import io.qmpsidecar.relay.RelayMethods;
+import io.qmpsidecar.relay.RelayOverloadedException;
+import io.qmpsidecar.relay.RelayTimeoutException;
+import io.qmpsidecar.relay.impl.codec.JsonRpcCodec;
+import io.qmpsidecar.relay.impl.codec.MessageAssembler;
+import io.qmpsidecar.relay.impl.codec.RpcDecodeException;
+import io.qmpsidecar.relay.impl.codec.RpcMessage;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.WebSocketBase;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * JSON-RPC 2.0 over one WebSocket, shared by both ends: matches answers to requests (each with its
+ * timer), bounds requests in flight both ways, answers bad messages with JSON-RPC errors without
+ * dropping the link, and sends heartbeats and declares the peer dead after a silence. All calls
+ * and callbacks run on the WebSocket's context.
+ */
+public final class RpcPeer {
+
+  private static final Logger log = LoggerFactory.getLogger(RpcPeer.class);
+  private static final String PING = JsonRpcCodec.notification(RelayMethods.PING, Map.of());
+
+  /** What the owner of the link receives. */
+  public interface Inbound {
+    /** A request to serve; answer it with {@link #respond} or {@link #respondError}. */
+    void request(RpcMessage.Request request);
+
+    void notification(RpcMessage.Notification notification);
+
+    /** The link is gone; called once. */
+    void closed(Throwable cause);
+  }
+
+  /**
+   * Bounds of one link.
+   *
+   * @param maxMessageBytes largest message accepted or sent
+   * @param maxInboundInFlight requests from the peer being served at once
+   * @param maxOutboundPending our requests waiting for an answer
+   * @param requestTimeout how long our request waits for its answer
+   * @param heartbeatInterval how often we ping
+   * @param heartbeatTimeout silence after which the peer is dead
+   */
+  public record Limits(int maxMessageBytes, int maxInboundInFlight, int maxOutboundPending,
+      Duration requestTimeout, Duration heartbeatInterval, Duration heartbeatTimeout) {}
+
+  private record Pending(String method, Promise<JsonNode> promise, long timer) {}
+
+  private final Vertx vertx;
+  private final WebSocketBase ws;
+  private final Limits limits;
+  private final String peerName;
+  private final Map<Long, Pending> pending = new HashMap<>();
+  private Inbound inbound;
+  private long nextId = 1;
+  private int inboundInFlight;
+  private long lastInboundNanos = System.nanoTime();
+  private long heartbeatTimer = -1;
+  private boolean closed;
+
+  public RpcPeer(Vertx vertx, WebSocketBase ws, Limits limits, String peerName) {
+    this.vertx = vertx;
+    this.ws = ws;
+    this.limits = limits;
+    this.peerName = peerName;
+  }
+
+  /** Starts reading and heartbeating; call once, on the WebSocket's context. */
+  public void start(Inbound inbound) {
+    this.inbound = inbound;
+    MessageAssembler assembler = new MessageAssembler(limits.maxMessageBytes(), new MessageAssembler.Sink() {
+      @Override
+      public void message(String text) {
+        onText(text);
+      }
+
+      @Override
+      public void oversized(long bytes) {
+        log.warn("{} sent a message of {} bytes, over the limit of {}", peerName, bytes, limits.maxMessageBytes());
+        write(JsonRpcCodec.error(NullNode.getInstance(), RelayError.of(ErrorCode.MESSAGE_TOO_LARGE,
+            "message of " + bytes + " bytes exceeds the limit of " + limits.maxMessageBytes()
+                + " bytes; split the request or raise maxMessageBytes on both ends")));
+      }
+
+      @Override
+      public void binary() {
+        write(JsonRpcCodec.error(NullNode.getInstance(), RelayError.of(ErrorCode.INVALID_REQUEST,
+            "binary messages are not part of the protocol; send JSON-RPC as text messages")));
+      }
+    });
+    ws.frameHandler(frame -> {
+      lastInboundNanos = System.nanoTime();
+      assembler.frame(frame);
+    });
+    ws.closeHandler(v -> closed(new RelayConnectionException("link to " + peerName + " closed"
+        + (ws.closeReason() == null ? "" : ": " + ws.closeReason()))));
+    ws.exceptionHandler(e -> close("link to " + peerName + " failed: " + e.getMessage()));
+    heartbeatTimer = vertx.setPeriodic(limits.heartbeatInterval().toMillis(), t -> heartbeat());
+  }
+
+  /**
+   * Sends a request.
+   *
+   * @return completes with the result member; fails with {@link RelayErrorException},
+   *     {@link RelayTimeoutException}, {@link RelayOverloadedException} or
+   *     {@link RelayConnectionException}
+   */
+  public Future<JsonNode> request(String method, Object params) {
+    if (closed) {
+      return Future.failedFuture(new RelayConnectionException("link to " + peerName
+          + " is closed; wait for the host to reconnect, then retry with the same opId"));
+    }
+    if (pending.size() >= limits.maxOutboundPending()) {
+      return Future.failedFuture(new RelayOverloadedException(pending.size() + " requests to " + peerName
+          + " are waiting for answers; wait for some to finish before sending more", limits.maxOutboundPending()));
+    }
+    long id = nextId++;
+    String text = JsonRpcCodec.request(id, method, params);
+    if (tooLarge(text)) {
+      return Future.failedFuture(new RelayErrorException(RelayError.of(ErrorCode.MESSAGE_TOO_LARGE,
+          method + " request exceeds the limit of " + limits.maxMessageBytes() + " bytes; send less per request")));
+    }
+    Promise<JsonNode> promise = Promise.promise();
+    Duration timeout = limits.requestTimeout();
+    long timer = vertx.setTimer(timeout.toMillis(), t -> {
+      Pending p = pending.remove(id);
+      if (p != null) {
+        p.promise().fail(new RelayTimeoutException(method, timeout));
+      }
+    });
+    pending.put(id, new Pending(method, promise, timer));
+    write(text);
+    return promise.future();
+  }
+
+  /** Answers a request from the peer. */
+  public void respond(JsonNode id, Object result) {
+    inboundInFlight--;
+    String text = JsonRpcCodec.result(id, result);
+    if (tooLarge(text)) {
+      write(JsonRpcCodec.error(id, RelayError.of(ErrorCode.MESSAGE_TOO_LARGE, "the answer exceeds the limit of "
+          + limits.maxMessageBytes() + " bytes; ask for less (e.g. one VM) or raise maxMessageBytes")));
+      return;
+    }
+    write(text);
+  }
+
+  /** Answers a request from the peer with an error. */
+  public void respondError(JsonNode id, RelayError error) {
+    inboundInFlight--;
+    write(JsonRpcCodec.error(id, error));
+  }
+
+  /** Sends an already encoded message; false when the link is closed. */
+  public boolean write(String text) {
+    if (closed) {
+      return false;
+    }
+    ws.writeTextMessage(text);
+    return true;
+  }
+
+  public boolean writeQueueFull() {
+    return ws.writeQueueFull();
+  }
+
+  public void drainHandler(Handler<Void> handler) {
+    ws.drainHandler(handler);
+  }
+
+  public boolean isClosed() {
+    return closed;
+  }
+
+  /** Closes the link now: pending requests fail, the owner is told, the socket is closed. */
+  public void close(String reason) {
+    closed(new RelayConnectionException(reason));
+    ws.close((short) 1000, reason.length() > 120 ? reason.substring(0, 120) : reason);
+  }
+
+  private void onText(String text) {
+    RpcMessage message;
+    try {
+      message = JsonRpcCodec.decode(text);
+    } catch (RpcDecodeException e) {
+      log.warn("{} sent a bad message: {}", peerName, e.getMessage());
+      write(JsonRpcCodec.error(e.id(), e.error()));
+      return;
+    }
+    if (message instanceof RpcMessage.Request r) {
+      if (inboundInFlight >= limits.maxInboundInFlight()) {
+        write(JsonRpcCodec.error(r.id(), RelayError.of(ErrorCode.TOO_MANY_REQUESTS, limits.maxInboundInFlight()
+            + " requests are already in flight; wait for answers before sending more")));
+        return;
+      }
+      inboundInFlight++;
+      inbound.request(r);
+    } else if (message instanceof RpcMessage.Notification n) {
+      if (!RelayMethods.PING.equals(n.method())) {
+        inbound.notification(n);
+      }
+    } else if (message instanceof RpcMessage.Result r) {
+      Pending p = takePending(r.id());
+      if (p != null) {
+        p.promise().complete(r.result());
+      }
+    } else if (message instanceof RpcMessage.Error e) {
+      Pending p = takePending(e.id());
+      if (p != null) {
+        p.promise().fail(new RelayErrorException(e.error()));
+      } else {
+        log.warn("{} answered with an error no request of ours matches: {}", peerName, e.error().message());
+      }
+    }
+  }
+
+  private Pending takePending(JsonNode id) {
+    Pending p = id.isIntegralNumber() ? pending.remove(id.asLong()) : null;
+    if (p == null) {
+      log.debug("{} answered id {} that no pending request has; dropped", peerName, id);
+      return null;
+    }
+    vertx.cancelTimer(p.timer());
+    return p;
+  }
+
+  private void heartbeat() {
+    long silentMs = (System.nanoTime() - lastInboundNanos) / 1_000_000;
+    if (silentMs > limits.heartbeatTimeout().toMillis()) {
+      close("no message from " + peerName + " for " + silentMs + " ms (heartbeat timeout "
+          + limits.heartbeatTimeout().toMillis() + " ms); the peer is presumed dead");
+    } else {
+      write(PING);
+    }
+  }
+
+  private boolean tooLarge(String text) {
+    return text.length() > limits.maxMessageBytes() / 3
+        && text.getBytes(StandardCharsets.UTF_8).length > limits.maxMessageBytes();
+  }
+
+  private void closed(Throwable cause) {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    vertx.cancelTimer(heartbeatTimer);
+    for (Pending p : new ArrayList<>(pending.values())) {
+      vertx.cancelTimer(p.timer());
+      p.promise().fail(new RelayConnectionException("link to " + peerName + " closed before " + p.method()
+          + " was answered; retry after the link is back (same opId)", cause));
+    }
+    pending.clear();
+    if (inbound != null) {
+      inbound.closed(cause);
+    }
+  }
+}

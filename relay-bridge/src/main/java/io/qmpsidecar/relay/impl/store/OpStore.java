@@ -1,0 +1,70 @@
+package io.qmpsidecar.relay.impl.store;
+
+import io.vertx.core.Future;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.Optional;
+
+/** opId outcomes for idempotency: a row is written before the operation runs, its outcome after. */
+public final class OpStore {
+
+  /**
+   * A stored operation.
+   *
+   * @param method the request's method
+   * @param params the request's params as canonical JSON text
+   * @param outcome the JSON answer sent, or null when the process died while it ran
+   */
+  public record Op(String method, String params, String outcome) {}
+
+  private final RelayDatabase db;
+  private final int maxOps;
+
+  public OpStore(RelayDatabase db, int maxOps) {
+    this.db = db;
+    this.maxOps = maxOps;
+  }
+
+  public Future<Optional<Op>> find(String opId) {
+    return db.run("look up an opId", c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT method, params, outcome FROM ops WHERE op_id = ?")) {
+        ps.setString(1, opId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? Optional.of(new Op(rs.getString(1), rs.getString(2), rs.getString(3)))
+              : Optional.<Op>empty();
+        }
+      }
+    });
+  }
+
+  /** Records that an operation starts; keeps the newest {@code maxOps} rows. */
+  public Future<Void> started(String opId, String method, String params) {
+    return db.run("record a started operation", c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "INSERT INTO ops (op_id, method, params, outcome, created) VALUES (?, ?, ?, NULL,"
+              + " (SELECT coalesce(max(created), 0) + 1 FROM ops))")) {
+        ps.setString(1, opId);
+        ps.setString(2, method);
+        ps.setString(3, params);
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = c.prepareStatement(
+          "DELETE FROM ops WHERE created <= (SELECT max(created) FROM ops) - ?")) {
+        ps.setLong(1, maxOps);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  public Future<Void> finished(String opId, String outcome) {
+    return db.run("record an operation's outcome", c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE ops SET outcome = ? WHERE op_id = ?")) {
+        ps.setString(1, outcome);
+        ps.setString(2, opId);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+}

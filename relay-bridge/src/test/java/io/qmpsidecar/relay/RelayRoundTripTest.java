@@ -1,0 +1,193 @@
+package io.qmpsidecar.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.qmpsidecar.relay.testing.Await;
+import io.qmpsidecar.relay.testing.PrefixAuthorizer;
+import io.qmpsidecar.relay.testing.RecordingExecutor;
+import io.qmpsidecar.relay.testing.RelayPair;
+import io.vertx.core.Future;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RelayRoundTripTest {
+
+  @TempDir Path dir;
+  RelayPair pair;
+
+  @AfterEach
+  void close() {
+    if (pair != null) {
+      pair.close();
+    }
+  }
+
+  private Map<String, Object> call(String method, Map<String, Object> params) {
+    return Await.result(pair.dpu.request(RelayPair.HOST_ID, method, params));
+  }
+
+  private static Map<String, Object> attach(String opId, String deviceId) {
+    return Map.of("opId", opId, "vm", "vm1", "bdf", "0000:03:00.1", "deviceId", deviceId);
+  }
+
+  @Test
+  void requestIsAnsweredWithTheExecutorsResult() {
+    pair = RelayPair.plain(dir);
+
+    Map<String, Object> vms = call(RelayMethods.VM_LIST, Map.of());
+
+    assertThat(vms).isEqualTo(Map.of("vms", List.of(Map.of("name", "vm1", "status", "running"),
+        Map.of("name", "vm2", "status", "paused"))));
+    assertThat(pair.authorizer.callers()).containsExactly(RequestAuthorizer.CALLER_DPU);
+  }
+
+  @Test
+  void attachIsAcceptedAndTheDeviceIsListed() {
+    pair = RelayPair.plain(dir);
+
+    Map<String, Object> accepted = call(RelayMethods.DEVICE_ATTACH, attach("op-1", "dpu-nic0"));
+    Map<String, Object> devices = call(RelayMethods.DEVICE_LIST, Map.of("vm", "vm1"));
+
+    assertThat(accepted).isEqualTo(Map.of("opId", "op-1", "vm", "vm1", "deviceId", "dpu-nic0"));
+    assertThat(devices.get("devices")).asList().singleElement()
+        .isEqualTo(Map.of("vm", "vm1", "deviceId", "dpu-nic0", "bdf", "0000:03:00.1", "driver", "vfio-pci",
+            "state", "attached"));
+  }
+
+  @Test
+  void notificationsArriveOnceInOrderAndAreAcked() {
+    pair = RelayPair.plain(dir);
+
+    List<Long> seqs = new ArrayList<>();
+    for (int i = 0; i < 500; i++) {
+      seqs.add(Await.result(pair.host.notify(Notification.migrationStatus("vm1", "active-" + i))));
+    }
+    List<ReceivedNotification> got = pair.awaitReceived(500);
+
+    assertThat(seqs).containsExactlyElementsOf(LongStream.rangeClosed(1, 500).boxed().toList());
+    assertThat(got).extracting(ReceivedNotification::seq).containsExactlyElementsOf(seqs);
+    assertThat(got.get(7).method()).isEqualTo(RelayMethods.MIGRATION_STATUS);
+    assertThat(got.get(7).params()).isEqualTo(Map.of("vm", "vm1", "status", "active-7"));
+    assertThat(pair.dpu.lastSeq(RelayPair.HOST_ID)).isEqualTo(500);
+  }
+
+  @Test
+  void repeatedOpIdRunsOnceAndReturnsTheFirstOutcome() {
+    pair = RelayPair.plain(dir);
+    pair.executor.holdAttaches();
+
+    List<Future<Map<String, Object>>> concurrent = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      concurrent.add(pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, attach("op-7", "dpu-nic7")));
+    }
+    Await.until("the attach to run", () -> pair.executor.heldCount() == 1);
+    pair.executor.releaseHeld();
+    List<Map<String, Object>> answers = concurrent.stream().map(Await::result).toList();
+    Map<String, Object> later = call(RelayMethods.DEVICE_ATTACH, attach("op-7", "dpu-nic7"));
+
+    assertThat(pair.executor.calls()).containsOnlyOnce("attach op-7");
+    assertThat(answers).allSatisfy(a -> assertThat(a).isEqualTo(answers.get(0)));
+    assertThat(later).isEqualTo(answers.get(0)).containsEntry("opId", "op-7");
+  }
+
+  @Test
+  void failedOutcomeIsStoredToo() {
+    pair = RelayPair.plain(dir);
+    Map<String, Object> params = Map.of("opId", "op-bad", "vm", "vm1", "bdf", RecordingExecutor.MISSING_BDF,
+        "deviceId", "dpu-x");
+
+    RelayError first = ((RelayErrorException) Await.failure(
+        pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, params))).error();
+    RelayError again = ((RelayErrorException) Await.failure(
+        pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, params))).error();
+
+    assertThat(first.code()).isEqualTo(ErrorCode.QEMU_ERROR);
+    assertThat(first.data()).containsEntry("class", "GenericError");
+    assertThat((String) first.data().get("desc")).contains("no such host device");
+    assertThat(again).isEqualTo(first);
+    assertThat(pair.executor.calls()).containsOnlyOnce("attach op-bad");
+  }
+
+  @Test
+  void opIdReusedWithOtherParametersIsRefused() {
+    pair = RelayPair.plain(dir);
+    call(RelayMethods.DEVICE_ATTACH, attach("op-2", "dpu-a"));
+
+    Throwable e = Await.failure(pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH,
+        attach("op-2", "dpu-b")));
+
+    assertThat(e).isInstanceOf(RelayErrorException.class);
+    assertThat(((RelayErrorException) e).error().code()).isEqualTo(ErrorCode.OP_ID_CONFLICT);
+    assertThat(pair.executor.calls()).containsExactly("attach op-2");
+  }
+
+  @Test
+  void policyDenialIsAnErrorAndTheExecutorNeverRuns() {
+    pair = RelayPair.plain(dir);
+
+    Throwable e = Await.failure(pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH,
+        attach("op-3", "evil-device")));
+
+    RelayError error = ((RelayErrorException) e).error();
+    assertThat(error.code()).isEqualTo(ErrorCode.POLICY_DENIED);
+    assertThat(error.data()).containsEntry("rule", PrefixAuthorizer.RULE);
+    assertThat(pair.executor.calls()).isEmpty();
+    assertThat(pair.authorizer.callers()).containsExactly(RequestAuthorizer.CALLER_DPU);
+  }
+
+  @Test
+  void missingParameterAndUnknownMethodGetJsonRpcErrors() {
+    pair = RelayPair.plain(dir);
+
+    Throwable missing = Await.failure(pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH,
+        Map.of("opId", "op-4", "vm", "vm1", "deviceId", "dpu-a")));
+    Throwable unknown = Await.failure(pair.dpu.request(RelayPair.HOST_ID, "vm.migrate", Map.of("vm", "vm1")));
+
+    assertThat(((RelayErrorException) missing).error().code()).isEqualTo(ErrorCode.INVALID_PARAMS);
+    assertThat(((RelayErrorException) missing).error().message()).contains("\"bdf\"");
+    assertThat(((RelayErrorException) unknown).error().code()).isEqualTo(ErrorCode.METHOD_NOT_FOUND);
+    assertThat(pair.executor.calls()).isEmpty();
+  }
+
+  @Test
+  void floodOfRequestsHitsTheInFlightLimitAndTheLinkStaysUp() {
+    pair = RelayPair.plain(dir, o -> o.withMaxInFlightRequests(8));
+    pair.executor.holdAttaches();
+
+    List<Future<Map<String, Object>>> flood = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      flood.add(pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, attach("flood-" + i, "dpu-" + i)));
+    }
+    Await.until("8 attaches to run", () -> pair.executor.heldCount() == 8);
+    List<Throwable> refused = new ArrayList<>();
+    for (int i = 8; i < 100; i++) {
+      refused.add(Await.failure(flood.get(i)));
+    }
+    pair.executor.releaseHeld();
+    for (int i = 0; i < 8; i++) {
+      Await.result(flood.get(i));
+    }
+
+    assertThat(refused).allSatisfy(e -> {
+      assertThat(((RelayErrorException) e).error().code()).isEqualTo(ErrorCode.TOO_MANY_REQUESTS);
+      assertThat(e.getMessage()).contains("8 requests are already in flight");
+    });
+    assertThat(pair.executor.calls()).hasSize(8);
+    assertThat(call(RelayMethods.VM_LIST, Map.of())).containsKey("vms");
+  }
+
+  @Test
+  void requestToAnUnknownHostFailsClearly() {
+    pair = RelayPair.plain(dir);
+
+    Throwable e = Await.failure(pair.dpu.request("host-z", RelayMethods.VM_LIST, Map.of()));
+
+    assertThat(e).isInstanceOf(RelayConnectionException.class).hasMessageContaining("host-z is not connected");
+  }
+}
