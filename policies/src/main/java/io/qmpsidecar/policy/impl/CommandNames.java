@@ -47,6 +47,25 @@ final class CommandNames {
     return new String(out);
   }
 
+  /**
+   * True when {@code key} equals {@code canonical} once case and {@code _}/{@code -} are folded;
+   * {@code canonical} must already be in canonical form. Allocates nothing.
+   */
+  static boolean sameCanonical(String key, String canonical) {
+    int n = key.length();
+    if (n != canonical.length()) {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      char c = key.charAt(i);
+      char folded = c == '_' ? '-' : c >= 'A' && c <= 'Z' ? (char) (c + 32) : c;
+      if (folded != canonical.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Canonical form of a name pattern in a policy file (wildcards kept). */
   static String canonicalPattern(String pattern) {
     return pattern.toLowerCase(java.util.Locale.ROOT).replace('_', '-');

@@ -2,6 +2,7 @@ package io.qmpsidecar.policy.impl;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Iterator;
+import java.util.Map;
 
 /**
  * One entry of a {@code when} section: a path into the request and a matcher. A path segment
@@ -24,7 +25,10 @@ final class Condition {
    */
   Condition(String path, String[] segments, ValueMatcher matcher, boolean absent) {
     this.path = path;
-    this.segments = segments.clone();
+    this.segments = new String[segments.length];
+    for (int i = 0; i < segments.length; i++) {
+      this.segments[i] = segments[i].equals("*") ? "*" : CommandNames.canonicalPattern(segments[i]);
+    }
     this.indexes = new int[segments.length];
     for (int i = 0; i < segments.length; i++) {
       indexes[i] = index(segments[i]);
@@ -55,14 +59,17 @@ final class Condition {
       }
       return false;
     }
-    JsonNode child;
     if (node.isObject()) {
-      child = node.get(segment);
-    } else if (node.isArray() && indexes[depth] >= 0) {
-      child = node.get(indexes[depth]);
-    } else {
-      child = null;
+      for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> field = it.next();
+        if (CommandNames.sameCanonical(field.getKey(), segment)
+            && anyMatch(field.getValue(), depth + 1)) {
+          return true;
+        }
+      }
+      return false;
     }
+    JsonNode child = node.isArray() && indexes[depth] >= 0 ? node.get(indexes[depth]) : null;
     return child != null && anyMatch(child, depth + 1);
   }
 

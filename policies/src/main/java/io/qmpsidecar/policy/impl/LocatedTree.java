@@ -52,7 +52,8 @@ final class LocatedTree {
           at == null ? 0 : at.getLineNr(),
           at == null ? 0 : at.getColumnNr(),
           "",
-          "not valid " + (json ? "JSON" : "YAML") + ": " + firstLine(e.getOriginalMessage()));
+          "not valid " + (json ? "JSON" : "YAML") + ": " + firstLine(e.getOriginalMessage())
+              + "; check the indentation, quoting and brackets at this line");
       tree.root = null;
     } catch (IOException e) {
       problems.add(0, 0, "", "could not read the document: " + e.getMessage());

@@ -197,7 +197,8 @@ final class MatcherCompiler {
     double min = arg.has("min") ? arg.get("min").doubleValue() : Double.NEGATIVE_INFINITY;
     double max = arg.has("max") ? arg.get("max").doubleValue() : Double.POSITIVE_INFINITY;
     if (min > max) {
-      problems.at(field, "min " + min + " is greater than max " + max + ": swap them");
+      problems.at(field, "min " + arg.get("min") + " is greater than max " + arg.get("max")
+          + ": swap them");
       return null;
     }
     return new ValueMatcher.Range(min, max);
