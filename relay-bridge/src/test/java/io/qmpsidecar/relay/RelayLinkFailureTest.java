@@ -1,0 +1,106 @@
+package io.qmpsidecar.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.qmpsidecar.relay.testing.Await;
+import io.qmpsidecar.relay.testing.LinkProxy;
+import io.qmpsidecar.relay.testing.RelayPair;
+import io.vertx.core.Future;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The link breaks under a running stream; every notification still arrives once, in order. */
+class RelayLinkFailureTest {
+
+  private static final int COUNT = 3000;
+
+  @TempDir Path dir;
+  RelayPair pair;
+  LinkProxy proxy;
+
+  @AfterEach
+  void close() {
+    pair.close();
+  }
+
+  private void startThroughProxy(long maxOutboxEntries) {
+    pair = new RelayPair().dpu(DpuEndpointOptions.defaults()
+        .withHeartbeat(Duration.ofMillis(100), Duration.ofMillis(600)));
+    proxy = new LinkProxy(pair.vertx, pair.dpu.actualPort());
+    proxy.start(0);
+    pair.host(pair.hostOptions(dir, proxy.port())
+        .withHeartbeat(Duration.ofMillis(100), Duration.ofMillis(600))
+        .withMaxOutboxEntries(maxOutboxEntries));
+  }
+
+  /** Emits {@code COUNT} notifications, breaking the link twice while they flow. */
+  private List<Long> emitBreaking(Runnable breakLink) {
+    List<Future<Long>> seqs = new ArrayList<>();
+    for (int i = 1; i <= COUNT; i++) {
+      seqs.add(pair.host.notify(Notification.vmLifecycle("vm1", "E" + i)));
+      if (i == COUNT / 3 || i == 2 * COUNT / 3) {
+        Await.until("some notifications to reach the DPU", () -> !pair.received.isEmpty());
+        breakLink.run();
+      }
+    }
+    return seqs.stream().map(Await::result).toList();
+  }
+
+  private void assertExactlyOnceInOrder(List<Long> seqs) {
+    List<ReceivedNotification> got = pair.awaitReceived(COUNT);
+    assertThat(seqs).containsExactlyElementsOf(LongStream.rangeClosed(1, COUNT).boxed().toList());
+    assertThat(got).extracting(ReceivedNotification::seq).containsExactlyElementsOf(seqs);
+    assertThat(got).extracting(n -> n.params().get("event"))
+        .containsExactlyElementsOf(seqs.stream().map(s -> (Object) ("E" + s)).toList());
+  }
+
+  @Test
+  void closedTcpConnectionsMidStreamLoseAndDuplicateNothing() {
+    startThroughProxy(RelayHostOptions.DEFAULT_MAX_OUTBOX_ENTRIES);
+
+    List<Long> seqs = emitBreaking(proxy::cutAll);
+
+    assertExactlyOnceInOrder(seqs);
+    assertThat(pair.states).extracting(LinkState::status).contains(LinkState.Status.DISCONNECTED);
+  }
+
+  @Test
+  void peerThatStopsAnsweringIsDetectedByHeartbeatAndTheStreamResumes() {
+    startThroughProxy(RelayHostOptions.DEFAULT_MAX_OUTBOX_ENTRIES);
+
+    List<Long> seqs = emitBreaking(proxy::freezeAll);
+
+    assertExactlyOnceInOrder(seqs);
+    assertThat(pair.states).filteredOn(s -> s.status() == LinkState.Status.DISCONNECTED)
+        .anySatisfy(s -> assertThat(s.cause()).hasMessageContaining("presumed dead"));
+  }
+
+  @Test
+  void dpuBehindTheRetainedOutboxGetsASnapshotThenTheStream() {
+    startThroughProxy(10);
+    proxy.stop();
+    Await.until("the host to notice the link is down",
+        () -> pair.states.stream().anyMatch(s -> s.status() == LinkState.Status.DISCONNECTED));
+
+    for (int i = 1; i <= 50; i++) {
+      Await.result(pair.host.notify(Notification.vmLifecycle("vm1", "E" + i)));
+    }
+    proxy.start(proxy.port());
+    List<ReceivedNotification> first = pair.awaitReceived(1);
+    long next = Await.result(pair.host.notify(Notification.vmLifecycle("vm1", "after")));
+    List<ReceivedNotification> got = pair.awaitReceived(2);
+
+    assertThat(first.get(0).method()).isEqualTo(RelayMethods.STATE_SNAPSHOT);
+    assertThat(first.get(0).seq()).isEqualTo(50);
+    assertThat(first.get(0).params()).containsKeys("vms", "devices");
+    assertThat(next).isEqualTo(51);
+    assertThat(got.get(1).seq()).isEqualTo(51);
+    assertThat(pair.executor.calls()).contains("snapshot");
+  }
+}
