@@ -1,0 +1,130 @@
+package io.qmpsidecar.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.qmpsidecar.relay.testing.Await;
+import io.qmpsidecar.relay.testing.HostProcessMain;
+import io.qmpsidecar.relay.testing.LinkProxy;
+import io.qmpsidecar.relay.testing.RelayPair;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The sidecar's JVM is killed with SIGKILL and restarted: nothing stored is lost or redone. */
+class RelayHostKillTest {
+
+  /** One child JVM running {@link HostProcessMain}, its output read on a thread into a bounded queue. */
+  private static final class Child {
+    final Process process;
+    final BlockingQueue<String> lines = new ArrayBlockingQueue<>(10_000);
+    final List<String> seen = new CopyOnWriteArrayList<>();
+
+    Child(int port, Path store) throws IOException {
+      String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+      process = new ProcessBuilder(java, "-Xmx128m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+          HostProcessMain.class.getName(), String.valueOf(port), store.toString())
+          .redirectErrorStream(true).start();
+      Thread reader = new Thread(() -> {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+          for (String line = r.readLine(); line != null; line = r.readLine()) {
+            seen.add(line);
+            lines.offer(line);
+          }
+        } catch (IOException e) {
+          lines.offer("output closed: " + e.getMessage());
+        }
+      }, "child-output");
+      reader.setDaemon(true);
+      reader.start();
+    }
+
+    String expect(String prefix) throws InterruptedException {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (System.nanoTime() < deadline) {
+        String line = lines.poll(1, TimeUnit.SECONDS);
+        if (line != null && line.startsWith(prefix)) {
+          return line;
+        }
+      }
+      throw new AssertionError("child printed no line starting with '" + prefix + "' within 60 s; saw " + seen);
+    }
+
+    void send(String command) throws IOException {
+      OutputStream in = process.getOutputStream();
+      in.write((command + "\n").getBytes(StandardCharsets.UTF_8));
+      in.flush();
+    }
+
+    void kill() throws InterruptedException {
+      process.destroyForcibly();
+      assertThat(process.waitFor(20, TimeUnit.SECONDS)).as("child died after SIGKILL").isTrue();
+    }
+  }
+
+  @TempDir Path dir;
+  RelayPair pair;
+  Child child;
+
+  @AfterEach
+  void cleanUp() throws InterruptedException {
+    if (child != null && child.process.isAlive()) {
+      child.kill();
+    }
+    pair.close();
+  }
+
+  @Test
+  void unackedNotificationsAreReplayedAndOpOutcomesKeptAfterKill9() throws Exception {
+    pair = new RelayPair().dpu(DpuEndpointOptions.defaults());
+    LinkProxy proxy = new LinkProxy(pair.vertx, pair.dpu.actualPort());
+    int port = proxy.start(0);
+    Path store = dir.resolve("relay.db");
+    Map<String, Object> attach = Map.of("opId", "op-1", "vm", "vm1", "bdf", "0000:03:00.1", "deviceId", "dpu-a");
+
+    child = new Child(port, store);
+    long firstEpoch = Long.parseLong(child.expect("started ").substring(8));
+    pair.awaitConnected();
+    Map<String, Object> firstAnswer = Await.result(pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, attach));
+    child.expect("executed attach op-1");
+    child.send("emit 20");
+    child.expect("stored 20");
+    pair.awaitReceived(20);
+    proxy.stop();
+    child.send("emit 30");
+    child.expect("stored 50");
+    child.kill();
+
+    proxy.start(port);
+    child = new Child(port, store);
+    long secondEpoch = Long.parseLong(child.expect("started ").substring(8));
+    List<ReceivedNotification> got = pair.awaitReceived(50);
+    Map<String, Object> repeated = Await.result(pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, attach));
+    Await.result(pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH,
+        Map.of("opId", "op-2", "vm", "vm1", "bdf", "0000:03:00.2", "deviceId", "dpu-b")));
+    child.expect("executed attach op-2");
+    child.send("emit 1");
+    String stored = child.expect("stored ");
+
+    assertThat(got).extracting(ReceivedNotification::seq)
+        .containsExactlyElementsOf(LongStream.rangeClosed(1, 50).boxed().toList());
+    assertThat(got).extracting(n -> n.params().get("event")).containsExactlyElementsOf(
+        LongStream.rangeClosed(1, 50).mapToObj(i -> (Object) ("E" + i)).toList());
+    assertThat(repeated).isEqualTo(firstAnswer);
+    assertThat(child.seen).doesNotContain("executed attach op-1");
+    assertThat(stored).isEqualTo("stored 51");
+    assertThat(secondEpoch).isGreaterThan(firstEpoch);
+  }
+}

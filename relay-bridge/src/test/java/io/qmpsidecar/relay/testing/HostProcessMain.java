@@ -1,0 +1,84 @@
+package io.qmpsidecar.relay.testing;
+
+import io.qmpsidecar.relay.AttachRequest;
+import io.qmpsidecar.relay.DetachRequest;
+import io.qmpsidecar.relay.DeviceInfo;
+import io.qmpsidecar.relay.Notification;
+import io.qmpsidecar.relay.OpAccepted;
+import io.qmpsidecar.relay.RelayHost;
+import io.qmpsidecar.relay.RelayHostOptions;
+import io.qmpsidecar.relay.RequestExecutor;
+import io.qmpsidecar.relay.StateSnapshot;
+import io.qmpsidecar.relay.VmInfo;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A relay host in its own JVM, for the kill -9 test. Args: DPU port, store path. Prints
+ * {@code started <epoch>}, {@code executed <call>} for each attach it runs, and for the stdin
+ * command {@code emit N} emits N notifications and prints {@code stored <last seq>}.
+ */
+public final class HostProcessMain {
+
+  private HostProcessMain() {}
+
+  public static void main(String[] args) throws Exception {
+    Vertx vertx = Vertx.vertx();
+    RecordingExecutor recording = new RecordingExecutor();
+    RequestExecutor printing = new RequestExecutor() {
+      @Override
+      public Future<OpAccepted> attach(AttachRequest r) {
+        System.out.println("executed attach " + r.opId());
+        return recording.attach(r);
+      }
+
+      @Override
+      public Future<OpAccepted> detach(DetachRequest r) {
+        return recording.detach(r);
+      }
+
+      @Override
+      public Future<List<DeviceInfo>> listDevices(String vm) {
+        return recording.listDevices(vm);
+      }
+
+      @Override
+      public Future<List<VmInfo>> listVms() {
+        return recording.listVms();
+      }
+
+      @Override
+      public Future<StateSnapshot> snapshot() {
+        return recording.snapshot();
+      }
+    };
+    RelayHostOptions options = RelayHostOptions.of("127.0.0.1", Integer.parseInt(args[0]), RelayPair.HOST_ID,
+        Path.of(args[1])).withReconnectInitialDelay(Duration.ofMillis(50)).withReconnectMaxDelay(Duration.ofMillis(300));
+    RelayHost host = Await.result(RelayHost.start(vertx, options, printing, new PrefixAuthorizer()));
+    System.out.println("started " + host.epoch());
+    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    int emitted = 0;
+    for (String line = in.readLine(); line != null; line = in.readLine()) {
+      if (line.startsWith("emit ")) {
+        List<Future<Long>> seqs = new ArrayList<>();
+        for (int i = Integer.parseInt(line.substring(5).trim()); i > 0; i--) {
+          seqs.add(host.notify(Notification.vmLifecycle("vm1", "E" + ++emitted)));
+        }
+        long last = 0;
+        for (Future<Long> f : seqs) {
+          last = Await.result(f);
+        }
+        System.out.println("stored " + last);
+      }
+    }
+    Await.result(host.close());
+    Await.result(vertx.close());
+  }
+}
