@@ -28,6 +28,8 @@ import org.slf4j.LoggerFactory;
 final class RequestDispatcher {
 
   private static final Logger log = LoggerFactory.getLogger(RequestDispatcher.class);
+  /** Longest opId accepted; keeps the idempotency table's rows small. */
+  static final int MAX_OP_ID_CHARS = 128;
 
   private final Vertx vertx;
   private final RequestExecutor executor;
@@ -71,14 +73,15 @@ final class RequestDispatcher {
       case RelayMethods.DEVICE_ATTACH -> {
         AttachRequest r = new AttachRequest(text(params, "opId", true), text(params, "vm", true),
             text(params, "bdf", true), text(params, "deviceId", false));
-        yield ledger.run(r.opId(), method, canonical(r), () -> timed(method, executor.attach(r)));
+        yield ledger.run(opId(r.opId()), method, canonical(r), () -> timed(method, executor.attach(r)));
       }
       case RelayMethods.DEVICE_DETACH -> {
         DetachRequest r = new DetachRequest(text(params, "opId", true), text(params, "vm", true),
             text(params, "deviceId", true));
-        yield ledger.run(r.opId(), method, canonical(r), () -> timed(method, executor.detach(r)));
+        yield ledger.run(opId(r.opId()), method, canonical(r), () -> timed(method, executor.detach(r)));
       }
-      case RelayMethods.DEVICE_LIST -> timed(method, executor.listDevices(text(params, "vm", false)).map(d -> Map.of("devices", d)));
+      case RelayMethods.DEVICE_LIST -> timed(method,
+          executor.listDevices(text(params, "vm", false)).map(d -> Map.of("devices", d)));
       case RelayMethods.VM_LIST -> timed(method, executor.listVms().map(v -> Map.of("vms", v)));
       default -> timed(method, executor.snapshot());
     };
@@ -117,6 +120,13 @@ final class RequestDispatcher {
       throw invalid("parameter \"" + name + "\" must be a non-empty string");
     }
     return v.asText();
+  }
+
+  private static String opId(String opId) {
+    if (opId.length() > MAX_OP_ID_CHARS) {
+      throw invalid("opId has " + opId.length() + " characters, more than " + MAX_OP_ID_CHARS);
+    }
+    return opId;
   }
 
   private static String canonical(Record request) {
