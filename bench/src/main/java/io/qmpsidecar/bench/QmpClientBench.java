@@ -9,6 +9,7 @@ import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,6 +29,7 @@ public final class QmpClientBench {
   private static final int SEQUENTIAL = 4_000;
   private static final int PIPELINED = 20_000;
   private static final int WINDOW = 8;
+  private static final boolean NATIVE = Boolean.parseBoolean(System.getProperty("bench.native", "true"));
 
   private QmpClientBench() {}
 
@@ -43,6 +45,7 @@ public final class QmpClientBench {
       }
       cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
           "-Dqemu.binaries.file=" + System.getProperty("qemu.binaries.file", ".qemu/binaries"),
+          "-Dbench.native=" + NATIVE,
           "-cp", System.getProperty("java.class.path"), QmpClientBench.class.getName(), "--placement", placement));
       Process p = new ProcessBuilder(cmd).inheritIO().start();
       if (!p.waitFor(4, TimeUnit.MINUTES)) {
@@ -63,7 +66,7 @@ public final class QmpClientBench {
       Path rawSocket = dir.resolve("raw.qmp");
       try (QemuProcess qemu = QemuProcess.startQtest(binary, dir, "bench", 1,
           "-chardev", "socket,id=raw,path=" + rawSocket + ",server=on,wait=off", "-mon", "chardev=raw,mode=control")) {
-        Vertx vertx = Vertx.vertx();
+        Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(NATIVE));
         try {
           measure(placement, binary, qemu, rawSocket, vertx);
         } finally {
@@ -105,8 +108,9 @@ public final class QmpClientBench {
       }
     }
     get(client.close());
-    System.out.printf("%nQEMU %s, CPU placement: %s (median of %d alternating rounds)%n", binary.version(),
-        placement.equals("pinned") ? "QEMU and client pinned to CPU 0" : "free", ROUNDS);
+    System.out.printf("%nQEMU %s, CPU placement: %s, Vert.x transport: %s (median of %d alternating rounds)%n",
+        binary.version(), placement.equals("pinned") ? "QEMU and client pinned to CPU 0" : "free",
+        vertx.isNativeTransportEnabled() ? "epoll" : "JDK NIO", ROUNDS);
     System.out.printf("%-34s %12s %12s %8s %10s%n", "metric", "raw floor", "qmp-client", "ratio", "target");
     row("sequential round trip p50 (us)", median(rawP50), median(cliP50), "<= 1.10x");
     row("sequential round trip p99 (us)", median(rawP99), median(cliP99), "");
