@@ -1,0 +1,19 @@
+package io.qmpsidecar.sidecar.cli;
+
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code qmp-sidecar version}: this build's version and the Java running it. */
+@Command(name = "version", description = "Print the version of qmp-sidecar and of the Java running it.")
+final class VersionCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    spec.commandLine().getOut().printf("%s%njava %s (%s)%n", new VersionProvider().getVersion()[0],
+        System.getProperty("java.version"), System.getProperty("java.vm.name"));
+    return ExitCodes.OK;
+  }
+}

@@ -1,0 +1,52 @@
+package io.qmpsidecar.sidecar.config;
+
+import io.qmpsidecar.qmp.QmpAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The daemon's whole configuration, validated. The VM-to-socket map comes only from here, never
+ * from a request. Every key is described in docs/configuration.md.
+ */
+public record SidecarConfig(
+    List<Vm> vms,
+    Path vmSocketDir,
+    Path stateDir,
+    Api api,
+    Policy policy,
+    Path proxyDir,
+    Relay relay,
+    Timeouts timeouts,
+    String logFormat) {
+
+  public SidecarConfig {
+    vms = List.copyOf(vms);
+  }
+
+  /** One VM: its name in the API and the relay, and its QMP monitor. */
+  public record Vm(String name, QmpAddress qmp) {}
+
+  /**
+   * The northbound API: a Unix socket (file permissions are the access control) and, only when
+   * set, a TCP listener that requires bearer tokens.
+   */
+  public record Api(Path socket, String tcpHost, int tcpPort, Path tokensFile) {
+    public boolean tcpEnabled() {
+      return tcpPort > 0;
+    }
+  }
+
+  /** The policy: a preset name or a file; a file wins. */
+  public record Policy(String preset, Path file) {}
+
+  /** The DPU link; {@code url} null means no relay. */
+  public record Relay(String url, String hostId, Path cert, Path key, Path ca, boolean allowPlainOnLoopback) {
+    public boolean enabled() {
+      return url != null;
+    }
+  }
+
+  /** How long each kind of operation may take. */
+  public record Timeouts(Duration command, Duration attach, Duration detach, Duration shutdown) {}
+}
