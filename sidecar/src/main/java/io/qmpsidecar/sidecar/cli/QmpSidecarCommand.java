@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Host-side control plane next to QEMU for DPU functions passed through with vfio-pci.",
-    subcommands = {CommandLine.HelpCommand.class, VersionCommand.class, ConfigCommand.class, PolicyCommand.class,
+    subcommands = {CommandLine.HelpCommand.class, VersionCommand.class, RunCommand.class, ConfigCommand.class,
+        PolicyCommand.class,
         DpuAgentCommand.class})
 public final class QmpSidecarCommand implements Runnable {
 

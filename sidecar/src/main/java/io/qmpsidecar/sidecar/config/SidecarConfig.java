@@ -33,7 +33,7 @@ public record SidecarConfig(
    */
   public record Api(Path socket, String tcpHost, int tcpPort, Path tokensFile) {
     public boolean tcpEnabled() {
-      return tcpPort > 0;
+      return tcpHost != null;
     }
   }
 

@@ -1,0 +1,166 @@
+package io.qmpsidecar.sidecar.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.qmpsidecar.policy.Caller;
+import io.qmpsidecar.policy.PolicyEngine;
+import io.qmpsidecar.sidecar.config.SidecarConfig;
+import io.qmpsidecar.sidecar.daemon.VmRegistry;
+import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.LinkOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The northbound HTTP API. It listens on a Unix socket (mode 0660: file permissions are the
+ * access control, and its callers are {@code api:local}) and, when configured, on TCP where
+ * every request needs a bearer token. Request bodies are limited to {@link #MAX_BODY_BYTES}.
+ */
+public final class ApiServer {
+  private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
+  public static final long MAX_BODY_BYTES = 1024 * 1024;
+  private static final String CALLER = "caller";
+
+  private final Vertx vertx;
+  private final SidecarConfig.Api config;
+  private final List<Consumer<Router>> routes = new ArrayList<>();
+  private final SidecarMetrics metrics;
+  private final List<HttpServer> servers = new ArrayList<>();
+
+  public ApiServer(Vertx vertx, SidecarConfig.Api config, VmRegistry vms, PolicyEngine policy,
+      SidecarMetrics metrics, Readiness readiness) {
+    this.vertx = vertx;
+    this.config = config;
+    this.metrics = metrics;
+    routes.add(new VmRoutes(vms, policy, metrics)::mount);
+    routes.add(new PolicyRoutes(policy)::mount);
+    routes.add(new HealthRoutes(metrics, readiness)::mount);
+  }
+
+  /** More routes (devices, events, migrations) from the parts of the sidecar that own them. */
+  public ApiServer mount(Consumer<Router> more) {
+    routes.add(more);
+    return this;
+  }
+
+  /** Listens on the Unix socket and, if configured, TCP; fails naming what could not be bound. */
+  public Future<Void> start() {
+    Path socket = config.socket();
+    Future<Void> unix = prepareSocket(socket)
+        .compose(v -> vertx.createHttpServer().requestHandler(router(ApiCallers.none(), false))
+            .listen(SocketAddress.domainSocketAddress(socket.toString())))
+        .compose(s -> {
+          servers.add(s);
+          return vertx.executeBlocking(() -> {
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
+            return null;
+          });
+        })
+        .recover(e -> Future.failedFuture(new IllegalStateException("cannot serve the API on "
+            + socket + ": " + e.getMessage() + "; check the directory exists and is writable, or set api.socket", e)))
+        .mapEmpty();
+    if (!config.tcpEnabled()) {
+      return unix.onSuccess(v -> LOG.info("API listening on unix:{}", socket));
+    }
+    return unix.compose(v -> vertx.executeBlocking(() -> ApiCallers.load(config.tokensFile())))
+        .compose(tokens -> vertx.createHttpServer().requestHandler(router(tokens, true))
+            .listen(config.tcpPort(), config.tcpHost()))
+        .onSuccess(s -> {
+          servers.add(s);
+          LOG.info("API listening on unix:{} and tcp:{}:{} (bearer tokens)", socket, config.tcpHost(), s.actualPort());
+        })
+        .mapEmpty();
+  }
+
+  /** The TCP port actually bound (useful with port 0), or -1. */
+  public int tcpPort() {
+    return servers.size() > 1 ? servers.get(1).actualPort() : -1;
+  }
+
+  public Future<Void> close() {
+    return Future.join(servers.stream().map(HttpServer::close).toList()).mapEmpty();
+  }
+
+  /** The paths of every route, as OpenAPI writes them ({@code /v1/vms/{vm}}). */
+  List<String> documentedPaths() {
+    return router(ApiCallers.none(), false).getRoutes().stream().map(r -> r.getPath()).filter(p -> p != null)
+        .map(p -> p.replaceAll(":([A-Za-z]+)", "{$1}")).distinct().toList();
+  }
+
+  /** The caller the request was authenticated as. */
+  static Caller caller(RoutingContext ctx) {
+    return ctx.get(CALLER);
+  }
+
+  static void json(RoutingContext ctx, int status, JsonNode body) {
+    ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(body.toString());
+  }
+
+  private Future<Void> prepareSocket(Path socket) {
+    return vertx.executeBlocking(() -> {
+      Files.createDirectories(socket.getParent());
+      if (Files.exists(socket)) {
+        if (!Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
+          throw new IOException(socket + " exists and is not a socket; remove it or choose another api.socket");
+        }
+        // A socket file left by a previous run that was killed: nobody listens on it any more.
+        Files.delete(socket);
+      }
+      return null;
+    });
+  }
+
+  private Router router(ApiCallers tokens, boolean requireToken) {
+    Router router = Router.router(vertx);
+    router.route().handler(ctx -> {
+      if (requireToken) {
+        Caller caller = tokens.byBearer(ctx.request().getHeader("authorization"));
+        if (caller == null && !ctx.request().path().equals("/healthz")) {
+          ctx.response().putHeader("www-authenticate", "Bearer");
+          Problem.of(401, "unauthorized", "Missing or wrong bearer token",
+              "this TCP listener needs 'Authorization: Bearer TOKEN' with a token from api.tokensFile").send(ctx);
+          return;
+        }
+        ctx.put(CALLER, caller);
+      } else {
+        ctx.put(CALLER, ApiCallers.LOCAL);
+      }
+      ctx.addEndHandler(v -> metrics.apiRequest(routeName(ctx), ctx.response().getStatusCode()));
+      ctx.next();
+    });
+    router.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
+    routes.forEach(r -> r.accept(router));
+    router.route().last().handler(ctx -> Problem.of(404, "not-found", "No such resource",
+        ctx.request().method() + " " + ctx.request().path() + " is not part of the API; see /v1/openapi.json").send(ctx));
+    router.errorHandler(413, ctx -> Problem.of(413, "too-large", "Request body too large",
+        "the body is over " + MAX_BODY_BYTES + " bytes").send(ctx));
+    router.errorHandler(500, ctx -> {
+      Throwable failure = ctx.failure();
+      Problem problem = Problem.from(failure);
+      if (problem.status() == 500) {
+        LOG.error("API {} {} failed", ctx.request().method(), ctx.request().path(), failure);
+      }
+      problem.send(ctx);
+    });
+    return router;
+  }
+
+  private static String routeName(RoutingContext ctx) {
+    String path = ctx.currentRoute() == null ? null : ctx.currentRoute().getPath();
+    return path == null ? "unmatched" : path;
+  }
+}

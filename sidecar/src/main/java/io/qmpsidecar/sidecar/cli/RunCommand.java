@@ -1,0 +1,76 @@
+package io.qmpsidecar.sidecar.cli;
+
+import io.qmpsidecar.policy.PolicyLoadException;
+import io.qmpsidecar.sidecar.config.ConfigException;
+import io.qmpsidecar.sidecar.config.SidecarConfig;
+import io.qmpsidecar.sidecar.daemon.Logging;
+import io.qmpsidecar.sidecar.daemon.Sidecar;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+import sun.misc.Signal;
+
+/**
+ * {@code qmp-sidecar run}: the daemon. SIGTERM and SIGINT stop it within
+ * {@code timeouts.shutdown}; SIGHUP reloads the policy file (the old one stays if the new one
+ * is invalid).
+ */
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = "Run the sidecar daemon for the configured VMs (docs/configuration.md).")
+final class RunCommand implements Callable<Integer> {
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+
+  @Spec CommandSpec spec;
+  @Mixin ConfigOptions config;
+
+  @Option(names = {"-v", "--verbose"}, description = "Log at INFO and print the start-up time.")
+  boolean verbose;
+
+  @Override
+  public Integer call() throws Exception {
+    long t0 = System.nanoTime();
+    SidecarConfig c;
+    Sidecar sidecar;
+    try {
+      c = config.load(System.getenv());
+      Logging.configure(c.logFormat(), verbose, System.getenv());
+      sidecar = new Sidecar(c);
+    } catch (ConfigException | PolicyLoadException e) {
+      spec.commandLine().getErr().println("qmp-sidecar: " + e.getMessage());
+      return ExitCodes.INVALID;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Thread hook = new Thread(() -> {
+      sidecar.stop();
+      stopped.countDown();
+    }, "qmp-sidecar-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    Signal.handle(new Signal("HUP"), s -> sidecar.reloadPolicy());
+    try {
+      sidecar.start(START_TIMEOUT);
+    } catch (Exception e) {
+      spec.commandLine().getErr().println("qmp-sidecar: cannot start: " + rootMessage(e));
+      return ExitCodes.UNREACHABLE;
+    }
+    if (verbose) {
+      spec.commandLine().getErr().printf("qmp-sidecar: ready in %d ms (JVM start to ready: %d ms)%n",
+          Duration.ofNanos(System.nanoTime() - t0).toMillis(),
+          System.currentTimeMillis() - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime());
+    }
+    stopped.await();
+    return ExitCodes.OK;
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + t.getMessage() + ")";
+  }
+}

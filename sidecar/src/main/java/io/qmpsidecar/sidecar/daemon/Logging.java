@@ -1,0 +1,40 @@
+package io.qmpsidecar.sidecar.daemon;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.joran.JoranConfigurator;
+import ch.qos.logback.core.joran.spi.JoranException;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Chooses the log format: human lines on a terminal, JSON lines under systemd or on request. */
+public final class Logging {
+  private Logging() {}
+
+  /**
+   * @param format {@code auto}, {@code human} or {@code json}; auto means JSON when systemd
+   *     started the process ({@code INVOCATION_ID} or {@code JOURNAL_STREAM} is set)
+   * @param verbose log at INFO in the human format too
+   */
+  public static void configure(String format, boolean verbose, Map<String, String> env) {
+    boolean json = format.equals("json")
+        || (format.equals("auto") && (env.containsKey("INVOCATION_ID") || env.containsKey("JOURNAL_STREAM")));
+    if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
+      return;
+    }
+    if (json) {
+      context.reset();
+      JoranConfigurator configurator = new JoranConfigurator();
+      configurator.setContext(context);
+      try {
+        configurator.doConfigure(Logging.class.getResource("/logback-json.xml"));
+      } catch (JoranException e) {
+        throw new IllegalStateException("cannot configure JSON logging: " + e.getMessage(), e);
+      }
+    }
+    if (verbose) {
+      context.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(Level.INFO);
+    }
+  }
+}

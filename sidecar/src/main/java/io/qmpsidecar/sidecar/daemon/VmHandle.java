@@ -1,0 +1,101 @@
+package io.qmpsidecar.sidecar.daemon;
+
+import io.qmpsidecar.qmp.QmpAddress;
+import io.qmpsidecar.qmp.QmpClient;
+import io.qmpsidecar.qmp.QmpClientOptions;
+import io.qmpsidecar.qmp.QmpConnection;
+import io.qmpsidecar.qmp.QmpState;
+import io.qmpsidecar.qmp.ReconnectPolicy;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One configured VM and its QMP connection. The connection reconnects by itself once it was
+ * ready; before that (QEMU not started yet) this handle retries the first connect with the same
+ * backoff, so the sidecar may start before its QEMU.
+ */
+public final class VmHandle {
+  private static final Logger LOG = LoggerFactory.getLogger(VmHandle.class);
+
+  private final String name;
+  private final QmpAddress address;
+  private final Vertx vertx;
+  private final QmpClient client;
+  private final ReconnectPolicy reconnect;
+  private final Consumer<QmpConnection> beforeOpen;
+  private volatile QmpConnection connection;
+  private volatile String lastError = "not connected yet";
+  private volatile boolean closed;
+  private int attempt;
+  private long retryTimer = -1;
+
+  VmHandle(Vertx vertx, String name, QmpAddress address, Duration commandTimeout, Consumer<QmpConnection> beforeOpen) {
+    this.vertx = vertx;
+    this.name = name;
+    this.address = address;
+    this.beforeOpen = beforeOpen;
+    this.reconnect = ReconnectPolicy.FOREVER;
+    this.client = QmpClient.create(vertx, QmpClientOptions.of(address).withCommandTimeout(commandTimeout)
+        .withReconnect(reconnect));
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public QmpAddress address() {
+    return address;
+  }
+
+  /** The QMP state, or {@link QmpState#CONNECTING} while the first connect is being retried. */
+  public QmpState state() {
+    QmpConnection c = connection;
+    return c == null ? (closed ? QmpState.CLOSED : QmpState.CONNECTING) : c.state();
+  }
+
+  public String lastError() {
+    return lastError;
+  }
+
+  /**
+   * The connection when it is ready; fails with {@link VmUnavailableException} naming why not.
+   */
+  public Future<QmpConnection> ready() {
+    QmpConnection c = connection;
+    if (c != null && c.state() == QmpState.READY) {
+      return Future.succeededFuture(c);
+    }
+    return Future.failedFuture(new VmUnavailableException(name, c == null ? lastError
+        : "QMP connection to " + address + " is " + c.state().name().toLowerCase()));
+  }
+
+  void start() {
+    if (closed) {
+      return;
+    }
+    client.connect(beforeOpen).onComplete(ar -> {
+      if (ar.succeeded()) {
+        connection = ar.result();
+        attempt = 0;
+      } else if (!closed) {
+        lastError = ar.cause().getMessage();
+        long delay = reconnect.delay(++attempt, ThreadLocalRandom.current().nextDouble()).toMillis();
+        if (attempt == 1 || attempt % 10 == 0) {
+          LOG.warn("VM {}: {} (retrying every {} ms at most)", name, lastError, reconnect.maxDelay().toMillis());
+        }
+        retryTimer = vertx.setTimer(delay, t -> start());
+      }
+    });
+  }
+
+  Future<Void> close() {
+    closed = true;
+    vertx.cancelTimer(retryTimer);
+    return client.close();
+  }
+}

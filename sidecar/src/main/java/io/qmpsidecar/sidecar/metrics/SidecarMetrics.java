@@ -1,0 +1,49 @@
+package io.qmpsidecar.sidecar.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.function.Supplier;
+
+/**
+ * The sidecar's metrics, exposed at {@code /metrics} in Prometheus format. Names and labels are
+ * listed in docs/operations.md.
+ */
+public final class SidecarMetrics {
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+  /** A QMP command's latency; {@code outcome} is {@code ok} or QEMU's error class, or the failure. */
+  public void qmpCommand(String vm, String command, String outcome, Duration latency) {
+    Timer.builder("qmp_command_seconds").description("QMP command latency")
+        .tag("vm", vm).tag("command", command).tag("outcome", outcome)
+        .publishPercentileHistogram().register(registry).record(latency);
+  }
+
+  public void qmpEvent(String vm, String event) {
+    Counter.builder("qmp_events_total").description("QMP events received").tag("vm", vm).tag("event", event)
+        .register(registry).increment();
+  }
+
+  public void apiRequest(String route, int status) {
+    Counter.builder("api_requests_total").description("HTTP API requests").tag("route", route)
+        .tag("status", Integer.toString(status)).register(registry).increment();
+  }
+
+  public void policyDecision(String caller, boolean allowed) {
+    Counter.builder("policy_decisions_total").description("policy decisions")
+        .tag("caller", caller.contains(":") ? caller.substring(0, caller.indexOf(':')) : caller)
+        .tag("effect", allowed ? "allow" : "deny").register(registry).increment();
+  }
+
+  /** A gauge read when scraped, e.g. in-flight commands of one VM. */
+  public void gauge(String name, String description, String vm, Supplier<Number> value) {
+    Gauge.builder(name, value).description(description).tag("vm", vm).register(registry);
+  }
+
+  public String scrape() {
+    return registry.scrape();
+  }
+}

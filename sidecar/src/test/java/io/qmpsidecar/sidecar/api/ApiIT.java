@@ -1,0 +1,172 @@
+package io.qmpsidecar.sidecar.api;
+
+import static io.qmpsidecar.qmp.testing.Await.result;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.qmp.testing.QemuBinary;
+import io.qmpsidecar.qmp.testing.QemuProcess;
+import io.qmpsidecar.qmp.testing.QemuTest;
+import io.qmpsidecar.sidecar.config.ConfigLoader;
+import io.qmpsidecar.sidecar.config.SidecarConfig;
+import io.qmpsidecar.sidecar.daemon.Sidecar;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.SocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The HTTP API of a real sidecar in front of a real QEMU, over its Unix socket and TCP. */
+class ApiIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static Vertx vertx;
+  private static HttpClient http;
+
+  @TempDir Path dir;
+  private QemuProcess qemu;
+  private Sidecar sidecar;
+  private JsonNode lastReadiness;
+
+  /** A status and a JSON body. */
+  record Reply(int status, String contentType, JsonNode body) {}
+
+  @BeforeAll
+  static void client() {
+    vertx = Vertx.vertx();
+    http = vertx.createHttpClient();
+  }
+
+  @AfterAll
+  static void closeClient() {
+    result(vertx.close());
+  }
+
+  @AfterEach
+  void stop() {
+    if (sidecar != null) {
+      sidecar.stop();
+    }
+    if (qemu != null) {
+      qemu.close();
+    }
+  }
+
+  private void start(QemuBinary binary, List<String> sets) throws Exception {
+    qemu = QemuProcess.startQtest(binary, dir, "vm1", 1);
+    java.util.List<String> all = new java.util.ArrayList<>(List.of("api.socket=" + dir.resolve("api.sock"),
+        "stateDir=" + dir.resolve("state")));
+    all.addAll(sets);
+    SidecarConfig config = ConfigLoader.load(null, Map.of(), all, List.of("vm1=" + qemu.qmpAddress()));
+    sidecar = new Sidecar(config);
+    sidecar.start(Duration.ofSeconds(20));
+    Await.until("vm1 is connected (last /readyz: see lastReadiness)", () -> {
+      Reply ready = call(HttpMethod.GET, "/readyz", null);
+      lastReadiness = ready.body();
+      return ready.status() == 200;
+    });
+  }
+
+  private Reply call(HttpMethod method, String uri, String body) {
+    return call(new RequestOptions().setServer(SocketAddress.domainSocketAddress(dir.resolve("api.sock").toString()))
+        .setHost("localhost")
+        .setMethod(method).setURI(uri), body);
+  }
+
+  private Reply call(RequestOptions options, String body) {
+    Future<Reply> reply = http.request(options)
+        .compose(req -> body == null ? req.send() : req.send(Buffer.buffer(body)))
+        .compose(resp -> resp.body().map(b -> toReply(resp, b)));
+    return result(reply);
+  }
+
+  private static Reply toReply(HttpClientResponse resp, Buffer b) {
+    JsonNode node;
+    try {
+      node = b.length() == 0 ? null : JSON.readTree(b.getBytes());
+    } catch (java.io.IOException e) {
+      node = JSON.getNodeFactory().textNode(b.toString());
+    }
+    return new Reply(resp.statusCode(), resp.getHeader("content-type"), node);
+  }
+
+  @QemuTest
+  void listsVmsAndRunsPassthroughCommands(QemuBinary binary) throws Exception {
+    start(binary, List.of());
+    Reply vms = call(HttpMethod.GET, "/v1/vms", null);
+    assertThat(vms.status()).isEqualTo(200);
+    assertThat(vms.body().get(0).path("name").asText()).isEqualTo("vm1");
+    assertThat(vms.body().get(0).path("state").asText()).isEqualTo("ready");
+    assertThat(vms.body().get(0).path("qemu").asText()).isEqualTo(binary.version());
+
+    Reply vm = call(HttpMethod.GET, "/v1/vms/vm1", null);
+    assertThat(vm.body().path("status").asText()).isEqualTo("running");
+
+    Reply status = call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{\"execute\":\"query-status\"}");
+    assertThat(status.status()).isEqualTo(200);
+    assertThat(status.body().path("return").path("running").asBoolean()).isTrue();
+
+    Path socket = dir.resolve("api.sock");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket))).isEqualTo("rw-rw----");
+  }
+
+  @QemuTest
+  void errorsAreProblemsWithQemusTextOrThePolicyRule(QemuBinary binary) throws Exception {
+    start(binary, List.of());
+    Reply hmp = call(HttpMethod.POST, "/v1/vms/vm1/qmp",
+        "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"info status\"}}");
+    assertThat(hmp.status()).isEqualTo(403);
+    assertThat(hmp.contentType()).isEqualTo("application/problem+json");
+    assertThat(hmp.body().path("rule").asText()).isNotEmpty();
+    assertThat(hmp.body().path("detail").asText()).contains("denied by rule " + hmp.body().path("rule").asText());
+
+    Reply ghost = call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"ghost\"}}");
+    assertThat(ghost.status()).isEqualTo(422);
+    assertThat(ghost.body().path("qemu").path("class").asText()).isEqualTo("DeviceNotFound");
+    assertThat(ghost.body().path("qemu").path("desc").asText()).contains("ghost");
+
+    Reply invalid = call(HttpMethod.POST, "/v1/vms/vm1/qmp?validate=true", "{\"execute\":\"migrate-set-capabilities\","
+        + "\"arguments\":{\"capabilities\":[{\"capability\":\"events\",\"state\":\"true\"}]}}");
+    assertThat(invalid.status()).isEqualTo(400);
+    assertThat(invalid.body().path("violations").get(0).path("path").asText())
+        .isEqualTo("arguments.capabilities[0].state");
+
+    Reply noVm = call(HttpMethod.GET, "/v1/vms/nope", null);
+    assertThat(noVm.status()).isEqualTo(404);
+    assertThat(noVm.body().path("detail").asText()).contains("configured VMs: [vm1]");
+
+    Reply notJson = call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{oops");
+    assertThat(notJson.status()).isIn(400, 403);
+  }
+
+  @QemuTest
+  void tcpNeedsABearerTokenThatNamesTheCaller(QemuBinary binary) throws Exception {
+    Path tokens = Files.writeString(dir.resolve("tokens"), "# name:token\nci:0123456789abcdef0123456789abcdef\n");
+    start(binary, List.of("api.tcp=127.0.0.1:0", "api.tokensFile=" + tokens));
+    int port = sidecar.api().tcpPort();
+    RequestOptions base = new RequestOptions().setHost("127.0.0.1").setPort(port).setURI("/v1/vms");
+    assertThat(call(new RequestOptions(base), null).status()).isEqualTo(401);
+    assertThat(call(new RequestOptions(base).putHeader("authorization", "Bearer wrong-token-wrong-token"), null).status())
+        .isEqualTo(401);
+    assertThat(call(new RequestOptions(base).putHeader("authorization", "Bearer 0123456789abcdef0123456789abcdef"), null)
+        .status()).isEqualTo(200);
+    Reply explain = call(new RequestOptions(base).setURI("/v1/policy/explain").setMethod(HttpMethod.POST)
+        .putHeader("authorization", "Bearer 0123456789abcdef0123456789abcdef"),
+        "{\"caller\":\"dpu\",\"command\":{\"execute\":\"quit\"}}");
+    assertThat(explain.body().path("effect").asText()).isEqualTo("deny");
+  }
+}
