@@ -1,0 +1,23 @@
+package io.qmpsidecar.sidecar.events;
+
+/** The {@link SidecarEvent#type()} values the hotplug operations publish (docs/hotplug.md). */
+public final class EventTypes {
+  public static final String ATTACH_REQUESTED = "attach.requested";
+  public static final String ATTACH_HOST_PREPARED = "attach.host-prepared";
+  public static final String ATTACH_ADDED = "attach.added";
+  public static final String ATTACH_VERIFIED = "attach.verified";
+  public static final String ATTACH_FAILED = "attach.failed";
+  public static final String ATTACH_ROLLED_BACK = "attach.rolled-back";
+  public static final String DETACH_REQUESTED = "detach.requested";
+  public static final String DETACH_PENDING = "detach.pending";
+  public static final String DETACH_REJECTED = "detach.rejected";
+  public static final String DETACH_EXPIRED = "detach.pending-expired";
+  /** The device is gone from QEMU ({@code DEVICE_DELETED}): only now may the function be destroyed. */
+  public static final String DEVICE_DETACHED = "device.detached";
+  public static final String HOST_RESTORED = "host.driver-restored";
+  public static final String DRIFT_MISSING = "drift.device-missing";
+  public static final String DRIFT_UNKNOWN = "drift.device-unknown";
+  public static final String RECONCILED = "reconcile.done";
+
+  private EventTypes() {}
+}

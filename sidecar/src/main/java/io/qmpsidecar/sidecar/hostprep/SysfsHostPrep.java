@@ -1,0 +1,171 @@
+package io.qmpsidecar.sidecar.hostprep;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * Prepares host PCI functions for {@code vfio-pci} against a configurable sysfs root and
+ * {@code /dev} root. All file I/O runs on Vert.x worker threads; every failure is a
+ * {@link HostPrepException} naming the function, the problem and the fix.
+ *
+ * <p>Binding uses {@code driver_override}, then {@code unbind} from the old driver, then
+ * {@code drivers_probe}, never {@code new_id} (which would claim every device with that id).
+ */
+public final class SysfsHostPrep {
+  private final Vertx vertx;
+  private final Path sysfsRoot;
+  private final Path devRoot;
+  private final SysfsWriter writer;
+  private final SysfsReader reader;
+
+  /**
+   * @param sysfsRoot normally {@code /sys}
+   * @param devRoot normally {@code /dev}
+   * @param writer how attributes are written ({@link SysfsWriter#DIRECT} on a real host)
+   */
+  public SysfsHostPrep(Vertx vertx, Path sysfsRoot, Path devRoot, SysfsWriter writer) {
+    this.vertx = Objects.requireNonNull(vertx, "vertx");
+    this.sysfsRoot = Objects.requireNonNull(sysfsRoot, "sysfsRoot");
+    this.devRoot = Objects.requireNonNull(devRoot, "devRoot");
+    this.writer = Objects.requireNonNull(writer, "writer");
+    this.reader = new SysfsReader(sysfsRoot);
+  }
+
+  /**
+   * The VF number {@code vfIndex} of {@code pf} (its {@code virtfnN} link).
+   *
+   * @return fails with {@link HostPrepException} when the PF or that VF does not exist
+   */
+  public Future<Bdf> resolveVf(Bdf pf, int vfIndex) {
+    return vertx.executeBlocking(() -> {
+      if (!Files.isDirectory(reader.deviceDir(pf))) {
+        throw new HostPrepException(pf.value(), "no such PCI device (the PF is missing)",
+            "check the PF address with lspci -D");
+      }
+      return reader.virtfn(pf, vfIndex).orElseThrow(() -> new HostPrepException(pf.value(),
+          "has no VF " + vfIndex + " (no virtfn" + vfIndex + " link)",
+          "create VFs with: echo N > " + reader.deviceDir(pf).resolve("sriov_numvfs")
+              + " (N > " + vfIndex + ")"));
+    });
+  }
+
+  /** Reads the function's facts without changing anything; fails with {@link HostPrepException}. */
+  public Future<HostDevice> inspect(Bdf bdf) {
+    return vertx.executeBlocking(() -> reader.read(bdf));
+  }
+
+  /**
+   * Makes the function usable by QEMU: refuses a group with a device bound to a non-VFIO
+   * driver, binds the function to {@code driver} when it is bound to anything else, and checks
+   * {@code /dev/vfio/N}. When the device node check fails after a rebind, the old driver is
+   * restored before failing.
+   *
+   * @param driver the VFIO driver to bind ({@code vfio-pci} or a variant), or null to require
+   *     that the function is already bound to a VFIO driver
+   */
+  public Future<PreparedHost> prepare(HostDevice device, String driver) {
+    return vertx.executeBlocking(() -> {
+      String bdf = device.bdf().value();
+      if (!device.groupExclusive()) {
+        throw new HostPrepException(bdf, "IOMMU group " + device.iommuGroup() + " also holds "
+            + device.foreignGroupMembers().stream()
+                .map(m -> m.bdf() + " (bound to " + m.driver().orElse("?") + ")")
+                .collect(Collectors.joining(", "))
+            + ", and QEMU can only take a whole group",
+            "bind those devices to vfio-pci or unbind them, or use a function in an isolated group");
+      }
+      Optional<String> current = device.driver();
+      boolean rebind = driver != null && !current.equals(Optional.of(driver));
+      if (!rebind && !current.map(GroupMember::isVfioSafeDriver).orElse(false)) {
+        throw new HostPrepException(bdf, "is bound to " + current.orElse("no driver")
+            + ", not to a VFIO driver", "ask for a host driver to bind (e.g. vfio-pci) or bind it"
+            + " yourself: echo vfio-pci > " + reader.deviceDir(device.bdf()).resolve("driver_override"));
+      }
+      String bound = current.orElse(driver);
+      if (rebind) {
+        bind(device.bdf(), driver, current);
+        bound = driver;
+      }
+      try {
+        checkDeviceNode(device);
+      } catch (HostPrepException e) {
+        if (rebind) {
+          restoreBlocking(device.bdf(), current);
+          e.withRollback(List.of("host driver of " + bdf + " restored to "
+              + current.orElse("none")));
+        }
+        throw e;
+      }
+      return new PreparedHost(device, bound, current, rebind);
+    });
+  }
+
+  /**
+   * Binds the function back to {@code previousDriver} (or leaves it unbound when empty) and
+   * clears {@code driver_override}.
+   */
+  public Future<Void> restore(Bdf bdf, Optional<String> previousDriver) {
+    return vertx.executeBlocking(() -> {
+      restoreBlocking(bdf, previousDriver);
+      return null;
+    });
+  }
+
+  private void bind(Bdf bdf, String driver, Optional<String> current) {
+    Path dir = reader.deviceDir(bdf);
+    write(bdf, dir.resolve("driver_override"), driver);
+    if (current.isPresent()) {
+      write(bdf, dir.resolve("driver/unbind"), bdf.value());
+    }
+    write(bdf, sysfsRoot.resolve("bus/pci/drivers_probe"), bdf.value());
+    Optional<String> now = reader.driver(bdf);
+    if (!now.equals(Optional.of(driver))) {
+      restoreBlocking(bdf, current);
+      throw new HostPrepException(bdf.value(), "did not bind to " + driver + " (bound to "
+          + now.orElse("no driver") + " after drivers_probe; old driver "
+          + current.orElse("none") + " restored)", "load the driver (modprobe "
+          + driver.replace('-', '_') + ") and check dmesg");
+    }
+  }
+
+  private void restoreBlocking(Bdf bdf, Optional<String> previousDriver) {
+    Path dir = reader.deviceDir(bdf);
+    write(bdf, dir.resolve("driver_override"), previousDriver.orElse("\n"));
+    if (reader.driver(bdf).isPresent()) {
+      write(bdf, dir.resolve("driver/unbind"), bdf.value());
+    }
+    if (previousDriver.isPresent()) {
+      write(bdf, sysfsRoot.resolve("bus/pci/drivers_probe"), bdf.value());
+      write(bdf, dir.resolve("driver_override"), "\n");
+    }
+  }
+
+  private void checkDeviceNode(HostDevice device) {
+    Path node = devRoot.resolve("vfio").resolve(Integer.toString(device.iommuGroup()));
+    if (!Files.exists(node)) {
+      throw new HostPrepException(device.bdf().value(), node + " does not exist",
+          "load vfio-pci (modprobe vfio_pci) and check that the function is bound to it");
+    }
+    if (!Files.isReadable(node) || !Files.isWritable(node)) {
+      throw new HostPrepException(device.bdf().value(), node + " is not readable and writable",
+          "give QEMU's user access to it (chown or a udev rule for /dev/vfio/*)");
+    }
+  }
+
+  private void write(Bdf bdf, Path file, String value) {
+    try {
+      writer.write(file, value);
+    } catch (IOException e) {
+      throw new HostPrepException(bdf.value(), "writing '" + value.trim() + "' to " + file
+          + " failed: " + e, "run the sidecar with permission to write sysfs (root or"
+          + " CAP_SYS_ADMIN) and check dmesg", e);
+    }
+  }
+}

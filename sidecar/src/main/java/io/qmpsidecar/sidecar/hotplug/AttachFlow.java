@@ -1,0 +1,219 @@
+package io.qmpsidecar.sidecar.hotplug;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qmpsidecar.policy.Caller;
+import io.qmpsidecar.policy.Decision;
+import io.qmpsidecar.policy.HotplugFacts;
+import io.qmpsidecar.policy.PolicyEngine;
+import io.qmpsidecar.policy.PolicyRequest;
+import io.qmpsidecar.qmp.QmpCommandException;
+import io.qmpsidecar.qmp.QmpCommands;
+import io.qmpsidecar.qmp.QmpConnection;
+import io.qmpsidecar.sidecar.events.EventStream;
+import io.qmpsidecar.sidecar.events.EventTypes;
+import io.qmpsidecar.sidecar.hostprep.Bdf;
+import io.qmpsidecar.sidecar.hostprep.HostDevice;
+import io.qmpsidecar.sidecar.hostprep.PreparedHost;
+import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
+import io.qmpsidecar.sidecar.ops.AttachConflictException;
+import io.qmpsidecar.sidecar.ops.MigrationActiveException;
+import io.qmpsidecar.sidecar.ops.OperationException;
+import io.qmpsidecar.sidecar.ops.PolicyDeniedException;
+import io.qmpsidecar.sidecar.ops.QemuErrorException;
+import io.qmpsidecar.sidecar.state.StateStore;
+import io.vertx.core.Future;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Attaches one device: migration check, host facts, idempotency, placement, policy, host prep,
+ * {@code device_add}, verification, persistence; each step publishes its event. After any
+ * failure that follows a change, the change is undone (device removed, host driver restored)
+ * and the error lists what was rolled back. The caller serializes flows per VM.
+ */
+public final class AttachFlow {
+  private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+
+  private final EventStream events;
+  private final StateStore store;
+  private final SysfsHostPrep hostPrep;
+  private final PolicyEngine policy;
+  private final HotplugOptions options;
+  private final SlotPlacement placement;
+  private final DeviceVerifier verifier;
+  private final Rollback rollback;
+
+  public AttachFlow(EventStream events, StateStore store, SysfsHostPrep hostPrep,
+      PolicyEngine policy, HotplugOptions options) {
+    this.events = events;
+    this.store = store;
+    this.hostPrep = hostPrep;
+    this.policy = policy;
+    this.options = options;
+    this.placement = new SlotPlacement(options.queryTimeout());
+    this.verifier = new DeviceVerifier(options.queryTimeout());
+    this.rollback = new Rollback(hostPrep, options);
+  }
+
+  /** State carried from step to step. */
+  private static final class Run {
+    final AttachRequest request;
+    final Caller caller;
+    HostDevice host;
+    String id;
+    String rootPort;
+    ObjectNode properties;
+    PreparedHost prepared;
+    boolean added;
+
+    Run(AttachRequest request, Caller caller) {
+      this.request = request;
+      this.caller = caller;
+    }
+  }
+
+  /**
+   * Runs the flow.
+   *
+   * @return the new attachment, or the existing one when the same device is already attached
+   *     with the same parameters; fails with an {@link OperationException} subclass
+   */
+  public Future<Attachment> attach(QmpConnection conn, Caller caller, AttachRequest request) {
+    Run run = new Run(request, caller);
+    publish(run, EventTypes.ATTACH_REQUESTED, data(run).put("caller", caller.id()));
+    return conn.execute(QmpCommands.queryMigrate(), options.queryTimeout())
+        .compose(m -> m.isActive()
+            ? Future.failedFuture(new MigrationActiveException(request.vm(), m.status()))
+            : resolveHost(request))
+        .compose(host -> {
+          run.host = host;
+          run.id = request.id() != null ? request.id() : "hp-" + host.bdf().value().replaceAll("[:.]", "-");
+          return store.list(request.vm());
+        })
+        .compose(stored -> Idempotency.check(run.request, run.id, run.host, stored)
+            .map(Future::succeededFuture)
+            .orElseGet(() -> place(conn, run).compose(v -> change(conn, run, stored))))
+        .onFailure(e -> publish(run, EventTypes.ATTACH_FAILED, data(run).put("error", e.getMessage())));
+  }
+
+  private Future<HostDevice> resolveHost(AttachRequest request) {
+    FunctionRef f = request.function();
+    if (f == null) {
+      return Future.succeededFuture(null);
+    }
+    Future<Bdf> bdf = f.bdf() != null ? Future.succeededFuture(f.bdf()) : hostPrep.resolveVf(f.pf(), f.vfIndex());
+    return bdf.compose(hostPrep::inspect);
+  }
+
+  private Future<Void> place(QmpConnection conn, Run run) {
+    return placement.peripherals(conn).compose(p -> {
+      if (p.devices().contains(run.id)) {
+        return Future.failedFuture(new AttachConflictException("VM "
+            + run.request.vm() + " already has a device '" + run.id + "' that the sidecar did not"
+            + " attach; choose another id, or detach it first"));
+      }
+      return placement.choose(conn, run.request.vm(), run.request.rootPort(), p)
+          .map(port -> {
+            run.rootPort = port;
+            return null;
+          });
+    });
+  }
+
+  private Future<Attachment> change(QmpConnection conn, Run run, List<Attachment> stored) {
+    run.properties = properties(run);
+    Optional<HotplugFacts> facts = Optional.ofNullable(run.host).map(h -> new HotplugFacts(
+        h.bdf().value(), h.physfn().map(Bdf::value), h.vendorId(), h.deviceId(),
+        (int) stored.stream().filter(a -> a.hostBdf() != null).count(), h.groupExclusive()));
+    Decision decision = policy.decide(new PolicyRequest(run.caller, "device_add", run.properties, facts));
+    if (!decision.allowed()) {
+      return Future.failedFuture(new PolicyDeniedException(run.caller.id(),
+          "attach " + run.id + " to VM " + run.request.vm(), decision));
+    }
+    Future<PreparedHost> prep = run.host == null ? Future.succeededFuture(null)
+        : hostPrep.prepare(run.host, run.request.hostDriver());
+    return prep
+        .compose(prepared -> {
+          run.prepared = prepared;
+          if (prepared != null) {
+            publish(run, EventTypes.ATTACH_HOST_PREPARED, data(run)
+                .put("hostDriver", prepared.boundDriver()).put("rebound", prepared.rebound())
+                .put("iommuGroup", prepared.device().iommuGroup()));
+          }
+          return conn.execute(QmpCommands.deviceAdd(run.properties), options.attachTimeout())
+              .recover(e -> Future.failedFuture(e instanceof QmpCommandException q
+                  ? new QemuErrorException(run.request.vm(), q) : e));
+        })
+        .compose(v -> {
+          run.added = true;
+          publish(run, EventTypes.ATTACH_ADDED, data(run).set("properties", run.properties));
+          return verifier.verify(conn, run.request.vm(), run.id, run.rootPort);
+        })
+        .compose(verified -> {
+          Attachment a = attachment(run, verified);
+          return store.put(a).map(a);
+        })
+        .onSuccess(a -> {
+          ObjectNode d = data(run).put("guestAddress", a.guestAddress());
+          d.putArray("migrationBlockedReasons").addAll(a.migrationBlockedReasons().stream()
+              .map(JSON::textNode).toList());
+          publish(run, EventTypes.ATTACH_VERIFIED, d);
+        })
+        .recover(e -> undo(conn, run, e));
+  }
+
+  private Future<Attachment> undo(QmpConnection conn, Run run, Throwable cause) {
+    if (!run.added && (run.prepared == null || !run.prepared.rebound())) {
+      return Future.failedFuture(cause);
+    }
+    return rollback.undo(conn, run.id, run.added, run.prepared).transform(ar -> {
+      List<String> steps = ar.result();
+      ObjectNode d = data(run).put("error", cause.getMessage());
+      d.putArray("steps").addAll(steps.stream().map(JSON::textNode).toList());
+      publish(run, EventTypes.ATTACH_ROLLED_BACK, d);
+      OperationException error = cause instanceof OperationException oe ? oe
+          : new OperationException("VM " + run.request.vm() + ": attach of " + run.id + " failed: "
+              + cause.getMessage() + "; check the VM and retry", cause);
+      return Future.failedFuture(error.withRollback(steps));
+    });
+  }
+
+  private static ObjectNode properties(Run run) {
+    ObjectNode p = JSON.objectNode().put("driver", run.request.driver()).put("id", run.id)
+        .put("bus", run.rootPort);
+    if (run.host != null) {
+      p.put("host", run.host.bdf().value());
+    }
+    run.request.options().applyTo(p);
+    return p;
+  }
+
+  private static Attachment attachment(Run run, DeviceVerifier.Verified verified) {
+    PreparedHost prepared = run.prepared;
+    return new Attachment(run.request.vm(), run.id, run.request.driver(),
+        run.host == null ? null : run.host.bdf().value(), run.rootPort, run.properties,
+        prepared != null && prepared.rebound(),
+        prepared == null ? null : prepared.previousDriver().orElse(null),
+        verified.guestAddress(), verified.blockedReasons(), AttachmentState.ATTACHED,
+        run.request.opId());
+  }
+
+  private ObjectNode data(Run run) {
+    ObjectNode d = JSON.objectNode().put("driver", run.request.driver());
+    if (run.id != null) {
+      d.put("id", run.id);
+    }
+    if (run.host != null) {
+      d.put("host", run.host.bdf().value());
+    }
+    if (run.rootPort != null) {
+      d.put("rootPort", run.rootPort);
+    }
+    return d;
+  }
+
+  private void publish(Run run, String type, ObjectNode data) {
+    events.publish(run.request.vm(), type, run.request.opId(), data);
+  }
+}

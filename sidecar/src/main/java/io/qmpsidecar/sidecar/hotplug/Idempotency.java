@@ -1,0 +1,54 @@
+package io.qmpsidecar.sidecar.hotplug;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qmpsidecar.sidecar.hostprep.HostDevice;
+import io.qmpsidecar.sidecar.ops.AttachConflictException;
+import java.util.List;
+import java.util.Optional;
+
+/** Decides whether an attach repeats an existing attachment, conflicts with one, or is new. */
+final class Idempotency {
+  private Idempotency() {}
+
+  /**
+   * @return the existing attachment when the request repeats it; empty when the attach is new
+   * @throws AttachConflictException when the id or host function is used differently
+   */
+  static Optional<Attachment> check(AttachRequest request, String id, HostDevice host, List<Attachment> stored) {
+    String bdf = host == null ? null : host.bdf().value();
+    for (Attachment a : stored) {
+      boolean sameId = a.id().equals(id);
+      boolean sameHost = bdf != null && bdf.equals(a.hostBdf());
+      if (!sameId && !sameHost) {
+        continue;
+      }
+      if (a.state() == AttachmentState.DETACHING) {
+        throw new AttachConflictException("VM " + request.vm() + ": device " + a.id()
+            + " is being detached (waiting for the guest to release it); retry after"
+            + " device.detached, or reset the VM to complete the removal");
+      }
+      if (sameId && sameHost == (bdf != null) && sameParameters(request, a)) {
+        return Optional.of(a);
+      }
+      throw new AttachConflictException("VM " + request.vm() + ": "
+          + (sameId ? "device id " + id : "host function " + bdf + " (as " + a.id() + ")")
+          + " is already attached with other parameters (" + a.properties()
+          + "); detach it first or attach with the same parameters");
+    }
+    return Optional.empty();
+  }
+
+  private static boolean sameParameters(AttachRequest request, Attachment a) {
+    if (request.rootPort() != null && !request.rootPort().equals(a.rootPort())) {
+      return false;
+    }
+    ObjectNode wanted = JsonNodeFactory.instance.objectNode().put("driver", request.driver())
+        .put("id", a.id()).put("bus", a.rootPort());
+    if (a.hostBdf() != null) {
+      wanted.put("host", a.hostBdf());
+    }
+    request.options().applyTo(wanted);
+    return wanted.equals(a.properties());
+  }
+}

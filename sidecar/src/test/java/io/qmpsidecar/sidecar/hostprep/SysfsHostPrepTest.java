@@ -1,0 +1,188 @@
+package io.qmpsidecar.sidecar.hostprep;
+
+import static io.qmpsidecar.qmp.testing.Await.failure;
+import static io.qmpsidecar.qmp.testing.Await.result;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Host prep against a generated sysfs tree, with a fake kernel acting on the writes. */
+class SysfsHostPrepTest {
+  private static final String PF = "0000:03:00.0";
+  private static final String VF = "0000:03:00.2";
+  private static Vertx vertx;
+
+  @TempDir Path root;
+  private SysfsTree tree;
+  private FakeKernel kernel;
+  private SysfsHostPrep prep;
+
+  @BeforeAll
+  static void startVertx() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stopVertx() {
+    result(vertx.close());
+  }
+
+  @BeforeEach
+  void setUp() {
+    tree = new SysfsTree(root)
+        .device(PF, "15b3", "101d", 10, "mlx5_core")
+        .device(VF, "15b3", "101e", 12, "mlx5_core")
+        .vf(PF, 1, VF);
+    kernel = new FakeKernel(tree).defaultDriver(VF, "mlx5_core");
+    prep = new SysfsHostPrep(vertx, tree.sys(), tree.dev(), kernel);
+  }
+
+  @Test
+  void inspectResolvesTheFactsOfAVf() {
+    HostDevice d = result(prep.inspect(Bdf.parse(VF)));
+
+    assertThat(d.physfn()).contains(Bdf.parse(PF));
+    assertThat(d.vendorId()).isEqualTo("15b3");
+    assertThat(d.deviceId()).isEqualTo("101e");
+    assertThat(d.driver()).contains("mlx5_core");
+    assertThat(d.iommuGroup()).isEqualTo(12);
+    assertThat(d.groupExclusive()).isTrue();
+    assertThat(kernel.writes()).isEmpty();
+  }
+
+  @Test
+  void aPfAndVfIndexResolveThroughVirtfn() {
+    assertThat(result(prep.resolveVf(Bdf.parse(PF), 1))).isEqualTo(Bdf.parse(VF));
+
+    HostPrepException e = (HostPrepException) failure(prep.resolveVf(Bdf.parse(PF), 5));
+    assertThat(e.bdf()).isEqualTo(PF);
+    assertThat(e.problem()).contains("no VF 5");
+    assertThat(e.fix()).contains("sriov_numvfs");
+  }
+
+  @Test
+  void bindWritesOverrideThenUnbindThenProbeAndNeverNewId() {
+    PreparedHost p = result(prep.prepare(result(prep.inspect(Bdf.parse(VF))), "vfio-pci"));
+
+    assertThat(kernel.writes()).containsExactly(
+        "bus/pci/devices/" + VF + "/driver_override=vfio-pci",
+        "bus/pci/devices/" + VF + "/driver/unbind=" + VF,
+        "bus/pci/drivers_probe=" + VF);
+    assertThat(p.rebound()).isTrue();
+    assertThat(p.previousDriver()).contains("mlx5_core");
+    assertThat(p.boundDriver()).isEqualTo("vfio-pci");
+  }
+
+  @Test
+  void restoreBindsThePreviousDriverAndClearsTheOverride() throws Exception {
+    result(prep.prepare(result(prep.inspect(Bdf.parse(VF))), "vfio-pci"));
+
+    result(prep.restore(Bdf.parse(VF), Optional.of("mlx5_core")));
+
+    assertThat(tree.driver(VF)).isEqualTo("mlx5_core");
+    assertThat(kernel.writes()).endsWith(
+        "bus/pci/devices/" + VF + "/driver_override=mlx5_core",
+        "bus/pci/devices/" + VF + "/driver/unbind=" + VF,
+        "bus/pci/drivers_probe=" + VF,
+        "bus/pci/devices/" + VF + "/driver_override=");
+  }
+
+  @Test
+  void aGroupWithAForeignDeviceIsRefusedBeforeAnyWrite() {
+    tree.device("0000:03:00.3", "8086", "1521", 12, "igb");
+
+    HostPrepException e = (HostPrepException) failure(
+        prep.inspect(Bdf.parse(VF)).compose(d -> prep.prepare(d, "vfio-pci")));
+
+    assertThat(e.bdf()).isEqualTo(VF);
+    assertThat(e.problem()).contains("IOMMU group 12").contains("0000:03:00.3 (bound to igb)");
+    assertThat(e.fix()).contains("bind those devices to vfio-pci");
+    assertThat(kernel.writes()).isEmpty();
+  }
+
+  @Test
+  void aGroupMemberOnVfioOrNoDriverIsFine() {
+    tree.device("0000:03:00.4", "15b3", "101e", 12, "vfio-pci");
+    tree.device("0000:03:00.5", "15b3", "101e", 12, null);
+
+    HostDevice d = result(prep.inspect(Bdf.parse(VF)));
+
+    assertThat(d.groupExclusive()).isTrue();
+    assertThat(d.group()).hasSize(2);
+  }
+
+  @Test
+  void aMissingDevNodeIsReportedAndTheOldDriverRestored() throws Exception {
+    kernel.vfioCreatesDevNodes(false);
+
+    HostPrepException e = (HostPrepException) failure(
+        prep.inspect(Bdf.parse(VF)).compose(d -> prep.prepare(d, "vfio-pci")));
+
+    assertThat(e.problem()).contains("vfio/12 does not exist");
+    assertThat(e.fix()).contains("modprobe vfio_pci");
+    assertThat(e.rolledBack()).containsExactly("host driver of " + VF + " restored to mlx5_core");
+    assertThat(tree.driver(VF)).isEqualTo("mlx5_core");
+  }
+
+  @Test
+  void aDriverThatDoesNotBindIsReportedAndTheOldOneRestored() throws Exception {
+    kernel.refuse("vfio-pci");
+
+    HostPrepException e = (HostPrepException) failure(
+        prep.inspect(Bdf.parse(VF)).compose(d -> prep.prepare(d, "vfio-pci")));
+
+    assertThat(e.problem()).contains("did not bind to vfio-pci");
+    assertThat(e.fix()).contains("modprobe vfio_pci");
+    assertThat(tree.driver(VF)).isEqualTo("mlx5_core");
+  }
+
+  @Test
+  void withoutADriverToBindTheFunctionMustAlreadyBeOnVfio() {
+    HostPrepException e = (HostPrepException) failure(
+        prep.inspect(Bdf.parse(VF)).compose(d -> prep.prepare(d, null)));
+
+    assertThat(e.problem()).contains("bound to mlx5_core, not to a VFIO driver");
+    assertThat(kernel.writes()).isEmpty();
+  }
+
+  @Test
+  void anAlreadyBoundFunctionIsNotTouched() throws Exception {
+    tree.bind(VF, "vfio-pci");
+    tree.devNode(12);
+
+    PreparedHost p = result(prep.inspect(Bdf.parse(VF)).compose(d -> prep.prepare(d, "vfio-pci")));
+
+    assertThat(p.rebound()).isFalse();
+    assertThat(kernel.writes()).isEmpty();
+  }
+
+  @Test
+  void aMissingDeviceAndAMissingIommuGroupHaveTheirOwnErrors() throws Exception {
+    HostPrepException missing = (HostPrepException) failure(prep.inspect(Bdf.parse("0000:09:00.0")));
+    assertThat(missing.problem()).contains("no such PCI device");
+    assertThat(missing.fix()).contains("lspci -D");
+
+    java.nio.file.Files.createDirectories(tree.sys().resolve("bus/pci/devices/0000:05:00.0"));
+    java.nio.file.Files.writeString(tree.sys().resolve("bus/pci/devices/0000:05:00.0/vendor"), "0x8086");
+    java.nio.file.Files.writeString(tree.sys().resolve("bus/pci/devices/0000:05:00.0/device"), "0x1521");
+    HostPrepException noGroup = (HostPrepException) failure(prep.inspect(Bdf.parse("0000:05:00.0")));
+    assertThat(noGroup.problem()).contains("no IOMMU group");
+    assertThat(noGroup.fix()).contains("intel_iommu=on");
+  }
+
+  @Test
+  void addressesAreValidated() {
+    assertThat(Bdf.parse("03:00.2")).isEqualTo(new Bdf("0000:03:00.2"));
+    assertThat(List.of("0000:03:00.8", "03-00.2", "")).allSatisfy(s ->
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Bdf.parse(s))
+            .hasMessageContaining("dddd:bb:dd.f"));
+  }
+}

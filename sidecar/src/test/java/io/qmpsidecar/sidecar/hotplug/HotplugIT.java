@@ -1,0 +1,248 @@
+package io.qmpsidecar.sidecar.hotplug;
+
+import static io.qmpsidecar.qmp.testing.Await.failure;
+import static io.qmpsidecar.qmp.testing.Await.result;
+import static io.qmpsidecar.sidecar.hotplug.HotplugFixture.VM;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.qmpsidecar.policy.Caller;
+import io.qmpsidecar.qmp.QmpCommandException;
+import io.qmpsidecar.qmp.QmpCommands;
+import io.qmpsidecar.qmp.QmpState;
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.qmp.testing.QemuBinary;
+import io.qmpsidecar.qmp.testing.QemuProcess;
+import io.qmpsidecar.qmp.testing.QemuTest;
+import io.qmpsidecar.sidecar.events.EventTypes;
+import io.qmpsidecar.sidecar.hostprep.Bdf;
+import io.qmpsidecar.sidecar.ops.AttachConflictException;
+import io.qmpsidecar.sidecar.ops.NoFreeSlotException;
+import io.qmpsidecar.sidecar.ops.QemuErrorException;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Attach and detach against a real QEMU in qtest mode: emulated {@code edu} devices stand in for
+ * DPU functions through the same flow as {@code vfio-pci}.
+ */
+class HotplugIT {
+  private static Vertx vertx;
+
+  @TempDir Path dir;
+  private final List<AutoCloseable> cleanup = new ArrayList<>();
+  private HotplugFixture f;
+
+  @BeforeAll
+  static void startVertx() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stopVertx() {
+    result(vertx.close());
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (f != null) {
+      f.close();
+    }
+    for (AutoCloseable c : cleanup) {
+      c.close();
+    }
+  }
+
+  private QemuProcess qemu(QemuBinary binary, String name, int rootPorts, String... extra) {
+    QemuProcess q = QemuProcess.startQtest(binary, dir, name, rootPorts, extra);
+    cleanup.add(0, q::kill);
+    return q;
+  }
+
+  private HotplugFixture sidecar(QemuProcess q) {
+    f = new HotplugFixture(vertx, dir, HotplugFixture.fastOptions()).start(q);
+    return f;
+  }
+
+  private static AttachRequest edu(String id) {
+    return new AttachRequest(VM, "edu", null, null, id, null, null, "op-" + id);
+  }
+
+  @QemuTest
+  void attachPicksAFreeRootPortAndVerifiesIt(QemuBinary binary) {
+    sidecar(qemu(binary, "q", 2));
+    f.awaitBusNumbered("rp1");
+
+    Attachment first = result(f.ops.attach(Caller.cli(), edu("dpu-a")));
+    Attachment second = result(f.ops.attach(Caller.cli(), edu("dpu-b")));
+
+    assertThat(first.rootPort()).isEqualTo("rp1");
+    assertThat(second.rootPort()).isEqualTo("rp2");
+    assertThat(first.guestAddress()).matches("[0-9a-f]{2}:00\\.0").isNotEqualTo("00:00.0");
+    assertThat(first.migrationBlockedReasons()).isEmpty();
+    assertThat(result(f.conn.qomGet("/machine/peripheral/dpu-a", "realized")).asBoolean()).isTrue();
+    assertThat(result(f.ops.attachments(VM))).extracting(Attachment::id).containsExactly("dpu-a", "dpu-b");
+    assertThat(f.types()).containsSubsequence(EventTypes.ATTACH_REQUESTED, EventTypes.ATTACH_ADDED,
+        EventTypes.ATTACH_VERIFIED);
+    assertThat(f.find(EventTypes.ATTACH_VERIFIED, "dpu-a").opId()).isEqualTo("op-dpu-a");
+  }
+
+  @QemuTest
+  void withNoFreeRootPortTheErrorSaysHowToAddOne(QemuBinary binary) {
+    sidecar(qemu(binary, "q", 1));
+    result(f.ops.attach(Caller.cli(), edu("dpu-a")));
+
+    NoFreeSlotException e = (NoFreeSlotException) failure(f.ops.attach(Caller.cli(), edu("dpu-b")));
+
+    assertThat(e.getMessage()).contains("add pcie-root-port devices to the VM")
+        .contains("-device pcie-root-port");
+    assertThat(e.rootPorts()).containsExactly("rp1");
+    assertThat(f.inQom("dpu-b")).isFalse();
+    assertThat(result(f.ops.attachments(VM))).extracting(Attachment::id).containsExactly("dpu-a");
+  }
+
+  @QemuTest
+  void aDetachTheGuestDoesNotAckIsPendingAndCompletesLater(QemuBinary binary) {
+    sidecar(qemu(binary, "q", 2));
+    result(f.ops.attach(Caller.cli(), edu("dpu-a")));
+
+    DetachResult r = result(f.ops.detach(Caller.cli(), new DetachRequest(VM, "dpu-a", false, "op-d")));
+
+    assertThat(r.outcome()).isEqualTo(DetachOutcome.PENDING);
+    assertThat(f.find(EventTypes.DETACH_PENDING, "dpu-a")).isNotNull();
+    assertThat(f.find(EventTypes.DEVICE_DETACHED, "dpu-a")).isNull();
+    assertThat(result(f.ops.attachments(VM))).extracting(Attachment::state)
+        .containsExactly(AttachmentState.DETACHING);
+
+    result(f.conn.systemReset());
+
+    assertThat(f.awaitEvent(EventTypes.DEVICE_DETACHED, "dpu-a").opId()).isEqualTo("op-d");
+    assertThat(result(f.ops.attachments(VM))).isEmpty();
+    assertThat(f.inQom("dpu-a")).isFalse();
+  }
+
+  @QemuTest
+  void aDetachCompletedThroughSystemResetWithinTheWaitIsDetached(QemuBinary binary) {
+    f = new HotplugFixture(vertx, dir, HotplugOptions.defaults()).start(qemu(binary, "q", 2));
+    result(f.ops.attach(Caller.cli(), edu("dpu-a")));
+    f.events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED), 4,
+        e -> vertx.setTimer(100, t -> f.conn.systemReset()));
+
+    DetachResult r = result(f.ops.detach(Caller.cli(), new DetachRequest(VM, "dpu-a", false, null)));
+
+    assertThat(r.outcome()).isEqualTo(DetachOutcome.DETACHED);
+    assertThat(f.find(EventTypes.DEVICE_DETACHED, "dpu-a")).isNotNull();
+    assertThat(f.find(EventTypes.DETACH_PENDING, "dpu-a")).isNull();
+    assertThat(result(f.ops.attachments(VM))).isEmpty();
+  }
+
+  @QemuTest
+  void attachAndDetachAreIdempotent(QemuBinary binary) {
+    sidecar(qemu(binary, "q", 2));
+    Attachment a = result(f.ops.attach(Caller.cli(), edu("dpu-a")));
+
+    assertThat(result(f.ops.attach(Caller.cli(), edu("dpu-a")))).isEqualTo(a);
+    assertThat(f.types().stream().filter(EventTypes.ATTACH_ADDED::equals)).hasSize(1);
+    AttachConflictException conflict = (AttachConflictException) failure(f.ops.attach(Caller.cli(),
+        new AttachRequest(VM, "edu", null, null, "dpu-a", "rp2", null, null)));
+    assertThat(conflict.getMessage()).contains("already attached with other parameters");
+
+    DetachRequest detach = new DetachRequest(VM, "dpu-a", false, null);
+    assertThat(result(f.ops.detach(Caller.cli(), detach)).outcome()).isEqualTo(DetachOutcome.PENDING);
+    assertThat(result(f.ops.detach(Caller.cli(), detach)).outcome()).isEqualTo(DetachOutcome.PENDING);
+    result(f.conn.systemReset());
+    f.awaitEvent(EventTypes.DEVICE_DETACHED, "dpu-a");
+    assertThat(result(f.ops.detach(Caller.cli(), detach)).outcome()).isEqualTo(DetachOutcome.NOT_FOUND);
+  }
+
+  @QemuTest
+  void aRemovalRequestedOutsideTheSidecarIsJoinedNotFailed(QemuBinary binary) {
+    f = new HotplugFixture(vertx, dir, HotplugOptions.defaults()).start(qemu(binary, "q", 2));
+    result(f.ops.attach(Caller.cli(), edu("dpu-a")));
+    result(f.conn.execute(QmpCommands.deviceDel("dpu-a")));
+    f.events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED), 4,
+        e -> vertx.setTimer(200, t -> f.conn.systemReset()));
+
+    DetachResult r = result(f.ops.detach(Caller.cli(), new DetachRequest(VM, "dpu-a", false, null)));
+
+    assertThat(r.outcome()).isEqualTo(DetachOutcome.DETACHED);
+    assertThat(f.types()).doesNotContain(EventTypes.DETACH_PENDING);
+    assertThat(f.find(EventTypes.DEVICE_DETACHED, "dpu-a")).isNotNull();
+  }
+
+  @QemuTest
+  void vfioPciWithAMissingHostDeviceKeepsQemusErrorAndRestoresTheHost(QemuBinary binary) throws Exception {
+    sidecar(qemu(binary, "q", 2));
+    f.tree.device("0000:03:00.1", "15b3", "101e", 7, "mlx5_core");
+    f.kernel.defaultDriver("0000:03:00.1", "mlx5_core");
+    AttachRequest request = new AttachRequest(VM, "vfio-pci", FunctionRef.of(Bdf.parse("0000:03:00.1")),
+        "vfio-pci", "dpu-vf1", null, null, null);
+
+    QemuErrorException e = (QemuErrorException) failure(f.ops.attach(Caller.cli(), request));
+
+    assertThat(e.errorClass()).isEqualTo("GenericError");
+    assertThat(e.description()).isEqualTo(
+        "vfio /sys/bus/pci/devices/0000:03:00.1: no such host device: No such file or directory");
+    assertThat(e.rolledBack()).containsExactly("host driver of 0000:03:00.1 restored to mlx5_core");
+    assertThat(f.tree.driver("0000:03:00.1")).isEqualTo("mlx5_core");
+    assertThat(f.types()).containsSubsequence(EventTypes.ATTACH_HOST_PREPARED,
+        EventTypes.ATTACH_ROLLED_BACK, EventTypes.ATTACH_FAILED);
+    assertThat(result(f.ops.attachments(VM))).isEmpty();
+  }
+
+  @QemuTest
+  void attachDuringAnActiveMigrationIsRefusedFirst(QemuBinary binary) {
+    QemuProcess src = qemu(binary, "src", 2);
+    QemuProcess dst = qemu(binary, "dst", 2, "-incoming", "defer");
+    sidecar(src);
+    int port = 20000 + (int) (ProcessHandle.current().pid() % 20000);
+    io.qmpsidecar.qmp.QmpConnection dconn = result(io.qmpsidecar.qmp.QmpClient.create(vertx,
+        io.qmpsidecar.qmp.QmpClientOptions.of(dst.qmpAddress())).connect());
+    result(dconn.migrateIncoming("tcp:127.0.0.1:" + port));
+    result(f.conn.migrateSetCapabilities(java.util.Map.of("pause-before-switchover", true)));
+    result(f.conn.migrate("tcp:127.0.0.1:" + port));
+    Await.until("migration paused before switchover",
+        () -> "pre-switchover".equals(result(f.conn.queryMigrate()).status()));
+
+    var e = (io.qmpsidecar.sidecar.ops.MigrationActiveException) failure(
+        f.ops.attach(Caller.cli(), edu("dpu-a")));
+    QmpCommandException qemuSays = (QmpCommandException) failure(f.conn.deviceAdd(
+        JsonNodeFactory.instance.objectNode().put("driver", "edu").put("id", "raw").put("bus", "rp1")));
+
+    assertThat(e.status()).isEqualTo("pre-switchover");
+    assertThat(e.getMessage()).contains("wait for the migration to finish or cancel it");
+    assertThat(qemuSays.description()).isEqualTo("device_add not allowed while migrating");
+    assertThat(f.inQom("dpu-a")).isFalse();
+    result(f.conn.migrateCancel());
+    result(dconn.close());
+  }
+
+  @QemuTest
+  void aQemuRestartIsReconciledAndASidecarRestartNeverAttachesTwice(QemuBinary binary) {
+    QemuProcess q = qemu(binary, "q", 2);
+    sidecar(q);
+    Attachment a = result(f.ops.attach(Caller.cli(), edu("dpu-a")));
+    f.restartSidecar();
+    assertThat(result(f.ops.attach(Caller.cli(), edu("dpu-a")))).isEqualTo(a);
+    assertThat(f.types().stream().filter(EventTypes.ATTACH_ADDED::equals)).hasSize(1);
+    result(f.conn.deviceAdd(JsonNodeFactory.instance.objectNode().put("driver", "edu")
+        .put("id", "stranger").put("bus", "rp2")));
+    f.restartSidecar();
+    assertThat(f.awaitEvent(EventTypes.DRIFT_UNKNOWN, "stranger")).isNotNull();
+
+    q.kill();
+    Await.until("connection lost", () -> f.conn.state() != QmpState.READY);
+    q.start();
+
+    assertThat(f.awaitEvent(EventTypes.DRIFT_MISSING, "dpu-a").opId()).isEqualTo("op-dpu-a");
+    Await.until("store forgot dpu-a", () -> result(f.ops.attachments(VM)).isEmpty());
+    Attachment again = result(f.ops.attach(Caller.cli(), edu("dpu-a")));
+    assertThat(again.rootPort()).isEqualTo("rp1");
+  }
+}
