@@ -5,6 +5,7 @@ import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.daemon.VmRegistry;
+import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -42,13 +43,14 @@ public final class ApiServer {
   private final List<HttpServer> servers = new ArrayList<>();
 
   public ApiServer(Vertx vertx, SidecarConfig.Api config, VmRegistry vms, PolicyEngine policy,
-      SidecarMetrics metrics, Readiness readiness) {
+      EventStream events, SidecarMetrics metrics, Readiness readiness) {
     this.vertx = vertx;
     this.config = config;
     this.metrics = metrics;
     routes.add(new VmRoutes(vms, policy, metrics)::mount);
     routes.add(new PolicyRoutes(policy)::mount);
     routes.add(new HealthRoutes(metrics, readiness)::mount);
+    routes.add(new EventRoutes(vertx, events)::mount);
   }
 
   /** More routes (devices, events, migrations) from the parts of the sidecar that own them. */

@@ -4,10 +4,16 @@ import io.qmpsidecar.policy.AuditSink;
 import io.qmpsidecar.policy.Policies;
 import io.qmpsidecar.policy.Policy;
 import io.qmpsidecar.policy.PolicyEngine;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.qmp.EventFilter;
+import io.qmpsidecar.qmp.EventGap;
+import io.qmpsidecar.qmp.QmpEvent;
+import io.qmpsidecar.qmp.QmpEventListener;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.sidecar.api.ApiServer;
+import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.vertx.core.Future;
@@ -35,13 +41,15 @@ public final class Sidecar {
   private final PolicyEngine policy;
   private final VmRegistry vms;
   private final ApiServer api;
+  private final EventStream events;
 
   public Sidecar(SidecarConfig config) {
     this.config = config;
     this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     this.policy = new PolicyEngine(loadPolicy(config.policy()), record -> AUDIT.info("{}", record), Clock.systemUTC());
     this.vms = new VmRegistry(vertx, config.vms(), config.timeouts().command(), this::onConnection);
-    this.api = new ApiServer(vertx, config.api(), vms, policy, metrics, this::notReady);
+    this.events = new EventStream(vertx, Clock.systemUTC(), EventStream.DEFAULT_LOG_CAPACITY);
+    this.api = new ApiServer(vertx, config.api(), vms, policy, events, metrics, this::notReady);
   }
 
   static Policy loadPolicy(SidecarConfig.Policy p) {
@@ -54,6 +62,10 @@ public final class Sidecar {
 
   public ApiServer api() {
     return api;
+  }
+
+  public EventStream events() {
+    return events;
   }
 
   public PolicyEngine policy() {
@@ -107,7 +119,22 @@ public final class Sidecar {
   }
 
   private void onConnection(String vm, QmpConnection connection) {
-    connection.subscribe(EventFilter.all(), e -> metrics.qmpEvent(vm, e.name()));
+    connection.subscribe(EventFilter.all(), new QmpEventListener() {
+      @Override
+      public void onEvent(QmpEvent e) {
+        metrics.qmpEvent(vm, e.name());
+        ObjectNode data = e.data().isObject() ? ((ObjectNode) e.data()).deepCopy() : JsonNodeFactory.instance.objectNode();
+        events.publish(vm, "qmp." + e.name(), null, data.put("qemuTimestamp", e.timestamp().toString()));
+      }
+
+      @Override
+      public void onGap(EventGap gap) {
+        events.publish(vm, gap == EventGap.RECONNECTED ? "qmp.reconnected" : "qmp.events-dropped", null,
+            JsonNodeFactory.instance.objectNode().put("detail", gap == EventGap.RECONNECTED
+                ? "QEMU's QMP connection was re-established; events in between were not seen"
+                : "QMP events were dropped for this VM's event stream"));
+      }
+    });
     metrics.gauge("qmp_commands_in_flight", "QMP commands sent and not answered", vm, connection::inFlight);
     metrics.gauge("qmp_commands_queued", "QMP commands waiting for an in-flight slot", vm, connection::queued);
   }

@@ -10,6 +10,7 @@ import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.daemon.VmRegistry;
+import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.vertx.core.Vertx;
 import java.io.InputStream;
@@ -34,7 +35,7 @@ class OpenApiTest {
     SidecarConfig config = ConfigLoader.load(null, Map.of(), List.of(), List.of());
     ApiServer api = new ApiServer(vertx, config.api(), new VmRegistry(vertx, List.of(), config.timeouts().command(),
         (n, c) -> { }), new PolicyEngine(Policies.preset("default"), AuditSink.NONE, Clock.systemUTC()),
-        new SidecarMetrics(), List::of);
+        new EventStream(vertx, Clock.systemUTC(), 16), new SidecarMetrics(), List::of);
     JsonNode doc;
     try (InputStream in = OpenApiTest.class.getResourceAsStream("/openapi.json")) {
       doc = new ObjectMapper().readTree(in);
