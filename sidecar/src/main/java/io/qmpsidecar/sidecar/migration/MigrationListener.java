@@ -1,0 +1,13 @@
+package io.qmpsidecar.sidecar.migration;
+
+/**
+ * Receives every {@link MigrationEvent}. Called on event loops (of either end's connection), so it
+ * must not block and must be thread-safe; the sidecar wires it to the relay (see
+ * {@link RelayNotifications}) and to the in-process event stream.
+ */
+@FunctionalInterface
+public interface MigrationListener {
+  void onEvent(MigrationEvent event);
+
+  MigrationListener NONE = e -> {};
+}

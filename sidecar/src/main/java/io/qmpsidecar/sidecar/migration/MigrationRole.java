@@ -1,0 +1,7 @@
+package io.qmpsidecar.sidecar.migration;
+
+/** Which end of a migration a monitored QEMU is. */
+public enum MigrationRole {
+  SOURCE,
+  DESTINATION
+}

@@ -1,0 +1,113 @@
+package io.qmpsidecar.sidecar.migration;
+
+import static io.qmpsidecar.qmp.testing.Await.failure;
+import static io.qmpsidecar.qmp.testing.Await.result;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.qmp.testing.QemuBinary;
+import io.qmpsidecar.qmp.testing.QemuTest;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Coordinated migrations between two real QEMUs of the same version (qtest machines, SeaBIOS under TCG). */
+class MigrationIT {
+  /** Slow enough (~670 KB of non-zero RAM at 20 KB/s) that the migration is still active when the test acts. */
+  static final MigrationParameters SLOW = new MigrationParameters(20_000, -1);
+  private static Vertx vertx;
+
+  @TempDir Path dir;
+  private TwoQemus qemus;
+  private final RecordingListener events = new RecordingListener();
+  private MigrationCoordinator coordinator;
+
+  @BeforeAll
+  static void startVertx() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stopVertx() {
+    result(vertx.close());
+  }
+
+  @AfterEach
+  void stopQemus() {
+    if (qemus != null) {
+      qemus.close();
+    }
+  }
+
+  private TwoQemus start(QemuBinary binary, String... extra) {
+    qemus = new TwoQemus(vertx, binary, dir, List.of(extra));
+    coordinator = new MigrationCoordinator(vertx, new MigrationDriver(),
+        MigrationCoordinatorOptions.defaults().withDetachTimeout(Duration.ofSeconds(10))
+            .withAttachRetryDelay(Duration.ofMillis(100))
+            .withMonitor(MigrationMonitorOptions.defaults().withPollInterval(Duration.ofMillis(50))),
+        events);
+    return qemus;
+  }
+
+  /** Waits until the source is in pre-copy; fails at once, with the events, when the run ended first. */
+  private void awaitPrecopy(CoordinatedMigration run) {
+    Await.until("the source migrates", () -> {
+      if (run.result().isComplete()) {
+        throw new AssertionError("the run ended before pre-copy: " + run.result().cause() + "; events " + events.events());
+      }
+      return run.sourceRecord().phase() == MigrationPhase.PRECOPY;
+    });
+  }
+
+  @QemuTest
+  void completesWithTimelineAndPhaseTimingsOnBothSides(QemuBinary binary) {
+    TwoQemus q = start(binary);
+
+    MigrationResult done = result(coordinator.start(q.sourceEndpoint(null), q.destinationEndpoint(null),
+        MigrationRequest.to(q.uri)).result());
+
+    MigrationRecord src = done.source();
+    assertThat(src.outcome()).isEqualTo(MigrationOutcome.COMPLETED);
+    assertThat(src.phases()).extracting(PhaseTiming::phase)
+        .startsWith(MigrationPhase.SETUP, MigrationPhase.PRECOPY).endsWith(MigrationPhase.COMPLETED);
+    assertThat(src.phases()).allSatisfy(p -> assertThat(p.end()).isNotNull().isAfterOrEqualTo(p.start()));
+    assertThat(src.passes()).extracting(PassTiming::pass).startsWith(1L, 2L);
+    assertThat(src.stoppedAt()).isNotNull();
+    assertThat(src.downtimeMs()).isGreaterThanOrEqualTo(0);
+    assertThat(src.totalTimeMs()).isGreaterThanOrEqualTo(src.downtimeMs());
+    assertThat(src.progress().totalBytes()).isGreaterThanOrEqualTo(64L * 1024 * 1024);
+    assertThat(done.destination().outcome()).isEqualTo(MigrationOutcome.COMPLETED);
+    assertThat(done.destination().resumedAt()).isNotNull();
+    assertThat(done.observedDowntime()).isNotNull().isPositive();
+    assertThat(events.statuses(MigrationRole.SOURCE)).startsWith("setup", "active").endsWith("completed");
+    assertThat(events.statuses(MigrationRole.DESTINATION)).contains("active").endsWith("completed");
+    assertThat(events.states()).containsExactly(CoordinationState.PREFLIGHT, CoordinationState.PREPARING,
+        CoordinationState.DETACHING, CoordinationState.MIGRATING, CoordinationState.FINISHING, CoordinationState.COMPLETED);
+    assertThat(result(q.destination.queryStatus()).status()).isEqualTo("running");
+    assertThat(result(q.source.queryStatus()).status()).isEqualTo("postmigrate");
+  }
+
+  @QemuTest
+  void cancelledMidwayRollsBackToARunningSource(QemuBinary binary) {
+    TwoQemus q = start(binary);
+    CoordinatedMigration run = coordinator.start(q.sourceEndpoint(null), q.destinationEndpoint(null),
+        MigrationRequest.to(q.uri).withParameters(SLOW));
+    awaitPrecopy(run);
+
+    result(run.cancel());
+
+    MigrationFailedException e = (MigrationFailedException) failure(run.result());
+    assertThat(e.outcome()).isEqualTo(MigrationOutcome.CANCELLED);
+    assertThat(e.record().phases()).extracting(PhaseTiming::phase).endsWith(MigrationPhase.CANCELLED);
+    assertThat(events.statuses(MigrationRole.SOURCE)).endsWith("cancelling", "cancelled");
+    assertThat(events.states()).endsWith(CoordinationState.MIGRATING, CoordinationState.ROLLING_BACK,
+        CoordinationState.ROLLED_BACK);
+    assertThat(e.getMessage()).contains("vm1 is running on the source");
+    assertThat(result(q.source.queryStatus()).status()).isEqualTo("running");
+  }
+}
