@@ -1,0 +1,65 @@
+package io.qmpsidecar.sidecar.state;
+
+import static io.qmpsidecar.qmp.testing.Await.failure;
+import static io.qmpsidecar.qmp.testing.Await.result;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.qmpsidecar.sidecar.hotplug.Attachment;
+import io.qmpsidecar.sidecar.hotplug.AttachmentState;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StateStoreTest {
+  private static Vertx vertx;
+
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void startVertx() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stopVertx() {
+    result(vertx.close());
+  }
+
+  private static Attachment attachment(String vm, String id, AttachmentState state) {
+    return new Attachment(vm, id, "vfio-pci", "0000:03:00.2", "rp1",
+        JsonNodeFactory.instance.objectNode().put("driver", "vfio-pci").put("id", id),
+        true, "mlx5_core", "01:00.0", List.of("VFIO device doesn't support migration"), state, "op-1");
+  }
+
+  @Test
+  void attachmentsSurviveAReopen() {
+    Path file = dir.resolve(StateStore.FILE_NAME);
+    StateStore store = result(StateStore.open(vertx, file));
+    Attachment a = attachment("vm1", "dpu-a", AttachmentState.ATTACHED);
+    result(store.put(a));
+    result(store.put(attachment("vm1", "dpu-b", AttachmentState.ATTACHED)));
+    result(store.put(attachment("vm2", "dpu-a", AttachmentState.ATTACHED)));
+    result(store.put(attachment("vm1", "dpu-b", AttachmentState.DETACHING)));
+    result(store.remove("vm2", "dpu-a"));
+    result(store.remove("vm2", "never-there"));
+    result(store.close());
+
+    StateStore reopened = result(StateStore.open(vertx, file));
+    assertThat(result(reopened.list("vm1"))).containsExactly(a, attachment("vm1", "dpu-b", AttachmentState.DETACHING));
+    assertThat(result(reopened.list("vm2"))).isEmpty();
+    result(reopened.close());
+  }
+
+  @Test
+  void aMissingDirectoryIsAClearError() {
+    StateStoreException e = (StateStoreException) failure(
+        StateStore.open(vertx, dir.resolve("nope/sidecar.db")));
+
+    assertThat(e.getMessage()).contains("does not exist").contains("create it");
+  }
+}
