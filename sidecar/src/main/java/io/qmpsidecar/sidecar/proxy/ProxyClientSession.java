@@ -18,7 +18,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
-import io.vertx.core.parsetools.RecordParser;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
@@ -41,6 +40,11 @@ import org.slf4j.LoggerFactory;
 final class ProxyClientSession {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyClientSession.class);
   private static final String CAPABILITIES = "qmp_capabilities";
+  /**
+   * Events handed over from the QEMU connection's event loop and not yet written: a safety bound
+   * for when this client's event loop lags; a slow reader is bounded by the paused subscription.
+   */
+  static final int MAX_EVENTS_IN_TRANSIT = 1024;
 
   private final NetSocket socket;
   private final Context context;
@@ -49,7 +53,7 @@ final class ProxyClientSession {
   private final Caller caller;
   private final QmpProxyOptions options;
   private final Consumer<ProxyClientSession> onClose;
-  private final RecordParser lines;
+  private final JsonValueSplitter lines;
   private final ReplyOrder replies;
   private final List<String> offered;
   private final AtomicLong commands = new AtomicLong();
@@ -78,15 +82,14 @@ final class ProxyClientSession {
     this.onClose = onClose;
     this.offered = upstream.oobEnabled() ? List.of("oob") : List.of();
     this.replies = new ReplyOrder(this::send);
-    this.lines = RecordParser.newDelimited("\n", socket);
+    this.lines = new JsonValueSplitter(options.maxLineBytes(), this::onCommand,
+        () -> refuseAndClose("command longer than " + options.maxLineBytes() + " bytes: the proxy"
+            + " closes this connection; send shorter commands"));
   }
 
   /** Greets the client and starts reading its commands; runs on the socket's context. */
   void start() {
-    lines.maxRecordSize(options.maxLineBytes());
-    lines.handler(this::onLine);
-    lines.exceptionHandler(e -> refuseAndClose("command line longer than " + options.maxLineBytes()
-        + " bytes: the proxy closes this connection; send one command per line, each shorter"));
+    socket.handler(lines);
     socket.drainHandler(v -> {
       writeBlocked = false;
       QmpSubscription sub = subscription;
@@ -118,15 +121,10 @@ final class ProxyClientSession {
     return socket.close();
   }
 
-  private void onLine(Buffer record) {
-    int length = record.length();
-    if (length > 0 && record.getByte(length - 1) == '\r') {
-      length--;
-    }
-    if (length == 0 || closed) {
+  private void onCommand(byte[] line) {
+    if (closed) {
       return;
     }
-    byte[] line = record.getBytes(0, length);
     ProxyRequest request = ProxyRequest.parse(line, oob);
     if (request.error() != null) {
       answer(request.error(), request.id());
@@ -224,10 +222,12 @@ final class ProxyClientSession {
         && replies.pending() + oobPending < options.maxPipelined();
     if (read && readingPaused) {
       readingPaused = false;
+      socket.resume();
       lines.resume();
     } else if (!read && !readingPaused) {
       readingPaused = true;
       lines.pause();
+      socket.pause();
     }
   }
 
@@ -265,9 +265,11 @@ final class ProxyClientSession {
     @Override
     public void onEvent(QmpEvent event) {
       // The subscription's queue bounds what waits upstream; this bounds what is under way.
-      if (eventsInTransit.incrementAndGet() > options.eventQueueCapacity()) {
+      if (eventsInTransit.incrementAndGet() > MAX_EVENTS_IN_TRANSIT) {
         eventsInTransit.decrementAndGet();
-        eventsDroppedInTransit.incrementAndGet();
+        if (eventsDroppedInTransit.incrementAndGet() == 1) {
+          LOG.warn("QMP proxy {}: {}'s event loop lags: events are dropped for it", options.socketPath(), caller);
+        }
         return;
       }
       onContext(() -> {

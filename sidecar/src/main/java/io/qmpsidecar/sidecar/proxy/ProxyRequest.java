@@ -15,7 +15,7 @@ import java.util.Iterator;
 import java.util.Map;
 
 /**
- * One command line from a proxy client, checked the way QEMU's dispatcher checks it
+ * One command (a JSON value) from a proxy client, checked the way QEMU's dispatcher checks it
  * ({@code qmp_dispatch_check_obj}), with QEMU's own error texts, so that a client sees the same
  * answer it would get from QEMU. Either {@link #error} is set (then nothing reaches QEMU) or
  * {@link #command} is.
@@ -56,8 +56,7 @@ record ProxyRequest(String command, ObjectNode arguments, boolean oob, JsonNode 
           ? "JSON parse error, duplicate key"
           : "JSON parse error, " + firstLine(why));
     } catch (JsonProcessingException e) {
-      return refused(null, "JSON parse error, " + firstLine(e.getOriginalMessage())
-          + " (the proxy takes one command per line)");
+      return refused(null, "JSON parse error, " + firstLine(e.getOriginalMessage()));
     } catch (IOException e) {
       return refused(null, "JSON parse error, " + e.getMessage());
     }

@@ -19,6 +19,7 @@ import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClient;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -87,6 +88,8 @@ class ProxyIT {
   private QmpProxyServer start(QemuBinary binary, QmpProxyOptions options, Policy rules) {
     qemu = QemuProcess.startQtest(binary, dir, "vm", 1,
         "-qmp", "unix:" + direct() + ",server=on,wait=off");
+    // QEMU opens its monitors in order: once the second exists, the first listens.
+    Await.until("QEMU's second monitor is open", () -> Files.exists(direct()));
     client = QmpClient.create(vertx, QmpClientOptions.of(qemu.qmpAddress()));
     upstream = result(client.connect());
     PolicyEngine policy = new PolicyEngine(rules, audit::add,
@@ -106,7 +109,7 @@ class ProxyIT {
   }
 
   private ProxyTestClient vertxClient() {
-    ProxyTestClient c = new ProxyTestClient(net, proxy.socketPath());
+    ProxyTestClient c = new ProxyTestClient(vertx, net, proxy.socketPath());
     cleanup.add(c);
     return c;
   }
@@ -137,7 +140,9 @@ class ProxyIT {
       "{\"execute\":\"query-status\",\"id\":8,\"id\":9}",
       "{\"id\":10}",
       "{\"execute\":5,\"id\":11}",
-      "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine\",\"property\":\"nope\"},\"id\":12}");
+      "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine\",\"property\":\"nope\"},\"id\":12}",
+      "{\"execute\":\"query-name\",\"id\":\"a}[\\\"\"}  ",
+      "{\"execute\":\"query-status\",\"id\":13}{\"execute\":\"query-name\",\"id\":14}");
 
   @QemuTest
   void socatGetsWhatQemuItselfAnswers(QemuBinary binary) {
@@ -152,6 +157,9 @@ class ProxyIT {
     for (String line : SCRIPT) {
       JsonNode expected = toQemu.call(line);
       JsonNode actual = viaProxy.call(line);
+      if (line.contains("}{")) {
+        assertThat(viaProxy.next()).isEqualTo(toQemu.next());
+      }
       if (expected.at("/error/desc").asText().startsWith("JSON parse error, ")
           && !expected.at("/error/desc").asText().contains("duplicate key")) {
         // The lexer's own wording differs; the class, the prefix and the missing id do not.
@@ -259,5 +267,109 @@ class ProxyIT {
       }
     }
     assertThat(upstream.inFlight()).isZero();
+  }
+
+  @QemuTest
+  void goQemusClientWorksThroughTheProxy(QemuBinary binary) throws Exception {
+    start(binary);
+    Path go = GoQmpClient.build(dir);
+    List<String> lines = GoQmpClient.runAgainst(go, proxy.socketPath()).lines().toList();
+    assertThat(lines.get(0)).startsWith("version " + binary.version() + " Debian");
+    assertThat(lines.get(1)).startsWith("status ").contains("\"status\":\"running\"");
+    assertThat(lines.get(2)).isEqualTo("quit error: denied by policy rule deny-quit: only the"
+        + " local administrator may stop QEMU");
+    assertThat(lines.subList(3, lines.size()))
+        .containsExactly("stop {\"return\":{}}", "cont {\"return\":{}}", "event STOP", "event RESUME");
+    assertThat(qemu.isAlive()).isTrue();
+  }
+
+  @QemuTest
+  void execOobPassesThroughForClientsThatNegotiatedIt(QemuBinary binary) {
+    start(binary, QmpProxyOptions.of(dir.resolve("proxy.qmp")), ALLOW_ALL);
+    ProxyTestClient withOob = vertxClient();
+    withOob.negotiate(",\"arguments\":{\"enable\":[\"oob\"]}");
+    // migrate-pause allows OOB: QEMU itself runs it and refuses it outside postcopy.
+    JsonNode pause = withOob.call("{\"exec-oob\":\"migrate-pause\",\"id\":\"p\"}");
+    assertThat(pause.get("id").asText()).isEqualTo("p");
+    assertThat(pause.at("/error/desc").asText())
+        .startsWith("migrate-pause is currently only supported during postcopy-active");
+    assertThat(withOob.call("{\"exec-oob\":\"query-status\",\"id\":2}")).isEqualTo(json(
+        "{\"id\":2,\"error\":{\"class\":\"GenericError\",\"desc\":\"The command query-status"
+            + " does not support OOB\"}}"));
+
+    ProxyTestClient inBand = vertxClient();
+    inBand.negotiate("");
+    assertThat(inBand.call("{\"exec-oob\":\"migrate-pause\",\"id\":3}")).isEqualTo(json(
+        "{\"id\":3,\"error\":{\"class\":\"GenericError\",\"desc\":\"QMP input member"
+            + " 'exec-oob' is unexpected\"}}"));
+  }
+
+  @QemuTest
+  void theClientOverTheLimitIsToldAndDisconnected(QemuBinary binary) {
+    start(binary, QmpProxyOptions.of(dir.resolve("proxy.qmp")).withMaxClients(2));
+    ProxyTestClient first = vertxClient();
+    first.negotiate("");
+    vertxClient().negotiate("");
+    ProxyTestClient third = vertxClient();
+    assertThat(third.reply().at("/error/desc").asText()).isEqualTo("qmp-sidecar proxy: too many"
+        + " clients (2 connected, the limit): close another client or raise the proxy's"
+        + " maxClients");
+    Await.until("the third client is disconnected", third::isClosed);
+    assertThat(proxy.rejectedClients()).isEqualTo(1);
+
+    first.close();
+    Await.until("the first client is gone", () -> proxy.clients().size() == 1);
+    ProxyTestClient fourth = vertxClient();
+    assertThat(fourth.negotiate("").at("/QMP/version/qemu/major").asInt())
+        .isEqualTo(binary.major());
+  }
+
+  @QemuTest
+  void aClientThatStopsReadingDoesNotHoldUpTheOthers(QemuBinary binary) throws Exception {
+    // The default preset's rate limit (100/s per proxy caller) would refuse this many commands.
+    start(binary, QmpProxyOptions.of(dir.resolve("proxy.qmp")).withEventQueueCapacity(16),
+        ALLOW_ALL);
+    // A raw client that negotiates and then never reads: its socket buffers fill up.
+    java.nio.channels.SocketChannel slow = java.nio.channels.SocketChannel.open(
+        java.net.UnixDomainSocketAddress.of(proxy.socketPath()));
+    cleanup.add(slow);
+    slow.write(java.nio.ByteBuffer.wrap(
+        "{\"execute\":\"qmp_capabilities\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    Await.until("the slow client negotiated",
+        () -> proxy.clients().stream().anyMatch(ProxyClientStats::negotiated));
+    List<ProxyTestClient> watchers = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      ProxyTestClient w = vertxClient();
+      w.negotiate("");
+      watchers.add(w);
+    }
+    ProxyTestClient actor = vertxClient();
+    actor.negotiate("");
+    // Enough STOP/RESUME lines to fill the slow client's socket and its event queue many times.
+    int pairs = 3000;
+    for (int i = 0; i < pairs; i++) {
+      actor.send("{\"execute\":\"stop\",\"id\":" + (2 * i) + "}");
+      actor.send("{\"execute\":\"cont\",\"id\":" + (2 * i + 1) + "}");
+    }
+    for (int i = 0; i < 2 * pairs; i++) {
+      assertThat(actor.reply()).isEqualTo(json("{\"return\":{},\"id\":" + i + "}"));
+    }
+    for (ProxyTestClient w : watchers) {
+      List<JsonNode> seen = new ArrayList<>();
+      Await.until("a watcher sees every event", () -> {
+        seen.addAll(w.drainEvents());
+        return seen.size() >= 2 * pairs;
+      });
+      assertThat(seen).hasSize(2 * pairs);
+      assertThat(seen.get(0).get("event").asText()).isEqualTo("STOP");
+      assertThat(seen.get(2 * pairs - 1).get("event").asText()).isEqualTo("RESUME");
+    }
+    ProxyClientStats slowStats = proxy.clients().stream()
+        .filter(c -> c.caller().equals("proxy:client-1")).findFirst().orElseThrow();
+    assertThat(slowStats.eventsDropped()).isPositive();
+    // Every event was written to it, dropped, or still waits in its full queue of 16.
+    assertThat(slowStats.eventsDelivered() + slowStats.eventsDropped()).isEqualTo(2L * pairs - 16);
+    assertThat(proxy.clients()).filteredOn(c -> !c.caller().equals("proxy:client-1"))
+        .allSatisfy(c -> assertThat(c.eventsDropped()).isZero());
   }
 }

@@ -4,6 +4,8 @@ import static io.qmpsidecar.qmp.testing.Await.result;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
@@ -27,14 +29,18 @@ final class ProxyTestClient implements AutoCloseable {
   private final BlockingQueue<JsonNode> events = new LinkedBlockingQueue<>(100_000);
   private volatile boolean closed;
 
-  ProxyTestClient(NetClient net, Path path) {
-    // Handlers are set on the socket's event loop before its first read: the greeting is not lost.
-    socket = result(net.connect(SocketAddress.domainSocketAddress(path.toString())).andThen(ar -> {
-      if (ar.succeeded()) {
-        ar.result().handler(RecordParser.newDelimited("\n", this::onLine));
-        ar.result().closeHandler(v -> closed = true);
-      }
-    }));
+  ProxyTestClient(Vertx vertx, NetClient net, Path path) {
+    // Connecting from an event loop completes the future there, before the socket's first read:
+    // the handler is in place when the greeting arrives.
+    Promise<NetSocket> connected = Promise.promise();
+    vertx.getOrCreateContext().runOnContext(v -> net
+        .connect(SocketAddress.domainSocketAddress(path.toString()))
+        .onSuccess(s -> {
+          s.handler(RecordParser.newDelimited("\n", this::onLine));
+          s.closeHandler(c -> closed = true);
+        })
+        .onComplete(connected));
+    socket = result(connected.future());
   }
 
   private void onLine(Buffer line) {
