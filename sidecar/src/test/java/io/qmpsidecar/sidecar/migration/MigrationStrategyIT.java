@@ -1,0 +1,183 @@
+package io.qmpsidecar.sidecar.migration;
+
+import static io.qmpsidecar.qmp.testing.Await.failure;
+import static io.qmpsidecar.qmp.testing.Await.result;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.qmp.testing.QemuBinary;
+import io.qmpsidecar.qmp.testing.QemuTest;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Strategies, failures and blockers between two real QEMUs. An emulated PCIe NIC ({@code e1000e}
+ * on root port {@code rp1}) stands in for a DPU function.
+ */
+class MigrationStrategyIT {
+  private static final DeviceSpec NIC = new DeviceSpec("fn0", "e1000e", Map.of("bus", "rp1"));
+  private static final String NIC_ARG = "e1000e,id=fn0,bus=rp1";
+  private static Vertx vertx;
+
+  @TempDir Path dir;
+  private TwoQemus qemus;
+  private final RecordingListener events = new RecordingListener();
+  private MigrationCoordinator coordinator;
+
+  @BeforeAll
+  static void startVertx() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stopVertx() {
+    result(vertx.close());
+  }
+
+  @AfterEach
+  void stopQemus() {
+    if (qemus != null) {
+      qemus.close();
+    }
+  }
+
+  private TwoQemus start(QemuBinary binary, MigrationMonitorOptions monitor, List<String> extra) {
+    qemus = new TwoQemus(vertx, binary, dir, extra);
+    coordinator = new MigrationCoordinator(vertx, new MigrationDriver(),
+        MigrationCoordinatorOptions.defaults().withDetachTimeout(Duration.ofSeconds(10))
+            .withAttachRetryDelay(Duration.ofMillis(100)).withMonitor(monitor), events);
+    return qemus;
+  }
+
+  private TwoQemus start(QemuBinary binary) {
+    return start(binary, MigrationMonitorOptions.defaults().withPollInterval(Duration.ofMillis(50)), List.of());
+  }
+
+  @QemuTest
+  void unplugReplugDetachesBeforeAndAttachesOnTheDestinationAfter(QemuBinary binary) {
+    TwoQemus q = start(binary);
+    QmpFunctionHotplug hotplug = q.hotplug(vertx);
+    result(hotplug.attach("vm1", NIC));
+    MigratingFunction fn = new MigratingFunction(NIC, Strategy.UNPLUG_REPLUG, false, false);
+
+    result(coordinator.start(q.sourceEndpoint(hotplug), q.destinationEndpoint(hotplug),
+        MigrationRequest.to(q.uri).withFunctions(List.of(fn))).result());
+
+    assertThat(events.steps("fn0")).containsExactly("detaching", "detached", "destination-may-attach",
+        "attached-on-destination");
+    assertThat(result(hotplug.isAttached("vm1-dst", "fn0"))).isTrue();
+    assertThat(result(hotplug.isAttached("vm1", "fn0"))).isFalse();
+    List<String> relay = events.relayMethods();
+    assertThat(relay.indexOf("migration.function")).isLessThan(relay.indexOf("migration.status"));
+    assertThat(relay).contains("migration.coordination", "vm.lifecycle");
+  }
+
+  @QemuTest
+  void destinationKilledMidMigrationFailsAndReattachesOnTheSource(QemuBinary binary) {
+    TwoQemus q = start(binary);
+    QmpFunctionHotplug hotplug = q.hotplug(vertx);
+    result(hotplug.attach("vm1", NIC));
+    MigratingFunction fn = new MigratingFunction(NIC, Strategy.UNPLUG_REPLUG, false, false);
+    CoordinatedMigration run = coordinator.start(q.sourceEndpoint(hotplug), q.destinationEndpoint(hotplug),
+        MigrationRequest.to(q.uri).withFunctions(List.of(fn)).withParameters(MigrationIT.SLOW));
+    Await.until("the source migrates", () -> run.result().isComplete()
+        || run.sourceRecord().phase() == MigrationPhase.PRECOPY);
+
+    q.dst.kill();
+
+    MigrationFailedException e = (MigrationFailedException) failure(run.result());
+    assertThat(e.outcome()).isEqualTo(MigrationOutcome.FAILED);
+    assertThat(e.qemuError()).isNotBlank();
+    assertThat(e.getMessage()).contains(e.qemuError()).contains("vm1 is running on the source");
+    assertThat(events.steps("fn0")).containsExactly("detaching", "detached", "reattached");
+    assertThat(events.states()).endsWith(CoordinationState.ROLLING_BACK, CoordinationState.ROLLED_BACK);
+    assertThat(result(hotplug.isAttached("vm1", "fn0"))).isTrue();
+    assertThat(result(q.source.queryStatus()).status()).isEqualTo("running");
+  }
+
+  @QemuTest
+  void blockStrategyRefusesBeforeAnythingChanges(QemuBinary binary) {
+    TwoQemus q = start(binary, MigrationMonitorOptions.defaults(), List.of("-device", NIC_ARG));
+    MigratingFunction fn = new MigratingFunction(NIC, Strategy.BLOCK, true, false);
+
+    MigrationRefusedException e = (MigrationRefusedException) failure(coordinator.start(
+        q.sourceEndpoint(null), q.destinationEndpoint(null), MigrationRequest.to(q.uri).withFunctions(List.of(fn))).result());
+
+    assertThat(e.devices()).containsExactly("fn0");
+    assertThat(e.getMessage()).contains("fn0 has migration strategy block");
+    assertThat(events.states()).containsExactly(CoordinationState.PREFLIGHT, CoordinationState.REFUSED);
+    assertThat(result(q.source.queryMigrate()).status()).isEqualTo("none");
+  }
+
+  @QemuTest
+  void vfioMigrationStrategyTellsTheDpuEachDerivedDeviceState(QemuBinary binary) {
+    TwoQemus q = start(binary, MigrationMonitorOptions.defaults(), List.of("-device", NIC_ARG));
+    MigratingFunction fn = new MigratingFunction(NIC, Strategy.VFIO_MIGRATION, true, true);
+
+    result(coordinator.start(q.sourceEndpoint(null), q.destinationEndpoint(null),
+        MigrationRequest.to(q.uri).withFunctions(List.of(fn))).result());
+
+    assertThat(events.events()).filteredOn(ev -> ev instanceof MigrationEvent.VfioState)
+        .extracting(ev -> ((MigrationEvent.VfioState) ev).vm() + ":" + ((MigrationEvent.VfioState) ev).state())
+        .containsSubsequence("vm1:pre-copy", "vm1:stop-copy", "vm1:stop")
+        .containsSubsequence("vm1-dst:resuming", "vm1-dst:running");
+    assertThat(events.steps("fn0")).containsExactly("migrating-with-qemu");
+  }
+
+  @QemuTest
+  void postcopyWithAVfioFunctionIsRefused(QemuBinary binary) {
+    TwoQemus q = start(binary);
+    MigratingFunction fn = new MigratingFunction(NIC, Strategy.VFIO_MIGRATION, true, true);
+
+    MigrationRefusedException e = (MigrationRefusedException) failure(coordinator.start(q.sourceEndpoint(null),
+        null, MigrationRequest.to(q.uri).withFunctions(List.of(fn)).withCapabilities(Map.of("postcopy-ram", true))).result());
+
+    assertThat(e.getMessage()).contains("postcopy is not possible with VFIO function fn0");
+  }
+
+  @QemuTest
+  void blockerReportedByQemuSurfacesItsText(QemuBinary binary) {
+    TwoQemus q = start(binary);
+    result(q.source.execute("object-add", JsonNodeFactory.instance.objectNode().put("qom-type", "memory-backend-ram")
+        .put("id", "shm0").put("size", 1024 * 1024).put("share", true)));
+    result(q.source.deviceAdd(JsonNodeFactory.instance.objectNode().put("driver", "ivshmem-plain")
+        .put("id", "shmdev").put("memdev", "shm0").put("bus", "rp2")));
+
+    MigrationBlockedException e = (MigrationBlockedException) failure(coordinator.start(q.sourceEndpoint(null),
+        q.destinationEndpoint(null), MigrationRequest.to(q.uri)).result());
+
+    assertThat(e.reasons()).containsExactly("Migration is disabled when using feature 'peer mode' in device 'ivshmem'");
+    assertThat(e.getMessage()).contains("QEMU blocks the migration of vm1: Migration is disabled");
+  }
+
+  @QemuTest
+  void dirtyingGuestStallsUntilTheBandwidthIsRaised(QemuBinary binary) {
+    assumeTrue(binary.major() < 10, "in qtest mode QEMU 10.0's SeaBIOS stops at AHCI probing (observed), "
+        + "so the dirtying guest never runs there; it runs on QEMU 7.2");
+    TwoQemus q = start(binary, MigrationMonitorOptions.defaults().withPollInterval(Duration.ofMillis(100))
+        .withStallPasses(2), DirtyingGuest.qemuArgs(dir));
+    CoordinatedMigration run = coordinator.start(q.sourceEndpoint(null), q.destinationEndpoint(null),
+        MigrationRequest.to(q.uri).withParameters(new MigrationParameters(4_000_000, -1)));
+    Await.until("the stall is reported", () -> run.result().isComplete() || run.sourceRecord().stalled());
+    MigrationRecord stalled = run.sourceRecord();
+
+    result(run.setParameters(new MigrationParameters(1_000_000_000L, -1)));
+    MigrationResult done = result(run.result());
+
+    assertThat(stalled.stalled()).isTrue();
+    assertThat(stalled.passes()).hasSizeGreaterThanOrEqualTo(3);
+    assertThat(stalled.progress().dirtyPagesRate()).isPositive();
+    assertThat(events.events()).filteredOn(ev -> ev instanceof MigrationEvent.Stalled).hasSize(1);
+    assertThat(done.source().outcome()).isEqualTo(MigrationOutcome.COMPLETED);
+    assertThat(done.source().progress().transferredBytes()).isGreaterThan(8L * 1024 * 1024);
+  }
+}
