@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
     description = "Host-side control plane next to QEMU for DPU functions passed through with vfio-pci.",
     subcommands = {CommandLine.HelpCommand.class, VersionCommand.class, RunCommand.class, ConfigCommand.class,
         PolicyCommand.class,
-        DpuAgentCommand.class})
+        DpuAgentCommand.class,
+        ExecCommand.class})
 public final class QmpSidecarCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
