@@ -130,13 +130,13 @@ public final class StateStore {
       throw new StateStoreException(path, "state directory " + dir
           + " does not exist; create it or set state-dir to an existing directory", null);
     }
+    Connection c = null;
     try {
-      Connection c = DriverManager.getConnection("jdbc:sqlite:" + path);
+      c = DriverManager.getConnection("jdbc:sqlite:" + path);
       try (Statement s = c.createStatement()) {
         s.execute("PRAGMA busy_timeout=2000");
         try (ResultSet rs = s.executeQuery("PRAGMA journal_mode=WAL")) {
           if (!rs.next() || !"wal".equalsIgnoreCase(rs.getString(1))) {
-            c.close();
             throw new SQLException("could not switch to WAL mode");
           }
         }
@@ -147,9 +147,21 @@ public final class StateStore {
       c.setAutoCommit(false);
       return c;
     } catch (SQLException e) {
+      closeQuietly(c);
       throw new StateStoreException(path, "state store " + path + " cannot be opened ("
           + e.getMessage() + "); check the path and its permissions, or move a corrupt file aside"
           + " (the sidecar then re-reads QEMU and reports unknown devices as drift)", e);
+    }
+  }
+
+  private static void closeQuietly(Connection c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.close();
+    } catch (SQLException ignored) {
+      // Reporting why the file cannot be opened matters more than a failed close.
     }
   }
 }

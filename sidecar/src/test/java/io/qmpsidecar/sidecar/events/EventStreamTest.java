@@ -114,6 +114,7 @@ class EventStreamTest {
       }
       Await.until("fast subscriber got all six", () -> fastGot.size() == 6);
       release.countDown();
+      Await.until("slow subscriber drained its queue", () -> slowGot.size() == 3);
       publish(s, "last");
 
       Await.until("slow subscriber caught up", () -> slowGot.contains("last"));

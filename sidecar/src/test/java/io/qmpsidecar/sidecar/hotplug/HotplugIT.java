@@ -7,8 +7,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.qmpsidecar.policy.Caller;
+import io.qmpsidecar.qmp.QmpClient;
+import io.qmpsidecar.qmp.QmpClientOptions;
 import io.qmpsidecar.qmp.QmpCommandException;
 import io.qmpsidecar.qmp.QmpCommands;
+import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
@@ -17,12 +20,14 @@ import io.qmpsidecar.qmp.testing.QemuTest;
 import io.qmpsidecar.sidecar.events.EventTypes;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.ops.AttachConflictException;
+import io.qmpsidecar.sidecar.ops.MigrationActiveException;
 import io.qmpsidecar.sidecar.ops.NoFreeSlotException;
 import io.qmpsidecar.sidecar.ops.QemuErrorException;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -202,15 +207,14 @@ class HotplugIT {
     QemuProcess dst = qemu(binary, "dst", 2, "-incoming", "defer");
     sidecar(src);
     int port = 20000 + (int) (ProcessHandle.current().pid() % 20000);
-    io.qmpsidecar.qmp.QmpConnection dconn = result(io.qmpsidecar.qmp.QmpClient.create(vertx,
-        io.qmpsidecar.qmp.QmpClientOptions.of(dst.qmpAddress())).connect());
+    QmpConnection dconn = result(QmpClient.create(vertx, QmpClientOptions.of(dst.qmpAddress())).connect());
     result(dconn.migrateIncoming("tcp:127.0.0.1:" + port));
-    result(f.conn.migrateSetCapabilities(java.util.Map.of("pause-before-switchover", true)));
+    result(f.conn.migrateSetCapabilities(Map.of("pause-before-switchover", true)));
     result(f.conn.migrate("tcp:127.0.0.1:" + port));
     Await.until("migration paused before switchover",
         () -> "pre-switchover".equals(result(f.conn.queryMigrate()).status()));
 
-    var e = (io.qmpsidecar.sidecar.ops.MigrationActiveException) failure(
+    MigrationActiveException e = (MigrationActiveException) failure(
         f.ops.attach(Caller.cli(), edu("dpu-a")));
     QmpCommandException qemuSays = (QmpCommandException) failure(f.conn.deviceAdd(
         JsonNodeFactory.instance.objectNode().put("driver", "edu").put("id", "raw").put("bus", "rp1")));
