@@ -81,7 +81,8 @@ public final class QemuProcess implements AutoCloseable {
       pb.environment().putAll(binary.environment());
       process = pb.start();
       long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-      while (!Files.exists(qmpSocket)) {
+      // QEMU binds the socket file before it listens: wait until the kernel lists it listening.
+      while (!listening(qmpSocket)) {
         if (!process.isAlive()) {
           throw new IllegalStateException(binary + " exited with " + process.exitValue() + ": " + logText());
         }
@@ -96,6 +97,18 @@ public final class QemuProcess implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while starting " + binary, e);
+    }
+  }
+
+  /** Whether /proc/net/unix lists {@code socket} in the listening state (flag __SO_ACCEPTCON). */
+  private static boolean listening(Path socket) throws IOException {
+    if (!Files.exists(socket)) {
+      return false;
+    }
+    String path = socket.toAbsolutePath().toString();
+    try (var lines = Files.lines(Path.of("/proc/net/unix"))) {
+      return lines.map(l -> l.trim().split("\\s+")).anyMatch(f -> f.length >= 8 && f[7].equals(path)
+          && (Integer.parseInt(f[3], 16) & 0x10000) != 0);
     }
   }
 

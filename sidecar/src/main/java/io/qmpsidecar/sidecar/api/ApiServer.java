@@ -6,6 +6,7 @@ import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.daemon.VmRegistry;
 import io.qmpsidecar.sidecar.events.EventStream;
+import io.qmpsidecar.sidecar.ops.Operations;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -43,7 +44,7 @@ public final class ApiServer {
   private final List<HttpServer> servers = new ArrayList<>();
 
   public ApiServer(Vertx vertx, SidecarConfig.Api config, VmRegistry vms, PolicyEngine policy,
-      EventStream events, SidecarMetrics metrics, Readiness readiness) {
+      EventStream events, Operations operations, SidecarMetrics metrics, Readiness readiness) {
     this.vertx = vertx;
     this.config = config;
     this.metrics = metrics;
@@ -51,6 +52,7 @@ public final class ApiServer {
     routes.add(new PolicyRoutes(policy)::mount);
     routes.add(new HealthRoutes(metrics, readiness)::mount);
     routes.add(new EventRoutes(vertx, events)::mount);
+    routes.add(new DeviceRoutes(operations)::mount);
   }
 
   /** More routes (devices, events, migrations) from the parts of the sidecar that own them. */

@@ -9,6 +9,15 @@ import io.qmpsidecar.qmp.QmpException;
 import io.qmpsidecar.qmp.QmpQueueFullException;
 import io.qmpsidecar.qmp.QmpTimeoutException;
 import io.qmpsidecar.sidecar.daemon.VmNotFoundException;
+import io.qmpsidecar.sidecar.hostprep.HostPrepException;
+import io.qmpsidecar.sidecar.ops.AttachConflictException;
+import io.qmpsidecar.sidecar.ops.MigrationActiveException;
+import io.qmpsidecar.sidecar.ops.NoFreeSlotException;
+import io.qmpsidecar.sidecar.ops.OperationException;
+import io.qmpsidecar.sidecar.ops.PolicyDeniedException;
+import io.qmpsidecar.sidecar.ops.QemuErrorException;
+import io.qmpsidecar.sidecar.ops.UnknownVmException;
+import io.qmpsidecar.sidecar.ops.VmBusyException;
 import io.qmpsidecar.sidecar.daemon.VmUnavailableException;
 import io.vertx.ext.web.RoutingContext;
 
@@ -36,6 +45,13 @@ record Problem(int status, String type, String title, String detail, ObjectNode 
     if (e instanceof ApiException a) {
       return a.problem();
     }
+    if (e instanceof OperationException op) {
+      Problem p = operation(op);
+      if (!op.rolledBack().isEmpty()) {
+        op.rolledBack().forEach(p.extensions().putArray("rolledBack")::add);
+      }
+      return p;
+    }
     if (e instanceof VmNotFoundException) {
       return of(404, "vm-not-found", "No such VM", e.getMessage());
     }
@@ -60,6 +76,37 @@ record Problem(int status, String type, String title, String detail, ObjectNode 
       return of(502, "qmp-protocol", "QMP protocol error", e.getMessage());
     }
     return of(500, "internal", "Internal error", String.valueOf(e.getMessage()));
+  }
+
+  private static Problem operation(OperationException e) {
+    if (e instanceof PolicyDeniedException d) {
+      Problem p = of(403, "policy-denied", "Denied by policy", e.getMessage());
+      p.extensions().put("rule", d.decision().ruleId());
+      return p;
+    }
+    if (e instanceof QemuErrorException q) {
+      Problem p = of(422, "qemu-error", "QEMU refused the command", e.getMessage());
+      p.extensions().putObject("qemu").put("class", q.errorClass()).put("desc", q.description());
+      return p;
+    }
+    if (e instanceof HostPrepException h) {
+      Problem p = of(412, "host-prerequisite", "The host function is not ready", e.getMessage());
+      p.extensions().put("bdf", h.bdf()).put("fix", h.fix());
+      return p;
+    }
+    if (e instanceof UnknownVmException) {
+      return of(404, "vm-not-found", "No such VM", e.getMessage());
+    }
+    if (e instanceof VmBusyException) {
+      return of(429, "vm-busy", "Too many operations wait for this VM", e.getMessage());
+    }
+    if (e instanceof MigrationActiveException) {
+      return of(409, "migration-active", "The VM is migrating", e.getMessage());
+    }
+    if (e instanceof NoFreeSlotException || e instanceof AttachConflictException) {
+      return of(409, "conflict", "The attach conflicts with the VM's state", e.getMessage());
+    }
+    return of(500, "operation-failed", "The operation failed", e.getMessage());
   }
 
   void send(RoutingContext ctx) {

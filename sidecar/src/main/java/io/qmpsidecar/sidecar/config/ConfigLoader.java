@@ -46,6 +46,8 @@ public final class ConfigLoader {
     k.put("policy.preset", "default");
     k.put("policy.file", null);
     k.put("proxy.dir", "/run/qmp-sidecar/proxy");
+    k.put("host.sysfsRoot", "/sys");
+    k.put("host.devRoot", "/dev");
     k.put("relay.url", null);
     k.put("relay.hostId", null);
     k.put("relay.cert", null);
@@ -205,6 +207,7 @@ public final class ConfigLoader {
         new SidecarConfig.Api(path(text(tree, "api.socket")), tcpHost, tcpPort, tokens),
         new SidecarConfig.Policy(text(tree, "policy.preset"), path(text(tree, "policy.file"))),
         path(text(tree, "proxy.dir")),
+        new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot"))),
         new SidecarConfig.Relay(relayUrl, text(tree, "relay.hostId"), path(text(tree, "relay.cert")),
             path(text(tree, "relay.key")), path(text(tree, "relay.ca")),
             Boolean.parseBoolean(text(tree, "relay.allowPlainOnLoopback"))),

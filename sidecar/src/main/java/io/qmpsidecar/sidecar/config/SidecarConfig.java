@@ -16,6 +16,7 @@ public record SidecarConfig(
     Api api,
     Policy policy,
     Path proxyDir,
+    Host host,
     Relay relay,
     Timeouts timeouts,
     String logFormat) {
@@ -39,6 +40,9 @@ public record SidecarConfig(
 
   /** The policy: a preset name or a file; a file wins. */
   public record Policy(String preset, Path file) {}
+
+  /** Where host prep reads and writes: {@code /sys} and {@code /dev} on a real host. */
+  public record Host(Path sysfsRoot, Path devRoot) {}
 
   /** The DPU link; {@code url} null means no relay. */
   public record Relay(String url, String hostId, Path cert, Path key, Path ca, boolean allowPlainOnLoopback) {

@@ -1,35 +1,47 @@
 package io.qmpsidecar.sidecar.daemon;
 
-import io.qmpsidecar.policy.AuditSink;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.policy.Policies;
 import io.qmpsidecar.policy.Policy;
 import io.qmpsidecar.policy.PolicyEngine;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.qmp.EventFilter;
 import io.qmpsidecar.qmp.EventGap;
+import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpEvent;
 import io.qmpsidecar.qmp.QmpEventListener;
-import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.sidecar.api.ApiServer;
-import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
+import io.qmpsidecar.sidecar.events.EventStream;
+import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
+import io.qmpsidecar.sidecar.hostprep.SysfsWriter;
+import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
+import io.qmpsidecar.sidecar.ops.Operations;
+import io.qmpsidecar.sidecar.proxy.QmpProxyOptions;
+import io.qmpsidecar.sidecar.proxy.QmpProxyServer;
+import io.qmpsidecar.sidecar.state.StateStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The running daemon: the VMs' QMP connections, the policy engine and the API. {@link #start}
- * and {@link #stop} are called from the main thread, never from an event loop.
+ * The running daemon: the VMs' QMP connections, the policy engine, the operations layer, the
+ * event stream, the API and a QMP proxy socket per VM. {@link #start} and {@link #stop} are
+ * called from a plain thread, never from an event loop.
  */
 public final class Sidecar {
   private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
@@ -39,17 +51,20 @@ public final class Sidecar {
   private final Vertx vertx;
   private final SidecarMetrics metrics = new SidecarMetrics();
   private final PolicyEngine policy;
-  private final VmRegistry vms;
-  private final ApiServer api;
   private final EventStream events;
+  private final VmRegistry vms;
+  private final Map<String, QmpProxyServer> proxies = new ConcurrentHashMap<>();
+  private volatile Operations operations;
+  private StateStore store;
+  private ApiServer api;
 
+  /** @throws io.qmpsidecar.policy.PolicyLoadException when the policy file is invalid */
   public Sidecar(SidecarConfig config) {
     this.config = config;
     this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     this.policy = new PolicyEngine(loadPolicy(config.policy()), record -> AUDIT.info("{}", record), Clock.systemUTC());
-    this.vms = new VmRegistry(vertx, config.vms(), config.timeouts().command(), this::onConnection);
     this.events = new EventStream(vertx, Clock.systemUTC(), EventStream.DEFAULT_LOG_CAPACITY);
-    this.api = new ApiServer(vertx, config.api(), vms, policy, events, metrics, this::notReady);
+    this.vms = new VmRegistry(vertx, config.vms(), config.timeouts().command(), this::onConnection, this::onFirstReady);
   }
 
   static Policy loadPolicy(SidecarConfig.Policy p) {
@@ -68,15 +83,36 @@ public final class Sidecar {
     return events;
   }
 
+  public Operations operations() {
+    return operations;
+  }
+
   public PolicyEngine policy() {
     return policy;
   }
 
-  /** Starts serving; waits at most {@code timeout} for the API to listen. */
+  /**
+   * Opens the state store, starts the operations layer and the API, then connects to the VMs
+   * (each VM's proxy socket opens once its QEMU is connected). Waits at most {@code timeout}.
+   */
   public void start(Duration timeout) throws Exception {
     long t0 = System.nanoTime();
-    vms.start();
+    Path stateDir = config.stateDir();
+    store = await(vertx.executeBlocking(() -> Files.createDirectories(stateDir))
+        .recover(e -> Future.failedFuture(new IllegalStateException("cannot create the state directory "
+            + stateDir + ": " + e + "; create it or set stateDir", e)))
+        .compose(dir -> StateStore.open(vertx, dir.resolve(StateStore.FILE_NAME))), timeout);
+    Path proxyDir = config.proxyDir();
+    await(vertx.executeBlocking(() -> Files.createDirectories(proxyDir,
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-x---")))), timeout);
+    SysfsHostPrep hostPrep = new SysfsHostPrep(vertx, config.host().sysfsRoot(), config.host().devRoot(), SysfsWriter.DIRECT);
+    HotplugOptions hotplug = HotplugOptions.defaults();
+    hotplug = new HotplugOptions(config.timeouts().command(), config.timeouts().attach(), config.timeouts().detach(),
+        hotplug.pendingWatch(), hotplug.unplugRetryWindow(), hotplug.unplugRetries());
+    operations = new Operations(vertx, policy, store, events, hostPrep, hotplug, Operations.DEFAULT_MAX_QUEUED_PER_VM);
+    api = new ApiServer(vertx, config.api(), vms, policy, events, operations, metrics, this::notReady);
     await(api.start(), timeout);
+    vms.start();
     LOG.info("qmp-sidecar ready in {} ms: {} VM(s), policy {}, transport {}",
         Duration.ofNanos(System.nanoTime() - t0).toMillis(), config.vms().size(), policy.policy().source(),
         vertx.isNativeTransportEnabled() ? "epoll" : "JDK NIO");
@@ -96,12 +132,24 @@ public final class Sidecar {
     }
   }
 
-  /** Stops listening, closes the QMP connections and Vert.x, each within the shutdown bound. */
+  /**
+   * Stops taking requests, closes the proxies, the QMP connections, the store and Vert.x, each
+   * step within {@code timeouts.shutdown}; pending removals stay stored for the next start.
+   */
   public void stop() {
     Duration bound = config.timeouts().shutdown();
     try {
-      await(api.close(), bound);
+      if (api != null) {
+        await(api.close(), bound);
+      }
+      await(Future.join(proxies.values().stream().map(QmpProxyServer::close).toList()), bound);
+      if (operations != null) {
+        operations.close();
+      }
       await(vms.close(), bound);
+      if (store != null) {
+        await(store.close(), bound);
+      }
       await(vertx.close(), bound);
     } catch (Exception e) {
       LOG.warn("shutdown did not finish cleanly within {} ms: {}", bound.toMillis(), e.getMessage());
@@ -116,6 +164,18 @@ public final class Sidecar {
       }
     }
     return problems;
+  }
+
+  private void onFirstReady(String vm, QmpConnection connection) {
+    operations.addVm(vm, connection)
+        .onSuccess(report -> LOG.info("VM {}: reconciled: {}", vm, report))
+        .onFailure(e -> LOG.warn("VM {}: first reconcile failed: {}", vm, e.getMessage()));
+    QmpProxyServer.start(vertx, connection, policy, QmpProxyOptions.of(config.proxyDir().resolve(vm + ".qmp")))
+        .onSuccess(proxy -> {
+          proxies.put(vm, proxy);
+          LOG.info("VM {}: QMP proxy on {}", vm, proxy.socketPath());
+        })
+        .onFailure(e -> LOG.error("VM {}: no QMP proxy: {}", vm, e.getMessage()));
   }
 
   private void onConnection(String vm, QmpConnection connection) {

@@ -28,17 +28,20 @@ public final class VmHandle {
   private final QmpClient client;
   private final ReconnectPolicy reconnect;
   private final Consumer<QmpConnection> beforeOpen;
+  private final Consumer<QmpConnection> onFirstReady;
   private volatile QmpConnection connection;
   private volatile String lastError = "not connected yet";
   private volatile boolean closed;
   private int attempt;
   private long retryTimer = -1;
 
-  VmHandle(Vertx vertx, String name, QmpAddress address, Duration commandTimeout, Consumer<QmpConnection> beforeOpen) {
+  VmHandle(Vertx vertx, String name, QmpAddress address, Duration commandTimeout, Consumer<QmpConnection> beforeOpen,
+      Consumer<QmpConnection> onFirstReady) {
     this.vertx = vertx;
     this.name = name;
     this.address = address;
     this.beforeOpen = beforeOpen;
+    this.onFirstReady = onFirstReady;
     this.reconnect = ReconnectPolicy.FOREVER;
     this.client = QmpClient.create(vertx, QmpClientOptions.of(address).withCommandTimeout(commandTimeout)
         .withReconnect(reconnect));
@@ -82,6 +85,7 @@ public final class VmHandle {
       if (ar.succeeded()) {
         connection = ar.result();
         attempt = 0;
+        onFirstReady.accept(connection);
       } else if (!closed) {
         lastError = ar.cause().getMessage();
         long delay = reconnect.delay(++attempt, ThreadLocalRandom.current().nextDouble()).toMillis();

@@ -18,13 +18,15 @@ public final class VmRegistry {
   /**
    * @param onConnection called with each VM's connection before it opens (to subscribe to its
    *     events from the first one on)
+   * @param onFirstReady called once per VM when its connection is first ready (it reconnects by
+   *     itself afterwards)
    */
   public VmRegistry(Vertx vertx, List<SidecarConfig.Vm> configured, Duration commandTimeout,
-      BiConsumer<String, QmpConnection> onConnection) {
+      BiConsumer<String, QmpConnection> onConnection, BiConsumer<String, QmpConnection> onFirstReady) {
     Map<String, VmHandle> map = new LinkedHashMap<>();
     for (SidecarConfig.Vm vm : configured) {
       map.put(vm.name(), new VmHandle(vertx, vm.name(), vm.qmp(), commandTimeout,
-          c -> onConnection.accept(vm.name(), c)));
+          c -> onConnection.accept(vm.name(), c), c -> onFirstReady.accept(vm.name(), c)));
     }
     this.vms = java.util.Collections.unmodifiableMap(map);
   }
