@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
+import io.qmpsidecar.sidecar.daemon.Migrations;
 import io.qmpsidecar.sidecar.daemon.VmRegistry;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.ops.Operations;
@@ -43,16 +44,20 @@ public final class ApiServer {
   private final SidecarMetrics metrics;
   private final List<HttpServer> servers = new ArrayList<>();
 
-  public ApiServer(Vertx vertx, SidecarConfig.Api config, VmRegistry vms, PolicyEngine policy,
-      EventStream events, Operations operations, SidecarMetrics metrics, Readiness readiness) {
+  /** What the API serves requests from. */
+  public record Services(VmRegistry vms, PolicyEngine policy, EventStream events, Operations operations,
+      Migrations migrations, SidecarMetrics metrics, Readiness readiness) {}
+
+  public ApiServer(Vertx vertx, SidecarConfig.Api config, Services services) {
     this.vertx = vertx;
     this.config = config;
-    this.metrics = metrics;
-    routes.add(new VmRoutes(vms, policy, metrics)::mount);
-    routes.add(new PolicyRoutes(policy)::mount);
-    routes.add(new HealthRoutes(metrics, readiness)::mount);
-    routes.add(new EventRoutes(vertx, events)::mount);
-    routes.add(new DeviceRoutes(operations)::mount);
+    this.metrics = services.metrics();
+    routes.add(new VmRoutes(services.vms(), services.policy(), metrics)::mount);
+    routes.add(new PolicyRoutes(services.policy())::mount);
+    routes.add(new HealthRoutes(metrics, services.readiness())::mount);
+    routes.add(new EventRoutes(vertx, services.events())::mount);
+    routes.add(new DeviceRoutes(services.operations())::mount);
+    routes.add(new MigrationRoutes(services.migrations())::mount);
   }
 
   /** More routes (devices, events, migrations) from the parts of the sidecar that own them. */

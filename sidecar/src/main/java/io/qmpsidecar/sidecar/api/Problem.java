@@ -10,6 +10,9 @@ import io.qmpsidecar.qmp.QmpQueueFullException;
 import io.qmpsidecar.qmp.QmpTimeoutException;
 import io.qmpsidecar.sidecar.daemon.VmNotFoundException;
 import io.qmpsidecar.sidecar.hostprep.HostPrepException;
+import io.qmpsidecar.sidecar.migration.MigrationBlockedException;
+import io.qmpsidecar.sidecar.migration.MigrationException;
+import io.qmpsidecar.sidecar.migration.MigrationRefusedException;
 import io.qmpsidecar.sidecar.ops.AttachConflictException;
 import io.qmpsidecar.sidecar.ops.MigrationActiveException;
 import io.qmpsidecar.sidecar.ops.NoFreeSlotException;
@@ -51,6 +54,17 @@ record Problem(int status, String type, String title, String detail, ObjectNode 
         op.rolledBack().forEach(p.extensions().putArray("rolledBack")::add);
       }
       return p;
+    }
+    if (e instanceof MigrationBlockedException b) {
+      Problem p = of(409, "migration-blocked", "QEMU blocks the migration", e.getMessage());
+      b.reasons().forEach(p.extensions().putArray("reasons")::add);
+      return p;
+    }
+    if (e instanceof MigrationRefusedException) {
+      return of(409, "migration-refused", "The migration was refused", e.getMessage());
+    }
+    if (e instanceof MigrationException) {
+      return of(500, "migration-failed", "The migration failed", e.getMessage());
     }
     if (e instanceof VmNotFoundException) {
       return of(404, "vm-not-found", "No such VM", e.getMessage());

@@ -53,7 +53,7 @@ public final class ConfigLoader {
     k.put("relay.cert", null);
     k.put("relay.key", null);
     k.put("relay.ca", null);
-    k.put("relay.allowPlainOnLoopback", "false");
+    k.put("relay.allowPlainRemote", "false");
     k.put("timeouts.command", "10s");
     k.put("timeouts.attach", "60s");
     k.put("timeouts.detach", "30s");
@@ -200,6 +200,16 @@ public final class ConfigLoader {
     if (relayUrl != null && text(tree, "relay.hostId") == null) {
       problems.add("relay.hostId: required when relay.url is set (the DPU knows this host by it)");
     }
+    if (relayUrl != null && !relayUrl.matches("wss?://[^/:]+:\\d+(/.*)?")) {
+      problems.add("relay.url: '" + relayUrl + "' must be wss://HOST:PORT (or ws://127.0.0.1:PORT for development)");
+    }
+    if (relayUrl != null && relayUrl.startsWith("wss:")) {
+      for (String key : List.of("relay.cert", "relay.key", "relay.ca")) {
+        if (text(tree, key) == null) {
+          problems.add(key + ": required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)");
+        }
+      }
+    }
     SidecarConfig.Timeouts timeouts = new SidecarConfig.Timeouts(duration(tree, "timeouts.command", problems),
         duration(tree, "timeouts.attach", problems), duration(tree, "timeouts.detach", problems),
         duration(tree, "timeouts.shutdown", problems));
@@ -210,7 +220,7 @@ public final class ConfigLoader {
         new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot"))),
         new SidecarConfig.Relay(relayUrl, text(tree, "relay.hostId"), path(text(tree, "relay.cert")),
             path(text(tree, "relay.key")), path(text(tree, "relay.ca")),
-            Boolean.parseBoolean(text(tree, "relay.allowPlainOnLoopback"))),
+            Boolean.parseBoolean(text(tree, "relay.allowPlainRemote"))),
         timeouts, format);
   }
 

@@ -45,7 +45,7 @@ public record SidecarConfig(
   public record Host(Path sysfsRoot, Path devRoot) {}
 
   /** The DPU link; {@code url} null means no relay. */
-  public record Relay(String url, String hostId, Path cert, Path key, Path ca, boolean allowPlainOnLoopback) {
+  public record Relay(String url, String hostId, Path cert, Path key, Path ca, boolean allowPlainRemote) {
     public boolean enabled() {
       return url != null;
     }

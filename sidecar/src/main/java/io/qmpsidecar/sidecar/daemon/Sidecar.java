@@ -1,5 +1,6 @@
 package io.qmpsidecar.sidecar.daemon;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.policy.Policies;
@@ -17,7 +18,10 @@ import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.hostprep.SysfsWriter;
 import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
+import io.qmpsidecar.relay.Notification;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
+import io.qmpsidecar.sidecar.migration.MigrationEvent;
+import io.qmpsidecar.sidecar.migration.RelayNotifications;
 import io.qmpsidecar.sidecar.ops.Operations;
 import io.qmpsidecar.sidecar.proxy.QmpProxyOptions;
 import io.qmpsidecar.sidecar.proxy.QmpProxyServer;
@@ -39,13 +43,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The running daemon: the VMs' QMP connections, the policy engine, the operations layer, the
- * event stream, the API and a QMP proxy socket per VM. {@link #start} and {@link #stop} are
+ * The running daemon: the VMs' QMP connections, the policy engine, the operations layer,
+ * coordinated migrations, the event stream, the API, the DPU link and a QMP proxy socket per VM. {@link #start} and {@link #stop} are
  * called from a plain thread, never from an event loop.
  */
 public final class Sidecar {
   private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
   private static final Logger AUDIT = LoggerFactory.getLogger("io.qmpsidecar.audit");
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final SidecarConfig config;
   private final Vertx vertx;
@@ -55,6 +60,7 @@ public final class Sidecar {
   private final VmRegistry vms;
   private final Map<String, QmpProxyServer> proxies = new ConcurrentHashMap<>();
   private volatile Operations operations;
+  private volatile RelayLink relay;
   private StateStore store;
   private ApiServer api;
 
@@ -110,8 +116,11 @@ public final class Sidecar {
     hotplug = new HotplugOptions(config.timeouts().command(), config.timeouts().attach(), config.timeouts().detach(),
         hotplug.pendingWatch(), hotplug.unplugRetryWindow(), hotplug.unplugRetries());
     operations = new Operations(vertx, policy, store, events, hostPrep, hotplug, Operations.DEFAULT_MAX_QUEUED_PER_VM);
-    api = new ApiServer(vertx, config.api(), vms, policy, events, operations, metrics, this::notReady);
+    Migrations migrations = new Migrations(vertx, vms, operations, events, policy, this::onMigrationEvent);
+    api = new ApiServer(vertx, config.api(),
+        new ApiServer.Services(vms, policy, events, operations, migrations, metrics, this::notReady));
     await(api.start(), timeout);
+    relay = await(RelayLink.start(vertx, config, operations, vms, events, policy), timeout);
     vms.start();
     LOG.info("qmp-sidecar ready in {} ms: {} VM(s), policy {}, transport {}",
         Duration.ofNanos(System.nanoTime() - t0).toMillis(), config.vms().size(), policy.policy().source(),
@@ -142,6 +151,9 @@ public final class Sidecar {
       if (api != null) {
         await(api.close(), bound);
       }
+      if (relay != null) {
+        await(relay.close(), bound);
+      }
       await(Future.join(proxies.values().stream().map(QmpProxyServer::close).toList()), bound);
       if (operations != null) {
         operations.close();
@@ -164,6 +176,16 @@ public final class Sidecar {
       }
     }
     return problems;
+  }
+
+  /** Migration steps go to the event stream and, through the durable outbox, to the DPU. */
+  private void onMigrationEvent(MigrationEvent event) {
+    Notification n = RelayNotifications.of(event);
+    events.publish(event.vm(), n.method(), null, JSON.valueToTree(n.params()));
+    RelayLink link = relay;
+    if (link != null) {
+      link.notify(n);
+    }
   }
 
   private void onFirstReady(String vm, QmpConnection connection) {

@@ -90,7 +90,10 @@ class ConfigLoaderTest {
             "vms[2].name: 'bad name' must be 1-64 letters, digits, '.', '_' or '-'",
             "api.tcp is set but api.tokensFile is not: a TCP API requires bearer tokens",
             "log.format: 'xml' must be auto, human or json",
-            "relay.hostId: required when relay.url is set (the DPU knows this host by it)"));
+            "relay.hostId: required when relay.url is set (the DPU knows this host by it)",
+            "relay.cert: required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)",
+            "relay.key: required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)",
+            "relay.ca: required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)"));
   }
 
   @Test

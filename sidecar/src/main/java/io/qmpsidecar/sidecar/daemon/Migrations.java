@@ -1,0 +1,107 @@
+package io.qmpsidecar.sidecar.daemon;
+
+import io.qmpsidecar.policy.Caller;
+import io.qmpsidecar.policy.Decision;
+import io.qmpsidecar.policy.PolicyEngine;
+import io.qmpsidecar.policy.PolicyRequest;
+import io.qmpsidecar.sidecar.events.EventStream;
+import io.qmpsidecar.sidecar.hotplug.Attachment;
+import io.qmpsidecar.sidecar.migration.CoordinatedMigration;
+import io.qmpsidecar.sidecar.migration.DeviceSpec;
+import io.qmpsidecar.sidecar.migration.MigratingFunction;
+import io.qmpsidecar.sidecar.migration.MigrationCoordinator;
+import io.qmpsidecar.sidecar.migration.MigrationCoordinatorOptions;
+import io.qmpsidecar.sidecar.migration.MigrationDriver;
+import io.qmpsidecar.sidecar.migration.MigrationEndpoint;
+import io.qmpsidecar.sidecar.migration.MigrationListener;
+import io.qmpsidecar.sidecar.migration.MigrationParameters;
+import io.qmpsidecar.sidecar.migration.MigrationRequest;
+import io.qmpsidecar.sidecar.migration.Strategy;
+import io.qmpsidecar.sidecar.ops.Operations;
+import io.qmpsidecar.sidecar.ops.PolicyDeniedException;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Coordinated migrations between VMs this sidecar serves: the caller's {@code migrate} is
+ * policy-checked, every attached function follows its strategy, and each run is kept per source
+ * VM so that its status can be read and it can be cancelled.
+ */
+public final class Migrations {
+  private final Vertx vertx;
+  private final VmRegistry vms;
+  private final Operations operations;
+  private final EventStream events;
+  private final PolicyEngine policy;
+  private final MigrationCoordinator coordinator;
+  private final Map<String, Run> runs = new ConcurrentHashMap<>();
+
+  /** One run: where it goes and the coordinator's handle. */
+  public record Run(String vm, String destination, CoordinatedMigration migration) {}
+
+  Migrations(Vertx vertx, VmRegistry vms, Operations operations, EventStream events, PolicyEngine policy,
+      MigrationListener listener) {
+    this.vertx = vertx;
+    this.vms = vms;
+    this.operations = operations;
+    this.events = events;
+    this.policy = policy;
+    this.coordinator = new MigrationCoordinator(vertx, new MigrationDriver(), MigrationCoordinatorOptions.defaults(),
+        listener);
+  }
+
+  /**
+   * Starts migrating {@code vm} to {@code destination}, another VM of this sidecar started with
+   * {@code -incoming defer}. Functions without a {@code strategy} of their own follow
+   * {@code strategy}.
+   *
+   * @return the run; fails with {@link PolicyDeniedException} when the caller may not
+   *     {@code migrate} to {@code uri}, {@link VmNotFoundException}/{@link VmUnavailableException}
+   *     for either VM, and the coordinator's refusals
+   */
+  public Future<Run> start(Caller caller, String vm, String destination, String uri, Strategy strategy,
+      MigrationParameters parameters) {
+    Decision decision = policy.decide(PolicyRequest.of(caller, "migrate",
+        JsonNodeFactory.instance.objectNode().put("uri", uri)));
+    if (!decision.allowed()) {
+      return Future.failedFuture(new PolicyDeniedException(caller.id(), "migrate " + vm + " to " + uri, decision));
+    }
+    OperationsHotplug hotplug = new OperationsHotplug(vertx, operations, events, vms, caller);
+    VmHandle source = vms.get(vm);
+    VmHandle target = vms.get(destination);
+    return source.ready().compose(src -> target.ready().compose(dst -> operations.attachments(vm).map(attached -> {
+      MigrationRequest request = MigrationRequest.to(uri).withFunctions(functions(attached, strategy))
+          .withParameters(parameters);
+      CoordinatedMigration run = coordinator.start(new MigrationEndpoint(vm, src, hotplug),
+          new MigrationEndpoint(destination, dst, hotplug), request);
+      Run r = new Run(vm, destination, run);
+      runs.put(vm, r);
+      return r;
+    })));
+  }
+
+  /** The current or last run of {@code vm}. */
+  public Optional<Run> run(String vm) {
+    vms.get(vm);
+    return Optional.ofNullable(runs.get(vm));
+  }
+
+  private static List<MigratingFunction> functions(List<Attachment> attached, Strategy strategy) {
+    return attached.stream().map(a -> {
+      Map<String, String> props = new LinkedHashMap<>();
+      a.properties().fields().forEachRemaining(f -> {
+        if (!f.getKey().equals("id") && !f.getKey().equals("driver")) {
+          props.put(f.getKey(), f.getValue().asText());
+        }
+      });
+      boolean vfio = a.driver().contains("vfio");
+      return new MigratingFunction(new DeviceSpec(a.id(), a.driver(), props), strategy, vfio, false);
+    }).toList();
+  }
+}
