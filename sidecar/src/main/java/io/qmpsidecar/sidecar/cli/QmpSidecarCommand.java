@@ -12,7 +12,11 @@ import picocli.CommandLine.Command;
     subcommands = {CommandLine.HelpCommand.class, VersionCommand.class, RunCommand.class, ConfigCommand.class,
         PolicyCommand.class,
         DpuAgentCommand.class,
-        ExecCommand.class})
+        ExecCommand.class,
+        VmsCommand.class,
+        DevicesCommand.class,
+        EventsCommand.class,
+        CompletionCommand.class})
 public final class QmpSidecarCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

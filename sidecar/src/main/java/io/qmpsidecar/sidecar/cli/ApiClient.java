@@ -1,0 +1,259 @@
+package io.qmpsidecar.sidecar.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.SocketAddress;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.ToIntFunction;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+/**
+ * A blocking client of a running sidecar's HTTP API for the CLI thread (never an event loop):
+ * every call waits at most {@code --timeout}. An RFC 9457 problem answer becomes a
+ * {@link Failure} with one line for the user and the CLI's exit code.
+ */
+final class ApiClient implements AutoCloseable {
+  static final String DEFAULT_API = "unix:/run/qmp-sidecar/api.sock";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** The options of every command that talks to the API. */
+  static final class Options {
+    @Option(names = "--api", paramLabel = "ADDRESS", defaultValue = DEFAULT_API,
+        description = "The sidecar's API: unix:PATH (default ${DEFAULT-VALUE}) or http://HOST:PORT.")
+    String api;
+
+    @Option(names = "--token-file", paramLabel = "FILE",
+        description = "File whose first line is the bearer token for an http:// API (api.tokensFile).")
+    Path tokenFile;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
+        description = "Longest wait for connecting and for each answer (default ${DEFAULT-VALUE}).")
+    long timeoutSeconds;
+
+    /** The client; a usage error names the option that is wrong. */
+    ApiClient open(CommandLine cli) {
+      if (timeoutSeconds < 1) {
+        throw new CommandLine.ParameterException(cli, "--timeout must be >= 1");
+      }
+      SocketAddress server = server(cli);
+      String authorization = null;
+      if (tokenFile != null) {
+        authorization = "Bearer " + token(cli);
+      }
+      return new ApiClient(api, server, authorization, Duration.ofSeconds(timeoutSeconds));
+    }
+
+    private SocketAddress server(CommandLine cli) {
+      if (api.startsWith("unix:") && api.length() > 5) {
+        return SocketAddress.domainSocketAddress(api.substring(5));
+      }
+      if (api.startsWith("http://")) {
+        String hostPort = api.substring(7).replaceAll("/+$", "");
+        int colon = hostPort.lastIndexOf(':');
+        try {
+          return SocketAddress.inetSocketAddress(Integer.parseInt(hostPort.substring(colon + 1)),
+              hostPort.substring(0, colon));
+        } catch (RuntimeException e) {
+          throw new CommandLine.ParameterException(cli, "--api " + api + ": expected http://HOST:PORT");
+        }
+      }
+      throw new CommandLine.ParameterException(cli, "--api " + api
+          + ": expected unix:PATH (the sidecar's api.socket) or http://HOST:PORT (its api.tcp)");
+    }
+
+    private String token(CommandLine cli) {
+      try {
+        return Files.readAllLines(tokenFile).stream().map(String::strip)
+            .filter(l -> !l.isEmpty() && !l.startsWith("#")).findFirst()
+            .orElseThrow(() -> new CommandLine.ParameterException(cli, "--token-file " + tokenFile
+                + " holds no token; put the token on its first line"));
+      } catch (IOException e) {
+        throw new CommandLine.ParameterException(cli, "cannot read --token-file " + tokenFile + ": " + e);
+      }
+    }
+  }
+
+  /** An answer that is not a problem: its status and JSON body (null when empty). */
+  record Response(int status, JsonNode body) {}
+
+  /** The call failed: {@link #getMessage()} is the line to print, {@link #exitCode()} the code. */
+  static final class Failure extends RuntimeException {
+    private final int exitCode;
+
+    Failure(int exitCode, String message) {
+      super(message);
+      this.exitCode = exitCode;
+    }
+
+    int exitCode() {
+      return exitCode;
+    }
+  }
+
+  /**
+   * Opens the client, runs {@code body} with it and closes it; a {@link Failure} is printed as
+   * its one line on the command's err and becomes the exit code.
+   */
+  static int run(CommandLine cli, Options options, ToIntFunction<ApiClient> body) {
+    try (ApiClient client = options.open(cli)) {
+      return body.applyAsInt(client);
+    } catch (Failure f) {
+      cli.getErr().println(f.getMessage());
+      cli.getErr().flush();
+      return f.exitCode();
+    } finally {
+      cli.getOut().flush();
+    }
+  }
+
+  private final String api;
+  private final SocketAddress server;
+  private final String authorization;
+  private final Duration timeout;
+  private final Vertx vertx = Vertx.vertx();
+  private final HttpClientAgent http;
+
+  private ApiClient(String api, SocketAddress server, String authorization, Duration timeout) {
+    this.api = api;
+    this.server = server;
+    this.authorization = authorization;
+    this.timeout = timeout;
+    this.http = vertx.createHttpClient();
+  }
+
+  Duration timeout() {
+    return timeout;
+  }
+
+  /**
+   * Sends one request and reads the whole answer.
+   *
+   * @param body the JSON body, or null
+   * @return the answer when it is not a problem (any status)
+   * @throws Failure for a problem answer, an unreachable API, or no answer within the timeout
+   */
+  Response call(HttpMethod method, String uri, JsonNode body) {
+    return await(http.request(options(method, uri).setIdleTimeout(timeout.toMillis()))
+        .compose(r -> body == null ? r.send() : r.putHeader("content-type", "application/json")
+            .send(Buffer.buffer(body.toString())))
+        .compose(r -> r.body().map(b -> answer(r, b))), timeout);
+  }
+
+  /**
+   * Opens a streaming GET; {@code attach} runs on the event loop as the 200 answer arrives,
+   * before any of its body is read, and returns what the caller reads the stream with.
+   *
+   * @param idle the longest silence on the stream before it is closed as dead
+   * @throws Failure for a problem answer, an unreachable API, or no answer within the timeout
+   */
+  <T> T stream(String uri, Duration idle, Function<HttpClientResponse, T> attach) {
+    return await(http.request(options(HttpMethod.GET, uri).setIdleTimeout(idle.toMillis()))
+        .compose(r -> r.send())
+        .compose(r -> r.statusCode() == 200 ? Future.succeededFuture(attach.apply(r))
+            : r.body().map(b -> {
+              throw problem(r.statusCode(), b);
+            })), timeout);
+  }
+
+  private RequestOptions options(HttpMethod method, String uri) {
+    RequestOptions o = new RequestOptions().setServer(server).setHost("localhost").setPort(80)
+        .setMethod(method).setURI(uri).setConnectTimeout(timeout.toMillis());
+    if (authorization != null) {
+      o.putHeader("authorization", authorization);
+    }
+    return o;
+  }
+
+  private Response answer(HttpClientResponse r, Buffer b) {
+    String type = String.valueOf(r.getHeader("content-type"));
+    if (type.startsWith("application/problem+json") || r.statusCode() >= 400 && !type.startsWith("application/json")) {
+      throw problem(r.statusCode(), b);
+    }
+    try {
+      return new Response(r.statusCode(), b.length() == 0 ? null : JSON.readTree(b.getBytes()));
+    } catch (IOException e) {
+      throw new Failure(ExitCodes.UNREACHABLE, "the sidecar API at " + api + " answered "
+          + r.statusCode() + " with a body that is not JSON; check that --api names a qmp-sidecar");
+    }
+  }
+
+  /** One line: title and detail, then QEMU's class and text, the policy rule and a fix when given. */
+  private static Failure problem(int status, Buffer body) {
+    JsonNode p;
+    try {
+      p = JSON.readTree(body.getBytes());
+    } catch (IOException e) {
+      p = JSON.createObjectNode();
+    }
+    String detail = p.path("detail").asText("");
+    StringBuilder line = new StringBuilder(p.path("title").asText("HTTP " + status));
+    if (!detail.isEmpty()) {
+      line.append(": ").append(detail);
+    }
+    JsonNode qemu = p.path("qemu");
+    if (qemu.has("class") && !detail.contains(qemu.path("desc").asText())) {
+      line.append(" (QEMU ").append(qemu.path("class").asText()).append(": ")
+          .append(qemu.path("desc").asText()).append(')');
+    }
+    if (p.hasNonNull("rule") && !detail.contains(p.get("rule").asText())) {
+      line.append(" (rule ").append(p.get("rule").asText()).append(')');
+    }
+    if (p.hasNonNull("fix")) {
+      line.append("; fix: ").append(p.get("fix").asText());
+    }
+    if (p.path("rolledBack").size() > 0) {
+      line.append("; rolled back: ").append(String.join(", ", JSON.convertValue(p.get("rolledBack"), String[].class)));
+    }
+    return new Failure(exitCode(status), line.toString());
+  }
+
+  private static int exitCode(int status) {
+    return switch (status) {
+      case 400 -> ExitCodes.USAGE;
+      case 401, 403 -> ExitCodes.DENIED;
+      case 429, 502, 503, 504 -> ExitCodes.UNREACHABLE;
+      default -> ExitCodes.INVALID;
+    };
+  }
+
+  private <T> T await(Future<T> future, Duration wait) {
+    try {
+      return future.toCompletionStage().toCompletableFuture().get(wait.toMillis() + 1000, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof Failure f) {
+        throw f;
+      }
+      throw new Failure(ExitCodes.UNREACHABLE, "cannot reach the sidecar API at " + api + ": "
+          + e.getCause().getMessage() + "; check that qmp-sidecar run is running and --api names its"
+          + " api.socket (or api.tcp)");
+    } catch (TimeoutException e) {
+      throw new Failure(ExitCodes.UNREACHABLE, "the sidecar API at " + api + " did not answer within "
+          + wait.toSeconds() + " s; check the sidecar's log, or raise --timeout");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Failure(ExitCodes.UNREACHABLE, "interrupted while waiting for the sidecar API");
+    }
+  }
+
+  /** Closes the connections, waiting at most the timeout. */
+  @Override
+  public void close() {
+    vertx.close().toCompletionStage().toCompletableFuture().orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .exceptionally(e -> null).join();
+  }
+}

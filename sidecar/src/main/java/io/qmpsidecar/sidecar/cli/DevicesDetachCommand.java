@@ -1,0 +1,114 @@
+package io.qmpsidecar.sidecar.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.vertx.core.http.HttpMethod;
+import java.io.PrintWriter;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code qmp-sidecar devices detach VM ID}. A detach the guest has not acknowledged yet is
+ * PENDING (the sidecar completes it later and publishes {@code device.detached}); with
+ * {@code --wait} the command follows the event stream until that happens.
+ */
+@Command(name = "detach", mixinStandardHelpOptions = true,
+    description = "Detach device ID from VM; a detach the guest has not acknowledged yet is PENDING.")
+final class DevicesDetachCommand implements Callable<Integer> {
+  /** The events that end a pending detach. */
+  static final List<String> OUTCOMES = List.of("device.detached", "detach.rejected", "detach.pending-expired");
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  @Mixin ApiClient.Options api;
+
+  @Parameters(index = "0", paramLabel = "VM", description = "The VM's name.")
+  String vm;
+
+  @Parameters(index = "1", paramLabel = "ID", description = "The device id.")
+  String id;
+
+  @Option(names = "--restore-host-driver", description = "Bind the host function back to the driver it had before the attach.")
+  boolean restoreHostDriver;
+
+  @Option(names = "--op-id", paramLabel = "ID", description = "Idempotency key: a repeat returns the first result.")
+  String opId;
+
+  @Option(names = "--wait", description = "When PENDING, wait (up to --timeout) until the device is gone.")
+  boolean waitForCompletion;
+
+  @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "table",
+      description = "table (default: one line) or json.")
+  ExecOutput.Format output;
+
+  @Override
+  public Integer call() {
+    return ApiClient.run(spec.commandLine(), api, client -> {
+      // Subscribed before the DELETE, so the completion cannot slip between the two.
+      EventsStream events = waitForCompletion
+          ? EventsStream.open(client, List.of(vm), OUTCOMES, Map.of("id", id), -1) : null;
+      ApiClient.Response r = client.call(HttpMethod.DELETE, uri(), null);
+      String line = r.body().path("outcome").asText() + ": " + r.body().path("detail").asText();
+      int exit;
+      if (r.status() == 200 || r.status() == 202) {
+        print(line, r.body());
+        exit = r.status() == 200 ? ExitCodes.OK : events == null ? pending() : completion(events, client.timeout());
+      } else {
+        spec.commandLine().getErr().println(line);
+        exit = ExitCodes.INVALID;
+      }
+      if (events != null) {
+        events.close();
+      }
+      return exit;
+    });
+  }
+
+  private String uri() {
+    StringBuilder uri = new StringBuilder(DevicesCommand.vmPath(vm)).append("/devices/")
+        .append(URLEncoder.encode(id, StandardCharsets.UTF_8).replace("+", "%20"));
+    uri.append("?restoreHostDriver=").append(restoreHostDriver);
+    if (opId != null) {
+      uri.append("&opId=").append(URLEncoder.encode(opId, StandardCharsets.UTF_8));
+    }
+    return uri.toString();
+  }
+
+  private int pending() {
+    if (output == ExecOutput.Format.table) {
+      spec.commandLine().getOut().println("completion follows as device.detached: qmp-sidecar events --follow --vm "
+          + vm + " --type device.detached --data id=" + id + " --limit 1");
+    }
+    return ExitCodes.OK;
+  }
+
+  private int completion(EventsStream events, Duration timeout) {
+    JsonNode e = events.next(timeout);
+    if (e == null) {
+      spec.commandLine().getErr().println(id + " is still attached to " + vm + " after " + timeout.toSeconds()
+          + " s: the guest has not released it; check the guest (or reset the VM), or raise --timeout");
+      return ExitCodes.UNREACHABLE;
+    }
+    String type = e.path("type").asText();
+    print(switch (type) {
+      case "device.detached" -> "DETACHED: " + id + " is gone (event " + e.path("id").asText() + ")";
+      case "detach.rejected" -> "REJECTED: the guest refused the unplug; stop what uses the device in the guest and retry";
+      default -> "EXPIRED: the sidecar stopped waiting for the guest; " + e.path("data").path("detail").asText(
+          "check the guest, then detach again");
+    }, e);
+    return type.equals("device.detached") ? ExitCodes.OK : ExitCodes.INVALID;
+  }
+
+  private void print(String line, JsonNode json) {
+    PrintWriter out = spec.commandLine().getOut();
+    out.println(output == ExecOutput.Format.json ? json.toString() : line);
+    out.flush();
+  }
+}

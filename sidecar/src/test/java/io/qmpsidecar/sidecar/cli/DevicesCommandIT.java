@@ -1,0 +1,181 @@
+package io.qmpsidecar.sidecar.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.qmp.testing.QemuBinary;
+import io.qmpsidecar.qmp.testing.QemuProcess;
+import io.qmpsidecar.qmp.testing.QemuTest;
+import io.qmpsidecar.sidecar.config.ConfigLoader;
+import io.qmpsidecar.sidecar.daemon.Sidecar;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code vms}, {@code devices} and {@code events} against an in-process sidecar and a real QEMU. */
+class DevicesCommandIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path dir;
+  private QemuProcess qemu;
+  private Sidecar sidecar;
+
+  /** One CLI run: exit code and what it printed. */
+  record Run(int exit, String out, String err) {}
+
+  @AfterEach
+  void stop() {
+    if (sidecar != null) {
+      sidecar.stop();
+    }
+    if (qemu != null) {
+      qemu.close();
+    }
+  }
+
+  private void start(QemuBinary binary) throws Exception {
+    qemu = QemuProcess.startQtest(binary, dir, "vm1", 2);
+    sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
+        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"), "timeouts.detach=300ms"),
+        List.of("vm1=" + qemu.qmpAddress())));
+    sidecar.start(Duration.ofSeconds(20));
+    Await.until("vm1 is ready", () -> cli("vms", "--output", "json").out().contains("\"ready\""));
+    Await.until("the proxy socket exists", () -> Files.exists(dir.resolve("proxy/vm1.qmp")));
+  }
+
+  private Run cli(String... args) {
+    return cli(new StringWriter(), args);
+  }
+
+  private Run cli(StringWriter out, String... args) {
+    StringWriter err = new StringWriter();
+    CommandLine cli = QmpSidecarCommand.commandLine();
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    List<String> all = new ArrayList<>(List.of(args));
+    if (!all.get(0).equals("exec")) {
+      all.add("--api=unix:" + dir.resolve("api.sock"));
+    }
+    int exit = cli.execute(all.toArray(new String[0]));
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  private void reset() {
+    Run reset = cli("exec", "--qmp", "unix:" + dir.resolve("proxy/vm1.qmp"), "system_reset");
+    assertThat(reset.exit()).as(reset.err()).isEqualTo(0);
+  }
+
+  @QemuTest
+  void vmsListsTheVmWithItsQemuVersion(QemuBinary binary) throws Exception {
+    start(binary);
+    Run vms = cli("vms");
+    assertThat(vms.exit()).isEqualTo(0);
+    assertThat(vms.out().lines().toList()).hasSize(2);
+    assertThat(vms.out().lines().findFirst().orElseThrow()).isEqualTo("name  qmp" + " ".repeat(
+        qemu.qmpAddress().toString().length() - 1) + "state  qemu");
+    assertThat(vms.out().lines().skip(1).findFirst().orElseThrow().split(" +"))
+        .containsExactly("vm1", qemu.qmpAddress().toString(), "ready", binary.version());
+  }
+
+  @QemuTest
+  void attachListDetachPendingThenCompletedByAReset(QemuBinary binary) throws Exception {
+    start(binary);
+    Run attach = cli("devices", "attach", "vm1", "--driver", "e1000e", "--id", "nic1", "--op-id", "op-1");
+    assertThat(attach.exit()).as(attach.err()).isEqualTo(0);
+    assertThat(attach.out()).containsPattern("(?m)^id +nic1$").containsPattern("(?m)^rootPort +rp[12]$")
+        .containsPattern("(?m)^state +ATTACHED$").containsPattern("(?m)^hostBdf +-$");
+
+    Run list = cli("devices", "list", "vm1");
+    assertThat(list.exit()).isEqualTo(0);
+    assertThat(list.out().lines().toList()).hasSize(2);
+    String[] row = list.out().lines().skip(1).findFirst().orElseThrow().split(" +");
+    String rootPort = attach.out().replaceAll("(?s).*rootPort +(rp\\d).*", "$1");
+    assertThat(row).hasSize(7).startsWith("nic1", "e1000e", "-", rootPort).endsWith("ATTACHED", "op-1");
+    assertThat(row[4]).as("guest address behind %s", rootPort).matches("0[12]:00\\.0");
+
+    Run detach = cli("devices", "detach", "vm1", "nic1", "--op-id", "op-2");
+    assertThat(detach.exit()).as(detach.err()).isEqualTo(0);
+    assertThat(detach.out().lines()).containsExactly(
+        "PENDING: the guest has not released the device within 300 ms; the sidecar keeps watching for "
+            + detach.out().replaceAll("(?s).*watching for (\\d+) s.*", "$1") + " s and publishes device.detached when it does",
+        "completion follows as device.detached: qmp-sidecar events --follow --vm vm1 --type device.detached"
+            + " --data id=nic1 --limit 1");
+    assertThat(cli("devices", "list", "vm1", "--output", "json").out()).contains("\"state\" : \"DETACHING\"");
+
+    reset();
+    Await.until("the removal completes", () -> cli("devices", "list", "vm1").out().strip()
+        .equals("no devices attached to vm1"));
+
+    Run events = cli("events", "--vm", "vm1", "--type", "attach.verified,detach.*,device.detached");
+    assertThat(events.exit()).as(events.err()).isEqualTo(0);
+    List<JsonNode> lines = events.out().lines().map(DevicesCommandIT::json).toList();
+    assertThat(lines).extracting(e -> e.path("type").asText())
+        .containsExactly("attach.verified", "detach.requested", "detach.pending", "device.detached");
+    assertThat(lines).allSatisfy(e -> assertThat(e.path("data").path("id").asText()).isEqualTo("nic1"));
+    assertThat(lines.get(3).path("opId").asText()).isEqualTo("op-2");
+
+    Run since = cli("events", "--since", lines.get(2).path("id").asText(), "--type", "device.detached", "--data", "id=nic1");
+    assertThat(since.out().lines().map(DevicesCommandIT::json).map(e -> e.path("id").asLong()))
+        .containsExactly(lines.get(3).path("id").asLong());
+  }
+
+  @QemuTest
+  void detachWaitFollowsTheEventsUntilTheDeviceIsGone(QemuBinary binary) throws Exception {
+    start(binary);
+    assertThat(cli("devices", "attach", "vm1", "--driver", "e1000e", "--id", "nic2").exit()).isEqualTo(0);
+    StringWriter out = new StringWriter();
+    CompletableFuture<Run> waiting = CompletableFuture.supplyAsync(
+        () -> cli(out, "devices", "detach", "vm1", "nic2", "--wait", "--timeout", "20"));
+    Await.until("the detach is pending", () -> out.toString().startsWith("PENDING: "));
+    reset();
+    Run done = waiting.get(30, TimeUnit.SECONDS);
+    assertThat(done.exit()).as(done.err()).isEqualTo(0);
+    assertThat(done.out().lines().toList()).hasSize(2);
+    assertThat(done.out().lines().skip(1).findFirst().orElseThrow()).matches("DETACHED: nic2 is gone \\(event \\d+\\)");
+  }
+
+  @QemuTest
+  void detachWaitGivesUpAfterTheTimeoutWhenTheGuestNeverReleases(QemuBinary binary) throws Exception {
+    start(binary);
+    assertThat(cli("devices", "attach", "vm1", "--driver", "e1000e", "--id", "nic3").exit()).isEqualTo(0);
+    Run run = cli("devices", "detach", "vm1", "nic3", "--wait", "--timeout", "2");
+    assertThat(run.exit()).isEqualTo(4);
+    assertThat(run.out()).startsWith("PENDING: ");
+    assertThat(run.err().strip()).isEqualTo("nic3 is still attached to vm1 after 2 s: the guest has not released it;"
+        + " check the guest (or reset the VM), or raise --timeout");
+  }
+
+  @QemuTest
+  void unknownVmAndQemuErrorsExitOne(QemuBinary binary) throws Exception {
+    start(binary);
+    Run unknown = cli("devices", "list", "vm9");
+    assertThat(unknown.exit()).isEqualTo(1);
+    assertThat(unknown.err()).startsWith("No such VM: ");
+    Run bad = cli("devices", "attach", "vm1", "--driver", "no-such-driver", "--id", "x1");
+    assertThat(bad.exit()).isEqualTo(1);
+    assertThat(bad.err()).startsWith("QEMU refused the command: ").contains("no-such-driver");
+    Run vfio = cli("devices", "attach", "vm1", "--bdf", "0000:7f:00.1");
+    assertThat(vfio.exit()).isEqualTo(1);
+    assertThat(vfio.err()).startsWith("The host function is not ready: ").contains("; fix: ");
+  }
+
+  private static JsonNode json(String line) {
+    try {
+      return JSON.readTree(line);
+    } catch (java.io.IOException e) {
+      throw new AssertionError("not a JSON line: " + line, e);
+    }
+  }
+}
