@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
         VmsCommand.class,
         DevicesCommand.class,
         EventsCommand.class,
+        MigrateCommand.class,
         CompletionCommand.class})
 public final class QmpSidecarCommand implements Runnable {
 

@@ -1,0 +1,58 @@
+package io.qmpsidecar.sidecar.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Set;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code qmp-sidecar migrate}: start, follow and cancel a coordinated migration through a running sidecar. */
+@Command(
+    name = "migrate",
+    mixinStandardHelpOptions = true,
+    description = "Start, follow and cancel a coordinated migration between two VMs of a running sidecar.",
+    subcommands = {MigrateStartCommand.class, MigrateStatusCommand.class, MigrateCancelCommand.class},
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {
+      "0:started / status read / cancel requested; with --follow: COMPLETED",
+      "1:refused, rolled back or failed (the error is printed), or no migration of this VM",
+      "2:usage error",
+      "3:denied by the sidecar's policy",
+      "4:cannot reach the sidecar, it timed out, or --follow did not end within --max-time"
+    })
+final class MigrateCommand implements Runnable {
+  /** The states a run ends in. */
+  static final Set<String> FINAL = Set.of("COMPLETED", "ROLLED_BACK", "ROLLBACK_FAILED", "REFUSED");
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** The run reduced to what a table shows: where, the state, QEMU's phase, RAM progress and any error. */
+  static ObjectNode row(JsonNode run) {
+    JsonNode source = run.path("source");
+    JsonNode progress = source.path("progress");
+    ObjectNode row = JsonNodeFactory.instance.objectNode().put("vm", run.path("vm").asText())
+        .put("destination", run.path("destination").asText()).put("state", run.path("state").asText())
+        .put("phase", source.path("phase").asText("-")).put("qemuStatus", source.path("qemuStatus").asText("-"))
+        .put("transferred", MigrateProgress.bytes(progress.path("transferredBytes").asLong(-1)))
+        .put("remaining", MigrateProgress.bytes(progress.path("remainingBytes").asLong(-1)))
+        .put("total", MigrateProgress.bytes(progress.path("totalBytes").asLong(-1)));
+    if (source.path("downtimeMs").asLong(-1) >= 0) {
+      row.put("downtimeMs", source.path("downtimeMs").asLong());
+    }
+    if (run.hasNonNull("error")) {
+      row.put("error", run.path("error").asText());
+    }
+    return row;
+  }
+
+  /** The API path of a VM's migration resources. */
+  static String path(String vm) {
+    return DevicesCommand.vmPath(vm);
+  }
+}

@@ -1,0 +1,78 @@
+package io.qmpsidecar.sidecar.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.vertx.core.http.HttpMethod;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code qmp-sidecar migrate status VM}: the current or last migration of VM. */
+@Command(name = "status", mixinStandardHelpOptions = true,
+    description = {"Print the current or last migration of VM: state, QEMU's phase, RAM progress, error.",
+        "--follow: a progress bar on a terminal, else a line per change, until the migration ends."})
+final class MigrateStatusCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  @Mixin ApiClient.Options api;
+  @Mixin Follow follow;
+
+  @Parameters(index = "0", paramLabel = "VM", description = "The source VM.")
+  String vm;
+
+  /** {@code --follow}, {@code --max-time} and {@code --output}, shared with {@code migrate start}. */
+  static final class Follow {
+    @Option(names = {"-f", "--follow"}, description = "Show progress until the migration ends; exit 0 when COMPLETED.")
+    boolean follow;
+
+    @Option(names = "--max-time", paramLabel = "SECONDS", defaultValue = "600",
+        description = "With --follow: give up after this long (default ${DEFAULT-VALUE}).")
+    long maxTime;
+
+    @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "table",
+        description = "table (default) or json; with --follow, json prints the final status.")
+    ExecOutput.Format output;
+
+    /** Follows the run; prints the final status in json mode and the error of a failed run. */
+    int follow(CommandLine cli, ApiClient client, String vm) {
+      if (maxTime < 1) {
+        throw new CommandLine.ParameterException(cli, "--max-time must be >= 1");
+      }
+      boolean bar = output == ExecOutput.Format.table && CommandLine.Help.Ansi.AUTO.enabled();
+      MigrateProgress progress = new MigrateProgress(output == ExecOutput.Format.table ? cli.getOut()
+          : new PrintWriter(Writer.nullWriter()), bar);
+      JsonNode run = progress.follow(client, vm, Duration.ofSeconds(maxTime));
+      if (run == null) {
+        cli.getErr().println("the migration of " + vm + " did not end within --max-time " + maxTime
+            + " s; it goes on: qmp-sidecar migrate status " + vm + " --follow, or cancel it: qmp-sidecar migrate cancel " + vm);
+        return ExitCodes.UNREACHABLE;
+      }
+      if (output == ExecOutput.Format.json) {
+        cli.getOut().println(ExecOutput.render(run, output));
+      }
+      if (run.path("state").asText().equals("COMPLETED")) {
+        return ExitCodes.OK;
+      }
+      cli.getErr().println("the migration of " + vm + " ended " + run.path("state").asText()
+          + (run.hasNonNull("error") ? ": " + run.path("error").asText() : ""));
+      return ExitCodes.INVALID;
+    }
+  }
+
+  @Override
+  public Integer call() {
+    return ApiClient.run(spec.commandLine(), api, client -> {
+      if (follow.follow) {
+        return follow.follow(spec.commandLine(), client, vm);
+      }
+      JsonNode run = client.call(HttpMethod.GET, MigrateCommand.path(vm) + "/migration", null).body();
+      spec.commandLine().getOut().println(ExecOutput.render(follow.output == ExecOutput.Format.json ? run
+          : MigrateCommand.row(run), follow.output));
+      return ExitCodes.OK;
+    });
+  }
+}

@@ -1,0 +1,121 @@
+package io.qmpsidecar.sidecar.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.qmp.testing.QemuBinary;
+import io.qmpsidecar.qmp.testing.QemuProcess;
+import io.qmpsidecar.qmp.testing.QemuTest;
+import io.qmpsidecar.sidecar.config.ConfigLoader;
+import io.qmpsidecar.sidecar.daemon.Sidecar;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code migrate start|status|cancel} between two real QEMUs served by one in-process sidecar. */
+class MigrateCommandIT {
+  @TempDir Path dir;
+  private final List<AutoCloseable> cleanup = new ArrayList<>();
+
+  /** One CLI run: exit code and what it printed. */
+  record Run(int exit, String out, String err) {}
+
+  @AfterEach
+  void stop() throws Exception {
+    for (int i = cleanup.size() - 1; i >= 0; i--) {
+      cleanup.get(i).close();
+    }
+  }
+
+  private void start(QemuBinary binary) throws Exception {
+    QemuProcess src = QemuProcess.startQtest(binary, dir, "src", 1);
+    cleanup.add(src);
+    QemuProcess dst = QemuProcess.startQtest(binary, dir, "dst", 1, "-incoming", "defer");
+    cleanup.add(dst);
+    Sidecar sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
+        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy")),
+        List.of("src=" + src.qmpAddress(), "dst=" + dst.qmpAddress())));
+    sidecar.start(Duration.ofSeconds(20));
+    cleanup.add(sidecar::stop);
+    Await.until("both VMs are ready", () -> cli("vms").out().lines().filter(l -> l.contains(" ready ")).count() == 2);
+  }
+
+  private Run cli(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli = QmpSidecarCommand.commandLine();
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    List<String> all = new ArrayList<>(List.of(args));
+    all.add("--api=unix:" + dir.resolve("api.sock"));
+    int exit = cli.execute(all.toArray(new String[0]));
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  private static String uri() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return "tcp:127.0.0.1:" + s.getLocalPort();
+    }
+  }
+
+  @QemuTest
+  void startFollowsWithPlainLinesUntilCompletedAndStatusShowsIt(QemuBinary binary) throws Exception {
+    start(binary);
+    Run none = cli("migrate", "status", "src");
+    assertThat(none.exit()).isEqualTo(1);
+    assertThat(none.err().strip()).isEqualTo("No migration: VM src has not been migrated by this sidecar");
+
+    Run run = cli("migrate", "start", "src", "--to", "dst", "--uri", uri(), "--downtime-limit", "300", "--follow");
+    assertThat(run.exit()).as(run.err()).isEqualTo(0);
+    List<String> lines = run.out().lines().toList();
+    assertThat(lines).as("a plain line per change, no bar without a terminal").isNotEmpty()
+        .allSatisfy(l -> assertThat(l).doesNotContain("\r", "[#"));
+    assertThat(lines.get(lines.size() - 1)).startsWith("COMPLETED");
+    assertThat(lines).doesNotHaveDuplicates();
+
+    Run status = cli("migrate", "status", "src");
+    assertThat(status.exit()).isEqualTo(0);
+    assertThat(status.out()).containsPattern("(?m)^vm +src$").containsPattern("(?m)^destination +dst$")
+        .containsPattern("(?m)^state +COMPLETED$").containsPattern("(?m)^total +64\\.\\d MiB$");
+
+    Run json = cli("migrate", "status", "src", "--output", "json");
+    assertThat(json.out()).contains("\"state\" : \"COMPLETED\"", "\"destinationRecord\"");
+  }
+
+  @QemuTest
+  void cancelRollsBackAndFollowReportsItWithExitOne(QemuBinary binary) throws Exception {
+    start(binary);
+    Run started = cli("migrate", "start", "src", "--to", "dst", "--uri", uri(), "--max-bandwidth", "1000");
+    assertThat(started.exit()).as(started.err()).isEqualTo(0);
+    assertThat(started.out()).startsWith("started: src -> dst ");
+    Await.until("QEMU migrates", () -> cli("migrate", "status", "src").out().contains("MIGRATING"));
+
+    Run cancel = cli("migrate", "cancel", "src");
+    assertThat(cancel.exit()).as(cancel.err()).isEqualTo(0);
+    assertThat(cancel.out()).startsWith("cancel requested: src ");
+
+    Run follow = cli("migrate", "status", "src", "--follow", "--max-time", "30");
+    assertThat(follow.exit()).as(follow.out()).isEqualTo(1);
+    assertThat(follow.out().lines().reduce((a, b) -> b).orElseThrow()).startsWith("ROLLED_BACK");
+    assertThat(follow.err()).startsWith("the migration of src ended ROLLED_BACK");
+  }
+
+  @QemuTest
+  void aUriThePolicyDeniesExitsThreeAndNothingStarts(QemuBinary binary) throws Exception {
+    start(binary);
+    Run denied = cli("migrate", "start", "src", "--to", "dst", "--uri", "exec:cat");
+    assertThat(denied.exit()).isEqualTo(3);
+    assertThat(denied.err().strip()).startsWith("Denied by policy: ").contains("deny-migrate-uri");
+    assertThat(cli("migrate", "status", "src").exit()).isEqualTo(1);
+  }
+}
