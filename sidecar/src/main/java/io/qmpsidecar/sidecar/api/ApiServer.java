@@ -1,6 +1,10 @@
 package io.qmpsidecar.sidecar.api;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
@@ -37,6 +41,9 @@ public final class ApiServer {
   private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
   public static final long MAX_BODY_BYTES = 1024 * 1024;
   private static final String CALLER = "caller";
+  /** Every response body goes through this mapper: records' instants and durations as ISO-8601. */
+  static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
+      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS).disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS);
 
   private final Vertx vertx;
   private final SidecarConfig.Api config;
@@ -115,8 +122,16 @@ public final class ApiServer {
     return ctx.get(CALLER);
   }
 
+  /** Writes {@code body}; serialized before anything is sent, so a failure becomes a 500 problem. */
   static void json(RoutingContext ctx, int status, JsonNode body) {
-    ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(body.toString());
+    String text;
+    try {
+      text = JSON.writeValueAsString(body);
+    } catch (JsonProcessingException e) {
+      ctx.fail(e);
+      return;
+    }
+    ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(text);
   }
 
   private Future<Void> prepareSocket(Path socket) {

@@ -2,8 +2,6 @@ package io.qmpsidecar.sidecar.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.sidecar.daemon.Migrations;
 import io.qmpsidecar.sidecar.migration.MigrationParameters;
@@ -18,8 +16,7 @@ import java.io.IOException;
  * {@code GET} and as {@code migration.*} events.
  */
 final class MigrationRoutes {
-  private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
-      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS).disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS);
+  private static final ObjectMapper JSON = ApiServer.JSON;
   private final Migrations migrations;
 
   MigrationRoutes(Migrations migrations) {

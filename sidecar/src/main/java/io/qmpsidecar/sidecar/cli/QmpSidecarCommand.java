@@ -17,7 +17,8 @@ import picocli.CommandLine.Command;
         DevicesCommand.class,
         EventsCommand.class,
         MigrateCommand.class,
-        CompletionCommand.class})
+        CompletionCommand.class,
+        DemoCommand.class})
 public final class QmpSidecarCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

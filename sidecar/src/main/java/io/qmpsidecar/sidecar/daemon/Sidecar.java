@@ -183,7 +183,8 @@ public final class Sidecar {
     Notification n = RelayNotifications.of(event);
     events.publish(event.vm(), n.method(), null, JSON.valueToTree(n.params()));
     RelayLink link = relay;
-    if (link != null) {
+    // STOP and RESUME already reach the DPU as vm.lifecycle from QEMU's own events.
+    if (link != null && !(event instanceof MigrationEvent.RunState)) {
       link.notify(n);
     }
   }
