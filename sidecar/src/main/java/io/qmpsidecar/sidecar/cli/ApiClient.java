@@ -213,7 +213,7 @@ final class ApiClient implements AutoCloseable {
     if (p.hasNonNull("rule") && !detail.contains(p.get("rule").asText())) {
       line.append(" (rule ").append(p.get("rule").asText()).append(')');
     }
-    if (p.hasNonNull("fix")) {
+    if (p.hasNonNull("fix") && !detail.contains(p.get("fix").asText())) {
       line.append("; fix: ").append(p.get("fix").asText());
     }
     if (p.path("rolledBack").size() > 0) {

@@ -11,7 +11,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code qmp-sidecar migrate cancel VM}: asks the sidecar to cancel VM's migration and roll back. */
 @Command(name = "cancel", mixinStandardHelpOptions = true,
-    description = "Cancel VM's migration; the sidecar rolls back (migrate status --follow shows the end).")
+    description = "Cancel VM's running migration; the sidecar rolls back (migrate status --follow shows the end).")
 final class MigrateCancelCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
   @Mixin ApiClient.Options api;
@@ -26,6 +26,11 @@ final class MigrateCancelCommand implements Callable<Integer> {
   public Integer call() {
     return ApiClient.run(spec.commandLine(), api, client -> {
       JsonNode run = client.call(HttpMethod.DELETE, MigrateCommand.path(vm) + "/migration", null).body();
+      if (MigrateCommand.FINAL.contains(run.path("state").asText())) {
+        spec.commandLine().getErr().println("nothing to cancel: the migration of " + vm + " already ended "
+            + run.path("state").asText() + "; qmp-sidecar migrate status " + vm + " shows it");
+        return ExitCodes.INVALID;
+      }
       spec.commandLine().getOut().println(output == ExecOutput.Format.json ? ExecOutput.render(run, output)
           : "cancel requested: " + vm + " " + MigrateProgress.line(run));
       return ExitCodes.OK;

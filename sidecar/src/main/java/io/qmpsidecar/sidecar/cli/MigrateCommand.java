@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
       "0:started / status read / cancel requested; with --follow: COMPLETED",
-      "1:refused, rolled back or failed (the error is printed), or no migration of this VM",
+      "1:refused, rolled back or failed (the error is printed), no migration of this VM, or nothing to cancel",
       "2:usage error",
       "3:denied by the sidecar's policy",
       "4:cannot reach the sidecar, it timed out, or --follow did not end within --max-time"

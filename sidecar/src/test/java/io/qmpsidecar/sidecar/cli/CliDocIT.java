@@ -1,0 +1,167 @@
+package io.qmpsidecar.sidecar.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.qmp.testing.QemuBinary;
+import io.qmpsidecar.qmp.testing.QemuProcess;
+import io.qmpsidecar.qmp.testing.QemuTest;
+import io.qmpsidecar.sidecar.config.ConfigLoader;
+import io.qmpsidecar.sidecar.daemon.Sidecar;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.assertj.core.api.SoftAssertions;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * Runs every example of docs/cli.md from "Talking to a running sidecar" on, in order, as one
+ * session against an in-process sidecar serving two real QEMUs, and expects the output and exit
+ * code the document shows. The documented paths, QEMU version, port and detach wait are
+ * replaced by this session's; {@code ...} matches any lines (alone on a line) or any text.
+ */
+class CliDocIT {
+  private static final Path DOC = Path.of("").toAbsolutePath().getParent().resolve("docs/cli.md");
+  private static final String FIRST_SECTION = "## Talking to a running sidecar";
+
+  @TempDir Path dir;
+  private final List<AutoCloseable> cleanup = new ArrayList<>();
+
+  record Example(String command, List<String> expected, int exit) {}
+
+  @AfterEach
+  void stop() throws Exception {
+    for (int i = cleanup.size() - 1; i >= 0; i--) {
+      cleanup.get(i).close();
+    }
+  }
+
+  static List<Example> examples() throws IOException {
+    List<String> lines = Files.readAllLines(DOC);
+    List<Example> examples = new ArrayList<>();
+    boolean inConsole = false;
+    String command = null;
+    List<String> expected = new ArrayList<>();
+    for (String line : lines.subList(lines.indexOf(FIRST_SECTION), lines.size())) {
+      if (line.equals("```console")) {
+        inConsole = true;
+      } else if (inConsole && line.equals("```")) {
+        assertThat(command).as("every example ends with [exit N]").isNull();
+        inConsole = false;
+      } else if (inConsole && line.startsWith("$ ")) {
+        command = line.substring(2);
+        expected = new ArrayList<>();
+      } else if (inConsole && line.startsWith("[exit ")) {
+        examples.add(new Example(command, expected, Integer.parseInt(line.substring(6, line.length() - 1))));
+        command = null;
+      } else if (inConsole) {
+        expected.add(line);
+      }
+    }
+    return examples;
+  }
+
+  @QemuTest
+  void everyDocumentedExampleRunsAsShown(QemuBinary binary) throws Exception {
+    List<Example> examples = examples();
+    assertThat(examples).extracting(e -> e.command().split(" ")[1]).contains("vms", "devices", "events",
+        "migrate", "completion", "exec");
+    QemuProcess vm1 = QemuProcess.startQtest(binary, dir, "vm1", 2);
+    cleanup.add(vm1);
+    QemuProcess vm2 = QemuProcess.startQtest(binary, dir, "vm2", 2, "-incoming", "defer");
+    cleanup.add(vm2);
+    Sidecar sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
+        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"), "timeouts.detach=300ms"),
+        List.of("vm1=" + vm1.qmpAddress(), "vm2=" + vm2.qmpAddress())));
+    sidecar.start(Duration.ofSeconds(20));
+    cleanup.add(sidecar::stop);
+    Await.until("both VMs are ready and the proxy socket exists", () -> Files.exists(dir.resolve("proxy/vm1.qmp"))
+        && run(List.of("vms", "--output", "json", "--api=unix:" + dir.resolve("api.sock"))).out().split("\"ready\"", -1).length == 3);
+    String port = Integer.toString(freePort());
+    Map<String, String> inOutput = Map.of("unix:/run/qemu/vm1.qmp", vm1.qmpAddress().toString(),
+        "unix:/run/qemu/vm2.qmp", vm2.qmpAddress().toString(), "10.0.0", binary.version(),
+        "within 30000 ms", "within 300 ms");
+
+    SoftAssertions softly = new SoftAssertions();
+    for (Example example : examples) {
+      List<String> args = new ArrayList<>(List.of(example.command().split(" +")));
+      assertThat(args.remove(0)).isEqualTo("qmp-sidecar");
+      args.replaceAll(a -> a.replace("/run/qmp-sidecar/proxy", dir.resolve("proxy").toString())
+          .replace("tcp:127.0.0.1:4444", "tcp:127.0.0.1:" + port));
+      if (!args.get(0).equals("exec") && !args.get(0).equals("completion")) {
+        args.add("--api=unix:" + dir.resolve("api.sock"));
+      }
+      List<String> expected = new ArrayList<>(example.expected());
+      inOutput.forEach((doc, actual) -> expected.replaceAll(l -> l.replace(doc, actual)));
+      Result result = run(args);
+      // The session's transcript, for reading a failure next to what the document shows.
+      System.out.printf("$ %s%n%s%n[exit %d]%n", String.join(" ", args), String.join("\n", result.lines()), result.exit());
+      softly.assertThat(matches(expected, result.lines(), 0, 0))
+          .as("%s%nprinted:%n%s%nexpected:%n%s", example.command(), String.join("\n", result.lines()),
+              String.join("\n", expected)).isTrue();
+      softly.assertThat(result.exit()).as("exit code of %s (err: %s)", example.command(), result.err()).isEqualTo(example.exit());
+    }
+    softly.assertAll();
+  }
+
+  record Result(int exit, String out, String err) {
+    List<String> lines() {
+      List<String> all = new ArrayList<>(out.lines().toList());
+      all.addAll(err.lines().toList());
+      return all;
+    }
+  }
+
+  private Result run(List<String> args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli = QmpSidecarCommand.commandLine();
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    int exit = cli.execute(args.toArray(new String[0]));
+    return new Result(exit, out.toString(), err.toString());
+  }
+
+  /** Line by line, spaces collapsed; a line {@code ...} matches any lines, {@code ...} in a line any text. */
+  static boolean matches(List<String> expected, List<String> actual, int e, int a) {
+    if (e == expected.size()) {
+      return a == actual.size();
+    }
+    if (expected.get(e).equals("...")) {
+      for (int skip = a; skip <= actual.size(); skip++) {
+        if (matches(expected, actual, e + 1, skip)) {
+          return true;
+        }
+      }
+      return false;
+    }
+    return a < actual.size() && line(expected.get(e)).matcher(actual.get(a).strip().replaceAll(" +", " ")).matches()
+        && matches(expected, actual, e + 1, a + 1);
+  }
+
+  private static Pattern line(String expected) {
+    String[] parts = expected.strip().replaceAll(" +", " ").split(Pattern.quote("..."), -1);
+    StringBuilder regex = new StringBuilder();
+    for (int i = 0; i < parts.length; i++) {
+      regex.append(i == 0 ? "" : ".*").append(Pattern.quote(parts[i]));
+    }
+    return Pattern.compile(regex.toString(), Pattern.DOTALL);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+}
