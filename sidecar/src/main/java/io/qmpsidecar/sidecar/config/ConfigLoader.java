@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * Reads the YAML configuration, applies overrides, validates everything and binds it. Override
@@ -31,7 +30,6 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
   public static final String ENV_PREFIX = "QMP_SIDECAR_";
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
-  private static final Pattern VM_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 
   /** Every scalar key, with its default (null: no default). Lists are {@code vms}. */
   static final Map<String, String> KEYS = keys();
@@ -112,7 +110,7 @@ public final class ConfigLoader {
     String base = address.substring(address.lastIndexOf('/') + 1);
     int dot = base.lastIndexOf('.');
     String name = dot > 0 ? base.substring(0, dot) : base;
-    return VM_NAME.matcher(name).matches() ? name : "vm";
+    return SidecarConfig.isValidVmName(name) ? name : "vm";
   }
 
   private static ObjectNode read(Path file, List<String> problems) {
@@ -238,7 +236,7 @@ public final class ConfigLoader {
       JsonNode vm = list.get(i);
       String name = vm.path("name").asText("");
       String where = "vms[" + i + "]";
-      if (!VM_NAME.matcher(name).matches()) {
+      if (!SidecarConfig.isValidVmName(name)) {
         problems.add(where + ".name: '" + name + "' must be 1-64 letters, digits, '.', '_' or '-'");
         continue;
       }

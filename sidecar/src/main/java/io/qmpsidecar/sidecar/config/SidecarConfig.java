@@ -25,6 +25,13 @@ public record SidecarConfig(
     vms = List.copyOf(vms);
   }
 
+  private static final java.util.regex.Pattern VM_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+
+  /** Whether {@code name} may name a VM: 1-64 of letters, digits, '.', '_' and '-'. */
+  public static boolean isValidVmName(String name) {
+    return VM_NAME.matcher(name).matches();
+  }
+
   /** One VM: its name in the API and the relay, and its QMP monitor. */
   public record Vm(String name, QmpAddress qmp) {}
 

@@ -121,7 +121,7 @@ public final class Sidecar {
         new ApiServer.Services(vms, policy, events, operations, migrations, metrics, this::notReady));
     await(api.start(), timeout);
     relay = await(RelayLink.start(vertx, config, operations, vms, events, policy), timeout);
-    vms.start();
+    vms.start(config.vmSocketDir());
     LOG.info("qmp-sidecar ready in {} ms: {} VM(s), policy {}, transport {}",
         Duration.ofNanos(System.nanoTime() - t0).toMillis(), config.vms().size(), policy.policy().source(),
         vertx.isNativeTransportEnabled() ? "epoll" : "JDK NIO");

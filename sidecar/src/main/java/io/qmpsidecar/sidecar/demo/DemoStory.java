@@ -8,7 +8,9 @@ import io.qmpsidecar.relay.ReceivedNotification;
 import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
 import io.qmpsidecar.sidecar.events.EventTypes;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -31,6 +33,7 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The demo's story, told on {@code out}: two throwaway QEMUs, a DPU agent (the relay's DPU end)
@@ -50,6 +53,7 @@ public final class DemoStory {
   private final List<ReceivedNotification> toDpu = new CopyOnWriteArrayList<>();
   private final List<String> events = new CopyOnWriteArrayList<>();
   private Vertx vertx;
+  private Context context;
   private HttpClient http;
 
   public DemoStory(PrintWriter out, Path qemu, Path dir) {
@@ -77,6 +81,7 @@ public final class DemoStory {
     vertx = Vertx.vertx();
     cleanup.add(() -> await(vertx.close()));
     http = vertx.createHttpClient();
+    context = vertx.getOrCreateContext();
 
     say("[1/6] starting two throwaway QEMUs in qtest mode (%s): src, and dst waiting for a migration", qemu);
     DemoQemu src = DemoQemu.start(qemu, dir, "src");
@@ -155,7 +160,7 @@ public final class DemoStory {
   /** Prints each event of /v1/events (NDJSON) as it arrives. */
   private void followEvents() {
     RequestOptions o = options(HttpMethod.GET, "/v1/events?format=ndjson&type=attach.*,detach.*,device.*,migration.coordination");
-    http.request(o).compose(r -> r.send()).onSuccess(resp -> resp.handler(RecordParser.newDelimited("\n", line -> {
+    onContext(() -> http.request(o).compose(r -> r.send()).onSuccess(resp -> resp.handler(RecordParser.newDelimited("\n", line -> {
       try {
         JsonNode e = JSON.readTree(line.getBytes());
         if (e.has("vm")) {
@@ -166,7 +171,7 @@ public final class DemoStory {
       } catch (IOException ex) {
         say("      event stream: unreadable line %s", line);
       }
-    })));
+    }))));
   }
 
   private RequestOptions options(HttpMethod method, String uri) {
@@ -177,7 +182,7 @@ public final class DemoStory {
   /** A GET whose problem answers (e.g. 503 while not ready) are returned, not thrown. */
   private JsonNode get(String uri) {
     try {
-      return http.request(options(HttpMethod.GET, uri)).compose(r -> r.send()).compose(HttpClientResponse::body)
+      return onContext(() -> http.request(options(HttpMethod.GET, uri)).compose(r -> r.send()).compose(HttpClientResponse::body))
           .map(b -> {
             try {
               return JSON.readTree(b.getBytes());
@@ -191,8 +196,18 @@ public final class DemoStory {
   }
 
   private Future<JsonNode> call(HttpMethod method, String uri, String body) {
-    return http.request(options(method, uri)).compose(r -> body == null ? r.send() : r.send(Buffer.buffer(body)))
-        .compose(r -> r.body().map(b -> parse(r, b)));
+    return onContext(() -> http.request(options(method, uri)).compose(r -> body == null ? r.send() : r.send(Buffer.buffer(body)))
+        .compose(r -> r.body().map(b -> parse(r, b))));
+  }
+
+  /**
+   * Builds a request chain on the demo's context: chained from this plain thread onto an already
+   * completed future, a callback would run here, and a response could arrive before its handler.
+   */
+  private <T> Future<T> onContext(Supplier<Future<T>> chain) {
+    Promise<T> promise = Promise.promise();
+    context.runOnContext(v -> chain.get().onComplete(promise));
+    return promise.future();
   }
 
   private static JsonNode parse(HttpClientResponse r, Buffer b) {

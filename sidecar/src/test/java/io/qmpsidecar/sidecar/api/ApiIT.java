@@ -4,7 +4,6 @@ import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
@@ -12,14 +11,11 @@ import io.qmpsidecar.qmp.testing.QemuTest;
 import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
-import io.vertx.core.Future;
+import io.qmpsidecar.sidecar.testing.ApiTestClient;
+import io.qmpsidecar.sidecar.testing.ApiTestClient.Reply;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.core.net.SocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -33,26 +29,21 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The HTTP API of a real sidecar in front of a real QEMU, over its Unix socket and TCP. */
 class ApiIT {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static Vertx vertx;
-  private static HttpClient http;
 
   @TempDir Path dir;
   private QemuProcess qemu;
   private Sidecar sidecar;
+  private ApiTestClient api;
   private JsonNode lastReadiness;
 
-  /** A status and a JSON body. */
-  record Reply(int status, String contentType, JsonNode body) {}
-
   @BeforeAll
-  static void client() {
+  static void startVertx() {
     vertx = Vertx.vertx();
-    http = vertx.createHttpClient();
   }
 
   @AfterAll
-  static void closeClient() {
+  static void stopVertx() {
     result(vertx.close());
   }
 
@@ -74,6 +65,7 @@ class ApiIT {
     SidecarConfig config = ConfigLoader.load(null, Map.of(), all, List.of("vm1=" + qemu.qmpAddress()));
     sidecar = new Sidecar(config);
     sidecar.start(Duration.ofSeconds(20));
+    api = new ApiTestClient(vertx, dir.resolve("api.sock"));
     Await.until("vm1 is connected (last /readyz: see lastReadiness)", () -> {
       Reply ready = call(HttpMethod.GET, "/readyz", null);
       lastReadiness = ready.body();
@@ -82,26 +74,11 @@ class ApiIT {
   }
 
   private Reply call(HttpMethod method, String uri, String body) {
-    return call(new RequestOptions().setServer(SocketAddress.domainSocketAddress(dir.resolve("api.sock").toString()))
-        .setHost("localhost")
-        .setMethod(method).setURI(uri), body);
+    return api.call(method, uri, body);
   }
 
   private Reply call(RequestOptions options, String body) {
-    Future<Reply> reply = http.request(options)
-        .compose(req -> body == null ? req.send() : req.send(Buffer.buffer(body)))
-        .compose(resp -> resp.body().map(b -> toReply(resp, b)));
-    return result(reply);
-  }
-
-  private static Reply toReply(HttpClientResponse resp, Buffer b) {
-    JsonNode node;
-    try {
-      node = b.length() == 0 ? null : JSON.readTree(b.getBytes());
-    } catch (java.io.IOException e) {
-      node = JSON.getNodeFactory().textNode(b.toString());
-    }
-    return new Reply(resp.statusCode(), resp.getHeader("content-type"), node);
+    return api.call(options, body);
   }
 
   @QemuTest
@@ -168,5 +145,21 @@ class ApiIT {
         .putHeader("authorization", "Bearer 0123456789abcdef0123456789abcdef"),
         "{\"caller\":\"dpu\",\"command\":{\"execute\":\"quit\"}}");
     assertThat(explain.body().path("effect").asText()).isEqualTo("deny");
+  }
+
+  @QemuTest
+  void aVmWhoseSocketAppearsInVmSocketDirIsServed(QemuBinary binary) throws Exception {
+    Path vmDir = Files.createDirectories(dir.resolve("vms"));
+    sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
+        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"), "vmSocketDir=" + vmDir), List.of()));
+    sidecar.start(Duration.ofSeconds(20));
+    api = new ApiTestClient(vertx, dir.resolve("api.sock"));
+    assertThat(call(HttpMethod.GET, "/v1/vms", null).body()).isEmpty();
+    qemu = QemuProcess.startQtest(binary, vmDir, "web-1", 1);
+    Await.until("web-1 is discovered and connected", () -> {
+      JsonNode vms = call(HttpMethod.GET, "/v1/vms", null).body();
+      return vms.size() == 1 && vms.get(0).path("state").asText().equals("ready");
+    });
+    assertThat(call(HttpMethod.GET, "/v1/vms/web-1", null).body().path("status").asText()).isEqualTo("running");
   }
 }

@@ -3,20 +3,16 @@ package io.qmpsidecar.sidecar.api;
 import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
 import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
+import io.qmpsidecar.sidecar.testing.ApiTestClient;
+import io.qmpsidecar.sidecar.testing.ApiTestClient.Reply;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
-import io.vertx.core.net.SocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,20 +25,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** /v1/vms/{vm}/devices and the per-VM QMP proxy of a real sidecar in front of a real QEMU. */
 class DevicesIT {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static Vertx vertx;
-  private static HttpClient http;
 
   @TempDir Path dir;
   private QemuProcess qemu;
   private Sidecar sidecar;
 
-  record Reply(int status, JsonNode body) {}
-
   @BeforeAll
   static void client() {
     vertx = Vertx.vertx();
-    http = vertx.createHttpClient();
   }
 
   @AfterAll
@@ -61,16 +52,7 @@ class DevicesIT {
   }
 
   private Reply call(HttpMethod method, String uri, String body) {
-    RequestOptions o = new RequestOptions().setServer(SocketAddress.domainSocketAddress(dir.resolve("api.sock").toString()))
-        .setHost("localhost").setMethod(method).setURI(uri);
-    return result(http.request(o).compose(r -> body == null ? r.send() : r.send(Buffer.buffer(body)))
-        .compose(r -> r.body().map(b -> {
-          try {
-            return new Reply(r.statusCode(), b.length() == 0 ? null : JSON.readTree(b.getBytes()));
-          } catch (java.io.IOException e) {
-            throw new AssertionError("not JSON: " + b, e);
-          }
-        })));
+    return new ApiTestClient(vertx, dir.resolve("api.sock")).call(method, uri, body);
   }
 
   @QemuTest

@@ -11,13 +11,12 @@ import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
 import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
+import io.qmpsidecar.sidecar.testing.ApiTestClient;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.core.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,16 +32,15 @@ import org.junit.jupiter.api.io.TempDir;
 class EventsIT {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static Vertx vertx;
-  private static HttpClient http;
 
   @TempDir Path dir;
   private QemuProcess qemu;
   private Sidecar sidecar;
+  private ApiTestClient api;
 
   @BeforeAll
   static void client() {
     vertx = Vertx.vertx();
-    http = vertx.createHttpClient();
   }
 
   @AfterAll
@@ -65,34 +63,26 @@ class EventsIT {
     sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock")),
         List.of("vm1=" + qemu.qmpAddress())));
     sidecar.start(Duration.ofSeconds(20));
-    Await.until("vm1 is connected", () -> sidecar.api() != null && readyz() == 200);
+    api = new ApiTestClient(vertx, dir.resolve("api.sock"));
+    Await.until("vm1 is connected", () -> readyz() == 200);
   }
 
   private int readyz() {
-    return result(http.request(options(HttpMethod.GET, "/readyz")).compose(r -> r.send()).map(HttpClientResponse::statusCode));
-  }
-
-  private RequestOptions options(HttpMethod method, String uri) {
-    return new RequestOptions().setServer(SocketAddress.domainSocketAddress(dir.resolve("api.sock").toString()))
-        .setHost("localhost").setMethod(method).setURI(uri);
+    return api.call(HttpMethod.GET, "/readyz", null).status();
   }
 
   private void qmp(String command) {
-    int status = result(http.request(options(HttpMethod.POST, "/v1/vms/vm1/qmp"))
-        .compose(r -> r.send(Buffer.buffer("{\"execute\":\"" + command + "\"}"))).map(HttpClientResponse::statusCode));
-    assertThat(status).isEqualTo(200);
+    assertThat(api.call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{\"execute\":\"" + command + "\"}").status()).isEqualTo(200);
   }
 
   /** An SSE stream read into a buffer as it arrives. */
   private Buffer openStream(String uri, String lastEventId) {
     Buffer received = Buffer.buffer();
-    RequestOptions o = options(HttpMethod.GET, uri);
+    RequestOptions o = api.options(HttpMethod.GET, uri);
     if (lastEventId != null) {
       o.putHeader("last-event-id", lastEventId);
     }
-    // The handler is set on the event loop as the response arrives, before any data is read.
-    HttpClientResponse resp = result(http.request(o).compose(r -> r.send()).onSuccess(r -> r.handler(received::appendBuffer)));
-    assertThat(resp.statusCode()).isEqualTo(200);
+    assertThat(api.stream(o, received::appendBuffer).statusCode()).isEqualTo(200);
     return received;
   }
 
@@ -154,8 +144,8 @@ class EventsIT {
   void aConsumerThatDoesNotReadIsCutOffWithTheReason(QemuBinary binary) throws Exception {
     start(binary);
     Buffer received = Buffer.buffer();
-    HttpClientResponse resp = result(http.request(options(HttpMethod.GET, "/v1/events?type=test.*")).compose(r -> r.send())
-        .onSuccess(r -> r.handler(received::appendBuffer).pause()));
+    HttpClientResponse resp = api.stream(api.options(HttpMethod.GET, "/v1/events?type=test.*"), received::appendBuffer);
+    resp.pause();
     String pad = "x".repeat(400);
     for (int i = 0; i < 20_000; i++) {
       sidecar.events().publish("vm1", "test.flood", null, JSON.createObjectNode().put("i", i).put("pad", pad));

@@ -4,7 +4,6 @@ import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
@@ -15,13 +14,9 @@ import io.qmpsidecar.relay.ReceivedNotification;
 import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.events.EventSubscription;
 import io.qmpsidecar.sidecar.events.EventTypes;
+import io.qmpsidecar.sidecar.testing.ApiTestClient;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
-import io.vertx.core.net.SocketAddress;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -41,7 +36,6 @@ import org.junit.jupiter.api.io.TempDir;
  * removal with system_reset, as a guest's ACPI/PCIe handling would.
  */
 class SidecarFlowIT {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final String POLICY = """
       version: 1
       name: flow-test
@@ -69,16 +63,15 @@ class SidecarFlowIT {
         reason: not listed in the flow-test policy
       """;
   private static Vertx vertx;
-  private static HttpClient http;
 
   @TempDir Path dir;
   private final List<AutoCloseable> cleanup = new CopyOnWriteArrayList<>();
   private final List<ReceivedNotification> received = new CopyOnWriteArrayList<>();
+  private ApiTestClient client;
 
   @BeforeAll
   static void client() {
     vertx = Vertx.vertx();
-    http = vertx.createHttpClient();
   }
 
   @AfterAll
@@ -93,22 +86,10 @@ class SidecarFlowIT {
     }
   }
 
-  private RequestOptions options(HttpMethod method, String uri) {
-    return new RequestOptions().setServer(SocketAddress.domainSocketAddress(dir.resolve("api.sock").toString()))
-        .setHost("localhost").setMethod(method).setURI(uri);
-  }
-
   private JsonNode api(HttpMethod method, String uri, String body, int expectedStatus) {
-    return result(http.request(options(method, uri)).compose(r -> body == null ? r.send() : r.send(Buffer.buffer(body)))
-        .compose(r -> r.body().map(b -> {
-          try {
-            JsonNode node = b.length() == 0 ? null : JSON.readTree(b.getBytes());
-            assertThat(r.statusCode()).as("%s %s: %s", method, uri, node).isEqualTo(expectedStatus);
-            return node;
-          } catch (IOException e) {
-            throw new AssertionError(b.toString(), e);
-          }
-        })));
+    ApiTestClient.Reply reply = client.call(method, uri, body);
+    assertThat(reply.status()).as("%s %s: %s", method, uri, reply.body()).isEqualTo(expectedStatus);
+    return reply.body();
   }
 
   private boolean got(String method, Map<String, Object> subset) {
@@ -132,11 +113,11 @@ class SidecarFlowIT {
         List.of("src=" + src.qmpAddress(), "dst=" + dst.qmpAddress())));
     sidecar.start(Duration.ofSeconds(20));
     cleanup.add(sidecar::stop);
+    client = new ApiTestClient(vertx, dir.resolve("api.sock"));
     // The stand-in guest: every pending removal is acknowledged by a reset of that VM.
     // Listeners run on the sidecar's event loop: the reset is sent without waiting for it.
     EventSubscription guest = sidecar.events().subscribe(e -> e.type().equals(EventTypes.DETACH_PENDING), 64,
-        e -> http.request(options(HttpMethod.POST, "/v1/vms/" + e.vm() + "/qmp"))
-            .compose(r -> r.send(Buffer.buffer("{\"execute\":\"system_reset\"}"))));
+        e -> client.send(client.options(HttpMethod.POST, "/v1/vms/" + e.vm() + "/qmp"), "{\"execute\":\"system_reset\"}"));
     cleanup.add(guest::cancel);
 
     Await.until("the DPU link is up and both VMs are connected",
