@@ -1,0 +1,179 @@
+package io.qmpsidecar.sidecar.lab;
+
+import static io.qmpsidecar.qmp.testing.Await.result;
+
+import io.qmpsidecar.policy.AuditSink;
+import io.qmpsidecar.policy.Caller;
+import io.qmpsidecar.policy.Policies;
+import io.qmpsidecar.policy.PolicyEngine;
+import io.qmpsidecar.qmp.PciDevice;
+import io.qmpsidecar.qmp.QmpClient;
+import io.qmpsidecar.qmp.QmpClientOptions;
+import io.qmpsidecar.qmp.QmpConnection;
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.sidecar.events.EventStream;
+import io.qmpsidecar.sidecar.events.EventTypes;
+import io.qmpsidecar.sidecar.events.SidecarEvent;
+import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
+import io.qmpsidecar.sidecar.hostprep.SysfsTree;
+import io.qmpsidecar.sidecar.hostprep.SysfsWriter;
+import io.qmpsidecar.sidecar.hotplug.AttachRequest;
+import io.qmpsidecar.sidecar.hotplug.Attachment;
+import io.qmpsidecar.sidecar.hotplug.DetachRequest;
+import io.qmpsidecar.sidecar.hotplug.DetachResult;
+import io.qmpsidecar.sidecar.hotplug.FunctionRef;
+import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
+import io.qmpsidecar.sidecar.ops.Operations;
+import io.qmpsidecar.sidecar.state.StateStore;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * The sidecar (state store, event stream, host prep, operations) over the lab's L2 QEMUs. Host
+ * prep reads a mirror of L1's sysfs ({@link VfioLab#mirror}); L1's init already bound the
+ * functions, so attaches pass {@code hostDriver} null and host prep only checks. The mirror
+ * refuses writes.
+ *
+ * <p>The L2s have no guest OS to acknowledge an unplug: for the VMs marked with
+ * {@link #resetOnDetach}, a {@code system_reset} follows each {@code detach.requested}, the reset
+ * path that completes a pending removal.
+ */
+final class LabSidecar implements AutoCloseable {
+  static final Duration ATTACH_WAIT = Duration.ofSeconds(60);
+  private static final Duration FIRMWARE_WAIT = Duration.ofSeconds(60);
+  /** Time for device_del to reach QEMU before the reset that completes it. */
+  private static final long RESET_DELAY_MS = 300;
+  private static final SysfsWriter READ_ONLY = (file, value) -> {
+    throw new IOException("the lab's functions live in L1, whose init binds them; the host's mirror"
+        + " of L1's sysfs is read-only (attach with hostDriver null)");
+  };
+
+  final Vertx vertx;
+  final VfioLab lab;
+  final SysfsTree mirror;
+  final EventStream events;
+  final List<SidecarEvent> seen = new CopyOnWriteArrayList<>();
+  final StateStore store;
+  final Operations ops;
+  private final Map<String, QmpConnection> conns = new HashMap<>();
+  private final List<QmpClient> clients = new ArrayList<>();
+  private final Set<String> resetting = ConcurrentHashMap.newKeySet();
+
+  LabSidecar(Vertx vertx, VfioLab lab, Path dir, String... l2s) {
+    this.vertx = vertx;
+    this.lab = lab;
+    this.mirror = lab.mirror(dir.resolve("l1-mirror"));
+    this.events = new EventStream(vertx, Clock.systemUTC(), 1024);
+    events.subscribe(e -> true, 1024, seen::add);
+    events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED) && resetting.contains(e.vm()), 16,
+        e -> vertx.setTimer(RESET_DELAY_MS, t -> conns.get(e.vm()).systemReset()));
+    this.store = result(StateStore.open(vertx, dir.resolve(StateStore.FILE_NAME)));
+    this.ops = new Operations(vertx, new PolicyEngine(Policies.preset("default"), AuditSink.NONE,
+        Clock.systemUTC()), store, events, new SysfsHostPrep(vertx, mirror.sys(), mirror.dev(), READ_ONLY),
+        HotplugOptions.defaults(), 4);
+    for (String l2 : l2s) {
+      QmpClient client = QmpClient.create(vertx, QmpClientOptions.of(lab.qmp(l2)));
+      clients.add(client);
+      QmpConnection conn = result(client.connect());
+      conns.put(l2, conn);
+      result(ops.addVm(l2, conn));
+    }
+  }
+
+  QmpConnection conn(String l2) {
+    return conns.get(l2);
+  }
+
+  /** Completes every detach of {@code l2} through the reset path. */
+  LabSidecar resetOnDetach(String l2) {
+    resetting.add(l2);
+    return this;
+  }
+
+  static AttachRequest vfio(String vm, FunctionRef function, String id, String rootPort) {
+    return new AttachRequest(vm, "vfio-pci", function, null, id, rootPort, null, "op-" + id);
+  }
+
+  Attachment attach(AttachRequest request) {
+    return result(ops.attach(Caller.cli(), request), ATTACH_WAIT);
+  }
+
+  Future<Attachment> tryAttach(AttachRequest request) {
+    return ops.attach(Caller.cli(), request);
+  }
+
+  /** Detaches; after the reset path, also waits until the firmware numbered the buses again. */
+  DetachResult detach(String vm, String id) {
+    DetachResult r = result(ops.detach(Caller.cli(), new DetachRequest(vm, id, false, "op-del-" + id)), ATTACH_WAIT);
+    if (resetting.contains(vm)) {
+      awaitFirmware(vm);
+    }
+    return r;
+  }
+
+  /**
+   * Waits until SeaBIOS numbered every root port's secondary bus (after L2's start or a reset),
+   * so that query-pci lists hot-plugged devices.
+   */
+  LabSidecar awaitFirmware(String vm) {
+    long deadline = System.nanoTime() + FIRMWARE_WAIT.toNanos();
+    while (!result(conn(vm).queryPci()).stream().filter(PciDevice::isBridge)
+        .allMatch(d -> d.secondaryBus() > 0)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("L2 " + vm + ": the firmware did not number the root ports' buses within "
+            + FIRMWARE_WAIT + "; see /tmp/" + vm + ".log in L1 (lab/start --shell)");
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted", e);
+      }
+    }
+    return this;
+  }
+
+  boolean realized(String vm, String id) {
+    return result(conn(vm).qomList("/machine/peripheral")).stream().anyMatch(p -> p.name().equals(id))
+        && result(conn(vm).qomGet("/machine/peripheral/" + id, "realized")).asBoolean();
+  }
+
+  /** The event of {@code type} for device {@code id}, waiting until it was published. */
+  SidecarEvent event(String type, String id) {
+    Await.until(type + " for " + id, () -> seen.stream()
+        .anyMatch(e -> e.type().equals(type) && id.equals(e.text("id"))));
+    return seen.stream().filter(e -> e.type().equals(type) && id.equals(e.text("id")))
+        .reduce((a, b) -> b).orElseThrow();
+  }
+
+  /** Time from host prep done to QEMU's answer of device_add, for the last attach of {@code id}. */
+  Duration deviceAddTime(String id) {
+    return Duration.between(event(EventTypes.ATTACH_HOST_PREPARED, id).time(),
+        event(EventTypes.ATTACH_ADDED, id).time());
+  }
+
+  /** Detaches whatever the sidecar still holds on {@code vm}, so the next test starts clean. */
+  void detachAll(String vm) {
+    for (Attachment a : result(ops.attachments(vm))) {
+      detach(vm, a.id());
+    }
+  }
+
+  @Override
+  public void close() {
+    ops.close();
+    result(store.close());
+    clients.forEach(c -> result(c.close()));
+  }
+}
