@@ -2,7 +2,9 @@ package io.qmpsidecar.sidecar.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -18,6 +20,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.function.ToIntFunction;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
@@ -127,6 +130,7 @@ final class ApiClient implements AutoCloseable {
   private final Duration timeout;
   private final Vertx vertx = Vertx.vertx();
   private final HttpClientAgent http;
+  private final Context context;
 
   private ApiClient(String api, SocketAddress server, String authorization, Duration timeout) {
     this.api = api;
@@ -134,6 +138,7 @@ final class ApiClient implements AutoCloseable {
     this.authorization = authorization;
     this.timeout = timeout;
     this.http = vertx.createHttpClient();
+    this.context = vertx.getOrCreateContext();
   }
 
   Duration timeout() {
@@ -148,10 +153,10 @@ final class ApiClient implements AutoCloseable {
    * @throws Failure for a problem answer, an unreachable API, or no answer within the timeout
    */
   Response call(HttpMethod method, String uri, JsonNode body) {
-    return await(http.request(options(method, uri).setIdleTimeout(timeout.toMillis()))
+    return await(onContext(() -> http.request(options(method, uri).setIdleTimeout(timeout.toMillis()))
         .compose(r -> body == null ? r.send() : r.putHeader("content-type", "application/json")
             .send(Buffer.buffer(body.toString())))
-        .compose(r -> r.body().map(b -> answer(r, b))), timeout);
+        .compose(r -> r.body().map(b -> answer(r, b)))), timeout);
   }
 
   /**
@@ -162,12 +167,23 @@ final class ApiClient implements AutoCloseable {
    * @throws Failure for a problem answer, an unreachable API, or no answer within the timeout
    */
   <T> T stream(String uri, Duration idle, Function<HttpClientResponse, T> attach) {
-    return await(http.request(options(HttpMethod.GET, uri).setIdleTimeout(idle.toMillis()))
+    return await(onContext(() -> http.request(options(HttpMethod.GET, uri).setIdleTimeout(idle.toMillis()))
         .compose(r -> r.send())
         .compose(r -> r.statusCode() == 200 ? Future.succeededFuture(attach.apply(r))
             : r.body().map(b -> {
               throw problem(r.statusCode(), b);
-            })), timeout);
+            }))), timeout);
+  }
+
+  /**
+   * Builds a request chain on the client's context: chained from the CLI thread onto an already
+   * completed future, a callback would run on that thread, and a response body could arrive
+   * before its handler is set.
+   */
+  private <T> Future<T> onContext(Supplier<Future<T>> chain) {
+    Promise<T> promise = Promise.promise();
+    context.runOnContext(v -> chain.get().onComplete(promise));
+    return promise.future();
   }
 
   private RequestOptions options(HttpMethod method, String uri) {

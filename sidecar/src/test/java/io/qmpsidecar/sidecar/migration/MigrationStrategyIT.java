@@ -76,9 +76,14 @@ class MigrationStrategyIT {
         "attached-on-destination");
     assertThat(result(hotplug.isAttached("vm1-dst", "fn0"))).isTrue();
     assertThat(result(hotplug.isAttached("vm1", "fn0"))).isFalse();
-    List<String> relay = events.relayMethods();
-    assertThat(relay.indexOf("migration.function")).isLessThan(relay.indexOf("migration.status"));
-    assertThat(relay).contains("migration.coordination", "vm.lifecycle");
+    // The DPU hears that the function is detaching before the source starts migrating. (The
+    // destination's own setup status, from migrate-incoming, may come earlier.)
+    List<MigrationEvent> all = events.events();
+    int detaching = indexOf(all, e -> e instanceof MigrationEvent.FunctionStep f && f.step().equals("detaching"));
+    int sourceStatus = indexOf(all, e -> e instanceof MigrationEvent.StatusChanged st
+        && st.record().role() == MigrationRole.SOURCE);
+    assertThat(detaching).isNotNegative().isLessThan(sourceStatus);
+    assertThat(events.relayMethods()).contains("migration.coordination", "vm.lifecycle");
   }
 
   @QemuTest
@@ -179,5 +184,14 @@ class MigrationStrategyIT {
     assertThat(events.events()).filteredOn(ev -> ev instanceof MigrationEvent.Stalled).hasSize(1);
     assertThat(done.source().outcome()).isEqualTo(MigrationOutcome.COMPLETED);
     assertThat(done.source().progress().transferredBytes()).isGreaterThan(8L * 1024 * 1024);
+  }
+
+  private static int indexOf(List<MigrationEvent> events, java.util.function.Predicate<MigrationEvent> match) {
+    for (int i = 0; i < events.size(); i++) {
+      if (match.test(events.get(i))) {
+        return i;
+      }
+    }
+    return -1;
   }
 }
