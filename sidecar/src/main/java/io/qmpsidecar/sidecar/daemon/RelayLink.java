@@ -5,6 +5,7 @@ import io.qmpsidecar.policy.Decision;
 import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.policy.PolicyRequest;
 import io.qmpsidecar.relay.AuthorizationDecision;
+import io.qmpsidecar.relay.LinkState;
 import io.qmpsidecar.relay.Notification;
 import io.qmpsidecar.relay.RelayHost;
 import io.qmpsidecar.relay.RelayHostOptions;
@@ -42,6 +43,7 @@ final class RelayLink {
 
   private final RelayHost host;
   private final EventSubscription forwarding;
+  private volatile LinkState.Status status = LinkState.Status.CONNECTING;
 
   private RelayLink(RelayHost host, EventSubscription forwarding) {
     this.host = host;
@@ -73,7 +75,11 @@ final class RelayLink {
     return RelayHost.start(vertx, options, executor, (caller, method, params) -> authorize(policy, method, params))
         .map(h -> {
           started[0] = h;
-          h.linkStateHandler(state -> LOG.info("relay link to {}: {}", relay.url(), state));
+          RelayLink[] link = new RelayLink[1];
+          h.linkStateHandler(state -> {
+            LOG.info("relay link to {}: {}", relay.url(), state.status());
+            link[0].status = state.status();
+          });
           EventSubscription sub = events.subscribe(e -> e.type().equals(EventTypes.DEVICE_DETACHED)
               || LIFECYCLE.contains(e.type()), FORWARD_QUEUE, new EventListener() {
                 @Override
@@ -87,8 +93,14 @@ final class RelayLink {
                       + " the DPU should ask for state.snapshot", count, FORWARD_QUEUE);
                 }
               });
-          return new RelayLink(h, sub);
+          link[0] = new RelayLink(h, sub);
+          return link[0];
         });
+  }
+
+  /** Whether the link to the DPU is up now. */
+  boolean connected() {
+    return status == LinkState.Status.CONNECTED;
   }
 
   /** What the migration layer tells the DPU. */

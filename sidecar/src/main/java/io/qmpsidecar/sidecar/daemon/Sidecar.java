@@ -61,6 +61,7 @@ public final class Sidecar {
   private final Map<String, QmpProxyServer> proxies = new ConcurrentHashMap<>();
   private volatile Operations operations;
   private volatile RelayLink relay;
+  private volatile Migrations migrations;
   private StateStore store;
   private ApiServer api;
 
@@ -117,10 +118,15 @@ public final class Sidecar {
         hotplug.pendingWatch(), hotplug.unplugRetryWindow(), hotplug.unplugRetries());
     operations = new Operations(vertx, policy, store, events, hostPrep, hotplug, Operations.DEFAULT_MAX_QUEUED_PER_VM);
     Migrations migrations = new Migrations(vertx, vms, operations, events, policy, this::onMigrationEvent);
+    this.migrations = migrations;
     api = new ApiServer(vertx, config.api(),
         new ApiServer.Services(vms, policy, events, operations, migrations, metrics, this::notReady));
     await(api.start(), timeout);
     relay = await(RelayLink.start(vertx, config, operations, vms, events, policy), timeout);
+    metrics.gauge("relay_link_up", "1 while the link to the DPU is up (0 also when no relay is configured)",
+        () -> relay != null && relay.connected() ? 1 : 0);
+    metrics.gauge("hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU",
+        operations::pendingDetaches);
     vms.start(config.vmSocketDir());
     LOG.info("qmp-sidecar ready in {} ms: {} VM(s), policy {}, transport {}",
         Duration.ofNanos(System.nanoTime() - t0).toMillis(), config.vms().size(), policy.policy().source(),
@@ -189,13 +195,19 @@ public final class Sidecar {
     }
   }
 
+  /** Once per VM: this connection lives on across reconnects. */
   private void onFirstReady(String vm, QmpConnection connection) {
+    metrics.gauge("qmp_commands_in_flight", "QMP commands sent and not answered", vm, connection::inFlight);
+    metrics.gauge("qmp_commands_queued", "QMP commands waiting for an in-flight slot", vm, connection::queued);
+    metrics.gauge("migration_remaining_bytes", "RAM still to send by the VM's current or last coordinated migration"
+        + " (-1: none or unknown)", vm, () -> migrationRemaining(vm));
     operations.addVm(vm, connection)
         .onSuccess(report -> LOG.info("VM {}: reconciled: {}", vm, report))
         .onFailure(e -> LOG.warn("VM {}: first reconcile failed: {}", vm, e.getMessage()));
     QmpProxyServer.start(vertx, connection, policy, QmpProxyOptions.of(config.proxyDir().resolve(vm + ".qmp")))
         .onSuccess(proxy -> {
           proxies.put(vm, proxy);
+          metrics.gauge("proxy_clients", "clients connected to the VM's QMP proxy socket", vm, () -> proxy.clients().size());
           LOG.info("VM {}: QMP proxy on {}", vm, proxy.socketPath());
         })
         .onFailure(e -> LOG.error("VM {}: no QMP proxy: {}", vm, e.getMessage()));
@@ -218,8 +230,11 @@ public final class Sidecar {
                 : "QMP events were dropped for this VM's event stream"));
       }
     });
-    metrics.gauge("qmp_commands_in_flight", "QMP commands sent and not answered", vm, connection::inFlight);
-    metrics.gauge("qmp_commands_queued", "QMP commands waiting for an in-flight slot", vm, connection::queued);
+  }
+
+  private long migrationRemaining(String vm) {
+    Migrations m = migrations;
+    return m == null ? -1 : m.run(vm).map(r -> r.migration().sourceRecord().progress().remainingBytes()).orElse(-1L);
   }
 
   private static <T> T await(Future<T> future, Duration timeout) throws Exception {

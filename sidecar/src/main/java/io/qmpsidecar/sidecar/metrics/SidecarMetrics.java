@@ -43,6 +43,11 @@ public final class SidecarMetrics {
     Gauge.builder(name, value).description(description).tag("vm", vm).register(registry);
   }
 
+  /** A gauge of the whole sidecar, read when scraped. */
+  public void gauge(String name, String description, Supplier<Number> value) {
+    Gauge.builder(name, value).description(description).register(registry);
+  }
+
   public String scrape() {
     return registry.scrape();
   }

@@ -133,6 +133,11 @@ public final class Operations {
     return vm.queue().submit(() -> reconciler.reconcile(vm.conn(), vmName));
   }
 
+  /** Removals requested and not yet confirmed by QEMU, across all VMs. */
+  public int pendingDetaches() {
+    return pending.size();
+  }
+
   /** The VM's stored attachments. */
   public Future<List<Attachment>> attachments(String vmName) {
     vm(vmName);

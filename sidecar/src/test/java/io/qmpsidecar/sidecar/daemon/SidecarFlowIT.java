@@ -157,6 +157,11 @@ class SidecarFlowIT {
         .findFirst().orElseThrow().seq();
     assertThat(completedAt).as("op.completed only after device.deleted").isGreaterThan(deletedAt);
 
+    String metrics = client.call(HttpMethod.GET, "/metrics", null).body().asText();
+    assertThat(metrics).contains("relay_link_up 1.0", "hotplug_pending_unplugs 0.0", "proxy_clients{vm=\"src\"}",
+        "qmp_commands_in_flight{vm=\"dst\"}", "migration_remaining_bytes{vm=\"src\"} 0.0",
+        "qmp_events_total{event=\"DEVICE_DELETED\",vm=\"dst\"}");
+
     Throwable denied = Await.failure(dpu.request("host-1", "device.detach",
         Map.of("opId", "op-detach-2", "vm", "dst", "deviceId", "not-mine")));
     assertThat(denied).hasMessageContaining("POLICY_DENIED").hasMessageContaining("not listed in the flow-test policy");
