@@ -1,0 +1,148 @@
+package io.qmpsidecar.bench;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * The HTTP counterpart of {@link RawQmpClient}: HTTP/1.1 over one blocking Unix socket, requests
+ * as prepared bytes, responses framed by {@code Content-Length} and otherwise not parsed, so that
+ * the client costs as little as possible next to the server it measures. Pipelining sends up to a
+ * window of requests before reading their responses, in order.
+ */
+final class BenchHttpClient implements AutoCloseable {
+  private final SocketChannel channel;
+  private final ByteBuffer in = ByteBuffer.allocateDirect(64 * 1024);
+  private final StringBuilder line = new StringBuilder();
+  private final StringBuilder errorBody = new StringBuilder();
+
+  BenchHttpClient(Path socket) throws IOException {
+    channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+    channel.connect(UnixDomainSocketAddress.of(socket));
+    in.flip();
+  }
+
+  static byte[] post(String uri, String body) {
+    byte[] b = body.getBytes(StandardCharsets.UTF_8);
+    String head = "POST " + uri + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        + "Content-Length: " + b.length + "\r\n\r\n";
+    byte[] h = head.getBytes(StandardCharsets.US_ASCII);
+    byte[] all = new byte[h.length + b.length];
+    System.arraycopy(h, 0, all, 0, h.length);
+    System.arraycopy(b, 0, all, h.length, b.length);
+    return all;
+  }
+
+  static byte[] get(String uri) {
+    return ("GET " + uri + " HTTP/1.1\r\nHost: localhost\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** Sends one request and returns the response's status. */
+  int call(byte[] request) throws IOException {
+    write(request);
+    return readResponse();
+  }
+
+  /** One request that must answer 200, in nanoseconds. */
+  long roundTrip(byte[] request) throws IOException {
+    long start = System.nanoTime();
+    expectOk(call(request));
+    return System.nanoTime() - start;
+  }
+
+  /** {@code count} requests with at most {@code window} outstanding; returns requests/s. */
+  double pipelined(byte[] request, int count, int window) throws IOException {
+    long start = System.nanoTime();
+    int sent = 0;
+    int received = 0;
+    while (received < count) {
+      while (sent < count && sent - received < window) {
+        write(request);
+        sent++;
+      }
+      expectOk(readResponse());
+      received++;
+    }
+    return count / ((System.nanoTime() - start) / 1e9);
+  }
+
+  private void expectOk(int status) throws IOException {
+    if (status != 200) {
+      throw new IOException("HTTP status " + status + ": " + errorBody);
+    }
+  }
+
+  private void write(byte[] bytes) throws IOException {
+    ByteBuffer out = ByteBuffer.wrap(bytes);
+    while (out.hasRemaining()) {
+      channel.write(out);
+    }
+  }
+
+  private int readResponse() throws IOException {
+    readLine();
+    int status = Integer.parseInt(line.substring(9, 12));
+    long length = -1;
+    while (true) {
+      readLine();
+      if (line.length() == 0) {
+        break;
+      }
+      if (line.length() > 15 && line.substring(0, 15).equalsIgnoreCase("content-length:")) {
+        length = Long.parseLong(line.substring(15).trim());
+      }
+    }
+    if (length < 0) {
+      throw new IOException("a response without Content-Length");
+    }
+    errorBody.setLength(0);
+    while (length > 0) {
+      if (!in.hasRemaining()) {
+        fill();
+      }
+      int skip = (int) Math.min(length, in.remaining());
+      if (status != 200) {
+        for (int i = 0; i < skip; i++) {
+          errorBody.append((char) in.get(in.position() + i));
+        }
+      }
+      in.position(in.position() + skip);
+      length -= skip;
+    }
+    return status;
+  }
+
+  private void readLine() throws IOException {
+    line.setLength(0);
+    while (true) {
+      while (in.hasRemaining()) {
+        byte b = in.get();
+        if (b == '\n') {
+          if (line.length() > 0 && line.charAt(line.length() - 1) == '\r') {
+            line.setLength(line.length() - 1);
+          }
+          return;
+        }
+        line.append((char) b);
+      }
+      fill();
+    }
+  }
+
+  private void fill() throws IOException {
+    in.clear();
+    if (channel.read(in) < 0) {
+      throw new IOException("the server closed the connection");
+    }
+    in.flip();
+  }
+
+  @Override
+  public void close() throws IOException {
+    channel.close();
+  }
+}
