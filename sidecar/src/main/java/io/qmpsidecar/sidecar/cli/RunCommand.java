@@ -17,12 +17,13 @@ import sun.misc.Signal;
 
 /**
  * {@code qmp-sidecar run}: the daemon. SIGTERM and SIGINT stop it within
- * {@code timeouts.shutdown}; SIGHUP reloads the policy file (the old one stays if the new one
- * is invalid).
+ * {@code timeouts.shutdown}; SIGHUP re-reads the configuration and its policy and applies both,
+ * or neither when either is invalid.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
     description = "Run the sidecar daemon for the configured VMs (docs/configuration.md).")
 final class RunCommand implements Callable<Integer> {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RunCommand.class);
   private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
 
   @Spec CommandSpec spec;
@@ -50,7 +51,7 @@ final class RunCommand implements Callable<Integer> {
       stopped.countDown();
     }, "qmp-sidecar-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
-    Signal.handle(new Signal("HUP"), s -> sidecar.reloadPolicy());
+    Signal.handle(new Signal("HUP"), s -> reload(sidecar));
     try {
       sidecar.start(START_TIMEOUT);
     } catch (Exception e) {
@@ -64,6 +65,15 @@ final class RunCommand implements Callable<Integer> {
     }
     stopped.await();
     return ExitCodes.OK;
+  }
+
+  /** SIGHUP: re-reads the configuration; an invalid one is refused whole and logged. */
+  private void reload(Sidecar sidecar) {
+    try {
+      sidecar.reload(config.load(System.getenv()));
+    } catch (ConfigException | PolicyLoadException e) {
+      LOG.error("SIGHUP: the new configuration is refused, the old one stays in force: {}", e.getMessage());
+    }
   }
 
   private static String rootMessage(Throwable e) {

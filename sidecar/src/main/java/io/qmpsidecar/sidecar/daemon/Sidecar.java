@@ -52,7 +52,7 @@ public final class Sidecar {
   private static final Logger AUDIT = LoggerFactory.getLogger("io.qmpsidecar.audit");
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final SidecarConfig config;
+  private volatile SidecarConfig config;
   private final Vertx vertx;
   private final SidecarMetrics metrics = new SidecarMetrics();
   private final PolicyEngine policy;
@@ -133,18 +133,33 @@ public final class Sidecar {
         vertx.isNativeTransportEnabled() ? "epoll" : "JDK NIO");
   }
 
-  /** Reloads the policy file, keeping the old policy when the new one is invalid. */
-  public void reloadPolicy() {
-    if (config.policy().file() == null) {
-      LOG.info("policy reload: the policy is preset {}, nothing to reload", config.policy().preset());
-      return;
-    }
-    try {
-      policy.reload(config.policy().file());
-      LOG.info("policy reloaded from {}", config.policy().file());
-    } catch (RuntimeException e) {
-      LOG.error("policy reload refused, the old policy stays in force: {}", e.getMessage());
-    }
+  /**
+   * Applies a re-read configuration atomically: its policy is loaded first and, only when that
+   * works, replaces the policy in force, and the VMs it adds are connected; nothing changes when
+   * the policy is invalid. Keys that need a restart are named in the returned list.
+   *
+   * @throws io.qmpsidecar.policy.PolicyLoadException when the new policy is invalid (the old
+   *     one stays in force)
+   */
+  public List<String> reload(SidecarConfig next) {
+    Policy loaded = loadPolicy(next.policy());
+    List<String> restart = new ArrayList<>();
+    SidecarConfig now = config;
+    Map<String, Boolean> changed = Map.of("api", !next.api().equals(now.api()), "relay", !next.relay().equals(now.relay()),
+        "stateDir", !next.stateDir().equals(now.stateDir()), "proxy.dir", !next.proxyDir().equals(now.proxyDir()),
+        "host", !next.host().equals(now.host()), "timeouts", !next.timeouts().equals(now.timeouts()),
+        "vmSocketDir", !java.util.Objects.equals(next.vmSocketDir(), now.vmSocketDir()));
+    changed.forEach((key, differs) -> {
+      if (differs) {
+        restart.add(key);
+      }
+    });
+    policy.replace(loaded);
+    next.vms().forEach(vms::add);
+    config = next;
+    LOG.info("configuration reloaded: policy {}, {} VM(s){}", loaded.source(), vms.all().size(),
+        restart.isEmpty() ? "" : "; these keys changed and take effect at the next start: " + restart);
+    return List.copyOf(restart);
   }
 
   /**

@@ -62,6 +62,16 @@ public final class VmRegistry {
     }
   }
 
+  /** Adds a VM that a reloaded configuration names; connects at once when already started. */
+  public void add(SidecarConfig.Vm vm) {
+    if (!vms.containsKey(vm.name())) {
+      VmHandle handle = add(vm.name(), vm.qmp());
+      if (started) {
+        handle.start();
+      }
+    }
+  }
+
   /** @throws VmNotFoundException naming the known VMs */
   public VmHandle get(String name) {
     VmHandle vm = vms.get(name);
