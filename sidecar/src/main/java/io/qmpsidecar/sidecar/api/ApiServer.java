@@ -16,6 +16,8 @@ import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -93,13 +95,23 @@ public final class ApiServer {
       return unix.onSuccess(v -> LOG.info("API listening on unix:{}", socket));
     }
     return unix.compose(v -> vertx.executeBlocking(() -> ApiCallers.load(config.tokensFile())))
-        .compose(tokens -> vertx.createHttpServer().requestHandler(router(tokens, true))
+        .compose(tokens -> vertx.createHttpServer(tcpOptions()).requestHandler(router(tokens, true))
             .listen(config.tcpPort(), config.tcpHost()))
         .onSuccess(s -> {
           servers.add(s);
-          LOG.info("API listening on unix:{} and tcp:{}:{} (bearer tokens)", socket, config.tcpHost(), s.actualPort());
+          LOG.info("API listening on unix:{} and {}:{}:{} (bearer tokens)", socket, config.tlsEnabled() ? "https" : "http",
+              config.tcpHost(), s.actualPort());
         })
         .mapEmpty();
+  }
+
+  private HttpServerOptions tcpOptions() {
+    HttpServerOptions options = new HttpServerOptions();
+    if (config.tlsEnabled()) {
+      options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions().setCertPath(config.tlsCert().toString())
+          .setKeyPath(config.tlsKey().toString()));
+    }
+    return options;
   }
 
   /** The TCP port actually bound (useful with port 0), or -1. */

@@ -41,6 +41,8 @@ public final class ConfigLoader {
     k.put("api.socket", "/run/qmp-sidecar/api.sock");
     k.put("api.tcp", null);
     k.put("api.tokensFile", null);
+    k.put("api.tls.cert", null);
+    k.put("api.tls.key", null);
     k.put("policy.preset", "default");
     k.put("policy.file", null);
     k.put("proxy.dir", "/run/qmp-sidecar/proxy");
@@ -190,6 +192,11 @@ public final class ConfigLoader {
     if (tcp != null && tokens == null) {
       problems.add("api.tcp is set but api.tokensFile is not: a TCP API requires bearer tokens");
     }
+    Path tlsCert = path(text(tree, "api.tls.cert"));
+    Path tlsKey = path(text(tree, "api.tls.key"));
+    if ((tlsCert == null) != (tlsKey == null)) {
+      problems.add("api.tls: set both api.tls.cert and api.tls.key (PEM), or neither");
+    }
     String format = text(tree, "log.format");
     if (!Set.of("auto", "human", "json").contains(format)) {
       problems.add("log.format: '" + format + "' must be auto, human or json");
@@ -212,7 +219,7 @@ public final class ConfigLoader {
         duration(tree, "timeouts.attach", problems), duration(tree, "timeouts.detach", problems),
         duration(tree, "timeouts.shutdown", problems));
     return new SidecarConfig(vms, path(text(tree, "vmSocketDir")), path(text(tree, "stateDir")),
-        new SidecarConfig.Api(path(text(tree, "api.socket")), tcpHost, tcpPort, tokens),
+        new SidecarConfig.Api(path(text(tree, "api.socket")), tcpHost, tcpPort, tokens, tlsCert, tlsKey),
         new SidecarConfig.Policy(text(tree, "policy.preset"), path(text(tree, "policy.file"))),
         path(text(tree, "proxy.dir")),
         new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot"))),

@@ -37,11 +37,15 @@ public record SidecarConfig(
 
   /**
    * The northbound API: a Unix socket (file permissions are the access control) and, only when
-   * set, a TCP listener that requires bearer tokens.
+   * set, a TCP listener that requires bearer tokens and serves TLS when a certificate is given.
    */
-  public record Api(Path socket, String tcpHost, int tcpPort, Path tokensFile) {
+  public record Api(Path socket, String tcpHost, int tcpPort, Path tokensFile, Path tlsCert, Path tlsKey) {
     public boolean tcpEnabled() {
       return tcpHost != null;
+    }
+
+    public boolean tlsEnabled() {
+      return tlsCert != null;
     }
   }
 

@@ -162,4 +162,22 @@ class ApiIT {
     });
     assertThat(call(HttpMethod.GET, "/v1/vms/web-1", null).body().path("status").asText()).isEqualTo("running");
   }
+
+  @QemuTest
+  void theTcpListenerServesTlsWithTheConfiguredCertificate(QemuBinary binary) throws Exception {
+    Path cert = dir.resolve("api.pem");
+    Path key = dir.resolve("api.key");
+    Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-subj", "/CN=localhost", "-keyout", key.toString(), "-out", cert.toString()).redirectErrorStream(true).start();
+    assertThat(openssl.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) && openssl.exitValue() == 0)
+        .as("openssl made a test certificate: %s", new String(openssl.getInputStream().readAllBytes())).isTrue();
+    Path tokens = Files.writeString(dir.resolve("tokens"), "ci:0123456789abcdef0123456789abcdef\n");
+    start(binary, List.of("api.tcp=127.0.0.1:0", "api.tokensFile=" + tokens, "api.tls.cert=" + cert, "api.tls.key=" + key));
+    RequestOptions https = new RequestOptions().setHost("127.0.0.1").setPort(sidecar.api().tcpPort()).setURI("/v1/vms")
+        .putHeader("authorization", "Bearer 0123456789abcdef0123456789abcdef");
+    ApiTestClient trusting = new ApiTestClient(vertx, dir.resolve("api.sock"),
+        new io.vertx.core.http.HttpClientOptions().setSsl(true).setTrustOptions(new io.vertx.core.net.PemTrustOptions()
+            .addCertPath(cert.toString())).setVerifyHost(false));
+    assertThat(trusting.call(https, null).status()).isEqualTo(200);
+  }
 }

@@ -9,6 +9,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
@@ -33,7 +34,12 @@ public final class ApiTestClient {
   public record Reply(int status, String contentType, JsonNode body) {}
 
   public ApiTestClient(Vertx vertx, Path socket) {
-    this.http = vertx.createHttpClient();
+    this(vertx, socket, new HttpClientOptions());
+  }
+
+  /** With client options, e.g. TLS trust for the API's TCP listener. */
+  public ApiTestClient(Vertx vertx, Path socket, HttpClientOptions options) {
+    this.http = vertx.createHttpClient(options);
     this.context = vertx.getOrCreateContext();
     this.socket = socket;
   }
