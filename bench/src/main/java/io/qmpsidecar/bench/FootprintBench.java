@@ -1,0 +1,140 @@
+package io.qmpsidecar.bench;
+
+import io.qmpsidecar.qmp.testing.QemuBinaries;
+import io.qmpsidecar.qmp.testing.QemuProcess;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The daemon's footprint as shipped: {@code bin/qmp-sidecar run} as a child process against one
+ * real QEMU (qtest mode), against the same jar under plain {@code java -jar} (the JVM's defaults:
+ * G1, a quarter of the machine's memory as heap, both JIT tiers) as the baseline, and the launcher
+ * with a class-data sharing archive that this benchmark builds first with
+ * {@code -XX:ArchiveClassesAtExit} in a training run. Start-up is process start to {@code GET
+ * /readyz} answering 200 over the API socket; idle RSS is {@code VmRSS} from /proc after
+ * {@value #IDLE_SECONDS} s idle. The variants run in alternating rounds.
+ */
+public final class FootprintBench {
+  private static final int ROUNDS = 3;
+  private static final int IDLE_SECONDS = 5;
+  private static final Duration READY = Duration.ofSeconds(60);
+
+  private FootprintBench() {}
+
+  public static void main(String[] args) throws Exception {
+    Path root = Path.of("").toAbsolutePath();
+    Path launcher = root.resolve("bin/qmp-sidecar");
+    Path jar = root.resolve("sidecar/target/qmp-sidecar.jar");
+    if (!Files.isRegularFile(jar) || !Files.isExecutable(launcher)) {
+      throw new IllegalStateException("run from the checkout after ./mvnw -B package -DskipTests (bench/run does): "
+          + jar + " or " + launcher + " is missing");
+    }
+    Path dir = Files.createTempDirectory("footprint-bench");
+    Path archive = dir.resolve("qmp-sidecar.jsa");
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    try (QemuProcess qemu = QemuProcess.startQtest(QemuBinaries.all().get(0), dir, "bench", 1)) {
+      String qmp = "vm1=unix:" + qemu.qmpAddress().unixPath();
+      Sample training = start(List.of(launcher.toString()), "-XX:ArchiveClassesAtExit=" + archive, dir, qmp, 0);
+      if (!Files.isRegularFile(archive)) {
+        throw new IllegalStateException("the training run wrote no CDS archive " + archive + "; see " + dir);
+      }
+      System.out.printf("CDS archive from a training run (start, ready, SIGTERM): %d KiB%n", Files.size(archive) / 1024);
+      Map<String, List<Sample>> samples = new LinkedHashMap<>();
+      Map<String, String> options = new LinkedHashMap<>();
+      for (int round = 0; round < ROUNDS; round++) {
+        run(samples, options, "java -jar (JVM defaults)", List.of(java, "-jar", jar.toString()), "", dir, qmp);
+        run(samples, options, "bin/qmp-sidecar", List.of(launcher.toString()), "", dir, qmp);
+        run(samples, options, "bin/qmp-sidecar + CDS archive", List.of(launcher.toString()),
+            "-XX:SharedArchiveFile=" + archive, dir, qmp);
+      }
+      print(samples, options, training);
+    }
+  }
+
+  private record Sample(double startMillis, long rssKiB, String jvmOptions) {}
+
+  private static void run(Map<String, List<Sample>> samples, Map<String, String> options, String name,
+      List<String> command, String javaOpts, Path dir, String qmp) throws Exception {
+    Sample s = start(command, javaOpts, dir, qmp, IDLE_SECONDS);
+    samples.computeIfAbsent(name, k -> new ArrayList<>()).add(s);
+    options.put(name, s.jvmOptions());
+  }
+
+  /** Starts the daemon, waits until ready, idles {@code idleSeconds}, reads VmRSS and stops it. */
+  private static Sample start(List<String> command, String javaOpts, Path dir, String qmp, int idleSeconds)
+      throws Exception {
+    Path run = Files.createTempDirectory(dir, "run");
+    Path api = run.resolve("api.sock");
+    List<String> cmd = new ArrayList<>(command);
+    cmd.addAll(List.of("run", "--set", "api.socket=" + api, "--set", "stateDir=" + run.resolve("state"),
+        "--set", "proxy.dir=" + run.resolve("proxy"), "--qmp", qmp));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(run.resolve("log").toFile());
+    pb.environment().put("JAVA_OPTS", javaOpts);
+    pb.environment().remove("INVOCATION_ID");
+    pb.environment().remove("JOURNAL_STREAM");
+    long t0 = System.nanoTime();
+    Process p = pb.start();
+    try {
+      BenchSidecar.awaitReady(api, READY);
+      double startMillis = (System.nanoTime() - t0) / 1e6;
+      Thread.sleep(idleSeconds * 1000L);
+      return new Sample(startMillis, vmRssKiB(p.pid()), jvmOptions(p.pid()));
+    } finally {
+      p.destroy();
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        p.waitFor(10, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  private static long vmRssKiB(long pid) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+      if (line.startsWith("VmRSS:")) {
+        return Long.parseLong(line.replaceAll("[^0-9]", ""));
+      }
+    }
+    throw new IOException("no VmRSS in /proc/" + pid + "/status");
+  }
+
+  /** The options the JVM was started with: its command line up to {@code -jar}. */
+  private static String jvmOptions(long pid) throws IOException {
+    String[] argv = new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
+        StandardCharsets.UTF_8).split("\0");
+    List<String> opts = new ArrayList<>(Arrays.asList(argv).subList(1, argv.length));
+    int jarAt = opts.indexOf("-jar");
+    return String.join(" ", jarAt < 0 ? opts : opts.subList(0, jarAt));
+  }
+
+  private static void print(Map<String, List<Sample>> samples, Map<String, String> options, Sample training) {
+    System.out.printf("%nOne VM (QEMU qtest), median of %d alternating rounds; RSS after %d s idle%n", ROUNDS, IDLE_SECONDS);
+    samples.keySet().forEach(name -> System.out.printf("  %-32s JVM options: %s%n", name,
+        options.get(name).isEmpty() ? "(none)" : options.get(name)));
+    System.out.printf("  (training run for the archive: ready in %.0f ms)%n", training.startMillis());
+    List<Sample> base = samples.values().iterator().next();
+    double baseStart = median(base, true);
+    double baseRss = median(base, false);
+    System.out.printf("%-32s %-22s %12s %12s %8s%n", "variant", "metric", "value", "baseline", "ratio");
+    samples.forEach((name, list) -> {
+      double start = median(list, true);
+      double rss = median(list, false);
+      System.out.printf("%-32s %-22s %9.0f ms %9.0f ms %7.2fx%n", name, "start-up to ready", start, baseStart, start / baseStart);
+      System.out.printf("%-32s %-22s %8.1f MiB %8.1f MiB %7.2fx%n", name, "idle RSS", rss / 1024, baseRss / 1024, rss / baseRss);
+    });
+  }
+
+  private static double median(List<Sample> list, boolean start) {
+    List<Double> values = new ArrayList<>();
+    list.forEach(s -> values.add(start ? s.startMillis() : (double) s.rssKiB()));
+    return BenchStats.median(values);
+  }
+}
