@@ -72,6 +72,7 @@ public final class Sidecar {
     this.policy = new PolicyEngine(loadPolicy(config.policy()), record -> AUDIT.info("{}", record), Clock.systemUTC());
     this.events = new EventStream(vertx, Clock.systemUTC(), EventStream.DEFAULT_LOG_CAPACITY);
     this.vms = new VmRegistry(vertx, config.vms(), config.timeouts().command(), this::onConnection, this::onFirstReady);
+    OperationLog.start(events);
   }
 
   static Policy loadPolicy(SidecarConfig.Policy p) {
