@@ -60,7 +60,8 @@ class EventsIT {
 
   private void start(QemuBinary binary) throws Exception {
     qemu = QemuProcess.startQtest(binary, dir, "vm1", 1);
-    sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock")),
+    sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
+        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy")),
         List.of("vm1=" + qemu.qmpAddress())));
     sidecar.start(Duration.ofSeconds(20));
     api = new ApiTestClient(vertx, dir.resolve("api.sock"));
