@@ -356,12 +356,14 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
   }
 
   private void connectFailed(Throwable cause) {
+    // Some transports fail a Unix connect with no message: name the exception instead.
+    String why = cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
     QmpConnectionException e = new QmpConnectionException("cannot connect to QEMU's QMP socket at "
-        + peer + ": " + cause.getMessage() + "; check that QEMU runs with -qmp " + peer + ",server=on", cause);
+        + peer + ": " + why + "; check that QEMU runs with -qmp " + peer + ",server=on", cause);
     if (opening != null) {
       failOpening(e);
     } else {
-      LOG.warn("QMP {}: reconnect attempt {} failed: {}", peer, attempt, cause.getMessage());
+      LOG.warn("QMP {}: reconnect attempt {} failed: {}", peer, attempt, why);
       setState(QmpState.DISCONNECTED);
       scheduleReconnect();
     }

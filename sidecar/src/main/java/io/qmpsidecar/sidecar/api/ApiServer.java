@@ -42,6 +42,8 @@ import org.slf4j.LoggerFactory;
 public final class ApiServer {
   private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
   public static final long MAX_BODY_BYTES = 1024 * 1024;
+  /** Seconds a connection may stay silent. */
+  public static final int IDLE_TIMEOUT_SECONDS = 60;
   private static final String CALLER = "caller";
   /** Every response body goes through this mapper: records' instants and durations as ISO-8601. */
   static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
@@ -79,7 +81,7 @@ public final class ApiServer {
   public Future<Void> start() {
     Path socket = config.socket();
     Future<Void> unix = prepareSocket(socket)
-        .compose(v -> vertx.createHttpServer().requestHandler(router(ApiCallers.none(), false))
+        .compose(v -> vertx.createHttpServer(serverOptions()).requestHandler(router(ApiCallers.none(), false))
             .listen(SocketAddress.domainSocketAddress(socket.toString())))
         .compose(s -> {
           servers.add(s);
@@ -106,12 +108,20 @@ public final class ApiServer {
   }
 
   private HttpServerOptions tcpOptions() {
-    HttpServerOptions options = new HttpServerOptions();
+    HttpServerOptions options = serverOptions();
     if (config.tlsEnabled()) {
       options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions().setCertPath(config.tlsCert().toString())
           .setKeyPath(config.tlsKey().toString()));
     }
     return options;
+  }
+
+  /**
+   * A connection idle for {@link #IDLE_TIMEOUT_SECONDS} is closed, so a client that sends half a
+   * request cannot hold it open; event streams write a heartbeat every 15 s and stay open.
+   */
+  private static HttpServerOptions serverOptions() {
+    return new HttpServerOptions().setIdleTimeout(IDLE_TIMEOUT_SECONDS).setIdleTimeoutUnit(java.util.concurrent.TimeUnit.SECONDS);
   }
 
   /** The TCP port actually bound (useful with port 0), or -1. */
@@ -184,6 +194,12 @@ public final class ApiServer {
         ctx.request().method() + " " + ctx.request().path() + " is not part of the API; see /v1/openapi.json").send(ctx));
     router.errorHandler(413, ctx -> Problem.of(413, "too-large", "Request body too large",
         "the body is over " + MAX_BODY_BYTES + " bytes").send(ctx));
+    router.errorHandler(405, ctx -> Problem.of(405, "method-not-allowed", "Method not allowed",
+        ctx.request().method() + " is not supported on " + ctx.request().path() + "; see /v1/openapi.json").send(ctx));
+    router.errorHandler(404, ctx -> Problem.of(404, "not-found", "No such resource",
+        ctx.request().method() + " " + ctx.request().path() + " is not part of the API; see /v1/openapi.json").send(ctx));
+    router.errorHandler(400, ctx -> Problem.of(400, "bad-request", "Bad request",
+        "the request could not be read (malformed URI, header or body)").send(ctx));
     router.errorHandler(500, ctx -> {
       Throwable failure = ctx.failure();
       Problem problem = Problem.from(failure);
