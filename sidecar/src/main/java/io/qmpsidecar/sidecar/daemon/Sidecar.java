@@ -51,6 +51,12 @@ public final class Sidecar {
   private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
   private static final Logger AUDIT = LoggerFactory.getLogger("io.qmpsidecar.audit");
   private static final ObjectMapper JSON = new ObjectMapper();
+  /**
+   * QMP events of one VM waiting for the event stream. QEMU emits few; a flood beyond this is
+   * dropped and reported as {@code qmp.events-dropped}, so that a host with many VMs keeps a
+   * bounded heap (1,000 VMs x 64 events at most), not 1,000 x the client's default.
+   */
+  static final int VM_EVENT_BACKLOG = 64;
 
   private volatile SidecarConfig config;
   private final Vertx vertx;
@@ -230,11 +236,15 @@ public final class Sidecar {
   }
 
   private void onConnection(String vm, QmpConnection connection) {
-    connection.subscribe(EventFilter.all(), new QmpEventListener() {
+    connection.subscribe(EventFilter.all(), VM_EVENT_BACKLOG, new QmpEventListener() {
       @Override
       public void onEvent(QmpEvent e) {
         metrics.qmpEvent(vm, e.name());
-        ObjectNode data = e.data().isObject() ? ((ObjectNode) e.data()).deepCopy() : JsonNodeFactory.instance.objectNode();
+        // A shallow copy: QEMU's data nodes are shared, never changed, by every reader.
+        ObjectNode data = JsonNodeFactory.instance.objectNode();
+        if (e.data().isObject()) {
+          data.setAll((ObjectNode) e.data());
+        }
         events.publish(vm, "qmp." + e.name(), null, data.put("qemuTimestamp", e.timestamp().toString()));
       }
 
