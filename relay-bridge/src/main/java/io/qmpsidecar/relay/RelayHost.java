@@ -40,6 +40,12 @@ public interface RelayHost {
   /** Called on the host's context at every change of the link; replaces any previous handler. */
   RelayHost linkStateHandler(Handler<LinkState> handler);
 
+  /**
+   * Notifications the DPU has not acknowledged yet: stored in the outbox or waiting to be
+   * stored. Read from any thread for monitoring; exact only on the host's context.
+   */
+  long unacknowledged();
+
   /** This process's session epoch: larger than that of every earlier start on the same store. */
   long epoch();
 

@@ -100,6 +100,11 @@ final class Outbox {
     return firstRetained;
   }
 
+  /** Stored or waiting to be stored, and not yet acknowledged by the DPU. */
+  long unacknowledged() {
+    return Math.max(0, committedUpTo - acked) + queued.size();
+  }
+
   long acked() {
     return acked;
   }

@@ -101,6 +101,11 @@ public final class RelayHostImpl implements RelayHost {
   }
 
   @Override
+  public long unacknowledged() {
+    return outbox.unacknowledged();
+  }
+
+  @Override
   public long epoch() {
     return state.epoch();
   }

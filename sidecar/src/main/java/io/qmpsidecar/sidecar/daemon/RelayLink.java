@@ -103,6 +103,11 @@ final class RelayLink {
     return status == LinkState.Status.CONNECTED;
   }
 
+  /** Notifications the DPU has not acknowledged yet. */
+  long unacknowledged() {
+    return host.unacknowledged();
+  }
+
   /** What the migration layer tells the DPU. */
   void notify(Notification n) {
     send(host, n);

@@ -132,6 +132,8 @@ public final class Sidecar {
     relay = await(RelayLink.start(vertx, config, operations, vms, events, policy), timeout);
     metrics.gauge("relay_link_up", "1 while the link to the DPU is up (0 also when no relay is configured)",
         () -> relay != null && relay.connected() ? 1 : 0);
+    metrics.gauge("relay_outbox_unacked", "notifications the DPU has not acknowledged (stored or waiting to be)",
+        () -> relay == null ? 0 : relay.unacknowledged());
     metrics.gauge("hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU",
         operations::pendingDetaches);
     vms.start(config.vmSocketDir());

@@ -158,6 +158,8 @@ class SidecarFlowIT {
     assertThat(completedAt).as("op.completed only after device.deleted").isGreaterThan(deletedAt);
 
     String metrics = client.call(HttpMethod.GET, "/metrics", null).body().asText();
+    Await.until("the DPU acknowledged every notification", () -> client.call(HttpMethod.GET, "/metrics", null)
+        .body().asText().contains("relay_outbox_unacked 0.0"));
     assertThat(metrics).contains("relay_link_up 1.0", "hotplug_pending_unplugs 0.0", "proxy_clients{vm=\"src\"}",
         "qmp_commands_in_flight{vm=\"dst\"}", "migration_remaining_bytes{vm=\"src\"} 0.0",
         "qmp_events_total{event=\"DEVICE_DELETED\",vm=\"dst\"}");
