@@ -32,6 +32,10 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = {"-v", "--verbose"}, description = "Log at INFO and print the start-up time.")
   boolean verbose;
 
+  @Option(names = "--exit-when-ready",
+      description = "Stop as soon as the sidecar is ready (a smoke check; the build uses it to record a class-data archive).")
+  boolean exitWhenReady;
+
   @Override
   public Integer call() throws Exception {
     long t0 = System.nanoTime();
@@ -62,6 +66,11 @@ final class RunCommand implements Callable<Integer> {
       spec.commandLine().getErr().printf("qmp-sidecar: ready in %d ms (JVM start to ready: %d ms)%n",
           Duration.ofNanos(System.nanoTime() - t0).toMillis(),
           System.currentTimeMillis() - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime());
+    }
+    if (exitWhenReady) {
+      Runtime.getRuntime().removeShutdownHook(hook);
+      sidecar.stop();
+      return ExitCodes.OK;
     }
     stopped.await();
     return ExitCodes.OK;
