@@ -1,0 +1,79 @@
+package io.qmpsidecar.resilience.faults;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qmpsidecar.qmp.testing.Await;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.SocketAddress;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.function.Supplier;
+
+/**
+ * A sidecar's API socket as the fault tests call it (the pattern of the sidecar module's
+ * ApiTestClient, which that module does not publish): every request chain is built on one Vert.x
+ * context, so a response body never arrives before its handler is set.
+ */
+final class FaultApi {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final HttpClient http;
+  private final Context context;
+  private final Path socket;
+
+  /** A status and the JSON body (null when empty, a text node when not JSON). */
+  record Reply(int status, JsonNode body) {}
+
+  FaultApi(Vertx vertx, Path socket) {
+    this.http = vertx.createHttpClient();
+    this.context = vertx.getOrCreateContext();
+    this.socket = socket;
+  }
+
+  /** Sends and waits (bounded by {@link Await#DEFAULT}) for the whole reply. */
+  Reply call(HttpMethod method, String uri, String body) {
+    return Await.result(send(method, uri, body));
+  }
+
+  /** Sends without waiting. */
+  Future<Reply> send(HttpMethod method, String uri, String body) {
+    RequestOptions options = new RequestOptions().setServer(SocketAddress.domainSocketAddress(socket.toString()))
+        .setHost("localhost").setMethod(method).setURI(uri);
+    return onContext(() -> http.request(options).compose(r -> body == null ? r.send() : r.send(Buffer.buffer(body)))
+        .compose(r -> r.body().map(b -> reply(r, b))));
+  }
+
+  /**
+   * Opens a streaming GET and appends every chunk to {@code into}; the stream ends when the
+   * sidecar goes away. Waits (bounded) for the response head only.
+   */
+  void stream(String uri, StringBuffer into) {
+    RequestOptions options = new RequestOptions().setServer(SocketAddress.domainSocketAddress(socket.toString()))
+        .setHost("localhost").setMethod(HttpMethod.GET).setURI(uri);
+    Await.result(onContext(() -> http.request(options).compose(r -> r.send())
+        .onSuccess(r -> r.handler(b -> into.append(b.toString())))));
+  }
+
+  private <T> Future<T> onContext(Supplier<Future<T>> chain) {
+    Promise<T> promise = Promise.promise();
+    context.runOnContext(v -> chain.get().onComplete(promise));
+    return promise.future();
+  }
+
+  private static Reply reply(HttpClientResponse r, Buffer b) {
+    JsonNode node;
+    try {
+      node = b.length() == 0 ? null : JSON.readTree(b.getBytes());
+    } catch (IOException e) {
+      node = JSON.getNodeFactory().textNode(b.toString());
+    }
+    return new Reply(r.statusCode(), node);
+  }
+}
