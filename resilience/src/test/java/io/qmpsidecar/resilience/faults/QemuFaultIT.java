@@ -296,8 +296,7 @@ class QemuFaultIT {
           "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/machine/peripheral\"}}"), SLACK).value();
       assertThat(listed.body().path("return").findValuesAsText("name")).as("its own reply, not a late one").contains("rp1");
       long reconciled = eventsOf(EventTypes.RECONCILED);
-      assertThat(run.bounded("a reconcile", Future.fromCompletionStage(
-          sidecar.operations().reconcile("vm1").toCompletionStage()), SLACK).failure()).isNull();
+      assertThat(run.bounded("a reconcile", sidecar.operations().reconcile("vm1"), SLACK).failure()).isNull();
       Await.until("the reconcile is published", () -> eventsOf(EventTypes.RECONCILED) > reconciled);
       assertRecordMatchesQemuOrDrift("vm1");
     });
