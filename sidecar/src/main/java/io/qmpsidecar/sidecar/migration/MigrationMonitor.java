@@ -5,6 +5,7 @@ import io.qmpsidecar.qmp.EventFilter;
 import io.qmpsidecar.qmp.EventGap;
 import io.qmpsidecar.qmp.MigrationInfo;
 import io.qmpsidecar.qmp.QmpConnection;
+import io.qmpsidecar.qmp.QmpConnectionException;
 import io.qmpsidecar.qmp.QmpEvent;
 import io.qmpsidecar.qmp.QmpEventListener;
 import io.qmpsidecar.qmp.QmpSubscription;
@@ -254,8 +255,25 @@ public final class MigrationMonitor {
       pollInFlight = false;
       if (r.succeeded() && !record.phase().isTerminal()) {
         update(r.result());
+      } else if (r.failed() && r.cause() instanceof QmpConnectionException && !record.phase().isTerminal()) {
+        lost(r.cause());
       }
     }));
+  }
+
+  /**
+   * QEMU went away while migrating (it exited or was killed): nothing will report an end, so the
+   * migration ends here as failed, naming why, instead of waiting for its timeout.
+   */
+  private void lost(Throwable cause) {
+    record = record.withProgress(record.progress(), record.downtimeMs(), record.totalTimeMs(), record.setupTimeMs(),
+        "lost QEMU while migrating: " + cause.getMessage());
+    stopPolling();
+    record = record.enter(MigrationPhase.FAILED, "failed", Instant.now());
+    listener.onEvent(new MigrationEvent.StatusChanged(vm(), record));
+    List<Promise<MigrationRecord>> done = new ArrayList<>(waiters);
+    waiters.clear();
+    done.forEach(p -> p.tryComplete(record));
   }
 
   /** After a reconnect or dropped events: re-read the status so a missed end is not waited on forever. */

@@ -36,7 +36,8 @@ public final class StateStore {
 
   private final Path path;
   private final WorkerExecutor worker;
-  private final Connection connection;
+  /** Only the store's single worker thread touches it; null after a failure until the next use. */
+  private Connection connection;
 
   private StateStore(Path path, WorkerExecutor worker, Connection connection) {
     this.path = path;
@@ -101,7 +102,9 @@ public final class StateStore {
   /** Closes the file after all submitted work has run. */
   public Future<Void> close() {
     return worker.<Void>executeBlocking(() -> {
-      connection.close();
+      if (connection != null) {
+        connection.close();
+      }
       return null;
     }, true).eventually(worker::close);
   }
@@ -109,15 +112,18 @@ public final class StateStore {
   private <T> Future<T> run(String what, Work<T> work) {
     return worker.executeBlocking(() -> {
       try {
+        if (connection == null) {
+          connection = connect(path);
+        }
         T result = work.run(connection);
         connection.commit();
         return result;
       } catch (SQLException | JsonProcessingException e) {
-        try {
-          connection.rollback();
-        } catch (SQLException ignored) {
-          // The original failure is what the caller needs to see.
-        }
+        // SQLite may have rolled the transaction back itself (e.g. SQLITE_FULL), leaving the
+        // driver's connection outside any transaction for good: start afresh on the next use,
+        // so that the store works again once the disk has room.
+        closeQuietly(connection);
+        connection = null;
         throw new StateStoreException(path, "state store " + path + " failed to " + what + ": "
             + e.getMessage() + "; check free disk space and file permissions", e);
       }
@@ -128,7 +134,7 @@ public final class StateStore {
     Path dir = path.toAbsolutePath().getParent();
     if (dir != null && !Files.isDirectory(dir)) {
       throw new StateStoreException(path, "state directory " + dir
-          + " does not exist; create it or set state-dir to an existing directory", null);
+          + " does not exist; create it or set stateDir to an existing directory", null);
     }
     Connection c = null;
     try {
