@@ -34,7 +34,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -307,8 +306,6 @@ class QemuFaultIT {
     killDuringMigration(binary, false);
   }
 
-  @Disabled("open finding (docs/resilience.md): with its source QEMU killed, a coordinated migration stays"
-      + " MIGRATING until the request timeout (10 min), its source record still saying active")
   @QemuTest
   void killMigrationSource(QemuBinary binary) throws Exception {
     killDuringMigration(binary, true);

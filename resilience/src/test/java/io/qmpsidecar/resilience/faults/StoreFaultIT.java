@@ -31,7 +31,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -140,8 +139,6 @@ class StoreFaultIT {
     });
   }
 
-  @Disabled("open finding (docs/resilience.md): after SQLITE_FULL the state store's connection is left outside"
-      + " a transaction and every later operation fails with 'cannot commit - no transaction is active' until restart")
   @Test
   void theStoreRecoversOnceSpaceIsFreed() throws Exception {
     FaultApi api = sidecarOnASmallDisk();
