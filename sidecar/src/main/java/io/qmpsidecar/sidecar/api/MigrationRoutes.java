@@ -4,11 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.sidecar.daemon.Migrations;
+import io.qmpsidecar.sidecar.migration.MigrationMonitor;
 import io.qmpsidecar.sidecar.migration.MigrationParameters;
 import io.qmpsidecar.sidecar.migration.Strategy;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
+import java.util.Optional;
 
 /**
  * {@code /v1/vms/{vm}/migrations} (start) and {@code /v1/vms/{vm}/migration} (the current or
@@ -57,15 +59,35 @@ final class MigrationRoutes {
   }
 
   private void status(RoutingContext ctx) {
-    Migrations.Run run = migrations.run(ctx.pathParam("vm")).orElseThrow(() -> new ApiException(Problem.of(404,
-        "no-migration", "No migration", "VM " + ctx.pathParam("vm") + " has not been migrated by this sidecar")));
-    ApiServer.json(ctx, 200, view(run));
+    String vm = ctx.pathParam("vm");
+    Optional<Migrations.Run> run = migrations.run(vm);
+    if (run.isPresent()) {
+      ApiServer.json(ctx, 200, view(run.get()));
+      return;
+    }
+    MigrationMonitor adopted = migrations.adopted(vm).orElseThrow(() -> new ApiException(Problem.of(404,
+        "no-migration", "No migration", "VM " + vm + " has not been migrated by this sidecar")));
+    ApiServer.json(ctx, 200, adoptedView(adopted));
   }
 
   private void cancel(RoutingContext ctx) {
-    Migrations.Run run = migrations.run(ctx.pathParam("vm")).orElseThrow(() -> new ApiException(Problem.of(404,
-        "no-migration", "No migration", "VM " + ctx.pathParam("vm") + " has no migration to cancel")));
-    run.migration().cancel().onSuccess(v -> ApiServer.json(ctx, 202, view(run))).onFailure(ctx::fail);
+    String vm = ctx.pathParam("vm");
+    Optional<Migrations.Run> run = migrations.run(vm);
+    if (run.isPresent()) {
+      run.get().migration().cancel().onSuccess(v -> ApiServer.json(ctx, 202, view(run.get()))).onFailure(ctx::fail);
+      return;
+    }
+    MigrationMonitor adopted = migrations.adopted(vm).orElseThrow(() -> new ApiException(Problem.of(404,
+        "no-migration", "No migration", "VM " + vm + " has no migration to cancel")));
+    migrations.cancelAdopted(vm).onSuccess(v -> ApiServer.json(ctx, 202, adoptedView(adopted))).onFailure(ctx::fail);
+  }
+
+  /** A migration found running at start: followed, not coordinated, so its state is QEMU's. */
+  private static ObjectNode adoptedView(MigrationMonitor monitor) {
+    ObjectNode o = JSON.createObjectNode().put("vm", monitor.vm()).put("state", "ADOPTED")
+        .put("detail", "in progress when the sidecar connected; followed, not coordinated");
+    o.set("source", JSON.valueToTree(monitor.record()));
+    return o;
   }
 
   private static ObjectNode view(Migrations.Run run) {

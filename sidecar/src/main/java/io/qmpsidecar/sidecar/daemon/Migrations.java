@@ -6,7 +6,13 @@ import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.policy.PolicyRequest;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.hotplug.Attachment;
+import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.sidecar.migration.CoordinatedMigration;
+import io.qmpsidecar.sidecar.migration.CoordinationState;
+import io.qmpsidecar.sidecar.migration.MigrationEvent;
+import io.qmpsidecar.sidecar.migration.MigrationMonitor;
+import io.qmpsidecar.sidecar.migration.MigrationMonitorOptions;
+import io.qmpsidecar.sidecar.migration.MigrationRole;
 import io.qmpsidecar.sidecar.migration.DeviceSpec;
 import io.qmpsidecar.sidecar.migration.MigratingFunction;
 import io.qmpsidecar.sidecar.migration.MigrationCoordinator;
@@ -41,6 +47,8 @@ public final class Migrations {
   private final PolicyEngine policy;
   private final MigrationCoordinator coordinator;
   private final Map<String, Run> runs = new ConcurrentHashMap<>();
+  private final Map<String, MigrationMonitor> adopted = new ConcurrentHashMap<>();
+  private final MigrationListener listener;
 
   /** One run: where it goes and the coordinator's handle. */
   public record Run(String vm, String destination, CoordinatedMigration migration) {}
@@ -52,6 +60,7 @@ public final class Migrations {
     this.operations = operations;
     this.events = events;
     this.policy = policy;
+    this.listener = listener;
     this.coordinator = new MigrationCoordinator(vertx, new MigrationDriver(), MigrationCoordinatorOptions.defaults(),
         listener);
   }
@@ -90,6 +99,36 @@ public final class Migrations {
   public Optional<Run> run(String vm) {
     vms.get(vm);
     return Optional.ofNullable(runs.get(vm));
+  }
+
+  /**
+   * A migration of {@code vm} that was already running when this sidecar connected to it (the
+   * sidecar restarted while QEMU migrated): followed to its end, so that the DPU and the event
+   * stream hear its outcome, but not coordinated (functions detached by the earlier sidecar
+   * stay as they are; reconcile reports them).
+   */
+  public Optional<MigrationMonitor> adopted(String vm) {
+    vms.get(vm);
+    return Optional.ofNullable(adopted.get(vm));
+  }
+
+  /** Cancels an adopted migration with QEMU's {@code migrate_cancel}. */
+  public Future<Void> cancelAdopted(String vm) {
+    return vms.get(vm).ready().compose(QmpConnection::migrateCancel);
+  }
+
+  /** Follows {@code vm}'s migration when QEMU reports one running; called when its QEMU is first connected. */
+  void adoptIfRunning(String vm, QmpConnection connection) {
+    connection.queryMigrate().onSuccess(info -> {
+      if (!info.isActive() || runs.containsKey(vm)) {
+        return;
+      }
+      MigrationMonitor monitor = new MigrationMonitor(vertx, vm, MigrationRole.SOURCE, connection,
+          MigrationMonitorOptions.defaults(), listener);
+      adopted.put(vm, monitor);
+      monitor.start().onSuccess(v -> listener.onEvent(new MigrationEvent.Coordination(vm, CoordinationState.MIGRATING,
+          "found in progress (" + info.status() + ") when the sidecar connected; followed, not coordinated")));
+    });
   }
 
   private static List<MigratingFunction> functions(List<Attachment> attached, Strategy strategy) {

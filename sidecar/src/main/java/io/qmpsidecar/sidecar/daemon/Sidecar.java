@@ -225,6 +225,10 @@ public final class Sidecar {
     metrics.gauge("qmp_commands_queued", "QMP commands waiting for an in-flight slot", vm, connection::queued);
     metrics.gauge("migration_remaining_bytes", "RAM still to send by the VM's current or last coordinated migration"
         + " (-1: none or unknown)", vm, () -> migrationRemaining(vm));
+    Migrations m = migrations;
+    if (m != null) {
+      m.adoptIfRunning(vm, connection);
+    }
     operations.addVm(vm, connection)
         .onSuccess(report -> LOG.info("VM {}: reconciled: {}", vm, report))
         .onFailure(e -> LOG.warn("VM {}: first reconcile failed: {}", vm, e.getMessage()));

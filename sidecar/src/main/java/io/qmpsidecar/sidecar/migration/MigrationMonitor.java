@@ -82,6 +82,10 @@ public final class MigrationMonitor {
         });
     Promise<Void> started = Promise.promise();
     QemuErrors.wrap(vm(), connection.migrateSetCapabilities(Map.of("events", true)))
+        // QEMU refuses capability changes while a migration runs; one already running (found
+        // after a restart) is followed by polling, and by its events if they were enabled.
+        .recover(e -> connection.queryMigrate().compose(info -> info.isActive()
+            ? Future.<Void>succeededFuture() : Future.<Void>failedFuture(e)))
         .compose(v -> connection.queryMigrate())
         .onComplete(r -> onContext(() -> {
           if (r.failed()) {
@@ -255,6 +259,12 @@ public final class MigrationMonitor {
       pollInFlight = false;
       if (r.succeeded() && !record.phase().isTerminal()) {
         update(r.result());
+        MigrationPhase polled = MigrationPhase.of(r.result().status());
+        if (!r.result().isActive() && polled != MigrationPhase.NONE) {
+          // The end came without a MIGRATION event (events off, or missed): report it anyway.
+          handle(new QmpEvent("MIGRATION", JsonNodeFactory.instance.objectNode().put("status", r.result().status()),
+              Instant.now()));
+        }
       } else if (r.failed() && r.cause() instanceof QmpConnectionException && !record.phase().isTerminal()) {
         lost(r.cause());
       }
