@@ -21,6 +21,7 @@ import io.qmpsidecar.sidecar.migration.MigrationDriver;
 import io.qmpsidecar.sidecar.migration.MigrationEndpoint;
 import io.qmpsidecar.sidecar.migration.MigrationListener;
 import io.qmpsidecar.sidecar.migration.MigrationParameters;
+import io.qmpsidecar.sidecar.migration.MigrationRefusedException;
 import io.qmpsidecar.sidecar.migration.MigrationRequest;
 import io.qmpsidecar.sidecar.migration.Strategy;
 import io.qmpsidecar.sidecar.ops.Operations;
@@ -112,23 +113,35 @@ public final class Migrations {
     return Optional.ofNullable(adopted.get(vm));
   }
 
-  /** Cancels an adopted migration with QEMU's {@code migrate_cancel}. */
+  /**
+   * Cancels an adopted migration with QEMU's {@code migrate_cancel} on its source; fails naming
+   * the source's role when {@code vm} is the destination.
+   */
   public Future<Void> cancelAdopted(String vm) {
+    MigrationMonitor monitor = adopted.get(vm);
+    if (monitor != null && monitor.role() == MigrationRole.DESTINATION) {
+      return Future.failedFuture(new MigrationRefusedException(vm, List.of(), "VM " + vm
+          + " is the destination of the migration; cancel it on its source"));
+    }
     return vms.get(vm).ready().compose(QmpConnection::migrateCancel);
   }
 
   /** Follows {@code vm}'s migration when QEMU reports one running; called when its QEMU is first connected. */
   void adoptIfRunning(String vm, QmpConnection connection) {
-    connection.queryMigrate().onSuccess(info -> {
+    connection.queryMigrate().compose(info -> connection.queryStatus().map(status -> {
       if (!info.isActive() || runs.containsKey(vm)) {
-        return;
+        return null;
       }
-      MigrationMonitor monitor = new MigrationMonitor(vertx, vm, MigrationRole.SOURCE, connection,
+      // An incoming migration's QEMU runs in state "inmigrate": that VM is the destination.
+      MigrationRole role = "inmigrate".equals(status.status()) ? MigrationRole.DESTINATION : MigrationRole.SOURCE;
+      MigrationMonitor monitor = new MigrationMonitor(vertx, vm, role, connection,
           MigrationMonitorOptions.defaults(), listener);
       adopted.put(vm, monitor);
       monitor.start().onSuccess(v -> listener.onEvent(new MigrationEvent.Coordination(vm, CoordinationState.MIGRATING,
-          "found in progress (" + info.status() + ") when the sidecar connected; followed, not coordinated")));
-    });
+          "found in progress (" + info.status() + ", " + role.name().toLowerCase() + ") when the sidecar connected;"
+              + " followed, not coordinated")));
+      return null;
+    }));
   }
 
   private static List<MigratingFunction> functions(List<Attachment> attached, Strategy strategy) {
