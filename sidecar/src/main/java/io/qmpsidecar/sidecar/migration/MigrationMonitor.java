@@ -8,6 +8,7 @@ import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpConnectionException;
 import io.qmpsidecar.qmp.QmpEvent;
 import io.qmpsidecar.qmp.QmpEventListener;
+import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.qmp.QmpSubscription;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -42,6 +43,9 @@ public final class MigrationMonitor {
   private final MigrationListener listener;
   private final Set<String> devicesWithVfioEvents = ConcurrentHashMap.newKeySet();
   private final List<Promise<MigrationRecord>> waiters = new ArrayList<>();
+  /** How long a lost QMP connection may stay lost before the migration is given up as failed. */
+  static final Duration LOST_GRACE = Duration.ofSeconds(2);
+  private long lostTimer = -1;
   private volatile MigrationRecord record;
   private final Context context;
   private QmpSubscription subscription;
@@ -159,6 +163,7 @@ public final class MigrationMonitor {
     }
     context.runOnContext(v -> {
       stopPolling();
+      vertx.cancelTimer(lostTimer);
       List<Promise<MigrationRecord>> pending = new ArrayList<>(waiters);
       waiters.clear();
       pending.forEach(p -> p.tryFail(new MigrationException("the monitor of " + vm() + " was closed")));
@@ -187,6 +192,10 @@ public final class MigrationMonitor {
     if ((record.phase() == MigrationPhase.NONE || record.phase().isTerminal()) && !phase.isTerminal()) {
       record = MigrationRecord.none(vm(), role);
       stall = new StallDetector(options.stallPasses());
+    }
+    if (phase.isTerminal() && record.phase().isTerminal()) {
+      // The end was already reported (by QEMU's event or by a poll): report it once.
+      return;
     }
     record = record.enter(phase, status, event.timestamp());
     if (phase.isTerminal()) {
@@ -265,8 +274,17 @@ public final class MigrationMonitor {
           handle(new QmpEvent("MIGRATION", JsonNodeFactory.instance.objectNode().put("status", r.result().status()),
               Instant.now()));
         }
-      } else if (r.failed() && r.cause() instanceof QmpConnectionException && !record.phase().isTerminal()) {
-        lost(r.cause());
+      } else if (r.failed() && r.cause() instanceof QmpConnectionException && !record.phase().isTerminal()
+          && lostTimer < 0) {
+        // Decide later: events QEMU sent before its socket closed (e.g. "completed") are still
+        // queued for delivery, and a connection that only blinked comes back.
+        Throwable cause = r.cause();
+        lostTimer = vertx.setTimer(LOST_GRACE.toMillis(), t -> onContext(() -> {
+          lostTimer = -1;
+          if (!record.phase().isTerminal() && connection.state() != QmpState.READY) {
+            lost(cause);
+          }
+        }));
       }
     }));
   }
