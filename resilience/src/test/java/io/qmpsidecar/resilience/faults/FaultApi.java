@@ -1,5 +1,7 @@
 package io.qmpsidecar.resilience.faults;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qmpsidecar.qmp.testing.Await;
@@ -15,6 +17,10 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.function.Supplier;
 
 /**
@@ -40,6 +46,36 @@ final class FaultApi {
   /** Sends and waits (bounded by {@link Await#DEFAULT}) for the whole reply. */
   Reply call(HttpMethod method, String uri, String body) {
     return Await.result(send(method, uri, body));
+  }
+
+  /** Hot-plugged devices QEMU has under /machine/peripheral (the root ports rpN are its config), sorted. */
+  List<String> qemuDevices(String vm) {
+    Reply r = call(HttpMethod.POST, "/v1/vms/" + vm + "/qmp",
+        "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/machine/peripheral\"}}");
+    assertThat(r.status()).as("qom-list on %s: %s", vm, r.body()).isEqualTo(200);
+    List<String> ids = new ArrayList<>();
+    r.body().path("return").forEach(p -> {
+      if (p.path("type").asText().startsWith("child<") && !p.path("name").asText().matches("rp\\d+")) {
+        ids.add(p.path("name").asText());
+      }
+    });
+    return ids.stream().sorted().toList();
+  }
+
+  /** The devices the sidecar has recorded for the VM, sorted. */
+  List<String> recordedDevices(String vm) {
+    Reply r = call(HttpMethod.GET, "/v1/vms/" + vm + "/devices", null);
+    assertThat(r.status()).as("devices of %s: %s", vm, r.body()).isEqualTo(200);
+    List<String> ids = new ArrayList<>();
+    r.body().forEach(d -> ids.add(d.path("id").asText()));
+    return ids.stream().sorted().toList();
+  }
+
+  /** QMP commands sent to the VM's QEMU and not answered, from the sidecar's metrics. */
+  double inFlight(String vm) {
+    Matcher m = Pattern.compile("qmp_commands_in_flight\\{vm=\"" + vm + "\"\\} (\\S+)")
+        .matcher(call(HttpMethod.GET, "/metrics", null).body().asText());
+    return m.find() ? Double.parseDouble(m.group(1)) : 0;
   }
 
   /** Sends without waiting. */

@@ -29,8 +29,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -129,39 +127,10 @@ class QemuFaultIT {
     return events.stream().filter(e -> e.type().equals(type)).count();
   }
 
-  /** Hot-plugged devices QEMU has under /machine/peripheral (the root ports rpN are its config). */
-  private List<String> qemuDevices(String vm) {
-    Reply r = call(HttpMethod.POST, "/v1/vms/" + vm + "/qmp",
-        "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/machine/peripheral\"}}");
-    assertThat(r.status()).as("qom-list on %s: %s", vm, r.body()).isEqualTo(200);
-    List<String> ids = new ArrayList<>();
-    r.body().path("return").forEach(p -> {
-      if (p.path("type").asText().startsWith("child<") && !p.path("name").asText().matches("rp\\d+")) {
-        ids.add(p.path("name").asText());
-      }
-    });
-    return ids.stream().sorted().toList();
-  }
-
-  /** QMP commands sent to the VM's QEMU and not answered, from the sidecar's metrics. */
-  private double inFlight(String vm) {
-    Matcher m = Pattern.compile("qmp_commands_in_flight\\{vm=\"" + vm + "\"\\} (\\S+)")
-        .matcher(call(HttpMethod.GET, "/metrics", null).body().asText());
-    return m.find() ? Double.parseDouble(m.group(1)) : 0;
-  }
-
-  private List<String> recordedDevices(String vm) {
-    Reply r = call(HttpMethod.GET, "/v1/vms/" + vm + "/devices", null);
-    assertThat(r.status()).isEqualTo(200);
-    List<String> ids = new ArrayList<>();
-    r.body().forEach(d -> ids.add(d.path("id").asText()));
-    return ids.stream().sorted().toList();
-  }
-
   /** The VM's real device set matches the record, or each difference was reported as drift. */
   private void assertRecordMatchesQemuOrDrift(String vm) {
-    List<String> inQemu = qemuDevices(vm);
-    List<String> recorded = recordedDevices(vm);
+    List<String> inQemu = api.qemuDevices(vm);
+    List<String> recorded = api.recordedDevices(vm);
     for (String id : inQemu) {
       assertThat(recorded.contains(id) || drift(EventTypes.DRIFT_UNKNOWN, vm, id))
           .as("%s in QEMU but neither recorded nor reported (record %s)", id, recorded).isTrue();
@@ -199,7 +168,7 @@ class QemuFaultIT {
     inject("QEMU SIGKILL during a command, restarted on the same socket", binary, run -> {
       vm1.suspend();
       Future<Reply> command = send(HttpMethod.POST, "/v1/vms/vm1/qmp", "{\"execute\":\"query-status\"}");
-      Await.until("the command is in flight", () -> inFlight("vm1") >= 1);
+      Await.until("the command is in flight", () -> api.inFlight("vm1") >= 1);
       long reconciled = eventsOf(EventTypes.RECONCILED);
       vm1.kill();
       Reply failed = run.bounded("the passthrough in flight", command, Duration.ofSeconds(5).plus(SLACK)).value();
@@ -225,7 +194,7 @@ class QemuFaultIT {
     inject("QEMU SIGKILL during an attach, restarted", binary, run -> {
       vm1.suspend();
       Future<Reply> attaching = send(HttpMethod.POST, "/v1/vms/vm1/devices", attach);
-      Await.until("the attach reached QEMU", () -> inFlight("vm1") >= 1);
+      Await.until("the attach reached QEMU", () -> api.inFlight("vm1") >= 1);
       vm1.kill();
       Reply failed = run.bounded("the attach", attaching, Duration.ofSeconds(5).plus(SLACK)).value();
       assertThat(failed.status()).as("attach while QEMU died: %s", failed.body()).isGreaterThanOrEqualTo(500);
@@ -238,8 +207,8 @@ class QemuFaultIT {
       Reply again = run.bounded("the attach retried", send(HttpMethod.POST, "/v1/vms/vm1/devices", attach),
           Duration.ofSeconds(5).plus(SLACK)).value();
       assertThat(again.status()).as("retry: %s", again.body()).isIn(200, 201);
-      assertThat(qemuDevices("vm1")).as("no double attach").containsExactly("nic1");
-      assertThat(recordedDevices("vm1")).containsExactly("nic1");
+      assertThat(api.qemuDevices("vm1")).as("no double attach").containsExactly("nic1");
+      assertThat(api.recordedDevices("vm1")).containsExactly("nic1");
     });
   }
 
@@ -261,7 +230,7 @@ class QemuFaultIT {
       vm1.start();
       assertServes(run, "vm1");
       Await.until("a reconcile after the reconnect", () -> eventsOf(EventTypes.RECONCILED) > reconciled);
-      assertThat(qemuDevices("vm1")).as("the restarted QEMU has no nic1").isEmpty();
+      assertThat(api.qemuDevices("vm1")).as("the restarted QEMU has no nic1").isEmpty();
       assertRecordMatchesQemuOrDrift("vm1");
       Await.until("the DPU hears the device is gone", () -> deletedNotifications("vm1", "nic1") >= 1);
       assertThat(deletedNotifications("vm1", "nic1")).as("device.deleted once").isEqualTo(1);

@@ -24,8 +24,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -177,38 +175,10 @@ class SidecarKillFaultIT {
     return api.call(method, uri, body);
   }
 
-  private List<String> qemuDevices(String vm) {
-    Reply r = call(HttpMethod.POST, "/v1/vms/" + vm + "/qmp",
-        "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/machine/peripheral\"}}");
-    assertThat(r.status()).as("qom-list on %s: %s", vm, r.body()).isEqualTo(200);
-    List<String> ids = new ArrayList<>();
-    r.body().path("return").forEach(p -> {
-      if (p.path("type").asText().startsWith("child<") && !p.path("name").asText().matches("rp\\d+")) {
-        ids.add(p.path("name").asText());
-      }
-    });
-    return ids.stream().sorted().toList();
-  }
-
-  /** QMP commands sent to the VM's QEMU and not answered, from the sidecar's metrics. */
-  private double inFlight(String vm) {
-    Matcher m = Pattern.compile("qmp_commands_in_flight\\{vm=\"" + vm + "\"\\} (\\S+)")
-        .matcher(call(HttpMethod.GET, "/metrics", null).body().asText());
-    return m.find() ? Double.parseDouble(m.group(1)) : 0;
-  }
-
-  private List<String> recordedDevices(String vm) {
-    Reply r = call(HttpMethod.GET, "/v1/vms/" + vm + "/devices", null);
-    assertThat(r.status()).isEqualTo(200);
-    List<String> ids = new ArrayList<>();
-    r.body().forEach(d -> ids.add(d.path("id").asText()));
-    return ids.stream().sorted().toList();
-  }
-
   /** The VM's real device set matches the restarted sidecar's record, or it reported the drift. */
   private void assertRecordMatchesQemuOrDrift(String vm) {
-    List<String> inQemu = qemuDevices(vm);
-    List<String> recorded = recordedDevices(vm);
+    List<String> inQemu = api.qemuDevices(vm);
+    List<String> recorded = api.recordedDevices(vm);
     for (String id : inQemu) {
       assertThat(recorded.contains(id) || drift("drift.device-unknown", id))
           .as("%s in QEMU but neither recorded nor reported (record %s)", id, recorded).isTrue();
@@ -242,7 +212,7 @@ class SidecarKillFaultIT {
     inject("sidecar SIGKILL during an attach, restarted on its state", run -> {
       vm1.suspend();
       Future<Reply> attaching = send(HttpMethod.POST, "/v1/vms/vm1/devices", attach);
-      Await.until("the attach reached QEMU", () -> inFlight("vm1") >= 1);
+      Await.until("the attach reached QEMU", () -> api.inFlight("vm1") >= 1);
       killSidecar();
       FaultRun.Outcome<Reply> cut = run.bounded("the attach of the killed sidecar", attaching, SLACK);
       assertThat(cut.failure() != null || cut.value().status() >= 500).as("no success from a killed sidecar: %s",
@@ -253,11 +223,11 @@ class SidecarKillFaultIT {
       assertRecordMatchesQemuOrDrift("vm1");
       Reply again = run.bounded("the attach retried", send(HttpMethod.POST, "/v1/vms/vm1/devices", attach),
           Duration.ofSeconds(10).plus(SLACK)).value();
-      List<String> inQemu = qemuDevices("vm1");
+      List<String> inQemu = api.qemuDevices("vm1");
       assertThat(inQemu).as("no double attach (retry answered %s %s)", again.status(), again.body()).hasSizeLessThanOrEqualTo(1);
       if (again.status() == 200 || again.status() == 201) {
         assertThat(inQemu).containsExactly("nic1");
-        assertThat(recordedDevices("vm1")).containsExactly("nic1");
+        assertThat(api.recordedDevices("vm1")).containsExactly("nic1");
       } else {
         assertThat(again.status()).as("a clear refusal: %s", again.body()).isBetween(400, 499);
         assertRecordMatchesQemuOrDrift("vm1");
@@ -282,8 +252,8 @@ class SidecarKillFaultIT {
       assertRecordMatchesQemuOrDrift("vm1");
       assertThat(call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{\"execute\":\"system_reset\"}").status()).isEqualTo(200);
       Await.until("the removal completes and the DPU hears it", () -> deleted("nic1") >= 1
-          && recordedDevices("vm1").isEmpty());
-      assertThat(qemuDevices("vm1")).isEmpty();
+          && api.recordedDevices("vm1").isEmpty());
+      assertThat(api.qemuDevices("vm1")).isEmpty();
       assertThat(deleted("nic1")).as("device.deleted once").isEqualTo(1);
     });
   }

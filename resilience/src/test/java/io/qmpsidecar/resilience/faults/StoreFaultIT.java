@@ -192,25 +192,12 @@ class StoreFaultIT {
         "{\"driver\":\"e1000e\",\"id\":\"nic1\"}"), Duration.ofSeconds(60).plus(SLACK)).value();
     assertThat(attach.status()).as("attach on a full disk: %s", attach.body()).isGreaterThanOrEqualTo(500);
     assertThat(attach.body().toString()).as("a clear error").contains("disk");
-    assertThat(inQemu(api)).as("the rollback's device_del is pending: %s", attach.body()).containsExactly("nic1");
+    assertThat(api.qemuDevices("vm1")).as("the rollback's device_del is pending: %s", attach.body()).containsExactly("nic1");
     assertThat(attach.body().toString()).as("the error says the removal waits for the guest")
         .contains("device_del of nic1 requested");
     assertThat(api.call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{\"execute\":\"system_reset\"}").status()).isEqualTo(200);
-    Await.until("the guest released the rolled-back device", () -> inQemu(api).isEmpty());
+    Await.until("the guest released the rolled-back device", () -> api.qemuDevices("vm1").isEmpty());
     assertThat(api.call(HttpMethod.GET, "/healthz", null).status()).isEqualTo(200);
-  }
-
-  /** Hot-plugged devices QEMU has under /machine/peripheral (the root ports rpN are its config). */
-  private static List<String> inQemu(FaultApi api) {
-    Reply listed = api.call(HttpMethod.POST, "/v1/vms/vm1/qmp",
-        "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/machine/peripheral\"}}");
-    List<String> ids = new ArrayList<>();
-    listed.body().path("return").forEach(p -> {
-      if (p.path("type").asText().startsWith("child<") && !p.path("name").asText().matches("rp\\d+")) {
-        ids.add(p.path("name").asText());
-      }
-    });
-    return ids;
   }
 
   @Test
