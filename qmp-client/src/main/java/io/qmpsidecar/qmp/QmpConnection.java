@@ -59,6 +59,13 @@ public interface QmpConnection {
    */
   Future<UnplugOutcome> deviceDel(String idOrPath, Duration wait);
 
+  /**
+   * A view of this connection that reports every command sent through it (the {@code device_del}
+   * of {@link #deviceDel} included) to {@code observer}, e.g. to log each with its QMP id. State,
+   * events and the command pipeline are this connection's; closing the view closes it.
+   */
+  QmpConnection observedBy(QmpCommandObserver observer);
+
   /** QEMU's QAPI schema, fetched once per session on first use. */
   Future<QmpSchema> schema();
 

@@ -153,6 +153,30 @@ class QmpClientIT {
   }
 
   @QemuTest
+  void anObservedViewReportsEachOfItsCommandsWithTheIdItWentOutWith(QemuBinary binary) {
+    QmpConnection c = connect(qemu(binary, "vm"));
+    record Seen(String name, long id, Throwable failure) {}
+    List<Seen> seen = new CopyOnWriteArrayList<>();
+    QmpConnection view = c.observedBy((name, id, nanos, failure) -> {
+      assertThat(nanos).isPositive();
+      seen.add(new Seen(name, id, failure));
+    });
+    assertThat(result(view.queryStatus()).running()).isTrue();
+    result(c.queryStatus());
+    assertThat(failure(view.deviceDel("ghost", Duration.ofSeconds(1)))).isInstanceOf(QmpCommandException.class);
+    result(c.close());
+    assertThat(failure(view.queryStatus())).isInstanceOf(QmpConnectionException.class);
+
+    assertThat(seen).extracting(Seen::name).containsExactly("query-status", "device_del", "query-status");
+    // The unobserved command between them took an id of its own.
+    assertThat(seen.get(1).id()).isEqualTo(seen.get(0).id() + 2);
+    assertThat(seen.get(0).failure()).isNull();
+    assertThat(seen.get(1).failure()).isInstanceOfSatisfying(QmpCommandException.class,
+        e -> assertThat(e.errorClass()).isEqualTo("DeviceNotFound"));
+    assertThat(seen.get(2).id()).as("never sent").isEqualTo(-1);
+  }
+
+  @QemuTest
   void deviceDelOfAnUnknownDeviceKeepsQemusError(QemuBinary binary) {
     QmpConnection c = connect(qemu(binary, "vm"));
     assertThat(failure(c.deviceDel("ghost", Duration.ofSeconds(1))))

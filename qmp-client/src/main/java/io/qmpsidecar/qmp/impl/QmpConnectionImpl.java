@@ -7,6 +7,7 @@ import io.qmpsidecar.qmp.EventFilter;
 import io.qmpsidecar.qmp.QmpClientOptions;
 import io.qmpsidecar.qmp.QmpClosedException;
 import io.qmpsidecar.qmp.QmpCommand;
+import io.qmpsidecar.qmp.QmpCommandObserver;
 import io.qmpsidecar.qmp.QmpCommands;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpConnectionException;
@@ -128,6 +129,15 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
 
   @Override
   public Future<UnplugOutcome> deviceDel(String idOrPath, Duration wait) {
+    return deviceDel(idOrPath, wait, null);
+  }
+
+  @Override
+  public QmpConnection observedBy(QmpCommandObserver observer) {
+    return new ObservedConnection(this, observer);
+  }
+
+  Future<UnplugOutcome> deviceDel(String idOrPath, Duration wait, QmpCommandObserver observer) {
     Promise<UnplugOutcome> result = Promise.promise();
     onContext(() -> {
       boolean isPath = idOrPath.startsWith("/");
@@ -144,7 +154,7 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
           () -> result.tryFail(new QmpClosedException("connection to QEMU at " + peer
               + " closed while waiting for DEVICE_DELETED of " + idOrPath
               + "; after reconnecting, check /machine/peripheral with qom-list")));
-      execute(QmpCommands.deviceDel(idOrPath)).onComplete(ar -> {
+      execute(QmpCommands.deviceDel(idOrPath).observedBy(observer)).onComplete(ar -> {
         if (ar.failed()) {
           events.unwatch(watcher);
           result.tryFail(ar.cause());
@@ -268,15 +278,16 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
   private <T> Future<T> submit(QmpCommand<T> command, boolean oobCommand, Duration timeout) {
     Promise<T> promise = Promise.promise();
     onContext(() -> {
+      PendingCommand<T> pending = new PendingCommand<>(command, oobCommand, promise);
       if (state != QmpState.READY) {
-        promise.fail(new QmpConnectionException("QMP connection to " + peer + " is "
+        pending.fail(new QmpConnectionException("QMP connection to " + peer + " is "
             + state.name().toLowerCase() + ": '" + command.name() + "' was not sent"
             + (options.reconnect().enabled() && state != QmpState.CLOSED ? "; it reconnects by itself, retry shortly" : "")));
       } else if (oobCommand && !oob) {
-        promise.fail(new QmpConnectionException("'" + command.name() + "' needs exec-oob, but oob is not"
+        pending.fail(new QmpConnectionException("'" + command.name() + "' needs exec-oob, but oob is not"
             + " negotiated with QEMU at " + peer + " (QEMU did not offer it, or enableOob is false)"));
       } else {
-        pipeline.submit(new PendingCommand<>(command, oobCommand, promise), timeout);
+        pipeline.submit(pending, timeout);
       }
     });
     return promise.future();

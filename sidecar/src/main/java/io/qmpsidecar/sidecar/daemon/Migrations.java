@@ -24,6 +24,7 @@ import io.qmpsidecar.sidecar.migration.MigrationParameters;
 import io.qmpsidecar.sidecar.migration.MigrationRefusedException;
 import io.qmpsidecar.sidecar.migration.MigrationRequest;
 import io.qmpsidecar.sidecar.migration.Strategy;
+import io.qmpsidecar.sidecar.ops.OperationTrace;
 import io.qmpsidecar.sidecar.ops.Operations;
 import io.qmpsidecar.sidecar.ops.PolicyDeniedException;
 import io.vertx.core.Future;
@@ -48,11 +49,15 @@ public final class Migrations {
   private final PolicyEngine policy;
   private final MigrationCoordinator coordinator;
   private final Map<String, Run> runs = new ConcurrentHashMap<>();
+  private final Map<String, Operation> runOperations = new ConcurrentHashMap<>();
   private final Map<String, MigrationMonitor> adopted = new ConcurrentHashMap<>();
   private final MigrationListener listener;
 
   /** One run: where it goes and the coordinator's handle. */
   public record Run(String vm, String destination, CoordinatedMigration migration) {}
+
+  /** The operation id and caller that a run's events and log lines carry. */
+  record Operation(String opId, String caller) {}
 
   Migrations(Vertx vertx, VmRegistry vms, Operations operations, EventStream events, PolicyEngine policy,
       MigrationListener listener) {
@@ -82,18 +87,32 @@ public final class Migrations {
     if (!decision.allowed()) {
       return Future.failedFuture(new PolicyDeniedException(caller.id(), "migrate " + vm + " to " + uri, decision));
     }
-    OperationsHotplug hotplug = new OperationsHotplug(vertx, operations, events, vms, caller);
+    String opId = OperationTrace.newOpId("migrate");
+    OperationsHotplug hotplug = new OperationsHotplug(vertx, operations, events, vms, caller, opId);
     VmHandle source = vms.get(vm);
     VmHandle target = vms.get(destination);
     return source.ready().compose(src -> target.ready().compose(dst -> operations.attachments(vm).map(attached -> {
       MigrationRequest request = MigrationRequest.to(uri).withFunctions(functions(attached, strategy))
           .withParameters(parameters);
-      CoordinatedMigration run = coordinator.start(new MigrationEndpoint(vm, src, hotplug),
-          new MigrationEndpoint(destination, dst, hotplug), request);
+      Operation op = new Operation(opId, caller.id());
+      runOperations.put(vm, op);
+      runOperations.put(destination, op);
+      CoordinatedMigration run = coordinator.start(
+          new MigrationEndpoint(vm, OperationTrace.traced(src, vm, opId, caller.id()), hotplug),
+          new MigrationEndpoint(destination, OperationTrace.traced(dst, destination, opId, caller.id()), hotplug),
+          request);
       Run r = new Run(vm, destination, run);
       runs.put(vm, r);
       return r;
     })));
+  }
+
+  /**
+   * The coordinated migration {@code vm} takes part in, as source or destination (the last one
+   * while no other has started), for the operation id and caller of its events.
+   */
+  Optional<Operation> operation(String vm) {
+    return Optional.ofNullable(runOperations.get(vm));
   }
 
   /** The current or last run of {@code vm}. */

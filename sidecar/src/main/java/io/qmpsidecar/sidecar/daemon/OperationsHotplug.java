@@ -30,13 +30,17 @@ final class OperationsHotplug implements FunctionHotplug {
   private final EventStream events;
   private final VmRegistry vms;
   private final Caller caller;
+  private final String opId;
 
-  OperationsHotplug(Vertx vertx, Operations operations, EventStream events, VmRegistry vms, Caller caller) {
+  /** {@code opId}: the migration's operation id, carried by every detach and attach it makes. */
+  OperationsHotplug(Vertx vertx, Operations operations, EventStream events, VmRegistry vms, Caller caller,
+      String opId) {
     this.vertx = vertx;
     this.operations = operations;
     this.events = events;
     this.vms = vms;
     this.caller = caller;
+    this.opId = opId;
   }
 
   @Override
@@ -47,7 +51,7 @@ final class OperationsHotplug implements FunctionHotplug {
         && deviceId.equals(e.text("id")), 4, e -> done.tryComplete());
     long timer = vertx.setTimer(timeout.toMillis(), t -> done.tryFail(new MigrationException("VM " + vm
         + ": the guest did not release " + deviceId + " within " + timeout.toMillis() + " ms; its removal is still pending")));
-    operations.detach(caller, new DetachRequest(vm, deviceId, false, null)).onComplete(ar -> {
+    operations.detach(caller, new DetachRequest(vm, deviceId, false, opId)).onComplete(ar -> {
       if (ar.failed()) {
         done.tryFail(ar.cause());
       } else if (ar.result().outcome() != io.qmpsidecar.sidecar.hotplug.DetachOutcome.PENDING) {
@@ -69,7 +73,7 @@ final class OperationsHotplug implements FunctionHotplug {
     String host = spec.properties().get("host");
     FunctionRef function = host == null ? null : FunctionRef.of(Bdf.parse(host));
     return operations.attach(caller, new AttachRequest(vm, spec.driver(), function, null, spec.id(),
-        spec.properties().get("bus"), DeviceOptions.NONE, null)).mapEmpty();
+        spec.properties().get("bus"), DeviceOptions.NONE, opId)).mapEmpty();
   }
 
   @Override

@@ -37,6 +37,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -208,10 +209,16 @@ public final class Sidecar {
     return problems;
   }
 
-  /** Migration steps go to the event stream and, through the durable outbox, to the DPU. */
+  /**
+   * Migration steps go to the event stream, with the run's operation id and caller, and, through
+   * the durable outbox, to the DPU.
+   */
   private void onMigrationEvent(MigrationEvent event) {
     Notification n = RelayNotifications.of(event);
-    events.publish(event.vm(), n.method(), null, JSON.valueToTree(n.params()));
+    ObjectNode data = JSON.valueToTree(n.params());
+    Optional<Migrations.Operation> op = Optional.ofNullable(migrations).flatMap(m -> m.operation(event.vm()));
+    op.ifPresent(o -> data.put("caller", o.caller()));
+    events.publish(event.vm(), n.method(), op.map(Migrations.Operation::opId).orElse(null), data);
     RelayLink link = relay;
     // STOP and RESUME already reach the DPU as vm.lifecycle from QEMU's own events.
     if (link != null && !(event instanceof MigrationEvent.RunState)) {

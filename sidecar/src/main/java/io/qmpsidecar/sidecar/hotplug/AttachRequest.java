@@ -16,7 +16,8 @@ import java.util.regex.Pattern;
  *     emulated device)
  * @param rootPort the {@code pcie-root-port} id to plug into; null picks a free one
  * @param options optional {@code vfio-pci} properties
- * @param opId the caller's idempotency key, carried on every event; may be null
+ * @param opId the operation's id, carried on every event and log line; null has the operations
+ *     layer assign one
  */
 public record AttachRequest(String vm, String driver, FunctionRef function, String hostDriver,
     String id, String rootPort, DeviceOptions options, String opId) {
@@ -39,6 +40,11 @@ public record AttachRequest(String vm, String driver, FunctionRef function, Stri
       throw new IllegalArgumentException("invalid device id '" + id
           + "': 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter");
     }
+  }
+
+  /** The same request with {@code opId} as its operation id. */
+  public AttachRequest withOpId(String opId) {
+    return new AttachRequest(vm, driver, function, hostDriver, id, rootPort, options, opId);
   }
 
   /** Whether the QEMU driver passes a host function through (every {@code vfio-pci} variant). */

@@ -2,6 +2,7 @@ package io.qmpsidecar.sidecar.hotplug;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.qmp.QmpCommandException;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.UnplugOutcome;
@@ -42,11 +43,11 @@ public final class DetachFlow {
    * @return the outcome; fails with {@link QemuErrorException} when QEMU refuses for any other
    *     reason than those above
    */
-  public Future<DetachResult> detach(QmpConnection conn, DetachRequest request, Attachment stored) {
+  public Future<DetachResult> detach(QmpConnection conn, Caller caller, DetachRequest request, Attachment stored) {
     String vm = request.vm();
     String id = request.id();
     events.publish(vm, EventTypes.DETACH_REQUESTED, request.opId(), JsonNodeFactory.instance.objectNode()
-        .put("id", id).put("restoreHostDriver", request.restoreHostDriver()));
+        .put("id", id).put("restoreHostDriver", request.restoreHostDriver()).put("caller", caller.id()));
     if (stored != null && stored.state() == AttachmentState.DETACHING && pending.watching(vm, id)) {
       return Future.succeededFuture(new DetachResult(vm, id, DetachOutcome.PENDING,
           "removal already requested; waiting for the guest to release the device"));

@@ -91,7 +91,8 @@ public final class Operations {
   }
 
   /**
-   * Attaches a device (see docs/hotplug.md for the steps).
+   * Attaches a device (see docs/hotplug.md for the steps). A request without an operation id
+   * gets one; every QMP command of the operation is logged with it (see {@link OperationTrace}).
    *
    * @return the attachment (the existing one when this repeats an earlier attach); fails with
    *     {@link UnknownVmException}, {@link VmBusyException}, {@link PolicyDeniedException},
@@ -102,7 +103,8 @@ public final class Operations {
    */
   public Future<Attachment> attach(Caller caller, AttachRequest request) {
     Vm vm = vm(request.vm());
-    return vm.queue().submit(() -> attachFlow.attach(vm.conn(), caller, request));
+    AttachRequest r = request.opId() != null ? request : request.withOpId(OperationTrace.newOpId("attach"));
+    return vm.queue().submit(() -> attachFlow.attach(traced(vm, r.vm(), r.opId(), caller), caller, r));
   }
 
   /**
@@ -113,8 +115,9 @@ public final class Operations {
    *     {@link UnknownVmException}, {@link VmBusyException}, {@link PolicyDeniedException} or
    *     {@link QemuErrorException}
    */
-  public Future<DetachResult> detach(Caller caller, DetachRequest request) {
-    Vm vm = vm(request.vm());
+  public Future<DetachResult> detach(Caller caller, DetachRequest original) {
+    Vm vm = vm(original.vm());
+    DetachRequest request = original.opId() != null ? original : original.withOpId(OperationTrace.newOpId("detach"));
     return vm.queue().submit(() -> {
       Decision d = policy.decide(PolicyRequest.of(caller, "device_del",
           JsonNodeFactory.instance.objectNode().put("id", request.id())));
@@ -122,7 +125,8 @@ public final class Operations {
         return Future.failedFuture(new PolicyDeniedException(caller.id(),
             "detach " + request.id() + " from VM " + request.vm(), d));
       }
-      return store.list(request.vm()).compose(stored -> detachFlow.detach(vm.conn(), request,
+      return store.list(request.vm()).compose(stored -> detachFlow.detach(
+          traced(vm, request.vm(), request.opId(), caller), caller, request,
           stored.stream().filter(a -> a.id().equals(request.id())).findFirst().orElse(null)));
     });
   }
@@ -147,6 +151,10 @@ public final class Operations {
   /** Stops watching pending removals (their state stays stored for the next start). */
   public void close() {
     pending.close();
+  }
+
+  private static QmpConnection traced(Vm vm, String name, String opId, Caller caller) {
+    return OperationTrace.traced(vm.conn(), name, opId, caller.id());
   }
 
   private Vm vm(String name) {

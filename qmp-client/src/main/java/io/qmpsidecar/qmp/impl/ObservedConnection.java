@@ -1,0 +1,101 @@
+package io.qmpsidecar.qmp.impl;
+
+import io.qmpsidecar.qmp.EventFilter;
+import io.qmpsidecar.qmp.QmpCommand;
+import io.qmpsidecar.qmp.QmpCommandObserver;
+import io.qmpsidecar.qmp.QmpConnection;
+import io.qmpsidecar.qmp.QmpEventListener;
+import io.qmpsidecar.qmp.QmpGreeting;
+import io.qmpsidecar.qmp.QmpSchema;
+import io.qmpsidecar.qmp.QmpState;
+import io.qmpsidecar.qmp.QmpSubscription;
+import io.qmpsidecar.qmp.UnplugOutcome;
+import io.vertx.core.Future;
+import java.time.Duration;
+import java.util.function.Consumer;
+
+/** {@link QmpConnection#observedBy}: the same connection, its commands reported to an observer. */
+final class ObservedConnection implements QmpConnection {
+  private final QmpConnectionImpl connection;
+  private final QmpCommandObserver observer;
+
+  ObservedConnection(QmpConnectionImpl connection, QmpCommandObserver observer) {
+    this.connection = connection;
+    this.observer = observer;
+  }
+
+  @Override
+  public QmpState state() {
+    return connection.state();
+  }
+
+  @Override
+  public void onStateChange(Consumer<QmpState> listener) {
+    connection.onStateChange(listener);
+  }
+
+  @Override
+  public QmpGreeting greeting() {
+    return connection.greeting();
+  }
+
+  @Override
+  public boolean oobEnabled() {
+    return connection.oobEnabled();
+  }
+
+  @Override
+  public <T> Future<T> execute(QmpCommand<T> command) {
+    return connection.execute(command.observedBy(observer));
+  }
+
+  @Override
+  public <T> Future<T> execute(QmpCommand<T> command, Duration timeout) {
+    return connection.execute(command.observedBy(observer), timeout);
+  }
+
+  @Override
+  public <T> Future<T> executeOob(QmpCommand<T> command) {
+    return connection.executeOob(command.observedBy(observer));
+  }
+
+  @Override
+  public Future<UnplugOutcome> deviceDel(String idOrPath, Duration wait) {
+    return connection.deviceDel(idOrPath, wait, observer);
+  }
+
+  @Override
+  public QmpConnection observedBy(QmpCommandObserver other) {
+    return connection.observedBy(other);
+  }
+
+  @Override
+  public Future<QmpSchema> schema() {
+    return connection.schema();
+  }
+
+  @Override
+  public QmpSubscription subscribe(EventFilter filter, QmpEventListener listener) {
+    return connection.subscribe(filter, listener);
+  }
+
+  @Override
+  public QmpSubscription subscribe(EventFilter filter, int queueCapacity, QmpEventListener listener) {
+    return connection.subscribe(filter, queueCapacity, listener);
+  }
+
+  @Override
+  public int inFlight() {
+    return connection.inFlight();
+  }
+
+  @Override
+  public int queued() {
+    return connection.queued();
+  }
+
+  @Override
+  public Future<Void> close() {
+    return connection.close();
+  }
+}
