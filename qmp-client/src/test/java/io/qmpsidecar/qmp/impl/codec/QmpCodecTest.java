@@ -100,6 +100,46 @@ class QmpCodecTest {
   }
 
   @Test
+  void membersMeanTheSameInAnyOrderAndTheLastOfARepeatedOneCounts() {
+    assertThat(decode("{\"data\":{\"a\":1},\"event\":\"X\",\"timestamp\":{\"microseconds\":5,\"seconds\":2},\"extra\":[1,{}]}"))
+        .isInstanceOfSatisfying(QmpMessage.Event.class, e -> {
+          assertThat(e.event().data().path("a").asInt()).isEqualTo(1);
+          assertThat(e.event().timestamp()).isEqualTo(java.time.Instant.ofEpochSecond(2, 5000));
+        });
+    assertThat(decode("{\"id\":1,\"return\":{},\"id\":2}")).isInstanceOfSatisfying(QmpMessage.Return.class,
+        r -> assertThat(r.id().asInt()).isEqualTo(2));
+    // A reply wins over an event member, an error over an event; a non-text event is no event.
+    assertThat(decode("{\"event\":\"X\",\"return\":null}")).isInstanceOfSatisfying(QmpMessage.Return.class,
+        r -> assertThat(r.value().isNull()).isTrue());
+    assertThat(decode("{\"event\":\"X\",\"error\":null}")).isEqualTo(new QmpMessage.Error(null, "GenericError", ""));
+    assertThatThrownBy(() -> decode("{\"event\":\"X\",\"event\":7}")).isInstanceOf(QmpProtocolException.class)
+        .hasMessageContaining("neither greeting, reply nor event");
+  }
+
+  @Test
+  void anEventWithoutDataOrAReadableTimestampStillArrives() {
+    assertThat(decode("{\"event\":\"STOP\",\"timestamp\":null}")).isInstanceOfSatisfying(QmpMessage.Event.class, e -> {
+      assertThat(e.event().data().isEmpty()).isTrue();
+      assertThat(e.event().timestamp()).isEqualTo(java.time.Instant.EPOCH);
+    });
+    assertThat(decode("{\"event\":\"STOP\",\"timestamp\":{\"seconds\":\"7\",\"microseconds\":{\"x\":1}}}"))
+        .isInstanceOfSatisfying(QmpMessage.Event.class,
+            e -> assertThat(e.event().timestamp()).isEqualTo(java.time.Instant.ofEpochSecond(7)));
+    java.time.Instant before = java.time.Instant.now();
+    assertThat(decode("{\"event\":\"STOP\"}")).isInstanceOfSatisfying(QmpMessage.Event.class,
+        e -> assertThat(e.event().timestamp()).isAfterOrEqualTo(before));
+  }
+
+  @Test
+  void aLineCutInsideItsObjectIsNotJsonAndWhatFollowsTheObjectIsIgnored() {
+    assertThatThrownBy(() -> decode("{\"return\":{}")).isInstanceOf(QmpProtocolException.class)
+        .hasMessageContaining("not JSON");
+    assertThatThrownBy(() -> decode("{\"return\":{},\"id\":")).isInstanceOf(QmpProtocolException.class)
+        .hasMessageContaining("not JSON");
+    assertThat(decode("{\"return\":{},\"id\":3} trailing")).isInstanceOf(QmpMessage.Return.class);
+  }
+
+  @Test
   void encodesCompactLinesWithNumericIds() {
     QmpCommandEncoder encoder = new QmpCommandEncoder(MAPPER);
     ObjectNode args = MAPPER.createObjectNode().put("id", "nic0");
