@@ -15,6 +15,7 @@ import io.qmpsidecar.sidecar.ops.Operations;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.PemKeyCertOptions;
@@ -146,14 +147,14 @@ public final class ApiServer {
 
   /** Writes {@code body}; serialized before anything is sent, so a failure becomes a 500 problem. */
   static void json(RoutingContext ctx, int status, JsonNode body) {
-    String text;
+    byte[] bytes;
     try {
-      text = JSON.writeValueAsString(body);
+      bytes = JSON.writeValueAsBytes(body);
     } catch (JsonProcessingException e) {
       ctx.fail(e);
       return;
     }
-    ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(text);
+    ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(Buffer.buffer(bytes));
   }
 
   private Future<Void> prepareSocket(Path socket) {

@@ -35,6 +35,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -253,8 +254,10 @@ public final class Sidecar {
       @Override
       public void onEvent(QmpEvent e) {
         metrics.qmpEvent(vm, e.name());
-        // A shallow copy: QEMU's data nodes are shared, never changed, by every reader.
-        ObjectNode data = JsonNodeFactory.instance.objectNode();
+        // A shallow copy, sized for QEMU's members and the timestamp: QEMU's data nodes are
+        // shared, never changed, by every reader.
+        int members = e.data().size();
+        ObjectNode data = new ObjectNode(JsonNodeFactory.instance, new LinkedHashMap<>(members + 1 + (members + 1) / 3 + 1));
         if (e.data().isObject()) {
           data.setAll((ObjectNode) e.data());
         }

@@ -6,6 +6,8 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
@@ -15,16 +17,22 @@ import java.util.function.Supplier;
 public final class SidecarMetrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
+  /** Meters of the per-command and per-event paths, found again without building an id each time. */
+  private final Map<Labels, Timer> commandTimers = new ConcurrentHashMap<>();
+  private final Map<Labels, Counter> eventCounters = new ConcurrentHashMap<>();
+
+  private record Labels(String vm, String name, String outcome) {}
+
   /** A QMP command's latency; {@code outcome} is {@code ok} or QEMU's error class, or the failure. */
   public void qmpCommand(String vm, String command, String outcome, Duration latency) {
-    Timer.builder("qmp_command_seconds").description("QMP command latency")
-        .tag("vm", vm).tag("command", command).tag("outcome", outcome)
-        .publishPercentileHistogram().register(registry).record(latency);
+    commandTimers.computeIfAbsent(new Labels(vm, command, outcome), k -> Timer.builder("qmp_command_seconds")
+        .description("QMP command latency").tag("vm", vm).tag("command", command).tag("outcome", outcome)
+        .publishPercentileHistogram().register(registry)).record(latency);
   }
 
   public void qmpEvent(String vm, String event) {
-    Counter.builder("qmp_events_total").description("QMP events received").tag("vm", vm).tag("event", event)
-        .register(registry).increment();
+    eventCounters.computeIfAbsent(new Labels(vm, event, null), k -> Counter.builder("qmp_events_total")
+        .description("QMP events received").tag("vm", vm).tag("event", event).register(registry)).increment();
   }
 
   public void apiRequest(String route, int status) {
