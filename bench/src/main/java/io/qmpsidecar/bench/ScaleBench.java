@@ -24,7 +24,9 @@ import java.util.stream.Stream;
 
 /**
  * One sidecar serving many VMs through {@code vmSocketDir}. The sidecar runs in a child JVM
- * started with {@code bin/qmp-sidecar}'s JVM options, so its memory is the daemon's as shipped.
+ * started with the launcher's JVM profile for this mode ({@code bin/jvm/host}, chosen with
+ * {@code QMP_SIDECAR_JVM=host}; {@code -Dbench.jvm=OPT,OPT,...} replaces it for an experiment),
+ * so its memory is the daemon's as shipped.
  * It starts on an empty directory (its fixed cost), then the VMs' sockets appear in it at once
  * (symbolic links to sockets that already listen) and the benchmark times until every VM's
  * proxy socket exists and {@code /readyz} answers 200; memory per VM is the growth of RSS and of
@@ -54,15 +56,21 @@ public final class ScaleBench {
       measure(args[1]);
       return;
     }
-    List<String> jvm = launcherOptions(Path.of("bin/qmp-sidecar"));
-    for (String kind : List.of("simulated", "qemu")) {
+    String override = System.getProperty("bench.jvm", "");
+    List<String> jvm = override.isBlank() ? jvmProfile(Path.of("bin/jvm/host")) : List.of(override.trim().split(","));
+    for (String kind : System.getProperty("bench.kinds", "simulated,qemu").split(",")) {
       List<String> cmd = new ArrayList<>();
       cmd.add(javaBin());
       cmd.addAll(jvm);
+      String profile = System.getProperty("bench.profile", "");
+      if (!profile.isEmpty()) {
+        cmd.add("-XX:StartFlightRecording=filename=" + Path.of(profile, "ScaleBench-" + kind + ".jfr") + ",settings=profile");
+      }
       cmd.addAll(List.of("-Dqemu.binaries.file=" + System.getProperty("qemu.binaries.file", ".qemu/binaries"),
           "-Dbench.simulated=" + SIMULATED, "-Dbench.real=" + REAL, "-Dbench.offered=" + OFFERED,
           "-cp", System.getProperty("java.class.path"), ScaleBench.class.getName(), "--measure", kind));
-      System.out.println("sidecar JVM options (from bin/qmp-sidecar): " + String.join(" ", jvm));
+      System.out.println("sidecar JVM options (" + (override.isBlank() ? "bin/jvm/host, QMP_SIDECAR_JVM=host" : "-Dbench.jvm")
+          + "): " + String.join(" ", jvm));
       Process p = new ProcessBuilder(cmd).inheritIO().start();
       if (!p.waitFor(4, TimeUnit.MINUTES)) {
         p.destroyForcibly();
@@ -74,15 +82,10 @@ public final class ScaleBench {
     }
   }
 
-  /** The JVM options on the launcher's {@code exec java} line, so that the figures follow it. */
-  static List<String> launcherOptions(Path launcher) throws IOException {
-    for (String line : Files.readAllLines(launcher)) {
-      String t = line.trim();
-      if (t.startsWith("exec java ")) {
-        return Arrays.stream(t.split("\\s+")).filter(w -> w.startsWith("-X")).toList();
-      }
-    }
-    throw new IllegalStateException(launcher + " has no 'exec java' line any more");
+  /** The options of a launcher JVM profile ({@code QMP_SIDECAR_JVM}), so that the figures follow it. */
+  static List<String> jvmProfile(Path profile) throws IOException {
+    return Files.readAllLines(profile).stream().map(String::trim).filter(l -> !l.isEmpty() && !l.startsWith("#"))
+        .toList();
   }
 
   private static String javaBin() {
