@@ -1,0 +1,46 @@
+package io.qmpsidecar.sidecar.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** bin/qmp-sidecar over the packaged jar: its JVM profiles, and a clear refusal of an unknown one. */
+class LauncherIT {
+  private static final Path LAUNCHER = Path.of("..", "bin", "qmp-sidecar").toAbsolutePath().normalize();
+
+  private record Run(int exit, String output) {}
+
+  private static Run launch(Map<String, String> env, String... args) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString());
+    pb.command().addAll(List.of(args));
+    pb.environment().putAll(env);
+    Process p = pb.redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the launcher ends").isTrue();
+    return new Run(p.exitValue(), out);
+  }
+
+  @Test
+  void eachProfileRunsTheSidecarWithItsCollector() throws Exception {
+    Run small = launch(Map.of("JAVA_OPTS", "-Xlog:gc:stdout"), "version");
+    assertThat(small.exit()).as(small.output()).isZero();
+    assertThat(small.output()).contains("Using Serial", "qmp-sidecar");
+    Run host = launch(Map.of("QMP_SIDECAR_JVM", "host", "JAVA_OPTS", "-Xlog:gc:stdout"), "version");
+    assertThat(host.exit()).as(host.output()).isZero();
+    assertThat(host.output()).contains("Using G1", "qmp-sidecar");
+  }
+
+  @Test
+  void anUnknownProfileIsRefusedNamingTheChoices() throws Exception {
+    for (String bad : new String[] {"large", "../jvm/host"}) {
+      Run run = launch(Map.of("QMP_SIDECAR_JVM", bad), "version");
+      assertThat(run.exit()).isEqualTo(2);
+      assertThat(run.output()).contains("QMP_SIDECAR_JVM=" + bad, "use small or host");
+    }
+  }
+}
