@@ -100,10 +100,12 @@ public final class PassthroughBench {
     for (int k = 0; k < 2; k++) {
       row(paths[k], "round trip p50 (us)", median(p50, 0), median(p50, k + 1), "");
       row(paths[k], "round trip p99 (us)", median(p99, 0), median(p99, k + 1), "");
-      row(paths[k], "pipelined (cmd/s)", median(tput, 0), median(tput, k + 1), ">= 0.90x");
+      row(paths[k], "pipelined (cmd/s)", median(tput, 0), median(tput, k + 1), k == 0 ? ">= 0.90x" : "(serial*)");
     }
     row("HTTP API, " + HTTP_CONNECTIONS + " connections x " + WINDOW / HTTP_CONNECTIONS + " in flight", "pipelined (cmd/s)",
         median(tput, 0), median(tput, 3), ">= 0.90x");
+    System.out.println("* HTTP/1.1 serves the pipelined POSTs of one connection one after another, in order"
+        + " (RFC 9112 9.3.2): over HTTP, commands run concurrently on several connections (the last row).");
   }
 
   /** {@value #PIPELINED} requests split over the connections, each pipelining its share of the window. */

@@ -17,10 +17,13 @@ import java.util.function.Supplier;
 public final class SidecarMetrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
-  /** Meters of the per-command and per-event paths, found again without building an id each time. */
+  /** Meters of the per-request, per-command and per-event paths, found again without building an id each time. */
   private final Map<Labels, Timer> commandTimers = new ConcurrentHashMap<>();
   private final Map<Labels, Counter> eventCounters = new ConcurrentHashMap<>();
+  private final Map<Labels, Counter> apiCounters = new ConcurrentHashMap<>();
+  private final Map<Labels, Counter> policyCounters = new ConcurrentHashMap<>();
 
+  /** A meter's label values: the VM (or null), the name it counts, and an outcome (or null). */
   private record Labels(String vm, String name, String outcome) {}
 
   /** A QMP command's latency; {@code outcome} is {@code ok} or QEMU's error class, or the failure. */
@@ -36,14 +39,16 @@ public final class SidecarMetrics {
   }
 
   public void apiRequest(String route, int status) {
-    Counter.builder("api_requests_total").description("HTTP API requests").tag("route", route)
-        .tag("status", Integer.toString(status)).register(registry).increment();
+    String code = Integer.toString(status);
+    apiCounters.computeIfAbsent(new Labels(null, route, code), k -> Counter.builder("api_requests_total")
+        .description("HTTP API requests").tag("route", route).tag("status", code).register(registry)).increment();
   }
 
   public void policyDecision(String caller, boolean allowed) {
-    Counter.builder("policy_decisions_total").description("policy decisions")
-        .tag("caller", caller.contains(":") ? caller.substring(0, caller.indexOf(':')) : caller)
-        .tag("effect", allowed ? "allow" : "deny").register(registry).increment();
+    String kind = caller.contains(":") ? caller.substring(0, caller.indexOf(':')) : caller;
+    String effect = allowed ? "allow" : "deny";
+    policyCounters.computeIfAbsent(new Labels(null, kind, effect), k -> Counter.builder("policy_decisions_total")
+        .description("policy decisions").tag("caller", kind).tag("effect", effect).register(registry)).increment();
   }
 
   /** A gauge read when scraped, e.g. in-flight commands of one VM. */
