@@ -10,9 +10,14 @@ final class BenchStats {
 
   /** The {@code p}th percentile (nearest rank) of nanosecond samples, in microseconds. */
   static double percentileMicros(long[] nanos, double p) {
-    long[] sorted = nanos.clone();
+    return percentile(nanos, p) / 1000.0;
+  }
+
+  /** The {@code p}th percentile (nearest rank) of samples, in their unit. */
+  static long percentile(long[] values, double p) {
+    long[] sorted = values.clone();
     Arrays.sort(sorted);
-    return sorted[Math.max(0, Math.min(sorted.length - 1, (int) Math.ceil(p / 100.0 * sorted.length) - 1))] / 1000.0;
+    return sorted[Math.max(0, Math.min(sorted.length - 1, (int) Math.ceil(p / 100.0 * sorted.length) - 1))];
   }
 
   static double median(List<Double> values) {

@@ -26,7 +26,6 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -69,7 +68,7 @@ public final class RelayBench {
     Path dir = Files.createTempDirectory("relay-bench");
     Vertx vertx = Vertx.vertx();
     try {
-      Certs certs = Certs.make(dir);
+      BenchCerts certs = BenchCerts.make(dir);
       System.out.printf("relay-bridge on loopback: %d notifications (~%d B), %d request round trips (vm.list);"
           + " relay store durable (WAL, fsync per group commit)%n", NOTIFICATIONS, NOTIFICATION_TEXT.length(), ROUND_TRIPS);
       System.out.printf("%-6s %-32s %14s %18s %8s%n", "link", "measure", "relay", "raw ws baseline", "ratio");
@@ -94,7 +93,7 @@ public final class RelayBench {
     System.out.printf("%-6s %-32s %14.0f %18.0f %8.2f%n", link, measure, relay, raw, relay / raw);
   }
 
-  private static Figures relay(Vertx vertx, Certs certs, Path store) throws Exception {
+  private static Figures relay(Vertx vertx, BenchCerts certs, Path store) throws Exception {
     DpuEndpointOptions dpuOptions = DpuEndpointOptions.defaults().withAckEvery(ACK_EVERY);
     if (certs != null) {
       dpuOptions = dpuOptions.withTls(certs.dpu);
@@ -144,7 +143,7 @@ public final class RelayBench {
     }
   }
 
-  private static Figures rawWebSocket(Vertx vertx, Certs certs) throws Exception {
+  private static Figures rawWebSocket(Vertx vertx, BenchCerts certs) throws Exception {
     HttpServerOptions serverOptions = new HttpServerOptions().setHost("127.0.0.1").setPort(0).setTcpNoDelay(true);
     WebSocketClientOptions clientOptions = new WebSocketClientOptions().setTcpNoDelay(true);
     if (certs != null) {
@@ -274,44 +273,6 @@ public final class RelayBench {
     @Override
     public Future<StateSnapshot> snapshot() {
       return Future.succeededFuture(new StateSnapshot(List.of(), List.of()));
-    }
-  }
-
-  /** A CA, a DPU server certificate and a host client certificate, made with openssl. */
-  private static final class Certs {
-    final RelayTls dpu;
-    final RelayTls host;
-
-    private Certs(RelayTls dpu, RelayTls host) {
-      this.dpu = dpu;
-      this.host = host;
-    }
-
-    static Certs make(Path dir) throws IOException, InterruptedException {
-      Files.writeString(dir.resolve("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-      openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-          "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=bench-ca");
-      for (String cn : new String[] {"dpu", "bench-host"}) {
-        openssl(dir, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", cn + ".key", "-out", cn + ".csr", "-subj", "/CN=" + cn);
-        openssl(dir, "x509", "-req", "-in", cn + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", cn + ".pem", "-days", "1", "-extfile", "san.ext");
-      }
-      return new Certs(new RelayTls(dir.resolve("dpu.pem"), dir.resolve("dpu.key"), dir.resolve("ca.pem")),
-          new RelayTls(dir.resolve("bench-host.pem"), dir.resolve("bench-host.key"), dir.resolve("ca.pem")));
-    }
-
-    private static void openssl(Path dir, String... args) throws IOException, InterruptedException {
-      String[] command = new String[args.length + 1];
-      command[0] = "openssl";
-      System.arraycopy(args, 0, command, 1, args.length);
-      Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-          .redirectOutput(dir.resolve("openssl.log").toFile()).start();
-      if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        p.destroyForcibly();
-        throw new IOException("openssl " + String.join(" ", args) + " failed; see " + dir.resolve("openssl.log")
-            + " (the benchmark needs openssl on the PATH for its TLS certificates)");
-      }
     }
   }
 }
