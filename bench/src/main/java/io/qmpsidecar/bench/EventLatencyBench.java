@@ -1,0 +1,498 @@
+package io.qmpsidecar.bench;
+
+import io.qmpsidecar.qmp.testing.QemuBinaries;
+import io.qmpsidecar.qmp.testing.QemuBinary;
+import io.qmpsidecar.qmp.testing.QemuProcess;
+import io.qmpsidecar.relay.DpuEndpoint;
+import io.qmpsidecar.relay.DpuEndpointOptions;
+import io.qmpsidecar.relay.RelayMethods;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Stream;
+
+/**
+ * Event delivery through an in-process sidecar, on one real QEMU in qtest mode: from QEMU's
+ * timestamp of an event to its arrival at a subscriber of the sidecar's event stream (SSE on the
+ * API socket), at a client of the VM's QMP proxy socket, and at the DPU end of the relay (mutual
+ * TLS, durable outbox), against a raw subscriber on a second QMP monitor of the same QEMU. A third
+ * monitor issues {@code stop} and {@code cont} alternately, {@value #RATE} per second, so every
+ * path sees the same STOP and RESUME events at once, paced rather than flooded; before that,
+ * {@value #WARMUP} events at {@value #WARMUP_RATE}/s warm the JIT up and are not counted.
+ *
+ * <p>QEMU stamps an event with {@code g_get_real_time()} (the host's {@code CLOCK_REALTIME}, in
+ * microseconds); every subscriber stamps its arrival with {@link Instant#now()} from the same
+ * clock when the read that completed the event returns (for the DPU end: when its notification
+ * handler runs). The relay's {@code vm.lifecycle} notifications carry no QEMU timestamp; they are
+ * matched to the raw subscriber's events by order, which the relay guarantees, and their names are
+ * checked. "Added" is a path's arrival minus the raw subscriber's arrival of the same event, per
+ * event; its percentiles are reported, not differences of percentiles.
+ */
+public final class EventLatencyBench {
+  private static final int RATE = 200;
+  /** Enough events for the JIT to compile every path's per-event code before measuring. */
+  private static final int WARMUP = 10_000;
+  private static final int WARMUP_RATE = 1_000;
+  private static final int MEASURED = 3_000;
+  private static final int TOTAL = WARMUP + MEASURED;
+  private static final long TARGET_ADDED_P99_MICROS = 200;
+  private static final Duration START = Duration.ofSeconds(30);
+  private static final Duration DRAIN = Duration.ofSeconds(10);
+  /** After this every socket of a run is closed, ending any read still blocked. */
+  private static final Duration RUN_LIMIT = Duration.ofSeconds(60 + WARMUP / WARMUP_RATE + MEASURED / RATE);
+  private static final String HOST_ID = "bench-host";
+  private static final String VM = "vm1";
+  private static final String SSE_REQUEST = "GET /v1/events?vm=" + VM + "&type=qmp.STOP,qmp.RESUME HTTP/1.1\r\n"
+      + "Host: localhost\r\nAccept: text/event-stream\r\n\r\n";
+  private static final String CAPABILITIES = "{\"execute\":\"qmp_capabilities\"}\n";
+  private static final String STOP = "{\"execute\":\"stop\"}\n";
+  private static final String CONT = "{\"execute\":\"cont\"}\n";
+
+  private EventLatencyBench() {}
+
+  public static void main(String[] args) throws Exception {
+    Path dir = Files.createTempDirectory("event-bench");
+    try {
+      BenchCerts certs = BenchCerts.make(dir);
+      for (QemuBinary binary : QemuBinaries.all()) {
+        run(binary, certs, Files.createDirectories(dir.resolve(binary.version())));
+      }
+    } finally {
+      try (Stream<Path> files = Files.walk(dir)) {
+        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  private static void run(QemuBinary binary, BenchCerts certs, Path dir) throws Exception {
+    Path raw = dir.resolve("raw.qmp");
+    Path driver = dir.resolve("driver.qmp");
+    Arrivals atDpu = new Arrivals();
+    Vertx dpuVertx = Vertx.vertx();
+    try {
+      DpuEndpoint dpu = await(DpuEndpoint.listen(dpuVertx, DpuEndpointOptions.defaults().withTls(certs.dpu)));
+      dpu.notificationHandler(n -> {
+        if (n.method().equals(RelayMethods.VM_LIFECYCLE)) {
+          atDpu.add(0, String.valueOf(n.params().get("event")), micros(Instant.now()));
+        }
+      });
+      List<String> relay = List.of("relay.url=wss://127.0.0.1:" + dpu.actualPort() + "/relay", "relay.hostId=" + HOST_ID,
+          "relay.cert=" + certs.host.certificate(), "relay.key=" + certs.host.privateKey(),
+          "relay.ca=" + certs.host.trustedCa());
+      try (QemuProcess qemu = QemuProcess.startQtest(binary, dir, "bench", 1,
+          "-chardev", "socket,id=raw,path=" + raw + ",server=on,wait=off", "-mon", "chardev=raw,mode=control",
+          "-chardev", "socket,id=driver,path=" + driver + ",server=on,wait=off", "-mon", "chardev=driver,mode=control");
+          BenchSidecar sidecar = BenchSidecar.start(dir.resolve("sidecar"), relay,
+              List.of(VM + "=unix:" + qemu.qmpAddress().unixPath()), START)) {
+        sidecar.awaitReady(START);
+        Path proxy = sidecar.awaitProxy(VM, START);
+        awaitLink(dpu);
+        measure(binary, raw, driver, proxy, sidecar.apiSocket, atDpu);
+      }
+    } finally {
+      dpuVertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  private static void awaitLink(DpuEndpoint dpu) throws InterruptedException {
+    long deadline = System.nanoTime() + START.toNanos();
+    while (!dpu.connectedHosts().contains(HOST_ID)) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the sidecar's relay did not connect to the DPU end within " + START);
+      }
+      Thread.sleep(10);
+    }
+  }
+
+  private static void measure(QemuBinary binary, Path raw, Path driver, Path proxy, Path api, Arrivals atDpu)
+      throws Exception {
+    Arrivals atRaw = new Arrivals();
+    Arrivals atSse = new Arrivals();
+    Arrivals atPublish = new Arrivals();
+    Arrivals atProxy = new Arrivals();
+    List<LineChannel> channels = new ArrayList<>();
+    ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(daemon("event-bench-watchdog"));
+    ExecutorService readers = Executors.newFixedThreadPool(3, daemon("event-bench-subscriber"));
+    ScheduledFuture<?> limit = watchdog.schedule(() -> closeAll(channels), RUN_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
+    List<java.util.concurrent.Future<?>> reading = new ArrayList<>();
+    try {
+      LineChannel rawIn = qmp(raw, channels);
+      LineChannel proxyIn = qmp(proxy, channels);
+      LineChannel sseIn = sse(api, channels);
+      LineChannel commands = qmp(driver, channels);
+      reading.add(readers.submit(() -> {
+        readQmpEvents(rawIn, atRaw);
+        return null;
+      }));
+      reading.add(readers.submit(() -> {
+        readQmpEvents(proxyIn, atProxy);
+        return null;
+      }));
+      reading.add(readers.submit(() -> {
+        readSseEvents(sseIn, atSse, atPublish);
+        return null;
+      }));
+      drive(commands, 0, WARMUP, WARMUP_RATE);
+      drive(commands, WARMUP, TOTAL, RATE);
+      long deadline = System.nanoTime() + DRAIN.toNanos();
+      for (Arrivals a : List.of(atRaw, atSse, atProxy, atDpu)) {
+        while (a.count() < TOTAL && System.nanoTime() < deadline) {
+          Thread.sleep(10);
+        }
+      }
+    } catch (ClosedChannelException e) {
+      throw new IllegalStateException("the run did not finish within " + RUN_LIMIT + ": its sockets were closed", e);
+    } finally {
+      limit.cancel(false);
+      closeAll(channels);
+      watchdog.shutdownNow();
+      readers.shutdown();
+      if (!readers.awaitTermination(10, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("a subscriber did not stop within 10 s of its socket closing");
+      }
+    }
+    for (java.util.concurrent.Future<?> f : reading) {
+      f.get(0, TimeUnit.SECONDS);
+    }
+    report(binary, atRaw, atSse, atPublish, atProxy, atDpu);
+  }
+
+  /**
+   * Issues events {@code from} to {@code to} ({@code stop} for even ones, {@code cont} for odd
+   * ones), {@code rate} per second, each after the previous one's return.
+   */
+  private static void drive(LineChannel commands, int from, int to, int rate) throws IOException {
+    long period = TimeUnit.SECONDS.toNanos(1) / rate;
+    long next = System.nanoTime();
+    for (int i = from; i < to; i++) {
+      commands.write(i % 2 == 0 ? STOP : CONT);
+      awaitReturn(commands);
+      next = Math.max(next + period, System.nanoTime());
+      long wait;
+      while ((wait = next - System.nanoTime()) > 0) {
+        LockSupport.parkNanos(wait);
+      }
+    }
+  }
+
+  private static void report(QemuBinary binary, Arrivals raw, Arrivals sse, Arrivals publish, Arrivals proxy,
+      Arrivals dpu) {
+    if (raw.count() != TOTAL) {
+      throw new IllegalStateException("the raw subscriber saw " + raw.count() + " events, " + TOTAL + " were caused");
+    }
+    Map<Long, Integer> byTimestamp = new HashMap<>();
+    for (int i = 0; i < TOTAL; i++) {
+      if (byTimestamp.put(raw.qemuMicros[i], i) != null) {
+        throw new IllegalStateException("two events with QEMU timestamp " + raw.qemuMicros[i] + " us");
+      }
+    }
+    System.out.printf("%nQEMU %s, qtest mode: %d STOP/RESUME events at %d/s after %d warm-up ones at %d/s, every"
+        + " path subscribed at once, free placement%n", binary.version(), MEASURED, RATE, WARMUP, WARMUP_RATE);
+    System.out.printf("latency: arrival - QEMU's event timestamp (both CLOCK_REALTIME); added: the path's arrival"
+        + " - the raw subscriber's, per event%n");
+    System.out.printf("%-34s %11s %10s %10s %10s %10s %13s%n", "path", "events", "p50 (us)", "p99 (us)",
+        "added p50", "added p99", "target");
+    long[] rawLatency = new long[MEASURED];
+    for (int i = WARMUP; i < TOTAL; i++) {
+      rawLatency[i - WARMUP] = raw.atMicros[i] - raw.qemuMicros[i];
+    }
+    row("raw QMP, 2nd monitor (baseline)", MEASURED, rawLatency, null, false);
+    timestamped("SSE GET /v1/events", sse, raw, byTimestamp, true);
+    timestamped("  of which to the sidecar's publish", publish, raw, byTimestamp, false);
+    timestamped("QMP proxy socket", proxy, raw, byTimestamp, true);
+    byOrder("DPU end (relay, mTLS, fsync)", dpu, raw);
+  }
+
+  /** A path whose events carry QEMU's timestamp: matched to the raw subscriber's by it. */
+  private static void timestamped(String path, Arrivals at, Arrivals raw, Map<Long, Integer> byTimestamp,
+      boolean targeted) {
+    long[] latency = new long[MEASURED];
+    long[] added = new long[MEASURED];
+    int n = 0;
+    for (int i = 0; i < at.count(); i++) {
+      Integer r = byTimestamp.get(at.qemuMicros[i]);
+      if (r == null) {
+        throw new IllegalStateException(path + ": an event with QEMU timestamp " + at.qemuMicros[i]
+            + " us that the raw subscriber did not see");
+      }
+      if (r >= WARMUP) {
+        latency[n] = at.atMicros[i] - at.qemuMicros[i];
+        added[n++] = at.atMicros[i] - raw.atMicros[r];
+      }
+    }
+    row(path, n, Arrays.copyOf(latency, n), Arrays.copyOf(added, n), targeted);
+  }
+
+  /** A path whose events carry no timestamp: its i-th event is the raw subscriber's i-th. */
+  private static void byOrder(String path, Arrivals at, Arrivals raw) {
+    int end = Math.min(at.count(), TOTAL);
+    long[] latency = new long[Math.max(0, end - WARMUP)];
+    long[] added = new long[latency.length];
+    for (int i = WARMUP; i < end; i++) {
+      if (!at.events[i].equals(raw.events[i])) {
+        throw new IllegalStateException(path + ": event " + i + " is " + at.events[i] + ", the raw subscriber's is "
+            + raw.events[i]);
+      }
+      latency[i - WARMUP] = at.atMicros[i] - raw.qemuMicros[i];
+      added[i - WARMUP] = at.atMicros[i] - raw.atMicros[i];
+    }
+    row(path, latency.length, latency, added, true);
+  }
+
+  private static void row(String path, int events, long[] latency, long[] added, boolean targeted) {
+    String count = events + "/" + MEASURED;
+    if (events == 0) {
+      System.out.printf("%-34s %11s%n", path, count);
+      return;
+    }
+    if (added == null) {
+      System.out.printf("%-34s %11s %10d %10d%n", path, count, BenchStats.percentile(latency, 50),
+          BenchStats.percentile(latency, 99));
+      return;
+    }
+    long addedP99 = BenchStats.percentile(added, 99);
+    System.out.printf("%-34s %11s %10d %10d %10d %10d %13s%n", path, count, BenchStats.percentile(latency, 50),
+        BenchStats.percentile(latency, 99), BenchStats.percentile(added, 50), addedP99,
+        !targeted ? "" : (addedP99 <= TARGET_ADDED_P99_MICROS ? "met" : "missed") + " <=" + TARGET_ADDED_P99_MICROS);
+  }
+
+  private static void readQmpEvents(LineChannel in, Arrivals into) throws IOException {
+    try {
+      while (true) {
+        String line = in.readLine();
+        int event = line.indexOf("\"event\"");
+        if (event >= 0) {
+          into.add(numberAfter(line, "\"seconds\"") * 1_000_000 + numberAfter(line, "\"microseconds\""),
+              stringAfter(line, event), in.arrivedMicros());
+        }
+      }
+    } catch (ClosedChannelException endOfRun) {
+      // The run closed the socket.
+    }
+  }
+
+  /** Records each event's arrival, and as {@code published} the time the sidecar gave it (its {@code time}). */
+  private static void readSseEvents(LineChannel in, Arrivals into, Arrivals published) throws IOException {
+    try {
+      while (true) {
+        String line = in.readLine();
+        if (line.startsWith("data: ")) {
+          Instant qemu = Instant.parse(stringAfter(line, line.indexOf("\"qemuTimestamp\"")));
+          String type = stringAfter(line, line.indexOf("\"type\""));
+          String event = type.substring("qmp.".length());
+          into.add(micros(qemu), event, in.arrivedMicros());
+          published.add(micros(qemu), event, micros(Instant.parse(stringAfter(line, line.indexOf("\"time\"")))));
+        }
+      }
+    } catch (ClosedChannelException endOfRun) {
+      // The run closed the socket.
+    }
+  }
+
+  /** A QMP client after capability negotiation. */
+  private static LineChannel qmp(Path socket, List<LineChannel> channels) throws IOException {
+    LineChannel c = open(socket, channels);
+    c.readLine();
+    c.write(CAPABILITIES);
+    awaitReturn(c);
+    return c;
+  }
+
+  /** Reads lines up to a command's return, past any events. */
+  private static void awaitReturn(LineChannel c) throws IOException {
+    while (true) {
+      String line = c.readLine();
+      if (line.contains("\"return\"")) {
+        return;
+      }
+      if (line.contains("\"error\"")) {
+        throw new IOException("QMP error: " + line);
+      }
+    }
+  }
+
+  /** An SSE subscription to the VM's STOP and RESUME events, its response head read. */
+  private static LineChannel sse(Path api, List<LineChannel> channels) throws IOException {
+    LineChannel c = open(api, channels);
+    c.write(SSE_REQUEST);
+    String status = c.readLine();
+    if (!status.startsWith("HTTP/1.1 200")) {
+      throw new IOException("GET /v1/events answered " + status);
+    }
+    String header = c.readLine();
+    while (!header.isEmpty()) {
+      header = c.readLine();
+    }
+    return c;
+  }
+
+  private static LineChannel open(Path socket, List<LineChannel> channels) throws IOException {
+    LineChannel c = new LineChannel(socket);
+    synchronized (channels) {
+      channels.add(c);
+    }
+    return c;
+  }
+
+  private static void closeAll(List<LineChannel> channels) {
+    synchronized (channels) {
+      for (LineChannel c : channels) {
+        c.close();
+      }
+    }
+  }
+
+  private static long numberAfter(String line, String key) {
+    int i = line.indexOf(key);
+    if (i < 0) {
+      throw new IllegalArgumentException("no " + key + " in " + line);
+    }
+    i += key.length();
+    while (!Character.isDigit(line.charAt(i))) {
+      i++;
+    }
+    long value = 0;
+    for (; i < line.length() && Character.isDigit(line.charAt(i)); i++) {
+      value = value * 10 + line.charAt(i) - '0';
+    }
+    return value;
+  }
+
+  /** The string value of the member whose name starts at {@code at}. */
+  private static String stringAfter(String line, int at) {
+    if (at < 0) {
+      throw new IllegalArgumentException("a member is missing in " + line);
+    }
+    int open = line.indexOf('"', line.indexOf(':', at) + 1);
+    return line.substring(open + 1, line.indexOf('"', open + 1));
+  }
+
+  private static long micros(Instant t) {
+    return t.getEpochSecond() * 1_000_000 + t.getNano() / 1_000;
+  }
+
+  private static ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  private static <T> T await(Future<T> future) throws Exception {
+    return future.toCompletionStage().toCompletableFuture().get(START.toSeconds(), TimeUnit.SECONDS);
+  }
+
+  /**
+   * One path's events in arrival order, at most {@value #TOTAL} and any beyond counted. Written
+   * by one thread; {@link #count()} publishes what was written before it.
+   */
+  private static final class Arrivals {
+    final long[] qemuMicros = new long[TOTAL];
+    final String[] events = new String[TOTAL];
+    final long[] atMicros = new long[TOTAL];
+    private volatile int count;
+    private volatile int beyond;
+
+    void add(long qemu, String event, long at) {
+      int n = count;
+      if (n == TOTAL) {
+        beyond++;
+        return;
+      }
+      qemuMicros[n] = qemu;
+      events[n] = event;
+      atMicros[n] = at;
+      count = n + 1;
+    }
+
+    int count() {
+      if (beyond > 0) {
+        throw new IllegalStateException(beyond + " events more than the " + TOTAL + " caused");
+      }
+      return count;
+    }
+  }
+
+  /** Lines from a blocking Unix socket, each with the wall-clock time of the read that completed it. */
+  private static final class LineChannel implements AutoCloseable {
+    private final Path socket;
+    private final SocketChannel channel;
+    private final ByteBuffer in = ByteBuffer.allocateDirect(64 * 1024);
+    private final StringBuilder line = new StringBuilder();
+    private long arrived;
+
+    LineChannel(Path socket) throws IOException {
+      this.socket = socket;
+      channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+      channel.connect(UnixDomainSocketAddress.of(socket));
+      in.flip();
+    }
+
+    void write(String text) throws IOException {
+      ByteBuffer out = ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII));
+      while (out.hasRemaining()) {
+        channel.write(out);
+      }
+    }
+
+    String readLine() throws IOException {
+      line.setLength(0);
+      while (true) {
+        while (in.hasRemaining()) {
+          byte b = in.get();
+          if (b == '\n') {
+            if (line.length() > 0 && line.charAt(line.length() - 1) == '\r') {
+              line.setLength(line.length() - 1);
+            }
+            return line.toString();
+          }
+          line.append((char) b);
+        }
+        in.clear();
+        if (channel.read(in) < 0) {
+          throw new EOFException(socket + " was closed by its server");
+        }
+        arrived = micros(Instant.now());
+        in.flip();
+      }
+    }
+
+    long arrivedMicros() {
+      return arrived;
+    }
+
+    @Override
+    public void close() {
+      try {
+        channel.close();
+      } catch (IOException ignored) {
+        // Closing only ends the run's reads.
+      }
+    }
+  }
+}
