@@ -6,7 +6,6 @@ import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.relay.DpuEndpoint;
 import io.qmpsidecar.relay.DpuEndpointOptions;
 import io.qmpsidecar.relay.RelayMethods;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.EOFException;
 import java.io.IOException;
@@ -27,6 +26,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -47,10 +47,13 @@ import java.util.stream.Stream;
  * <p>QEMU stamps an event with {@code g_get_real_time()} (the host's {@code CLOCK_REALTIME}, in
  * microseconds); every subscriber stamps its arrival with {@link Instant#now()} from the same
  * clock when the read that completed the event returns (for the DPU end: when its notification
- * handler runs). The relay's {@code vm.lifecycle} notifications carry no QEMU timestamp; they are
- * matched to the raw subscriber's events by order, which the relay guarantees, and their names are
- * checked. "Added" is a path's arrival minus the raw subscriber's arrival of the same event, per
- * event; its percentiles are reported, not differences of percentiles.
+ * handler runs). The relay's {@code vm.lifecycle} notifications carry no QEMU timestamp: the
+ * relay forwards the sidecar's event stream in order, so its i-th notification is the SSE
+ * subscriber's i-th event (names checked), which carries it. "Added" is a path's arrival minus the
+ * raw subscriber's arrival of the same event, per event; its percentiles are reported, not
+ * differences of percentiles. An event that has not arrived {@link #DRAIN} after the last one was
+ * caused counts as the latest (a percentile falling on it reads "lost"); the SSE subscriber also
+ * counts the sidecar's {@code qmp.events-dropped} markers, events lost before the event stream.
  */
 public final class EventLatencyBench {
   private static final int RATE = 200;
@@ -66,8 +69,8 @@ public final class EventLatencyBench {
   private static final Duration RUN_LIMIT = Duration.ofSeconds(60 + WARMUP / WARMUP_RATE + MEASURED / RATE);
   private static final String HOST_ID = "bench-host";
   private static final String VM = "vm1";
-  private static final String SSE_REQUEST = "GET /v1/events?vm=" + VM + "&type=qmp.STOP,qmp.RESUME HTTP/1.1\r\n"
-      + "Host: localhost\r\nAccept: text/event-stream\r\n\r\n";
+  private static final String SSE_REQUEST = "GET /v1/events?vm=" + VM
+      + "&type=qmp.STOP,qmp.RESUME,qmp.events-dropped HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n";
   private static final String CAPABILITIES = "{\"execute\":\"qmp_capabilities\"}\n";
   private static final String STOP = "{\"execute\":\"stop\"}\n";
   private static final String CONT = "{\"execute\":\"cont\"}\n";
@@ -138,7 +141,7 @@ public final class EventLatencyBench {
     ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(daemon("event-bench-watchdog"));
     ExecutorService readers = Executors.newFixedThreadPool(3, daemon("event-bench-subscriber"));
     ScheduledFuture<?> limit = watchdog.schedule(() -> closeAll(channels), RUN_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
-    List<java.util.concurrent.Future<?>> reading = new ArrayList<>();
+    List<Future<?>> reading = new ArrayList<>();
     try {
       LineChannel rawIn = qmp(raw, channels);
       LineChannel proxyIn = qmp(proxy, channels);
@@ -159,10 +162,9 @@ public final class EventLatencyBench {
       drive(commands, 0, WARMUP, WARMUP_RATE);
       drive(commands, WARMUP, TOTAL, RATE);
       long deadline = System.nanoTime() + DRAIN.toNanos();
-      for (Arrivals a : List.of(atRaw, atSse, atProxy, atDpu)) {
-        while (a.count() < TOTAL && System.nanoTime() < deadline) {
-          Thread.sleep(10);
-        }
+      while (!(atRaw.count() == TOTAL && atSse.hasLast(atRaw) && atProxy.hasLast(atRaw) && atDpu.count() >= atSse.count())
+          && System.nanoTime() < deadline) {
+        Thread.sleep(10);
       }
     } catch (ClosedChannelException e) {
       throw new IllegalStateException("the run did not finish within " + RUN_LIMIT + ": its sockets were closed", e);
@@ -175,7 +177,7 @@ public final class EventLatencyBench {
         throw new IllegalStateException("a subscriber did not stop within 10 s of its socket closing");
       }
     }
-    for (java.util.concurrent.Future<?> f : reading) {
+    for (Future<?> f : reading) {
       f.get(0, TimeUnit.SECONDS);
     }
     report(binary, atRaw, atSse, atPublish, atProxy, atDpu);
@@ -224,14 +226,18 @@ public final class EventLatencyBench {
     timestamped("SSE GET /v1/events", sse, raw, byTimestamp, true);
     timestamped("  of which to the sidecar's publish", publish, raw, byTimestamp, false);
     timestamped("QMP proxy socket", proxy, raw, byTimestamp, true);
-    byOrder("DPU end (relay, mTLS, fsync)", dpu, raw);
+    throughSse("DPU end (relay, mTLS, fsync)", dpu, sse, raw, byTimestamp);
+    if (sse.gaps() > 0) {
+      System.out.printf("the sidecar's event stream reported %d gaps (qmp.events-dropped): QEMU events it lost for"
+          + " SSE and the relay, during warm-up or in the events column%n", sse.gaps());
+    }
   }
 
   /** A path whose events carry QEMU's timestamp: matched to the raw subscriber's by it. */
   private static void timestamped(String path, Arrivals at, Arrivals raw, Map<Long, Integer> byTimestamp,
       boolean targeted) {
-    long[] latency = new long[MEASURED];
-    long[] added = new long[MEASURED];
+    long[] latency = notArrived();
+    long[] added = notArrived();
     int n = 0;
     for (int i = 0; i < at.count(); i++) {
       Integer r = byTimestamp.get(at.qemuMicros[i]);
@@ -240,44 +246,58 @@ public final class EventLatencyBench {
             + " us that the raw subscriber did not see");
       }
       if (r >= WARMUP) {
-        latency[n] = at.atMicros[i] - at.qemuMicros[i];
-        added[n++] = at.atMicros[i] - raw.atMicros[r];
+        latency[r - WARMUP] = at.atMicros[i] - at.qemuMicros[i];
+        added[r - WARMUP] = at.atMicros[i] - raw.atMicros[r];
+        n++;
       }
     }
-    row(path, n, Arrays.copyOf(latency, n), Arrays.copyOf(added, n), targeted);
+    row(path, n, latency, added, targeted);
   }
 
-  /** A path whose events carry no timestamp: its i-th event is the raw subscriber's i-th. */
-  private static void byOrder(String path, Arrivals at, Arrivals raw) {
-    int end = Math.min(at.count(), TOTAL);
-    long[] latency = new long[Math.max(0, end - WARMUP)];
-    long[] added = new long[latency.length];
-    for (int i = WARMUP; i < end; i++) {
-      if (!at.events[i].equals(raw.events[i])) {
-        throw new IllegalStateException(path + ": event " + i + " is " + at.events[i] + ", the raw subscriber's is "
-            + raw.events[i]);
+  /** A path fed by the sidecar's event stream without QEMU's timestamp: its i-th event is the SSE subscriber's i-th. */
+  private static void throughSse(String path, Arrivals at, Arrivals sse, Arrivals raw, Map<Long, Integer> byTimestamp) {
+    long[] latency = notArrived();
+    long[] added = notArrived();
+    int n = 0;
+    int end = Math.min(at.count(), sse.count());
+    for (int i = 0; i < end; i++) {
+      if (!at.events[i].equals(sse.events[i])) {
+        throw new IllegalStateException(path + ": event " + i + " is " + at.events[i] + ", the SSE subscriber's is "
+            + sse.events[i]);
       }
-      latency[i - WARMUP] = at.atMicros[i] - raw.qemuMicros[i];
-      added[i - WARMUP] = at.atMicros[i] - raw.atMicros[i];
+      int r = byTimestamp.get(sse.qemuMicros[i]);
+      if (r >= WARMUP) {
+        latency[r - WARMUP] = at.atMicros[i] - sse.qemuMicros[i];
+        added[r - WARMUP] = at.atMicros[i] - raw.atMicros[r];
+        n++;
+      }
     }
-    row(path, latency.length, latency, added, true);
+    row(path, n, latency, added, true);
+  }
+
+  /** One sample per measured event, each {@link Long#MAX_VALUE} until it arrives: a lost event counts as the latest. */
+  private static long[] notArrived() {
+    long[] samples = new long[MEASURED];
+    Arrays.fill(samples, Long.MAX_VALUE);
+    return samples;
   }
 
   private static void row(String path, int events, long[] latency, long[] added, boolean targeted) {
     String count = events + "/" + MEASURED;
-    if (events == 0) {
-      System.out.printf("%-34s %11s%n", path, count);
-      return;
-    }
     if (added == null) {
-      System.out.printf("%-34s %11s %10d %10d%n", path, count, BenchStats.percentile(latency, 50),
-          BenchStats.percentile(latency, 99));
+      System.out.printf("%-34s %11s %10s %10s%n", path, count, percentile(latency, 50), percentile(latency, 99));
       return;
     }
     long addedP99 = BenchStats.percentile(added, 99);
-    System.out.printf("%-34s %11s %10d %10d %10d %10d %13s%n", path, count, BenchStats.percentile(latency, 50),
-        BenchStats.percentile(latency, 99), BenchStats.percentile(added, 50), addedP99,
+    System.out.printf("%-34s %11s %10s %10s %10s %10s %13s%n", path, count, percentile(latency, 50),
+        percentile(latency, 99), percentile(added, 50), percentile(added, 99),
         !targeted ? "" : (addedP99 <= TARGET_ADDED_P99_MICROS ? "met" : "missed") + " <=" + TARGET_ADDED_P99_MICROS);
+  }
+
+  /** A percentile in microseconds, or "lost" where it falls on events that did not arrive within {@link #DRAIN}. */
+  private static String percentile(long[] micros, double p) {
+    long value = BenchStats.percentile(micros, p);
+    return value == Long.MAX_VALUE ? "lost" : Long.toString(value);
   }
 
   private static void readQmpEvents(LineChannel in, Arrivals into) throws IOException {
@@ -295,12 +315,20 @@ public final class EventLatencyBench {
     }
   }
 
-  /** Records each event's arrival, and as {@code published} the time the sidecar gave it (its {@code time}). */
+  /**
+   * Records each event's arrival, and as {@code published} the time the sidecar gave it (its
+   * {@code time}); counts the sidecar's gap markers.
+   */
   private static void readSseEvents(LineChannel in, Arrivals into, Arrivals published) throws IOException {
     try {
       while (true) {
         String line = in.readLine();
-        if (line.startsWith("data: ")) {
+        if (line.startsWith("data: ") && line.contains("\"type\":\"qmp.events-dropped\"")) {
+          into.gap();
+        } else if (line.startsWith("data: ")) {
+          if (!line.contains("\"qemuTimestamp\"")) {
+            throw new IOException("the sidecar ended the event stream: " + line);
+          }
           Instant qemu = Instant.parse(stringAfter(line, line.indexOf("\"qemuTimestamp\"")));
           String type = stringAfter(line, line.indexOf("\"type\""));
           String event = type.substring("qmp.".length());
@@ -403,7 +431,7 @@ public final class EventLatencyBench {
     };
   }
 
-  private static <T> T await(Future<T> future) throws Exception {
+  private static <T> T await(io.vertx.core.Future<T> future) throws Exception {
     return future.toCompletionStage().toCompletableFuture().get(START.toSeconds(), TimeUnit.SECONDS);
   }
 
@@ -417,6 +445,7 @@ public final class EventLatencyBench {
     final long[] atMicros = new long[TOTAL];
     private volatile int count;
     private volatile int beyond;
+    private volatile int gaps;
 
     void add(long qemu, String event, long at) {
       int n = count;
@@ -428,6 +457,21 @@ public final class EventLatencyBench {
       events[n] = event;
       atMicros[n] = at;
       count = n + 1;
+    }
+
+    /** Whether the last event {@code raw} saw has arrived here too: every path delivers in order. */
+    boolean hasLast(Arrivals raw) {
+      int n = count();
+      return n > 0 && raw.count() == TOTAL && qemuMicros[n - 1] == raw.qemuMicros[TOTAL - 1];
+    }
+
+    /** The path said events were lost here. */
+    void gap() {
+      gaps++;
+    }
+
+    int gaps() {
+      return gaps;
     }
 
     int count() {
