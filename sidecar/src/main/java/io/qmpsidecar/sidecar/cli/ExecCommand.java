@@ -2,37 +2,16 @@ package io.qmpsidecar.sidecar.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.qmpsidecar.policy.AuditSink;
-import io.qmpsidecar.policy.Caller;
-import io.qmpsidecar.policy.Decision;
-import io.qmpsidecar.policy.Policies;
-import io.qmpsidecar.policy.PolicyEngine;
-import io.qmpsidecar.policy.PolicyLoadException;
-import io.qmpsidecar.policy.PolicyRequest;
-import io.qmpsidecar.qmp.QmpAddress;
-import io.qmpsidecar.qmp.QmpClient;
-import io.qmpsidecar.qmp.QmpClientOptions;
 import io.qmpsidecar.qmp.QmpCommand;
-import io.qmpsidecar.qmp.QmpCommandException;
-import io.qmpsidecar.qmp.QmpConnection;
-import io.qmpsidecar.qmp.QmpConnectionException;
-import io.qmpsidecar.qmp.QmpException;
-import io.qmpsidecar.qmp.QmpTimeoutException;
 import io.qmpsidecar.qmp.SchemaViolation;
-import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import java.io.PrintWriter;
-import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -51,13 +30,8 @@ import picocli.CommandLine.Parameters;
     })
 public final class ExecCommand implements Callable<Integer> {
 
-  public static final int OK = 0;
-  public static final int QEMU_ERROR = 1;
-  public static final int USAGE = 2;
-  public static final int DENIED = 3;
-  public static final int UNREACHABLE = 4;
-
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  @Mixin DirectQmp.Policy policy;
 
   @Option(names = "--qmp", required = true, paramLabel = "ADDRESS",
       description = "QEMU's QMP socket: unix:PATH or tcp:HOST:PORT.")
@@ -79,14 +53,6 @@ public final class ExecCommand implements Callable<Integer> {
       description = "json (default) or table.")
   ExecOutput.Format output;
 
-  @Option(names = "--policy", paramLabel = "FILE",
-      description = "Decide the command with this policy (as caller cli) before sending it.")
-  Path policy;
-
-  @Option(names = "--preset", paramLabel = "NAME",
-      description = "Like --policy, with a preset shipped with qmp-sidecar: default, dpu.")
-  String preset;
-
   @Option(names = "--validate",
       description = "Check the arguments against QEMU's schema before sending; print each violation.")
   boolean validate;
@@ -97,98 +63,33 @@ public final class ExecCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
+    CommandLine cli = spec.commandLine();
     if (timeoutSeconds < 1) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--timeout must be >= 1");
+      throw new CommandLine.ParameterException(cli, "--timeout must be >= 1");
     }
-    if (policy != null && preset != null) {
-      throw new CommandLine.ParameterException(spec.commandLine(),
-          "give either --policy FILE or --preset NAME, not both");
-    }
-    QmpAddress address;
     ObjectNode arguments;
     try {
-      address = QmpAddress.parse(qmp);
       arguments = ExecArguments.parse(words, json);
     } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+      throw new CommandLine.ParameterException(cli, e.getMessage());
     }
-    if (policy != null || preset != null) {
-      Decision decision;
-      try {
-        PolicyEngine engine = new PolicyEngine(policy != null ? Policies.load(policy)
-            : Policies.preset(preset), AuditSink.NONE, Clock.systemUTC());
-        decision = engine.decide(PolicyRequest.of(Caller.cli(), command, arguments));
-      } catch (PolicyLoadException e) {
-        PolicyCommand.printInvalid(e, err);
-        return USAGE;
-      }
-      if (!decision.allowed()) {
-        err.println(decision);
-        err.flush();
-        return DENIED;
-      }
-    }
-    Duration timeout = Duration.ofSeconds(timeoutSeconds);
-    Vertx vertx = Vertx.vertx();
-    try {
-      return run(vertx, address, arguments, timeout, out, err);
-    } finally {
-      vertx.close();
-    }
-  }
-
-  private int run(Vertx vertx, QmpAddress address, ObjectNode arguments, Duration timeout,
-      PrintWriter out, PrintWriter err) {
-    QmpClient client = QmpClient.create(vertx, QmpClientOptions.of(address)
-        .withConnectTimeout(timeout).withGreetingTimeout(timeout).withCommandTimeout(timeout));
-    try {
-      QmpConnection connection = await(client.connect(), timeout);
+    QmpCommand<JsonNode> request = QmpCommand.raw(command, arguments);
+    return DirectQmp.run(cli, DirectQmp.parse(cli, qmp), policy, Duration.ofSeconds(timeoutSeconds), session -> {
+      // Decided before connecting: a denied command is never sent, whether or not QEMU is there.
+      session.decide(request);
       if (validate) {
-        List<SchemaViolation> violations = await(connection.schema(), timeout)
-            .validate(command, arguments);
+        List<SchemaViolation> violations = session.await(session.connection().schema()).validate(command, arguments);
         if (!violations.isEmpty()) {
+          PrintWriter err = cli.getErr();
           violations.forEach(v -> err.println("invalid: " + v));
           err.println(violations.size() + (violations.size() == 1 ? " violation" : " violations")
               + " of QEMU's schema; nothing was sent");
           err.flush();
-          return USAGE;
+          return ExitCodes.USAGE;
         }
       }
-      JsonNode value = await(connection.execute(QmpCommand.raw(command, arguments)), timeout);
-      out.println(ExecOutput.render(value, output));
-      out.flush();
-      return OK;
-    } catch (QmpCommandException e) {
-      err.println(e.errorClass() + ": " + e.description());
-      err.flush();
-      return QEMU_ERROR;
-    } catch (QmpConnectionException | QmpTimeoutException e) {
-      err.println(e.getMessage());
-      err.flush();
-      return UNREACHABLE;
-    } finally {
-      client.close();
-    }
-  }
-
-  /** Waits on the calling (non-event-loop) thread, never longer than the timeout plus a second. */
-  private static <T> T await(Future<T> future, Duration timeout) {
-    try {
-      return future.toCompletionStage().toCompletableFuture()
-          .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof QmpException q) {
-        throw q;
-      }
-      throw new QmpConnectionException("QMP call failed: " + e.getCause(), e.getCause());
-    } catch (TimeoutException e) {
-      throw new QmpConnectionException("no answer from QEMU within " + timeout.toSeconds()
-          + " s: check that QEMU runs and is not stopped, or raise --timeout");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new QmpConnectionException("interrupted while waiting for QEMU");
-    }
+      cli.getOut().println(ExecOutput.render(session.send(request), output));
+      return ExitCodes.OK;
+    });
   }
 }
