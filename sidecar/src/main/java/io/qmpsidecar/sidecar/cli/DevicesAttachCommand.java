@@ -14,7 +14,8 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code qmp-sidecar devices attach VM}: a host function ({@code --bdf}, or {@code --pf} and
  * {@code --vf}) with vfio-pci, or an emulated device ({@code --driver} and {@code --id});
- * waits for the sidecar's whole attach operation and prints the attachment.
+ * waits for the sidecar's whole attach operation and prints the attachment. There is no
+ * {@code --qmp} mode: {@code --qmp} is refused with what to use instead (docs/cli.md says why).
  */
 @Command(name = "attach", mixinStandardHelpOptions = true,
     description = "Attach a host function (vfio-pci) or an emulated device to VM and print the attachment.")
@@ -66,8 +67,20 @@ final class DevicesAttachCommand implements Callable<Integer> {
       description = "table (default) or json (every field).")
   ExecOutput.Format output;
 
+  /** Only to refuse it clearly: an attach needs the sidecar. */
+  @Option(names = "--qmp", paramLabel = "ADDRESS", hidden = true)
+  String qmp;
+
   @Override
   public Integer call() {
+    if (qmp != null) {
+      throw usage("devices attach has no --qmp mode: attaching is the sidecar's job (it binds the host function"
+          + " to vfio-pci and checks its IOMMU group, decides with those facts, picks a free root port, verifies,"
+          + " rolls back on failure and keeps the record); QEMU alone does none of that. Attach through a running"
+          + " sidecar (qmp-sidecar devices attach VM ...), or add an emulated device yourself: qmp-sidecar exec"
+          + " --qmp " + qmp
+          + " device_add driver=e1000e id=nic1 bus=rp1");
+    }
     ObjectNode body = body();
     return ApiClient.run(spec.commandLine(), api, client -> {
       JsonNode attachment = client.call(HttpMethod.POST, DevicesCommand.vmPath(vm) + "/devices", body).body();

@@ -13,15 +13,16 @@ import picocli.CommandLine.Command;
 @Command(
     name = "devices",
     mixinStandardHelpOptions = true,
-    description = "Attach, detach and list devices of a VM through a running sidecar.",
+    description = {"Attach, detach and list devices of a VM through a running sidecar.",
+        "list and detach also work directly on QEMU's QMP socket (--qmp)."},
     subcommands = {DevicesListCommand.class, DevicesAttachCommand.class, DevicesDetachCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
       "0:done (a detach the guest has not acknowledged yet is PENDING, and done)",
       "1:QEMU refused, the guest refused, the host function is not ready, or a conflict",
       "2:usage error",
-      "3:denied by the sidecar's policy",
-      "4:cannot reach the sidecar, it timed out, or the VM is not connected"
+      "3:denied by the sidecar's policy (or by --policy/--preset with --qmp)",
+      "4:cannot reach the sidecar or QEMU, it timed out, the VM is not connected, or --wait ended before the device was gone"
     })
 final class DevicesCommand implements Runnable {
   /** The fields of an attachment a table shows, in this order. */

@@ -1,6 +1,9 @@
 package io.qmpsidecar.sidecar.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.qmpsidecar.qmp.QmpCommandException;
+import io.qmpsidecar.qmp.UnplugOutcome;
 import io.vertx.core.http.HttpMethod;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
@@ -18,21 +21,27 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code qmp-sidecar devices detach VM ID}. A detach the guest has not acknowledged yet is
  * PENDING (the sidecar completes it later and publishes {@code device.detached}); with
- * {@code --wait} the command follows the event stream until that happens.
+ * {@code --wait} the command follows the event stream until that happens. With {@code --qmp}
+ * it sends {@code device_del} itself and waits up to {@code --timeout} for QEMU's
+ * {@code DEVICE_DELETED}.
  */
 @Command(name = "detach", mixinStandardHelpOptions = true,
-    description = "Detach device ID from VM; a detach the guest has not acknowledged yet is PENDING.")
+    description = {"Detach device ID from VM; a detach the guest has not acknowledged yet is PENDING.",
+        "With --qmp: device_del, then up to --timeout for QEMU's DEVICE_DELETED (VM may be left out)."})
 final class DevicesDetachCommand implements Callable<Integer> {
   /** The events that end a pending detach. */
   static final List<String> OUTCOMES = List.of("device.detached", "detach.rejected", "detach.pending-expired");
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
   @Mixin ApiClient.Options api;
+  @Mixin DirectQmp.Address qmp;
+  @Mixin DirectQmp.Policy policy;
 
-  @Parameters(index = "0", paramLabel = "VM", description = "The VM's name.")
+  @Parameters(index = "0", arity = "0..1", paramLabel = "VM",
+      description = "The VM's name (with --qmp optional: only a name for messages).")
   String vm;
 
-  @Parameters(index = "1", paramLabel = "ID", description = "The device id.")
+  @Parameters(index = "1", arity = "0..1", paramLabel = "ID", description = "The device id (with --qmp also a QOM path).")
   String id;
 
   @Option(names = "--restore-host-driver", description = "Bind the host function back to the driver it had before the attach.")
@@ -41,7 +50,8 @@ final class DevicesDetachCommand implements Callable<Integer> {
   @Option(names = "--op-id", paramLabel = "ID", description = "Idempotency key: a repeat returns the first result.")
   String opId;
 
-  @Option(names = "--wait", description = "When PENDING, wait (up to --timeout) until the device is gone.")
+  @Option(names = "--wait", description = "When PENDING, wait (up to --timeout) until the device is gone;"
+      + " with --qmp: exit 4 when it is not gone within --timeout.")
   boolean waitForCompletion;
 
   @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "table",
@@ -50,7 +60,18 @@ final class DevicesDetachCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    return ApiClient.run(spec.commandLine(), api, client -> {
+    CommandLine cli = spec.commandLine();
+    if (qmp.given(cli)) {
+      DirectQmp.sidecarOnly(cli, "it keeps the host driver and the operation ids", "--restore-host-driver", "--op-id");
+      if (id == null) {
+        id = DirectQmp.required(cli, vm, "ID");
+        vm = null;
+      }
+      return qmp.run(cli, policy, api.timeoutSeconds, this::direct);
+    }
+    DirectQmp.required(cli, vm, "VM");
+    DirectQmp.required(cli, id, "ID");
+    return ApiClient.run(cli, api, client -> {
       // Subscribed before the DELETE, so the completion cannot slip between the two.
       EventsStream events = waitForCompletion
           ? EventsStream.open(client, List.of(vm), OUTCOMES, Map.of("id", id), -1) : null;
@@ -104,6 +125,47 @@ final class DevicesDetachCommand implements Callable<Integer> {
           "check the guest, then detach again");
     }, e);
     return type.equals("device.detached") ? ExitCodes.OK : ExitCodes.INVALID;
+  }
+
+  /**
+   * {@code device_del} and up to {@code --timeout} for {@code DEVICE_DELETED}: DETACHED, PENDING
+   * (exit 0; with {@code --wait} exit 4), or NOT_FOUND when QEMU has no such device (exit 0, as
+   * through the sidecar).
+   */
+  private int direct(DirectQmp session) {
+    Duration wait = session.timeout();
+    UnplugOutcome outcome;
+    try {
+      outcome = session.deviceDel(id, wait);
+    } catch (QmpCommandException e) {
+      if (!e.errorClass().equals("DeviceNotFound")) {
+        throw e;
+      }
+      print("NOT_FOUND", "QEMU has no device " + id);
+      return ExitCodes.OK;
+    }
+    if (outcome == UnplugOutcome.DELETED) {
+      print("DETACHED", id + " is gone (DEVICE_DELETED)");
+      return ExitCodes.OK;
+    }
+    if (waitForCompletion) {
+      spec.commandLine().getErr().println(id + " is still attached to " + session.who(vm) + " after " + wait.toSeconds()
+          + " s: the guest has not released it; check the guest (or reset the VM), or raise --timeout");
+      return ExitCodes.UNREACHABLE;
+    }
+    print("PENDING", "the guest has not released " + id + " within " + wait.toSeconds()
+        + " s; QEMU removes it when the guest does and emits DEVICE_DELETED");
+    if (output == ExecOutput.Format.table) {
+      spec.commandLine().getOut().println("completion follows as DEVICE_DELETED: qmp-sidecar events --qmp "
+          + session.address() + " --follow --type DEVICE_DELETED --data device=" + id + " --limit 1");
+    }
+    return ExitCodes.OK;
+  }
+
+  /** A direct outcome: {@code OUTCOME: detail}, or as JSON {@code {id, outcome, detail}}. */
+  private void print(String outcome, String detail) {
+    print(outcome + ": " + detail, JsonNodeFactory.instance.objectNode().put("id", id).put("outcome", outcome)
+        .put("detail", detail));
   }
 
   private void print(String line, JsonNode json) {

@@ -184,6 +184,11 @@ final class DirectQmp implements AutoCloseable {
     return timeout;
   }
 
+  /** How messages name the VM: by the name the user gave, else as QEMU at the address. */
+  String who(String vm) {
+    return vm != null ? vm : "QEMU at " + address;
+  }
+
   /** The session, connected and negotiated on first use. */
   QmpConnection connection() {
     return connect(c -> { });
