@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * read on demand (one line per {@link #next}), so the queue between the event loop and the CLI
  * thread never holds more than a line and an end marker; heartbeats are skipped.
  */
-final class EventsStream {
+final class EventsStream implements EventsCommand.Source {
   /** The longest event line accepted. */
   static final int MAX_LINE_BYTES = 1024 * 1024;
   /** Silence after which the stream counts as dead: the sidecar sends a heartbeat every 15 s. */
@@ -77,7 +77,8 @@ final class EventsStream {
    * @throws ApiClient.Failure when the stream ended, was cut off by the sidecar, or sent a line
    *     that is not JSON
    */
-  JsonNode next(Duration wait) {
+  @Override
+  public JsonNode next(Duration wait) {
     long deadline = System.nanoTime() + wait.toNanos();
     while (true) {
       Item item;
@@ -117,7 +118,8 @@ final class EventsStream {
   }
 
   /** Stops reading and closes the stream's connection. */
-  void close() {
+  @Override
+  public void close() {
     context.runOnContext(v -> response.request().reset());
   }
 }
