@@ -11,19 +11,20 @@ import picocli.CommandLine.Command;
 @Command(
     name = "migrate",
     mixinStandardHelpOptions = true,
-    description = "Start, follow and cancel a coordinated migration between two VMs of a running sidecar.",
+    description = {"Start, follow and cancel a coordinated migration between two VMs of a running sidecar.",
+        "With --qmp: QEMU's own migration (query-migrate, migrate_cancel, a plain migrate) on its QMP socket."},
     subcommands = {MigrateStartCommand.class, MigrateStatusCommand.class, MigrateCancelCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
       "0:started / status read / cancel requested; with --follow: COMPLETED",
-      "1:refused, rolled back or failed (the error is printed), no migration of this VM, or nothing to cancel",
+      "1:refused, rolled back, failed or cancelled (the error is printed), no migration of this VM, or nothing to cancel",
       "2:usage error",
-      "3:denied by the sidecar's policy",
-      "4:cannot reach the sidecar, it timed out, or --follow did not end within --max-time"
+      "3:denied by the sidecar's policy (or by --policy/--preset with --qmp)",
+      "4:cannot reach the sidecar or QEMU, it timed out, or --follow did not end within --max-time"
     })
 final class MigrateCommand implements Runnable {
-  /** The states a run ends in. */
-  static final Set<String> FINAL = Set.of("COMPLETED", "ROLLED_BACK", "ROLLBACK_FAILED", "REFUSED");
+  /** The states a run ends in: the sidecar's, and QEMU's own with --qmp (FAILED, CANCELLED). */
+  static final Set<String> FINAL = Set.of("COMPLETED", "ROLLED_BACK", "ROLLBACK_FAILED", "REFUSED", "FAILED", "CANCELLED");
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -32,13 +33,24 @@ final class MigrateCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  /** The run reduced to what a table shows: where, the state, QEMU's phase, RAM progress and any error. */
+  /**
+   * The run reduced to what a table shows: where, the state, the sidecar's phase, QEMU's status,
+   * RAM progress and any error; where and the phase only when known (not with --qmp).
+   */
   static ObjectNode row(JsonNode run) {
     JsonNode source = run.path("source");
     JsonNode progress = source.path("progress");
-    ObjectNode row = JsonNodeFactory.instance.objectNode().put("vm", run.path("vm").asText())
-        .put("destination", run.path("destination").asText()).put("state", run.path("state").asText())
-        .put("phase", source.path("phase").asText("-")).put("qemuStatus", source.path("qemuStatus").asText("-"))
+    ObjectNode row = JsonNodeFactory.instance.objectNode();
+    for (String where : new String[] {"vm", "destination"}) {
+      if (run.hasNonNull(where)) {
+        row.put(where, run.get(where).asText());
+      }
+    }
+    row.put("state", run.path("state").asText());
+    if (source.has("phase")) {
+      row.put("phase", source.get("phase").asText());
+    }
+    row.put("qemuStatus", source.path("qemuStatus").asText("-"))
         .put("transferred", MigrateProgress.bytes(progress.path("transferredBytes").asLong(-1)))
         .put("remaining", MigrateProgress.bytes(progress.path("remainingBytes").asLong(-1)))
         .put("total", MigrateProgress.bytes(progress.path("totalBytes").asLong(-1)));

@@ -1,10 +1,10 @@
 package io.qmpsidecar.sidecar.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.vertx.core.http.HttpMethod;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.function.Supplier;
 
 /**
  * Follows a migration by polling its status: on a terminal a progress bar redrawn in place,
@@ -26,15 +26,17 @@ final class MigrateProgress {
   }
 
   /**
-   * Polls until the run reaches a final state or {@code maxTime} passes.
+   * Polls until the run reaches a final state ({@link MigrateCommand#FINAL}) or {@code maxTime}
+   * passes.
    *
+   * @param read reads the run's status: from the sidecar's API, or from QEMU with --qmp
    * @return the last status read, or null when {@code maxTime} passed first
    * @throws ApiClient.Failure when a status read fails
    */
-  JsonNode follow(ApiClient client, String vm, Duration maxTime) {
+  JsonNode follow(Supplier<JsonNode> read, Duration maxTime) {
     long deadline = System.nanoTime() + maxTime.toNanos();
     while (true) {
-      JsonNode run = client.call(HttpMethod.GET, MigrateCommand.path(vm) + "/migration", null).body();
+      JsonNode run = read.get();
       show(run);
       if (MigrateCommand.FINAL.contains(run.path("state").asText())) {
         finish();
@@ -48,7 +50,7 @@ final class MigrateProgress {
         Thread.sleep(POLL.toMillis());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new ApiClient.Failure(ExitCodes.UNREACHABLE, "interrupted while following the migration of " + vm);
+        throw new ApiClient.Failure(ExitCodes.UNREACHABLE, "interrupted while following the migration");
       }
     }
   }

@@ -3,6 +3,10 @@ package io.qmpsidecar.sidecar.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qmpsidecar.qmp.MigrationInfo;
+import io.qmpsidecar.qmp.QmpCommands;
+import io.qmpsidecar.sidecar.migration.MigrationDriver;
+import io.qmpsidecar.sidecar.migration.MigrationRefusedException;
 import io.vertx.core.http.HttpMethod;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -11,19 +15,27 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code qmp-sidecar migrate start VM --to DEST --uri URI}: starts a coordinated migration. */
+/**
+ * {@code qmp-sidecar migrate start VM --to DEST --uri URI}: starts a coordinated migration. With
+ * {@code --qmp}: a plain {@code migrate} to {@code --uri}, the URI checked as the sidecar checks
+ * it, refused while QEMU migrates or blocks migration; no functions are detached or re-attached.
+ */
 @Command(name = "start", mixinStandardHelpOptions = true,
     description = {"Migrate VM to DEST, another VM of the same sidecar started with -incoming defer.",
-        "Attached functions follow --strategy; prints the run's state (--follow: until it ends)."})
+        "Attached functions follow --strategy; prints the run's state (--follow: until it ends).",
+        "With --qmp: a plain migrate to --uri (a QEMU waiting with migrate-incoming), no --to or --strategy."})
 final class MigrateStartCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
   @Mixin ApiClient.Options api;
+  @Mixin DirectQmp.Address qmp;
+  @Mixin DirectQmp.Policy policy;
   @Mixin MigrateStatusCommand.Follow follow;
 
-  @Parameters(index = "0", paramLabel = "VM", description = "The source VM.")
+  @Parameters(index = "0", arity = "0..1", paramLabel = "VM",
+      description = "The source VM (with --qmp optional: only a name for messages).")
   String vm;
 
-  @Option(names = "--to", required = true, paramLabel = "DEST_VM", description = "The destination VM.")
+  @Option(names = "--to", paramLabel = "DEST_VM", description = "The destination VM (required without --qmp).")
   String destination;
 
   @Option(names = "--uri", required = true, paramLabel = "URI", description = "Migration URI, e.g. tcp:127.0.0.1:4444.")
@@ -41,8 +53,18 @@ final class MigrateStartCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    CommandLine cli = spec.commandLine();
     if (maxBandwidth != null && maxBandwidth < 1 || downtimeLimit != null && downtimeLimit < 1) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--max-bandwidth and --downtime-limit must be >= 1");
+      throw new CommandLine.ParameterException(cli, "--max-bandwidth and --downtime-limit must be >= 1");
+    }
+    if (qmp.given(cli)) {
+      DirectQmp.sidecarOnly(cli, "only the sidecar knows the destination VM and detaches functions by strategy",
+          "--to", "--strategy");
+      return direct(cli);
+    }
+    DirectQmp.required(cli, vm, "VM");
+    if (destination == null) {
+      throw new CommandLine.ParameterException(cli, "Missing required option: '--to=DEST_VM'");
     }
     ObjectNode body = JsonNodeFactory.instance.objectNode().put("destination", destination).put("uri", uri)
         .put("strategy", strategy);
@@ -53,14 +75,58 @@ final class MigrateStartCommand implements Callable<Integer> {
     if (downtimeLimit != null) {
       parameters.put("downtimeLimitMs", downtimeLimit);
     }
-    return ApiClient.run(spec.commandLine(), api, client -> {
+    return ApiClient.run(cli, api, client -> {
       JsonNode run = client.call(HttpMethod.POST, MigrateCommand.path(vm) + "/migrations", body).body();
       if (!follow.follow) {
-        spec.commandLine().getOut().println(follow.output == ExecOutput.Format.json ? ExecOutput.render(run, follow.output)
+        cli.getOut().println(follow.output == ExecOutput.Format.json ? ExecOutput.render(run, follow.output)
             : "started: " + vm + " -> " + destination + " " + MigrateProgress.line(run));
         return ExitCodes.OK;
       }
-      return follow.follow(spec.commandLine(), client, vm);
+      return follow.follow(cli, client, vm);
+    });
+  }
+
+  /**
+   * The URI checked before connecting, as the sidecar checks it; then refused while QEMU
+   * migrates or reports blockers; then the parameters and {@code migrate}, each decided by
+   * {@code --policy}/{@code --preset}.
+   */
+  private int direct(CommandLine cli) {
+    return qmp.run(cli, policy, api.timeoutSeconds, session -> {
+      try {
+        new MigrationDriver().checkUri(session.who(vm), uri);
+      } catch (MigrationRefusedException e) {
+        throw new ApiClient.Failure(ExitCodes.INVALID, "The migration was refused: " + e.getMessage());
+      }
+      MigrationInfo before = session.call(QmpCommands.queryMigrate());
+      if (before.isActive()) {
+        throw new ApiClient.Failure(ExitCodes.INVALID, "The migration was refused: " + session.who(vm)
+            + " is already migrating (" + before.status() + "); follow it with qmp-sidecar migrate status --qmp "
+            + session.address() + " --follow, or cancel it with qmp-sidecar migrate cancel --qmp " + session.address());
+      }
+      if (!before.blockedReasons().isEmpty()) {
+        throw new ApiClient.Failure(ExitCodes.INVALID, "QEMU blocks the migration: "
+            + String.join("; ", before.blockedReasons()) + " (through the sidecar, migrate start detaches DPU"
+            + " functions first, by --strategy)");
+      }
+      ObjectNode parameters = JsonNodeFactory.instance.objectNode();
+      if (maxBandwidth != null) {
+        parameters.put("max-bandwidth", maxBandwidth);
+      }
+      if (downtimeLimit != null) {
+        parameters.put("downtime-limit", downtimeLimit);
+      }
+      if (!parameters.isEmpty()) {
+        session.call(QmpCommands.migrateSetParameters(parameters));
+      }
+      session.call(QmpCommands.migrate(uri));
+      if (follow.follow) {
+        return follow.follow(cli, session, vm);
+      }
+      JsonNode run = DirectMigration.current(session, vm);
+      cli.getOut().println(follow.output == ExecOutput.Format.json ? ExecOutput.render(run, follow.output)
+          : "started: " + session.who(vm) + " -> " + uri + " " + MigrateProgress.line(run));
+      return ExitCodes.OK;
     });
   }
 }

@@ -6,22 +6,30 @@ import java.io.PrintWriter;
 import java.io.Writer;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code qmp-sidecar migrate status VM}: the current or last migration of VM. */
+/**
+ * {@code qmp-sidecar migrate status VM}: the current or last migration of VM; with {@code --qmp},
+ * QEMU's own ({@code query-migrate}).
+ */
 @Command(name = "status", mixinStandardHelpOptions = true,
     description = {"Print the current or last migration of VM: state, QEMU's phase, RAM progress, error.",
-        "--follow: a progress bar on a terminal, else a line per change, until the migration ends."})
+        "--follow: a progress bar on a terminal, else a line per change, until the migration ends.",
+        "With --qmp: QEMU's own migration state (query-migrate); VM may be left out."})
 final class MigrateStatusCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
   @Mixin ApiClient.Options api;
+  @Mixin DirectQmp.Address qmp;
+  @Mixin DirectQmp.Policy policy;
   @Mixin Follow follow;
 
-  @Parameters(index = "0", paramLabel = "VM", description = "The source VM.")
+  @Parameters(index = "0", arity = "0..1", paramLabel = "VM",
+      description = "The source VM (with --qmp optional: only a name for messages).")
   String vm;
 
   /** {@code --follow}, {@code --max-time} and {@code --output}, shared with {@code migrate start}. */
@@ -37,18 +45,34 @@ final class MigrateStatusCommand implements Callable<Integer> {
         description = "table (default) or json; with --follow, json prints the final status.")
     ExecOutput.Format output;
 
-    /** Follows the run; prints the final status in json mode and the error of a failed run. */
+    /** Follows the sidecar's run of VM; prints the final status in json mode and the error of a failed run. */
     int follow(CommandLine cli, ApiClient client, String vm) {
+      return follow(cli, () -> client.call(HttpMethod.GET, MigrateCommand.path(vm) + "/migration", null).body(), vm, vm);
+    }
+
+    /** Follows QEMU's own migration (--qmp); {@code vm} is the name given for it, or null. */
+    int follow(CommandLine cli, DirectQmp session, String vm) {
+      return follow(cli, () -> DirectMigration.current(session, vm), session.who(vm),
+          (vm != null ? vm + " " : "") + "--qmp " + session.address());
+    }
+
+    /**
+     * @param read the run's status in the sidecar's shape
+     * @param who names the migrating VM in messages
+     * @param target the arguments that name the migration again on the command line
+     */
+    private int follow(CommandLine cli, Supplier<JsonNode> read, String who, String target) {
       if (maxTime < 1) {
         throw new CommandLine.ParameterException(cli, "--max-time must be >= 1");
       }
       boolean bar = output == ExecOutput.Format.table && CommandLine.Help.Ansi.AUTO.enabled();
       MigrateProgress progress = new MigrateProgress(output == ExecOutput.Format.table ? cli.getOut()
           : new PrintWriter(Writer.nullWriter()), bar);
-      JsonNode run = progress.follow(client, vm, Duration.ofSeconds(maxTime));
+      JsonNode run = progress.follow(read, Duration.ofSeconds(maxTime));
       if (run == null) {
-        cli.getErr().println("the migration of " + vm + " did not end within --max-time " + maxTime
-            + " s; it goes on: qmp-sidecar migrate status " + vm + " --follow, or cancel it: qmp-sidecar migrate cancel " + vm);
+        cli.getErr().println("the migration of " + who + " did not end within --max-time " + maxTime
+            + " s; it goes on: qmp-sidecar migrate status " + target + " --follow, or cancel it: qmp-sidecar migrate cancel "
+            + target);
         return ExitCodes.UNREACHABLE;
       }
       if (output == ExecOutput.Format.json) {
@@ -57,7 +81,7 @@ final class MigrateStatusCommand implements Callable<Integer> {
       if (run.path("state").asText().equals("COMPLETED")) {
         return ExitCodes.OK;
       }
-      cli.getErr().println("the migration of " + vm + " ended " + run.path("state").asText()
+      cli.getErr().println("the migration of " + who + " ended " + run.path("state").asText()
           + (run.hasNonNull("error") ? ": " + run.path("error").asText() : ""));
       return ExitCodes.INVALID;
     }
@@ -65,7 +89,20 @@ final class MigrateStatusCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    return ApiClient.run(spec.commandLine(), api, client -> {
+    CommandLine cli = spec.commandLine();
+    if (qmp.given(cli)) {
+      return qmp.run(cli, policy, api.timeoutSeconds, session -> {
+        if (follow.follow) {
+          return follow.follow(cli, session, vm);
+        }
+        JsonNode run = DirectMigration.current(session, vm);
+        cli.getOut().println(ExecOutput.render(follow.output == ExecOutput.Format.json ? run
+            : MigrateCommand.row(run), follow.output));
+        return ExitCodes.OK;
+      });
+    }
+    DirectQmp.required(cli, vm, "VM");
+    return ApiClient.run(cli, api, client -> {
       if (follow.follow) {
         return follow.follow(spec.commandLine(), client, vm);
       }
