@@ -11,6 +11,7 @@ import io.qmpsidecar.sidecar.daemon.Sidecar;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -19,6 +20,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.AfterEach;
@@ -29,7 +32,9 @@ import picocli.CommandLine;
  * Runs every example of docs/cli.md from "Talking to a running sidecar" on, in order, as one
  * session against an in-process sidecar serving two real QEMUs, and expects the output and exit
  * code the document shows. The documented paths, QEMU version, port and detach wait are
- * replaced by this session's; {@code ...} matches any lines (alone on a line) or any text.
+ * replaced by this session's; {@code ...} matches any lines (alone on a line) or any text. A
+ * command ending in {@code &} runs in the background, once connected to its {@code --qmp}
+ * socket, until {@code $ wait}, which shows its output and exit code.
  */
 class CliDocIT {
   private static final Path DOC = Path.of("").toAbsolutePath().getParent().resolve("docs/cli.md");
@@ -38,7 +43,8 @@ class CliDocIT {
   @TempDir Path dir;
   private final List<AutoCloseable> cleanup = new ArrayList<>();
 
-  record Example(String command, List<String> expected, int exit) {}
+  /** A command, what it prints and its exit code; a background command has neither until {@code wait}. */
+  record Example(String command, List<String> expected, int exit, boolean background) {}
 
   @AfterEach
   void stop() throws Exception {
@@ -59,11 +65,13 @@ class CliDocIT {
       } else if (inConsole && line.equals("```")) {
         assertThat(command).as("every example ends with [exit N]").isNull();
         inConsole = false;
+      } else if (inConsole && line.startsWith("$ ") && line.endsWith(" &")) {
+        examples.add(new Example(line.substring(2, line.length() - 2), List.of(), 0, true));
       } else if (inConsole && line.startsWith("$ ")) {
         command = line.substring(2);
         expected = new ArrayList<>();
       } else if (inConsole && line.startsWith("[exit ")) {
-        examples.add(new Example(command, expected, Integer.parseInt(line.substring(6, line.length() - 1))));
+        examples.add(new Example(command, expected, Integer.parseInt(line.substring(6, line.length() - 1)), false));
         command = null;
       } else if (inConsole) {
         expected.add(line);
@@ -75,8 +83,12 @@ class CliDocIT {
   @QemuTest
   void everyDocumentedExampleRunsAsShown(QemuBinary binary) throws Exception {
     List<Example> examples = examples();
-    assertThat(examples).extracting(e -> e.command().split(" ")[1]).contains("vms", "devices", "events",
-        "migrate", "completion", "exec", "demo", "run", "config", "version");
+    assertThat(examples).filteredOn(e -> e.command().startsWith("qmp-sidecar ")).extracting(e -> e.command().split(" ")[1])
+        .contains("vms", "devices", "events", "migrate", "completion", "exec", "demo", "run", "config", "version");
+    assertThat(examples).as("--qmp examples").filteredOn(e -> e.command().contains(" --qmp ")).extracting(
+        e -> e.command().replaceAll("^qmp-sidecar ((devices|migrate) )?(\\w+).*", "$1$3"))
+        .contains("vms", "devices list", "devices detach", "devices attach", "events", "migrate start", "migrate status",
+            "migrate cancel", "exec");
     QemuProcess vm1 = QemuProcess.startQtest(binary, dir, "vm1", 2);
     cleanup.add(vm1);
     QemuProcess vm2 = QemuProcess.startQtest(binary, dir, "vm2", 2, "-incoming", "defer");
@@ -91,20 +103,36 @@ class CliDocIT {
     String port = Integer.toString(freePort());
     Map<String, String> inOutput = Map.of("unix:/run/qemu/vm1.qmp", vm1.qmpAddress().toString(),
         "unix:/run/qemu/vm2.qmp", vm2.qmpAddress().toString(), "10.0.0", binary.version(),
-        "within 30000 ms", "within 300 ms");
+        "within 30000 ms", "within 300 ms", "unix:/run/qmp-sidecar/proxy/vm1.qmp", "unix:" + dir.resolve("proxy/vm1.qmp"));
 
     SoftAssertions softly = new SoftAssertions();
+    CompletableFuture<Result> background = null;
     for (Example example : examples) {
       List<String> args = new ArrayList<>(List.of(example.command().split(" +")));
-      assertThat(args.remove(0)).isEqualTo("qmp-sidecar");
-      args.replaceAll(a -> a.replace("/run/qmp-sidecar/proxy", dir.resolve("proxy").toString())
-          .replace("tcp:127.0.0.1:4444", "tcp:127.0.0.1:" + port));
-      if (!List.of("exec", "completion", "demo", "run", "config", "version").contains(args.get(0))) {
-        args.add("--api=unix:" + dir.resolve("api.sock"));
+      Result result;
+      if (args.equals(List.of("wait"))) {
+        assertThat(background).as("a command runs in the background before $ wait").isNotNull();
+        result = background.get(30, TimeUnit.SECONDS);
+        background = null;
+      } else {
+        assertThat(args.remove(0)).isEqualTo("qmp-sidecar");
+        args.replaceAll(a -> a.replace("/run/qmp-sidecar/proxy", dir.resolve("proxy").toString())
+            .replace("tcp:127.0.0.1:4444", "tcp:127.0.0.1:" + port));
+        if (!args.contains("--qmp") && !List.of("exec", "completion", "demo", "run", "config", "version").contains(args.get(0))) {
+          args.add("--api=unix:" + dir.resolve("api.sock"));
+        }
+        if (example.background()) {
+          Path socket = Path.of(args.get(args.indexOf("--qmp") + 1).substring("unix:".length()));
+          long before = clients(socket);
+          background = CompletableFuture.supplyAsync(() -> run(args));
+          Await.until(example.command() + " is connected", () -> clients(socket) > before);
+          System.out.printf("$ %s &%n", String.join(" ", args));
+          continue;
+        }
+        result = run(args);
       }
       List<String> expected = new ArrayList<>(example.expected());
       inOutput.forEach((doc, actual) -> expected.replaceAll(l -> l.replace(doc, actual)));
-      Result result = run(args);
       // The session's transcript, for reading a failure next to what the document shows.
       System.out.printf("$ %s%n%s%n[exit %d]%n", String.join(" ", args), String.join("\n", result.lines()), result.exit());
       softly.assertThat(matches(expected, result.lines(), 0, 0))
@@ -112,7 +140,23 @@ class CliDocIT {
               String.join("\n", expected)).isTrue();
       softly.assertThat(result.exit()).as("exit code of %s (err: %s)", example.command(), result.err()).isEqualTo(example.exit());
     }
+    assertThat(background).as("every background command has its $ wait").isNull();
     softly.assertAll();
+  }
+
+  /**
+   * Connected clients the kernel lists (/proc/net/unix, state 03) for the Unix sockets in the
+   * directory of {@code socket}: the proxy binds a temporary name there and renames it onto the
+   * socket's path, and the kernel keeps listing the name it bound.
+   */
+  private static long clients(Path socket) {
+    String dir = socket.toAbsolutePath().getParent() + "/";
+    try (var lines = Files.lines(Path.of("/proc/net/unix"))) {
+      return lines.map(l -> l.trim().split("\\s+")).filter(f -> f.length >= 8 && f[7].startsWith(dir) && f[5].equals("03"))
+          .count();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   record Result(int exit, String out, String err) {
