@@ -54,11 +54,20 @@ public final class Sidecar {
   private static final Logger AUDIT = LoggerFactory.getLogger("io.qmpsidecar.audit");
   private static final ObjectMapper JSON = new ObjectMapper();
   /**
-   * QMP events of one VM waiting for the event stream. QEMU emits few; a flood beyond this is
-   * dropped and reported as {@code qmp.events-dropped}, so that a host with many VMs keeps a
-   * bounded heap (1,000 VMs x 64 events at most), not 1,000 x the client's default.
+   * QMP events waiting for the event stream, across all VMs. Each VM gets its share when it
+   * connects, between {@link #VM_EVENT_BACKLOG_MIN} and {@link #VM_EVENT_BACKLOG_MAX}: events
+   * that arrive together after the event loop stalled (a collection pause) fit, and a host with
+   * many VMs keeps a bounded heap. Beyond it they are dropped and reported as
+   * {@code qmp.events-dropped}.
    */
-  static final int VM_EVENT_BACKLOG = 64;
+  static final int EVENT_BACKLOG_BUDGET = 131_072;
+  static final int VM_EVENT_BACKLOG_MIN = 64;
+  static final int VM_EVENT_BACKLOG_MAX = 4096;
+
+  /** The event backlog of each VM when {@code vms} VMs are configured or discovered. */
+  static int vmEventBacklog(int vms) {
+    return Math.max(VM_EVENT_BACKLOG_MIN, Math.min(VM_EVENT_BACKLOG_MAX, EVENT_BACKLOG_BUDGET / Math.max(1, vms)));
+  }
 
   private volatile SidecarConfig config;
   private final Vertx vertx;
@@ -250,7 +259,7 @@ public final class Sidecar {
   }
 
   private void onConnection(String vm, QmpConnection connection) {
-    connection.subscribe(EventFilter.all(), VM_EVENT_BACKLOG, new QmpEventListener() {
+    connection.subscribe(EventFilter.all(), vmEventBacklog(vms.all().size()), new QmpEventListener() {
       @Override
       public void onEvent(QmpEvent e) {
         metrics.qmpEvent(vm, e.name());

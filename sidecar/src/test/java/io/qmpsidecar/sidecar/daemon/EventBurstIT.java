@@ -1,0 +1,127 @@
+package io.qmpsidecar.sidecar.daemon;
+
+import static io.qmpsidecar.qmp.testing.Await.result;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.util.concurrent.EventExecutor;
+import io.qmpsidecar.qmp.QmpAddress;
+import io.qmpsidecar.qmp.QmpClient;
+import io.qmpsidecar.qmp.QmpClientOptions;
+import io.qmpsidecar.qmp.QmpConnection;
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.qmp.testing.QemuBinary;
+import io.qmpsidecar.qmp.testing.QemuProcess;
+import io.qmpsidecar.qmp.testing.QemuTest;
+import io.qmpsidecar.sidecar.config.ConfigLoader;
+import io.qmpsidecar.sidecar.events.EventSubscription;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * QEMU's events that pile up while the sidecar's event loops stall (as in a collection pause)
+ * arrive together afterwards and all reach the event stream. The stall is made on purpose: a
+ * task that sleeps on each of the sidecar's event loops while a second monitor makes QEMU emit
+ * 300 STOP/RESUME events.
+ */
+class EventBurstIT {
+  private static final int EVENTS = 300;
+  private static Vertx vertx;
+
+  @TempDir Path dir;
+  private QemuProcess qemu;
+  private Sidecar sidecar;
+  private QmpClient driver;
+
+  @BeforeAll
+  static void start() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stop() {
+    result(vertx.close());
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    if (driver != null) {
+      result(driver.close());
+    }
+    if (sidecar != null) {
+      sidecar.stop();
+    }
+    if (qemu != null) {
+      qemu.close();
+    }
+  }
+
+  @QemuTest
+  void eventsThatArriveTogetherAfterAStallAreAllPublished(QemuBinary binary) throws Exception {
+    Path second = dir.resolve("driver.qmp");
+    qemu = QemuProcess.startQtest(binary, dir, "vm", 1,
+        "-chardev", "socket,id=driver,path=" + second + ",server=on,wait=off", "-mon", "chardev=driver,mode=control");
+    sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
+        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy")), List.of("vm=" + qemu.qmpAddress())));
+    sidecar.start(Duration.ofSeconds(20));
+    AtomicInteger lifecycle = new AtomicInteger();
+    AtomicInteger gaps = new AtomicInteger();
+    EventSubscription sub = sidecar.events().subscribe(e -> e.type().equals("qmp.STOP") || e.type().equals("qmp.RESUME")
+        || e.type().equals("qmp.events-dropped"), 4 * EVENTS, e -> {
+          if (e.type().equals("qmp.events-dropped")) {
+            gaps.incrementAndGet();
+          } else {
+            lifecycle.incrementAndGet();
+          }
+        });
+    driver = QmpClient.create(vertx, QmpClientOptions.of(QmpAddress.parse("unix:" + second)));
+    QmpConnection c = result(driver.connect());
+    result(c.stop());
+    result(c.cont());
+    Await.until("the sidecar follows the VM's events", () -> lifecycle.get() == 2);
+    lifecycle.set(0);
+
+    CountDownLatch stalled = stallEveryEventLoop(Duration.ofMillis(1500));
+    for (int i = 0; i < EVENTS / 2; i++) {
+      result(c.stop());
+      result(c.cont());
+    }
+    assertThat(stalled.getCount()).as("the events were made while the sidecar stalled").isPositive();
+    assertThat(stalled.await(10, TimeUnit.SECONDS)).isTrue();
+    Await.until("every event is published, or some are reported dropped", () -> lifecycle.get() == EVENTS
+        || gaps.get() > 0);
+    sub.cancel();
+    assertThat(gaps.get()).as("qmp.events-dropped markers").isZero();
+    assertThat(lifecycle.get()).isEqualTo(EVENTS);
+  }
+
+  /** Blocks each of the sidecar's event loops for {@code how long}; the latch counts down as they end. */
+  private CountDownLatch stallEveryEventLoop(Duration howLong) {
+    List<EventExecutor> loops = new ArrayList<>();
+    ((VertxInternal) sidecar.vertx()).nettyEventLoopGroup().forEach(loops::add);
+    CountDownLatch done = new CountDownLatch(loops.size());
+    for (EventExecutor loop : loops) {
+      loop.execute(() -> {
+        try {
+          Thread.sleep(howLong.toMillis());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } finally {
+          done.countDown();
+        }
+      });
+    }
+    return done;
+  }
+}
