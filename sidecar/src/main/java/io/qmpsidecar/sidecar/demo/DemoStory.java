@@ -155,6 +155,9 @@ public final class DemoStory {
     waitFor("op.completed for demo-op-1", () -> toDpu.stream()
         .anyMatch(n -> n.method().equals("op.completed") && "demo-op-1".equals(n.params().get("opId"))));
     say("      -> the DPU learned that the function is gone only after QEMU's DEVICE_DELETED");
+    // The stand-in guest's reset also reaches the DPU, in its own time: the story ends after it.
+    waitFor("the DPU to hear of dst's reset", () -> toDpu.stream().anyMatch(n -> n.method().equals("vm.lifecycle")
+        && "dst".equals(n.params().get("vm")) && "RESET".equals(n.params().get("event"))));
   }
 
   /** Prints each event of /v1/events (NDJSON) as it arrives. */
