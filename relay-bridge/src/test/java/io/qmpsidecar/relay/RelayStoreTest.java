@@ -9,6 +9,9 @@ import io.qmpsidecar.relay.testing.RelayPair;
 import io.vertx.core.Vertx;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -59,6 +62,31 @@ class RelayStoreTest {
 
     assertThat(e).isInstanceOf(RelayStoreException.class).hasMessageContaining("in use by another process");
     Await.result(first.close());
+  }
+
+  @Test
+  void theDpusAckIsStoredWithTheNextNotificationsInsteadOfACommitOfItsOwn() throws Exception {
+    assertThat(storedAckAfter(dir.resolve("idle"), false)).as("an ack alone waits for company").isZero();
+    assertThat(storedAckAfter(dir.resolve("busy"), true)).as("stored in the next notification's commit").isEqualTo(3);
+  }
+
+  /** Three notifications acked by the DPU, then maybe a fourth; the stored ack once the host closed. */
+  private static long storedAckAfter(Path store, boolean fourth) throws Exception {
+    Files.createDirectories(store);
+    try (RelayPair pair = RelayPair.plain(store)) {
+      pair.awaitConnected();
+      for (int i = 0; i < 3; i++) {
+        Await.result(pair.host.notify(Notification.opAccepted("op-" + i)));
+      }
+      Await.until("the DPU acknowledged all three", () -> pair.host.unacknowledged() == 0);
+      if (fourth) {
+        Await.result(pair.host.notify(Notification.opAccepted("op-3")));
+      }
+    }
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + store.resolve("relay.db"));
+        ResultSet rs = c.createStatement().executeQuery("SELECT value FROM meta WHERE key = 'last_acked'")) {
+      return rs.next() ? rs.getLong(1) : 0;
+    }
   }
 
   @Test

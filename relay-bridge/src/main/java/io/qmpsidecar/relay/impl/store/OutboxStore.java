@@ -51,8 +51,10 @@ public final class OutboxStore {
   /**
    * Stores a batch in one transaction, numbering from {@code nextSeq}; a notification whose
    * message exceeds {@code maxBytes} gets no number. Keeps at most {@code maxEntries} entries.
+   * Records the DPU's cumulative ack {@code acked} in the same transaction and drops what it
+   * covers, so that acks cost no commit of their own.
    */
-  public Future<Appended> append(List<Notification> batch, long nextSeq, int maxBytes, long maxEntries) {
+  public Future<Appended> append(List<Notification> batch, long nextSeq, int maxBytes, long maxEntries, long acked) {
     return db.run("store notifications", c -> {
       List<Entry> entries = new ArrayList<>(batch.size());
       long seq = nextSeq;
@@ -73,7 +75,8 @@ public final class OutboxStore {
       }
       long lastSeq = seq - 1;
       Schema.put(c, Schema.LAST_SEQ, lastSeq);
-      long firstRetained = Math.max(1, lastSeq - maxEntries + 1);
+      Schema.put(c, Schema.LAST_ACKED, acked);
+      long firstRetained = Math.max(Math.max(1, lastSeq - maxEntries + 1), acked + 1);
       deleteBelow(c, firstRetained);
       return new Appended(entries, firstRetained);
     });
