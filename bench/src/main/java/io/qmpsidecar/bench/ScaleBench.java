@@ -20,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -33,8 +34,9 @@ import java.util.stream.Stream;
  * heap after a full GC, divided by the VM count.
  * <ul>
  *   <li>{@value #SIMULATED} simulated endpoints ({@link SimQmpServers}, a QMP protocol simulator
- *       in another process, not QEMU): connect time, memory per VM, then {@value #OFFERED}
- *       events/s offered for {@value #EMIT_SECONDS} s across all of them, counted as the
+ *       in another process, not QEMU): connect time, memory per VM, then events offered
+ *       across all of them for {@value #EMIT_SECONDS} s at each rate of {@code bench.offered}
+ *       (50,000/s, the target's fan-in, then 100,000/s), counted as the
  *       sidecar's event stream delivers them to a subscriber, while one client sends
  *       sequential {@code query-status} through {@code POST /v1/vms/NAME/qmp} round-robin over
  *       the VMs; its latency idle is the baseline.</li>
@@ -44,7 +46,9 @@ import java.util.stream.Stream;
 public final class ScaleBench {
   private static final int SIMULATED = Integer.getInteger("bench.simulated", 1000);
   private static final int REAL = Integer.getInteger("bench.real", 50);
-  private static final int OFFERED = Integer.getInteger("bench.offered", 100_000);
+  /** Event rates offered in turn, each for {@value #EMIT_SECONDS} s: the target's fan-in, then twice it. */
+  private static final int[] OFFERED = Arrays.stream(System.getProperty("bench.offered", "50000,100000").split(","))
+      .mapToInt(Integer::parseInt).toArray();
   private static final int EMIT_SECONDS = 10;
   private static final int IDLE_SECONDS = 3;
   private static final Duration READY = Duration.ofSeconds(90);
@@ -67,7 +71,7 @@ public final class ScaleBench {
         cmd.add("-XX:StartFlightRecording=filename=" + Path.of(profile, "ScaleBench-" + kind + ".jfr") + ",settings=profile");
       }
       cmd.addAll(List.of("-Dqemu.binaries.file=" + System.getProperty("qemu.binaries.file", ".qemu/binaries"),
-          "-Dbench.simulated=" + SIMULATED, "-Dbench.real=" + REAL, "-Dbench.offered=" + OFFERED,
+          "-Dbench.simulated=" + SIMULATED, "-Dbench.real=" + REAL, "-Dbench.offered=" + Arrays.stream(OFFERED).mapToObj(Integer::toString).collect(Collectors.joining(",")),
           "-cp", System.getProperty("java.class.path"), ScaleBench.class.getName(), "--measure", kind));
       System.out.println("sidecar JVM options (" + (override.isBlank() ? "bin/jvm/host, QMP_SIDECAR_JVM=host" : "-Dbench.jvm")
           + "): " + String.join(" ", jvm));
@@ -117,7 +121,7 @@ public final class ScaleBench {
         .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     // Every read from the simulator below ends, at the latest, when this bound kills it.
     CompletableFuture.runAsync(sim::destroyForcibly,
-        CompletableFuture.delayedExecutor(IDLE_SECONDS + EMIT_SECONDS + 120, TimeUnit.SECONDS));
+        CompletableFuture.delayedExecutor(IDLE_SECONDS + (EMIT_SECONDS + 60L) * OFFERED.length + 60, TimeUnit.SECONDS));
     try (BufferedReader out = new BufferedReader(new InputStreamReader(sim.getInputStream(), StandardCharsets.UTF_8));
         PrintWriter in = new PrintWriter(sim.getOutputStream(), true, StandardCharsets.UTF_8)) {
       expect(out, "listening");
@@ -142,27 +146,44 @@ public final class ScaleBench {
             }
           });
       long[] idle = latencies(sidecar.apiSocket, names, IDLE_SECONDS, new AtomicBoolean(true));
-      AtomicBoolean emitting = new AtomicBoolean(true);
-      long[][] busy = new long[1][];
-      Thread client = new Thread(() -> {
-        try {
-          busy[0] = latencies(sidecar.apiSocket, names, EMIT_SECONDS + 5, emitting);
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
+      List<String> phases = new ArrayList<>();
+      for (int rate : OFFERED) {
+        long receivedBefore = received.get();
+        long droppedBefore = dropped.get();
+        AtomicBoolean emitting = new AtomicBoolean(true);
+        long[][] busy = new long[1][];
+        Thread client = new Thread(() -> {
+          try {
+            busy[0] = latencies(sidecar.apiSocket, names, EMIT_SECONDS + 5, emitting);
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
+        long start = System.nanoTime();
+        client.start();
+        in.println("emit " + rate + " " + EMIT_SECONDS);
+        long sent = Long.parseLong(expect(out, "sent").split(" ")[1]);
+        double emitSeconds = (System.nanoTime() - start) / 1e9;
+        emitting.set(false);
+        client.join(TimeUnit.SECONDS.toMillis(EMIT_SECONDS + 30));
+        long drainDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (received.get() - receivedBefore + dropped.get() - droppedBefore < sent && System.nanoTime() < drainDeadline) {
+          Thread.sleep(20);
         }
-      });
-      long start = System.nanoTime();
-      client.start();
-      in.println("emit " + OFFERED + " " + EMIT_SECONDS);
-      long sent = Long.parseLong(expect(out, "sent").split(" ")[1]);
-      double emitSeconds = (System.nanoTime() - start) / 1e9;
-      emitting.set(false);
-      client.join(TimeUnit.SECONDS.toMillis(EMIT_SECONDS + 30));
-      long drainDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (received.get() + dropped.get() < sent && System.nanoTime() < drainDeadline) {
-        Thread.sleep(20);
+        long got = received.get() - receivedBefore;
+        long lost = dropped.get() - droppedBefore;
+        double fannedSeconds = Math.max(emitSeconds, (lastEvent.get() - start) / 1e9);
+        String at = String.format(" (%,d/s offered)", rate);
+        phases.add(String.join("\n",
+            rowText("events offered by the endpoints" + at, String.format("%.0f /s", sent / emitSeconds), "", ""),
+            rowText("events fanned in to the event stream" + at, String.format("%.0f /s", (got + lost) / fannedSeconds),
+                ">= 50,000 /s", "published: delivered to the subscriber or dropped at its full queue"),
+            rowText("events delivered to a subscriber" + at, String.format("%.0f /s", got / fannedSeconds), "",
+                String.format("%d of %d delivered, %d dropped (queue of 4096)", got, sent, lost)),
+            rowText("passthrough round trip p50" + at, micros(busy[0], 50), "", busy[0].length + " commands"),
+            rowText("passthrough round trip p99" + at, micros(busy[0], 99), "<= 5 ms",
+                String.format("%.2fx idle", BenchStats.percentileMicros(busy[0], 99) / BenchStats.percentileMicros(idle, 99)))));
       }
-      double fannedSeconds = Math.max(emitSeconds, (lastEvent.get() - start) / 1e9);
       in.println("quit");
 
       System.out.printf("%n%d simulated QMP endpoints (SimQmpServers, not QEMU), one sidecar%n", SIMULATED);
@@ -170,16 +191,9 @@ public final class ScaleBench {
       row("connect all (sockets appear to all ready)", String.format("%.0f ms", connectMs), "",
           "(includes up to 2 s until the next directory scan)");
       memoryRows(fixed, loaded, SIMULATED);
-      row("events offered by the endpoints", String.format("%.0f /s", sent / emitSeconds), "", "");
-      row("events fanned in to the event stream", String.format("%.0f /s", (received.get() + dropped.get()) / fannedSeconds),
-          ">= 50,000 /s", "published: delivered to the subscriber or dropped at its full queue");
-      row("events delivered to a subscriber", String.format("%.0f /s", received.get() / fannedSeconds), "",
-          String.format("%d of %d delivered, %d dropped (queue of 4096)", received.get(), sent, dropped.get()));
       row("passthrough round trip p50, idle", micros(idle, 50), "", idle.length + " commands");
       row("passthrough round trip p99, idle", micros(idle, 99), "", "");
-      row("passthrough round trip p50, events flowing", micros(busy[0], 50), "", busy[0].length + " commands");
-      row("passthrough round trip p99, events flowing", micros(busy[0], 99), "<= 5 ms",
-          String.format("%.2fx idle", BenchStats.percentileMicros(busy[0], 99) / BenchStats.percentileMicros(idle, 99)));
+      phases.forEach(System.out::println);
     } finally {
       if (!sim.waitFor(15, TimeUnit.SECONDS)) {
         sim.destroyForcibly();
@@ -292,10 +306,14 @@ public final class ScaleBench {
   }
 
   private static void header() {
-    System.out.printf("%-46s %14s %14s  %s%n", "metric", "measured", "target", "note");
+    System.out.println(rowText("metric", "measured", "target", "note"));
   }
 
   private static void row(String metric, String value, String target, String note) {
-    System.out.printf("%-46s %14s %14s  %s%n", metric, value, target, note);
+    System.out.println(rowText(metric, value, target, note));
+  }
+
+  private static String rowText(String metric, String value, String target, String note) {
+    return String.format("%-62s %14s %14s  %s", metric, value, target, note);
   }
 }
