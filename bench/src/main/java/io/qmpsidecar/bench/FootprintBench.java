@@ -16,10 +16,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The daemon's footprint as shipped: {@code bin/qmp-sidecar run} as a child process against one
- * real QEMU (qtest mode), against the same jar under plain {@code java -jar} (the JVM's defaults:
- * G1, a quarter of the machine's memory as heap, both JIT tiers) as the baseline, and the launcher
- * with a class-data sharing archive that this benchmark builds first with
- * {@code -XX:ArchiveClassesAtExit} in a training run. Start-up is process start to {@code GET
+ * real QEMU (qtest mode), with the class-data sharing archive that {@code ./mvnw package}
+ * records, against the same jar under plain {@code java -jar} (the JVM's defaults: G1, a quarter
+ * of the machine's memory as heap, both JIT tiers) as the baseline, the launcher's options without
+ * the archive, and the launcher's {@code host} profile. Start-up is process start to {@code GET
  * /readyz} answering 200 over the API socket; idle RSS is {@code VmRSS} from /proc after
  * {@value #IDLE_SECONDS} s idle. The variants run in alternating rounds.
  */
@@ -38,39 +38,40 @@ public final class FootprintBench {
       throw new IllegalStateException("run from the checkout after ./mvnw -B package -DskipTests (bench/run does): "
           + jar + " or " + launcher + " is missing");
     }
+    Path archive = root.resolve("sidecar/target/qmp-sidecar.jsa");
+    if (!Files.isRegularFile(archive)) {
+      throw new IllegalStateException(archive + " is missing: ./mvnw -B package records it (sidecar/src/build/record-cds)");
+    }
     Path dir = Files.createTempDirectory("footprint-bench");
-    Path archive = dir.resolve("qmp-sidecar.jsa");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> smallOptions = new ArrayList<>(List.of(java, "@" + root.resolve("bin/jvm/small")));
+    smallOptions.addAll(List.of("-jar", jar.toString()));
     try (QemuProcess qemu = QemuProcess.startQtest(QemuBinaries.all().get(0), dir, "bench", 1)) {
       String qmp = "vm1=unix:" + qemu.qmpAddress().unixPath();
-      Sample training = start(List.of(launcher.toString()), "-XX:ArchiveClassesAtExit=" + archive, dir, qmp, 0);
-      if (!Files.isRegularFile(archive)) {
-        throw new IllegalStateException("the training run wrote no CDS archive " + archive + "; see " + dir);
-      }
-      System.out.printf("CDS archive from a training run (start, ready, SIGTERM): %d KiB%n", Files.size(archive) / 1024);
       Map<String, List<Sample>> samples = new LinkedHashMap<>();
       Map<String, String> options = new LinkedHashMap<>();
       for (int round = 0; round < ROUNDS; round++) {
-        run(samples, options, "java -jar (JVM defaults)", List.of(java, "-jar", jar.toString()), "", dir, qmp);
-        run(samples, options, "bin/qmp-sidecar", List.of(launcher.toString()), "", dir, qmp);
-        run(samples, options, "bin/qmp-sidecar + CDS archive", List.of(launcher.toString()),
-            "-XX:SharedArchiveFile=" + archive, dir, qmp);
+        run(samples, options, "java -jar (JVM defaults)", List.of(java, "-jar", jar.toString()), Map.of(), dir, qmp);
+        run(samples, options, "launcher options, no CDS archive", smallOptions, Map.of(), dir, qmp);
+        run(samples, options, "bin/qmp-sidecar (small, CDS)", List.of(launcher.toString()), Map.of(), dir, qmp);
+        run(samples, options, "bin/qmp-sidecar (host, CDS)", List.of(launcher.toString()),
+            Map.of("QMP_SIDECAR_JVM", "host"), dir, qmp);
       }
-      print(samples, options, training);
+      print(samples, options);
     }
   }
 
   private record Sample(double startMillis, long rssKiB, String jvmOptions) {}
 
   private static void run(Map<String, List<Sample>> samples, Map<String, String> options, String name,
-      List<String> command, String javaOpts, Path dir, String qmp) throws Exception {
-    Sample s = start(command, javaOpts, dir, qmp, IDLE_SECONDS);
+      List<String> command, Map<String, String> env, Path dir, String qmp) throws Exception {
+    Sample s = start(command, env, dir, qmp, IDLE_SECONDS);
     samples.computeIfAbsent(name, k -> new ArrayList<>()).add(s);
     options.put(name, s.jvmOptions());
   }
 
   /** Starts the daemon, waits until ready, idles {@code idleSeconds}, reads VmRSS and stops it. */
-  private static Sample start(List<String> command, String javaOpts, Path dir, String qmp, int idleSeconds)
+  private static Sample start(List<String> command, Map<String, String> env, Path dir, String qmp, int idleSeconds)
       throws Exception {
     Path run = Files.createTempDirectory(dir, "run");
     Path api = run.resolve("api.sock");
@@ -78,7 +79,9 @@ public final class FootprintBench {
     cmd.addAll(List.of("run", "--set", "api.socket=" + api, "--set", "stateDir=" + run.resolve("state"),
         "--set", "proxy.dir=" + run.resolve("proxy"), "--qmp", qmp));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(run.resolve("log").toFile());
-    pb.environment().put("JAVA_OPTS", javaOpts);
+    pb.environment().remove("JAVA_OPTS");
+    pb.environment().remove("QMP_SIDECAR_JVM");
+    pb.environment().putAll(env);
     pb.environment().remove("INVOCATION_ID");
     pb.environment().remove("JOURNAL_STREAM");
     long t0 = System.nanoTime();
@@ -115,11 +118,10 @@ public final class FootprintBench {
     return String.join(" ", jarAt < 0 ? opts : opts.subList(0, jarAt));
   }
 
-  private static void print(Map<String, List<Sample>> samples, Map<String, String> options, Sample training) {
+  private static void print(Map<String, List<Sample>> samples, Map<String, String> options) {
     System.out.printf("%nOne VM (QEMU qtest), median of %d alternating rounds; RSS after %d s idle%n", ROUNDS, IDLE_SECONDS);
     samples.keySet().forEach(name -> System.out.printf("  %-32s JVM options: %s%n", name,
         options.get(name).isEmpty() ? "(none)" : options.get(name)));
-    System.out.printf("  (training run for the archive: ready in %.0f ms)%n", training.startMillis());
     List<Sample> base = samples.values().iterator().next();
     double baseStart = median(base, true);
     double baseRss = median(base, false);
