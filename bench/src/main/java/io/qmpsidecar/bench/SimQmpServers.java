@@ -33,7 +33,7 @@ public final class SimQmpServers {
   private static final String GREETING = "{\"QMP\":{\"version\":{\"qemu\":{\"micro\":0,\"minor\":0,\"major\":10},"
       + "\"package\":\"simulated\"},\"capabilities\":[\"oob\"]}}\r\n";
   private static final String STATUS = "\"return\":{\"status\":\"running\",\"singlestep\":false,\"running\":true}";
-  private static final int TICK_MS = 10;
+  private static final int TICK_MS = 1;
   private static final ObjectMapper JSON = new ObjectMapper();
   private final Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(1));
   private final List<NetSocket> peers = new CopyOnWriteArrayList<>();
@@ -79,7 +79,11 @@ public final class SimQmpServers {
     socket.write(GREETING);
   }
 
-  /** Offers {@code rate} events/s in total, spread over the connected peers, for {@code seconds}; returns how many were sent. */
+  /**
+   * Offers {@code rate} events/s in total for {@code seconds}, in {@value #TICK_MS} ms ticks, each
+   * tick's share going to the next peers in turn (independent VMs do not emit in step); returns
+   * how many were sent.
+   */
   private long emit(int rate, int seconds) throws Exception {
     int perTick = Math.max(1, rate * TICK_MS / 1000);
     long[] sent = {0};

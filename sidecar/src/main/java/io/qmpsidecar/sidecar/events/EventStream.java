@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,8 +43,20 @@ public final class EventStream {
 
   /** Publishes an event and returns it with its id. Never blocks on subscribers. */
   public SidecarEvent publish(String vm, String type, String opId, JsonNode data) {
+    return publish(vm, type, opId, data, null);
+  }
+
+  /**
+   * Publishes a QEMU event: its {@code data} gains {@code qemuTimestamp}, QEMU's time of it, when
+   * a reader first asks for it.
+   */
+  public SidecarEvent publishQemu(String vm, String type, JsonNode data, Instant qemuTimestamp) {
+    return publish(vm, type, null, data, Objects.requireNonNull(qemuTimestamp, "qemuTimestamp"));
+  }
+
+  private SidecarEvent publish(String vm, String type, String opId, JsonNode data, Instant qemuTimestamp) {
     synchronized (log) {
-      SidecarEvent event = new SidecarEvent(++lastId, clock.instant(), vm, type, opId, data);
+      SidecarEvent event = new SidecarEvent(++lastId, clock.instant(), vm, type, opId, data, qemuTimestamp);
       if (log.size() == logCapacity) {
         log.removeFirst();
       }
