@@ -4,9 +4,11 @@ import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.qmp.testing.Await;
 import io.vertx.core.Vertx;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -31,6 +33,21 @@ class EventStreamTest {
 
   private static SidecarEvent publish(EventStream s, String type) {
     return s.publish("vm1", type, null, JsonNodeFactory.instance.objectNode().put("id", type));
+  }
+
+  @Test
+  void aQemuEventsDataCarriesQemusMembersAndItsTimestampAndLeavesQemusNodeAlone() {
+    EventStream s = new EventStream(vertx, Clock.systemUTC(), 10);
+    ObjectNode qemu = JsonNodeFactory.instance.objectNode().put("device", "nic1").put("path", "/machine/peripheral/nic1");
+    SidecarEvent e = s.publishQemu("vm1", "qmp.DEVICE_DELETED", qemu, Instant.ofEpochSecond(1795508409, 151065000));
+
+    assertThat(e.text("device")).isEqualTo("nic1");
+    assertThat(e.text("qemuTimestamp")).isEqualTo("2026-11-24T08:20:09.151065Z");
+    assertThat(e.data().toString()).isEqualTo("{\"device\":\"nic1\",\"path\":\"/machine/peripheral/nic1\","
+        + "\"qemuTimestamp\":\"2026-11-24T08:20:09.151065Z\"}");
+    assertThat(e.data()).isSameAs(e.data());
+    assertThat(qemu.has("qemuTimestamp")).isFalse();
+    assertThat(s.since(0).events()).containsExactly(e);
   }
 
   @Test
