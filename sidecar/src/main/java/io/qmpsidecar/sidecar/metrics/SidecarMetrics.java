@@ -15,6 +15,9 @@ import java.util.function.Supplier;
  * listed in docs/operations.md.
  */
 public final class SidecarMetrics {
+  /** The {@code command} label of names QEMU answered with {@code CommandNotFound}. */
+  public static final String UNKNOWN_COMMAND = "(unknown)";
+
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
   /** Meters of the per-request, per-command and per-event paths, found again without building an id each time. */
@@ -26,10 +29,15 @@ public final class SidecarMetrics {
   /** A meter's label values: the VM (or null), the name it counts, and an outcome (or null). */
   private record Labels(String vm, String name, String outcome) {}
 
-  /** A QMP command's latency; {@code outcome} is {@code ok} or QEMU's error class, or the failure. */
+  /**
+   * A QMP command's latency; {@code outcome} is {@code ok} or QEMU's error class, or the failure.
+   * Names QEMU does not know count as {@value #UNKNOWN_COMMAND}: a caller allowed any name
+   * cannot make a meter per spelling.
+   */
   public void qmpCommand(String vm, String command, String outcome, Duration latency) {
-    commandTimers.computeIfAbsent(new Labels(vm, command, outcome), k -> Timer.builder("qmp_command_seconds")
-        .description("QMP command latency").tag("vm", vm).tag("command", command).tag("outcome", outcome)
+    String name = "CommandNotFound".equals(outcome) ? UNKNOWN_COMMAND : command;
+    commandTimers.computeIfAbsent(new Labels(vm, name, outcome), k -> Timer.builder("qmp_command_seconds")
+        .description("QMP command latency").tag("vm", vm).tag("command", name).tag("outcome", outcome)
         .publishPercentileHistogram().register(registry)).record(latency);
   }
 
