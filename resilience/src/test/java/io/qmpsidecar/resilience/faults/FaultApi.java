@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.sidecar.events.EventTypes;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -19,6 +20,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.function.Supplier;
@@ -69,6 +71,23 @@ final class FaultApi {
     List<String> ids = new ArrayList<>();
     r.body().forEach(d -> ids.add(d.path("id").asText()));
     return ids.stream().sorted().toList();
+  }
+
+  /**
+   * The VM's real device set matches the sidecar's record, or each difference was reported:
+   * {@code reported(type, id)} tells whether a {@code drift.*} event of that type named the device.
+   */
+  void assertRecordMatchesQemuOrDrift(String vm, BiPredicate<String, String> reported) {
+    List<String> inQemu = qemuDevices(vm);
+    List<String> recorded = recordedDevices(vm);
+    for (String id : inQemu) {
+      assertThat(recorded.contains(id) || reported.test(EventTypes.DRIFT_UNKNOWN, id))
+          .as("%s in QEMU but neither recorded nor reported (record %s)", id, recorded).isTrue();
+    }
+    for (String id : recorded) {
+      assertThat(inQemu.contains(id) || reported.test(EventTypes.DRIFT_MISSING, id))
+          .as("%s recorded but not in QEMU and not reported (QEMU has %s)", id, inQemu).isTrue();
+    }
   }
 
   /** QMP commands sent to the VM's QEMU and not answered, from the sidecar's metrics. */

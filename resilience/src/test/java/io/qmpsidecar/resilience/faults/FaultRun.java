@@ -1,5 +1,7 @@
 package io.qmpsidecar.resilience.faults;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.qmpsidecar.relay.ReceivedNotification;
 import io.qmpsidecar.resilience.Figures;
 import io.vertx.core.Future;
@@ -75,6 +77,28 @@ final class FaultRun {
       }
     }
     return problems;
+  }
+
+  /** A fault's test body, given the run that counts what it sees. */
+  @FunctionalInterface
+  interface Body {
+    void run(FaultRun run) throws Exception;
+  }
+
+  /**
+   * Runs one fault and writes its row: survived only when {@code body} passed and {@code received}
+   * (the DPU end's log, read after the body) has no gap or repeat.
+   */
+  static void inject(String name, List<ReceivedNotification> received, String receivedLog, Body body) throws Exception {
+    FaultRun run = new FaultRun(name);
+    boolean passed = false;
+    try {
+      body.run(run);
+      assertThat(run.checkSequence(received)).as(receivedLog).isEmpty();
+      passed = true;
+    } finally {
+      run.finish(passed);
+    }
   }
 
   /** Writes the row: one fault injected, survived when {@code passed}. */

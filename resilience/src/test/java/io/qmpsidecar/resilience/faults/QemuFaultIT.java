@@ -97,22 +97,8 @@ class QemuFaultIT {
         && api.call(HttpMethod.GET, "/readyz", null).status() == 200);
   }
 
-  /** Runs one fault and writes its row, survived only when the body passed. */
-  private void inject(String fault, QemuBinary binary, FaultBody body) throws Exception {
-    FaultRun run = new FaultRun(fault + " (QEMU " + binary.version() + ")");
-    boolean passed = false;
-    try {
-      body.run(run);
-      assertThat(run.checkSequence(received)).as("the DPU's received log").isEmpty();
-      passed = true;
-    } finally {
-      run.finish(passed);
-    }
-  }
-
-  @FunctionalInterface
-  private interface FaultBody {
-    void run(FaultRun run) throws Exception;
+  private void inject(String fault, QemuBinary binary, FaultRun.Body body) throws Exception {
+    FaultRun.inject(fault + " (QEMU " + binary.version() + ")", received, "the DPU's received log", body);
   }
 
   private Future<Reply> send(HttpMethod method, String uri, String body) {
@@ -129,20 +115,8 @@ class QemuFaultIT {
 
   /** The VM's real device set matches the record, or each difference was reported as drift. */
   private void assertRecordMatchesQemuOrDrift(String vm) {
-    List<String> inQemu = api.qemuDevices(vm);
-    List<String> recorded = api.recordedDevices(vm);
-    for (String id : inQemu) {
-      assertThat(recorded.contains(id) || drift(EventTypes.DRIFT_UNKNOWN, vm, id))
-          .as("%s in QEMU but neither recorded nor reported (record %s)", id, recorded).isTrue();
-    }
-    for (String id : recorded) {
-      assertThat(inQemu.contains(id) || drift(EventTypes.DRIFT_MISSING, vm, id))
-          .as("%s recorded but not in QEMU and not reported (QEMU has %s)", id, inQemu).isTrue();
-    }
-  }
-
-  private boolean drift(String type, String vm, String id) {
-    return events.stream().anyMatch(e -> e.type().equals(type) && vm.equals(e.vm()) && id.equals(e.text("id")));
+    api.assertRecordMatchesQemuOrDrift(vm, (type, id) -> events.stream()
+        .anyMatch(e -> e.type().equals(type) && vm.equals(e.vm()) && id.equals(e.text("id"))));
   }
 
   /** After a fault: the API answers, the VM serves commands and is ready. */

@@ -150,21 +150,8 @@ class SidecarKillFaultIT {
     }
   }
 
-  private void inject(String fault, FaultBody body) throws Exception {
-    FaultRun run = new FaultRun(fault);
-    boolean passed = false;
-    try {
-      body.run(run);
-      assertThat(run.checkSequence(received)).as("the DPU's received log across the restart").isEmpty();
-      passed = true;
-    } finally {
-      run.finish(passed);
-    }
-  }
-
-  @FunctionalInterface
-  private interface FaultBody {
-    void run(FaultRun run) throws Exception;
+  private void inject(String fault, FaultRun.Body body) throws Exception {
+    FaultRun.inject(fault, received, "the DPU's received log across the restart", body);
   }
 
   private Future<Reply> send(HttpMethod method, String uri, String body) {
@@ -177,16 +164,7 @@ class SidecarKillFaultIT {
 
   /** The VM's real device set matches the restarted sidecar's record, or it reported the drift. */
   private void assertRecordMatchesQemuOrDrift(String vm) {
-    List<String> inQemu = api.qemuDevices(vm);
-    List<String> recorded = api.recordedDevices(vm);
-    for (String id : inQemu) {
-      assertThat(recorded.contains(id) || drift("drift.device-unknown", id))
-          .as("%s in QEMU but neither recorded nor reported (record %s)", id, recorded).isTrue();
-    }
-    for (String id : recorded) {
-      assertThat(inQemu.contains(id) || drift("drift.device-missing", id))
-          .as("%s recorded but not in QEMU and not reported (QEMU has %s)", id, inQemu).isTrue();
-    }
+    api.assertRecordMatchesQemuOrDrift(vm, this::drift);
   }
 
   private boolean drift(String type, String id) {

@@ -92,21 +92,8 @@ class StoreFaultIT {
     return ConfigLoader.load(null, Map.of(), keys, vms);
   }
 
-  private void inject(String fault, FaultBody body) throws Exception {
-    FaultRun run = new FaultRun(fault);
-    boolean passed = false;
-    try {
-      body.run(run);
-      assertThat(run.checkSequence(received)).as("the DPU's received log").isEmpty();
-      passed = true;
-    } finally {
-      run.finish(passed);
-    }
-  }
-
-  @FunctionalInterface
-  private interface FaultBody {
-    void run(FaultRun run) throws Exception;
+  private void inject(String fault, FaultRun.Body body) throws Exception {
+    FaultRun.inject(fault, received, "the DPU's received log", body);
   }
 
   @Test
