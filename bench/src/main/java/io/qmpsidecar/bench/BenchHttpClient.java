@@ -1,10 +1,6 @@
 package io.qmpsidecar.bench;
 
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
@@ -15,15 +11,11 @@ import java.nio.file.Path;
  * window of requests before reading their responses, in order.
  */
 final class BenchHttpClient implements AutoCloseable {
-  private final SocketChannel channel;
-  private final ByteBuffer in = ByteBuffer.allocateDirect(64 * 1024);
-  private final StringBuilder line = new StringBuilder();
+  private final LineSocket socket;
   private final StringBuilder errorBody = new StringBuilder();
 
-  BenchHttpClient(Path socket) throws IOException {
-    channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-    channel.connect(UnixDomainSocketAddress.of(socket));
-    in.flip();
+  BenchHttpClient(Path path) throws IOException {
+    socket = new LineSocket(path, false);
   }
 
   static byte[] post(String uri, String body) {
@@ -43,7 +35,7 @@ final class BenchHttpClient implements AutoCloseable {
 
   /** Sends one request and returns the response's status. */
   int call(byte[] request) throws IOException {
-    write(request);
+    socket.write(request);
     return readResponse();
   }
 
@@ -61,7 +53,7 @@ final class BenchHttpClient implements AutoCloseable {
     int received = 0;
     while (received < count) {
       while (sent < count && sent - received < window) {
-        write(request);
+        socket.write(request);
         sent++;
       }
       expectOk(readResponse());
@@ -76,22 +68,10 @@ final class BenchHttpClient implements AutoCloseable {
     }
   }
 
-  private void write(byte[] bytes) throws IOException {
-    ByteBuffer out = ByteBuffer.wrap(bytes);
-    while (out.hasRemaining()) {
-      channel.write(out);
-    }
-  }
-
   private int readResponse() throws IOException {
-    readLine();
-    int status = Integer.parseInt(line.substring(9, 12));
+    int status = Integer.parseInt(socket.readLine().substring(9, 12));
     long length = -1;
-    while (true) {
-      readLine();
-      if (line.length() == 0) {
-        break;
-      }
+    for (StringBuilder line = socket.readLine(); line.length() > 0; line = socket.readLine()) {
       if (line.length() > 15 && line.substring(0, 15).equalsIgnoreCase("content-length:")) {
         length = Long.parseLong(line.substring(15).trim());
       }
@@ -100,49 +80,12 @@ final class BenchHttpClient implements AutoCloseable {
       throw new IOException("a response without Content-Length");
     }
     errorBody.setLength(0);
-    while (length > 0) {
-      if (!in.hasRemaining()) {
-        fill();
-      }
-      int skip = (int) Math.min(length, in.remaining());
-      if (status != 200) {
-        for (int i = 0; i < skip; i++) {
-          errorBody.append((char) in.get(in.position() + i));
-        }
-      }
-      in.position(in.position() + skip);
-      length -= skip;
-    }
+    socket.readBytes(length, status == 200 ? null : errorBody);
     return status;
-  }
-
-  private void readLine() throws IOException {
-    line.setLength(0);
-    while (true) {
-      while (in.hasRemaining()) {
-        byte b = in.get();
-        if (b == '\n') {
-          if (line.length() > 0 && line.charAt(line.length() - 1) == '\r') {
-            line.setLength(line.length() - 1);
-          }
-          return;
-        }
-        line.append((char) b);
-      }
-      fill();
-    }
-  }
-
-  private void fill() throws IOException {
-    in.clear();
-    if (channel.read(in) < 0) {
-      throw new IOException("the server closed the connection");
-    }
-    in.flip();
   }
 
   @Override
   public void close() throws IOException {
-    channel.close();
+    socket.close();
   }
 }

@@ -7,13 +7,8 @@ import io.qmpsidecar.relay.DpuEndpoint;
 import io.qmpsidecar.relay.DpuEndpointOptions;
 import io.qmpsidecar.relay.RelayMethods;
 import io.vertx.core.Vertx;
-import java.io.EOFException;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,11 +64,11 @@ public final class EventLatencyBench {
   private static final Duration RUN_LIMIT = Duration.ofSeconds(60 + WARMUP / WARMUP_RATE + MEASURED / RATE);
   private static final String HOST_ID = "bench-host";
   private static final String VM = "vm1";
-  private static final String SSE_REQUEST = "GET /v1/events?vm=" + VM
-      + "&type=qmp.STOP,qmp.RESUME,qmp.events-dropped HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n";
-  private static final String CAPABILITIES = "{\"execute\":\"qmp_capabilities\"}\n";
-  private static final String STOP = "{\"execute\":\"stop\"}\n";
-  private static final String CONT = "{\"execute\":\"cont\"}\n";
+  private static final byte[] SSE_REQUEST = ascii("GET /v1/events?vm=" + VM
+      + "&type=qmp.STOP,qmp.RESUME,qmp.events-dropped HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n");
+  private static final byte[] CAPABILITIES = ascii("{\"execute\":\"qmp_capabilities\"}\n");
+  private static final byte[] STOP = ascii("{\"execute\":\"stop\"}\n");
+  private static final byte[] CONT = ascii("{\"execute\":\"cont\"}\n");
 
   private EventLatencyBench() {}
 
@@ -137,16 +132,16 @@ public final class EventLatencyBench {
     Arrivals atSse = new Arrivals();
     Arrivals atPublish = new Arrivals();
     Arrivals atProxy = new Arrivals();
-    List<LineChannel> channels = new ArrayList<>();
+    List<LineSocket> channels = new ArrayList<>();
     ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(daemon("event-bench-watchdog"));
     ExecutorService readers = Executors.newFixedThreadPool(3, daemon("event-bench-subscriber"));
     ScheduledFuture<?> limit = watchdog.schedule(() -> closeAll(channels), RUN_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
     List<Future<?>> reading = new ArrayList<>();
     try {
-      LineChannel rawIn = qmp(raw, channels);
-      LineChannel proxyIn = qmp(proxy, channels);
-      LineChannel sseIn = sse(api, channels);
-      LineChannel commands = qmp(driver, channels);
+      LineSocket rawIn = qmp(raw, channels);
+      LineSocket proxyIn = qmp(proxy, channels);
+      LineSocket sseIn = sse(api, channels);
+      LineSocket commands = qmp(driver, channels);
       reading.add(readers.submit(() -> {
         readQmpEvents(rawIn, atRaw);
         return null;
@@ -187,7 +182,7 @@ public final class EventLatencyBench {
    * Issues events {@code from} to {@code to} ({@code stop} for even ones, {@code cont} for odd
    * ones), {@code rate} per second, each after the previous one's return.
    */
-  private static void drive(LineChannel commands, int from, int to, int rate) throws IOException {
+  private static void drive(LineSocket commands, int from, int to, int rate) throws IOException {
     long period = TimeUnit.SECONDS.toNanos(1) / rate;
     long next = System.nanoTime();
     for (int i = from; i < to; i++) {
@@ -300,14 +295,14 @@ public final class EventLatencyBench {
     return value == Long.MAX_VALUE ? "lost" : Long.toString(value);
   }
 
-  private static void readQmpEvents(LineChannel in, Arrivals into) throws IOException {
+  private static void readQmpEvents(LineSocket in, Arrivals into) throws IOException {
     try {
       while (true) {
-        String line = in.readLine();
+        String line = in.readLine().toString();
         int event = line.indexOf("\"event\"");
         if (event >= 0) {
           into.add(numberAfter(line, "\"seconds\"") * 1_000_000 + numberAfter(line, "\"microseconds\""),
-              stringAfter(line, event), in.arrivedMicros());
+              stringAfter(line, event), micros(in.readAt()));
         }
       }
     } catch (ClosedChannelException endOfRun) {
@@ -319,10 +314,10 @@ public final class EventLatencyBench {
    * Records each event's arrival, and as {@code published} the time the sidecar gave it (its
    * {@code time}); counts the sidecar's gap markers.
    */
-  private static void readSseEvents(LineChannel in, Arrivals into, Arrivals published) throws IOException {
+  private static void readSseEvents(LineSocket in, Arrivals into, Arrivals published) throws IOException {
     try {
       while (true) {
-        String line = in.readLine();
+        String line = in.readLine().toString();
         if (line.startsWith("data: ") && line.contains("\"type\":\"qmp.events-dropped\"")) {
           into.gap();
         } else if (line.startsWith("data: ")) {
@@ -332,7 +327,7 @@ public final class EventLatencyBench {
           Instant qemu = Instant.parse(stringAfter(line, line.indexOf("\"qemuTimestamp\"")));
           String type = stringAfter(line, line.indexOf("\"type\""));
           String event = type.substring("qmp.".length());
-          into.add(micros(qemu), event, in.arrivedMicros());
+          into.add(micros(qemu), event, micros(in.readAt()));
           published.add(micros(qemu), event, micros(Instant.parse(stringAfter(line, line.indexOf("\"time\"")))));
         }
       }
@@ -342,8 +337,8 @@ public final class EventLatencyBench {
   }
 
   /** A QMP client after capability negotiation. */
-  private static LineChannel qmp(Path socket, List<LineChannel> channels) throws IOException {
-    LineChannel c = open(socket, channels);
+  private static LineSocket qmp(Path socket, List<LineSocket> channels) throws IOException {
+    LineSocket c = open(socket, channels);
     c.readLine();
     c.write(CAPABILITIES);
     awaitReturn(c);
@@ -351,9 +346,9 @@ public final class EventLatencyBench {
   }
 
   /** Reads lines up to a command's return, past any events. */
-  private static void awaitReturn(LineChannel c) throws IOException {
+  private static void awaitReturn(LineSocket c) throws IOException {
     while (true) {
-      String line = c.readLine();
+      String line = c.readLine().toString();
       if (line.contains("\"return\"")) {
         return;
       }
@@ -364,32 +359,36 @@ public final class EventLatencyBench {
   }
 
   /** An SSE subscription to the VM's STOP and RESUME events, its response head read. */
-  private static LineChannel sse(Path api, List<LineChannel> channels) throws IOException {
-    LineChannel c = open(api, channels);
+  private static LineSocket sse(Path api, List<LineSocket> channels) throws IOException {
+    LineSocket c = open(api, channels);
     c.write(SSE_REQUEST);
-    String status = c.readLine();
+    String status = c.readLine().toString();
     if (!status.startsWith("HTTP/1.1 200")) {
       throw new IOException("GET /v1/events answered " + status);
     }
-    String header = c.readLine();
+    String header = c.readLine().toString();
     while (!header.isEmpty()) {
-      header = c.readLine();
+      header = c.readLine().toString();
     }
     return c;
   }
 
-  private static LineChannel open(Path socket, List<LineChannel> channels) throws IOException {
-    LineChannel c = new LineChannel(socket);
+  private static LineSocket open(Path socket, List<LineSocket> channels) throws IOException {
+    LineSocket c = new LineSocket(socket, true);
     synchronized (channels) {
       channels.add(c);
     }
     return c;
   }
 
-  private static void closeAll(List<LineChannel> channels) {
+  private static void closeAll(List<LineSocket> channels) {
     synchronized (channels) {
-      for (LineChannel c : channels) {
-        c.close();
+      for (LineSocket c : channels) {
+        try {
+          c.close();
+        } catch (IOException ignored) {
+          // Closing only ends the run's reads.
+        }
       }
     }
   }
@@ -417,6 +416,10 @@ public final class EventLatencyBench {
     }
     int open = line.indexOf('"', line.indexOf(':', at) + 1);
     return line.substring(open + 1, line.indexOf('"', open + 1));
+  }
+
+  private static byte[] ascii(String text) {
+    return text.getBytes(StandardCharsets.US_ASCII);
   }
 
   private static long micros(Instant t) {
@@ -479,64 +482,6 @@ public final class EventLatencyBench {
         throw new IllegalStateException(beyond + " events more than the " + TOTAL + " caused");
       }
       return count;
-    }
-  }
-
-  /** Lines from a blocking Unix socket, each with the wall-clock time of the read that completed it. */
-  private static final class LineChannel implements AutoCloseable {
-    private final Path socket;
-    private final SocketChannel channel;
-    private final ByteBuffer in = ByteBuffer.allocateDirect(64 * 1024);
-    private final StringBuilder line = new StringBuilder();
-    private long arrived;
-
-    LineChannel(Path socket) throws IOException {
-      this.socket = socket;
-      channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-      channel.connect(UnixDomainSocketAddress.of(socket));
-      in.flip();
-    }
-
-    void write(String text) throws IOException {
-      ByteBuffer out = ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII));
-      while (out.hasRemaining()) {
-        channel.write(out);
-      }
-    }
-
-    String readLine() throws IOException {
-      line.setLength(0);
-      while (true) {
-        while (in.hasRemaining()) {
-          byte b = in.get();
-          if (b == '\n') {
-            if (line.length() > 0 && line.charAt(line.length() - 1) == '\r') {
-              line.setLength(line.length() - 1);
-            }
-            return line.toString();
-          }
-          line.append((char) b);
-        }
-        in.clear();
-        if (channel.read(in) < 0) {
-          throw new EOFException(socket + " was closed by its server");
-        }
-        arrived = micros(Instant.now());
-        in.flip();
-      }
-    }
-
-    long arrivedMicros() {
-      return arrived;
-    }
-
-    @Override
-    public void close() {
-      try {
-        channel.close();
-      } catch (IOException ignored) {
-        // Closing only ends the run's reads.
-      }
     }
   }
 }

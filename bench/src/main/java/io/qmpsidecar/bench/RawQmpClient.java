@@ -1,10 +1,6 @@
 package io.qmpsidecar.bench;
 
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
@@ -14,23 +10,20 @@ import java.nio.file.Path;
  */
 final class RawQmpClient implements AutoCloseable {
   private static final byte[] QUERY_STATUS = "{\"execute\":\"query-status\",\"id\":1}\n".getBytes(StandardCharsets.US_ASCII);
-  private final SocketChannel channel;
-  private final ByteBuffer in = ByteBuffer.allocateDirect(64 * 1024);
+  private final LineSocket socket;
 
-  RawQmpClient(Path socket) throws IOException {
-    channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-    channel.connect(UnixDomainSocketAddress.of(socket));
-    in.flip();
-    readLine();
-    write("{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[\"oob\"]}}\n".getBytes(StandardCharsets.US_ASCII));
-    readLine();
+  RawQmpClient(Path path) throws IOException {
+    socket = new LineSocket(path, false);
+    socket.skipLine();
+    socket.write("{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[\"oob\"]}}\n".getBytes(StandardCharsets.US_ASCII));
+    socket.skipLine();
   }
 
   /** One query-status round trip, in nanoseconds. */
   long roundTrip() throws IOException {
     long start = System.nanoTime();
-    write(QUERY_STATUS);
-    readLine();
+    socket.write(QUERY_STATUS);
+    socket.skipLine();
     return System.nanoTime() - start;
   }
 
@@ -41,39 +34,17 @@ final class RawQmpClient implements AutoCloseable {
     int received = 0;
     while (received < count) {
       while (sent < count && sent - received < window) {
-        write(QUERY_STATUS);
+        socket.write(QUERY_STATUS);
         sent++;
       }
-      readLine();
+      socket.skipLine();
       received++;
     }
     return count / ((System.nanoTime() - start) / 1e9);
   }
 
-  private void write(byte[] bytes) throws IOException {
-    ByteBuffer out = ByteBuffer.wrap(bytes);
-    while (out.hasRemaining()) {
-      channel.write(out);
-    }
-  }
-
-  private void readLine() throws IOException {
-    while (true) {
-      while (in.hasRemaining()) {
-        if (in.get() == '\n') {
-          return;
-        }
-      }
-      in.clear();
-      if (channel.read(in) < 0) {
-        throw new IOException("QEMU closed the socket");
-      }
-      in.flip();
-    }
-  }
-
   @Override
   public void close() throws IOException {
-    channel.close();
+    socket.close();
   }
 }
