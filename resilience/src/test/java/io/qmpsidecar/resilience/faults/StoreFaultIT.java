@@ -105,10 +105,9 @@ class StoreFaultIT {
         .isInstanceOf(IOException.class);
     Path policy = Files.writeString(dir.resolve("policy.yaml"), STOP_DENIED);
     inject("state directory read-only (chattr +i) at start", run -> {
-      Sidecar sidecar = new Sidecar(config(state, policy, List.of()));
-      cleanup.add(sidecar::stop);
       long t0 = System.nanoTime();
-      assertThatThrownBy(() -> sidecar.start(Duration.ofSeconds(10))).as("a clear start-up error naming the path")
+      assertThatThrownBy(() -> Sidecar.start(config(state, policy, List.of()), Duration.ofSeconds(10)).stop())
+          .as("a clear start-up error naming the path")
           .hasStackTraceContaining(state.toString());
       assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("the start fails within its bound")
           .isLessThan(Duration.ofSeconds(10).plus(SLACK));
@@ -151,9 +150,8 @@ class StoreFaultIT {
     QemuProcess vm1 = QemuProcess.startQtest(qemu(), dir, "vm1", 2);
     cleanup.add(vm1);
     Path policy = Files.writeString(dir.resolve("policy.yaml"), STOP_DENIED);
-    Sidecar sidecar = new Sidecar(config(state, policy, List.of("vm1=" + vm1.qmpAddress()),
-        "relay.url=ws://127.0.0.1:" + dpu.actualPort(), "relay.hostId=host-1", "timeouts.detach=1s"));
-    sidecar.start(Duration.ofSeconds(20));
+    Sidecar sidecar = Sidecar.start(config(state, policy, List.of("vm1=" + vm1.qmpAddress()),
+        "relay.url=ws://127.0.0.1:" + dpu.actualPort(), "relay.hostId=host-1", "timeouts.detach=1s"), Duration.ofSeconds(20));
     cleanup.add(sidecar::stop);
     FaultApi api = new FaultApi(vertx, dir.resolve("api.sock"));
     Await.until("vm1 is ready and the DPU link up", () -> api.call(HttpMethod.GET, "/readyz", null).status() == 200
@@ -193,8 +191,7 @@ class StoreFaultIT {
     cleanup.add(vm1);
     Path policy = Files.writeString(dir.resolve("policy.yaml"), STOP_DENIED);
     Path state = dir.resolve("state");
-    Sidecar sidecar = new Sidecar(config(state, policy, List.of("vm1=" + vm1.qmpAddress())));
-    sidecar.start(Duration.ofSeconds(20));
+    Sidecar sidecar = Sidecar.start(config(state, policy, List.of("vm1=" + vm1.qmpAddress())), Duration.ofSeconds(20));
     cleanup.add(sidecar::stop);
     FaultApi api = new FaultApi(vertx, dir.resolve("api.sock"));
     Await.until("vm1 is ready", () -> api.call(HttpMethod.GET, "/readyz", null).status() == 200);

@@ -1,13 +1,13 @@
 package io.qmpsidecar.sidecar.cli;
 
-import io.qmpsidecar.sidecar.config.ConfigException;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /** {@code qmp-sidecar config check}: validates the configuration as {@code run} would read it. */
 @Command(name = "config", description = "Work with the daemon's configuration.",
@@ -43,7 +43,7 @@ final class ConfigCommand implements Runnable {
         out.printf("  relay: %s%n", c.relay().enabled() ? c.relay().url() + " as host " + c.relay().hostId() : "off");
         out.printf("  state: %s, proxy sockets: %s%n", c.stateDir(), c.proxyDir());
         return ExitCodes.OK;
-      } catch (ConfigException e) {
+      } catch (SidecarException e) {
         spec.commandLine().getErr().println(e.getMessage());
         return ExitCodes.INVALID;
       }

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.qmpsidecar.qmp.QmpAddress;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +17,7 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -24,8 +27,8 @@ import java.util.Set;
  * Reads the YAML configuration, applies overrides, validates everything and binds it. Override
  * precedence, lowest first: defaults, the file, environment variables
  * ({@code QMP_SIDECAR_API_SOCKET} for {@code api.socket}), then {@code --set api.socket=…}
- * flags. An invalid configuration never half-applies: {@link ConfigException} lists every
- * problem.
+ * flags. An invalid configuration never half-applies: the failure ({@code CONFIGURATION},
+ * {@code config-invalid}) lists every problem, each naming its key and the fix.
  */
 public final class ConfigLoader {
   public static final String ENV_PREFIX = "QMP_SIDECAR_";
@@ -75,7 +78,7 @@ public final class ConfigLoader {
     List<String> problems = new ArrayList<>();
     ObjectNode tree = read(file, problems);
     if (!problems.isEmpty()) {
-      throw new ConfigException(source, problems);
+      throw invalid(source, problems);
     }
     checkKnownKeys(tree, "", problems);
     KEYS.keySet().forEach(key -> {
@@ -103,9 +106,16 @@ public final class ConfigLoader {
     }
     SidecarConfig config = bind(tree, problems);
     if (!problems.isEmpty()) {
-      throw new ConfigException(source, problems);
+      throw invalid(source, problems);
     }
     return config;
+  }
+
+  /** The configuration is invalid: every problem, in the message and as the detail {@code problems}. */
+  private static SidecarException invalid(String source, List<String> problems) {
+    return SidecarException.of(Kind.CONFIGURATION, "config-invalid", source + ": " + problems.size() + " problem"
+        + (problems.size() == 1 ? "" : "s") + ":\n  " + String.join("\n  ", problems))
+        .detail("problems", List.copyOf(problems)).build();
   }
 
   private static String defaultName(String address) {

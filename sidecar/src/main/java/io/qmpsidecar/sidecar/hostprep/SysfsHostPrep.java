@@ -1,19 +1,20 @@
 package io.qmpsidecar.sidecar.hostprep;
 
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Objects;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
  * Prepares host PCI functions for {@code vfio-pci} against a configurable sysfs root and
  * {@code /dev} root. All file I/O runs on Vert.x worker threads; every failure is a
- * {@link HostPrepException} naming the function, the problem and the fix.
+ * {@link io.qmpsidecar.sidecar.failure.SidecarException} ({@code HOST_PREREQUISITE}) naming the function, the problem and the fix.
  *
  * <p>Binding uses {@code driver_override}, then {@code unbind} from the old driver, then
  * {@code drivers_probe}, never {@code new_id} (which would claim every device with that id).
@@ -41,22 +42,22 @@ public final class SysfsHostPrep {
   /**
    * The VF number {@code vfIndex} of {@code pf} (its {@code virtfnN} link).
    *
-   * @return fails with {@link HostPrepException} when the PF or that VF does not exist
+   * @return fails with {@link io.qmpsidecar.sidecar.failure.SidecarException} ({@code HOST_PREREQUISITE}) when the PF or that VF does not exist
    */
   public Future<Bdf> resolveVf(Bdf pf, int vfIndex) {
     return vertx.executeBlocking(() -> {
       if (!Files.isDirectory(reader.deviceDir(pf))) {
-        throw new HostPrepException(pf.value(), "no such PCI device (the PF is missing)",
+        throw HostPrepFailure.of(pf.value(), "no such PCI device (the PF is missing)",
             "check the PF address with lspci -D");
       }
-      return reader.virtfn(pf, vfIndex).orElseThrow(() -> new HostPrepException(pf.value(),
+      return reader.virtfn(pf, vfIndex).orElseThrow(() -> HostPrepFailure.of(pf.value(),
           "has no VF " + vfIndex + " (no virtfn" + vfIndex + " link)",
           "create VFs with: echo N > " + reader.deviceDir(pf).resolve("sriov_numvfs")
               + " (N > " + vfIndex + ")"));
     });
   }
 
-  /** Reads the function's facts without changing anything; fails with {@link HostPrepException}. */
+  /** Reads the function's facts without changing anything; fails with {@link io.qmpsidecar.sidecar.failure.SidecarException} ({@code HOST_PREREQUISITE}). */
   public Future<HostDevice> inspect(Bdf bdf) {
     return vertx.executeBlocking(() -> reader.read(bdf));
   }
@@ -74,7 +75,7 @@ public final class SysfsHostPrep {
     return vertx.executeBlocking(() -> {
       String bdf = device.bdf().value();
       if (!device.groupExclusive()) {
-        throw new HostPrepException(bdf, "IOMMU group " + device.iommuGroup() + " also holds "
+        throw HostPrepFailure.of(bdf, "IOMMU group " + device.iommuGroup() + " also holds "
             + device.foreignGroupMembers().stream()
                 .map(m -> m.bdf() + " (bound to " + m.driver().orElse("?") + ")")
                 .collect(Collectors.joining(", "))
@@ -84,7 +85,7 @@ public final class SysfsHostPrep {
       Optional<String> current = device.driver();
       boolean rebind = driver != null && !current.equals(Optional.of(driver));
       if (!rebind && !current.map(GroupMember::isVfioSafeDriver).orElse(false)) {
-        throw new HostPrepException(bdf, "is bound to " + current.orElse("no driver")
+        throw HostPrepFailure.of(bdf, "is bound to " + current.orElse("no driver")
             + ", not to a VFIO driver", "ask for a host driver to bind (e.g. vfio-pci) or bind it"
             + " yourself: echo vfio-pci > " + reader.deviceDir(device.bdf()).resolve("driver_override"));
       }
@@ -95,13 +96,12 @@ public final class SysfsHostPrep {
       }
       try {
         checkDeviceNode(device);
-      } catch (HostPrepException e) {
-        if (rebind) {
-          restoreBlocking(device.bdf(), current);
-          e.withRollback(List.of("host driver of " + bdf + " restored to "
-              + current.orElse("none")));
+      } catch (SidecarException e) {
+        if (!rebind) {
+          throw e;
         }
-        throw e;
+        restoreBlocking(device.bdf(), current);
+        throw e.withRollback(List.of("host driver of " + bdf + " restored to " + current.orElse("none")));
       }
       return new PreparedHost(device, bound, current, rebind);
     });
@@ -128,7 +128,7 @@ public final class SysfsHostPrep {
     Optional<String> now = reader.driver(bdf);
     if (!now.equals(Optional.of(driver))) {
       restoreBlocking(bdf, current);
-      throw new HostPrepException(bdf.value(), "did not bind to " + driver + " (bound to "
+      throw HostPrepFailure.of(bdf.value(), "did not bind to " + driver + " (bound to "
           + now.orElse("no driver") + " after drivers_probe; old driver "
           + current.orElse("none") + " restored)", "load the driver (modprobe "
           + driver.replace('-', '_') + ") and check dmesg");
@@ -150,11 +150,11 @@ public final class SysfsHostPrep {
   private void checkDeviceNode(HostDevice device) {
     Path node = devRoot.resolve("vfio").resolve(Integer.toString(device.iommuGroup()));
     if (!Files.exists(node)) {
-      throw new HostPrepException(device.bdf().value(), node + " does not exist",
+      throw HostPrepFailure.of(device.bdf().value(), node + " does not exist",
           "load vfio-pci (modprobe vfio_pci) and check that the function is bound to it");
     }
     if (!Files.isReadable(node) || !Files.isWritable(node)) {
-      throw new HostPrepException(device.bdf().value(), node + " is not readable and writable",
+      throw HostPrepFailure.of(device.bdf().value(), node + " is not readable and writable",
           "give QEMU's user access to it (chown or a udev rule for /dev/vfio/*)");
     }
   }
@@ -163,7 +163,7 @@ public final class SysfsHostPrep {
     try {
       writer.write(file, value);
     } catch (IOException e) {
-      throw new HostPrepException(bdf.value(), "writing '" + value.trim() + "' to " + file
+      throw HostPrepFailure.of(bdf.value(), "writing '" + value.trim() + "' to " + file
           + " failed: " + e, "run the sidecar with permission to write sysfs (root or"
           + " CAP_SYS_ADMIN) and check dmesg", e);
     }

@@ -3,24 +3,21 @@ package io.qmpsidecar.sidecar.hotplug;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.policy.Caller;
-import io.qmpsidecar.policy.Decision;
 import io.qmpsidecar.policy.HotplugFacts;
-import io.qmpsidecar.policy.PolicyEngine;
-import io.qmpsidecar.policy.PolicyRequest;
 import io.qmpsidecar.qmp.QmpCommandException;
 import io.qmpsidecar.qmp.QmpCommands;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventTypes;
+import io.qmpsidecar.sidecar.failure.Failures;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hostprep.HostDevice;
 import io.qmpsidecar.sidecar.hostprep.PreparedHost;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
-import io.qmpsidecar.sidecar.ops.AttachConflictException;
-import io.qmpsidecar.sidecar.ops.MigrationActiveException;
-import io.qmpsidecar.sidecar.ops.OperationException;
-import io.qmpsidecar.sidecar.ops.PolicyDeniedException;
-import io.qmpsidecar.sidecar.ops.QemuErrorException;
+import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.vertx.core.Future;
 import java.util.List;
@@ -38,18 +35,18 @@ public final class AttachFlow {
   private final EventStream events;
   private final StateStore store;
   private final SysfsHostPrep hostPrep;
-  private final PolicyEngine policy;
+  private final AttachAuthorizer authorizer;
   private final HotplugOptions options;
   private final SlotPlacement placement;
   private final DeviceVerifier verifier;
   private final Rollback rollback;
 
   public AttachFlow(EventStream events, StateStore store, SysfsHostPrep hostPrep,
-      PolicyEngine policy, HotplugOptions options) {
+      AttachAuthorizer authorizer, HotplugOptions options) {
     this.events = events;
     this.store = store;
     this.hostPrep = hostPrep;
-    this.policy = policy;
+    this.authorizer = authorizer;
     this.options = options;
     this.placement = new SlotPlacement(options.queryTimeout());
     this.verifier = new DeviceVerifier(options.queryTimeout());
@@ -77,14 +74,14 @@ public final class AttachFlow {
    * Runs the flow.
    *
    * @return the new attachment, or the existing one when the same device is already attached
-   *     with the same parameters; fails with an {@link OperationException} subclass
+   *     with the same parameters; fails with a {@link SidecarException}
    */
   public Future<Attachment> attach(QmpConnection conn, Caller caller, AttachRequest request) {
     Run run = new Run(request, caller);
     publish(run, EventTypes.ATTACH_REQUESTED, data(run).put("caller", caller.id()));
     return conn.execute(QmpCommands.queryMigrate(), options.queryTimeout())
         .compose(m -> m.isActive()
-            ? Future.failedFuture(new MigrationActiveException(request.vm(), m.status()))
+            ? Future.failedFuture(HotplugFailures.migrating(request.vm(), m.status()))
             : resolveHost(request))
         .compose(host -> {
           run.host = host;
@@ -109,7 +106,7 @@ public final class AttachFlow {
   private Future<Void> place(QmpConnection conn, Run run) {
     return placement.peripherals(conn).compose(p -> {
       if (p.devices().contains(run.id)) {
-        return Future.failedFuture(new AttachConflictException("VM "
+        return Future.failedFuture(HotplugFailures.conflict(run.request.vm(), "VM "
             + run.request.vm() + " already has a device '" + run.id + "' that the sidecar did not"
             + " attach; choose another id, or detach it first"));
       }
@@ -126,10 +123,10 @@ public final class AttachFlow {
     Optional<HotplugFacts> facts = Optional.ofNullable(run.host).map(h -> new HotplugFacts(
         h.bdf().value(), h.physfn().map(Bdf::value), h.vendorId(), h.deviceId(),
         (int) stored.stream().filter(a -> a.hostBdf() != null).count(), h.groupExclusive()));
-    Decision decision = policy.decide(new PolicyRequest(run.caller, "device_add", run.properties, facts));
-    if (!decision.allowed()) {
-      return Future.failedFuture(new PolicyDeniedException(run.caller.id(),
-          "attach " + run.id + " to VM " + run.request.vm(), decision));
+    try {
+      authorizer.authorize(run.caller, "attach " + run.id + " to VM " + run.request.vm(), run.properties, facts);
+    } catch (SidecarException denied) {
+      return Future.failedFuture(denied);
     }
     Future<PreparedHost> prep = run.host == null ? Future.succeededFuture(null)
         : hostPrep.prepare(run.host, run.request.hostDriver());
@@ -143,7 +140,7 @@ public final class AttachFlow {
           }
           return conn.execute(QmpCommands.deviceAdd(run.properties), options.attachTimeout())
               .recover(e -> Future.failedFuture(e instanceof QmpCommandException q
-                  ? new QemuErrorException(run.request.vm(), q) : e));
+                  ? Failures.qemuRefused(run.request.vm(), q) : e));
         })
         .compose(v -> {
           run.added = true;
@@ -172,9 +169,9 @@ public final class AttachFlow {
       ObjectNode d = data(run).put("error", cause.getMessage());
       d.putArray("steps").addAll(steps.stream().map(JSON::textNode).toList());
       publish(run, EventTypes.ATTACH_ROLLED_BACK, d);
-      OperationException error = cause instanceof OperationException oe ? oe
-          : new OperationException("VM " + run.request.vm() + ": attach of " + run.id + " failed: "
-              + cause.getMessage() + "; check the VM and retry", cause);
+      SidecarException error = cause instanceof SidecarException se ? se
+          : SidecarException.of(Kind.FAILED, "operation-failed", "VM " + run.request.vm() + ": attach of " + run.id
+              + " failed: " + cause.getMessage()).vm(run.request.vm()).fix("check the VM and retry").cause(cause).build();
       return Future.failedFuture(error.withRollback(steps));
     });
   }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.qmpsidecar.qmp.ObjectProperty;
 import io.qmpsidecar.qmp.QmpCommands;
 import io.qmpsidecar.qmp.QmpConnection;
-import io.qmpsidecar.sidecar.ops.NoFreeSlotException;
 import io.vertx.core.Future;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,23 +53,23 @@ public final class SlotPlacement {
 
   /**
    * The root port to use: {@code requested} when it is a free hot-pluggable root port, else the
-   * first free one. Fails with {@link NoFreeSlotException} when there is none.
+   * first free one. Fails with {@code CONFLICT} when there is none.
    */
   public Future<String> choose(QmpConnection conn, String vm, String requested, Peripherals peripherals) {
     return hotpluggable(conn, peripherals.rootPorts()).compose(ports ->
         occupiedPorts(conn, peripherals, ports).map(occupied -> {
           if (requested != null) {
             if (!ports.contains(requested)) {
-              throw new NoFreeSlotException(vm, "'" + requested
+              throw HotplugFailures.noFreeSlot(vm, "'" + requested
                   + "' is not a hot-pluggable pcie-root-port of this VM", ports);
             }
             if (occupied.contains(requested)) {
-              throw new NoFreeSlotException(vm, "root port '" + requested + "' already holds a device", ports);
+              throw HotplugFailures.noFreeSlot(vm, "root port '" + requested + "' already holds a device", ports);
             }
             return requested;
           }
           return ports.stream().filter(p -> !occupied.contains(p)).findFirst().orElseThrow(() ->
-              new NoFreeSlotException(vm, "every hot-pluggable pcie-root-port holds a device", ports));
+              HotplugFailures.noFreeSlot(vm, "every hot-pluggable pcie-root-port holds a device", ports));
         }));
   }
 

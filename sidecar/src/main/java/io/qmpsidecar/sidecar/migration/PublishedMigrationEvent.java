@@ -1,65 +1,68 @@
 package io.qmpsidecar.sidecar.migration;
 
-import io.qmpsidecar.relay.Notification;
-import io.qmpsidecar.relay.RelayMethods;
-import java.util.LinkedHashMap;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Locale;
-import java.util.Map;
+import java.util.Set;
 
 /**
- * What the DPU is told over the relay for each {@link MigrationEvent}: {@code migration.status},
- * {@code vfio.state}, {@code failover.*} and {@code vm.lifecycle} as the relay protocol defines
- * them (with extra members the DPU may ignore), and {@code migration.coordination} /
- * {@code migration.function} for the coordinator's own steps.
+ * A {@link MigrationEvent} as the event stream publishes it, and the relay forwards it to the DPU
+ * under the same name (docs/relay-protocol.md): {@code migration.status}, {@code vfio.state},
+ * {@code failover.*} and {@code vm.lifecycle} as the relay protocol defines them (with extra
+ * members the DPU may ignore), and {@code migration.coordination} / {@code migration.function}
+ * for the coordinator's own steps.
+ *
+ * @param type the event type
+ * @param data its members
  */
-public final class RelayNotifications {
+public record PublishedMigrationEvent(String type, ObjectNode data) {
+  public static final String MIGRATION_STATUS = "migration.status";
   public static final String MIGRATION_COORDINATION = "migration.coordination";
   public static final String MIGRATION_FUNCTION = "migration.function";
+  public static final String VFIO_STATE = "vfio.state";
+  public static final String FAILOVER_PREFIX = "failover.";
+  public static final String VM_LIFECYCLE = "vm.lifecycle";
 
-  private RelayNotifications() {}
+  /** The types a migration publishes that the DPU hears from the migration itself (STOP/RESUME reach it as QEMU's). */
+  public static final Set<String> FORWARDED = Set.of(MIGRATION_STATUS, MIGRATION_COORDINATION, MIGRATION_FUNCTION,
+      VFIO_STATE, FAILOVER_PREFIX + "unplugPrimary", FAILOVER_PREFIX + "negotiated");
 
-  /** The relay notification for {@code event}. */
-  public static Notification of(MigrationEvent event) {
+  /** {@code event} as published. */
+  public static PublishedMigrationEvent of(MigrationEvent event) {
+    ObjectNode p = JsonNodeFactory.instance.objectNode().put("vm", event.vm());
     if (event instanceof MigrationEvent.StatusChanged s) {
-      return status(s.record(), false);
+      return status(p, s.record(), false);
     }
     if (event instanceof MigrationEvent.Stalled s) {
-      return status(s.record(), true);
+      return status(p, s.record(), true);
     }
     if (event instanceof MigrationEvent.RunState r) {
-      return Notification.vmLifecycle(r.vm(), r.event());
+      return new PublishedMigrationEvent(VM_LIFECYCLE, p.put("event", r.event()));
     }
     if (event instanceof MigrationEvent.VfioState v) {
-      Map<String, Object> p = new LinkedHashMap<>();
-      p.put("vm", v.vm());
-      p.put("device", v.device());
-      p.put("state", v.state());
-      p.put("derived", v.derived());
-      return new Notification(RelayMethods.VFIO_STATE, p);
+      return new PublishedMigrationEvent(VFIO_STATE, p.put("device", v.device()).put("state", v.state())
+          .put("derived", v.derived()));
     }
     if (event instanceof MigrationEvent.Failover f) {
-      return Notification.failover(f.kind(), f.vm(), f.device());
+      return new PublishedMigrationEvent(FAILOVER_PREFIX + f.kind(), p.put("device", f.device()));
     }
     if (event instanceof MigrationEvent.Coordination c) {
-      return new Notification(MIGRATION_COORDINATION, Map.of("vm", c.vm(), "state",
-          c.state().name().toLowerCase(Locale.ROOT).replace('_', '-'), "detail", c.detail()));
+      return new PublishedMigrationEvent(MIGRATION_COORDINATION, p.put("state",
+          c.state().name().toLowerCase(Locale.ROOT).replace('_', '-')).put("detail", c.detail()));
     }
     MigrationEvent.FunctionStep f = (MigrationEvent.FunctionStep) event;
-    return new Notification(MIGRATION_FUNCTION, Map.of("vm", f.vm(), "device", f.device(),
-        "strategy", f.strategy().wireName(), "step", f.step(), "detail", f.detail()));
+    return new PublishedMigrationEvent(MIGRATION_FUNCTION, p.put("device", f.device())
+        .put("strategy", f.strategy().wireName()).put("step", f.step()).put("detail", f.detail()));
   }
 
-  private static Notification status(MigrationRecord r, boolean stalled) {
-    Map<String, Object> p = new LinkedHashMap<>();
-    p.put("vm", r.vm());
-    p.put("status", r.qemuStatus());
-    p.put("role", r.role().name().toLowerCase(Locale.ROOT));
+  private static PublishedMigrationEvent status(ObjectNode p, MigrationRecord r, boolean stalled) {
+    p.put("status", r.qemuStatus()).put("role", r.role().name().toLowerCase(Locale.ROOT));
     if (r.errorText() != null) {
       p.put("error", r.errorText());
     }
     if (stalled) {
       p.put("stalled", true);
     }
-    return new Notification(RelayMethods.MIGRATION_STATUS, p);
+    return new PublishedMigrationEvent(MIGRATION_STATUS, p);
   }
 }

@@ -1,35 +1,36 @@
-package io.qmpsidecar.sidecar.daemon;
+package io.qmpsidecar.sidecar.ops;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.qmpsidecar.policy.Caller;
-import io.qmpsidecar.policy.Decision;
-import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.policy.PolicyRequest;
-import io.qmpsidecar.sidecar.events.EventStream;
-import io.qmpsidecar.sidecar.hotplug.Attachment;
 import io.qmpsidecar.qmp.QmpConnection;
+import io.qmpsidecar.sidecar.events.EventStream;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
+import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.qmpsidecar.sidecar.migration.CoordinatedMigration;
 import io.qmpsidecar.sidecar.migration.CoordinationState;
-import io.qmpsidecar.sidecar.migration.MigrationEvent;
-import io.qmpsidecar.sidecar.migration.MigrationMonitor;
-import io.qmpsidecar.sidecar.migration.MigrationMonitorOptions;
-import io.qmpsidecar.sidecar.migration.MigrationRole;
 import io.qmpsidecar.sidecar.migration.DeviceSpec;
 import io.qmpsidecar.sidecar.migration.MigratingFunction;
 import io.qmpsidecar.sidecar.migration.MigrationCoordinator;
 import io.qmpsidecar.sidecar.migration.MigrationCoordinatorOptions;
 import io.qmpsidecar.sidecar.migration.MigrationDriver;
 import io.qmpsidecar.sidecar.migration.MigrationEndpoint;
+import io.qmpsidecar.sidecar.migration.MigrationEvent;
+import io.qmpsidecar.sidecar.migration.MigrationFailures;
 import io.qmpsidecar.sidecar.migration.MigrationListener;
+import io.qmpsidecar.sidecar.migration.MigrationMonitor;
+import io.qmpsidecar.sidecar.migration.MigrationMonitorOptions;
 import io.qmpsidecar.sidecar.migration.MigrationParameters;
-import io.qmpsidecar.sidecar.migration.MigrationRefusedException;
 import io.qmpsidecar.sidecar.migration.MigrationRequest;
+import io.qmpsidecar.sidecar.migration.MigrationRole;
+import io.qmpsidecar.sidecar.migration.PublishedMigrationEvent;
 import io.qmpsidecar.sidecar.migration.Strategy;
-import io.qmpsidecar.sidecar.ops.OperationTrace;
-import io.qmpsidecar.sidecar.ops.Operations;
-import io.qmpsidecar.sidecar.ops.PolicyDeniedException;
+import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.vm.VmHandle;
+import io.qmpsidecar.sidecar.vm.VmRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,20 +38,23 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Coordinated migrations between VMs this sidecar serves: the caller's {@code migrate} is
- * policy-checked, every attached function follows its strategy, and each run is kept per source
- * VM so that its status can be read and it can be cancelled.
+ * Coordinated migrations between VMs this sidecar serves: the caller's {@code migrate} (and
+ * {@code migrate_cancel}) is decided by the policy, every attached function follows its strategy,
+ * and each run is kept per source VM so that its status can be read and it can be cancelled.
+ * Every step is published on the event stream ({@link PublishedMigrationEvent}) with the run's
+ * operation id and caller.
  */
 public final class Migrations {
   private final Vertx vertx;
   private final VmRegistry vms;
   private final Operations operations;
   private final EventStream events;
-  private final PolicyEngine policy;
+  private final PolicyGate gate;
   private final MigrationCoordinator coordinator;
   private final Map<String, Run> runs = new ConcurrentHashMap<>();
   private final Map<String, Operation> runOperations = new ConcurrentHashMap<>();
   private final Map<String, MigrationMonitor> adopted = new ConcurrentHashMap<>();
+  private final SidecarMetrics metrics;
   private final MigrationListener listener;
 
   /** One run: where it goes and the coordinator's handle. */
@@ -59,14 +63,15 @@ public final class Migrations {
   /** The operation id and caller that a run's events and log lines carry. */
   record Operation(String opId, String caller) {}
 
-  Migrations(Vertx vertx, VmRegistry vms, Operations operations, EventStream events, PolicyEngine policy,
-      MigrationListener listener) {
+  public Migrations(Vertx vertx, VmRegistry vms, Operations operations, EventStream events, PolicyGate gate,
+      SidecarMetrics metrics) {
     this.vertx = vertx;
     this.vms = vms;
     this.operations = operations;
     this.events = events;
-    this.policy = policy;
-    this.listener = listener;
+    this.gate = gate;
+    this.metrics = metrics;
+    this.listener = this::publish;
     this.coordinator = new MigrationCoordinator(vertx, new MigrationDriver(), MigrationCoordinatorOptions.defaults(),
         listener);
   }
@@ -76,22 +81,25 @@ public final class Migrations {
    * {@code -incoming defer}. Functions without a {@code strategy} of their own follow
    * {@code strategy}.
    *
-   * @return the run; fails with {@link PolicyDeniedException} when the caller may not
-   *     {@code migrate} to {@code uri}, {@link VmNotFoundException}/{@link VmUnavailableException}
-   *     for either VM, and the coordinator's refusals
+   * @return the run; fails with {@link SidecarException}: {@code DENIED} when the caller may not
+   *     {@code migrate} to {@code uri}, {@code NOT_FOUND}/{@code UNAVAILABLE} for either VM, and
+   *     the coordinator's refusals
    */
   public Future<Run> start(Caller caller, String vm, String destination, String uri, Strategy strategy,
       MigrationParameters parameters) {
-    Decision decision = policy.decide(PolicyRequest.of(caller, "migrate",
-        JsonNodeFactory.instance.objectNode().put("uri", uri)));
-    if (!decision.allowed()) {
-      return Future.failedFuture(new PolicyDeniedException(caller.id(), "migrate " + vm + " to " + uri, decision));
+    VmHandle source;
+    VmHandle target;
+    try {
+      source = vms.get(vm);
+      target = vms.get(destination);
+      gate.require(PolicyRequest.of(caller, "migrate", JsonNodeFactory.instance.objectNode().put("uri", uri)),
+          "migrate " + vm + " to " + uri);
+    } catch (SidecarException e) {
+      return Future.failedFuture(e);
     }
     String opId = OperationTrace.newOpId("migrate");
-    OperationsHotplug hotplug = new OperationsHotplug(vertx, operations, events, vms, caller, opId);
-    VmHandle source = vms.get(vm);
-    VmHandle target = vms.get(destination);
-    return source.ready().compose(src -> target.ready().compose(dst -> operations.attachments(vm).map(attached -> {
+    OperationsHotplug hotplug = new OperationsHotplug(vertx, operations, events, caller, opId);
+    return source.ready().compose(src -> target.ready().compose(dst -> operations.attachedFunctions(vm).map(attached -> {
       MigrationRequest request = MigrationRequest.to(uri).withFunctions(functions(attached, strategy))
           .withParameters(parameters);
       Operation op = new Operation(opId, caller.id());
@@ -108,11 +116,17 @@ public final class Migrations {
   }
 
   /**
-   * The coordinated migration {@code vm} takes part in, as source or destination (the last one
-   * while no other has started), for the operation id and caller of its events.
+   * Publishes a migration step on the event stream, with the operation id and caller of the
+   * coordinated migration {@code vm} takes part in, as source or destination (the last one while
+   * no other has started).
    */
-  Optional<Operation> operation(String vm) {
-    return Optional.ofNullable(runOperations.get(vm));
+  private void publish(MigrationEvent event) {
+    PublishedMigrationEvent p = PublishedMigrationEvent.of(event);
+    Operation op = runOperations.get(event.vm());
+    if (op != null) {
+      p.data().put("caller", op.caller());
+    }
+    events.publish(event.vm(), p.type(), op == null ? null : op.opId(), p.data());
   }
 
   /** The current or last run of {@code vm}. */
@@ -133,20 +147,49 @@ public final class Migrations {
   }
 
   /**
-   * Cancels an adopted migration with QEMU's {@code migrate_cancel} on its source; fails naming
-   * the source's role when {@code vm} is the destination.
+   * Cancels the VM's coordinated run (which rolls back) or, for a migration found running when
+   * the sidecar connected, sends QEMU's {@code migrate_cancel} on its source; decided as
+   * {@code migrate_cancel}.
+   *
+   * @return fails with {@link SidecarException}: {@code NOT_FOUND} ({@code no-migration}) when
+   *     the VM has no migration to cancel, {@code CONFLICT} when {@code vm} is the destination of
+   *     an adopted one, {@code DENIED}
    */
-  public Future<Void> cancelAdopted(String vm) {
-    MigrationMonitor monitor = adopted.get(vm);
-    if (monitor != null && monitor.role() == MigrationRole.DESTINATION) {
-      return Future.failedFuture(new MigrationRefusedException(vm, List.of(), "VM " + vm
+  public Future<Void> cancel(Caller caller, String vm) {
+    Optional<Run> run;
+    try {
+      run = run(vm);
+      if (run.isEmpty() && !adopted.containsKey(vm)) {
+        throw SidecarException.of(Kind.NOT_FOUND, "no-migration", "VM " + vm + " has no migration to cancel")
+            .vm(vm).build();
+      }
+      gate.require(PolicyRequest.of(caller, "migrate_cancel", JsonNodeFactory.instance.objectNode()),
+          "cancel the migration of " + vm);
+    } catch (SidecarException e) {
+      return Future.failedFuture(e);
+    }
+    if (run.isPresent()) {
+      return run.get().migration().cancel();
+    }
+    if (adopted.get(vm).role() == MigrationRole.DESTINATION) {
+      return Future.failedFuture(MigrationFailures.refused(vm, List.of(), "VM " + vm
           + " is the destination of the migration; cancel it on its source"));
     }
     return vms.get(vm).ready().compose(QmpConnection::migrateCancel);
   }
 
-  /** Follows {@code vm}'s migration when QEMU reports one running; called when its QEMU is first connected. */
-  void adoptIfRunning(String vm, QmpConnection connection) {
+  /**
+   * A VM's QEMU was connected for the first time: its migration gauge is registered, and a
+   * migration QEMU reports running is followed.
+   */
+  public void connected(String vm, QmpConnection connection) {
+    metrics.gauge("migration_remaining_bytes", "RAM still to send by the VM's current or last coordinated migration"
+        + " (-1: none or unknown)", vm, () -> Optional.ofNullable(runs.get(vm))
+            .map(r -> r.migration().sourceRecord().progress().remainingBytes()).orElse(-1L));
+    adoptIfRunning(vm, connection);
+  }
+
+  private void adoptIfRunning(String vm, QmpConnection connection) {
     connection.queryMigrate().compose(info -> connection.queryStatus().map(status -> {
       if (!info.isActive() || runs.containsKey(vm)) {
         return null;

@@ -1,4 +1,4 @@
-package io.qmpsidecar.sidecar.daemon;
+package io.qmpsidecar.sidecar.ops;
 
 import io.qmpsidecar.sidecar.events.EventListener;
 import io.qmpsidecar.sidecar.events.EventStream;
@@ -15,7 +15,7 @@ import org.slf4j.MDC;
  * id, the VM and the caller in the MDC (the JSON log format carries them as fields). The MDC is
  * set and cleared around each line, so it never leaks across the event loop's other work.
  */
-final class OperationLog {
+public final class OperationLog {
   private static final Logger LOG = LoggerFactory.getLogger("io.qmpsidecar.operations");
   static final int QUEUE = 4096;
   /** Callers remembered per operation id, oldest forgotten first. */
@@ -28,7 +28,8 @@ final class OperationLog {
     }
   };
 
-  static EventSubscription start(EventStream events) {
+  /** Starts logging every operation step the event stream publishes. */
+  public static EventSubscription start(EventStream events) {
     OperationLog log = new OperationLog();
     return events.subscribe(e -> !e.type().startsWith("qmp."), QUEUE, new EventListener() {
       @Override

@@ -1,4 +1,4 @@
-package io.qmpsidecar.sidecar.daemon;
+package io.qmpsidecar.sidecar.ops;
 
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.qmp.ObjectProperty;
@@ -7,13 +7,13 @@ import io.qmpsidecar.sidecar.events.EventSubscription;
 import io.qmpsidecar.sidecar.events.EventTypes;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hotplug.AttachRequest;
+import io.qmpsidecar.sidecar.hotplug.DetachOutcome;
 import io.qmpsidecar.sidecar.hotplug.DetachRequest;
 import io.qmpsidecar.sidecar.hotplug.DeviceOptions;
 import io.qmpsidecar.sidecar.hotplug.FunctionRef;
 import io.qmpsidecar.sidecar.migration.DeviceSpec;
 import io.qmpsidecar.sidecar.migration.FunctionHotplug;
-import io.qmpsidecar.sidecar.migration.MigrationException;
-import io.qmpsidecar.sidecar.ops.Operations;
+import io.qmpsidecar.sidecar.migration.MigrationFailures;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -28,17 +28,14 @@ final class OperationsHotplug implements FunctionHotplug {
   private final Vertx vertx;
   private final Operations operations;
   private final EventStream events;
-  private final VmRegistry vms;
   private final Caller caller;
   private final String opId;
 
   /** {@code opId}: the migration's operation id, carried by every detach and attach it makes. */
-  OperationsHotplug(Vertx vertx, Operations operations, EventStream events, VmRegistry vms, Caller caller,
-      String opId) {
+  OperationsHotplug(Vertx vertx, Operations operations, EventStream events, Caller caller, String opId) {
     this.vertx = vertx;
     this.operations = operations;
     this.events = events;
-    this.vms = vms;
     this.caller = caller;
     this.opId = opId;
   }
@@ -49,15 +46,16 @@ final class OperationsHotplug implements FunctionHotplug {
     // Watch before asking, so that a completion racing the reply is not missed.
     EventSubscription sub = events.subscribe(e -> vm.equals(e.vm()) && EventTypes.DEVICE_DETACHED.equals(e.type())
         && deviceId.equals(e.text("id")), 4, e -> done.tryComplete());
-    long timer = vertx.setTimer(timeout.toMillis(), t -> done.tryFail(new MigrationException("VM " + vm
-        + ": the guest did not release " + deviceId + " within " + timeout.toMillis() + " ms; its removal is still pending")));
+    long timer = vertx.setTimer(timeout.toMillis(), t -> done.tryFail(MigrationFailures.failed(vm, "VM " + vm
+        + ": the guest did not release " + deviceId + " within " + timeout.toMillis() + " ms; its removal is still pending",
+        null)));
     operations.detach(caller, new DetachRequest(vm, deviceId, false, opId)).onComplete(ar -> {
       if (ar.failed()) {
         done.tryFail(ar.cause());
-      } else if (ar.result().outcome() != io.qmpsidecar.sidecar.hotplug.DetachOutcome.PENDING) {
+      } else if (ar.result().outcome() != DetachOutcome.PENDING) {
         switch (ar.result().outcome()) {
-          case REJECTED -> done.tryFail(new MigrationException("VM " + vm + ": the guest refused to release "
-              + deviceId + ": " + ar.result().detail()));
+          case REJECTED -> done.tryFail(MigrationFailures.failed(vm, "VM " + vm + ": the guest refused to release "
+              + deviceId + ": " + ar.result().detail(), null));
           default -> done.tryComplete();
         }
       }
@@ -78,7 +76,7 @@ final class OperationsHotplug implements FunctionHotplug {
 
   @Override
   public Future<Boolean> isAttached(String vm, String deviceId) {
-    return vms.get(vm).ready().compose(c -> c.qomList("/machine/peripheral"))
+    return operations.connection(vm).compose(c -> c.qomList("/machine/peripheral"))
         .map(list -> list.stream().map(ObjectProperty::name).anyMatch(deviceId::equals));
   }
 }

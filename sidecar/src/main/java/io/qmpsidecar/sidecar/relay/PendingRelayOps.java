@@ -1,4 +1,4 @@
-package io.qmpsidecar.sidecar.daemon;
+package io.qmpsidecar.sidecar.relay;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;

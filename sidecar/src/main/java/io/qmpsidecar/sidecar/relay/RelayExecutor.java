@@ -1,4 +1,4 @@
-package io.qmpsidecar.sidecar.daemon;
+package io.qmpsidecar.sidecar.relay;
 
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.relay.AttachRequest;
@@ -11,17 +11,15 @@ import io.qmpsidecar.relay.RelayError;
 import io.qmpsidecar.relay.RequestExecutor;
 import io.qmpsidecar.relay.StateSnapshot;
 import io.qmpsidecar.relay.VmInfo;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
-import io.qmpsidecar.sidecar.hostprep.HostPrepException;
-import io.qmpsidecar.sidecar.hotplug.Attachment;
 import io.qmpsidecar.sidecar.hotplug.DetachOutcome;
+import io.qmpsidecar.sidecar.hotplug.DetachResult;
 import io.qmpsidecar.sidecar.hotplug.DeviceOptions;
 import io.qmpsidecar.sidecar.hotplug.FunctionRef;
-import io.qmpsidecar.sidecar.ops.MigrationActiveException;
 import io.qmpsidecar.sidecar.ops.Operations;
-import io.qmpsidecar.sidecar.ops.PolicyDeniedException;
-import io.qmpsidecar.sidecar.ops.QemuErrorException;
-import io.qmpsidecar.sidecar.ops.UnknownVmException;
+import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.vm.VmHandle;
 import io.vertx.core.Future;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -30,19 +28,20 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * The DPU's requests, run by the operations layer as caller {@code dpu}. A request is answered
- * as accepted at once; its outcome follows as {@code op.completed} or {@code op.failed} (a
- * pending detach as {@code op.progress} "pending", then {@code op.completed} when QEMU confirms).
+ * The DPU's requests, run by the operations layer as caller {@code dpu}, which decides them. A
+ * request refused before it starts (invalid, unknown VM, denied) is answered with its error; an
+ * accepted one ends later with {@code op.completed} or {@code op.failed} (a pending detach first
+ * gets {@code op.progress} "pending", then {@code op.completed} when QEMU confirms).
  */
 final class RelayExecutor implements RequestExecutor {
+  private static final Caller DPU = Caller.dpu();
+
   private final Operations operations;
-  private final VmRegistry vms;
   private final Consumer<Notification> notify;
   private final PendingRelayOps pending;
 
-  RelayExecutor(Operations operations, VmRegistry vms, Consumer<Notification> notify, PendingRelayOps pending) {
+  RelayExecutor(Operations operations, Consumer<Notification> notify, PendingRelayOps pending) {
     this.operations = operations;
-    this.vms = vms;
     this.notify = notify;
     this.pending = pending;
   }
@@ -56,7 +55,11 @@ final class RelayExecutor implements RequestExecutor {
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(RelayError.of(ErrorCode.INVALID_PARAMS, e.getMessage()).toException());
     }
-    operations.attach(Caller.dpu(), request).onComplete(ar -> {
+    Future<Attachment> op = operations.attach(DPU, request);
+    if (op.failed()) {
+      return Future.failedFuture(error(op.cause()).toException());
+    }
+    op.onComplete(ar -> {
       if (ar.succeeded()) {
         Attachment a = ar.result();
         Map<String, Object> result = new LinkedHashMap<>();
@@ -77,67 +80,92 @@ final class RelayExecutor implements RequestExecutor {
 
   @Override
   public Future<OpAccepted> detach(DetachRequest r) {
-    operations.detach(Caller.dpu(), new io.qmpsidecar.sidecar.hotplug.DetachRequest(r.vm(), r.deviceId(), false,
-        r.opId())).onComplete(ar -> {
-          if (ar.failed()) {
-            notify.accept(Notification.opFailed(r.opId(), error(ar.cause())));
-          } else if (ar.result().outcome() == DetachOutcome.PENDING) {
-            // The DPU must not destroy the function yet: completion follows QEMU's DEVICE_DELETED.
-            pending.add(r.opId());
-            notify.accept(Notification.opProgress(r.opId(), "pending"));
-          } else if (ar.result().outcome() == DetachOutcome.REJECTED) {
-            notify.accept(Notification.opFailed(r.opId(), RelayError.of(ErrorCode.GUEST_UNPLUG_TIMEOUT,
-                ar.result().detail())));
-          } else {
-            notify.accept(Notification.opCompleted(r.opId(), Map.of("vm", r.vm(), "deviceId", r.deviceId(),
-                "outcome", ar.result().outcome().name().toLowerCase().replace('_', '-'))));
-          }
-        });
+    Future<DetachResult> op = operations.detach(DPU, new io.qmpsidecar.sidecar.hotplug.DetachRequest(r.vm(),
+        r.deviceId(), false, r.opId()));
+    if (op.failed()) {
+      return Future.failedFuture(error(op.cause()).toException());
+    }
+    op.onComplete(ar -> {
+      if (ar.failed()) {
+        notify.accept(Notification.opFailed(r.opId(), error(ar.cause())));
+      } else if (ar.result().outcome() == DetachOutcome.PENDING) {
+        // The DPU must not destroy the function yet: completion follows QEMU's DEVICE_DELETED.
+        pending.add(r.opId());
+        notify.accept(Notification.opProgress(r.opId(), "pending"));
+      } else if (ar.result().outcome() == DetachOutcome.REJECTED) {
+        notify.accept(Notification.opFailed(r.opId(), RelayError.of(ErrorCode.GUEST_UNPLUG_TIMEOUT,
+            ar.result().detail())));
+      } else {
+        notify.accept(Notification.opCompleted(r.opId(), Map.of("vm", r.vm(), "deviceId", r.deviceId(),
+            "outcome", ar.result().outcome().name().toLowerCase().replace('_', '-'))));
+      }
+    });
     return Future.succeededFuture(new OpAccepted(r.opId(), r.vm(), r.deviceId()));
   }
 
   @Override
   public Future<List<DeviceInfo>> listDevices(String vm) {
-    return operations.attachments(vm).map(list -> list.stream().map(RelayExecutor::info).toList());
+    Future<List<DeviceInfo>> list = vm == null
+        ? operations.allAttachments(DPU).map(all -> all.values().stream().flatMap(List::stream)
+            .map(RelayExecutor::info).toList())
+        : operations.attachments(DPU, vm).map(l -> l.stream().map(RelayExecutor::info).toList());
+    return list.recover(e -> Future.failedFuture(error(e).toException()));
   }
 
   @Override
   public Future<List<VmInfo>> listVms() {
-    return Future.succeededFuture(vms.all().stream()
-        .map(v -> new VmInfo(v.name(), v.state().name().toLowerCase())).toList());
+    try {
+      return Future.succeededFuture(info(operations.vms(DPU)));
+    } catch (SidecarException e) {
+      return Future.failedFuture(error(e).toException());
+    }
   }
 
   @Override
   public Future<StateSnapshot> snapshot() {
-    List<Future<List<Attachment>>> all = new ArrayList<>();
-    vms.all().forEach(v -> all.add(operations.attachments(v.name())));
-    return Future.all(all).compose(v -> listVms().map(vmList -> {
+    return operations.snapshot(DPU).map(s -> {
       List<DeviceInfo> devices = new ArrayList<>();
-      all.forEach(f -> f.result().forEach(a -> devices.add(info(a))));
-      return new StateSnapshot(vmList, devices);
-    }));
+      s.attachments().values().forEach(l -> l.forEach(a -> devices.add(info(a))));
+      return new StateSnapshot(info(s.vms()), devices);
+    }).recover(e -> Future.failedFuture(error(e).toException()));
+  }
+
+  private static List<VmInfo> info(List<VmHandle> vms) {
+    return vms.stream().map(v -> new VmInfo(v.name(), v.state().name().toLowerCase())).toList();
   }
 
   private static DeviceInfo info(Attachment a) {
     return new DeviceInfo(a.vm(), a.id(), a.hostBdf(), a.driver(), a.state().name().toLowerCase());
   }
 
-  static RelayError error(Throwable e) {
-    if (e instanceof PolicyDeniedException d) {
-      return RelayError.policyDenied(d.decision().ruleId(), d.decision().reason());
+  /** A failure as the DPU hears it: the relay protocol's error code for each kind, one switch. */
+  static RelayError error(Throwable failure) {
+    SidecarException e = SidecarException.from(failure);
+    ErrorCode code = switch (e.kind()) {
+      case INVALID -> ErrorCode.INVALID_PARAMS;
+      case DENIED -> ErrorCode.POLICY_DENIED;
+      case THROTTLED, BUSY -> ErrorCode.TOO_MANY_REQUESTS;
+      case NOT_FOUND -> ErrorCode.NOT_FOUND;
+      case MIGRATING -> ErrorCode.BUSY_MIGRATING;
+      case MIGRATION_BLOCKED -> ErrorCode.MIGRATION_BLOCKED;
+      case HOST_PREREQUISITE -> ErrorCode.HOST_PREREQUISITE;
+      case QEMU_ERROR -> ErrorCode.QEMU_ERROR;
+      case GUEST_TIMEOUT -> ErrorCode.GUEST_UNPLUG_TIMEOUT;
+      case CONFLICT, CONFIGURATION, UNAVAILABLE, TIMEOUT, PROTOCOL, FAILED, INTERNAL -> ErrorCode.INTERNAL_ERROR;
+    };
+    Map<String, Object> data = new LinkedHashMap<>();
+    Object qemu = e.detail("qemu");
+    if (qemu instanceof Map<?, ?> q) {
+      q.forEach((k, v) -> data.put(String.valueOf(k), v));
     }
-    if (e instanceof QemuErrorException q) {
-      return RelayError.qemuError(q.errorClass(), q.description());
+    e.details().forEach((k, v) -> {
+      if (!k.equals("qemu")) {
+        data.put(k, v);
+      }
+    });
+    if (e.fix() != null) {
+      data.put("fix", e.fix());
     }
-    if (e instanceof HostPrepException) {
-      return RelayError.of(ErrorCode.HOST_PREREQUISITE, e.getMessage());
-    }
-    if (e instanceof MigrationActiveException) {
-      return RelayError.of(ErrorCode.BUSY_MIGRATING, e.getMessage());
-    }
-    if (e instanceof UnknownVmException || e instanceof VmNotFoundException) {
-      return RelayError.of(ErrorCode.NOT_FOUND, e.getMessage());
-    }
-    return RelayError.of(ErrorCode.INTERNAL_ERROR, String.valueOf(e.getMessage()));
+    return new RelayError(code, e.getMessage(), data);
   }
 }

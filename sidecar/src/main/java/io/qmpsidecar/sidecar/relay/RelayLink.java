@@ -1,15 +1,11 @@
-package io.qmpsidecar.sidecar.daemon;
+package io.qmpsidecar.sidecar.relay;
 
-import io.qmpsidecar.policy.Caller;
-import io.qmpsidecar.policy.Decision;
-import io.qmpsidecar.policy.PolicyEngine;
-import io.qmpsidecar.policy.PolicyRequest;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qmpsidecar.relay.AuthorizationDecision;
 import io.qmpsidecar.relay.LinkState;
 import io.qmpsidecar.relay.Notification;
 import io.qmpsidecar.relay.RelayHost;
 import io.qmpsidecar.relay.RelayHostOptions;
-import io.qmpsidecar.relay.RelayMethods;
 import io.qmpsidecar.relay.RelayTls;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.events.EventListener;
@@ -17,46 +13,77 @@ import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventSubscription;
 import io.qmpsidecar.sidecar.events.EventTypes;
 import io.qmpsidecar.sidecar.events.SidecarEvent;
+import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
+import io.qmpsidecar.sidecar.migration.PublishedMigrationEvent;
 import io.qmpsidecar.sidecar.ops.Operations;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.net.URI;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The sidecar's end of the DPU link: dials the configured DPU endpoint, runs its requests
- * through the operations layer after the policy check as caller {@code dpu}, and forwards what
- * the DPU must know ({@code device.deleted}, VM lifecycle, operation outcomes, migration steps)
- * through the relay's durable outbox.
+ * The sidecar's end of the DPU link: dials the configured DPU endpoint, runs its requests through
+ * the operations layer as caller {@code dpu} (which decides them), and forwards what the DPU must
+ * know ({@code device.deleted}, VM lifecycle, operation outcomes, migration steps) from the event
+ * stream through the relay's durable outbox.
  */
-final class RelayLink {
+public final class RelayLink {
   private static final Logger LOG = LoggerFactory.getLogger(RelayLink.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
   /** In-process backlog towards the outbox; the outbox itself is durable and far larger. */
   static final int FORWARD_QUEUE = 65_536;
   private static final Set<String> LIFECYCLE = Set.of("qmp.STOP", "qmp.RESUME", "qmp.SHUTDOWN", "qmp.RESET",
       "qmp.POWERDOWN");
 
   private final RelayHost host;
+  private final Outbox outbox;
+  private final PendingRelayOps pending;
   private final EventSubscription forwarding;
   private volatile LinkState.Status status = LinkState.Status.CONNECTING;
 
-  private RelayLink(RelayHost host, EventSubscription forwarding) {
-    this.host = host;
-    this.forwarding = forwarding;
+  /**
+   * Where the executor's notifications go: the relay host, which exists once its store is open;
+   * the DPU's requests, and so the notifications they cause, only arrive after that.
+   */
+  private static final class Outbox {
+    private volatile RelayHost host;
+
+    void send(Notification n) {
+      host.notify(n).onFailure(e -> LOG.error("relay: notification {} not stored: {}", n.method(), e.getMessage()));
+    }
   }
 
-  /** Starts the link when {@code relay.url} is configured; completes with null otherwise. */
-  static Future<RelayLink> start(Vertx vertx, SidecarConfig config, Operations operations, VmRegistry vms,
-      EventStream events, PolicyEngine policy) {
+  private RelayLink(RelayHost host, Outbox outbox, PendingRelayOps pending, EventStream events) {
+    this.host = host;
+    this.outbox = outbox;
+    this.pending = pending;
+    this.forwarding = events.subscribe(e -> forwarded(e.type()), FORWARD_QUEUE, new EventListener() {
+      @Override
+      public void onEvent(SidecarEvent e) {
+        forward(e);
+      }
+
+      @Override
+      public void onDropped(long count) {
+        LOG.error("relay: {} events were not forwarded to the DPU (the outbox fell {} behind);"
+            + " the DPU should ask for state.snapshot", count, FORWARD_QUEUE);
+      }
+    });
+  }
+
+  /**
+   * Starts the link to the DPU configured in {@code relay.url}.
+   *
+   * @return the running link once its store is open (the link itself comes up later); fails
+   *     naming what is wrong with the relay settings or its store
+   */
+  public static Future<RelayLink> start(Vertx vertx, SidecarConfig config, Operations operations, EventStream events,
+      SidecarMetrics metrics) {
     SidecarConfig.Relay relay = config.relay();
-    if (!relay.enabled()) {
-      return Future.succeededFuture();
-    }
     URI url = URI.create(relay.url());
     boolean tls = "wss".equals(url.getScheme());
     if (!tls && !"ws".equals(url.getScheme())) {
@@ -69,93 +96,56 @@ final class RelayLink {
       options = options.withTls(new RelayTls(relay.cert(), relay.key(), relay.ca()));
     }
     options = options.withAllowPlainRemote(relay.allowPlainRemote());
+    Outbox outbox = new Outbox();
     PendingRelayOps pending = new PendingRelayOps();
-    RelayHost[] started = new RelayHost[1];
-    RelayExecutor executor = new RelayExecutor(operations, vms, n -> send(started[0], n), pending);
-    return RelayHost.start(vertx, options, executor, (caller, method, params) -> authorize(policy, method, params))
-        .map(h -> {
-          started[0] = h;
-          RelayLink[] link = new RelayLink[1];
-          h.linkStateHandler(state -> {
+    RelayExecutor executor = new RelayExecutor(operations, outbox::send, pending);
+    // The operations layer decides every request of the DPU, once, with the facts it resolves.
+    return RelayHost.start(vertx, options, executor, (caller, method, params) ->
+            AuthorizationDecision.allow("decided-by-operations"))
+        .map(host -> {
+          outbox.host = host;
+          RelayLink link = new RelayLink(host, outbox, pending, events);
+          host.linkStateHandler(state -> {
             LOG.info("relay link to {}: {}", relay.url(), state.status());
-            link[0].status = state.status();
+            link.status = state.status();
           });
-          EventSubscription sub = events.subscribe(e -> e.type().equals(EventTypes.DEVICE_DETACHED)
-              || LIFECYCLE.contains(e.type()), FORWARD_QUEUE, new EventListener() {
-                @Override
-                public void onEvent(SidecarEvent e) {
-                  forward(h, pending, e);
-                }
-
-                @Override
-                public void onDropped(long count) {
-                  LOG.error("relay: {} events were not forwarded to the DPU (the outbox fell {} behind);"
-                      + " the DPU should ask for state.snapshot", count, FORWARD_QUEUE);
-                }
-              });
-          link[0] = new RelayLink(h, sub);
-          return link[0];
+          metrics.gauge("relay_link_up", "1 while the link to the DPU is up", () -> link.connected() ? 1 : 0);
+          metrics.gauge("relay_outbox_unacked", "notifications the DPU has not acknowledged (stored or waiting to be)",
+              host::unacknowledged);
+          return link;
         });
   }
 
   /** Whether the link to the DPU is up now. */
-  boolean connected() {
+  public boolean connected() {
     return status == LinkState.Status.CONNECTED;
   }
 
-  /** Notifications the DPU has not acknowledged yet. */
-  long unacknowledged() {
-    return host.unacknowledged();
-  }
-
-  /** What the migration layer tells the DPU. */
-  void notify(Notification n) {
-    send(host, n);
-  }
-
-  Future<Void> close() {
+  public Future<Void> close() {
     forwarding.cancel();
     return host.close();
   }
 
-  private static void send(RelayHost host, Notification n) {
-    host.notify(n).onFailure(e -> LOG.error("relay: notification {} not stored: {}", n.method(), e.getMessage()));
+  private static boolean forwarded(String type) {
+    return type.equals(EventTypes.DEVICE_DETACHED) || LIFECYCLE.contains(type)
+        || PublishedMigrationEvent.FORWARDED.contains(type);
   }
 
-  private static void forward(RelayHost host, PendingRelayOps pending, SidecarEvent e) {
+  private void forward(SidecarEvent e) {
     if (e.type().equals(EventTypes.DEVICE_DETACHED)) {
       String id = e.text("id");
-      send(host, Notification.deviceDeleted(e.vm(), id, "/machine/peripheral/" + id));
+      outbox.send(Notification.deviceDeleted(e.vm(), id, "/machine/peripheral/" + id));
       if (pending.complete(e.opId())) {
-        send(host, Notification.opCompleted(e.opId(), Map.of("vm", e.vm(), "deviceId", id, "outcome", "detached")));
+        outbox.send(Notification.opCompleted(e.opId(), Map.of("vm", e.vm(), "deviceId", id, "outcome", "detached")));
       }
+    } else if (LIFECYCLE.contains(e.type())) {
+      outbox.send(Notification.vmLifecycle(e.vm(), e.type().substring("qmp.".length())));
     } else {
-      send(host, Notification.vmLifecycle(e.vm(), e.type().substring("qmp.".length())));
+      Map<String, Object> params = JSON.convertValue(e.data(), JSON.getTypeFactory()
+          .constructMapType(LinkedHashMap.class, String.class, Object.class));
+      // The event stream says who asked for the migration; the DPU never needed to know.
+      params.remove("caller");
+      outbox.send(new Notification(e.type(), params));
     }
-  }
-
-  /**
-   * The relay's methods as the QMP commands they stand for, so that one policy decides for the
-   * DPU whatever the entry point. {@code device.attach} is decided by the operations layer, which
-   * first resolves the function's sysfs facts (PF, ids, IOMMU group) that the DPU rules need; a
-   * denial then arrives as {@code op.failed} with POLICY_DENIED, before anything changes.
-   */
-  private static AuthorizationDecision authorize(PolicyEngine policy, String method, Map<String, Object> params) {
-    ObjectNode args = JsonNodeFactory.instance.objectNode();
-    String command = switch (method) {
-      case RelayMethods.DEVICE_ATTACH -> null;
-      case RelayMethods.DEVICE_DETACH -> {
-        args.put("id", String.valueOf(params.get("deviceId")));
-        yield "device_del";
-      }
-      case RelayMethods.DEVICE_LIST -> "query-pci";
-      case RelayMethods.VM_LIST, RelayMethods.STATE_SNAPSHOT -> "query-status";
-      default -> "relay:" + method;
-    };
-    if (command == null) {
-      return AuthorizationDecision.allow("checked-with-sysfs-facts");
-    }
-    Decision d = policy.decide(PolicyRequest.of(Caller.dpu(), command, args));
-    return d.allowed() ? AuthorizationDecision.allow(d.ruleId()) : AuthorizationDecision.deny(d.ruleId(), d.reason());
   }
 }

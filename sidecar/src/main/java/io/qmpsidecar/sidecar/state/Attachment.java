@@ -1,4 +1,4 @@
-package io.qmpsidecar.sidecar.hotplug;
+package io.qmpsidecar.sidecar.state;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;

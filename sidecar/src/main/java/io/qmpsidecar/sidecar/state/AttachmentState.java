@@ -1,4 +1,5 @@
-package io.qmpsidecar.sidecar.hotplug;
+package io.qmpsidecar.sidecar.state;
+
 
 /** Where a stored attachment is in its life. */
 public enum AttachmentState {

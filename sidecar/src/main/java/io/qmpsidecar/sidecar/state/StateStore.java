@@ -2,7 +2,8 @@ package io.qmpsidecar.sidecar.state;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.qmpsidecar.sidecar.hotplug.Attachment;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -21,7 +22,8 @@ import java.util.List;
  * The sidecar's durable state: the attachments it made, per VM. A SQLite file of its own
  * ({@code <stateDir>/sidecar.db}; the relay holds an exclusive lock on its own file) in WAL mode,
  * with one worker thread doing all of its I/O in submission order, never on an event loop.
- * Every future fails with {@link StateStoreException} saying what went wrong and what to do.
+ * Every future fails with {@link SidecarException} {@link Kind#FAILED} ({@code state-store})
+ * saying what went wrong and what to do.
  */
 public final class StateStore {
   /** The file name inside the state directory. */
@@ -124,7 +126,7 @@ public final class StateStore {
         // so that the store works again once the disk has room.
         closeQuietly(connection);
         connection = null;
-        throw new StateStoreException(path, "state store " + path + " failed to " + what + ": "
+        throw failure(path, "state store " + path + " failed to " + what + ": "
             + e.getMessage() + "; check free disk space and file permissions", e);
       }
     }, true);
@@ -133,7 +135,7 @@ public final class StateStore {
   private static Connection connect(Path path) {
     Path dir = path.toAbsolutePath().getParent();
     if (dir != null && !Files.isDirectory(dir)) {
-      throw new StateStoreException(path, "state directory " + dir
+      throw failure(path, "state directory " + dir
           + " does not exist; create it or set stateDir to an existing directory", null);
     }
     Connection c = null;
@@ -154,10 +156,14 @@ public final class StateStore {
       return c;
     } catch (SQLException e) {
       closeQuietly(c);
-      throw new StateStoreException(path, "state store " + path + " cannot be opened ("
+      throw failure(path, "state store " + path + " cannot be opened ("
           + e.getMessage() + "); check the path and its permissions, or move a corrupt file aside"
           + " (the sidecar then re-reads QEMU and reports unknown devices as drift)", e);
     }
+  }
+
+  private static SidecarException failure(Path path, String message, Throwable cause) {
+    return SidecarException.of(Kind.FAILED, "state-store", message).cause(cause).detail("path", path.toString()).build();
   }
 
   private static void closeQuietly(Connection c) {

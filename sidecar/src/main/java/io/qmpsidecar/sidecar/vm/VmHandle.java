@@ -1,4 +1,4 @@
-package io.qmpsidecar.sidecar.daemon;
+package io.qmpsidecar.sidecar.vm;
 
 import io.qmpsidecar.qmp.QmpAddress;
 import io.qmpsidecar.qmp.QmpClient;
@@ -6,6 +6,8 @@ import io.qmpsidecar.qmp.QmpClientOptions;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.qmp.ReconnectPolicy;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Duration;
@@ -66,15 +68,18 @@ public final class VmHandle {
   }
 
   /**
-   * The connection when it is ready; fails with {@link VmUnavailableException} naming why not.
+   * The connection when it is ready; fails with {@link SidecarException} {@link Kind#UNAVAILABLE}
+   * ({@code vm-unavailable}) naming why not.
    */
   public Future<QmpConnection> ready() {
     QmpConnection c = connection;
     if (c != null && c.state() == QmpState.READY) {
       return Future.succeededFuture(c);
     }
-    return Future.failedFuture(new VmUnavailableException(name, c == null ? lastError
-        : "QMP connection to " + address + " is " + c.state().name().toLowerCase()));
+    String why = c == null ? lastError : "QMP connection to " + address + " is " + c.state().name().toLowerCase();
+    return Future.failedFuture(SidecarException.of(Kind.UNAVAILABLE, "vm-unavailable",
+        "VM '" + name + "' is not connected: " + why).vm(name).detail("vm", name)
+        .fix("the sidecar keeps reconnecting, retry shortly").build());
   }
 
   void start() {

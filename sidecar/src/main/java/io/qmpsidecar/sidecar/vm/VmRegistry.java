@@ -1,8 +1,17 @@
-package io.qmpsidecar.sidecar.daemon;
+package io.qmpsidecar.sidecar.vm;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.qmpsidecar.qmp.EventFilter;
+import io.qmpsidecar.qmp.EventGap;
 import io.qmpsidecar.qmp.QmpAddress;
 import io.qmpsidecar.qmp.QmpConnection;
+import io.qmpsidecar.qmp.QmpEvent;
+import io.qmpsidecar.qmp.QmpEventListener;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
+import io.qmpsidecar.sidecar.events.EventStream;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
+import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Files;
@@ -11,50 +20,74 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The VMs this sidecar serves, by name: those listed in its configuration, and every
- * {@code NAME.qmp} socket in {@code vmSocketDir}, which is rescanned every
- * {@link #SCAN_INTERVAL} so that a new VM's socket is picked up. Names come only from the
- * configuration and the directory, never from a request; a VM once known stays known.
+ * The VMs this sidecar serves, by name, each reached over its QMP monitor: those listed in its
+ * configuration, and every {@code NAME.qmp} socket in {@code vmSocketDir}, which is rescanned
+ * every {@link #SCAN_INTERVAL} so that a new VM's socket is picked up. Names come only from the
+ * configuration and the directory, never from a request; a VM once known stays known. Every QEMU
+ * event of every VM is published on the event stream as {@code qmp.NAME}, from its first
+ * connection on.
  */
 public final class VmRegistry {
   private static final Logger LOG = LoggerFactory.getLogger(VmRegistry.class);
   static final Duration SCAN_INTERVAL = Duration.ofSeconds(2);
   /** A bound on VMs discovered in the directory, against a directory filled by mistake. */
   static final int MAX_VMS = 4096;
+  /**
+   * QMP events waiting for the event stream, across all VMs. Each VM gets its share when it
+   * connects, between {@link #VM_EVENT_BACKLOG_MIN} and {@link #VM_EVENT_BACKLOG_MAX}: events
+   * that arrive together after the event loop stalled (a collection pause) fit, and a host with
+   * many VMs keeps a bounded heap. Beyond it they are dropped and reported as
+   * {@code qmp.events-dropped}.
+   */
+  static final int EVENT_BACKLOG_BUDGET = 131_072;
+  static final int VM_EVENT_BACKLOG_MIN = 64;
+  static final int VM_EVENT_BACKLOG_MAX = 4096;
+  /** QEMU event names whose {@code qmp.NAME} type is kept (QEMU 10.0's x86 schema has 55 events). */
+  private static final int EVENT_TYPES = 1024;
+
+  /** Told once per VM when its QEMU is first connected (the connection reconnects by itself afterwards). */
+  @FunctionalInterface
+  public interface FirstReady {
+    void connected(String vm, QmpConnection connection);
+  }
 
   private final Vertx vertx;
   private final Duration commandTimeout;
-  private final BiConsumer<String, QmpConnection> onConnection;
-  private final BiConsumer<String, QmpConnection> onFirstReady;
+  private final EventStream events;
+  private final SidecarMetrics metrics;
   private final Map<String, VmHandle> vms = new ConcurrentSkipListMap<>();
+  private final Map<String, String> eventTypes = new ConcurrentHashMap<>();
   private long scanTimer = -1;
-  private volatile boolean started;
+  private volatile FirstReady firstReady;
 
-  /**
-   * @param onConnection called with each VM's connection before it opens (to subscribe to its
-   *     events from the first one on)
-   * @param onFirstReady called once per VM when its connection is first ready (it reconnects by
-   *     itself afterwards)
-   */
-  public VmRegistry(Vertx vertx, List<SidecarConfig.Vm> configured, Duration commandTimeout,
-      BiConsumer<String, QmpConnection> onConnection, BiConsumer<String, QmpConnection> onFirstReady) {
+  public VmRegistry(Vertx vertx, List<SidecarConfig.Vm> configured, Duration commandTimeout, EventStream events,
+      SidecarMetrics metrics) {
     this.vertx = vertx;
     this.commandTimeout = commandTimeout;
-    this.onConnection = onConnection;
-    this.onFirstReady = onFirstReady;
+    this.events = events;
+    this.metrics = metrics;
     configured.forEach(vm -> add(vm.name(), vm.qmp()));
   }
 
-  /** Connects to every VM; with {@code socketDir}, scans it now and every {@link #SCAN_INTERVAL}. */
-  public void start(Path socketDir) {
-    started = true;
+  /** The event backlog of each VM when {@code vms} VMs are configured or discovered. */
+  static int vmEventBacklog(int vms) {
+    return Math.max(VM_EVENT_BACKLOG_MIN, Math.min(VM_EVENT_BACKLOG_MAX, EVENT_BACKLOG_BUDGET / Math.max(1, vms)));
+  }
+
+  /**
+   * Connects to every VM; with {@code socketDir}, scans it now and every {@link #SCAN_INTERVAL}.
+   *
+   * @param firstReady told once per VM when its QEMU is first connected
+   */
+  public void start(Path socketDir, FirstReady firstReady) {
+    this.firstReady = firstReady;
     vms.values().forEach(VmHandle::start);
     if (socketDir != null) {
       scan(socketDir);
@@ -66,17 +99,21 @@ public final class VmRegistry {
   public void add(SidecarConfig.Vm vm) {
     if (!vms.containsKey(vm.name())) {
       VmHandle handle = add(vm.name(), vm.qmp());
-      if (started) {
+      if (firstReady != null) {
         handle.start();
       }
     }
   }
 
-  /** @throws VmNotFoundException naming the known VMs */
+  /**
+   * @throws SidecarException {@link Kind#NOT_FOUND} ({@code vm-not-found}) naming the known VMs
+   */
   public VmHandle get(String name) {
-    VmHandle vm = vms.get(name);
+    VmHandle vm = name == null ? null : vms.get(name);
     if (vm == null) {
-      throw new VmNotFoundException(name, vms.keySet());
+      throw SidecarException.of(Kind.NOT_FOUND, "vm-not-found", "no VM named '" + name + "' is configured here")
+          .vm(name).detail("vm", name).fix("configured VMs: " + vms.keySet()
+              + " (VMs come from the sidecar's configuration, see docs/configuration.md)").build();
     }
     return vm;
   }
@@ -110,9 +147,46 @@ public final class VmRegistry {
   }
 
   private VmHandle add(String name, QmpAddress address) {
-    VmHandle handle = new VmHandle(vertx, name, address, commandTimeout,
-        c -> onConnection.accept(name, c), c -> onFirstReady.accept(name, c));
+    VmHandle handle = new VmHandle(vertx, name, address, commandTimeout, c -> publishEvents(name, c),
+        c -> ready(name, c));
     VmHandle existing = vms.putIfAbsent(name, handle);
     return existing != null ? existing : handle;
+  }
+
+  private void ready(String vm, QmpConnection connection) {
+    metrics.gauge("qmp_commands_in_flight", "QMP commands sent and not answered", vm, connection::inFlight);
+    metrics.gauge("qmp_commands_queued", "QMP commands waiting for an in-flight slot", vm, connection::queued);
+    firstReady.connected(vm, connection);
+  }
+
+  /** Subscribes, before the connection opens, to every QEMU event of the VM for the event stream. */
+  private void publishEvents(String vm, QmpConnection connection) {
+    connection.subscribe(EventFilter.all(), vmEventBacklog(vms.size()), new QmpEventListener() {
+      @Override
+      public void onEvent(QmpEvent e) {
+        metrics.qmpEvent(vm, e.name());
+        events.publishQemu(vm, eventType(e.name()), e.data(), e.timestamp());
+      }
+
+      @Override
+      public void onGap(EventGap gap) {
+        events.publish(vm, gap == EventGap.RECONNECTED ? "qmp.reconnected" : "qmp.events-dropped", null,
+            JsonNodeFactory.instance.objectNode().put("detail", gap == EventGap.RECONNECTED
+                ? "QEMU's QMP connection was re-established; events in between were not seen"
+                : "QMP events were dropped for this VM's event stream"));
+      }
+    });
+  }
+
+  /** {@code qmp.NAME}, made once per name QEMU uses (a bounded few), not once per event. */
+  private String eventType(String name) {
+    String type = eventTypes.get(name);
+    if (type == null) {
+      type = "qmp." + name;
+      if (eventTypes.size() < EVENT_TYPES) {
+        eventTypes.putIfAbsent(name, type);
+      }
+    }
+    return type;
   }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.qmpsidecar.qmp.QmpAddress;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,7 +83,7 @@ class ConfigLoaderTest {
           url: wss://dpu:4443/relay
         """);
     assertThatThrownBy(() -> ConfigLoader.load(f, Map.of(), List.of(), List.of()))
-        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems")).containsExactlyInAnyOrder(
             "api.sockt: unknown key; known keys: vms, " + String.join(", ", ConfigLoader.KEYS.keySet()),
             "version: 2 is not supported; this qmp-sidecar reads version 1",
             "vms[0].qmp: QMP address 'ftp://nope' must be unix:PATH or tcp:HOST:PORT",

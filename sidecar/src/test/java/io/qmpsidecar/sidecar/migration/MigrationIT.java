@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -101,9 +102,9 @@ class MigrationIT {
 
     result(run.cancel());
 
-    MigrationFailedException e = (MigrationFailedException) failure(run.result());
-    assertThat(e.outcome()).isEqualTo(MigrationOutcome.CANCELLED);
-    assertThat(e.record().phases()).extracting(PhaseTiming::phase).endsWith(MigrationPhase.CANCELLED);
+    SidecarException e = (SidecarException) failure(run.result());
+    assertThat(e.detail("outcome")).isEqualTo("cancelled");
+    assertThat(run.sourceRecord().phases()).extracting(PhaseTiming::phase).endsWith(MigrationPhase.CANCELLED);
     assertThat(events.statuses(MigrationRole.SOURCE)).endsWith("cancelling", "cancelled");
     assertThat(events.states()).endsWith(CoordinationState.MIGRATING, CoordinationState.ROLLING_BACK,
         CoordinationState.ROLLED_BACK);

@@ -5,8 +5,7 @@ import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import io.qmpsidecar.sidecar.hotplug.Attachment;
-import io.qmpsidecar.sidecar.hotplug.AttachmentState;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.List;
@@ -57,7 +56,7 @@ class StateStoreTest {
 
   @Test
   void aMissingDirectoryIsAClearError() {
-    StateStoreException e = (StateStoreException) failure(
+    SidecarException e = (SidecarException) failure(
         StateStore.open(vertx, dir.resolve("nope/sidecar.db")));
 
     assertThat(e.getMessage()).contains("does not exist").contains("create it");
