@@ -5,14 +5,13 @@ package io.qmpsidecar.libvirt;
  * libvirt's {@code virErrorNumber}, e.g. {@code VIR_ERR_NO_DOMAIN}) and libvirt's own message.
  */
 public final class LibvirtErrorException extends LibvirtClientException {
+  /**
+   * libvirt's {@code VIR_ERR_INTERNAL_ERROR}; libvirt 9.0 also uses it for "no device found with
+   * alias X" on a detach by alias.
+   */
+  public static final int INTERNAL_ERROR = 1;
   /** libvirt's {@code VIR_ERR_NO_DOMAIN}. */
   public static final int NO_DOMAIN = 42;
-  /** libvirt's {@code VIR_ERR_OPERATION_INVALID}. */
-  public static final int OPERATION_INVALID = 55;
-  /** libvirt's {@code VIR_ERR_OPERATION_FAILED}. */
-  public static final int OPERATION_FAILED = 9;
-  /** libvirt's {@code VIR_ERR_DEVICE_MISSING}. */
-  public static final int DEVICE_MISSING = 99;
 
   private final int code;
   private final String codeName;
