@@ -71,7 +71,7 @@ public final class LibvirtClient {
    * Opens a client on {@code options.uri()}. The future completes once connected with events
    * registered, and fails with {@link LibvirtErrorException} when libvirt refuses the first
    * connection (no retry for the first one), or {@link LibvirtTimeoutException} after
-   * {@code callTimeout}.
+   * {@code connectTimeout}.
    */
   public static CompletableFuture<LibvirtClient> connect(LibvirtClientOptions options) {
     LibvirtClient client = new LibvirtClient(options);
@@ -93,10 +93,10 @@ public final class LibvirtClient {
       }
     });
     client.timer.schedule(() -> {
-      if (result.completeExceptionally(new LibvirtTimeoutException(op, options.callTimeout()))) {
+      if (result.completeExceptionally(new LibvirtTimeoutException(op, options.connectTimeout()))) {
         client.close();
       }
-    }, options.callTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }, options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
     return result;
   }
 

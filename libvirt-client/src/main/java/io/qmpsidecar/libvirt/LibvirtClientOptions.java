@@ -8,6 +8,8 @@ import java.util.Objects;
  * a copy.
  *
  * @param uri the libvirt URI, e.g. {@code qemu:///system}
+ * @param connectTimeout how long the first connection may take; default
+ *     {@link #DEFAULT_CONNECT_TIMEOUT}
  * @param callTimeout how long one call may take before its future fails with
  *     {@link LibvirtTimeoutException}; default {@link #DEFAULT_CALL_TIMEOUT}
  * @param migrationTimeout the same for a migration call, which lasts as long as the migration;
@@ -26,10 +28,11 @@ import java.util.Objects;
  *     raw QMP events (read-only; it does not taint the domain, verified with libvirt 9.0);
  *     default false
  */
-public record LibvirtClientOptions(String uri, Duration callTimeout, Duration migrationTimeout,
+public record LibvirtClientOptions(String uri, Duration connectTimeout, Duration callTimeout, Duration migrationTimeout,
     int workers, int maxQueuedCalls, int keepAliveIntervalSeconds, int keepAliveCount,
     Duration reconnectMin, Duration reconnectMax, boolean qemuMonitorEvents) {
 
+  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(30);
   public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(30);
   public static final Duration DEFAULT_MIGRATION_TIMEOUT = Duration.ofMinutes(30);
   public static final int DEFAULT_WORKERS = 4;
@@ -44,6 +47,7 @@ public record LibvirtClientOptions(String uri, Duration callTimeout, Duration mi
     if (uri.isBlank()) {
       throw new IllegalArgumentException("uri must not be blank (e.g. qemu:///system)");
     }
+    positive("connectTimeout", connectTimeout);
     positive("callTimeout", callTimeout);
     positive("migrationTimeout", migrationTimeout);
     positive("reconnectMin", reconnectMin);
@@ -72,38 +76,43 @@ public record LibvirtClientOptions(String uri, Duration callTimeout, Duration mi
 
   /** The defaults for {@code uri}. */
   public static LibvirtClientOptions of(String uri) {
-    return new LibvirtClientOptions(uri, DEFAULT_CALL_TIMEOUT, DEFAULT_MIGRATION_TIMEOUT, DEFAULT_WORKERS,
+    return new LibvirtClientOptions(uri, DEFAULT_CONNECT_TIMEOUT, DEFAULT_CALL_TIMEOUT, DEFAULT_MIGRATION_TIMEOUT, DEFAULT_WORKERS,
         DEFAULT_MAX_QUEUED_CALLS, DEFAULT_KEEPALIVE_INTERVAL_SECONDS, DEFAULT_KEEPALIVE_COUNT,
         DEFAULT_RECONNECT_MIN, DEFAULT_RECONNECT_MAX, false);
   }
 
+  public LibvirtClientOptions withConnectTimeout(Duration d) {
+    return new LibvirtClientOptions(uri, d, callTimeout, migrationTimeout, workers, maxQueuedCalls,
+        keepAliveIntervalSeconds, keepAliveCount, reconnectMin, reconnectMax, qemuMonitorEvents);
+  }
+
   public LibvirtClientOptions withCallTimeout(Duration d) {
-    return new LibvirtClientOptions(uri, d, migrationTimeout, workers, maxQueuedCalls,
+    return new LibvirtClientOptions(uri, connectTimeout, d, migrationTimeout, workers, maxQueuedCalls,
         keepAliveIntervalSeconds, keepAliveCount, reconnectMin, reconnectMax, qemuMonitorEvents);
   }
 
   public LibvirtClientOptions withMigrationTimeout(Duration d) {
-    return new LibvirtClientOptions(uri, callTimeout, d, workers, maxQueuedCalls,
+    return new LibvirtClientOptions(uri, connectTimeout, callTimeout, d, workers, maxQueuedCalls,
         keepAliveIntervalSeconds, keepAliveCount, reconnectMin, reconnectMax, qemuMonitorEvents);
   }
 
   public LibvirtClientOptions withWorkers(int n, int queued) {
-    return new LibvirtClientOptions(uri, callTimeout, migrationTimeout, n, queued,
+    return new LibvirtClientOptions(uri, connectTimeout, callTimeout, migrationTimeout, n, queued,
         keepAliveIntervalSeconds, keepAliveCount, reconnectMin, reconnectMax, qemuMonitorEvents);
   }
 
   public LibvirtClientOptions withKeepAlive(int intervalSeconds, int count) {
-    return new LibvirtClientOptions(uri, callTimeout, migrationTimeout, workers, maxQueuedCalls,
+    return new LibvirtClientOptions(uri, connectTimeout, callTimeout, migrationTimeout, workers, maxQueuedCalls,
         intervalSeconds, count, reconnectMin, reconnectMax, qemuMonitorEvents);
   }
 
   public LibvirtClientOptions withReconnect(Duration min, Duration max) {
-    return new LibvirtClientOptions(uri, callTimeout, migrationTimeout, workers, maxQueuedCalls,
+    return new LibvirtClientOptions(uri, connectTimeout, callTimeout, migrationTimeout, workers, maxQueuedCalls,
         keepAliveIntervalSeconds, keepAliveCount, min, max, qemuMonitorEvents);
   }
 
   public LibvirtClientOptions withQemuMonitorEvents(boolean on) {
-    return new LibvirtClientOptions(uri, callTimeout, migrationTimeout, workers, maxQueuedCalls,
+    return new LibvirtClientOptions(uri, connectTimeout, callTimeout, migrationTimeout, workers, maxQueuedCalls,
         keepAliveIntervalSeconds, keepAliveCount, reconnectMin, reconnectMax, on);
   }
 }
