@@ -212,11 +212,16 @@ public final class LibvirtDaemon implements AutoCloseable {
    * left (by the pid files under its run directory), and deletes its directory.
    */
   @Override
-  public void close() throws IOException, InterruptedException {
-    destroyAllDomains();
-    stopLibvirtd();
-    killByPidFiles(dir.resolve("run/qemu"));
-    killPid(dir.resolve("run/virtlogd.pid"));
+  public void close() throws IOException {
+    try {
+      destroyAllDomains();
+      stopLibvirtd();
+      killByPidFiles(dir.resolve("run/qemu"));
+      killPid(dir.resolve("run/virtlogd.pid"));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while stopping the libvirtd under " + dir, e);
+    }
     deleteTree(dir);
   }
 

@@ -80,7 +80,7 @@ public final class LibvirtExtension implements BeforeAllCallback, AfterAllCallba
     for (LibvirtDaemon d : daemons) {
       try {
         d.close();
-      } catch (IOException | InterruptedException | RuntimeException e) {
+      } catch (IOException | RuntimeException e) {
         if (first == null) {
           first = e;
         }
