@@ -4,22 +4,18 @@ import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
 import com.sun.jna.ptr.PointerByReference;
+import io.qmpsidecar.libvirt.impl.Calls;
 import io.qmpsidecar.libvirt.impl.LibvirtNative;
 import io.qmpsidecar.libvirt.impl.Session;
 import io.qmpsidecar.libvirt.impl.TypedParameters;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.libvirt.Domain;
@@ -41,7 +37,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The client reconnects by itself when libvirtd goes away (restart, crash, keepalive
  * timeout), re-registers its events and reports {@link LibvirtEvent.ConnectionLost} and
- * {@link LibvirtEvent.Reconnected}. Listeners run on libvirt's event-loop thread.
+ * {@link LibvirtEvent.Reconnected}. Listeners run on libvirt's event-loop thread
+ * ({@link LibvirtEvent.Reconnected} on the client's connect thread) and must not block.
  */
 public final class LibvirtClient {
   private static final Logger LOG = LoggerFactory.getLogger(LibvirtClient.class);
@@ -49,22 +46,17 @@ public final class LibvirtClient {
   private static final AtomicInteger CLIENTS = new AtomicInteger();
 
   private final LibvirtClientOptions options;
-  private final ThreadPoolExecutor workers;
+  private final Calls calls;
   private final ExecutorService connector;
-  private final ScheduledThreadPoolExecutor timer;
   private final List<Consumer<LibvirtEvent>> listeners = new CopyOnWriteArrayList<>();
   private volatile Session session;
   private volatile boolean closed;
 
   private LibvirtClient(LibvirtClientOptions options) {
     this.options = options;
-    int n = CLIENTS.incrementAndGet();
-    this.workers = new ThreadPoolExecutor(options.workers(), options.workers(), 60, TimeUnit.SECONDS,
-        new ArrayBlockingQueue<>(options.maxQueuedCalls()), threads("libvirt-call-" + n + "-"));
-    this.workers.allowCoreThreadTimeOut(true);
-    this.connector = Executors.newSingleThreadExecutor(threads("libvirt-connect-" + n + "-"));
-    this.timer = new ScheduledThreadPoolExecutor(1, threads("libvirt-timer-" + n + "-"));
-    this.timer.setRemoveOnCancelPolicy(true);
+    String name = "libvirt-" + CLIENTS.incrementAndGet();
+    this.calls = new Calls(name, options.workers(), options.maxQueuedCalls());
+    this.connector = Executors.newSingleThreadExecutor(Calls.threads(name + "-connect-"));
   }
 
   /**
@@ -92,11 +84,12 @@ public final class LibvirtClient {
             : new LibvirtClientException(op, op + ": " + e.getMessage(), e));
       }
     });
-    client.timer.schedule(() -> {
+    // On timeout the close queues behind the open on the connect thread, so a late session is closed too.
+    client.calls.schedule(() -> {
       if (result.completeExceptionally(new LibvirtTimeoutException(op, options.connectTimeout()))) {
         client.close();
       }
-    }, options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }, options.connectTimeout().toMillis());
     return result;
   }
 
@@ -113,7 +106,10 @@ public final class LibvirtClient {
     return session != null && !closed;
   }
 
-  /** Adds a listener for every {@link LibvirtEvent}; it runs on libvirt's event-loop thread. */
+  /**
+   * Adds a listener for every {@link LibvirtEvent}. It runs on libvirt's event-loop thread
+   * ({@link LibvirtEvent.Reconnected}: on the connect thread) and must not block.
+   */
   public void addListener(Consumer<LibvirtEvent> listener) {
     listeners.add(listener);
   }
@@ -366,13 +362,8 @@ public final class LibvirtClient {
   }
 
   private void shutdownThreads() {
-    for (Runnable r : workers.shutdownNow()) {
-      if (r instanceof Call<?> c) {
-        c.fail(new LibvirtUnavailableException(c.operation, "the libvirt client was closed"));
-      }
-    }
+    calls.shutdown();
     connector.shutdown();
-    timer.shutdownNow();
   }
 
   private Session openSession() throws LibvirtException {
@@ -399,7 +390,13 @@ public final class LibvirtClient {
     }
     long min = options.reconnectMin().toMillis();
     long delay = Math.min(options.reconnectMax().toMillis(), min << Math.min(attempt - 1, 20));
-    timer.schedule(() -> connector.execute(() -> reconnect(attempt)), delay, TimeUnit.MILLISECONDS);
+    calls.schedule(() -> {
+      try {
+        connector.execute(() -> reconnect(attempt));
+      } catch (RejectedExecutionException e) {
+        // Closed meanwhile.
+      }
+    }, delay);
   }
 
   private void reconnect(int attempt) {
@@ -432,12 +429,6 @@ public final class LibvirtClient {
     }
   }
 
-  /** Work against one open connection; may block. */
-  @FunctionalInterface
-  private interface SessionCall<T> {
-    T run(Session s) throws LibvirtException;
-  }
-
   /** Work against a binding {@link Domain}; may block. */
   @FunctionalInterface
   private interface DomainWork<T> {
@@ -455,11 +446,11 @@ public final class LibvirtClient {
     });
   }
 
-  private <T> CompletableFuture<T> call(String operation, SessionCall<T> work) {
+  private <T> CompletableFuture<T> call(String operation, Calls.Work<T> work) {
     return call(operation, options.callTimeout(), work);
   }
 
-  private <T> CompletableFuture<T> call(String operation, Duration timeout, SessionCall<T> work) {
+  private <T> CompletableFuture<T> call(String operation, Duration timeout, Calls.Work<T> work) {
     if (closed) {
       return CompletableFuture.failedFuture(new LibvirtUnavailableException(operation, "the libvirt client is closed"));
     }
@@ -469,59 +460,6 @@ public final class LibvirtClient {
           "not connected to libvirtd at " + options.uri() + " (it is down or restarting); the client "
               + "reconnects by itself: retry after it reports Reconnected"));
     }
-    Call<T> call = new Call<>(operation, s, work);
-    try {
-      workers.execute(call);
-    } catch (RejectedExecutionException e) {
-      return CompletableFuture.failedFuture(new LibvirtUnavailableException(operation,
-          options.maxQueuedCalls() + " libvirt calls are already waiting; libvirtd is slow or stuck: retry later", e));
-    }
-    var timeoutTask = timer.schedule(() -> call.fail(new LibvirtTimeoutException(operation, timeout)),
-        timeout.toMillis(), TimeUnit.MILLISECONDS);
-    call.result.whenComplete((r, e) -> timeoutTask.cancel(false));
-    return call.result;
-  }
-
-  /** One queued call and its future. */
-  private static final class Call<T> implements Runnable {
-    final String operation;
-    final Session session;
-    final SessionCall<T> work;
-    final CompletableFuture<T> result = new CompletableFuture<>();
-
-    Call(String operation, Session session, SessionCall<T> work) {
-      this.operation = operation;
-      this.session = session;
-      this.work = work;
-    }
-
-    void fail(Throwable t) {
-      result.completeExceptionally(t);
-    }
-
-    @Override
-    public void run() {
-      if (result.isDone()) {
-        return;
-      }
-      try {
-        result.complete(work.run(session));
-      } catch (LibvirtException e) {
-        fail(Session.translate(operation, e));
-      } catch (LibvirtClientException e) {
-        fail(e);
-      } catch (RuntimeException e) {
-        fail(new LibvirtClientException(operation, operation + ": " + e, e));
-      }
-    }
-  }
-
-  private static ThreadFactory threads(String prefix) {
-    AtomicInteger n = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, prefix + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
+    return calls.submit(operation, timeout, s, work);
   }
 }

@@ -2,8 +2,9 @@ package io.qmpsidecar.libvirt;
 
 /**
  * What a {@link LibvirtClient} reports to its listeners: libvirt's domain events and the
- * client's own connection changes. Listeners run on libvirt's event-loop thread and must not
- * block: hand the event to your own executor or Vert.x context.
+ * client's own connection changes. Listeners run on libvirt's event-loop thread (Reconnected on
+ * the client's connect thread) and must not block: hand the event to your own executor or
+ * Vert.x context.
  */
 public sealed interface LibvirtEvent {
 

@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class EventLoop {
   private static final Logger LOG = LoggerFactory.getLogger(EventLoop.class);
-  public static final String THREAD_NAME = "libvirt-event-loop";
+  private static final String THREAD_NAME = "libvirt-event-loop";
   private static Thread thread;
 
   private EventLoop() {}
@@ -32,11 +32,6 @@ public final class EventLoop {
     t.setDaemon(true);
     t.start();
     thread = t;
-  }
-
-  /** True on the event-loop thread (where listeners run). */
-  public static boolean onEventLoop() {
-    return Thread.currentThread() == thread;
   }
 
   private static void run() {
