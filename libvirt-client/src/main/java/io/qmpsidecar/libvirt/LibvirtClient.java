@@ -82,6 +82,10 @@ public final class LibvirtClient {
         client.shutdownThreads();
         result.completeExceptionally(e instanceof LibvirtClientException ? e
             : new LibvirtClientException(op, op + ": " + e.getMessage(), e));
+      } catch (LinkageError e) {
+        client.shutdownThreads();
+        result.completeExceptionally(new LibvirtUnavailableException(op, "cannot load libvirt's C library ("
+            + e.getMessage() + "); install libvirt0 (Debian: apt-get install libvirt0)", e));
       }
     });
     // On timeout the close queues behind the open on the connect thread, so a late session is closed too.

@@ -64,6 +64,8 @@ class LibvirtMigrationIT {
     LibvirtEvent.JobCompleted job = sourceEvents.await(LibvirtEvent.JobCompleted.class, e -> e.domain().equals(dom), WAIT);
     assertThat(job.job().operation()).contains(JobInfo.Operation.MIGRATION_OUT);
     assertThat(job.job().number("data_total")).isPresent().get().satisfies(n -> assertThat(n).isPositive());
+    assertThat(sourceEvents.await(LibvirtEvent.MigrationIteration.class, e -> e.domain().equals(dom), WAIT).iteration())
+        .isPositive();
     assertThat(sourceEvents.await(LibvirtEvent.Lifecycle.class,
         e -> e.type() == LibvirtEvent.LifecycleType.STOPPED, WAIT).migrated()).isTrue();
     assertThat(destinationEvents.await(LibvirtEvent.Lifecycle.class,

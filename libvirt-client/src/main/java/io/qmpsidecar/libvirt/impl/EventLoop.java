@@ -1,7 +1,9 @@
 package io.qmpsidecar.libvirt.impl;
 
+import org.libvirt.Connect;
 import org.libvirt.Library;
 import org.libvirt.LibvirtException;
+import org.libvirt.jna.Libvirt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,6 +17,10 @@ public final class EventLoop {
   private static final Logger LOG = LoggerFactory.getLogger(EventLoop.class);
   private static final String THREAD_NAME = "libvirt-event-loop";
   private static Thread thread;
+  // libvirt prints every error to stderr unless an error function is set; the caller gets the
+  // error anyway (virGetLastError), so it goes to the log at debug level only.
+  private static final Libvirt.VirErrorCallback QUIET_ERRORS = (data, error) ->
+      LOG.debug("libvirt: {}", error == null ? "error" : error.message);
 
   private EventLoop() {}
 
@@ -24,6 +30,7 @@ public final class EventLoop {
       return;
     }
     try {
+      Connect.setErrorCallback(QUIET_ERRORS);
       Library.initEventLoop();
     } catch (LibvirtException e) {
       throw new IllegalStateException("cannot register libvirt's event loop: " + e.getMessage(), e);
