@@ -29,7 +29,6 @@ class LibvirtReconnectIT {
 
   @AfterEach
   void closeClients() throws Exception {
-    LIBVIRT.daemon().thaw();
     for (LibvirtClient c : clients) {
       c.close().get(30, TimeUnit.SECONDS);
     }

@@ -16,9 +16,10 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * Gives a test class one or more private, running libvirtd instances ({@link LibvirtDaemon}).
  * Register it as a static field:
  * <pre>{@code @RegisterExtension static final LibvirtExtension LIBVIRT = LibvirtExtension.daemons(1);}</pre>
- * The daemons start before the first test and stop after the last; after each test every
- * domain is destroyed and a libvirtd a test stopped is started again. With two or more daemons
- * each also listens on a loopback TCP port (peer-to-peer migration destinations).
+ * The daemons start before the first test and stop after the last. After each test every
+ * domain is destroyed, and a libvirtd the test stopped (or froze) is started (or thawed) again.
+ * With two or more daemons each also listens on a loopback TCP port (peer-to-peer migration
+ * destinations).
  *
  * <p>Needs root, {@code unshare} and libvirt's packages (scripts/setup installs them). The QEMU
  * capability cache is shared through the system property {@code libvirt.caps.cache} when set.
@@ -67,7 +68,9 @@ public final class LibvirtExtension implements BeforeAllCallback, AfterAllCallba
   @Override
   public void afterEach(ExtensionContext context) throws Exception {
     for (LibvirtDaemon d : daemons) {
-      if (!d.isRunning()) {
+      if (d.isRunning()) {
+        d.thaw();
+      } else {
         d.startLibvirtd();
       }
       d.destroyAllDomains();
