@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.qmpsidecar.packaging.DocExamples.Example;
 import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.qmp.testing.QemuBinaries;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
@@ -28,7 +29,10 @@ import java.util.regex.Pattern;
 import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -47,10 +51,12 @@ import org.junit.jupiter.api.io.TempDir;
  * purge keeps on purpose, when it created them. Runs of this test on one machine (several
  * checkouts) take turns through a lock file.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PackageInstallIT {
   private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
   private static final Path DOC = ROOT.resolve("docs/operations.md");
   private static final String SECTION = "## Install on a host";
+  /** Where the runs of this test on one machine (its checkouts) take turns; a lock file stays, as lock files do. */
   private static final Path LOCK = Path.of("/run/lock/qmp-sidecar-package-it.lock");
   private static final Duration LOCK_WAIT = Duration.ofMinutes(10);
   private static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(3);
@@ -81,9 +87,8 @@ class PackageInstallIT {
     assertThat(examples.get(0).command()).as("the section's first example installs the package")
         .startsWith("apt install ./packaging/target/qmp-sidecar_");
     assertThat(examples.get(examples.size() - 1).command()).as("its last one purges it").startsWith("apt purge ");
-    assertThat(Shell.bash("dpkg-query -W -f='${Status}' qmp-sidecar").out())
-        .as("qmp-sidecar is installed already; this test would purge it: remove it first (apt purge qmp-sidecar)")
-        .doesNotContain("installed");
+    assertThat(absent()).as("qmp-sidecar is installed already, or its configuration is left (dpkg: %s); this test"
+        + " would purge it: purge it first (apt purge qmp-sidecar)", status()).isTrue();
     assertThat(OWNED).as("paths the package owns or creates, which its purge would delete; move them away first")
         .allSatisfy(p -> assertThat(p).doesNotExist());
     Path deb = theDeb();
@@ -111,12 +116,16 @@ class PackageInstallIT {
     try {
       if (installing) {
         Example purge = examples.get(examples.size() - 1);
-        Shell.Result result = runAsDocumented(purge);
-        if (!purge.matches(result.lines()) || result.exit() != purge.exit()) {
-          problems.add("the documented purge did not go as shown: " + result);
+        try {
+          Shell.Result result = runAsDocumented(purge);
+          if (!purge.matches(result.lines()) || result.exit() != purge.exit()) {
+            problems.add("the documented purge did not go as shown: " + result);
+          }
+        } catch (AssertionError e) {
+          problems.add("the documented purge failed: " + e.getMessage());
         }
-        if (Shell.bash("dpkg-query -W -f='${Status}' qmp-sidecar").out().contains("installed")) {
-          problems.add("qmp-sidecar is still installed after the purge; purging it with dpkg");
+        if (!absent()) {
+          problems.add("dpkg still knows qmp-sidecar after the purge (" + status() + "); purging it with dpkg");
           Shell.bash("dpkg --purge qmp-sidecar");
         }
         for (Path p : OWNED) {
@@ -204,6 +213,32 @@ class PackageInstallIT {
         "/var/lib/qmp-sidecar 750 qmp-sidecar qmp-sidecar", "/var/cache/qmp-sidecar 755 root root");
   }
 
+  /**
+   * An edited configuration survives an upgrade (reinstalling the package over itself runs the
+   * upgrade's maintainer scripts) without a question, and a removal keeps it and the state. It
+   * runs last and leaves the package removed: the purge after it starts from there.
+   */
+  @Test
+  @Order(Integer.MAX_VALUE)
+  void theConfigurationAndTheStateSurviveAnUpgradeAndARemoval() throws Exception {
+    Path config = Path.of("/etc/qmp-sidecar/host.yaml");
+    Path state = Path.of("/var/lib/qmp-sidecar/kept-by-PackageInstallIT");
+    String edited = Files.readString(config) + "# edited by PackageInstallIT\n";
+    Files.writeString(config, edited);
+    Files.writeString(state, "state\n");
+    Shell.bash("APT_CONFIG=" + aptConfig + " apt-get install -y --reinstall " + theDeb(), ROOT, COMMAND_TIMEOUT).ok();
+    assertThat(config).hasContent(edited);
+    assertThat(Path.of("/var/cache/qmp-sidecar/qmp-sidecar.jsa")).as("recorded again by the upgrade's postinst").isRegularFile();
+    assertThat(Shell.bash("qmp-sidecar config check --config " + config).ok().out()).startsWith("configuration OK");
+
+    Shell.bash("APT_CONFIG=" + aptConfig + " apt-get remove -y qmp-sidecar", ROOT, COMMAND_TIMEOUT).ok();
+    assertThat(Path.of("/usr/bin/qmp-sidecar")).doesNotExist();
+    assertThat(Path.of("/var/cache/qmp-sidecar")).as("the archive of the removed jars").doesNotExist();
+    assertThat(config).hasContent(edited);
+    assertThat(state).hasContent("state\n");
+    assertThat(status()).isEqualTo("deinstall ok config-files");
+  }
+
   @Test
   void theClassDataArchiveRecordedAtInstallIsTheOneTheCommandMaps() {
     assertThat(Path.of("/var/cache/qmp-sidecar/qmp-sidecar.jsa")).isRegularFile();
@@ -245,16 +280,36 @@ class PackageInstallIT {
     }
   }
 
-  /**
-   * The per-VM unit's ExecStart= run as systemd would run it, as far as that goes without
-   * systemd: its User=, Group=, SupplementaryGroups=, NoNewPrivileges=, empty capability sets,
-   * UMask= and Environment=, in the RuntimeDirectory= and StateDirectory= it declares; its
-   * ExecStartPost= (readiness) the same way. QEMU's socket is set up as the example QEMU unit
-   * makes it: group kvm, mode rw-rw----, in a directory group kvm may enter.
-   */
+  /** A VM that QEMU serves on {@code socket} and the sidecar learns of from {@code config} or {@code env}. */
+  private record Served(String vm, Map<String, String> env, Path config) {}
+
   @QemuTest
-  void thePerVmUnitsCommandLineServesARealQemu(QemuBinary binary, @TempDir Path dir) throws Exception {
-    UnitFile unit = UnitFile.read(Path.of("/usr/lib/systemd/system/qmp-sidecar@.service"));
+  void thePerVmUnitsCommandLinesServeARealQemu(QemuBinary binary, @TempDir Path dir) throws Exception {
+    Path config = Path.of("/etc/qmp-sidecar", INSTANCE + ".yaml");
+    runUnit("qmp-sidecar@.service", INSTANCE, "small", binary, dir, socket -> {
+      Files.writeString(config, "vms:\n  - name: " + INSTANCE + "\n    qmp: unix:" + socket + "\n");
+      return new Served(INSTANCE, Map.of(), config);
+    });
+  }
+
+  @Test
+  void theHostUnitsCommandLinesServeAVmOfItsSocketDirectory(@TempDir Path dir) throws Exception {
+    // host.yaml's vmSocketDir is /run/qemu; the environment wins over the file and points at the test's.
+    runUnit("qmp-sidecar.service", "", "host", QemuBinaries.all().get(0), dir,
+        socket -> new Served("vm", Map.of("QMP_SIDECAR_VM_SOCKET_DIR", socket.getParent().toString()), null));
+  }
+
+  /**
+   * A unit's ExecStart= run as systemd would run it, as far as that goes without systemd: its
+   * User=, Group=, SupplementaryGroups=, NoNewPrivileges=, empty capability sets, UMask= and
+   * Environment=, in the RuntimeDirectory= and StateDirectory= it declares; then its
+   * ExecStartPost= (readiness) the same way, and a stop by its KillSignal=. QEMU's socket is set
+   * up as the example QEMU unit makes it: group kvm, mode rw-rw----, in a directory group kvm
+   * may enter.
+   */
+  private static void runUnit(String name, String instance, String profile, QemuBinary binary, Path dir,
+      SocketSetup setup) throws Exception {
+    UnitFile unit = UnitFile.read(Path.of("/usr/lib/systemd/system", name));
     Map<String, String> env = new LinkedHashMap<>(Map.of("PATH", Shell.PATH, "LANG", "C.UTF-8"));
     for (String assignments : unit.all("Service", "Environment")) {
       for (String assignment : assignments.split("\\s+")) {
@@ -262,21 +317,23 @@ class PackageInstallIT {
       }
     }
     List<String> sandbox = sandbox(unit);
-    Path runtime = Path.of("/run", unit.value("Service", "RuntimeDirectory").replace("%i", INSTANCE));
-    Path state = Path.of("/var/lib", unit.value("Service", "StateDirectory").replace("%i", INSTANCE));
-    Path config = Path.of("/etc/qmp-sidecar", INSTANCE + ".yaml");
+    Path runtime = Path.of("/run", unit.value("Service", "RuntimeDirectory").replace("%i", instance));
+    Path state = Path.of("/var/lib", unit.value("Service", "StateDirectory").replace("%i", instance));
+    Map<Path, Boolean> existed = Map.of(runtime, Files.exists(runtime), state, Files.exists(state));
+    Served served = null;
     Process sidecar = null;
     try (QemuProcess qemu = QemuProcess.startQtest(binary, dir, "vm", 1)) {
       Path socket = qemu.qmpAddress().unixPath();
       Shell.bash("chgrp kvm " + dir + " " + socket + " && chmod 750 " + dir + " && chmod 660 " + socket).ok();
-      Files.writeString(config, "vms:\n  - name: " + INSTANCE + "\n    qmp: unix:" + socket + "\n");
+      served = setup.serve(socket);
+      env.putAll(served.env());
       for (Map.Entry<Path, String> d : Map.of(runtime, "RuntimeDirectoryMode", state, "StateDirectoryMode").entrySet()) {
         Shell.bash("mkdir -p " + d.getKey() + " && chown " + unit.value("Service", "User") + ":"
             + unit.value("Service", "Group") + " " + d.getKey() + " && chmod " + unit.value("Service", d.getValue())
             + " " + d.getKey()).ok();
       }
       List<String> start = new ArrayList<>(sandbox);
-      start.addAll(UnitFile.command(unit.value("Service", "ExecStart"), INSTANCE));
+      start.addAll(UnitFile.command(unit.value("Service", "ExecStart"), instance));
       Path log = dir.resolve("sidecar.log");
       ProcessBuilder pb = new ProcessBuilder(start).redirectErrorStream(true).redirectOutput(log.toFile());
       pb.environment().clear();
@@ -284,24 +341,27 @@ class PackageInstallIT {
       long t0 = System.nanoTime();
       sidecar = pb.start();
       List<String> ready = new ArrayList<>(sandbox);
-      ready.addAll(UnitFile.command(unit.value("Service", "ExecStartPost"), INSTANCE));
+      ready.addAll(UnitFile.command(unit.value("Service", "ExecStartPost"), instance));
       Shell.Result started = Shell.run(ready, env, Path.of("/"),
           Duration.ofSeconds(Long.parseLong(unit.value("Service", "TimeoutStartSec"))));
       assertThat(started.exit()).as("ExecStartPost: %s%nsidecar log:%n%s", started, Files.readString(log)).isZero();
-      System.out.printf("%s: the unit's ExecStartPost= saw the API answer %d ms after ExecStart=%n", binary,
+      System.out.printf("%s on %s: ExecStartPost= saw the API answer %d ms after ExecStart=%n", name, binary,
           (System.nanoTime() - t0) / 1_000_000);
 
       Path api = runtime.resolve("api.sock");
       Await.until("the VM is ready", () -> Shell.bash("curl -sf --unix-socket " + api + " http://localhost/readyz").exit() == 0);
-      assertThat(Shell.bash("qmp-sidecar vms --api unix:" + api).ok().out())
-          .containsPattern(INSTANCE + "\\s+unix:" + Pattern.quote(socket.toString()) + "\\s+ready\\s+" + binary.version());
-      // It runs as the unit says: its user and groups, no capabilities, no new privileges.
+      assertThat(Shell.bash("qmp-sidecar vms --api unix:" + api).ok().out()).containsPattern(
+          "(?m)^" + served.vm() + "\\s+unix:" + Pattern.quote(socket.toString()) + "\\s+ready\\s+" + binary.version());
+      // It runs as the unit says: its user and groups, no capabilities, no new privileges, the
+      // launcher's JVM profile and the archive recorded at install.
       String status = Files.readString(Path.of("/proc", Long.toString(sidecar.pid()), "status"));
       String uid = Shell.bash("id -u " + USER).ok().out().strip();
       String kvm = Shell.bash("getent group kvm | cut -d: -f3").ok().out().strip();
       assertThat(status).containsPattern("(?m)^Uid:\\s+" + uid + "\\s+" + uid + "\\s+" + uid)
           .containsPattern("(?m)^Groups:.*\\b" + kvm + "\\b").containsPattern("(?m)^CapEff:\\s+0+$")
           .containsPattern("(?m)^CapBnd:\\s+0+$").containsPattern("(?m)^NoNewPrivs:\\s+1$");
+      assertThat(Files.readString(Path.of("/proc", Long.toString(sidecar.pid()), "cmdline")).split("\0"))
+          .contains("@/usr/share/qmp-sidecar/jvm/" + profile, "-XX:SharedArchiveFile=/var/cache/qmp-sidecar/qmp-sidecar.jsa");
       assertThat(Shell.bash("stat -c '%a %U %G' " + api).ok().out().strip()).isEqualTo("660 qmp-sidecar qmp-sidecar");
       assertThat(Shell.bash("find " + state + " -type f ! -user " + USER).ok().out())
           .as("files in the state directory not owned by " + USER).isEmpty();
@@ -309,6 +369,7 @@ class PackageInstallIT {
       assertThat(Files.readAllLines(log)).as("the log is JSON lines (Environment=QMP_SIDECAR_LOG_FORMAT=json)")
           .isNotEmpty().allSatisfy(line -> assertThat(line).startsWith("{").endsWith("}"));
 
+      assertThat(unit.value("Service", "KillSignal")).isEqualTo("SIGTERM");
       sidecar.destroy();
       long stopWithin = Long.parseLong(unit.value("Service", "TimeoutStopSec"));
       assertThat(sidecar.waitFor(stopWithin, TimeUnit.SECONDS)).as("stops on SIGTERM within TimeoutStopSec").isTrue();
@@ -321,9 +382,19 @@ class PackageInstallIT {
         sidecar.destroyForcibly();
         sidecar.waitFor(10, TimeUnit.SECONDS);
       }
-      Files.deleteIfExists(config);
-      Shell.bash("rm -rf " + runtime + " " + state);
+      if (served != null && served.config() != null) {
+        Files.deleteIfExists(served.config());
+      }
+      // What systemd would remove (RuntimeDirectory=) or keep for the next start: the next test
+      // starts from the directories as they were.
+      existed.forEach((d, was) -> Shell.bash(was ? "find " + d + " -mindepth 1 -delete" : "rm -rf " + d));
     }
+  }
+
+  /** Makes QEMU's socket known to the sidecar. */
+  @FunctionalInterface
+  private interface SocketSetup {
+    Served serve(Path socket) throws IOException;
   }
 
   /** setpriv and sh, applying the unit's user, groups, privileges and umask before its command. */
@@ -352,6 +423,17 @@ class PackageInstallIT {
         "zpty -d z");
     return Shell.run(List.of("zsh", "-f", "-c", script), Map.of("PATH", Shell.PATH, "HOME", "/root", "TERM", "dumb"),
         Path.of("/"), Duration.ofSeconds(60)).ok().out().strip();
+  }
+
+  /** dpkg's status of the package: empty when dpkg never heard of it. */
+  private static String status() {
+    return Shell.bash("dpkg-query -W -f='${Status}' qmp-sidecar").out().strip();
+  }
+
+  /** Neither installed nor its configuration files left. */
+  private static boolean absent() {
+    String status = status();
+    return status.isEmpty() || status.endsWith(" not-installed");
   }
 
   /** The exposure levels docs/security.md records: rows "| `UNIT` | LEVEL |" of its table. */
