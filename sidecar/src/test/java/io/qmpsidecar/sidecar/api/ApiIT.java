@@ -17,6 +17,8 @@ import io.vertx.core.http.RequestOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -106,6 +108,14 @@ class ApiIT {
         .putHeader("authorization", "Bearer 0123456789abcdef0123456789abcdef"),
         "{\"caller\":\"dpu\",\"command\":{\"execute\":\"quit\"}}");
     assertThat(explain.body().path("effect").asText()).isEqualTo("deny");
+    List<Reply> guesses = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      guesses.add(call(new RequestOptions(base).putHeader("authorization", "Bearer guess-" + i), null));
+    }
+    Reply throttled = guesses.stream().filter(r -> r.status() == 429).findFirst().orElseThrow(
+        () -> new AssertionError("20 wrong tokens in a row were never throttled"));
+    assertThat(throttled.body().path("detail").asText()).contains("too many wrong or missing bearer tokens");
+    assertThat(call(new RequestOptions(base).setURI("/healthz"), null).status()).isEqualTo(200);
   }
 
   @QemuTest
