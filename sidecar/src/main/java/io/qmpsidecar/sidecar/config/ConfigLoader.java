@@ -51,6 +51,7 @@ public final class ConfigLoader {
     k.put("proxy.dir", "/run/qmp-sidecar/proxy");
     k.put("host.sysfsRoot", "/sys");
     k.put("host.devRoot", "/dev");
+    k.put("host.vfioDrivers", "");
     k.put("relay.url", null);
     k.put("relay.hostId", null);
     k.put("relay.cert", null);
@@ -232,7 +233,8 @@ public final class ConfigLoader {
         new SidecarConfig.Api(path(text(tree, "api.socket")), tcpHost, tcpPort, tokens, tlsCert, tlsKey),
         new SidecarConfig.Policy(text(tree, "policy.preset"), path(text(tree, "policy.file"))),
         path(text(tree, "proxy.dir")),
-        new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot"))),
+        new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot")),
+            vfioDrivers(tree, problems)),
         new SidecarConfig.Relay(relayUrl, text(tree, "relay.hostId"), path(text(tree, "relay.cert")),
             path(text(tree, "relay.key")), path(text(tree, "relay.ca")),
             Boolean.parseBoolean(text(tree, "relay.allowPlainRemote"))),
@@ -267,6 +269,28 @@ public final class ConfigLoader {
       }
     }
     return vms;
+  }
+
+  /** {@code host.vfioDrivers}: a YAML list or a comma-separated value of VFIO variant driver names. */
+  private static List<String> vfioDrivers(JsonNode tree, List<String> problems) {
+    JsonNode node = tree.path("host").path("vfioDrivers");
+    List<String> names = new ArrayList<>();
+    if (node.isArray()) {
+      node.forEach(n -> names.add(n.asText()));
+    } else {
+      for (String name : text(tree, "host.vfioDrivers").split(",")) {
+        if (!name.isBlank()) {
+          names.add(name.strip());
+        }
+      }
+    }
+    for (String name : names) {
+      if (!name.matches("[a-z0-9_-]{1,64}") || !name.contains("vfio")) {
+        problems.add("host.vfioDrivers: '" + name + "' is not a VFIO driver's name (e.g. mlx5_vfio_pci); list only"
+            + " VFIO variant drivers: a function bound to anything else is the host's again");
+      }
+    }
+    return names;
   }
 
   private static Duration duration(JsonNode tree, String key, List<String> problems) {

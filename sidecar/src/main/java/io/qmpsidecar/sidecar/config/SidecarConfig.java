@@ -52,8 +52,15 @@ public record SidecarConfig(
   /** The policy: a preset name or a file; a file wins. */
   public record Policy(String preset, Path file) {}
 
-  /** Where host prep reads and writes: {@code /sys} and {@code /dev} on a real host. */
-  public record Host(Path sysfsRoot, Path devRoot) {}
+  /**
+   * Where host prep reads and writes ({@code /sys} and {@code /dev} on a real host), and the VFIO
+   * variant drivers a function may be bound to besides {@code vfio-pci}.
+   */
+  public record Host(Path sysfsRoot, Path devRoot, List<String> vfioDrivers) {
+    public Host {
+      vfioDrivers = List.copyOf(vfioDrivers);
+    }
+  }
 
   /** The DPU link; {@code url} null means no relay. */
   public record Relay(String url, String hostId, Path cert, Path key, Path ca, boolean allowPlainRemote) {

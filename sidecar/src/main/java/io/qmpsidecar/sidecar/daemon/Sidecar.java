@@ -36,6 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -112,14 +113,14 @@ public final class Sidecar {
       HotplugOptions hotplug = new HotplugOptions(config.timeouts().command(), config.timeouts().attach(),
           config.timeouts().detach(), defaults.pendingWatch(), defaults.unplugRetryWindow(), defaults.unplugRetries());
       SysfsHostPrep hostPrep = new SysfsHostPrep(vertx, config.host().sysfsRoot(), config.host().devRoot(),
-          SysfsWriter.DIRECT);
+          SysfsWriter.DIRECT, Set.copyOf(config.host().vfioDrivers()));
       Operations operations = new Operations(vertx, vms, gate, store, events, hostPrep, hotplug, metrics,
           Operations.DEFAULT_MAX_QUEUED_PER_VM);
       undo.add(0, operations::close);
       Migrations migrations = new Migrations(vertx, vms, operations, events, gate, metrics);
       Map<String, QmpProxyServer> proxies = new ConcurrentHashMap<>();
       ApiServer api = new ApiServer(vertx, config.api(), new ApiServer.Services(operations, migrations, events, policy,
-          metrics, () -> notReady(vms)));
+          metrics, () -> notReady(vms, proxies)));
       await(api.start(), timeout);
       undo.add(0, () -> api.close());
       Optional<RelayLink> relay = config.relay().enabled()
@@ -232,11 +233,16 @@ public final class Sidecar {
         .onFailure(e -> LOG.error("VM {}: no QMP proxy: {}", vm, e.getMessage()));
   }
 
-  private static List<String> notReady(VmRegistry vms) {
+  /** Every VM connected, answering, and with its proxy socket open; else what is missing. */
+  private static List<String> notReady(VmRegistry vms, Map<String, QmpProxyServer> proxies) {
     List<String> problems = new ArrayList<>();
     for (VmHandle vm : vms.all()) {
       if (vm.state() != QmpState.READY) {
         problems.add("vm " + vm.name() + ": " + vm.state().name().toLowerCase() + " (" + vm.lastError() + ")");
+      } else if (vm.unresponsive().isPresent()) {
+        problems.add("vm " + vm.name() + ": " + vm.unresponsive().get());
+      } else if (!proxies.containsKey(vm.name())) {
+        problems.add("vm " + vm.name() + ": its QMP proxy socket is not open yet");
       }
     }
     return problems;

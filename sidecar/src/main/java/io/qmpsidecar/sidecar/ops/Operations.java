@@ -40,6 +40,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +56,9 @@ public final class Operations {
   private static final Logger LOG = LoggerFactory.getLogger(Operations.class);
   private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
 
+  /** How often a VM whose record the store could not write is reconciled, until it can be. */
+  static final Duration REPAIR_INTERVAL = Duration.ofSeconds(5);
+
   /** Operations that may wait behind the running one, per VM, unless configured otherwise. */
   public static final int DEFAULT_MAX_QUEUED_PER_VM = 16;
 
@@ -68,12 +72,16 @@ public final class Operations {
   private final Reconciler reconciler;
   private final PendingDetaches pending;
   private final Map<String, VmQueue> queues = new ConcurrentHashMap<>();
+  /** VMs whose record the store could not write: reconciled until it can. */
+  private final Set<String> repairing = ConcurrentHashMap.newKeySet();
+  private final Vertx vertx;
 
   public Operations(Vertx vertx, VmRegistry vms, PolicyGate gate, StateStore store, EventStream events,
       SysfsHostPrep hostPrep, HotplugOptions options, SidecarMetrics metrics, int maxQueuedPerVm) {
     if (maxQueuedPerVm < 0) {
       throw new IllegalArgumentException("maxQueuedPerVm must be >= 0, got " + maxQueuedPerVm);
     }
+    this.vertx = vertx;
     this.vms = Objects.requireNonNull(vms, "vms");
     this.gate = Objects.requireNonNull(gate, "gate");
     this.store = Objects.requireNonNull(store, "store");
@@ -82,7 +90,8 @@ public final class Operations {
     this.pending = new PendingDetaches(vertx, events, store, hostPrep, options);
     this.attachFlow = new AttachFlow(events, store, hostPrep, this::authorizeAttach, options);
     this.detachFlow = new DetachFlow(vertx, events, store, pending, options);
-    this.reconciler = new Reconciler(events, store, pending, options);
+    this.reconciler = new Reconciler(events, store, pending, hostPrep, options);
+    store.onWriteFailure(this::repairLater);
     metrics.gauge("hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU", pending::size);
   }
 
@@ -299,6 +308,25 @@ public final class Operations {
     }
     VmQueue queue = queues.computeIfAbsent(vm, name -> new VmQueue(name, maxQueuedPerVm));
     return queue.submit(() -> handle.ready().compose(work)).recover(Operations::translated);
+  }
+
+  /**
+   * The store could not write a record of {@code vm} (a full disk): a reconcile every
+   * {@link #REPAIR_INTERVAL} until one succeeds brings the record back in line with QEMU.
+   */
+  private void repairLater(String vm) {
+    if (repairing.add(vm)) {
+      vertx.setTimer(REPAIR_INTERVAL.toMillis(), t -> reconcile(vm).onComplete(ar -> {
+        repairing.remove(vm);
+        if (ar.failed()) {
+          LOG.warn("VM {}: the state store still fails ({}); reconciling again in {} s", vm,
+              ar.cause().getMessage(), REPAIR_INTERVAL.toSeconds());
+          repairLater(vm);
+        } else {
+          LOG.info("VM {}: the state store works again; its record is reconciled with QEMU", vm);
+        }
+      }));
+    }
   }
 
   private static <T> Future<T> translated(Throwable e) {

@@ -4,13 +4,16 @@ import io.qmpsidecar.qmp.QmpAddress;
 import io.qmpsidecar.qmp.QmpClient;
 import io.qmpsidecar.qmp.QmpClientOptions;
 import io.qmpsidecar.qmp.QmpConnection;
+import io.qmpsidecar.qmp.QmpCommands;
 import io.qmpsidecar.qmp.QmpState;
+import io.qmpsidecar.qmp.QmpTimeoutException;
 import io.qmpsidecar.qmp.ReconnectPolicy;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -23,6 +26,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class VmHandle {
   private static final Logger LOG = LoggerFactory.getLogger(VmHandle.class);
+  /** How often a connected QEMU is asked whether it still answers. */
+  static final Duration PROBE_INTERVAL = Duration.ofSeconds(2);
+  /** How long a liveness probe waits before QEMU counts as unresponsive. */
+  static final Duration PROBE_TIMEOUT = Duration.ofSeconds(3);
 
   private final String name;
   private final QmpAddress address;
@@ -34,8 +41,12 @@ public final class VmHandle {
   private volatile QmpConnection connection;
   private volatile String lastError = "not connected yet";
   private volatile boolean closed;
+  private volatile String unresponsive;
+  /** A probe is out: the next one waits for it (a hung QEMU must not pile them up). */
+  private volatile boolean probing;
   private int attempt;
   private long retryTimer = -1;
+  private long probeTimer = -1;
 
   VmHandle(Vertx vertx, String name, QmpAddress address, Duration commandTimeout, Consumer<QmpConnection> beforeOpen,
       Consumer<QmpConnection> onFirstReady) {
@@ -90,6 +101,7 @@ public final class VmHandle {
       if (ar.succeeded()) {
         connection = ar.result();
         attempt = 0;
+        probeTimer = vertx.setPeriodic(PROBE_INTERVAL.toMillis(), t -> probe());
         onFirstReady.accept(connection);
       } else if (!closed) {
         lastError = ar.cause().getMessage();
@@ -102,9 +114,36 @@ public final class VmHandle {
     });
   }
 
+  /**
+   * Why QEMU, connected, is not answering: its last liveness probe got no answer within
+   * {@link #PROBE_TIMEOUT} (QEMU hung, or its process stopped); empty while it answers.
+   */
+  public Optional<String> unresponsive() {
+    return Optional.ofNullable(unresponsive);
+  }
+
+  /** A cheap command now and then tells a QEMU that answers from one that hangs with its socket open. */
+  private void probe() {
+    QmpConnection c = connection;
+    if (c == null || c.state() != QmpState.READY || probing) {
+      return;
+    }
+    probing = true;
+    c.execute(QmpCommands.queryStatus(), PROBE_TIMEOUT).onComplete(ar -> {
+      probing = false;
+      if (ar.succeeded()) {
+        unresponsive = null;
+      } else if (ar.cause() instanceof QmpTimeoutException) {
+        unresponsive = "QEMU did not answer a query-status within " + PROBE_TIMEOUT.toMillis()
+            + " ms: it hangs or its process is stopped";
+      }
+    });
+  }
+
   Future<Void> close() {
     closed = true;
     vertx.cancelTimer(retryTimer);
+    vertx.cancelTimer(probeTimer);
     return client.close();
   }
 }
