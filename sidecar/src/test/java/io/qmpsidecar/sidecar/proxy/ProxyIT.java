@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.policy.AuditRecord;
 import io.qmpsidecar.policy.Effect;
 import io.qmpsidecar.policy.Policies;
@@ -160,12 +161,18 @@ class ProxyIT {
       if (line.contains("}{")) {
         assertThat(viaProxy.next()).isEqualTo(toQemu.next());
       }
-      if (expected.at("/error/desc").asText().startsWith("JSON parse error, ")
-          && !expected.at("/error/desc").asText().contains("duplicate key")) {
+      // QEMU 11.1 puts the line and column before a parse error ("2:1: JSON parse error, …");
+      // the proxy answers parse errors itself, without them (docs/proxy.md).
+      String expectedDesc = expected.at("/error/desc").asText().replaceFirst("^\\d+:\\d+: ", "");
+      if (expectedDesc.startsWith("JSON parse error, ") && !expectedDesc.contains("duplicate key")) {
         // The lexer's own wording differs; the class, the prefix and the missing id do not.
         assertThat(actual.at("/error/class")).isEqualTo(expected.at("/error/class"));
         assertThat(actual.at("/error/desc").asText()).startsWith("JSON parse error, ");
         assertThat(actual.has("id")).isFalse();
+      } else if (expectedDesc.startsWith("JSON parse error, ")) {
+        JsonNode withoutPosition = expected.deepCopy();
+        ((ObjectNode) withoutPosition.get("error")).put("desc", expectedDesc);
+        assertThat(actual).as("answer to %s", line).isEqualTo(withoutPosition);
       } else {
         assertThat(actual).as("answer to %s", line).isEqualTo(expected);
       }
