@@ -160,7 +160,12 @@ class PolicyEngineTest {
       public List<String> ruleIds() { return List.of(); }
       public List<String> rateLimitIds() { return List.of(); }
       public List<String> automationIds() { return List.of(); }
-      public Decision decide(PolicyRequest r) { return new Decision(Effect.ALLOW, "x", "x"); }
+      public Decision decide(PolicyRequest r, ValueSets v) { return new Decision(Effect.ALLOW, "x", "x"); }
+      public java.util.Set<String> valueSetNames() { return java.util.Set.of(); }
+      public java.util.Set<String> factNames(String c) { return java.util.Set.of(); }
+      public Classification classify(Caller c, String m, Via v) {
+        return new Classification(List.of(), List.of(), true);
+      }
     };
     assertThatThrownBy(() -> new PolicyEngine(foreign, AuditSink.NONE, clock))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("loaded through Policies");
