@@ -94,7 +94,8 @@ class CliDocIT {
     QemuProcess vm2 = QemuProcess.startQtest(binary, dir, "vm2", 2, "-incoming", "defer");
     cleanup.add(vm2);
     Sidecar sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
-        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"), "timeouts.detach=300ms"),
+        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"),
+        "policy.file=" + FlowTestPolicy.write(dir), "timeouts.detach=300ms"),
         List.of("vm1=" + vm1.qmpAddress(), "vm2=" + vm2.qmpAddress())));
     sidecar.start(Duration.ofSeconds(20));
     cleanup.add(sidecar::stop);

@@ -48,7 +48,8 @@ class DevicesCommandIT {
   private void start(QemuBinary binary) throws Exception {
     qemu = QemuProcess.startQtest(binary, dir, "vm1", 2);
     sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
-        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"), "timeouts.detach=300ms"),
+        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"),
+        "policy.file=" + FlowTestPolicy.write(dir), "timeouts.detach=300ms"),
         List.of("vm1=" + qemu.qmpAddress())));
     sidecar.start(Duration.ofSeconds(20));
     Await.until("vm1 is ready", () -> cli("vms", "--output", "json").out().contains("\"ready\""));

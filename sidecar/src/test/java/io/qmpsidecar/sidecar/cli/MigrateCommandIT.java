@@ -43,7 +43,8 @@ class MigrateCommandIT {
     QemuProcess dst = QemuProcess.startQtest(binary, dir, "dst", 1, "-incoming", "defer");
     cleanup.add(dst);
     Sidecar sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
-        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy")),
+        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"),
+        "policy.file=" + FlowTestPolicy.write(dir)),
         List.of("src=" + src.qmpAddress(), "dst=" + dst.qmpAddress())));
     sidecar.start(Duration.ofSeconds(20));
     cleanup.add(sidecar::stop);
@@ -115,7 +116,7 @@ class MigrateCommandIT {
     start(binary);
     Run denied = cli("migrate", "start", "src", "--to", "dst", "--uri", "exec:cat");
     assertThat(denied.exit()).isEqualTo(3);
-    assertThat(denied.err().strip()).startsWith("Denied by policy: ").contains("deny-migrate-uri");
+    assertThat(denied.err().strip()).startsWith("Denied by policy: ").contains("rule migrate-named does not allow it");
     assertThat(cli("migrate", "status", "src").exit()).isEqualTo(1);
   }
 }
