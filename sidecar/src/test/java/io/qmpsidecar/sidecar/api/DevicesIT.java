@@ -59,8 +59,8 @@ class DevicesIT {
   void attachListDetachThroughTheApiAndTheProxySocketIsOpen(QemuBinary binary) throws Exception {
     qemu = QemuProcess.startQtest(binary, dir, "vm1", 2);
     sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
-        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"), "timeouts.detach=300ms"),
-        List.of("vm1=" + qemu.qmpAddress())));
+        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"), "timeouts.detach=300ms",
+        "policy.file=" + io.qmpsidecar.sidecar.FlowTestPolicy.write(dir)), List.of("vm1=" + qemu.qmpAddress())));
     sidecar.start(Duration.ofSeconds(20));
     Await.until("vm1 is connected", () -> call(HttpMethod.GET, "/readyz", null).status() == 200);
 

@@ -95,7 +95,7 @@ class CliDocIT {
     cleanup.add(vm2);
     Sidecar sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
         "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"),
-        "policy.file=" + FlowTestPolicy.write(dir), "timeouts.detach=300ms"),
+        "policy.file=" + io.qmpsidecar.sidecar.FlowTestPolicy.write(dir), "timeouts.detach=300ms"),
         List.of("vm1=" + vm1.qmpAddress(), "vm2=" + vm2.qmpAddress())));
     sidecar.start(Duration.ofSeconds(20));
     cleanup.add(sidecar::stop);

@@ -49,7 +49,7 @@ class DevicesCommandIT {
     qemu = QemuProcess.startQtest(binary, dir, "vm1", 2);
     sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
         "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"),
-        "policy.file=" + FlowTestPolicy.write(dir), "timeouts.detach=300ms"),
+        "policy.file=" + io.qmpsidecar.sidecar.FlowTestPolicy.write(dir), "timeouts.detach=300ms"),
         List.of("vm1=" + qemu.qmpAddress())));
     sidecar.start(Duration.ofSeconds(20));
     Await.until("vm1 is ready", () -> cli("vms", "--output", "json").out().contains("\"ready\""));

@@ -44,7 +44,7 @@ class MigrateCommandIT {
     cleanup.add(dst);
     Sidecar sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
         "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"),
-        "policy.file=" + FlowTestPolicy.write(dir)),
+        "policy.file=" + io.qmpsidecar.sidecar.FlowTestPolicy.write(dir)),
         List.of("src=" + src.qmpAddress(), "dst=" + dst.qmpAddress())));
     sidecar.start(Duration.ofSeconds(20));
     cleanup.add(sidecar::stop);

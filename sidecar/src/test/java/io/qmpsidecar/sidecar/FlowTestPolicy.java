@@ -1,4 +1,4 @@
-package io.qmpsidecar.sidecar.cli;
+package io.qmpsidecar.sidecar;
 
 import io.qmpsidecar.policy.Policies;
 import java.io.IOException;
@@ -6,13 +6,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The default preset plus what the CLI's flow tests need: emulated devices attached with nothing
+ * The default preset plus what the flow tests need (the API's and the CLI's): emulated devices attached with nothing
  * but a driver, an id and a bus instead of DPU functions (qtest has no VFIO; an unknown driver
  * reaches QEMU, whose error the tests check), detaching them, and migration to a loopback
  * destination, for the API's local caller and proxy clients. The extra rules come after the
  * preset's, so a request both allow is decided by the preset's own rule.
  */
-final class FlowTestPolicy {
+public final class FlowTestPolicy {
 
   private static final String EXTRA = """
         # Test only (FlowTestPolicy): emulated devices in qtest, loopback migration.
@@ -42,7 +42,7 @@ final class FlowTestPolicy {
   private FlowTestPolicy() {}
 
   /** Writes the policy to {@code dir/flow-policy.yaml}; returns its path. */
-  static Path write(Path dir) throws IOException {
+  public static Path write(Path dir) throws IOException {
     String preset = Policies.presetText("default");
     int end = preset.indexOf("\ndefault:");
     if (end < 0) {
