@@ -106,6 +106,19 @@ class PolicyEngineTest {
   }
 
   @Test
+  void automationCommandsComeViaAutomationAndOnlyAutomationRulesAllowThem() throws Exception {
+    PolicyEngine engine = engine("rules:\n"
+        + "  - {id: by-rule, effect: allow, callers: ['rule:*'], commands: [system_reset], via: [automation],"
+        + " arguments: {}}\n"
+        + "automation:\n"
+        + "  - {id: reset, event: GUEST_PANICKED, run: {execute: system_reset}, cooldown: 0s}\n");
+    assertThat(engine.onEvent("GUEST_PANICKED", json("{}"))).singleElement()
+        .satisfies(a -> assertThat(a.decision().ruleId()).isEqualTo("by-rule"));
+    assertThat(engine.decideText(Caller.rule("reset"), "{\"execute\":\"system_reset\"}",
+        RequestContext.PASSTHROUGH).ruleId()).as("the same caller sending it itself").isEqualTo("default");
+  }
+
+  @Test
   void auditRecordsEveryDecisionWithSecretsMasked() throws Exception {
     PolicyEngine engine = engine("rules:\n  - {id: pw, effect: allow, callers: ['api:*'], commands: [set_password]}\n");
     JsonNode args = json("{\"protocol\":\"vnc\",\"password\":\"hunter2\",\"nested\":[{\"api-token\":\"t\"}]}");
