@@ -1,8 +1,11 @@
 package io.qmpsidecar.sidecar.testing;
 
 import io.qmpsidecar.qmp.testing.QemuProcess;
+import io.qmpsidecar.sidecar.FlowTestPolicy;
 import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,6 +51,15 @@ public final class TestConfig {
 
   public TestConfig policyFile(Path file) {
     return set("policy.file", file.toString());
+  }
+
+  /** {@link FlowTestPolicy}: the default preset plus what flows on emulated devices need. */
+  public TestConfig flowTestPolicy() {
+    try {
+      return policyFile(FlowTestPolicy.write(dir));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   public TestConfig preset(String name) {
