@@ -341,10 +341,9 @@ class BypassEffectIT {
     if (vm2 != null) {
       vms.add("vm2=" + vm2.qmpAddress());
     }
-    Sidecar sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
+    Sidecar sidecar = Sidecar.start(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
         "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"), "api.tcp=127.0.0.1:0",
-        "api.tokensFile=" + tokens), vms));
-    sidecar.start(Duration.ofSeconds(20));
+        "api.tokensFile=" + tokens), vms), Duration.ofSeconds(20));
     cleanup.add(sidecar::stop);
     assertThat(sidecar.policy().policy().source()).isEqualTo("preset:default");
     List<PassthroughChannel> channels = List.of(

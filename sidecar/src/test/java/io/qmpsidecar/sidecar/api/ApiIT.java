@@ -67,14 +67,13 @@ class ApiIT {
   void errorsAreProblemsWithQemusTextOrThePolicyRule(QemuBinary binary) throws Exception {
     // The answers' form, not the default preset (which denies device_del of a device the sidecar
     // did not attach before QEMU could say DeviceNotFound): HMP denied, everything else allowed.
-    Path policy = Files.writeString(harness.dir().resolve("policy.yaml"), "version: 1
-name: api-errors
-rules:
-"
-        + "  - {id: no-hmp, effect: deny, callers: ['*'], commands: [human-monitor-command]}
-"
-        + "  - {id: rest, effect: allow, callers: ['*'], commands: ['*']}
-");
+    Path policy = Files.writeString(harness.dir().resolve("policy.yaml"), """
+        version: 1
+        name: api-errors
+        rules:
+          - {id: no-hmp, effect: deny, callers: ['*'], commands: [human-monitor-command]}
+          - {id: rest, effect: allow, callers: ['*'], commands: ['*']}
+        """);
     start(binary, c -> c.policyFile(policy));
     Reply hmp = call(HttpMethod.POST, "/v1/vms/vm1/qmp",
         "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"info status\"}}");
