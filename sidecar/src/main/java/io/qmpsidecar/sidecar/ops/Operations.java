@@ -29,6 +29,7 @@ import io.qmpsidecar.sidecar.hotplug.ReconcileReport;
 import io.qmpsidecar.sidecar.hotplug.Reconciler;
 import io.qmpsidecar.sidecar.libvirt.LibvirtAttachFlow;
 import io.qmpsidecar.sidecar.libvirt.LibvirtDetachFlow;
+import io.qmpsidecar.sidecar.libvirt.LibvirtMigrationObserver;
 import io.qmpsidecar.sidecar.libvirt.LibvirtPassthrough;
 import io.qmpsidecar.sidecar.libvirt.LibvirtReconciler;
 import io.qmpsidecar.sidecar.libvirt.LibvirtRemovals;
@@ -74,6 +75,7 @@ public final class Operations {
   private final DetachFlow detachFlow;
   private final Reconciler reconciler;
   private final PendingDetaches pending;
+  private final EventStream events;
   private final LibvirtAttachFlow libvirtAttach;
   private final LibvirtDetachFlow libvirtDetach;
   private final LibvirtReconciler libvirtReconciler;
@@ -94,6 +96,7 @@ public final class Operations {
     this.attachFlow = new AttachFlow(events, store, hostPrep, this::authorizeAttach, options);
     this.detachFlow = new DetachFlow(vertx, events, store, pending, options);
     this.reconciler = new Reconciler(events, store, pending, options);
+    this.events = events;
     this.libvirtRemovals = new LibvirtRemovals(vertx, events, store, hostPrep, options);
     this.libvirtAttach = new LibvirtAttachFlow(events, store, hostPrep, this::authorizeAttach);
     this.libvirtDetach = new LibvirtDetachFlow(vertx, events, store, libvirtRemovals, options);
@@ -109,6 +112,7 @@ public final class Operations {
    * @return the first reconcile's report
    */
   public Future<ReconcileReport> connected(LibvirtDomain domain) {
+    LibvirtMigrationObserver.watch(domain, events);
     domain.onReconnected(() -> reconcile(domain.vm())
         .onFailure(e -> LOG.warn("reconcile of VM {} after libvirt reconnect failed: {}", domain.vm(), e.getMessage())));
     return reconcile(domain.vm());
@@ -336,6 +340,11 @@ public final class Operations {
   /** The VM's stored attachments, for a flow that was already decided (a migration's functions). */
   Future<List<Attachment>> attachedFunctions(String vm) {
     return store.list(vm);
+  }
+
+  /** The state store, for a flow that was already decided (a libvirt migration moves its records). */
+  StateStore store() {
+    return store;
   }
 
   /** The VM's connection when it is ready, for a flow that was already decided. */

@@ -65,6 +65,7 @@ public final class LibvirtDomain {
   private volatile String lastError = "not connected yet";
   private volatile boolean closed;
   private long lookupTimer = -1;
+  private boolean looking;
   private Consumer<LibvirtDomain> onFirstReady;
   private boolean announced;
 
@@ -189,12 +190,14 @@ public final class LibvirtDomain {
   }
 
   private void lookup() {
-    if (closed) {
+    if (closed || looking) {
       return;
     }
+    looking = true;
     Future.fromCompletionStage(client.lookup(config.domain()), context).onComplete(ar -> {
+      looking = false;
       if (ar.succeeded()) {
-        found(ar.result());
+        found(ar.result(), false);
       } else {
         lastError = domainGone(ar.cause()) ? "no libvirt domain named '" + config.domain() + "' at " + config.uri()
             + " (yet): start it, or fix vms[].libvirt.domain" : ar.cause().getMessage();
@@ -203,15 +206,17 @@ public final class LibvirtDomain {
     });
   }
 
-  private void found(DomainRef d) {
+  /** The domain was found; {@code anew}: it is another run of it (started again), so what was plugged is gone. */
+  private void found(DomainRef d, boolean anew) {
     DomainRef before = domain;
     domain = d;
     lastError = null;
+    vertx.cancelTimer(lookupTimer);
     if (!announced) {
       announced = true;
       LOG.info("VM {}: libvirt domain {} at {}", vm, d, config.uri());
       onFirstReady.accept(this);
-    } else if (before == null || !before.uuid().equals(d.uuid())) {
+    } else if (anew || before == null || !before.uuid().equals(d.uuid())) {
       reconnectListeners.forEach(Runnable::run);
     }
   }
@@ -223,8 +228,7 @@ public final class LibvirtDomain {
             .put("attempts", r.attempts()).put("detail", "libvirtd was reached again; events in between were not seen"));
         Future.fromCompletionStage(client.lookup(config.domain()), context).onComplete(ar -> {
           if (ar.succeeded()) {
-            domain = ar.result();
-            reconnectListeners.forEach(Runnable::run);
+            found(ar.result(), true);
           } else {
             domain = null;
             lastError = "after libvirtd reconnected: " + ar.cause().getMessage();
@@ -242,14 +246,33 @@ public final class LibvirtDomain {
       return;
     }
     context.runOnContext(v -> {
-      if (of instanceof LibvirtEvent.Lifecycle l && l.type() == LibvirtEvent.LifecycleType.STARTED
-          && domain != null && !domain.uuid().equals(l.domain().uuid())) {
-        // A domain of the same name was started again (a manager recreated it): a new QEMU, no devices of ours.
-        found(l.domain());
+      if (of instanceof LibvirtEvent.Lifecycle l) {
+        lifecycle(l);
       }
       publish(of);
       subscribers.forEach(s -> s.accept(of));
     });
+  }
+
+  /**
+   * Follows the domain: started (again, or arriving by migration) it is found anew, and what was
+   * plugged before is gone; stopped (or migrated away) it is looked up again until it is back.
+   */
+  private void lifecycle(LibvirtEvent.Lifecycle l) {
+    switch (l.type()) {
+      case STARTED -> found(l.domain(), true);
+      case RESUMED -> {
+        if (domain == null || !domain.uuid().equals(l.domain().uuid())) {
+          found(l.domain(), true);
+        }
+      }
+      case STOPPED -> {
+        domain = null;
+        lastError = l.migrated() ? "the domain migrated to another libvirtd" : "the domain stopped";
+        lookupTimer = vertx.setTimer(LOOKUP_INTERVAL.toMillis(), t -> lookup());
+      }
+      default -> { }
+    }
   }
 
   private boolean mine(DomainRef d) {

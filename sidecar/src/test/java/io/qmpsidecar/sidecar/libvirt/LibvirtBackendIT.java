@@ -73,7 +73,7 @@ class LibvirtBackendIT {
     Reply repeated = api.call(HttpMethod.DELETE, "/v1/vms/web1/devices/dpu-nic1", null);
     assertThat(repeated.body().path("outcome").asText()).isEqualTo("PENDING");
     daemon.virsh("reset", "web1").ok();
-    Await.until("device.detached on the SSE stream", () -> sse.toString().contains("device.detached"));
+    Await.until("device.detached on the SSE stream", () -> sse.toString().contains("event: device.detached"));
     assertThat(api.call(HttpMethod.GET, "/v1/vms/web1/devices", null).body()).isEmpty();
     assertThat(daemon.virsh("dumpxml", "web1").ok().out()).doesNotContain("ua-dpu-nic1");
     assertThat(sse.toString()).contains("attach.verified", "detach.pending", "qmp.DEVICE_DELETED", "libvirt.device-removed");
