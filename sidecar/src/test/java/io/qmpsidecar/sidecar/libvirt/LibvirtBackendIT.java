@@ -24,7 +24,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * The sidecar serving a domain of a real private libvirtd through libvirt's APIs only: attach
  * and detach through the API with completion on libvirt's device-removed, events on the SSE
  * stream, virsh's own attach-device and detach-device on the same domain, no taint, libvirtd
- * restarted under the sidecar. The stand-in function is an emulated NIC ({@code <interface>});
+ * restarted under the sidecar (reconnect and reconcile, the device kept). The stand-in function is an emulated NIC ({@code <interface>});
  * no IOMMU here.
  */
 class LibvirtBackendIT {
@@ -86,6 +86,18 @@ class LibvirtBackendIT {
     Reply qmp = api.call(HttpMethod.POST, "/v1/vms/web1/qmp", "{\"execute\":\"query-status\"}");
     assertThat(qmp.status()).isEqualTo(409);
     assertThat(qmp.body().path("type").asText()).contains("libvirt-passthrough-off");
+
+    // libvirtd restarts under the sidecar: it reconnects, re-registers, reconciles; its device stays.
+    assertThat(api.call(HttpMethod.POST, "/v1/vms/web1/devices", "{\"driver\":\"e1000e\",\"id\":\"dpu-nic2\"}")
+        .status()).isEqualTo(201);
+    daemon.stopLibvirtd();
+    daemon.startLibvirtd();
+    Await.until("reconciled after libvirtd came back", () -> sse.toString().contains("event: libvirt.reconnected")
+        && sse.toString().indexOf("event: reconcile.done", sse.toString().indexOf("event: libvirt.reconnected")) > 0);
+    assertThat(api.call(HttpMethod.GET, "/v1/vms/web1/devices", null).body()).hasSize(1);
+    assertThat(sse.toString()).doesNotContain("drift.device-missing");
+    Await.until("the VM is ready again", () -> api.call(HttpMethod.GET, "/v1/vms", null).body().get(0)
+        .path("state").asText().equals("ready"));
 
     String dominfo = daemon.virsh("dominfo", "web1").ok().out();
     assertThat(dominfo).doesNotContainIgnoringCase("taint");
