@@ -40,6 +40,8 @@ public final class ConfigLoader {
   private static Map<String, String> keys() {
     java.util.LinkedHashMap<String, String> k = new java.util.LinkedHashMap<>();
     k.put("vmSocketDir", null);
+    k.put("libvirt.uri", null);
+    k.put("libvirt.metadata", null);
     k.put("stateDir", "/var/lib/qmp-sidecar");
     k.put("api.socket", "/run/qmp-sidecar/api.sock");
     k.put("api.tcp", null);
@@ -229,7 +231,13 @@ public final class ConfigLoader {
     SidecarConfig.Timeouts timeouts = new SidecarConfig.Timeouts(duration(tree, "timeouts.command", problems),
         duration(tree, "timeouts.attach", problems), duration(tree, "timeouts.detach", problems),
         duration(tree, "timeouts.shutdown", problems));
-    return new SidecarConfig(vms, path(text(tree, "vmSocketDir")), path(text(tree, "stateDir")),
+    String discoverUri = text(tree, "libvirt.uri");
+    String metadata = text(tree, "libvirt.metadata");
+    if (metadata != null && discoverUri == null) {
+      problems.add("libvirt.metadata: set libvirt.uri too (metadata narrows the domains discovered on that URI)");
+    }
+    return new SidecarConfig(vms, path(text(tree, "vmSocketDir")),
+        new SidecarConfig.LibvirtDiscovery(discoverUri, metadata), path(text(tree, "stateDir")),
         new SidecarConfig.Api(path(text(tree, "api.socket")), tcpHost, tcpPort, tokens, tlsCert, tlsKey),
         new SidecarConfig.Policy(text(tree, "policy.preset"), path(text(tree, "policy.file"))),
         path(text(tree, "proxy.dir")),
@@ -247,7 +255,7 @@ public final class ConfigLoader {
       return vms;
     }
     if (!list.isArray()) {
-      problems.add("vms: must be a list of {name, qmp}");
+      problems.add("vms: must be a list of {name, qmp} or {name, libvirt: {uri, domain}}");
       return vms;
     }
     Set<String> names = new HashSet<>();
@@ -261,6 +269,10 @@ public final class ConfigLoader {
       }
       if (!names.add(name)) {
         problems.add(where + ".name: '" + name + "' is used twice; VM names must be unique");
+      }
+      if (vm.has("libvirt")) {
+        libvirtVm(vm, name, where, problems).ifPresent(vms::add);
+        continue;
       }
       try {
         vms.add(new SidecarConfig.Vm(name, QmpAddress.parse(vm.path("qmp").asText(""))));
@@ -291,6 +303,49 @@ public final class ConfigLoader {
       }
     }
     return names;
+  }
+
+  private static java.util.Optional<SidecarConfig.Vm> libvirtVm(JsonNode vm, String name, String where,
+      List<String> problems) {
+    JsonNode l = vm.get("libvirt");
+    if (vm.has("qmp")) {
+      problems.add(where + ": set either qmp or libvirt, not both (a libvirt domain's monitor belongs to libvirt)");
+      return java.util.Optional.empty();
+    }
+    if (!l.isObject()) {
+      problems.add(where + ".libvirt: must be {uri, domain}, e.g. {uri: qemu:///system, domain: " + name + "}");
+      return java.util.Optional.empty();
+    }
+    for (Iterator<String> it = l.fieldNames(); it.hasNext(); ) {
+      String key = it.next();
+      if (!Set.of("uri", "domain", "passthrough", "managed").contains(key)) {
+        problems.add(where + ".libvirt." + key + ": unknown key; known keys: uri, domain, passthrough, managed");
+      }
+    }
+    String uri = l.path("uri").asText("");
+    if (!uri.matches("[a-z0-9+]+://.*")) {
+      problems.add(where + ".libvirt.uri: '" + uri + "' must be a libvirt URI, e.g. qemu:///system");
+      return java.util.Optional.empty();
+    }
+    String domain = l.path("domain").asText(name);
+    if (domain.isBlank()) {
+      problems.add(where + ".libvirt.domain: must name the libvirt domain (default: the VM's name)");
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(new SidecarConfig.Vm(name, null, new SidecarConfig.Libvirt(uri, domain,
+        flag(l, "passthrough", where, problems), flag(l, "managed", where, problems))));
+  }
+
+  private static boolean flag(JsonNode node, String key, String where, List<String> problems) {
+    JsonNode v = node.path(key);
+    if (v.isMissingNode() || v.isNull()) {
+      return false;
+    }
+    if (!v.isBoolean() && !Set.of("true", "false").contains(v.asText())) {
+      problems.add(where + ".libvirt." + key + ": '" + v.asText() + "' must be true or false");
+      return false;
+    }
+    return v.asBoolean() || "true".equals(v.asText());
   }
 
   private static Duration duration(JsonNode tree, String key, List<String> problems) {

@@ -135,6 +135,10 @@ public final class Sidecar {
             .onFailure(e -> LOG.warn("VM {}: first reconcile failed: {}", vm, e.getMessage()));
         sidecar.openProxy(vm, connection, metrics);
       });
+      // libvirt VMs get no QMP proxy: their monitor is libvirt's (docs/libvirt.md).
+      vms.startLibvirt(config.libvirt(), domain -> operations.connected(domain)
+          .onSuccess(report -> LOG.info("VM {}: reconciled with libvirt's live XML: {}", domain.vm(), report))
+          .onFailure(e -> LOG.warn("VM {}: first reconcile failed: {}", domain.vm(), e.getMessage())));
       LOG.info("qmp-sidecar ready in {} ms: {} VM(s), policy {}, transport {}",
           Duration.ofNanos(System.nanoTime() - t0).toMillis(), config.vms().size(), loaded.source(),
           vertx.isNativeTransportEnabled() ? "epoll" : "JDK NIO");
@@ -188,7 +192,8 @@ public final class Sidecar {
     Map<String, Boolean> changed = Map.of("api", !next.api().equals(now.api()), "relay", !next.relay().equals(now.relay()),
         "stateDir", !next.stateDir().equals(now.stateDir()), "proxy.dir", !next.proxyDir().equals(now.proxyDir()),
         "host", !next.host().equals(now.host()), "timeouts", !next.timeouts().equals(now.timeouts()),
-        "vmSocketDir", !Objects.equals(next.vmSocketDir(), now.vmSocketDir()));
+        "vmSocketDir", !Objects.equals(next.vmSocketDir(), now.vmSocketDir()),
+        "libvirt", !next.libvirt().equals(now.libvirt()));
     changed.forEach((key, differs) -> {
       if (differs) {
         restart.add(key);

@@ -3,6 +3,7 @@ package io.qmpsidecar.sidecar.ops;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qmpsidecar.libvirt.DomainState;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.Decision;
 import io.qmpsidecar.policy.HotplugFacts;
@@ -26,9 +27,16 @@ import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
 import io.qmpsidecar.sidecar.hotplug.PendingDetaches;
 import io.qmpsidecar.sidecar.hotplug.ReconcileReport;
 import io.qmpsidecar.sidecar.hotplug.Reconciler;
+import io.qmpsidecar.sidecar.libvirt.LibvirtAttachFlow;
+import io.qmpsidecar.sidecar.libvirt.LibvirtDetachFlow;
+import io.qmpsidecar.sidecar.libvirt.LibvirtMigrationObserver;
+import io.qmpsidecar.sidecar.libvirt.LibvirtPassthrough;
+import io.qmpsidecar.sidecar.libvirt.LibvirtReconciler;
+import io.qmpsidecar.sidecar.libvirt.LibvirtRemovals;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.StateStore;
+import io.qmpsidecar.sidecar.vm.LibvirtDomain;
 import io.qmpsidecar.sidecar.vm.VmHandle;
 import io.qmpsidecar.sidecar.vm.VmRegistry;
 import io.vertx.core.Future;
@@ -71,6 +79,11 @@ public final class Operations {
   private final DetachFlow detachFlow;
   private final Reconciler reconciler;
   private final PendingDetaches pending;
+  private final EventStream events;
+  private final LibvirtAttachFlow libvirtAttach;
+  private final LibvirtDetachFlow libvirtDetach;
+  private final LibvirtReconciler libvirtReconciler;
+  private final LibvirtRemovals libvirtRemovals;
   private final Map<String, VmQueue> queues = new ConcurrentHashMap<>();
   /** VMs whose record the store could not write: reconciled until it can. */
   private final Set<String> repairing = ConcurrentHashMap.newKeySet();
@@ -92,7 +105,26 @@ public final class Operations {
     this.detachFlow = new DetachFlow(vertx, events, store, pending, options);
     this.reconciler = new Reconciler(events, store, pending, hostPrep, options);
     store.onWriteFailure(this::repairLater);
-    metrics.gauge("hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU", pending::size);
+    this.events = events;
+    this.libvirtRemovals = new LibvirtRemovals(vertx, events, store, hostPrep, options);
+    this.libvirtAttach = new LibvirtAttachFlow(events, store, hostPrep, this::authorizeAttach);
+    this.libvirtDetach = new LibvirtDetachFlow(vertx, events, store, libvirtRemovals, options);
+    this.libvirtReconciler = new LibvirtReconciler(events, store, libvirtRemovals);
+    metrics.gauge("hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU",
+        () -> pending.size() + libvirtRemovals.size());
+  }
+
+  /**
+   * Reconciles a libvirt VM whose domain was found for the first time, and again each time it is
+   * found anew (libvirtd reconnected, the domain started again).
+   *
+   * @return the first reconcile's report
+   */
+  public Future<ReconcileReport> connected(LibvirtDomain domain) {
+    LibvirtMigrationObserver.watch(domain, events);
+    domain.onReconnected(() -> reconcile(domain.vm())
+        .onFailure(e -> LOG.warn("reconcile of VM {} after libvirt reconnect failed: {}", domain.vm(), e.getMessage())));
+    return reconcile(domain.vm());
   }
 
   /**
@@ -125,6 +157,9 @@ public final class Operations {
    */
   public Future<Attachment> attach(Caller caller, AttachRequest request) {
     AttachRequest r = request.opId() != null ? request : request.withOpId(OperationTrace.newOpId("attach"));
+    if (isLibvirt(r.vm())) {
+      return onLibvirt(r.vm(), d -> libvirtAttach.attach(d, caller, r));
+    }
     return onVm(r.vm(), conn -> attachFlow.attach(OperationTrace.traced(conn, r.vm(), r.opId(), caller.id()), caller, r));
   }
 
@@ -146,6 +181,10 @@ public final class Operations {
     } catch (SidecarException e) {
       return Future.failedFuture(e);
     }
+    if (isLibvirt(request.vm())) {
+      return onLibvirt(request.vm(), d -> store.list(request.vm()).compose(stored -> libvirtDetach.detach(d, caller,
+          request, stored.stream().filter(a -> a.id().equals(request.id())).findFirst().orElse(null))));
+    }
     return onVm(request.vm(), conn -> {
       return store.list(request.vm()).compose(stored -> detachFlow.detach(
           OperationTrace.traced(conn, request.vm(), request.opId(), caller.id()), caller, request,
@@ -155,6 +194,9 @@ public final class Operations {
 
   /** Re-reads QEMU and reports drift; queued like a mutating operation. */
   public Future<ReconcileReport> reconcile(String vm) {
+    if (isLibvirt(vm)) {
+      return onLibvirt(vm, libvirtReconciler::reconcile);
+    }
     return onVm(vm, conn -> reconciler.reconcile(conn, vm));
   }
 
@@ -232,7 +274,22 @@ public final class Operations {
     } catch (SidecarException e) {
       return Future.failedFuture(e);
     }
+    if (handle.libvirt() != null) {
+      return handle.libvirt().runState().map(Operations::status).recover(Operations::translated);
+    }
     return handle.ready().compose(QmpConnection::queryStatus).recover(Operations::translated);
+  }
+
+  /** libvirt's domain state in QEMU's run-state words. */
+  private static VmStatus status(DomainState s) {
+    return switch (s) {
+      case RUNNING, BLOCKED -> new VmStatus("running", true);
+      case PAUSED -> new VmStatus("paused", false);
+      case SHUTDOWN, SHUTOFF -> new VmStatus("shutdown", false);
+      case CRASHED -> new VmStatus("guest-panicked", false);
+      case PMSUSPENDED -> new VmStatus("suspended", false);
+      case NOSTATE -> new VmStatus("unknown", false);
+    };
   }
 
   /**
@@ -245,12 +302,31 @@ public final class Operations {
    *     {@code INVALID} ({@code schema-violation}) or {@code QEMU_ERROR} with QEMU's class and text
    */
   public Future<JsonNode> passthrough(Caller caller, String vm, String command, ObjectNode arguments, boolean validate) {
+    return passthrough(caller, vm, command, arguments, validate, false);
+  }
+
+  /**
+   * {@link #passthrough(Caller, String, String, ObjectNode, boolean)}; on a VM managed by libvirt
+   * only when its configuration enables passthrough, only {@code query-*} commands, and only with
+   * {@code acceptTaint}: libvirt marks the domain tainted ({@code custom-monitor}) at the first
+   * command, so a call without it fails with {@code CONFLICT} ({@code libvirt-taints}) saying so
+   * before anything is sent.
+   */
+  public Future<JsonNode> passthrough(Caller caller, String vm, String command, ObjectNode arguments, boolean validate,
+      boolean acceptTaint) {
     VmHandle handle;
     try {
       handle = vms.get(vm);
       gate.require(PolicyRequest.of(caller, command, arguments), "run " + command + " on VM " + vm);
     } catch (SidecarException e) {
       return Future.failedFuture(e);
+    }
+    if (handle.libvirt() != null) {
+      long t0 = System.nanoTime();
+      return LibvirtPassthrough.run(handle.libvirt(), command, arguments, acceptTaint)
+          .onComplete(ar -> metrics.qmpCommand(vm, command, ar.succeeded() ? "ok" : SidecarException.from(ar.cause()).code(),
+              Duration.ofNanos(System.nanoTime() - t0)))
+          .recover(Operations::translated);
     }
     long start = System.nanoTime();
     return handle.ready()
@@ -275,6 +351,11 @@ public final class Operations {
     return store.list(vm);
   }
 
+  /** The state store, for a flow that was already decided (a libvirt migration moves its records). */
+  StateStore store() {
+    return store;
+  }
+
   /** The VM's connection when it is ready, for a flow that was already decided. */
   Future<QmpConnection> connection(String vm) {
     try {
@@ -286,12 +367,40 @@ public final class Operations {
 
   /** Removals requested and not yet confirmed by QEMU, across all VMs. */
   public int pendingDetaches() {
-    return pending.size();
+    return pending.size() + libvirtRemovals.size();
   }
 
   /** Stops watching pending removals (their state stays stored for the next start). */
   public void close() {
     pending.close();
+    libvirtRemovals.close();
+  }
+
+  /** Whether the VM is managed by libvirt (an unknown VM is not: its flow fails with NOT_FOUND). */
+  boolean isLibvirt(String vm) {
+    try {
+      return vms.get(vm).libvirt() != null;
+    } catch (SidecarException e) {
+      return false;
+    }
+  }
+
+  /** The libvirt VM's domain, for a flow that was already decided. */
+  Future<LibvirtDomain> libvirtDomain(String vm) {
+    try {
+      LibvirtDomain d = vms.get(vm).libvirt();
+      return d != null ? Future.succeededFuture(d) : Future.failedFuture(SidecarException.of(Kind.CONFLICT,
+          "not-libvirt", "VM " + vm + " is not managed by libvirt").vm(vm).build());
+    } catch (SidecarException e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  /** Runs {@code work} in the libvirt VM's queue once its domain is reachable. */
+  <T> Future<T> onLibvirt(String vm, java.util.function.Function<LibvirtDomain, Future<T>> work) {
+    LibvirtDomain domain = vms.get(vm).libvirt();
+    VmQueue queue = queues.computeIfAbsent(vm, name -> new VmQueue(name, maxQueuedPerVm));
+    return queue.submit(() -> domain.domain().compose(d -> work.apply(domain))).recover(Operations::translated);
   }
 
   private void authorizeAttach(Caller caller, String what, ObjectNode arguments, Optional<HotplugFacts> facts) {

@@ -20,9 +20,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One configured VM and its QMP connection. The connection reconnects by itself once it was
- * ready; before that (QEMU not started yet) this handle retries the first connect with the same
- * backoff, so the sidecar may start before its QEMU.
+ * One served VM and how it is reached: its QMP connection, or, for a VM managed by libvirt, its
+ * {@link LibvirtDomain} (then {@link #ready()} refuses: the sidecar never speaks QMP behind
+ * libvirt's back). The QMP connection reconnects by itself once it was ready; before that (QEMU
+ * not started yet) this handle retries the first connect with the same backoff, so the sidecar
+ * may start before its QEMU.
  */
 public final class VmHandle {
   private static final Logger LOG = LoggerFactory.getLogger(VmHandle.class);
@@ -38,6 +40,7 @@ public final class VmHandle {
   private final ReconnectPolicy reconnect;
   private final Consumer<QmpConnection> beforeOpen;
   private final Consumer<QmpConnection> onFirstReady;
+  private final LibvirtDomain libvirt;
   private volatile QmpConnection connection;
   private volatile String lastError = "not connected yet";
   private volatile boolean closed;
@@ -58,24 +61,55 @@ public final class VmHandle {
     this.reconnect = ReconnectPolicy.FOREVER;
     this.client = QmpClient.create(vertx, QmpClientOptions.of(address).withCommandTimeout(commandTimeout)
         .withReconnect(reconnect));
+    this.libvirt = null;
+  }
+
+  /** A VM managed by libvirt. */
+  VmHandle(Vertx vertx, LibvirtDomain libvirt) {
+    this.vertx = vertx;
+    this.name = libvirt.vm();
+    this.address = null;
+    this.beforeOpen = c -> { };
+    this.onFirstReady = c -> { };
+    this.reconnect = ReconnectPolicy.FOREVER;
+    this.client = null;
+    this.libvirt = libvirt;
+  }
+
+  /** The VM's libvirt domain when libvirt manages it, else null (a QMP VM). */
+  public LibvirtDomain libvirt() {
+    return libvirt;
+  }
+
+  /** How the VM is reached, for humans: its QMP address, or {@code libvirt URI domain NAME}. */
+  public String target() {
+    return libvirt == null ? address.toString()
+        : "libvirt " + libvirt.config().uri() + " domain " + libvirt.config().domain();
   }
 
   public String name() {
     return name;
   }
 
+  /** The QMP monitor's address; null for a libvirt VM. */
   public QmpAddress address() {
     return address;
   }
 
-  /** The QMP state, or {@link QmpState#CONNECTING} while the first connect is being retried. */
+  /**
+   * The QMP state, or {@link QmpState#CONNECTING} while the first connect is being retried; for a
+   * libvirt VM, READY once libvirtd is connected and the domain found.
+   */
   public QmpState state() {
+    if (libvirt != null) {
+      return libvirt.state();
+    }
     QmpConnection c = connection;
     return c == null ? (closed ? QmpState.CLOSED : QmpState.CONNECTING) : c.state();
   }
 
   public String lastError() {
-    return lastError;
+    return libvirt != null ? libvirt.lastError() : lastError;
   }
 
   /**
@@ -83,6 +117,13 @@ public final class VmHandle {
    * ({@code vm-unavailable}) naming why not.
    */
   public Future<QmpConnection> ready() {
+    if (libvirt != null) {
+      return Future.failedFuture(SidecarException.of(Kind.CONFLICT, "libvirt-vm-no-qmp", "VM '" + name
+          + "' is managed by libvirt: the sidecar does not speak QMP to its QEMU (that would taint the domain"
+          + " and make libvirt's view wrong)").vm(name).detail("vm", name)
+          .fix("use the device and migration API, which go through libvirt; query passthrough needs"
+              + " vms[].libvirt.passthrough: true (see docs/libvirt.md)").build());
+    }
     QmpConnection c = connection;
     if (c != null && c.state() == QmpState.READY) {
       return Future.succeededFuture(c);
@@ -91,6 +132,11 @@ public final class VmHandle {
     return Future.failedFuture(SidecarException.of(Kind.UNAVAILABLE, "vm-unavailable",
         "VM '" + name + "' is not connected: " + why).vm(name).detail("vm", name)
         .fix("the sidecar keeps reconnecting, retry shortly").build());
+  }
+
+  /** Starts a libvirt VM; {@code firstReady} is told once its domain is found. */
+  void start(Consumer<LibvirtDomain> firstReady) {
+    libvirt.start(firstReady);
   }
 
   void start() {
@@ -142,6 +188,10 @@ public final class VmHandle {
 
   Future<Void> close() {
     closed = true;
+    if (libvirt != null) {
+      libvirt.close();
+      return Future.succeededFuture();
+    }
     vertx.cancelTimer(retryTimer);
     vertx.cancelTimer(probeTimer);
     return client.close();

@@ -22,6 +22,7 @@ public final class TestConfig {
   private final Path dir;
   private final Map<String, String> keys = new LinkedHashMap<>();
   private final List<String> vms = new ArrayList<>();
+  private final List<String> libvirtVms = new ArrayList<>();
 
   TestConfig(Path dir) {
     this.dir = dir;
@@ -38,6 +39,16 @@ public final class TestConfig {
   /** A VM reached at {@code address} ({@code unix:PATH} or {@code tcp:HOST:PORT}). */
   public TestConfig vm(String name, String address) {
     vms.add(name + "=" + address);
+    return this;
+  }
+
+  /**
+   * A VM managed by libvirt: domain {@code domain} at {@code uri}, with query passthrough when
+   * {@code passthrough} (written to a configuration file, as a host would have it).
+   */
+  public TestConfig libvirtVm(String name, String uri, String domain, boolean passthrough) {
+    libvirtVms.add("  - name: " + name + "\n    libvirt: {uri: '" + uri + "', domain: " + domain
+        + ", passthrough: " + passthrough + "}\n");
     return this;
   }
 
@@ -114,6 +125,15 @@ public final class TestConfig {
   public SidecarConfig build() {
     List<String> sets = new ArrayList<>();
     keys.forEach((k, v) -> sets.add(k + "=" + v));
-    return ConfigLoader.load(null, Map.of(), sets, vms);
+    Path file = null;
+    if (!libvirtVms.isEmpty()) {
+      file = dir.resolve("sidecar.yaml");
+      try {
+        java.nio.file.Files.writeString(file, "vms:\n" + String.join("", libvirtVms));
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    return ConfigLoader.load(file, Map.of(), sets, vms);
   }
 }
