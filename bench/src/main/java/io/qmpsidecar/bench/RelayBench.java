@@ -1,8 +1,8 @@
 package io.qmpsidecar.bench;
 
-import io.qmpsidecar.relay.AttachRequest;
 import io.qmpsidecar.relay.AuthorizationDecision;
-import io.qmpsidecar.relay.DetachRequest;
+import io.qmpsidecar.relay.DeviceAttachParams;
+import io.qmpsidecar.relay.DeviceDetachParams;
 import io.qmpsidecar.relay.DeviceInfo;
 import io.qmpsidecar.relay.DpuEndpoint;
 import io.qmpsidecar.relay.DpuEndpointOptions;
@@ -251,12 +251,12 @@ public final class RelayBench {
   /** A sidecar that serves one VM and accepts everything. */
   private static final class OneVm implements RequestExecutor {
     @Override
-    public Future<OpAccepted> attach(AttachRequest r) {
+    public Future<OpAccepted> attach(DeviceAttachParams r) {
       return Future.succeededFuture(new OpAccepted(r.opId(), r.vm(), r.deviceId()));
     }
 
     @Override
-    public Future<OpAccepted> detach(DetachRequest r) {
+    public Future<OpAccepted> detach(DeviceDetachParams r) {
       return Future.succeededFuture(new OpAccepted(r.opId(), r.vm(), r.deviceId()));
     }
 

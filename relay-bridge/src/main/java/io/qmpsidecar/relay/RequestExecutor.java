@@ -17,10 +17,10 @@ public interface RequestExecutor {
    * @return completes with the acceptance once the operation runs; its end is reported later
    *     through {@link RelayHost#notify} ({@code op.completed} / {@code op.failed})
    */
-  Future<OpAccepted> attach(AttachRequest request);
+  Future<OpAccepted> attach(DeviceAttachParams request);
 
   /** Starts a detach; same contract as {@link #attach}. */
-  Future<OpAccepted> detach(DetachRequest request);
+  Future<OpAccepted> detach(DeviceDetachParams request);
 
   /** @param vm a VM name, or null for every VM; completes with the devices passed into it */
   Future<List<DeviceInfo>> listDevices(String vm);

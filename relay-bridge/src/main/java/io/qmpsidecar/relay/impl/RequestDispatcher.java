@@ -2,9 +2,9 @@ package io.qmpsidecar.relay.impl;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.qmpsidecar.relay.AttachRequest;
 import io.qmpsidecar.relay.AuthorizationDecision;
-import io.qmpsidecar.relay.DetachRequest;
+import io.qmpsidecar.relay.DeviceAttachParams;
+import io.qmpsidecar.relay.DeviceDetachParams;
 import io.qmpsidecar.relay.ErrorCode;
 import io.qmpsidecar.relay.RelayError;
 import io.qmpsidecar.relay.RelayErrorException;
@@ -71,12 +71,12 @@ final class RequestDispatcher {
     }
     return switch (method) {
       case RelayMethods.DEVICE_ATTACH -> {
-        AttachRequest r = new AttachRequest(text(params, "opId", true), text(params, "vm", true),
+        DeviceAttachParams r = new DeviceAttachParams(text(params, "opId", true), text(params, "vm", true),
             text(params, "bdf", true), text(params, "deviceId", false));
         yield ledger.run(opId(r.opId()), method, canonical(r), () -> timed(method, executor.attach(r)));
       }
       case RelayMethods.DEVICE_DETACH -> {
-        DetachRequest r = new DetachRequest(text(params, "opId", true), text(params, "vm", true),
+        DeviceDetachParams r = new DeviceDetachParams(text(params, "opId", true), text(params, "vm", true),
             text(params, "deviceId", true));
         yield ledger.run(opId(r.opId()), method, canonical(r), () -> timed(method, executor.detach(r)));
       }

@@ -1,7 +1,7 @@
 package io.qmpsidecar.relay.testing;
 
-import io.qmpsidecar.relay.AttachRequest;
-import io.qmpsidecar.relay.DetachRequest;
+import io.qmpsidecar.relay.DeviceAttachParams;
+import io.qmpsidecar.relay.DeviceDetachParams;
 import io.qmpsidecar.relay.DeviceInfo;
 import io.qmpsidecar.relay.Notification;
 import io.qmpsidecar.relay.OpAccepted;
@@ -34,13 +34,13 @@ public final class HostProcessMain {
     RecordingExecutor recording = new RecordingExecutor();
     RequestExecutor printing = new RequestExecutor() {
       @Override
-      public Future<OpAccepted> attach(AttachRequest r) {
+      public Future<OpAccepted> attach(DeviceAttachParams r) {
         System.out.println("executed attach " + r.opId());
         return recording.attach(r);
       }
 
       @Override
-      public Future<OpAccepted> detach(DetachRequest r) {
+      public Future<OpAccepted> detach(DeviceDetachParams r) {
         return recording.detach(r);
       }
 

@@ -1,7 +1,7 @@
 package io.qmpsidecar.relay.testing;
 
-import io.qmpsidecar.relay.AttachRequest;
-import io.qmpsidecar.relay.DetachRequest;
+import io.qmpsidecar.relay.DeviceAttachParams;
+import io.qmpsidecar.relay.DeviceDetachParams;
 import io.qmpsidecar.relay.DeviceInfo;
 import io.qmpsidecar.relay.OpAccepted;
 import io.qmpsidecar.relay.RelayError;
@@ -51,7 +51,7 @@ public final class RecordingExecutor implements RequestExecutor {
   }
 
   @Override
-  public Future<OpAccepted> attach(AttachRequest r) {
+  public Future<OpAccepted> attach(DeviceAttachParams r) {
     calls.add("attach " + r.opId());
     if (MISSING_BDF.equals(r.bdf())) {
       return Future.failedFuture(RelayError.qemuError("GenericError", "vfio /sys/bus/pci/devices/" + r.bdf()
@@ -68,7 +68,7 @@ public final class RecordingExecutor implements RequestExecutor {
   }
 
   @Override
-  public Future<OpAccepted> detach(DetachRequest r) {
+  public Future<OpAccepted> detach(DeviceDetachParams r) {
     calls.add("detach " + r.opId());
     devices.removeIf(d -> d.vm().equals(r.vm()) && d.deviceId().equals(r.deviceId()));
     return Future.succeededFuture(new OpAccepted(r.opId(), r.vm(), r.deviceId()));

@@ -7,4 +7,4 @@ package io.qmpsidecar.relay;
  * @param vm the VM's name in the sidecar's configuration
  * @param deviceId the QEMU device id
  */
-public record DetachRequest(String opId, String vm, String deviceId) {}
+public record DeviceDetachParams(String opId, String vm, String deviceId) {}

@@ -8,4 +8,4 @@ package io.qmpsidecar.relay;
  * @param bdf the PCI address of the DPU function on the host, e.g. {@code 0000:03:00.1}
  * @param deviceId the QEMU device id to use (the policy forces a {@code dpu-} prefix)
  */
-public record AttachRequest(String opId, String vm, String bdf, String deviceId) {}
+public record DeviceAttachParams(String opId, String vm, String bdf, String deviceId) {}
