@@ -1,8 +1,8 @@
 package io.qmpsidecar.sidecar.daemon;
 
 import io.qmpsidecar.policy.Caller;
-import io.qmpsidecar.relay.AttachRequest;
-import io.qmpsidecar.relay.DetachRequest;
+import io.qmpsidecar.relay.DeviceAttachParams;
+import io.qmpsidecar.relay.DeviceDetachParams;
 import io.qmpsidecar.relay.DeviceInfo;
 import io.qmpsidecar.relay.ErrorCode;
 import io.qmpsidecar.relay.Notification;
@@ -48,7 +48,7 @@ final class RelayExecutor implements RequestExecutor {
   }
 
   @Override
-  public Future<OpAccepted> attach(AttachRequest r) {
+  public Future<OpAccepted> attach(DeviceAttachParams r) {
     io.qmpsidecar.sidecar.hotplug.AttachRequest request;
     try {
       request = new io.qmpsidecar.sidecar.hotplug.AttachRequest(r.vm(), "vfio-pci", FunctionRef.of(Bdf.parse(r.bdf())),
@@ -76,7 +76,7 @@ final class RelayExecutor implements RequestExecutor {
   }
 
   @Override
-  public Future<OpAccepted> detach(DetachRequest r) {
+  public Future<OpAccepted> detach(DeviceDetachParams r) {
     operations.detach(Caller.dpu(), new io.qmpsidecar.sidecar.hotplug.DetachRequest(r.vm(), r.deviceId(), false,
         r.opId())).onComplete(ar -> {
           if (ar.failed()) {

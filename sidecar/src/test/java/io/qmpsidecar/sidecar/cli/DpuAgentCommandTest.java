@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.qmpsidecar.relay.AttachRequest;
 import io.qmpsidecar.relay.AuthorizationDecision;
-import io.qmpsidecar.relay.DetachRequest;
+import io.qmpsidecar.relay.DeviceAttachParams;
+import io.qmpsidecar.relay.DeviceDetachParams;
 import io.qmpsidecar.relay.DeviceInfo;
 import io.qmpsidecar.relay.Notification;
 import io.qmpsidecar.relay.OpAccepted;
@@ -37,12 +37,12 @@ class DpuAgentCommandTest {
   /** A sidecar stand-in: one VM, attaches accepted, detaches denied by its policy. */
   private static final class Sidecar implements RequestExecutor {
     @Override
-    public Future<OpAccepted> attach(AttachRequest r) {
+    public Future<OpAccepted> attach(DeviceAttachParams r) {
       return Future.succeededFuture(new OpAccepted(r.opId(), r.vm(), r.deviceId()));
     }
 
     @Override
-    public Future<OpAccepted> detach(DetachRequest r) {
+    public Future<OpAccepted> detach(DeviceDetachParams r) {
       return Future.succeededFuture(new OpAccepted(r.opId(), r.vm(), r.deviceId()));
     }
 
