@@ -64,9 +64,19 @@ public final class DpuEndpointImpl implements DpuEndpoint {
   }
 
   private Future<Void> start() {
-    server = vertx.createHttpServer(Transport.server(options.tls(), options.bindHost(), options.port()))
+    server = vertx.createHttpServer(Transport.server(options.tls(), options.bindHost(), options.port(),
+            options.maxMessageBytes()))
         .webSocketHandshakeHandler(this::handshake)
-        .webSocketHandler(this::accept);
+        .webSocketHandler(this::accept)
+        .exceptionHandler(e -> log.warn("{}", TlsFailures.acceptFailure(e)));
+    if (options.tls() != null) {
+      vertx.executeBlocking(() -> TlsFailures.ownCertificateProblem(options.tls()))
+          .onSuccess(problem -> {
+            if (problem != null) {
+              log.error("{}", problem);
+            }
+          });
+    }
     return server.listen().<Void>mapEmpty().recover(e -> Future.failedFuture(new RelayConnectionException(
         "could not listen on " + options.bindHost() + ":" + options.port() + ": " + e.getMessage()
             + "; choose a free port and check the TLS files", e)));
@@ -74,10 +84,10 @@ public final class DpuEndpointImpl implements DpuEndpoint {
 
   private void handshake(ServerWebSocketHandshake hs) {
     String remote = hs.remoteAddress() == null ? "" : hs.remoteAddress().hostAddress();
-    if (!Transport.PATH.equals(hs.path())) {
-      log.warn("refused a WebSocket on path {} from {}; the relay is served on {}", hs.path(), remote, Transport.PATH);
+    if (!options.path().equals(hs.path())) {
+      log.warn("refused a WebSocket on path {} from {}; the relay is served on {}", hs.path(), remote, options.path());
       hs.reject(404);
-    } else if (options.tls() == null && !options.allowPlainRemote() && !Transport.isLoopback(remote)) {
+    } else if (options.tls() == null && !options.allowPlainRemote() && !Loopback.isLoopback(remote)) {
       log.warn("refused a plain WebSocket from non-loopback {}; configure TLS", remote);
       hs.reject(403);
     } else {

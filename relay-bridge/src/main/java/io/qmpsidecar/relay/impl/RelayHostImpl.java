@@ -58,7 +58,7 @@ public final class RelayHostImpl implements RelayHost {
     this.dispatcher = new RequestDispatcher(vertx, executor, authorizer,
         new OpLedger(new OpStore(db, options.maxStoredOps())), options.executorTimeout());
     this.client = vertx.createWebSocketClient(Transport.client(options.tls(),
-        (int) options.requestTimeout().toMillis()));
+        (int) options.helloTimeout().toMillis(), options.maxMessageBytes()));
     this.backoff = new Backoff(options.reconnectInitialDelay(), options.reconnectMaxDelay());
   }
 
@@ -66,7 +66,7 @@ public final class RelayHostImpl implements RelayHost {
   public static Future<RelayHost> start(Vertx vertx, RelayHostOptions options, RequestExecutor executor,
       RequestAuthorizer authorizer) {
     try {
-      Transport.checkPlain(options.tls(), options.dpuHost(), options.allowPlainRemote(), "DPU endpoint");
+      options.checkTransport();
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e);
     }
@@ -77,9 +77,17 @@ public final class RelayHostImpl implements RelayHost {
             .recover(e -> db.close().transform(x -> Future.failedFuture(e)))
             .map(state -> new RelayHostImpl(vertx, context, options, executor, authorizer, db, state)))
         .onSuccess(host -> {
-          log.info("relay host {} started: epoch {}, last seq {}, last acked {}, dialing {}:{}",
+          log.info("relay host {} started: epoch {}, last seq {}, last acked {}, dialing {}:{}{}",
               options.hostId(), host.state.epoch(), host.state.lastSeq(), host.state.lastAcked(),
-              options.dpuHost(), options.dpuPort());
+              options.dpuHost(), options.dpuPort(), options.path());
+          if (options.tls() != null) {
+            vertx.executeBlocking(() -> TlsFailures.ownCertificateProblem(options.tls()))
+                .onSuccess(problem -> {
+                  if (problem != null) {
+                    log.error("{}", problem);
+                  }
+                });
+          }
           host.dial();
         })
         .<RelayHost>map(h -> h)
@@ -138,9 +146,9 @@ public final class RelayHostImpl implements RelayHost {
     WebSocketConnectOptions connect = new WebSocketConnectOptions()
         .setHost(options.dpuHost())
         .setPort(options.dpuPort())
-        .setURI(Transport.PATH)
+        .setURI(options.path())
         .setSsl(options.tls() != null)
-        .setTimeout(options.requestTimeout().toMillis());
+        .setTimeout(options.helloTimeout().toMillis());
     client.connect(connect).onComplete(ar -> {
       if (closed) {
         if (ar.succeeded()) {
@@ -149,12 +157,13 @@ public final class RelayHostImpl implements RelayHost {
         return;
       }
       if (ar.failed()) {
+        String tls = options.tls() == null ? null : TlsFailures.dialFailure(ar.cause(), options.dpuHost());
         down(new RelayConnectionException("could not reach the DPU endpoint at " + options.dpuHost() + ":"
-            + options.dpuPort() + ": " + ar.cause().getMessage(), ar.cause()));
+            + options.dpuPort() + options.path() + ": " + (tls != null ? tls : ar.cause().getMessage()), ar.cause()));
         return;
       }
       RpcPeer peer = new RpcPeer(vertx, ar.result(), new RpcPeer.Limits(options.maxMessageBytes(),
-          options.maxInFlightRequests(), 16, options.requestTimeout(), options.heartbeatInterval(),
+          options.maxInFlightRequests(), 16, options.helloTimeout(), options.heartbeatInterval(),
           options.heartbeatTimeout()), "DPU " + options.dpuHost() + ":" + options.dpuPort());
       session = new HostSession(peer, outbox, dispatcher, executor, hello(), dpu -> {
         backoff.reset();

@@ -1,0 +1,82 @@
+package io.qmpsidecar.relay.testing;
+
+import io.qmpsidecar.relay.Notification;
+import io.qmpsidecar.relay.RelayHost;
+import io.qmpsidecar.relay.RelayHostOptions;
+import io.qmpsidecar.relay.conformance.HostEndFixture;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * This project's host end for the conformance suite: a {@link RelayHost} in this JVM with a
+ * {@link RecordingExecutor} behind it. A crash is a close: it stores nothing a crash would not.
+ */
+public final class ReferenceHostEnd implements HostEndFixture {
+
+  private final Path store;
+  private final RecordingExecutor executor = new RecordingExecutor();
+  private final PrefixAuthorizer authorizer = new PrefixAuthorizer();
+  private Vertx vertx;
+  private RelayHost host;
+  private int emitted;
+
+  public ReferenceHostEnd(Path dir) {
+    this.store = dir.resolve("relay.db");
+  }
+
+  public RecordingExecutor executor() {
+    return executor;
+  }
+
+  @Override
+  public void start(Settings s) {
+    vertx = Vertx.vertx();
+    RelayHostOptions options = RelayHostOptions.forUrl(s.dpuUrl(), RelayPair.HOST_ID, store, null, false)
+        .withSyncEveryCommit(false)
+        .withMaxMessageBytes(s.maxMessageBytes())
+        .withHeartbeat(s.heartbeatInterval(), s.heartbeatTimeout())
+        .withMaxInFlightRequests(s.maxInFlightRequests())
+        .withReconnectInitialDelay(Duration.ofMillis(50))
+        .withReconnectMaxDelay(Duration.ofMillis(400));
+    host = Await.result(RelayHost.start(vertx, options, executor, authorizer));
+  }
+
+  @Override
+  public void crash() {
+    stop();
+  }
+
+  @Override
+  public String hostId() {
+    return RelayPair.HOST_ID;
+  }
+
+  @Override
+  public String vm() {
+    return "vm1";
+  }
+
+  @Override
+  public void emitNotifications(int count) {
+    for (int i = 0; i < count; i++) {
+      Await.result(host.notify(Notification.vmLifecycle(vm(), "E" + ++emitted)));
+    }
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+
+  private void stop() {
+    if (host != null) {
+      Await.result(host.close());
+      host = null;
+    }
+    if (vertx != null) {
+      Await.result(vertx.close());
+      vertx = null;
+    }
+  }
+}
