@@ -277,4 +277,172 @@ public abstract class HostEndConformance {
         .isBetween(timeout.toMillis() - 50, timeout.toMillis() + interval.toMillis() + 2000);
     answerHello(dpu.awaitLink(Duration.ofSeconds(40)), 0);
   }
+
+  // ---- Requests: params ----
+
+  /** Params of a device.attach to {@link #host}'s VM that would be accepted. */
+  protected JsonObject attachParams() {
+    return new JsonObject().put("opId", "op-" + id()).put("vm", host.vm()).put("bdf", "0000:03:00.1")
+        .put("deviceId", "dpu-nic" + id());
+  }
+
+  /** The answer to a device.attach with member {@code member} set to {@code value}. */
+  private JsonObject attachWith(WireLink link, String member, Object value) {
+    return call(link, "device.attach", attachParams().put(member, value));
+  }
+
+  private JsonObject attachWithout(WireLink link, String member) {
+    JsonObject p = attachParams();
+    p.remove(member);
+    return call(link, "device.attach", p);
+  }
+
+  private static void assertInvalidParams(JsonObject answer, String member) {
+    assertThat(Wire.errorCode(answer)).as(answer.encode()).isEqualTo(-32602);
+    JsonObject error = answer.getJsonObject("error");
+    assertThat(error.getString("message")).contains("\"" + member + "\"");
+    assertThat(error.getJsonObject("data").getString("member")).isEqualTo(member);
+  }
+
+  @Test
+  void missingRequiredParamsAreInvalidParamsNamingTheMember() {
+    WireLink link = connect();
+
+    for (String member : new String[] {"opId", "vm", "bdf"}) {
+      assertInvalidParams(attachWithout(link, member), member);
+    }
+    assertInvalidParams(call(link, "device.detach", new JsonObject().put("opId", "d-1").put("vm", host.vm())),
+        "deviceId");
+  }
+
+  @Test
+  void mistypedParamsAreInvalidParamsNamingTheMemberBeforeThePolicyDecides() {
+    WireLink link = connect();
+
+    assertInvalidParams(attachWith(link, "deviceId", 5), "deviceId");
+    assertInvalidParams(attachWith(link, "vm", new JsonArray().add("vm1")), "vm");
+    assertInvalidParams(attachWith(link, "bdf", true), "bdf");
+    assertInvalidParams(attachWith(link, "opId", new JsonObject()), "opId");
+    assertInvalidParams(call(link, "device.list", new JsonObject().put("vm", 1)), "vm");
+  }
+
+  @Test
+  void malformedValuesAreInvalidParamsNamingTheMember() {
+    WireLink link = connect();
+
+    assertInvalidParams(attachWith(link, "opId", "o".repeat(129)), "opId");
+    assertInvalidParams(attachWith(link, "opId", ""), "opId");
+    assertInvalidParams(attachWith(link, "bdf", "03:00.1"), "bdf");
+    assertInvalidParams(attachWith(link, "deviceId", "1dpu"), "deviceId");
+    assertInvalidParams(attachWith(link, "deviceId", "dpu nic"), "deviceId");
+    assertInvalidParams(attachWith(link, "vm", ""), "vm");
+  }
+
+  // ---- Requests: lists and lookups ----
+
+  @Test
+  void deviceListWithoutVmListsTheDevicesOfEveryVm() {
+    WireLink link = connect();
+
+    JsonObject all = Wire.resultOf(call(link, "device.list", new JsonObject()));
+    JsonObject one = Wire.resultOf(call(link, "device.list", new JsonObject().put("vm", host.vm())));
+
+    assertThat(all.getJsonArray("devices").getList()).containsAll(one.getJsonArray("devices").getList());
+    for (Object d : all.getJsonArray("devices")) {
+      JsonObject device = (JsonObject) d;
+      assertThat(device.fieldNames()).contains("vm", "deviceId", "bdf", "driver", "state");
+      assertThat(device.getString("state")).isIn("attached", "detaching");
+    }
+  }
+
+  @Test
+  void anUnknownVmIsNotFoundForEveryMethodThatNamesOne() {
+    WireLink link = connect();
+
+    JsonObject list = call(link, "device.list", new JsonObject().put("vm", "no-such-vm"));
+    JsonObject attach = attachWith(link, "vm", "no-such-vm");
+    JsonObject detach = call(link, "device.detach", new JsonObject().put("opId", "d-" + id())
+        .put("vm", "no-such-vm").put("deviceId", "dpu-nic0"));
+
+    for (JsonObject answer : new JsonObject[] {list, attach, detach}) {
+      assertThat(Wire.errorCode(answer)).as(answer.encode()).isEqualTo(-32002);
+      assertThat(answer.getJsonObject("error").getJsonObject("data").getString("vm")).isEqualTo("no-such-vm");
+    }
+  }
+
+  @Test
+  void detachOfADeviceTheVmDoesNotHaveIsNotFound() {
+    WireLink link = connect();
+
+    JsonObject answer = call(link, "device.detach", new JsonObject().put("opId", "d-" + id()).put("vm", host.vm())
+        .put("deviceId", "dpu-nothing-here"));
+
+    assertThat(Wire.errorCode(answer)).isEqualTo(-32002);
+    assertThat(answer.getJsonObject("error").getJsonObject("data").getString("device")).isEqualTo("dpu-nothing-here");
+  }
+
+  // ---- Requests: policy ----
+
+  @Test
+  void theDpuCannotDetachWhatItDidNotAttach() {
+    String foreign = host.foreignDevice();
+    WireLink link = connect();
+
+    String opId = "d-" + id();
+    JsonObject error = endError(link, call(link, "device.detach", new JsonObject().put("opId", opId)
+        .put("vm", host.vm()).put("deviceId", foreign)), opId);
+    JsonObject devices = Wire.resultOf(call(link, "device.list", new JsonObject().put("vm", host.vm())));
+
+    assertThat(error.getInteger("code")).isEqualTo(-32001);
+    assertThat(error.getJsonObject("data").fieldNames()).contains("rule", "reason");
+    assertThat(devices.getJsonArray("devices").stream().map(d -> ((JsonObject) d).getString("deviceId")))
+        .contains(foreign);
+  }
+
+  @Test
+  void aThrottledRequestIsTooManyRequestsWithRetryAfterAndMayBeRepeated() {
+    host.throttleDpu(Duration.ofMillis(1500));
+    WireLink link = connect();
+
+    JsonObject answer = call(link, "vm.list", new JsonObject());
+
+    assertThat(Wire.errorCode(answer)).isEqualTo(-32011);
+    assertThat(answer.getJsonObject("error").getJsonObject("data").getLong("retryAfterMs")).isPositive();
+  }
+
+  @Test
+  void requestsBeyondMaxInFlightAreTooManyRequestsAtOnce() {
+    WireLink link = connect(settings().withMaxInFlightRequests(2), 0);
+    host.holdOperations();
+
+    for (int i = 0; i < 3; i++) {
+      link.send(Wire.request(900 + i, "device.attach", new JsonObject().put("opId", "held-" + i)
+          .put("vm", host.vm()).put("bdf", "0000:03:00." + i).put("deviceId", "dpu-held" + i)).encode());
+    }
+    JsonObject refused = link.answerTo(902);
+    host.releaseOperations();
+
+    assertThat(Wire.errorCode(refused)).isEqualTo(-32011);
+    assertThat(Wire.resultOf(link.answerTo(900)).getString("opId")).isEqualTo("held-0");
+    assertThat(Wire.resultOf(link.answerTo(901)).getString("opId")).isEqualTo("held-1");
+  }
+
+  /**
+   * The error an operation ended with: the answer's error when it was refused, else the
+   * op.failed with its opId (an op.completed fails the test).
+   */
+  protected static JsonObject endError(WireLink link, JsonObject answer, String opId) {
+    if (answer.containsKey("error")) {
+      return answer.getJsonObject("error");
+    }
+    JsonObject end = link.nextMatching("the end of " + opId, m -> opId.equals(params(m).getString("opId"))
+        && ("op.failed".equals(m.getString("method")) || "op.completed".equals(m.getString("method"))));
+    assertThat(end.getString("method")).as(end.encode()).isEqualTo("op.failed");
+    return end.getJsonObject("params").getJsonObject("error");
+  }
+
+  protected static JsonObject params(JsonObject message) {
+    JsonObject p = message.getJsonObject("params");
+    return p == null ? new JsonObject() : p;
+  }
 }

@@ -28,6 +28,7 @@ public final class WireLink {
   private final WebSocketBase ws;
   private final BlockingQueue<Received> inbox = new ArrayBlockingQueue<>(100_000);
   private final List<String> unparsable = new ArrayList<>();
+  private final List<Received> kept = new ArrayList<>();
   private volatile boolean closed;
   private volatile long closedAtNanos;
   private volatile Short closeStatus;
@@ -82,8 +83,18 @@ public final class WireLink {
     return r.json();
   }
 
-  /** As {@link #nextMatching} with the arrival time; pings are skipped unless {@code test} wants them. */
+  /**
+   * As {@link #nextMatching} with the arrival time. Pings are passed over unless {@code what} is
+   * {@link Wire#PING}; other messages that do not match are kept, in order, for later searches.
+   */
   public Received nextReceived(String what, Predicate<JsonObject> test, Duration wait) {
+    synchronized (kept) {
+      for (int i = 0; i < kept.size(); i++) {
+        if (test.test(kept.get(i).json())) {
+          return kept.remove(i);
+        }
+      }
+    }
     long deadline = System.nanoTime() + wait.toNanos();
     try {
       while (true) {
@@ -91,16 +102,46 @@ public final class WireLink {
         Received r = left <= 0 ? null : inbox.poll(left, TimeUnit.NANOSECONDS);
         if (r == null) {
           throw new AssertionError("no " + what + " from the end under test within " + wait.toMillis() + " ms"
-              + (closed ? " (the link closed, status " + closeStatus + ")" : ""));
+              + (closed ? " (the link closed, status " + closeStatus + ")" : "") + "; got meanwhile " + keptText());
         }
         boolean ping = Wire.PING.equals(r.json().getString("method"));
-        if ((!ping || Wire.PING.equals(what)) && test.test(r.json())) {
+        if (ping && !Wire.PING.equals(what)) {
+          continue;
+        }
+        if (test.test(r.json())) {
           return r;
+        }
+        if (!ping) {
+          synchronized (kept) {
+            kept.add(r);
+          }
         }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AssertionError("interrupted while waiting for " + what, e);
+    }
+  }
+
+  /** Every message received and not yet taken by a search, pings left out, in order. */
+  public List<JsonObject> drain() {
+    List<JsonObject> out = new ArrayList<>();
+    synchronized (kept) {
+      kept.forEach(r -> out.add(r.json()));
+      kept.clear();
+    }
+    for (Received r = inbox.poll(); r != null; r = inbox.poll()) {
+      if (!Wire.PING.equals(r.json().getString("method"))) {
+        out.add(r.json());
+      }
+    }
+    return out;
+  }
+
+  private String keptText() {
+    synchronized (kept) {
+      return kept.stream().map(r -> r.json().encode()).map(t -> t.length() > 300 ? t.substring(0, 300) + "..." : t)
+          .toList().toString();
     }
   }
 
@@ -118,6 +159,9 @@ public final class WireLink {
 
   /** Nothing but pings arrives for {@code quiet}; fails with what came instead. */
   public void expectSilence(Duration quiet) {
+    if (!keptText().equals("[]")) {
+      throw new AssertionError("expected nothing but got " + keptText());
+    }
     long deadline = System.nanoTime() + quiet.toNanos();
     try {
       while (System.nanoTime() < deadline) {

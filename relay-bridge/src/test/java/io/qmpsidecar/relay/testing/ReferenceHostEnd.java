@@ -65,6 +65,26 @@ public final class ReferenceHostEnd implements HostEndFixture {
   }
 
   @Override
+  public String foreignDevice() {
+    return RecordingExecutor.FOREIGN_DEVICE;
+  }
+
+  @Override
+  public void throttleDpu(Duration retryAfter) {
+    authorizer.throttle(retryAfter);
+  }
+
+  @Override
+  public void holdOperations() {
+    executor.holdAttaches();
+  }
+
+  @Override
+  public void releaseOperations() {
+    executor.releaseHeld();
+  }
+
+  @Override
   public void close() {
     stop();
   }
