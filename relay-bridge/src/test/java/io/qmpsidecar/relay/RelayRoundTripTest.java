@@ -42,8 +42,8 @@ class RelayRoundTripTest {
 
     Map<String, Object> vms = call(RelayMethods.VM_LIST, Map.of());
 
-    assertThat(vms).isEqualTo(Map.of("vms", List.of(Map.of("name", "vm1", "status", "running"),
-        Map.of("name", "vm2", "status", "paused"))));
+    assertThat(vms).isEqualTo(Map.of("vms", List.of(Map.of("name", "vm1", "status", "running", "monitor", "connected"),
+        Map.of("name", "vm2", "status", "paused", "monitor", "connected"))));
     assertThat(pair.authorizer.callers()).containsExactly(RequestAuthorizer.CALLER_DPU);
   }
 

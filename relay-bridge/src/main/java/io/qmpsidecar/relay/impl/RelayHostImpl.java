@@ -37,6 +37,7 @@ public final class RelayHostImpl implements RelayHost {
   private final RelayDatabase db;
   private final StoreState state;
   private final Outbox outbox;
+  private final OpLedger ledger;
   private final RequestDispatcher dispatcher;
   private final WebSocketClient client;
   private final Backoff backoff;
@@ -55,8 +56,9 @@ public final class RelayHostImpl implements RelayHost {
     this.state = state;
     this.outbox = new Outbox(new OutboxStore(db), state, options.maxPendingNotifications(),
         options.storeBatchSize(), options.maxMessageBytes(), options.maxOutboxEntries(), this::committed);
-    this.dispatcher = new RequestDispatcher(vertx, executor, authorizer,
-        new OpLedger(new OpStore(db, options.maxStoredOps())), options.executorTimeout());
+    this.ledger = new OpLedger(new OpStore(db, options.maxStoredOps()));
+    this.dispatcher = new RequestDispatcher(vertx, executor, authorizer, ledger, options.executorTimeout(),
+        outbox::committedUpTo);
     this.client = vertx.createWebSocketClient(Transport.client(options.tls(),
         (int) options.helloTimeout().toMillis(), options.maxMessageBytes()));
     this.backoff = new Backoff(options.reconnectInitialDelay(), options.reconnectMaxDelay());
@@ -74,8 +76,12 @@ public final class RelayHostImpl implements RelayHost {
     Promise<RelayHost> promise = Promise.promise();
     context.runOnContext(v -> RelayDatabase.open(vertx, options.storePath(), options.syncEveryCommit())
         .compose(db -> new OutboxStore(db).load()
-            .recover(e -> db.close().transform(x -> Future.failedFuture(e)))
-            .map(state -> new RelayHostImpl(vertx, context, options, executor, authorizer, db, state)))
+            .compose(state -> new OpStore(db, options.maxStoredOps()).unfinished().map(unfinished -> {
+              RelayHostImpl host = new RelayHostImpl(vertx, context, options, executor, authorizer, db, state);
+              host.resumeUnfinished(unfinished);
+              return host;
+            }))
+            .recover(e -> db.close().transform(x -> Future.failedFuture(e))))
         .onSuccess(host -> {
           log.info("relay host {} started: epoch {}, last seq {}, last acked {}, dialing {}:{}{}",
               options.hostId(), host.state.epoch(), host.state.lastSeq(), host.state.lastAcked(),
@@ -93,6 +99,15 @@ public final class RelayHostImpl implements RelayHost {
         .<RelayHost>map(h -> h)
         .onComplete(promise));
     return promise.future();
+  }
+
+  /**
+   * Ends the operations the last run of this host left unfinished (see {@link OpResumer}); repeats
+   * of them are answered OP_INTERRUPTED from now on, before any link is up, until each has ended.
+   */
+  private void resumeUnfinished(List<OpStore.Unfinished> unfinished) {
+    new OpResumer(vertx, executor, ledger, options.executorTimeout(),
+        (opId, end) -> outbox.append(end.toNotification(opId))).resumeAll(unfinished);
   }
 
   @Override

@@ -18,6 +18,7 @@ import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,9 +37,12 @@ final class RequestDispatcher {
   private final RequestAuthorizer authorizer;
   private final OpLedger ledger;
   private final Duration timeout;
+  private final LongSupplier lastSeq;
 
+  /** @param lastSeq the last notification seq stored, which a state.snapshot answer reports */
   RequestDispatcher(Vertx vertx, RequestExecutor executor, RequestAuthorizer authorizer, OpLedger ledger,
-      Duration timeout) {
+      Duration timeout, LongSupplier lastSeq) {
+    this.lastSeq = lastSeq;
     this.vertx = vertx;
     this.executor = executor;
     this.authorizer = authorizer;
@@ -86,8 +90,12 @@ final class RequestDispatcher {
     if (bound instanceof ListParams l) {
       return timed(method, executor.listDevices(l.vm()).map(d -> Map.of("devices", d)));
     }
-    return RelayMethods.VM_LIST.equals(method) ? timed(method, executor.listVms().map(v -> Map.of("vms", v)))
-        : timed(method, executor.snapshot());
+    if (RelayMethods.VM_LIST.equals(method)) {
+      return timed(method, executor.listVms().map(v -> Map.of("vms", v)));
+    }
+    long reflected = lastSeq.getAsLong();
+    return timed(method, executor.snapshot().map(snapshot -> Map.of("vms", snapshot.vms(),
+        "devices", snapshot.devices(), "seq", reflected)));
   }
 
   /** {@code device.list}'s params: the VM, or null for all. */

@@ -8,7 +8,10 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -425,6 +428,332 @@ public abstract class HostEndConformance {
     assertThat(Wire.errorCode(refused)).isEqualTo(-32011);
     assertThat(Wire.resultOf(link.answerTo(900)).getString("opId")).isEqualTo("held-0");
     assertThat(Wire.resultOf(link.answerTo(901)).getString("opId")).isEqualTo("held-1");
+  }
+
+  // ---- Sequence numbers, acks, replay ----
+
+  /** Notifications (not answers) that arrive within {@code count} of them, checking seq is consecutive. */
+  protected static List<JsonObject> notifications(WireLink link, int count) {
+    List<JsonObject> out = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      out.add(link.nextMatching("notification " + (i + 1) + " of " + count,
+          m -> m.containsKey("method") && !m.containsKey("id") && params(m).containsKey("seq")));
+    }
+    return out;
+  }
+
+  protected static List<Long> seqs(List<JsonObject> notifications) {
+    return notifications.stream().map(n -> params(n).getLong("seq")).toList();
+  }
+
+  @Test
+  void notificationsCarryConsecutiveSeqsAndAreResentAfterTheDpusLastAcked() {
+    WireLink link = connect();
+    host.emitNotifications(5);
+    List<Long> first = seqs(notifications(link, 5));
+    link.send(Wire.ack(first.get(1)).encode());
+    link.close();
+
+    WireLink again = answerHello(dpu.awaitLink(Duration.ofSeconds(40)), first.get(1));
+    List<Long> resent = seqs(notifications(again, 3));
+
+    for (int i = 1; i < first.size(); i++) {
+      assertThat(first.get(i)).isEqualTo(first.get(i - 1) + 1);
+    }
+    assertThat(resent).containsExactlyElementsOf(first.subList(2, 5));
+  }
+
+  @Test
+  void theSeqContinuesAcrossARestartAndTheEpochGrows() {
+    host.start(settings());
+    WireLink link = dpu.awaitLink();
+    JsonObject firstHello = awaitHello(link);
+    link.send(Wire.helloAnswer(firstHello.getValue("id"), DPU_ID, 0).encode());
+    long epoch = firstHello.getJsonObject("params").getLong("epoch");
+    host.emitNotifications(3);
+    long last = seqs(notifications(link, 3)).get(2);
+    link.send(Wire.ack(last).encode());
+    host.crash();
+
+    host.start(settings());
+    WireLink again = dpu.awaitLink(Duration.ofSeconds(40));
+    JsonObject hello = awaitHello(again);
+    again.send(Wire.helloAnswer(hello.getValue("id"), DPU_ID, last).encode());
+    host.emitNotifications(1);
+    long next = params(notifications(again, 1).get(0)).getLong("seq");
+
+    assertThat(hello.getJsonObject("params").getLong("lastSeq")).isGreaterThanOrEqualTo(last);
+    assertThat(next).isGreaterThan(last);
+    assertThat(hello.getJsonObject("params").getLong("epoch")).isGreaterThan(epoch);
+  }
+
+  @Test
+  void aDpuAheadOfTheHostGetsASnapshotNumberedAfterItsLastAcked() {
+    host.start(settings());
+    WireLink link = dpu.awaitLink();
+    JsonObject hello = awaitHello(link);
+    long ahead = hello.getJsonObject("params").getLong("lastSeq") + 1000;
+
+    link.send(Wire.helloAnswer(hello.getValue("id"), DPU_ID, ahead).encode());
+    JsonObject snapshot = link.nextMatching("state.snapshot", m -> "state.snapshot".equals(m.getString("method")));
+    host.emitNotifications(1);
+    JsonObject after = notifications(link, 1).get(0);
+
+    assertThat(params(snapshot).getLong("seq")).as("a DPU drops seq <= lastAcked: the snapshot must be above it")
+        .isGreaterThan(ahead);
+    assertThat(params(snapshot).fieldNames()).contains("vms", "devices");
+    assertThat(params(after).getLong("seq")).isEqualTo(params(snapshot).getLong("seq") + 1);
+  }
+
+  // ---- State ----
+
+  @Test
+  void vmListNamesEveryVmWithItsRunStateAndItsMonitorLink() {
+    WireLink link = connect();
+
+    JsonArray vms = Wire.resultOf(call(link, "vm.list", new JsonObject())).getJsonArray("vms");
+
+    assertThat(vms.stream().map(v -> ((JsonObject) v).getString("name"))).contains(host.vm());
+    for (Object v : vms) {
+      JsonObject vm = (JsonObject) v;
+      assertThat(vm.getString("status")).as(vm.encode()).isIn(RUN_STATES);
+      assertThat(vm.getString("monitor")).as(vm.encode()).isIn("connected", "disconnected");
+    }
+    JsonObject mine = vms.stream().map(v -> (JsonObject) v).filter(v -> host.vm().equals(v.getString("name")))
+        .findFirst().orElseThrow();
+    assertThat(mine.getString("monitor")).isEqualTo("connected");
+    assertThat(mine.getString("status")).isNotEqualTo("unknown");
+  }
+
+  /** QEMU's RunState values, and unknown while the monitor is not connected. */
+  public static final List<String> RUN_STATES = List.of("debug", "inmigrate", "internal-error", "io-error",
+      "paused", "postmigrate", "prelaunch", "finish-migrate", "restore-vm", "running", "save-vm", "shutdown",
+      "suspended", "watchdog", "guest-panicked", "colo", "unknown");
+
+  @Test
+  void stateSnapshotAnswersVmsDevicesAndTheSeqItReflects() {
+    WireLink link = connect();
+    host.emitNotifications(2);
+    long last = seqs(notifications(link, 2)).get(1);
+
+    JsonObject snapshot = Wire.resultOf(call(link, "state.snapshot", new JsonObject()));
+
+    assertThat(snapshot.getJsonArray("vms")).isNotEmpty();
+    assertThat(snapshot.getValue("devices")).isInstanceOf(JsonArray.class);
+    assertThat(snapshot.getLong("seq")).isGreaterThanOrEqualTo(last);
+  }
+
+  // ---- The operation lifecycle ----
+
+  private static final List<String> ATTACH_STAGES = List.of("host-prepared", "device-added");
+  private static final List<String> DETACH_STAGES = List.of("unplug-requested", "pending");
+
+  private String attachableBdf() {
+    return host.attachableBdf().orElseGet(() -> Assumptions.abort(
+        "the host end under test has no function the DPU may attach"));
+  }
+
+  /** Every notification of {@code opId} up to and including its end (op.completed or op.failed). */
+  protected static List<JsonObject> untilEnd(WireLink link, String opId) {
+    List<JsonObject> out = new ArrayList<>();
+    while (true) {
+      JsonObject n = link.nextMatching("notifications of " + opId, m -> opId.equals(params(m).getString("opId"))
+          && m.getString("method", "").startsWith("op."));
+      out.add(n);
+      if ("op.completed".equals(n.getString("method")) || "op.failed".equals(n.getString("method"))) {
+        return out;
+      }
+    }
+  }
+
+  /** Checks the lifecycle rules every operation follows; returns its end. */
+  private static JsonObject assertLifecycle(List<JsonObject> notes, List<String> stages) {
+    List<String> seen = new ArrayList<>();
+    for (JsonObject n : notes.subList(0, notes.size() - 1)) {
+      assertThat(n.getString("method")).as(n.encode()).isEqualTo("op.progress");
+      seen.add(params(n).getString("stage"));
+    }
+    assertThat(stages).as("stages of the documented list, each once, in order").containsSubsequence(seen);
+    assertThat(seen).doesNotHaveDuplicates();
+    return notes.get(notes.size() - 1);
+  }
+
+  /** Attaches a function; returns the device id of the completed attach. */
+  protected String attached(WireLink link, String bdf) {
+    String opId = "a-" + id();
+    JsonObject answer = Wire.resultOf(call(link, "device.attach", new JsonObject().put("opId", opId)
+        .put("vm", host.vm()).put("bdf", bdf)));
+    JsonObject end = assertLifecycle(untilEnd(link, opId), ATTACH_STAGES);
+    assertThat(end.getString("method")).as(end.encode()).isEqualTo("op.completed");
+    return answer.getString("deviceId");
+  }
+
+  @Test
+  void anAttachIsAcceptedThenReportsItsStagesThenEndsOnceWithTheDocumentedResult() {
+    String bdf = attachableBdf();
+    WireLink link = connect();
+    String deviceId = "dpu-c" + id();
+
+    JsonObject answer = Wire.resultOf(call(link, "device.attach", new JsonObject().put("opId", "a-1")
+        .put("vm", host.vm()).put("bdf", bdf).put("deviceId", deviceId)));
+    JsonObject end = assertLifecycle(untilEnd(link, "a-1"), ATTACH_STAGES);
+    JsonObject result = params(end).getJsonObject("result");
+
+    assertThat(answer.getMap()).containsEntry("opId", "a-1").containsEntry("vm", host.vm())
+        .containsEntry("deviceId", deviceId);
+    assertThat(end.getString("method")).isEqualTo("op.completed");
+    assertThat(result.getMap()).containsEntry("vm", host.vm()).containsEntry("deviceId", deviceId)
+        .containsEntry("outcome", "attached");
+    link.expectSilence(Duration.ofMillis(300));
+  }
+
+  @Test
+  void anAttachWithoutDeviceIdNamesTheChosenIdInTheAnswerAndInItsEnd() {
+    String bdf = attachableBdf();
+    WireLink link = connect();
+
+    JsonObject answer = Wire.resultOf(call(link, "device.attach", new JsonObject().put("opId", "a-2")
+        .put("vm", host.vm()).put("bdf", bdf)));
+    JsonObject end = assertLifecycle(untilEnd(link, "a-2"), ATTACH_STAGES);
+
+    assertThat(answer.getString("deviceId")).isNotBlank();
+    assertThat(params(end).getJsonObject("result").getString("deviceId")).isEqualTo(answer.getString("deviceId"));
+    JsonObject devices = Wire.resultOf(call(link, "device.list", new JsonObject().put("vm", host.vm())));
+    assertThat(devices.getJsonArray("devices").stream().map(d -> ((JsonObject) d).getString("deviceId")))
+        .contains(answer.getString("deviceId"));
+  }
+
+  @Test
+  void aRepeatedOpIdGetsTheFirstAnswerAndTheOperationRunsOnce() {
+    String bdf = attachableBdf();
+    WireLink link = connect();
+    JsonObject params = new JsonObject().put("opId", "a-3").put("vm", host.vm()).put("bdf", bdf)
+        .put("deviceId", "dpu-r" + id());
+
+    JsonObject first = call(link, "device.attach", params);
+    List<JsonObject> notes = untilEnd(link, "a-3");
+    JsonObject again = call(link, "device.attach", params);
+
+    assertThat(Wire.resultOf(again)).isEqualTo(Wire.resultOf(first));
+    assertThat(notes).isNotEmpty();
+    link.expectSilence(Duration.ofMillis(300));
+  }
+
+  @Test
+  void anOpIdReusedWithOtherParamsIsAConflict() {
+    WireLink link = connect();
+
+    JsonObject first = call(link, "device.attach", attachParams().put("opId", "a-4").put("vm", "no-such-vm"));
+    JsonObject other = call(link, "device.attach", attachParams().put("opId", "a-4"));
+
+    assertThat(Wire.errorCode(first)).isEqualTo(-32002);
+    assertThat(Wire.errorCode(other)).isEqualTo(-32012);
+    assertThat(other.getJsonObject("error").getJsonObject("data").getString("opId")).isEqualTo("a-4");
+  }
+
+  @Test
+  void aDetachEndsWithDeviceDeletedThenOpCompleted() {
+    String bdf = attachableBdf();
+    WireLink link = connect();
+    String device = attached(link, bdf);
+
+    Wire.resultOf(call(link, "device.detach", new JsonObject().put("opId", "d-1").put("vm", host.vm())
+        .put("deviceId", device)));
+    JsonObject deleted = link.nextMatching("device.deleted", m -> "device.deleted".equals(m.getString("method")));
+    JsonObject end = assertLifecycle(untilEnd(link, "d-1"), DETACH_STAGES);
+
+    assertThat(params(deleted).getMap()).containsEntry("vm", host.vm()).containsEntry("device", device)
+        .containsKey("path");
+    assertThat(end.getString("method")).isEqualTo("op.completed");
+    assertThat(params(end).getJsonObject("result").getMap()).containsEntry("outcome", "detached")
+        .containsEntry("deviceId", device);
+    assertThat(params(deleted).getLong("seq")).as("device.deleted before the op.completed it completes")
+        .isLessThan(params(end).getLong("seq"));
+  }
+
+  @Test
+  void aGuestThatNeverReleasesTheDeviceEndsTheDetachWithUnplugTimeout() {
+    String bdf = attachableBdf();
+    WireLink link = connect();
+    String device = attached(link, bdf);
+    host.guestIgnoresUnplugs();
+
+    Wire.resultOf(call(link, "device.detach", new JsonObject().put("opId", "d-2").put("vm", host.vm())
+        .put("deviceId", device)));
+    JsonObject end = assertLifecycle(untilEnd(link, "d-2"), DETACH_STAGES);
+    JsonObject listed = Wire.resultOf(call(link, "device.list", new JsonObject().put("vm", host.vm())));
+
+    assertThat(end.getString("method")).isEqualTo("op.failed");
+    JsonObject error = params(end).getJsonObject("error");
+    assertThat(error.getInteger("code")).isEqualTo(-32005);
+    assertThat(error.getJsonObject("data").getString("device")).isEqualTo(device);
+    assertThat(listed.getJsonArray("devices").stream().map(d -> (JsonObject) d)
+        .filter(d -> device.equals(d.getString("deviceId"))).map(d -> d.getString("state"))).containsExactly("detaching");
+  }
+
+  @Test
+  void aRemovalOutsideAnyOperationIsNotifiedAsDeviceDeleted() {
+    String bdf = attachableBdf();
+    WireLink link = connect();
+    String device = attached(link, bdf);
+
+    host.removeOutsideTheRelay(host.vm(), device);
+    JsonObject deleted = link.nextMatching("device.deleted", m -> "device.deleted".equals(m.getString("method")));
+
+    assertThat(params(deleted).getMap()).containsEntry("vm", host.vm()).containsEntry("device", device);
+    link.expectSilence(Duration.ofMillis(300));
+  }
+
+  @Test
+  void anOperationCutShortByACrashEndsAfterTheRestartAndARepeatIsNeverAStaleAcceptance() {
+    String bdf = attachableBdf();
+    WireLink link = connect();
+    String device = attached(link, bdf);
+    host.guestIgnoresUnplugs();
+    JsonObject detach = new JsonObject().put("opId", "d-3").put("vm", host.vm()).put("deviceId", device);
+    JsonObject accepted = Wire.resultOf(call(link, "device.detach", detach));
+    link.nextMatching("a stage of d-3", m -> "op.progress".equals(m.getString("method")));
+    host.crash();
+
+    host.start(settings());
+    WireLink again = answerHello(dpu.awaitLink(Duration.ofSeconds(40)), 0);
+    JsonObject repeat = call(again, "device.detach", detach);
+    JsonObject end = again.nextMatching("the end of d-3", m -> "d-3".equals(params(m).getString("opId"))
+        && ("op.completed".equals(m.getString("method")) || "op.failed".equals(m.getString("method"))));
+
+    if (repeat.containsKey("error")) {
+      assertThat(Wire.errorCode(repeat)).as("while the host reconciles it").isEqualTo(-32013);
+    } else {
+      assertThat(Wire.resultOf(repeat)).isEqualTo(accepted);
+    }
+    assertThat(end.getString("method")).isIn("op.completed", "op.failed");
+    assertThat(Wire.resultOf(call(again, "device.detach", detach))).as("once it ended: the first answer")
+        .isEqualTo(accepted);
+  }
+
+  @Test
+  void anAttachCutShortBeforeItsAnswerEndsAfterTheRestartAndItsRepeatGetsTheAnswer() {
+    String bdf = attachableBdf();
+    WireLink link = connect();
+    host.holdOperations();
+    JsonObject attach = new JsonObject().put("opId", "a-5").put("vm", host.vm()).put("bdf", bdf)
+        .put("deviceId", "dpu-h" + id());
+    link.send(Wire.request(77, "device.attach", attach).encode());
+    host.awaitHeldOperations(1);
+    host.crash();
+
+    host.start(settings());
+    WireLink again = answerHello(dpu.awaitLink(Duration.ofSeconds(40)), 0);
+    JsonObject end = again.nextMatching("the end of a-5", m -> "a-5".equals(params(m).getString("opId"))
+        && ("op.completed".equals(m.getString("method")) || "op.failed".equals(m.getString("method"))));
+    JsonObject repeat = call(again, "device.attach", attach);
+
+    if ("op.completed".equals(end.getString("method"))) {
+      assertThat(Wire.resultOf(repeat).getMap()).containsEntry("opId", "a-5")
+          .containsEntry("deviceId", params(end).getJsonObject("result").getString("deviceId"));
+    } else {
+      assertThat(repeat.getJsonObject("error")).isEqualTo(params(end).getJsonObject("error"));
+    }
   }
 
   /**

@@ -95,6 +95,11 @@ public interface HostEndFixture extends AutoCloseable {
     Assumptions.abort("the host end under test cannot hold operations open");
   }
 
+  /** Waits until {@code count} operations are held (started, not answered). */
+  default void awaitHeldOperations(int count) {
+    Assumptions.abort("the host end under test cannot hold operations open");
+  }
+
   default void releaseOperations() {
     Assumptions.abort("the host end under test cannot hold operations open");
   }

@@ -12,15 +12,23 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /** This project's DPU end for the conformance suite: a {@link DpuEndpoint} in this JVM. */
 public final class ReferenceDpuEnd implements DpuEndFixture {
 
-  private static final String DPU_ID = "dpu-under-test";
-
+  private final String dpuId;
   private final Vertx vertx = Vertx.vertx();
   private final List<Delivered> delivered = new CopyOnWriteArrayList<>();
   private DpuEndpoint endpoint;
 
+  public ReferenceDpuEnd() {
+    this("dpu-under-test");
+  }
+
+  /** @param dpuId the id its hello answers carry */
+  public ReferenceDpuEnd(String dpuId) {
+    this.dpuId = dpuId;
+  }
+
   @Override
   public URI start(Settings s) {
-    endpoint = Await.result(DpuEndpoint.listen(vertx, DpuEndpointOptions.defaults().withDpuId(DPU_ID)
+    endpoint = Await.result(DpuEndpoint.listen(vertx, DpuEndpointOptions.defaults().withDpuId(dpuId)
         .withPath(s.path()).withMaxMessageBytes(s.maxMessageBytes())
         .withHeartbeat(s.heartbeatInterval(), s.heartbeatTimeout()).withHelloTimeout(s.helloTimeout())));
     endpoint.notificationHandler(n -> delivered.add(new Delivered(n.hostId(), n.seq(), n.method())));
@@ -29,7 +37,7 @@ public final class ReferenceDpuEnd implements DpuEndFixture {
 
   @Override
   public String dpuId() {
-    return DPU_ID;
+    return dpuId;
   }
 
   @Override

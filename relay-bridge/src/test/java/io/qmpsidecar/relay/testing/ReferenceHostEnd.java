@@ -7,10 +7,13 @@ import io.qmpsidecar.relay.conformance.HostEndFixture;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * This project's host end for the conformance suite: a {@link RelayHost} in this JVM with a
- * {@link RecordingExecutor} behind it. A crash is a close: it stores nothing a crash would not.
+ * {@link RecordingExecutor} behind it, whose devices outlive a crash as QEMU's would. A crash is
+ * a close of the host and its Vert.x: it stores nothing a crash would not, and what was running
+ * stops with it (the kill -9 of a real process is RelayHostKillTest's).
  */
 public final class ReferenceHostEnd implements HostEndFixture {
 
@@ -18,7 +21,7 @@ public final class ReferenceHostEnd implements HostEndFixture {
   private final RecordingExecutor executor = new RecordingExecutor();
   private final PrefixAuthorizer authorizer = new PrefixAuthorizer();
   private Vertx vertx;
-  private RelayHost host;
+  private volatile RelayHost host;
   private int emitted;
 
   public ReferenceHostEnd(Path dir) {
@@ -39,12 +42,14 @@ public final class ReferenceHostEnd implements HostEndFixture {
         .withMaxInFlightRequests(s.maxInFlightRequests())
         .withReconnectInitialDelay(Duration.ofMillis(50))
         .withReconnectMaxDelay(Duration.ofMillis(400));
+    executor.notifyThrough(n -> host.notify(n));
     host = Await.result(RelayHost.start(vertx, options, executor, authorizer));
   }
 
   @Override
   public void crash() {
     stop();
+    executor.crashed();
   }
 
   @Override
@@ -65,6 +70,21 @@ public final class ReferenceHostEnd implements HostEndFixture {
   }
 
   @Override
+  public Optional<String> attachableBdf() {
+    return Optional.of("0000:03:00.1");
+  }
+
+  @Override
+  public void removeOutsideTheRelay(String vm, String deviceId) {
+    executor.removeOutsideTheRelay(vm, deviceId);
+  }
+
+  @Override
+  public void guestIgnoresUnplugs() {
+    executor.guestIgnoresUnplugs();
+  }
+
+  @Override
   public String foreignDevice() {
     return RecordingExecutor.FOREIGN_DEVICE;
   }
@@ -77,6 +97,11 @@ public final class ReferenceHostEnd implements HostEndFixture {
   @Override
   public void holdOperations() {
     executor.holdAttaches();
+  }
+
+  @Override
+  public void awaitHeldOperations(int count) {
+    Await.until(count + " held operations", () -> executor.heldCount() >= count);
   }
 
   @Override
