@@ -1,15 +1,20 @@
 package io.qmpsidecar.sidecar.daemon;
 
 import io.qmpsidecar.policy.Caller;
+import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.relay.DeviceAttachParams;
 import io.qmpsidecar.relay.DeviceDetachParams;
 import io.qmpsidecar.relay.DeviceInfo;
 import io.qmpsidecar.relay.ErrorCode;
 import io.qmpsidecar.relay.Notification;
 import io.qmpsidecar.relay.OpAccepted;
+import io.qmpsidecar.relay.OpEnd;
+import io.qmpsidecar.relay.OpResult;
+import io.qmpsidecar.relay.OpStage;
 import io.qmpsidecar.relay.RelayError;
 import io.qmpsidecar.relay.RequestExecutor;
 import io.qmpsidecar.relay.StateSnapshot;
+import io.qmpsidecar.relay.UnfinishedOp;
 import io.qmpsidecar.relay.VmInfo;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hostprep.HostPrepException;
@@ -60,14 +65,13 @@ final class RelayExecutor implements RequestExecutor {
       if (ar.succeeded()) {
         Attachment a = ar.result();
         Map<String, Object> result = new LinkedHashMap<>();
-        result.put("vm", a.vm());
-        result.put("deviceId", a.id());
+        result.put("bdf", a.hostBdf());
         result.put("rootPort", a.rootPort());
         if (a.guestAddress() != null) {
           result.put("guestAddress", a.guestAddress());
         }
         result.put("migrationBlockedReasons", a.migrationBlockedReasons());
-        notify.accept(Notification.opCompleted(r.opId(), result));
+        notify.accept(Notification.opCompleted(r.opId(), OpResult.attached(a.vm(), a.id(), result)));
       } else {
         notify.accept(Notification.opFailed(r.opId(), error(ar.cause())));
       }
@@ -84,13 +88,13 @@ final class RelayExecutor implements RequestExecutor {
           } else if (ar.result().outcome() == DetachOutcome.PENDING) {
             // The DPU must not destroy the function yet: completion follows QEMU's DEVICE_DELETED.
             pending.add(r.opId());
-            notify.accept(Notification.opProgress(r.opId(), "pending"));
+            notify.accept(Notification.opProgress(r.opId(), OpStage.PENDING));
           } else if (ar.result().outcome() == DetachOutcome.REJECTED) {
             notify.accept(Notification.opFailed(r.opId(), RelayError.of(ErrorCode.GUEST_UNPLUG_TIMEOUT,
                 ar.result().detail())));
           } else {
-            notify.accept(Notification.opCompleted(r.opId(), Map.of("vm", r.vm(), "deviceId", r.deviceId(),
-                "outcome", ar.result().outcome().name().toLowerCase().replace('_', '-'))));
+            notify.accept(Notification.opCompleted(r.opId(), ar.result().outcome() == DetachOutcome.NOT_FOUND
+                ? OpResult.alreadyDetached(r.vm(), r.deviceId()) : OpResult.detached(r.vm(), r.deviceId())));
           }
         });
     return Future.succeededFuture(new OpAccepted(r.opId(), r.vm(), r.deviceId()));
@@ -104,7 +108,16 @@ final class RelayExecutor implements RequestExecutor {
   @Override
   public Future<List<VmInfo>> listVms() {
     return Future.succeededFuture(vms.all().stream()
-        .map(v -> new VmInfo(v.name(), v.state().name().toLowerCase())).toList());
+        .map(v -> new VmInfo(v.name(), VmInfo.UNKNOWN_STATUS,
+            v.state() == QmpState.READY ? VmInfo.CONNECTED : VmInfo.DISCONNECTED)).toList());
+  }
+
+  /** Until the sidecar reconciles with QEMU, an operation cut short by a restart ends as interrupted. */
+  @Override
+  public Future<OpEnd> resume(UnfinishedOp op) {
+    return Future.succeededFuture(OpEnd.failed(new RelayError(ErrorCode.OP_INTERRUPTED, "operation " + op.opId()
+        + " was cut short by a sidecar restart; check device.list, then retry with a new opId",
+        Map.of("opId", op.opId()))));
   }
 
   @Override

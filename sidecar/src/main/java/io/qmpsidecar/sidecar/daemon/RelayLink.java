@@ -7,6 +7,7 @@ import io.qmpsidecar.policy.PolicyRequest;
 import io.qmpsidecar.relay.AuthorizationDecision;
 import io.qmpsidecar.relay.LinkState;
 import io.qmpsidecar.relay.Notification;
+import io.qmpsidecar.relay.OpResult;
 import io.qmpsidecar.relay.RelayHost;
 import io.qmpsidecar.relay.RelayHostOptions;
 import io.qmpsidecar.relay.RelayMethods;
@@ -127,7 +128,7 @@ final class RelayLink {
       String id = e.text("id");
       send(host, Notification.deviceDeleted(e.vm(), id, "/machine/peripheral/" + id));
       if (pending.complete(e.opId())) {
-        send(host, Notification.opCompleted(e.opId(), Map.of("vm", e.vm(), "deviceId", id, "outcome", "detached")));
+        send(host, Notification.opCompleted(e.opId(), OpResult.detached(e.vm(), id)));
       }
     } else {
       send(host, Notification.vmLifecycle(e.vm(), e.type().substring("qmp.".length())));
