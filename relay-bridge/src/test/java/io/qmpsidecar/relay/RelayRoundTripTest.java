@@ -114,6 +114,22 @@ class RelayRoundTripTest {
   }
 
   @Test
+  void anExecutorThatThrowsIsAnInternalErrorStoredLikeAnyOutcome() {
+    pair = RelayPair.plain(dir);
+    Map<String, Object> params = Map.of("opId", "op-bug", "vm", "vm1", "bdf", RecordingExecutor.THROWING_BDF);
+
+    RelayError first = ((RelayErrorException) Await.failure(
+        pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, params))).error();
+    RelayError again = ((RelayErrorException) Await.failure(
+        pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, params))).error();
+
+    assertThat(first.code()).isEqualTo(ErrorCode.INTERNAL_ERROR);
+    assertThat(first.message()).contains("a bug in the executor").contains("see the sidecar's log");
+    assertThat(again).as("stored, not 'interrupted' for want of an outcome").isEqualTo(first);
+    assertThat(pair.executor.calls()).containsOnlyOnce("attach op-bug");
+  }
+
+  @Test
   void opIdReusedWithOtherParametersIsRefused() {
     pair = RelayPair.plain(dir);
     call(RelayMethods.DEVICE_ATTACH, attach("op-2", "dpu-a"));

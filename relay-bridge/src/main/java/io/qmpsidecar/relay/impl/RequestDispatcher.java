@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,19 +83,19 @@ final class RequestDispatcher {
       return Future.succeededFuture(Outcome.failure(RelayError.policyDenied(decision.ruleId(), decision.reason())));
     }
     if (bound instanceof DeviceAttachParams r) {
-      return ledger.run(r.opId(), method, canonical(r), () -> timed(method, executor.attach(r)));
+      return ledger.run(r.opId(), method, canonical(r), () -> timed(method, () -> executor.attach(r)));
     }
     if (bound instanceof DeviceDetachParams r) {
-      return ledger.run(r.opId(), method, canonical(r), () -> timed(method, executor.detach(r)));
+      return ledger.run(r.opId(), method, canonical(r), () -> timed(method, () -> executor.detach(r)));
     }
     if (bound instanceof ListParams l) {
-      return timed(method, executor.listDevices(l.vm()).map(d -> Map.of("devices", d)));
+      return timed(method, () -> executor.listDevices(l.vm()).map(d -> Map.of("devices", d)));
     }
     if (RelayMethods.VM_LIST.equals(method)) {
-      return timed(method, executor.listVms().map(v -> Map.of("vms", v)));
+      return timed(method, () -> executor.listVms().map(v -> Map.of("vms", v)));
     }
     long reflected = lastSeq.getAsLong();
-    return timed(method, executor.snapshot().map(snapshot -> Map.of("vms", snapshot.vms(),
+    return timed(method, () -> executor.snapshot().map(snapshot -> Map.of("vms", snapshot.vms(),
         "devices", snapshot.devices(), "seq", reflected)));
   }
 
@@ -115,7 +116,17 @@ final class RequestDispatcher {
     return map;
   }
 
-  private Future<Outcome> timed(String method, Future<?> work) {
+  /**
+   * Runs one executor call with the executor timeout. Never fails: a call that throws instead of
+   * failing its future is an INTERNAL_ERROR outcome like any other failure, so it is stored.
+   */
+  private Future<Outcome> timed(String method, Supplier<Future<?>> call) {
+    Future<?> work;
+    try {
+      work = call.get();
+    } catch (RuntimeException e) {
+      work = Future.failedFuture(e);
+    }
     Promise<Outcome> promise = Promise.promise();
     long timer = vertx.setTimer(timeout.toMillis(), t -> promise.tryComplete(Outcome.failure(RelayError.of(
         ErrorCode.INTERNAL_ERROR, "the sidecar did not answer " + method + " within " + timeout.toMillis()

@@ -41,6 +41,8 @@ public final class RecordingExecutor implements RequestExecutor {
   public static final String MISSING_BDF = "0000:99:00.0";
   /** The BDF whose attach is accepted and then refused by QEMU (op.failed QEMU_ERROR). */
   public static final String QEMU_REFUSES_BDF = "0000:98:00.0";
+  /** The BDF whose attach throws inside the executor, as a bug would. */
+  public static final String THROWING_BDF = "0000:97:00.0";
   /** A device in vm1 that an operator attached, not the DPU. */
   public static final String FOREIGN_DEVICE = "dpu-operator0";
   /** The rule that keeps the DPU's hands off devices it did not attach. */
@@ -119,6 +121,9 @@ public final class RecordingExecutor implements RequestExecutor {
     calls.add("attach " + r.opId());
     if (!knownVm(r.vm())) {
       return unknownVm(r.vm());
+    }
+    if (THROWING_BDF.equals(r.bdf())) {
+      throw new IllegalStateException("a bug in the executor");
     }
     if (MISSING_BDF.equals(r.bdf())) {
       return Future.failedFuture(new RelayError(ErrorCode.HOST_PREREQUISITE, "no PCI device " + r.bdf()
