@@ -39,6 +39,7 @@ public final class DpuEndpointImpl implements DpuEndpoint {
   private final long epoch = System.currentTimeMillis();
   private final Map<String, DpuHostLink> links = new ConcurrentHashMap<>();
   private final Map<String, Long> lastSeqs = new ConcurrentHashMap<>();
+  private final Map<String, Long> epochs = new ConcurrentHashMap<>();
   private HttpServer server;
   private Handler<ReceivedNotification> notificationHandler = n -> { };
   private Handler<HostLinkEvent> hostHandler = e -> { };
@@ -141,6 +142,7 @@ public final class DpuEndpointImpl implements DpuEndpoint {
         return options.maxHosts() + " hosts are connected, the most this endpoint serves; raise maxHosts";
       }
       lastSeqs.remove(idle);
+      epochs.remove(idle);
     }
     lastSeqs.putIfAbsent(hostId, 0L);
     return null;
@@ -151,14 +153,17 @@ public final class DpuEndpointImpl implements DpuEndpoint {
     if (previous != null && previous != link) {
       previous.close("host " + link.hostId() + " opened a new link; this one is replaced");
     }
-    log.info("host {} connected (epoch {}), resuming after seq {}", link.hostId(), hostEpoch, lastSeq(link.hostId()));
-    hostHandler.handle(new HostLinkEvent(link.hostId(), true, hostEpoch, null));
+    Long lastEpoch = epochs.put(link.hostId(), hostEpoch);
+    boolean changed = lastEpoch == null || lastEpoch != hostEpoch;
+    log.info("host {} connected (epoch {}{}), resuming after seq {}", link.hostId(), hostEpoch,
+        changed ? ", a new one: the DPU should ask state.snapshot" : "", lastSeq(link.hostId()));
+    hostHandler.handle(new HostLinkEvent(link.hostId(), true, hostEpoch, changed, null));
   }
 
   void hostDown(DpuHostLink link, long hostEpoch, Throwable cause) {
     if (links.remove(link.hostId(), link)) {
       log.info("host {} disconnected: {}", link.hostId(), cause == null ? "closed" : cause.getMessage());
-      hostHandler.handle(new HostLinkEvent(link.hostId(), false, hostEpoch, cause));
+      hostHandler.handle(new HostLinkEvent(link.hostId(), false, hostEpoch, false, cause));
     }
   }
 

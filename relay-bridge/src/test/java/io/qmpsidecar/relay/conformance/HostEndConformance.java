@@ -652,6 +652,34 @@ public abstract class HostEndConformance {
   }
 
   @Test
+  void anAttachWhoseHostPreparationFailsEndsInHostPrerequisiteNamingTheFunction() {
+    String bdf = host.unpreparableBdf();
+    WireLink link = connect();
+
+    JsonObject error = endError(link, call(link, "device.attach", new JsonObject().put("opId", "a-6")
+        .put("vm", host.vm()).put("bdf", bdf)), "a-6");
+
+    assertThat(error.getInteger("code")).isEqualTo(-32006);
+    assertThat(error.getJsonObject("data").getString("bdf")).isEqualTo(bdf);
+    assertThat(error.getString("message")).contains(bdf);
+  }
+
+  @Test
+  void anAttachQemuRefusesEndsInQemuErrorWithQemusClassAndDescription() {
+    String bdf = host.bdfQemuRefuses();
+    WireLink link = connect();
+
+    JsonObject error = endError(link, call(link, "device.attach", new JsonObject().put("opId", "a-7")
+        .put("vm", host.vm()).put("bdf", bdf)), "a-7");
+
+    assertThat(error.getInteger("code")).isEqualTo(-32004);
+    JsonObject data = error.getJsonObject("data");
+    assertThat(data.getString("class")).isNotBlank();
+    assertThat(data.getString("desc")).isNotBlank();
+    assertThat(error.getString("message")).contains(data.getString("desc"));
+  }
+
+  @Test
   void aDetachEndsWithDeviceDeletedThenOpCompleted() {
     String bdf = attachableBdf();
     WireLink link = connect();

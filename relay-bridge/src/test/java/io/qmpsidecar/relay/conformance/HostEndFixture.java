@@ -70,6 +70,16 @@ public interface HostEndFixture extends AutoCloseable {
     return Optional.empty();
   }
 
+  /** A PCI function whose host preparation fails (no such device in sysfs, say). */
+  default String unpreparableBdf() {
+    return Assumptions.abort("the host end under test has no function whose host preparation fails");
+  }
+
+  /** A PCI function the host prepares but QEMU refuses to add. */
+  default String bdfQemuRefuses() {
+    return Assumptions.abort("the host end under test has no function QEMU refuses");
+  }
+
   /** A device of {@link #vm()} that was not attached by the DPU (an operator's, say). */
   default String foreignDevice() {
     return Assumptions.abort("the host end under test has no device attached outside the DPU");

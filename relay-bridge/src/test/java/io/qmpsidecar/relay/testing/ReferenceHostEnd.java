@@ -75,6 +75,16 @@ public final class ReferenceHostEnd implements HostEndFixture {
   }
 
   @Override
+  public String unpreparableBdf() {
+    return RecordingExecutor.MISSING_BDF;
+  }
+
+  @Override
+  public String bdfQemuRefuses() {
+    return RecordingExecutor.QEMU_REFUSES_BDF;
+  }
+
+  @Override
   public void removeOutsideTheRelay(String vm, String deviceId) {
     executor.removeOutsideTheRelay(vm, deviceId);
   }
