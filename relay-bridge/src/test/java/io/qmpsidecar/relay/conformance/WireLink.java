@@ -101,7 +101,7 @@ public final class WireLink {
         long left = deadline - System.nanoTime();
         Received r = left <= 0 ? null : inbox.poll(left, TimeUnit.NANOSECONDS);
         if (r == null) {
-          throw new AssertionError("no " + what + " from the end under test within " + wait.toMillis() + " ms"
+          throw new AssertionError("waited " + wait.toMillis() + " ms for " + what + " from the end under test; none came"
               + (closed ? " (the link closed, status " + closeStatus + ")" : "") + "; got meanwhile " + keptText());
         }
         boolean ping = Wire.PING.equals(r.json().getString("method"));
