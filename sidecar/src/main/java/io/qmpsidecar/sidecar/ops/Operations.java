@@ -6,8 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.libvirt.DomainState;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.Decision;
-import io.qmpsidecar.policy.HotplugFacts;
 import io.qmpsidecar.policy.PolicyRequest;
+import io.qmpsidecar.policy.RequestContext;
+import io.qmpsidecar.policy.Via;
 import io.qmpsidecar.qmp.QmpCommand;
 import io.qmpsidecar.qmp.QmpCommandException;
 import io.qmpsidecar.qmp.QmpConnection;
@@ -18,6 +19,7 @@ import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
+import io.qmpsidecar.sidecar.hotplug.AttachAuthorizer;
 import io.qmpsidecar.sidecar.hotplug.AttachFlow;
 import io.qmpsidecar.sidecar.hotplug.AttachRequest;
 import io.qmpsidecar.sidecar.hotplug.DetachFlow;
@@ -35,11 +37,13 @@ import io.qmpsidecar.sidecar.libvirt.LibvirtReconciler;
 import io.qmpsidecar.sidecar.libvirt.LibvirtRemovals;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.qmpsidecar.sidecar.vm.LibvirtDomain;
 import io.qmpsidecar.sidecar.vm.VmHandle;
 import io.qmpsidecar.sidecar.vm.VmRegistry;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -47,7 +51,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -63,6 +66,12 @@ import org.slf4j.LoggerFactory;
 public final class Operations {
   private static final Logger LOG = LoggerFactory.getLogger(Operations.class);
   private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+
+  /** The fact set of the ids a VM's records show attached. */
+  public static final String ATTACHED = "attached";
+  /** The fact set of the ids a VM's records show attached by the caller of the request. */
+  public static final String ATTACHED_BY_CALLER = "attached-by-caller";
+  private static final String PERIPHERAL = "/machine/peripheral";
 
   /** How often a VM whose record the store could not write is reconciled, until it can be. */
   static final Duration REPAIR_INTERVAL = Duration.ofSeconds(5);
@@ -101,13 +110,13 @@ public final class Operations {
     this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.maxQueuedPerVm = maxQueuedPerVm;
     this.pending = new PendingDetaches(vertx, events, store, hostPrep, options);
-    this.attachFlow = new AttachFlow(events, store, hostPrep, this::authorizeAttach, options);
+    this.attachFlow = new AttachFlow(events, store, hostPrep, options);
     this.detachFlow = new DetachFlow(vertx, events, store, pending, options);
     this.reconciler = new Reconciler(events, store, pending, hostPrep, options);
     store.onWriteFailure(this::repairLater);
     this.events = events;
     this.libvirtRemovals = new LibvirtRemovals(vertx, events, store, hostPrep, options);
-    this.libvirtAttach = new LibvirtAttachFlow(events, store, hostPrep, this::authorizeAttach);
+    this.libvirtAttach = new LibvirtAttachFlow(events, store, hostPrep);
     this.libvirtDetach = new LibvirtDetachFlow(vertx, events, store, libvirtRemovals, options);
     this.libvirtReconciler = new LibvirtReconciler(events, store, libvirtRemovals);
     metrics.gauge("hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU",
@@ -156,40 +165,121 @@ public final class Operations {
    *     was undone)
    */
   public Future<Attachment> attach(Caller caller, AttachRequest request) {
-    AttachRequest r = request.opId() != null ? request : request.withOpId(OperationTrace.newOpId("attach"));
-    if (isLibvirt(r.vm())) {
-      return onLibvirt(r.vm(), d -> libvirtAttach.attach(d, caller, r));
-    }
-    return onVm(r.vm(), conn -> attachFlow.attach(OperationTrace.traced(conn, r.vm(), r.opId(), caller.id()), caller, r));
+    return submitAttach(caller, request).done();
   }
 
   /**
-   * Detaches a device. Policy: the caller must be allowed {@code device_del} of that id; it is
-   * decided at once, so a refusal (unknown VM, denied) fails the returned future before this
-   * method returns, and an accepted detach then waits for its turn in the VM's queue.
+   * {@link #attach}, telling apart a refusal from a failure: {@link Submitted#accepted()}
+   * completes once the policy allowed the attach, before the host or QEMU is touched (a refusal
+   * before that: unknown VM, migrating, host prerequisite, busy queue, denied), and
+   * {@link Submitted#done()} with its end.
+   */
+  public Submitted<Attachment> submitAttach(Caller caller, AttachRequest request) {
+    AttachRequest r = request.opId() != null ? request : request.withOpId(OperationTrace.newOpId("attach"));
+    Promise<Void> accepted = Promise.promise();
+    AttachAuthorizer authorizer = (c, what, arguments, facts) -> {
+      RequestContext context = RequestContext.of(Via.ATTACH);
+      gate.require(new PolicyRequest(c, "device_add", arguments, facts.map(context::withHotplug).orElse(context)),
+          what);
+      accepted.tryComplete();
+    };
+    Future<Attachment> done = isLibvirt(r.vm())
+        ? onLibvirt(r.vm(), d -> libvirtAttach.attach(d, caller, r, authorizer))
+        : onVm(r.vm(), conn -> attachFlow.attach(OperationTrace.traced(conn, r.vm(), r.opId(), caller.id()), caller, r,
+            authorizer));
+    done.onComplete(ar -> {
+      if (ar.failed()) {
+        accepted.tryFail(ar.cause());
+      }
+    });
+    return new Submitted<>(accepted.future(), done);
+  }
+
+  /**
+   * Detaches a device. Refused at once (the returned future fails) when the VM does not exist
+   * ({@code NOT_FOUND}) or the policy denies {@code device_del} of that id, decided with the
+   * facts {@code attached} (the ids the records show attached to the VM) and
+   * {@code attached-by-caller} (those the caller attached); an accepted detach then waits for its
+   * turn in the VM's queue. Idempotent: a device QEMU does not have is the outcome
+   * {@code NOT_FOUND}.
    *
    * @return {@code DETACHED}, {@code PENDING} (completion is published later as
    *     {@code device.detached}), {@code REJECTED} or {@code NOT_FOUND}; fails with
    *     {@link SidecarException}
    */
-  public Future<DetachResult> detach(Caller caller, DetachRequest original) {
+  public Future<DetachResult> detach(Caller caller, DetachRequest request) {
+    return submitDetach(caller, request, false).done();
+  }
+
+  /**
+   * {@link #detach}, telling apart a refusal from a failure: {@link Submitted#accepted()}
+   * completes when the detach starts in the VM's turn, {@link Submitted#done()} with its end.
+   *
+   * @param mustExist refuse, before the policy decides, a device that is neither recorded nor in
+   *     QEMU ({@code NOT_FOUND} with the details {@code vm} and {@code device}), as the DPU link
+   *     promises, instead of the idempotent outcome {@code NOT_FOUND}
+   */
+  public Submitted<DetachResult> submitDetach(Caller caller, DetachRequest original, boolean mustExist) {
     DetachRequest request = original.opId() != null ? original : original.withOpId(OperationTrace.newOpId("detach"));
+    String vm = request.vm();
+    String id = request.id();
+    Promise<Void> accepted = Promise.promise();
+    Future<DetachResult> done;
     try {
-      vms.get(request.vm());
-      gate.require(PolicyRequest.of(caller, "device_del", JSON.objectNode().put("id", request.id())),
-          "detach " + request.id() + " from VM " + request.vm());
+      VmHandle handle = vms.get(vm);
+      List<Attachment> recorded = store.recorded(vm);
+      Future<Void> exists = !mustExist || record(vm, id) != null || handle.libvirt() != null
+          ? Future.succeededFuture()
+          : handle.ready().compose(c -> c.qomList(PERIPHERAL)).compose(props -> props.stream()
+              .anyMatch(p -> p.name().equals(id)) ? Future.<Void>succeededFuture()
+              : Future.failedFuture(noSuchDevice(vm, id)));
+      done = exists.compose(v -> {
+        gate.require(new PolicyRequest(caller, "device_del", JSON.objectNode().put("id", id),
+            facts(RequestContext.of(Via.DETACH), caller, recorded)), "detach " + id + " from VM " + vm);
+        // In its turn the detach reads the record again: an operation before it may have changed it.
+        if (isLibvirt(vm)) {
+          return onLibvirt(vm, d -> {
+            accepted.tryComplete();
+            return libvirtDetach.detach(d, caller, request, record(vm, id));
+          });
+        }
+        return onVm(vm, conn -> {
+          accepted.tryComplete();
+          return detachFlow.detach(OperationTrace.traced(conn, vm, request.opId(), caller.id()), caller, request,
+              record(vm, id));
+        });
+      }).recover(Operations::translated);
     } catch (SidecarException e) {
-      return Future.failedFuture(e);
+      done = Future.failedFuture(e);
     }
-    if (isLibvirt(request.vm())) {
-      return onLibvirt(request.vm(), d -> store.list(request.vm()).compose(stored -> libvirtDetach.detach(d, caller,
-          request, stored.stream().filter(a -> a.id().equals(request.id())).findFirst().orElse(null))));
-    }
-    return onVm(request.vm(), conn -> {
-      return store.list(request.vm()).compose(stored -> detachFlow.detach(
-          OperationTrace.traced(conn, request.vm(), request.opId(), caller.id()), caller, request,
-          stored.stream().filter(a -> a.id().equals(request.id())).findFirst().orElse(null)));
+    done.onComplete(ar -> {
+      if (ar.failed()) {
+        accepted.tryFail(ar.cause());
+      }
     });
+    return new Submitted<>(accepted.future(), done);
+  }
+
+  private Attachment record(String vm, String id) {
+    return store.recorded(vm).stream().filter(a -> a.id().equals(id)).findFirst().orElse(null);
+  }
+
+  private static SidecarException noSuchDevice(String vm, String id) {
+    return SidecarException.of(Kind.NOT_FOUND, "device-not-found", vm + " has no device " + id).vm(vm)
+        .detail("vm", vm).detail("device", id)
+        .fix("list the VM's devices (qmp-sidecar devices list " + vm + ") and use one of their ids").build();
+  }
+
+  /**
+   * The fact sets the policy reads about a VM's devices: {@code attached}, the ids its records
+   * show attached (or being detached), and {@code attached-by-caller}, those {@code caller}
+   * attached.
+   */
+  private static RequestContext facts(RequestContext context, Caller caller, List<Attachment> recorded) {
+    List<Attachment> held = recorded.stream().filter(a -> a.state() != AttachmentState.ATTACHING).toList();
+    return context.withFacts(ATTACHED, held.stream().map(Attachment::id).toList())
+        .withFacts(ATTACHED_BY_CALLER, held.stream().filter(a -> caller.id().equals(a.attachedBy()))
+            .map(Attachment::id).toList());
   }
 
   /** Re-reads QEMU and reports drift; queued like a mutating operation. */
@@ -317,7 +407,7 @@ public final class Operations {
     VmHandle handle;
     try {
       handle = vms.get(vm);
-      gate.require(PolicyRequest.of(caller, command, arguments), "run " + command + " on VM " + vm);
+      gate.require(passthroughRequest(vm, caller, command, arguments), "run " + command + " on VM " + vm);
     } catch (SidecarException e) {
       return Future.failedFuture(e);
     }
@@ -346,9 +436,36 @@ public final class Operations {
     return gate.decide(request);
   }
 
+  /**
+   * Decides a client's QMP command for {@code vm} that an entry point runs itself (the QMP
+   * proxy), exactly once, with the facts of the VM's records (see {@link #detach}).
+   */
+  public Decision decidePassthrough(String vm, Caller caller, String command, ObjectNode arguments) {
+    return gate.decide(passthroughRequest(vm, caller, command, arguments));
+  }
+
+  private PolicyRequest passthroughRequest(String vm, Caller caller, String command, ObjectNode arguments) {
+    return new PolicyRequest(caller, command, arguments == null ? JSON.objectNode() : arguments,
+        facts(RequestContext.PASSTHROUGH, caller, store.recorded(vm)));
+  }
+
   /** The VM's stored attachments, for a flow that was already decided (a migration's functions). */
   Future<List<Attachment>> attachedFunctions(String vm) {
     return store.list(vm);
+  }
+
+  /**
+   * The VM's records as last written, without a decision: for an entry point's own bookkeeping
+   * (the DPU link's scope, the end of an operation cut short by a restart), never to answer a
+   * caller, whose reads {@link #attachments} decides.
+   */
+  public List<Attachment> recorded(String vm) {
+    return store.recorded(vm);
+  }
+
+  /** {@link #recorded(String)} of every VM the sidecar serves. */
+  public List<Attachment> recorded() {
+    return vms.all().stream().flatMap(v -> store.recorded(v.name()).stream()).toList();
   }
 
   /** The state store, for a flow that was already decided (a libvirt migration moves its records). */
@@ -401,10 +518,6 @@ public final class Operations {
     LibvirtDomain domain = vms.get(vm).libvirt();
     VmQueue queue = queues.computeIfAbsent(vm, name -> new VmQueue(name, maxQueuedPerVm));
     return queue.submit(() -> domain.domain().compose(d -> work.apply(domain))).recover(Operations::translated);
-  }
-
-  private void authorizeAttach(Caller caller, String what, ObjectNode arguments, Optional<HotplugFacts> facts) {
-    gate.require(new PolicyRequest(caller, "device_add", arguments, facts), what);
   }
 
   /** Runs {@code work} in the VM's queue on its ready connection. */
