@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.policy.Policies;
 import io.qmpsidecar.policy.Policy;
 import io.qmpsidecar.policy.PolicyEngine;
+import io.qmpsidecar.policy.PolicyRequest;
 import io.qmpsidecar.qmp.EventFilter;
 import io.qmpsidecar.qmp.EventGap;
 import io.qmpsidecar.qmp.QmpConnection;
@@ -251,7 +252,7 @@ public final class Sidecar {
     operations.addVm(vm, connection)
         .onSuccess(report -> LOG.info("VM {}: reconciled: {}", vm, report))
         .onFailure(e -> LOG.warn("VM {}: first reconcile failed: {}", vm, e.getMessage()));
-    QmpProxyServer.start(vertx, connection, policy, QmpProxyOptions.of(config.proxyDir().resolve(vm + ".qmp")))
+    QmpProxyServer.start(vertx, connection, (caller, command, args) -> policy.decide(PolicyRequest.of(caller, command, args)), QmpProxyOptions.of(config.proxyDir().resolve(vm + ".qmp")))
         .onSuccess(proxy -> {
           proxies.put(vm, proxy);
           metrics.gauge("proxy_clients", "clients connected to the VM's QMP proxy socket", vm, () -> proxy.clients().size());

@@ -1,0 +1,118 @@
+package io.qmpsidecar.sidecar.proxy;
+
+import static io.qmpsidecar.qmp.testing.Await.result;
+
+import io.qmpsidecar.policy.AuditRecord;
+import io.qmpsidecar.policy.Policies;
+import io.qmpsidecar.policy.Policy;
+import io.qmpsidecar.policy.PolicyEngine;
+import io.qmpsidecar.policy.PolicyRequest;
+import io.qmpsidecar.qmp.QmpClient;
+import io.qmpsidecar.qmp.QmpClientOptions;
+import io.qmpsidecar.qmp.QmpConnection;
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.qmp.testing.QemuBinary;
+import io.qmpsidecar.qmp.testing.QemuProcess;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A real QEMU with two monitors: the sidecar's connection on the first (with the proxy in front
+ * of it) and a second, direct one, so that the same bytes can be sent to QEMU itself and through
+ * the proxy. The gate is a {@link PolicyEngine} whose audit records the tests read. Close it in
+ * {@code @AfterEach}; it stops only what it started.
+ */
+final class ProxyFixture implements AutoCloseable {
+  static final Policy ALLOW_ALL = Policies.parse("version: 1\nname: allow-all\nrules:\n"
+      + "  - {id: all, effect: allow, callers: ['proxy:*'], commands: ['*']}\n", "test", false);
+
+  final List<AuditRecord> audit = new CopyOnWriteArrayList<>();
+  final List<AutoCloseable> cleanup = new ArrayList<>();
+  private final Vertx vertx;
+  private final Path dir;
+  QemuProcess qemu;
+  QmpClient client;
+  QmpConnection upstream;
+  QmpProxyServer proxy;
+  PolicyEngine policy;
+
+  /**
+   * A Vert.x on Netty's epoll transport, as the sidecar runs: half-closed connections need it
+   * (Netty's JDK Unix sockets close on the end of input).
+   */
+  static Vertx nativeVertx() {
+    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    if (!vertx.isNativeTransportEnabled()) {
+      vertx.close();
+      throw new AssertionError("Netty's epoll transport is not available: "
+          + vertx.unavailableNativeTransportCause());
+    }
+    return vertx;
+  }
+
+  ProxyFixture(Vertx vertx, Path dir) {
+    this.vertx = vertx;
+    this.dir = dir;
+  }
+
+  Path direct() {
+    return dir.resolve("direct.qmp");
+  }
+
+  QmpProxyOptions options() {
+    return QmpProxyOptions.of(dir.resolve("proxy.qmp"));
+  }
+
+  QmpProxyServer start(QemuBinary binary, QmpProxyOptions options, Policy rules) {
+    qemu = QemuProcess.startQtest(binary, dir, "vm", 1, "-qmp", "unix:" + direct() + ",server=on,wait=off");
+    // QEMU opens its monitors in order: once the second exists, the first listens.
+    Await.until("QEMU's second monitor is open", () -> Files.exists(direct()));
+    client = QmpClient.create(vertx, QmpClientOptions.of(qemu.qmpAddress()));
+    upstream = result(client.connect());
+    policy = new PolicyEngine(rules, audit::add, Clock.systemUTC());
+    ProxyGate gate = (caller, command, args) -> policy.decide(PolicyRequest.of(caller, command, args));
+    proxy = result(QmpProxyServer.start(vertx, upstream, gate, options));
+    return proxy;
+  }
+
+  <T extends AutoCloseable> T closeLater(T resource) {
+    cleanup.add(resource);
+    return resource;
+  }
+
+  LineSocket connect(Path socket) {
+    return closeLater(new LineSocket(socket));
+  }
+
+  /** The user id this test runs as: the owner of a directory it created. */
+  int uid() {
+    try {
+      return (Integer) Files.getAttribute(dir, "unix:uid");
+    } catch (IOException e) {
+      throw new AssertionError("cannot read the owner of " + dir, e);
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    for (AutoCloseable c : cleanup) {
+      c.close();
+    }
+    if (proxy != null) {
+      result(proxy.close());
+    }
+    if (client != null) {
+      result(client.close());
+    }
+    if (qemu != null) {
+      qemu.close();
+    }
+  }
+}
