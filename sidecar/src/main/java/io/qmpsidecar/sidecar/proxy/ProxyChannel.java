@@ -11,8 +11,11 @@ import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What the proxy needs from a client's socket below Vert.x's {@link NetSocket}, reached through
@@ -23,6 +26,8 @@ import jdk.net.UnixDomainPrincipal;
  * Confined to the connection's event loop.
  */
 final class ProxyChannel {
+  private static final Logger LOG = LoggerFactory.getLogger(ProxyChannel.class);
+  private static volatile boolean warned;
   private final Channel channel;
 
   ProxyChannel(NetSocket socket) {
@@ -34,6 +39,7 @@ final class ProxyChannel {
    * calls {@code onInputEnd} then. Must be called in the connect handler, before the first read.
    */
   void onInputEnd(NetSocket socket, Runnable onInputEnd) {
+    keepEpollRegistration();
     // The option is a method of duplex configs: the NIO domain socket config ignores setOption.
     if (channel.config() instanceof DuplexChannelConfig duplex) {
       duplex.setAllowHalfClosure(true);
@@ -45,6 +51,36 @@ final class ProxyChannel {
         onInputEnd.run();
       }
     });
+  }
+
+  /**
+   * Netty 4.2's epoll transport removes a channel from epoll when it waits for no event any
+   * more, yet remembers it as registered: the next wait (for the socket to take more output)
+   * then fails with "epoll_ctl(..) failed: No such file or directory" and Netty shuts the output
+   * down. A half-closed channel waits for nothing once its end of input is read, so a reply that
+   * does not fit in the socket at once would be lost. Waiting for EPOLLERR too (which epoll
+   * reports anyway) keeps the set of events never empty. Called by name, as
+   * {@link #nativePeerCredentials}.
+   */
+  private void keepEpollRegistration() {
+    if (!channel.getClass().getName().startsWith("io.netty.channel.epoll.")) {
+      return;
+    }
+    try {
+      Class<?> ops = Class.forName("io.netty.channel.epoll.EpollIoOps");
+      int err = (Integer) ops.getMethod("value").invoke(ops.getField("EPOLLERR").get(null));
+      Method setFlag = Class.forName("io.netty.channel.epoll.AbstractEpollChannel")
+          .getDeclaredMethod("setFlag", int.class);
+      setFlag.setAccessible(true);
+      setFlag.invoke(channel, err);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      if (!warned) {
+        warned = true;
+        LOG.warn("QMP proxy: cannot keep half-closed clients registered with Netty's epoll ({});"
+            + " a client that shuts down its sending side may lose replies that do not fit in its"
+            + " socket at once", e.toString());
+      }
+    }
   }
 
   /**

@@ -33,6 +33,11 @@ import org.slf4j.LoggerFactory;
 final class ProxyClientSession {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyClientSession.class);
   private static final String CAPABILITIES = "qmp_capabilities";
+  /**
+   * The deepest arguments forwarded: the policy, its audit and the QMP client write values with
+   * Jackson, whose writer refuses nesting beyond 1000; no QMP command needs a tenth of this.
+   */
+  static final int MAX_ARGUMENT_DEPTH = 100;
 
   /** A line waiting for the client's socket to take more. */
   private record Pending(Buffer line, boolean event) {}
@@ -65,6 +70,8 @@ final class ProxyClientSession {
   private boolean reading = true;
   private boolean inputEnded;
   private boolean closing;
+  private Future<Void> lastWrite = Future.succeededFuture();
+
   // Touched only on the upstream connection's context, where events are offered.
   private boolean dropping;
   private long droppedInStreak;
@@ -174,7 +181,25 @@ final class ProxyClientSession {
   private void decideAndForward(ProxyRequest request) {
     var arguments = request.arguments() != null ? request.arguments()
         : JsonNodeFactory.instance.objectNode();
-    Decision decision = server.gate().decide(caller, request.command(), arguments);
+    int depth = depth(arguments);
+    if (depth > MAX_ARGUMENT_DEPTH) {
+      answer(request, ProxyWire.error(QmpError.generic("qmp-sidecar proxy: the arguments of '"
+          + request.command() + "' are nested " + depth + " levels deep; the proxy forwards at"
+          + " most " + MAX_ARGUMENT_DEPTH + " (QEMU reads up to 1024): send flatter arguments"),
+          request.id()));
+      return;
+    }
+    Decision decision;
+    try {
+      decision = server.gate().decide(caller, request.command(), arguments);
+    } catch (RuntimeException e) {
+      LOG.error("QMP proxy {}: the decision on {}'s '{}' failed", socketPath, caller,
+          request.command(), e);
+      answer(request, ProxyWire.error(QmpError.generic("qmp-sidecar proxy: the policy could not"
+          + " decide on '" + request.command() + "' (" + e.getMessage() + "); nothing was sent to"
+          + " QEMU: see the sidecar's log"), request.id()));
+      return;
+    }
     if (!decision.allowed()) {
       denied.incrementAndGet();
       stats.denied.incrementAndGet();
@@ -205,6 +230,15 @@ final class ProxyClientSession {
         afterReply();
       }));
     }
+  }
+
+  /** Containers within containers, the object itself counting 1. */
+  private static int depth(JsonNode value) {
+    int deepest = 0;
+    for (JsonNode child : value) {
+      deepest = Math.max(deepest, depth(child));
+    }
+    return value.isContainerNode() ? deepest + 1 : 0;
   }
 
   private static Buffer reply(AsyncResult<JsonNode> ar, JsonNode id) {
@@ -296,7 +330,7 @@ final class ProxyClientSession {
   }
 
   private void write(Buffer line, boolean event) {
-    socket.write(line);
+    lastWrite = socket.write(line);
     if (event) {
       eventsWaiting.decrementAndGet();
       eventsDelivered.incrementAndGet();
@@ -349,7 +383,8 @@ final class ProxyClientSession {
     if (inputEnded && !closing && !closed && input.consumed()
         && replies.pending() == 0 && oobPending == 0 && blocked.isEmpty()) {
       closing = true;
-      socket.end();
+      // Vert.x closes at once, dropping what the kernel has not taken yet: wait for the last line.
+      lastWrite.onComplete(ar -> socket.close());
     }
   }
 

@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.math.BigInteger;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -239,9 +239,8 @@ final class QemuJsonParser {
             }
             if (!ModifiedUtf8.isValid(cp)) {
               // QEMU prints the escape as written: up to the end of the C string it reads.
-              int shown = Math.min(p, end) - escape;
-              fail(new String(text, escape, shown, StandardCharsets.ISO_8859_1)
-                  + " is not a valid Unicode character");
+              byte[] shown = Arrays.copyOfRange(text, escape, Math.min(p, end));
+              fail(ModifiedUtf8.lenientText(shown) + " is not a valid Unicode character");
               return null;
             }
             out.appendCodePoint(cp);

@@ -112,6 +112,9 @@ class QemuJsonTest {
     assertThat(read("\"\\u12\"")).containsExactly(
         "error: JSON parse error, \\u12\" is not a valid Unicode character");
     assertThat(read("\"a\\x\"")).containsExactly("error: JSON parse error, invalid escape sequence in string");
+    // The escape is quoted as bytes, which QEMU's writer decodes: a lone continuation byte is U+FFFD.
+    assertThat(read("\"\\uf\u00a9\"")).containsExactly(
+        "error: JSON parse error, \\uf\ufffd\" is not a valid Unicode character");
     // Modified UTF-8: C0 80 is U+0000; a truncated sequence or an encoded surrogate is not valid.
     assertThat(read("\"\u00c0\u0080\"")).containsExactly("value: \"\\u0000\"");
     assertThat(read("\"\u00e2\u0082\"")).containsExactly("error: JSON parse error, invalid UTF-8 sequence in string");

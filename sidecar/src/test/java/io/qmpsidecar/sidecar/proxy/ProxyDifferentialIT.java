@@ -1,0 +1,170 @@
+package io.qmpsidecar.sidecar.proxy;
+
+import static io.qmpsidecar.qmp.testing.Await.result;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.qmpsidecar.qmp.testing.QemuBinary;
+import io.qmpsidecar.qmp.testing.QemuTest;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The differential test of docs/proxy.md: the same byte streams ({@link DifferentialCases}) go to
+ * a second, direct monitor of QEMU and through the proxy to the same QEMU, each on a connection
+ * of its own that the client then half-closes, and what comes back must be the same bytes. The
+ * only normalisation: lines of events are left out (none of the commands sent causes one).
+ *
+ * <p>The normal test run tries {@code proxy.differential.cases} cases (default 100) per QEMU;
+ * {@code -Dproxy.differential.duration=30m} runs for that long instead ({@code resilience/run}
+ * passes its fuzzing duration). The seed is random unless {@code -Dproxy.differential.seed} is
+ * given, and every failure names it and the case's bytes.
+ */
+class ProxyDifferentialIT {
+  private static Vertx vertx;
+
+  @TempDir Path dir;
+  private ProxyFixture fx;
+
+  @BeforeAll
+  static void startVertx() {
+    vertx = ProxyFixture.nativeVertx();
+  }
+
+  @AfterAll
+  static void stopVertx() {
+    result(vertx.close());
+  }
+
+  @BeforeEach
+  void fixture() {
+    fx = new ProxyFixture(vertx, dir);
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    fx.close();
+  }
+
+  @QemuTest
+  void theSameBytesGetTheSameBytesBackAsFromQemu(QemuBinary binary) {
+    fx.start(binary, fx.options(), ProxyFixture.ALLOW_ALL);
+    Set<String> qemuCommands = result(fx.upstream.schema()).commands();
+    Set<String> harmless = new HashSet<>(DifferentialCases.QUERIES);
+    harmless.add("qmp_capabilities");
+    long seed = Long.getLong("proxy.differential.seed", System.nanoTime());
+    String duration = System.getProperty("proxy.differential.duration", "");
+    long deadline = duration.isEmpty() ? Long.MAX_VALUE : System.nanoTime() + parse(duration).toNanos();
+    int cases = duration.isEmpty() ? Integer.getInteger("proxy.differential.cases", 100) : Integer.MAX_VALUE;
+    DifferentialCases generator = new DifferentialCases(seed);
+    int tried = 0;
+    int skipped = 0;
+    while (tried < cases && System.nanoTime() < deadline) {
+      byte[] bytes = generator.next();
+      if (!harmless(bytes, qemuCommands, harmless)) {
+        skipped++;
+        continue;
+      }
+      List<String> direct = withoutEvents(session(fx.direct(), bytes));
+      List<String> proxied = withoutEvents(session(fx.proxy.socketPath(), bytes));
+      assertThat(proxied).as("seed %d, case %d: %s\nQEMU answered:\n%s", seed, tried,
+          new String(bytes, StandardCharsets.ISO_8859_1), String.join("", direct))
+          .containsExactlyElementsOf(direct);
+      tried++;
+    }
+    assertThat(fx.qemu.isAlive()).isTrue();
+    recordFigures("QMP proxy vs QEMU " + binary.version() + ": same bytes back (differential)", tried);
+    assertThat(tried).as("cases tried (%d skipped as not harmless)", skipped).isPositive();
+  }
+
+  private List<String> session(Path socket, byte[] bytes) {
+    try (LineSocket c = new LineSocket(socket)) {
+      return c.send(bytes).shutdownOutput().untilClosed(30);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static List<String> withoutEvents(List<String> lines) {
+    List<String> kept = new ArrayList<>();
+    for (String l : lines) {
+      if (!l.startsWith("{\"timestamp\": ")) {
+        kept.add(l);
+      }
+    }
+    return kept;
+  }
+
+  /**
+   * Whether every command the case names is a query (mutations may spell another command QEMU
+   * has, which would change the VM between the two runs), and it does not enable {@code oob}
+   * (QEMU then drops queued commands when the client half-closes; the proxy answers them).
+   */
+  private static boolean harmless(byte[] bytes, Set<String> qemuCommands, Set<String> harmless) {
+    boolean[] ok = {true};
+    QemuJsonStreamer streamer = new QemuJsonStreamer(QmpProxyOptions.DEFAULT_MAX_LINE_BYTES,
+        new QemuJsonStreamer.Sink() {
+          @Override
+          public void value(JsonNode value) {
+            for (String key : List.of("execute", "exec-oob")) {
+              JsonNode name = value.get(key);
+              if (name != null && name.isTextual() && qemuCommands.contains(name.textValue())
+                  && !harmless.contains(name.textValue())) {
+                ok[0] = false;
+              }
+            }
+            for (JsonNode capability : value.path("arguments").path("enable")) {
+              if (capability.asText().equals("oob")) {
+                ok[0] = false;
+              }
+            }
+          }
+
+          @Override
+          public void error(String desc) {
+            // Junk is welcome.
+          }
+        });
+    for (byte b : bytes) {
+      streamer.feed(b);
+    }
+    return ok[0];
+  }
+
+  private static Duration parse(String text) {
+    String t = text.trim();
+    long n = Long.parseLong(t.replaceAll("\\D", ""));
+    return t.endsWith("ms") ? Duration.ofMillis(n) : t.endsWith("m") ? Duration.ofMinutes(n)
+        : t.endsWith("h") ? Duration.ofHours(n) : Duration.ofSeconds(n);
+  }
+
+  /** A FUZZ row for {@code resilience/run}'s table, when it asked for one. */
+  private static void recordFigures(String name, long cases) {
+    String file = System.getProperty("resilience.figures");
+    if (file == null || file.isEmpty()) {
+      return;
+    }
+    String row = String.join("\t", "FUZZ", name, Long.toString(cases), Long.toString(cases), "0", "0", "0") + "\n";
+    try {
+      Files.write(Path.of(file), row.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot append the figures row to " + file, e);
+    }
+  }
+}
