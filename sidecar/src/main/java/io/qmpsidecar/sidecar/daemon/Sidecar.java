@@ -252,9 +252,10 @@ public final class Sidecar {
     operations.addVm(vm, connection)
         .onSuccess(report -> LOG.info("VM {}: reconciled: {}", vm, report))
         .onFailure(e -> LOG.warn("VM {}: first reconcile failed: {}", vm, e.getMessage()));
-    QmpProxyServer.start(vertx, connection, (caller, command, args) -> policy.decide(PolicyRequest.of(caller, command, args)), QmpProxyOptions.of(config.proxyDir().resolve(vm + ".qmp")))
+    QmpProxyServer.start(vertx, connection, (caller, command, args) -> policy.decide(PolicyRequest.of(caller, command, args)), QmpProxyOptions.forVm(config.proxyDir(), vm, config.proxy()))
         .onSuccess(proxy -> {
           proxies.put(vm, proxy);
+          proxy.onEventDropped(caller -> metrics.proxyEventDropped(vm, caller.id()));
           metrics.gauge("proxy_clients", "clients connected to the VM's QMP proxy socket", vm, () -> proxy.clients().size());
           LOG.info("VM {}: QMP proxy on {}", vm, proxy.socketPath());
         })

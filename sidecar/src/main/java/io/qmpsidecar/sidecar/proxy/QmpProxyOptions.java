@@ -1,5 +1,6 @@
 package io.qmpsidecar.sidecar.proxy;
 
+import io.qmpsidecar.sidecar.config.SidecarConfig;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
@@ -82,6 +83,19 @@ public record QmpProxyOptions(
     return new QmpProxyOptions(socketPath, null, false, DEFAULT_MAX_CLIENTS,
         DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_PIPELINED, DEFAULT_EVENT_QUEUE_CAPACITY, Map.of(),
         List.of());
+  }
+
+  /**
+   * Options for one VM from the daemon's configuration: the main socket {@code DIR/<vm>.qmp},
+   * {@code proxy.groupAccess}, {@code proxy.clientName}, {@code proxy.maxClients},
+   * {@code proxy.callers} and the VM's {@code proxy.consumers}; every other option its default.
+   */
+  public static QmpProxyOptions forVm(Path dir, String vm, SidecarConfig.Proxy access) {
+    return of(dir.resolve(vm + ".qmp")).withGroupAccess(access.groupAccess())
+        .withClientName(access.clientName()).withMaxClients(access.maxClients())
+        .withCallers(access.callers())
+        .withConsumers(access.consumersOf(vm).stream()
+            .map(c -> new ProxyConsumer(c.name(), c.group())).toList());
   }
 
   /** The socket of {@code consumer}: {@code <stem>.<name>.qmp} beside the main socket. */
