@@ -25,10 +25,15 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The differential test of docs/proxy.md: the same byte streams ({@link DifferentialCases}) go to
- * a second, direct monitor of QEMU and through the proxy to the same QEMU, each on a connection
- * of its own that the client then half-closes, and what comes back must be the same bytes. The
- * only normalisation: lines of events are left out (none of the commands sent causes one).
+ * The differential test of docs/proxy.md: the same byte streams ({@link DifferentialCases}, each
+ * ended by a byte that resets QEMU's lexer and a last command) go to a second, direct monitor of
+ * QEMU and through the proxy to the same QEMU, each on a connection of its own, and what comes
+ * back must be the same bytes: from QEMU up to the last command's answer, from the proxy until
+ * it closes the connection after the client shut down its sending side. The only
+ * normalisation: lines of events are left out (none of the commands sent causes one).
+ *
+ * <p>For a QEMU whose JSON parser the proxy does not reproduce (11.x, see
+ * {@link ProxyFixture#reproducesJsonParser}) only well-formed cases are sent.
  *
  * <p>The normal test run tries {@code proxy.differential.cases} cases (default 100) per QEMU;
  * {@code -Dproxy.differential.duration=30m} runs for that long instead ({@code resilience/run}
@@ -71,7 +76,9 @@ class ProxyDifferentialIT {
     String duration = System.getProperty("proxy.differential.duration", "");
     long deadline = duration.isEmpty() ? Long.MAX_VALUE : System.nanoTime() + parse(duration).toNanos();
     int cases = duration.isEmpty() ? Integer.getInteger("proxy.differential.cases", 100) : Integer.MAX_VALUE;
-    DifferentialCases generator = new DifferentialCases(seed);
+    boolean junk = ProxyFixture.reproducesJsonParser(binary);
+    DifferentialCases generator = new DifferentialCases(seed, !junk);
+    byte[] end = junk ? END : END_WELL_FORMED;
     int tried = 0;
     int skipped = 0;
     while (tried < cases && System.nanoTime() < deadline) {
@@ -80,24 +87,62 @@ class ProxyDifferentialIT {
         skipped++;
         continue;
       }
-      List<String> direct = withoutEvents(session(fx.direct(), bytes));
-      List<String> proxied = withoutEvents(session(fx.proxy.socketPath(), bytes));
+      bytes = concat(bytes, end);
+      List<String> direct = withoutEvents(untilEnd(fx.direct(), bytes));
+      List<String> proxied = withoutEvents(halfClosed(fx.proxy.socketPath(), bytes));
       assertThat(proxied).as("seed %d, case %d: %s\nQEMU answered:\n%s", seed, tried,
           new String(bytes, StandardCharsets.ISO_8859_1), String.join("", direct))
           .containsExactlyElementsOf(direct);
       tried++;
     }
     assertThat(fx.qemu.isAlive()).isTrue();
-    recordFigures("QMP proxy vs QEMU " + binary.version() + ": same bytes back (differential)", tried);
+    recordFigures("QMP proxy vs QEMU " + binary.version() + ": same bytes back"
+        + (junk ? "" : " (well-formed only)"), tried);
     assertThat(tried).as("cases tried (%d skipped as not harmless)", skipped).isPositive();
   }
 
-  private List<String> session(Path socket, byte[] bytes) {
+  /**
+   * Ends every case: 0xFF ends whatever the lexer was in the middle of (QEMU answers "stray"),
+   * and the command after it is then always read and answered last.
+   */
+  private static final byte[] END = "\u00ff\n{\"execute\":\"query-name\",\"id\":\"end-of-case\"}\n"
+      .getBytes(StandardCharsets.ISO_8859_1);
+  /** The same for well-formed cases, which leave the lexer between messages. */
+  private static final byte[] END_WELL_FORMED = "\n{\"execute\":\"query-name\",\"id\":\"end-of-case\"}\n"
+      .getBytes(StandardCharsets.ISO_8859_1);
+
+  /**
+   * QEMU's lines up to the answer to the case's last command. The client does not shut down its
+   * sending side here: QEMU then closes without writing what its output buffer still holds, which
+   * happened about once in 5,000 cases on a loaded machine.
+   */
+  private static List<String> untilEnd(Path socket, byte[] bytes) {
+    try (LineSocket c = new LineSocket(socket)) {
+      c.send(bytes);
+      List<String> lines = new ArrayList<>();
+      do {
+        lines.add(c.line());
+      } while (!lines.get(lines.size() - 1).contains("\"id\": \"end-of-case\""));
+      return lines;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The proxy's lines when the client shuts down its sending side: every answer, then the end. */
+  private static List<String> halfClosed(Path socket, byte[] bytes) {
     try (LineSocket c = new LineSocket(socket)) {
       return c.send(bytes).shutdownOutput().untilClosed(30);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] c = new byte[a.length + b.length];
+    System.arraycopy(a, 0, c, 0, a.length);
+    System.arraycopy(b, 0, c, a.length, b.length);
+    return c;
   }
 
   private static List<String> withoutEvents(List<String> lines) {

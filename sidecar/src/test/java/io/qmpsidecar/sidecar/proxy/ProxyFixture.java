@@ -57,6 +57,15 @@ final class ProxyFixture implements AutoCloseable {
     return vertx;
   }
 
+  /**
+   * Whether the proxy reproduces this QEMU's JSON parser, and so its answers to malformed JSON:
+   * QEMU 7.2 to 10.x. QEMU 11 replaced it (a push parser that reports errors at once, with a
+   * "line:column: " prefix and other words); well-formed input is answered the same by all.
+   */
+  static boolean reproducesJsonParser(QemuBinary binary) {
+    return binary.major() < 11;
+  }
+
   ProxyFixture(Vertx vertx, Path dir) {
     this.vertx = vertx;
     this.dir = dir;

@@ -2,6 +2,7 @@ package io.qmpsidecar.sidecar.proxy;
 
 import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
@@ -69,7 +70,6 @@ class ProxyWireIT {
     fx.start(binary, fx.options(), ProxyFixture.ALLOW_ALL);
     assertSameAsQemu("before negotiation", String.join("\n",
         "{\"execute\":\"query-status\",\"id\":\"early\"}",
-        "garbage",
         "[1]",
         "{\"exec-oob\":\"query-status\",\"id\":1}",
         "{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[\"bogus\"]},\"id\":2}",
@@ -82,8 +82,10 @@ class ProxyWireIT {
 
   @QemuTest
   void junkAroundCommandsIsReportedAsQemuDoesAndTheCommandsAreAnswered(QemuBinary binary) {
+    assumeTrue(ProxyFixture.reproducesJsonParser(binary), "the proxy answers malformed JSON as"
+        + " QEMU 7.2 to 10.x do; QEMU " + binary.version() + " words it differently (docs/proxy.md)");
     fx.start(binary, fx.options(), ProxyFixture.ALLOW_ALL);
-    assertSameAsQemu("the issue's framing cases", NEGOTIATE + String.join("",
+    assertSameAsQemu("the issue's framing cases and malformed JSON", NEGOTIATE + String.join("",
         "hello{\"execute\":\"query-name\",\"id\":1}\n",
         "1 {\"execute\":\"query-name\",\"id\":2}\n",
         "} {\"execute\":\"query-name\",\"id\":3}\n",
@@ -96,7 +98,13 @@ class ProxyWireIT {
         "\u00ff \"x\",{\"execute\":\"query-name\",\"id\":11}\n",
         "{\"execute\":\"query-name\",\"id\":12}{\"execute\":\"query-name\",\"id\":13}",
         "{'execute':'query-name','id':'single-quoted'}\r\n",
-        "{\"execute\":\"query-name\",\"id\":\"\u00c3\u00a9\u00ff\"}\n"));
+        "{\"execute\":\"query-name\",\"id\":\"\u00c3\u00a9\u00ff\"}\n",
+        "garbage\n",
+        "{\"execute\":\"query-status\",\"id\":8,\"id\":9}\n",
+        "[".repeat(1025) + "]".repeat(1025) + "\n",
+        "{\"execute\":\"query-name\",\"id\":" + "[".repeat(1023) + "]".repeat(1023) + "}\n",
+        "{\"execute\":\"query-name\",\"id\":\"\\ud800\"}\n",
+        "{\"execute\":\"query-name\",\"id\":\"\u00e2\u0082\"}\n"));
   }
 
   @QemuTest
@@ -113,12 +121,11 @@ class ProxyWireIT {
   }
 
   @QemuTest
-  void malformedCommandsGetQemusErrorsInQemusMemberOrder(QemuBinary binary) {
+  void malformedCommandsGetQemusDispatcherErrorsInQemusMemberOrder(QemuBinary binary) {
     fx.start(binary, fx.options(), ProxyFixture.ALLOW_ALL);
-    assertSameAsQemu("malformed commands", NEGOTIATE + String.join("\n",
+    assertSameAsQemu("commands QEMU's dispatcher refuses", NEGOTIATE + String.join("\n",
         "{\"execute\":\"query-status\",\"arguments\":[],\"id\":6}",
         "{\"execute\":\"query-name\",\"foo\":1,\"arguments\":[],\"bar\":2}",
-        "{\"execute\":\"query-status\",\"id\":8,\"id\":9}",
         "{\"id\":10}",
         "{\"execute\":5,\"id\":11}",
         "{\"execute\":\"query-name\",\"exec-oob\":\"x\",\"id\":12}",
@@ -127,10 +134,6 @@ class ProxyWireIT {
         "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine\",\"property\":\"nope\"},\"id\":15}",
         "{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[\"bogus\"]},\"id\":16}",
         "{\"execute\":\"qmp_capabilities\",\"id\":17}",
-        "[".repeat(1025) + "]".repeat(1025),
-        "{\"execute\":\"query-name\",\"id\":" + "[".repeat(1023) + "]".repeat(1023) + "}",
-        "{\"execute\":\"query-name\",\"id\":\"\\ud800\"}",
-        "{\"execute\":\"query-name\",\"id\":\"\u00e2\u0082\"}",
         ""));
   }
 
