@@ -9,9 +9,7 @@ import io.qmpsidecar.policy.Policies;
 import io.qmpsidecar.policy.Policy;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
-import io.vertx.core.Vertx;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.GroupPrincipal;
@@ -19,12 +17,7 @@ import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Who is calling: clients are named from their credentials (SO_PEERCRED) or their consumer
@@ -33,30 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * answers it without a decision.
  */
 class ProxyCallersIT {
-  private static Vertx vertx;
 
-  @TempDir Path dir;
-  private ProxyFixture fx;
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = ProxyFixture.nativeVertx();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
-
-  @BeforeEach
-  void fixture() {
-    fx = new ProxyFixture(vertx, dir);
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    fx.close();
-  }
+  @RegisterExtension final ProxyFixture fx = new ProxyFixture();
 
   /** Read-only queries for proxy callers, with a bucket of {@code burst} that hardly refills. */
   private static Policy limited(int burst) {
@@ -116,7 +87,7 @@ class ProxyCallersIT {
     LineSocket again = negotiated(fx.proxy.socketPath());
     again.send("{\"execute\":\"query-name\",\"id\":3}");
     assertThat(again.line()).contains("denied by policy rule rate-limit:slow");
-    String caller = "proxy:" + Files.getOwner(dir).getName();
+    String caller = "proxy:" + Files.getOwner(fx.dir()).getName();
     assertThat(fx.audit).extracting(AuditRecord::caller).containsOnly(caller);
     assertThat(fx.proxy.callers()).singleElement().satisfies(c -> {
       assertThat(c.caller()).isEqualTo(caller);
@@ -128,22 +99,13 @@ class ProxyCallersIT {
 
   /** Runs socat as user nobody (group nogroup) against {@code socket}; returns what it printed. */
   private static List<String> socatAsNobody(Path socket, String input) throws Exception {
-    Process p = new ProcessBuilder("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-        "socat", "-t5", "-", "UNIX-CONNECT:" + socket).redirectErrorStream(true).start();
-    try (var in = p.getOutputStream()) {
-      in.write(input.getBytes(StandardCharsets.UTF_8));
-    }
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(20, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError("socat did not exit");
-    }
-    return out.lines().toList();
+    return ProxyFixture.run(List.of("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+        "socat", "-t5", "-", "UNIX-CONNECT:" + socket), input).lines().toList();
   }
 
   /** Lets user nobody reach sockets in the test directory. */
   private void openDirectory() throws IOException {
-    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+    Files.setPosixFilePermissions(fx.dir(), PosixFilePermissions.fromString("rwx--x--x"));
   }
 
   private static void giveGroup(Path file, String group) throws IOException {
@@ -177,7 +139,7 @@ class ProxyCallersIT {
     openDirectory();
     fx.start(binary, fx.options().withConsumers(List.of(new ProxyConsumer("backup", "nogroup"))),
         limited(10));
-    Path socket = dir.resolve("proxy.backup.qmp");
+    Path socket = fx.dir().resolve("proxy.backup.qmp");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket))).isEqualTo("rw-rw----");
     assertThat(Files.getAttribute(socket, "unix:gid")).isEqualTo(65534);
     List<String> out = socatAsNobody(socket, "{\"execute\":\"qmp_capabilities\"}{\"execute\":\"query-name\",\"id\":1}");

@@ -1,24 +1,16 @@
 package io.qmpsidecar.sidecar.proxy;
 
-import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.qmpsidecar.policy.Policies;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
-import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Real clients' sessions through the proxy match the same sessions on a direct monitor of the
@@ -27,48 +19,18 @@ import org.junit.jupiter.api.io.TempDir;
  * (they are not on this machine's package index; the script follows their wire behaviour).
  */
 class ProxyClientsIT {
-  private static final long RUN_SECONDS = 60;
-  private static Vertx vertx;
 
-  @TempDir Path dir;
-  private ProxyFixture fx;
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = ProxyFixture.nativeVertx();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
-
-  @BeforeEach
-  void fixture() {
-    fx = new ProxyFixture(vertx, dir);
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    fx.close();
-  }
+  @RegisterExtension final ProxyFixture fx = new ProxyFixture();
 
   private List<String> python(String mode, Path socket) throws IOException, InterruptedException {
-    Path script = dir.resolve("qmpclients.py");
+    Path script = fx.dir().resolve("qmpclients.py");
     if (!Files.exists(script)) {
       try (InputStream in = getClass().getResourceAsStream("/proxy/qmpclients/qmpclients.py")) {
         Files.copy(in, script);
       }
     }
-    Process p = new ProcessBuilder("python3", script.toString(), mode, socket.toString())
-        .redirectErrorStream(true).start();
-    p.getOutputStream().close();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(RUN_SECONDS, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError("qmpclients.py " + mode + " did not finish in " + RUN_SECONDS + " s");
-    }
-    assertThat(p.exitValue()).as("qmpclients.py %s printed:\n%s", mode, out).isZero();
+    String out = ProxyFixture.run(List.of("python3", script.toString(), mode, socket.toString()), "");
+    assertThat(out).as("qmpclients.py %s", mode).doesNotContain("Traceback");
     return out.lines().toList();
   }
 
@@ -107,7 +69,7 @@ class ProxyClientsIT {
   @QemuTest
   void goQemuSessionsMatch(QemuBinary binary) throws Exception {
     fx.start(binary, fx.options(), Policies.preset("default"));
-    Path go = GoQmpClient.build(dir);
+    Path go = GoQmpClient.build(fx.dir());
     List<String> direct = GoQmpClient.runSameAgainst(go, fx.direct()).lines().toList();
     List<String> proxied = GoQmpClient.runSameAgainst(go, fx.proxy.socketPath()).lines().toList();
     assertThat(proxied).containsExactlyElementsOf(direct);

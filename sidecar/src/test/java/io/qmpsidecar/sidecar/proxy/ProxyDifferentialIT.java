@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
-import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -18,11 +17,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The differential test of docs/proxy.md: the same byte streams ({@link DifferentialCases}, each
@@ -41,30 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
  * given, and every failure names it and the case's bytes.
  */
 class ProxyDifferentialIT {
-  private static Vertx vertx;
 
-  @TempDir Path dir;
-  private ProxyFixture fx;
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = ProxyFixture.nativeVertx();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
-
-  @BeforeEach
-  void fixture() {
-    fx = new ProxyFixture(vertx, dir);
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    fx.close();
-  }
+  @RegisterExtension final ProxyFixture fx = new ProxyFixture();
 
   @QemuTest
   void theSameBytesGetTheSameBytesBackAsFromQemu(QemuBinary binary) {

@@ -1,6 +1,5 @@
 package io.qmpsidecar.sidecar.proxy;
 
-import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
@@ -11,8 +10,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
-import io.vertx.core.Vertx;
-import io.vertx.core.net.NetClient;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -23,45 +20,27 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
 
 /** Events for clients that do not read: bounded, and every drop reported when it happens. */
 class ProxyEventsIT {
-  private static Vertx vertx;
-  private static NetClient net;
 
-  @TempDir Path dir;
-  private ProxyFixture fx;
+  @RegisterExtension final ProxyFixture fx = new ProxyFixture();
   private final ListAppender<ILoggingEvent> log = new ListAppender<>();
   private final Logger sessionLog = (Logger) LoggerFactory.getLogger(ProxyClientSession.class);
 
-  @BeforeAll
-  static void startVertx() {
-    vertx = ProxyFixture.nativeVertx();
-    net = vertx.createNetClient();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
-
   @BeforeEach
-  void fixture() {
-    fx = new ProxyFixture(vertx, dir);
+  void listen() {
     log.start();
     sessionLog.addAppender(log);
   }
 
   @AfterEach
-  void tearDown() throws Exception {
+  void stopListening() {
     sessionLog.detachAppender(log);
-    fx.close();
   }
 
   @QemuTest
@@ -72,17 +51,17 @@ class ProxyEventsIT {
     Map<String, AtomicLong> metric = new ConcurrentHashMap<>();
     fx.proxy.onEventDropped(caller -> metric.computeIfAbsent(caller.id(), k -> new AtomicLong()).incrementAndGet());
     // A raw client that negotiates and then never reads: its socket buffers fill up.
-    SocketChannel slow = fx.closeLater(SocketChannel.open(UnixDomainSocketAddress.of(dir.resolve("proxy.slow.qmp"))));
+    SocketChannel slow = fx.closeLater(SocketChannel.open(UnixDomainSocketAddress.of(fx.dir().resolve("proxy.slow.qmp"))));
     slow.write(ByteBuffer.wrap("{\"execute\":\"qmp_capabilities\"}\n".getBytes(StandardCharsets.US_ASCII)));
     Await.until("the slow client negotiated",
         () -> fx.proxy.clients().stream().anyMatch(ProxyClientStats::negotiated));
     List<ProxyTestClient> watchers = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
-      ProxyTestClient w = fx.closeLater(new ProxyTestClient(vertx, net, fx.proxy.socketPath()));
+      ProxyTestClient w = fx.vertxClient(fx.proxy.socketPath());
       w.negotiate("");
       watchers.add(w);
     }
-    ProxyTestClient actor = fx.closeLater(new ProxyTestClient(vertx, net, fx.proxy.socketPath()));
+    ProxyTestClient actor = fx.vertxClient(fx.proxy.socketPath());
     actor.negotiate("");
     // Enough STOP/RESUME lines to fill the slow client's socket and its event queue many times.
     int pairs = 3000;

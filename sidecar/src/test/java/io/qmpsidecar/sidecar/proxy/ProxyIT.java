@@ -1,6 +1,5 @@
 package io.qmpsidecar.sidecar.proxy;
 
-import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -12,18 +11,12 @@ import io.qmpsidecar.policy.Policy;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
-import io.vertx.core.Vertx;
-import io.vertx.core.net.NetClient;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.assertj.core.groups.Tuple;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The proxy in front of a real QEMU, driven by socat, go-qemu and many Vert.x clients at once.
@@ -32,32 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ProxyIT {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static Vertx vertx;
-  private static NetClient net;
 
-  @TempDir Path dir;
-  private ProxyFixture fx;
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = ProxyFixture.nativeVertx();
-    net = vertx.createNetClient();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
-
-  @BeforeEach
-  void fixture() {
-    fx = new ProxyFixture(vertx, dir);
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    fx.close();
-  }
+  @RegisterExtension final ProxyFixture fx = new ProxyFixture();
 
   private QmpProxyServer start(QemuBinary binary, QmpProxyOptions options, Policy rules) {
     return fx.start(binary, options, rules);
@@ -72,7 +41,7 @@ class ProxyIT {
   }
 
   private ProxyTestClient vertxClient() {
-    return fx.closeLater(new ProxyTestClient(vertx, net, fx.proxy.socketPath()));
+    return fx.vertxClient(fx.proxy.socketPath());
   }
 
   private static JsonNode json(String text) {
@@ -183,7 +152,7 @@ class ProxyIT {
   @QemuTest
   void goQemusClientWorksThroughTheProxy(QemuBinary binary) throws Exception {
     start(binary);
-    Path go = GoQmpClient.build(dir);
+    Path go = GoQmpClient.build(fx.dir());
     List<String> lines = GoQmpClient.runAgainst(go, fx.proxy.socketPath()).lines().toList();
     assertThat(lines.get(0)).startsWith("version " + binary.version() + " Debian");
     // go-qemu hands over the reply's bytes: QEMU's own.

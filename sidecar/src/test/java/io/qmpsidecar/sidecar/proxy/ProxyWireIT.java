@@ -1,23 +1,16 @@
 package io.qmpsidecar.sidecar.proxy;
 
-import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
-import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What a client reads through the proxy is byte for byte what QEMU's own monitor writes for the
@@ -25,30 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the client shut down its sending side, and events ahead of the reply QEMU wrote them before.
  */
 class ProxyWireIT {
-  private static Vertx vertx;
 
-  @TempDir Path dir;
-  private ProxyFixture fx;
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = ProxyFixture.nativeVertx();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
-
-  @BeforeEach
-  void fixture() {
-    fx = new ProxyFixture(vertx, dir);
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    fx.close();
-  }
+  @RegisterExtension final ProxyFixture fx = new ProxyFixture();
 
   /** Sends {@code bytes}, shuts down the sending side and returns every line until QEMU closes. */
   private List<String> session(Path socket, byte[] bytes) {
@@ -139,17 +110,7 @@ class ProxyWireIT {
 
   /** The reproduction, as written: socat shuts down its sending side at the end of input. */
   private static String socatPrintf(Path socket, String lines) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder("socat", "-t5", "-", "UNIX-CONNECT:" + socket)
-        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-    try (var in = p.getOutputStream()) {
-      in.write(lines.getBytes(StandardCharsets.UTF_8));
-    }
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(20, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError("socat did not exit");
-    }
-    return out;
+    return ProxyFixture.run(List.of("socat", "-t5", "-", "UNIX-CONNECT:" + socket), lines);
   }
 
   @QemuTest
