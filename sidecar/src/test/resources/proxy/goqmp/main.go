@@ -3,7 +3,10 @@
 //
 //	goqmp SOCKET
 //
-// It prints one line per step; ProxyIT checks them.
+//	goqmp SOCKET same   (the same session without the command the proxy denies, for comparing
+//	                     the proxy with a direct monitor)
+//
+// It prints one line per step; ProxyIT and ProxyClientsIT check them.
 package main
 
 import (
@@ -16,10 +19,11 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: goqmp SOCKET")
+	if len(os.Args) < 2 || len(os.Args) > 3 {
+		fmt.Fprintln(os.Stderr, "usage: goqmp SOCKET [same]")
 		os.Exit(2)
 	}
+	same := len(os.Args) == 3 && os.Args[2] == "same"
 	mon, err := qmp.NewSocketMonitor("unix", os.Args[1], 5*time.Second)
 	if err != nil {
 		fmt.Println("dial error:", err)
@@ -51,7 +55,10 @@ func main() {
 		}
 	}
 	run("status", `{"execute":"query-status"}`)
-	run("quit", `{"execute":"quit"}`)
+	if !same {
+		run("quit", `{"execute":"quit"}`)
+	}
+	run("unknown", `{"execute":"no-such-command"}`)
 	run("stop", `{"execute":"stop"}`)
 	run("cont", `{"execute":"cont"}`)
 	for i := 0; i < 2; i++ {

@@ -25,8 +25,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.UnaryOperator;
+import java.util.regex.Pattern;
 
 /**
  * Reads the YAML configuration, applies overrides, validates everything and binds it. Override
@@ -37,6 +39,10 @@ import java.util.function.UnaryOperator;
  */
 public final class ConfigLoader {
   public static final String ENV_PREFIX = "QMP_SIDECAR_";
+  private static final Pattern CALLER_NAME = Pattern.compile("[A-Za-z0-9._@-]{1,64}");
+  private static final Pattern CALLER_RULE =
+      Pattern.compile("(uid|gid):\\d{1,10}|(user|group):[^\\s:]{1,64}");
+
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
   /** Every scalar key, with its default (null: no default). Lists are {@code vms}. */
@@ -56,6 +62,9 @@ public final class ConfigLoader {
     k.put("policy.preset", "default");
     k.put("policy.file", null);
     k.put("proxy.dir", "/run/qmp-sidecar/proxy");
+    k.put("proxy.groupAccess", "false");
+    k.put("proxy.clientName", null);
+    k.put("proxy.maxClients", "64");
     k.put("host.sysfsRoot", "/sys");
     k.put("host.devRoot", "/dev");
     k.put("host.vfioDrivers", "");
@@ -168,7 +177,8 @@ public final class ConfigLoader {
     for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       String key = prefix + e.getKey();
-      if (key.equals("vms") || key.equals("version")) {
+      if (key.equals("vms") || key.equals("version") || key.equals("proxy.callers")
+          || key.equals("proxy.consumers")) {
         continue;
       }
       if (e.getValue().isObject()) {
@@ -244,7 +254,7 @@ public final class ConfigLoader {
         path(text(tree, "proxy.dir")),
         new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot")),
             vfioDrivers(tree, problems)),
-        relay, timeouts, format);
+        relay, timeouts, format, proxy(tree, problems));
   }
 
   /** {@code relay.*}: the link's options, refused here exactly as the relay would refuse them at start. */
@@ -318,6 +328,71 @@ public final class ConfigLoader {
       }
     }
     return new SidecarConfig.Relay(url, hostId, tuned);
+  }
+
+  /** {@code proxy.*} but {@code dir}; the names and rules follow docs/proxy.md, "Who is calling". */
+  private static SidecarConfig.Proxy proxy(ObjectNode tree, List<String> problems) {
+    String group = text(tree, "proxy.groupAccess");
+    if (!group.equals("true") && !group.equals("false")) {
+      problems.add("proxy.groupAccess: '" + group + "' must be true or false");
+    }
+    String clientName = text(tree, "proxy.clientName");
+    if (clientName != null && !CALLER_NAME.matcher(clientName).matches()) {
+      problems.add("proxy.clientName: '" + clientName + "' must be 1-64 of A-Z a-z 0-9 . _ @ - (clients become caller proxy:<name>)");
+    }
+    int maxClients = 64;
+    try {
+      maxClients = Integer.parseInt(text(tree, "proxy.maxClients"));
+      if (maxClients < 1) {
+        throw new NumberFormatException();
+      }
+    } catch (NumberFormatException e) {
+      problems.add("proxy.maxClients: '" + text(tree, "proxy.maxClients") + "' must be a whole number of at least 1");
+    }
+    Map<String, String> callers = new LinkedHashMap<>();
+    JsonNode rules = tree.path("proxy").path("callers");
+    if (!rules.isMissingNode() && !rules.isObject()) {
+      problems.add("proxy.callers: must be a map of uid:N, user:NAME, gid:N or group:NAME to a caller name");
+    }
+    rules.fields().forEachRemaining(e -> {
+      if (!CALLER_RULE.matcher(e.getKey()).matches()) {
+        problems.add("proxy.callers." + e.getKey() + ": write uid:NUMBER, user:NAME, gid:NUMBER or group:NAME");
+      } else if (!e.getValue().isTextual() || !CALLER_NAME.matcher(e.getValue().asText()).matches()) {
+        problems.add("proxy.callers." + e.getKey() + ": '" + e.getValue().asText() + "' must be 1-64 of A-Z a-z 0-9 . _ @ -");
+      } else {
+        callers.put(e.getKey(), e.getValue().asText());
+      }
+    });
+    Map<String, List<SidecarConfig.Proxy.Consumer>> consumers = new LinkedHashMap<>();
+    JsonNode perVm = tree.path("proxy").path("consumers");
+    if (!perVm.isMissingNode() && !perVm.isObject()) {
+      problems.add("proxy.consumers: must map VM names to lists of {name, group}");
+    }
+    perVm.fields().forEachRemaining(e -> {
+      if (!e.getValue().isArray()) {
+        problems.add("proxy.consumers." + e.getKey() + ": must be a list of {name, group}");
+        return;
+      }
+      List<SidecarConfig.Proxy.Consumer> list = new ArrayList<>();
+      Set<String> names = new HashSet<>();
+      for (int i = 0; i < e.getValue().size(); i++) {
+        JsonNode c = e.getValue().get(i);
+        String where = "proxy.consumers." + e.getKey() + "[" + i + "]";
+        String name = c.path("name").asText("");
+        JsonNode g = c.path("group");
+        if (!CALLER_NAME.matcher(name).matches()) {
+          problems.add(where + ".name: '" + name + "' must be 1-64 of A-Z a-z 0-9 . _ @ - (clients become caller proxy:<name>)");
+        } else if (!names.add(name)) {
+          problems.add(where + ".name: '" + name + "' is used twice for this VM");
+        } else if (!g.isMissingNode() && (!g.isTextual() || g.asText().isBlank())) {
+          problems.add(where + ".group: must name a group, or be left out for the sidecar's user only");
+        } else {
+          list.add(new SidecarConfig.Proxy.Consumer(name, g.isMissingNode() ? null : g.asText()));
+        }
+      }
+      consumers.put(e.getKey(), list);
+    });
+    return new SidecarConfig.Proxy(Boolean.parseBoolean(group), clientName, maxClients, callers, consumers);
   }
 
   private static List<SidecarConfig.Vm> vms(JsonNode list, List<String> problems) {

@@ -5,6 +5,7 @@ import io.qmpsidecar.relay.RelayHostOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The daemon's whole configuration, validated. The VM-to-socket map comes only from here, never
@@ -21,7 +22,8 @@ public record SidecarConfig(
     Host host,
     Relay relay,
     Timeouts timeouts,
-    String logFormat) {
+    String logFormat,
+    Proxy proxy) {
 
   public SidecarConfig {
     vms = List.copyOf(vms);
@@ -108,6 +110,27 @@ public record SidecarConfig(
   public record Relay(String url, String hostId, RelayHostOptions options) {
     public boolean enabled() {
       return url != null;
+    }
+  }
+
+  /**
+   * Who may use the VMs' QMP proxy sockets and under which caller names (docs/proxy.md): the
+   * main sockets' mode, one name for all their clients or rules naming them by credentials
+   * ({@code uid:N}, {@code user:NAME}, {@code gid:N}, {@code group:NAME} to a name), the client
+   * limit per VM, and sockets of their own for named consumers, per VM.
+   */
+  public record Proxy(boolean groupAccess, String clientName, int maxClients,
+      Map<String, String> callers, Map<String, List<Consumer>> consumers) {
+    public Proxy {
+      callers = Map.copyOf(callers);
+      consumers = Map.copyOf(consumers);
+    }
+
+    /** A consumer socket: its clients are caller {@code proxy:<name>}; {@code group} may connect. */
+    public record Consumer(String name, String group) {}
+
+    public List<Consumer> consumersOf(String vm) {
+      return consumers.getOrDefault(vm, List.of());
     }
   }
 

@@ -229,9 +229,11 @@ public final class Sidecar {
   }
 
   private void openProxy(String vm, QmpConnection connection, SidecarMetrics metrics) {
-    QmpProxyServer.start(vertx, connection, policy, QmpProxyOptions.of(config.proxyDir().resolve(vm + ".qmp")))
+    QmpProxyServer.start(vertx, connection, (caller, command, args) -> operations.decidePassthrough(vm, caller, command,
+            args), QmpProxyOptions.forVm(config.proxyDir(), vm, config.proxy()))
         .onSuccess(proxy -> {
           proxies.put(vm, proxy);
+          proxy.onEventDropped(caller -> metrics.proxyEventDropped(vm, caller.id()));
           metrics.gauge("proxy_clients", "clients connected to the VM's QMP proxy socket", vm, () -> proxy.clients().size());
           LOG.info("VM {}: QMP proxy on {}", vm, proxy.socketPath());
         })

@@ -25,6 +25,7 @@ public final class SidecarMetrics {
   private final Map<Labels, Counter> eventCounters = new ConcurrentHashMap<>();
   private final Map<Labels, Counter> apiCounters = new ConcurrentHashMap<>();
   private final Map<Labels, Counter> policyCounters = new ConcurrentHashMap<>();
+  private final Map<Labels, Counter> proxyDrops = new ConcurrentHashMap<>();
 
   /** A meter's label values: the VM (or null), the name it counts, and an outcome (or null). */
   private record Labels(String vm, String name, String outcome) {}
@@ -57,6 +58,13 @@ public final class SidecarMetrics {
     String effect = allowed ? "allow" : "deny";
     policyCounters.computeIfAbsent(new Labels(null, kind, effect), k -> Counter.builder("policy_decisions_total")
         .description("policy decisions").tag("caller", kind).tag("effect", effect).register(registry)).increment();
+  }
+
+  /** An event dropped for a QMP proxy client of {@code vm} that did not read it, by caller. */
+  public void proxyEventDropped(String vm, String caller) {
+    proxyDrops.computeIfAbsent(new Labels(vm, caller, null), k -> Counter.builder("proxy_events_dropped_total")
+        .description("events dropped for QMP proxy clients that did not read them").tag("vm", vm)
+        .tag("client", caller).register(registry)).increment();
   }
 
   /** A gauge read when scraped, e.g. in-flight commands of one VM. */

@@ -1,119 +1,130 @@
 package io.qmpsidecar.sidecar.proxy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.Decision;
-import io.qmpsidecar.policy.PolicyEngine;
-import io.qmpsidecar.qmp.EventFilter;
-import io.qmpsidecar.qmp.EventGap;
 import io.qmpsidecar.qmp.QmpCommand;
 import io.qmpsidecar.qmp.QmpCommandException;
-import io.qmpsidecar.qmp.QmpConnection;
-import io.qmpsidecar.qmp.QmpEvent;
-import io.qmpsidecar.qmp.QmpEventListener;
-import io.qmpsidecar.qmp.QmpSubscription;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
-import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client of the proxy socket: it gets QEMU's greeting, negotiates its own capabilities, and
- * each of its commands is checked, policy-decided as its caller and forwarded over the shared
- * QMP connection, with the reply carrying the client's own {@code id}. All state is confined to
- * the client socket's context; upstream replies and events hop onto it.
+ * One client of a proxy socket: it gets QEMU's greeting, negotiates its own capabilities, and each
+ * of its commands is read once by QEMU's rules, decided by the gate as its caller and forwarded
+ * over the shared QMP connection, with the reply carrying the client's own {@code id}. State is
+ * confined to the client socket's context; upstream replies and events hop onto it in the order
+ * QEMU wrote them.
  *
  * <p>Memory per client is bounded: at most {@code maxPipelined} commands are unanswered (then
- * its socket is not read), and while its socket's write queue is full its event subscription is
- * paused, so events wait in the subscription's bounded queue and are dropped and counted beyond.
+ * its socket is not read), and while its socket cannot take more, at most
+ * {@code eventQueueCapacity} events wait for it; further events are dropped and counted at once.
  */
 final class ProxyClientSession {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyClientSession.class);
   private static final String CAPABILITIES = "qmp_capabilities";
   /**
-   * Events handed over from the QEMU connection's event loop and not yet written: a safety bound
-   * for when this client's event loop lags; a slow reader is bounded by the paused subscription.
+   * The deepest arguments forwarded: the policy, its audit and the QMP client write values with
+   * Jackson, whose writer refuses nesting beyond 1000; no QMP command needs a tenth of this.
    */
-  static final int MAX_EVENTS_IN_TRANSIT = 1024;
+  static final int MAX_ARGUMENT_DEPTH = 100;
+
+  /** A line waiting for the client's socket to take more. */
+  private record Pending(Buffer line, boolean event) {}
 
   private final NetSocket socket;
+  private final ProxyChannel channel;
   private final Context context;
-  private final QmpConnection upstream;
-  private final PolicyEngine policy;
+  private final QmpProxyServer server;
   private final Caller caller;
+  private final PeerIdentity peer;
+  private final String socketPath;
   private final QmpProxyOptions options;
-  private final Consumer<ProxyClientSession> onClose;
-  private final JsonValueSplitter lines;
+  private final ClientInput input;
   private final ReplyOrder replies;
   private final List<String> offered;
+  private final CallerStats stats;
+  private final ArrayDeque<Pending> blocked = new ArrayDeque<>();
   private final AtomicLong commands = new AtomicLong();
   private final AtomicLong denied = new AtomicLong();
   private final AtomicLong eventsDelivered = new AtomicLong();
-  /** Events dropped on their way to this context because too many were already under way. */
-  private final AtomicLong eventsDroppedInTransit = new AtomicLong();
-  private final AtomicInteger eventsInTransit = new AtomicInteger();
+  private final AtomicLong eventsDropped = new AtomicLong();
+  /** Events handed to this session and not yet written to its socket (under way or waiting). */
+  private final AtomicInteger eventsWaiting = new AtomicInteger();
 
   private volatile boolean negotiated;
-  private volatile QmpSubscription subscription;
+  private volatile boolean closed;
   private boolean oob;
   private int oobPending;
   private boolean writeBlocked;
-  private boolean readingPaused;
-  private boolean closed;
+  private boolean reading = true;
+  private boolean inputEnded;
+  private boolean closing;
+  private Future<Void> lastWrite = Future.succeededFuture();
 
-  ProxyClientSession(NetSocket socket, QmpConnection upstream, PolicyEngine policy, Caller caller,
-      QmpProxyOptions options, Consumer<ProxyClientSession> onClose) {
+  // Touched only on the upstream connection's context, where events are offered.
+  private boolean dropping;
+  private long droppedInStreak;
+  private long lastDropLog;
+
+  ProxyClientSession(NetSocket socket, ProxyChannel channel, QmpProxyServer server, Caller caller,
+      PeerIdentity peer, String socketPath) {
     this.socket = socket;
+    this.channel = channel;
     this.context = Vertx.currentContext();
-    this.upstream = upstream;
-    this.policy = policy;
+    this.server = server;
     this.caller = caller;
-    this.options = options;
-    this.onClose = onClose;
-    this.offered = upstream.oobEnabled() ? List.of("oob") : List.of();
-    this.replies = new ReplyOrder(this::send);
-    this.lines = new JsonValueSplitter(options.maxLineBytes(), this::onCommand,
-        () -> refuseAndClose("command longer than " + options.maxLineBytes() + " bytes: the proxy"
-            + " closes this connection; send shorter commands"));
+    this.peer = peer;
+    this.socketPath = socketPath;
+    this.options = server.options();
+    this.offered = server.offeredCapabilities();
+    this.stats = server.statsOf(caller);
+    this.replies = new ReplyOrder(line -> out(line, false));
+    this.input = new ClientInput(new QemuJsonStreamer(options.maxLineBytes(),
+        new QemuJsonStreamer.Sink() {
+          @Override
+          public void value(JsonNode message) {
+            onRequest(ProxyRequest.of(message, oob));
+          }
+
+          @Override
+          public void error(String desc) {
+            onRequest(ProxyRequest.unreadable(desc));
+          }
+        }));
   }
 
   /** Greets the client and starts reading its commands; runs on the socket's context. */
   void start() {
-    socket.handler(lines);
-    socket.drainHandler(v -> {
-      writeBlocked = false;
-      QmpSubscription sub = subscription;
-      if (sub != null) {
-        sub.resume();
-      }
-      updateReading();
-    });
+    channel.onInputEnd(socket, this::inputEnded);
+    socket.handler(input);
+    socket.drainHandler(v -> flushBlocked());
     socket.closeHandler(v -> closed());
-    send(ProxyWire.greeting(upstream.greeting(), offered));
+    out(ProxyWire.greeting(server.upstream().greeting(), offered), false);
   }
 
   Caller caller() {
     return caller;
   }
 
-  ProxyClientStats stats() {
-    return new ProxyClientStats(caller.id(), negotiated, commands.get(), denied.get(),
-        eventsDelivered.get(), eventsDropped());
+  boolean negotiated() {
+    return negotiated;
   }
 
-  long eventsDropped() {
-    QmpSubscription sub = subscription;
-    return eventsDroppedInTransit.get() + (sub == null ? 0 : sub.dropped());
+  ProxyClientStats stats() {
+    return new ProxyClientStats(caller.id(), peer == null ? -1 : peer.uid(),
+        peer == null ? -1 : peer.pid(), socketPath, negotiated, commands.get(), denied.get(),
+        eventsDelivered.get(), eventsDropped.get());
   }
 
   /** Disconnects the client (the proxy is closing). */
@@ -121,69 +132,113 @@ final class ProxyClientSession {
     return socket.close();
   }
 
-  private void onCommand(byte[] line) {
+  private void onRequest(ProxyRequest request) {
     if (closed) {
       return;
     }
-    ProxyRequest request = ProxyRequest.parse(line, oob);
+    if (request.error() == null) {
+      request = admit(request);
+    }
     if (request.error() != null) {
-      answer(request.error(), request.id());
+      answer(request, ProxyWire.error(request.error(), request.id()));
     } else if (!negotiated) {
-      if (CAPABILITIES.equals(request.command())) {
-        negotiate(request);
-      } else {
-        answer(QmpError.commandNotFound("Expecting capabilities negotiation with 'qmp_capabilities'"),
-            request.id());
-      }
-    } else if (CAPABILITIES.equals(request.command()) && !request.oob()) {
-      answer(QmpError.commandNotFound("Capabilities negotiation is already complete, command ignored"),
-          request.id());
+      negotiate(request);
     } else {
-      decideAndForward(request, new String(line, StandardCharsets.UTF_8));
+      decideAndForward(request);
     }
     updateReading();
   }
 
-  private void negotiate(ProxyRequest request) {
-    CapabilityNegotiation result = CapabilityNegotiation.of(request.arguments(), offered);
-    if (result.error() != null) {
-      answer(result.error(), request.id());
-      return;
+  /** QEMU's checks after the message's form: negotiation state, then whether the command exists. */
+  private ProxyRequest admit(ProxyRequest request) {
+    String command = request.command();
+    if (!negotiated) {
+      return command.equals(CAPABILITIES) ? request : request.refusedWith(QmpError.commandNotFound(
+          "Expecting capabilities negotiation with 'qmp_capabilities'"));
     }
-    negotiated = true;
-    oob = result.oob();
-    subscription = upstream.subscribe(EventFilter.all(), options.eventQueueCapacity(), new Events());
-    replies.fill(replies.reserve(), ProxyWire.success(null, request.id()));
+    if (command.equals(CAPABILITIES) && !request.oob()) {
+      CapabilityNegotiation again = CapabilityNegotiation.of(request.arguments(), offered, true);
+      return request.refusedWith(again.error());
+    }
+    if (!server.knowsCommand(command)) {
+      return request.refusedWith(QmpError.commandNotFound("The command " + command
+          + " has not been found"));
+    }
+    return request;
   }
 
-  private void decideAndForward(ProxyRequest request, String raw) {
-    Decision decision = policy.decideText(caller, raw, Optional.empty());
+  private void negotiate(ProxyRequest request) {
+    CapabilityNegotiation result = CapabilityNegotiation.of(request.arguments(), offered, false);
+    if (result.error() != null) {
+      answer(request, ProxyWire.error(result.error(), request.id()));
+      return;
+    }
+    oob = result.oob();
+    negotiated = true;
+    answer(request, ProxyWire.success(null, request.id()));
+  }
+
+  private void decideAndForward(ProxyRequest request) {
+    var arguments = request.arguments() != null ? request.arguments()
+        : JsonNodeFactory.instance.objectNode();
+    int depth = depth(arguments);
+    if (depth > MAX_ARGUMENT_DEPTH) {
+      answer(request, ProxyWire.error(QmpError.generic("qmp-sidecar proxy: the arguments of '"
+          + request.command() + "' are nested " + depth + " levels deep; the proxy forwards at"
+          + " most " + MAX_ARGUMENT_DEPTH + " (QEMU reads up to 1024): send flatter arguments"),
+          request.id()));
+      return;
+    }
+    Decision decision;
+    try {
+      decision = server.gate().decide(caller, request.command(), arguments);
+    } catch (RuntimeException e) {
+      LOG.error("QMP proxy {}: the decision on {}'s '{}' failed", socketPath, caller,
+          request.command(), e);
+      answer(request, ProxyWire.error(QmpError.generic("qmp-sidecar proxy: the policy could not"
+          + " decide on '" + request.command() + "' (" + e.getMessage() + "); nothing was sent to"
+          + " QEMU: see the sidecar's log"), request.id()));
+      return;
+    }
     if (!decision.allowed()) {
       denied.incrementAndGet();
-      LOG.info("QMP proxy {}: {} denied by policy rule {}: {}", options.socketPath(), caller,
-          decision.ruleId(), decision.reason());
-      answer(QmpError.generic("denied by policy rule " + decision.ruleId() + ": "
-          + decision.reason()), request.id());
+      stats.denied.incrementAndGet();
+      LOG.info("QMP proxy {}: {} denied '{}' by policy rule {}: {}", socketPath, caller,
+          request.command(), decision.ruleId(), decision.reason());
+      answer(request, ProxyWire.error(QmpError.generic("denied by policy rule "
+          + decision.ruleId() + ": " + decision.reason()), request.id()));
       return;
     }
     commands.incrementAndGet();
+    stats.commands.incrementAndGet();
+    // Exactly the object the gate decided on is what QEMU gets.
     QmpCommand<JsonNode> command = QmpCommand.raw(request.command(), request.arguments());
     JsonNode id = request.id();
     if (request.oob()) {
       // QEMU answers exec-oob at once, ahead of queued in-band replies: so does the proxy.
       oobPending++;
-      upstream.executeOob(command).onComplete(ar -> onContext(() -> {
+      server.upstream().executeOob(command).onComplete(ar -> onContext(() -> {
         oobPending--;
-        send(reply(ar, id));
-        updateReading();
+        out(reply(ar, id), false);
+        afterReply();
       }));
     } else {
       ReplyOrder.Slot slot = replies.reserve();
-      upstream.execute(command).onComplete(ar -> onContext(() -> {
+      // Runs where QEMU's reply is read, after every event QEMU wrote before it was handed over.
+      server.upstream().execute(command).onComplete(ar -> onContext(() -> {
         replies.fill(slot, reply(ar, id));
-        updateReading();
+        afterReply();
       }));
     }
+  }
+
+  /** Containers within containers, the object itself counting 1. */
+  private static int depth(JsonNode value) {
+    int deepest = 0;
+    for (JsonNode child : value) {
+      deepest = Math.max(deepest, depth(child));
+    }
+    return value.isContainerNode() ? deepest + 1 : 0;
   }
 
   private static Buffer reply(AsyncResult<JsonNode> ar, JsonNode id) {
@@ -197,47 +252,140 @@ final class ProxyClientSession {
     return ProxyWire.error(error, id);
   }
 
-  private void answer(QmpError error, JsonNode id) {
-    replies.fill(replies.reserve(), ProxyWire.error(error, id));
+  /** An answer the proxy gives itself: at once for exec-oob, else in the order of the commands. */
+  private void answer(ProxyRequest request, Buffer line) {
+    if (request.immediate()) {
+      out(line, false);
+    } else {
+      replies.fill(replies.reserve(), line);
+    }
   }
 
-  private void send(Buffer line) {
-    if (closed) {
+  private void afterReply() {
+    updateReading();
+    finishIfDone();
+  }
+
+  /**
+   * Called on the upstream connection's context with every event (as the line QEMU wrote), in
+   * QEMU's order relative to replies. Hands it to this client's context, or drops and counts it
+   * when too many wait.
+   */
+  void offerEvent(byte[] event) {
+    if (!negotiated || closed) {
       return;
     }
-    socket.write(line);
-    if (!writeBlocked && socket.writeQueueFull()) {
-      writeBlocked = true;
-      QmpSubscription sub = subscription;
-      if (sub != null) {
-        sub.pause();
+    if (eventsWaiting.incrementAndGet() > options.eventQueueCapacity()) {
+      eventsWaiting.decrementAndGet();
+      dropped();
+      return;
+    }
+    if (dropping) {
+      dropping = false;
+      LOG.info("QMP proxy {}: {} reads its events again; {} were dropped for it meanwhile ({} in"
+          + " all)", socketPath, caller, droppedInStreak, eventsDropped.get());
+    }
+    Buffer line = Buffer.buffer(event);
+    onContext(() -> {
+      if (closed) {
+        eventsWaiting.decrementAndGet();
+      } else {
+        out(line, true);
       }
+    });
+  }
+
+  private void dropped() {
+    eventsDropped.incrementAndGet();
+    server.eventDropped(this);
+    long now = System.nanoTime();
+    if (!dropping) {
+      dropping = true;
+      droppedInStreak = 0;
+      lastDropLog = now;
+      LOG.warn("QMP proxy {}: {} ({}) does not read its events: {} are waiting, further ones are"
+          + " dropped and counted (QMP cannot tell the client; it should re-query the state it"
+          + " tracks)", socketPath, caller, peer, options.eventQueueCapacity());
+    } else if (now - lastDropLog > 10_000_000_000L) {
+      lastDropLog = now;
+      LOG.warn("QMP proxy {}: {} still does not read its events: {} dropped so far", socketPath,
+          caller, eventsDropped.get());
+    }
+    droppedInStreak++;
+  }
+
+  /** Writes a line, or keeps it in order behind lines the socket could not take yet. */
+  private void out(Buffer line, boolean event) {
+    if (closed) {
+      if (event) {
+        eventsWaiting.decrementAndGet();
+      }
+      return;
+    }
+    if (writeBlocked) {
+      blocked.add(new Pending(line, event));
+      return;
+    }
+    write(line, event);
+  }
+
+  private void write(Buffer line, boolean event) {
+    lastWrite = socket.write(line);
+    if (event) {
+      eventsWaiting.decrementAndGet();
+      eventsDelivered.incrementAndGet();
+      stats.eventsDelivered.incrementAndGet();
+    }
+    if (socket.writeQueueFull()) {
+      writeBlocked = true;
       updateReading();
     }
+  }
+
+  private void flushBlocked() {
+    writeBlocked = false;
+    while (!writeBlocked && !blocked.isEmpty()) {
+      Pending next = blocked.pollFirst();
+      write(next.line(), next.event());
+    }
+    updateReading();
+    finishIfDone();
   }
 
   /** Reads the client's socket only while it may pipeline more and its replies can be written. */
   private void updateReading() {
     boolean read = !closed && !writeBlocked
         && replies.pending() + oobPending < options.maxPipelined();
-    if (read && readingPaused) {
-      readingPaused = false;
-      socket.resume();
-      lines.resume();
-    } else if (!read && !readingPaused) {
-      readingPaused = true;
-      lines.pause();
-      socket.pause();
-    }
-  }
-
-  private void refuseAndClose(String desc) {
-    if (closed) {
+    if (read == reading) {
       return;
     }
-    LOG.warn("QMP proxy {}: {}: {}", options.socketPath(), caller, desc);
-    socket.write(ProxyWire.error(QmpError.generic(desc), null));
-    socket.close();
+    reading = read;
+    if (read) {
+      input.resume();
+      if (!inputEnded) {
+        channel.reading(true);
+      }
+    } else {
+      input.pause();
+      channel.reading(false);
+    }
+    finishIfDone();
+  }
+
+  /** The client shut down its sending side: answer what it sent, then close, as QEMU does. */
+  private void inputEnded() {
+    inputEnded = true;
+    LOG.debug("QMP proxy {}: {} finished sending", socketPath, caller);
+    finishIfDone();
+  }
+
+  private void finishIfDone() {
+    if (inputEnded && !closing && !closed && input.consumed()
+        && replies.pending() == 0 && oobPending == 0 && blocked.isEmpty()) {
+      closing = true;
+      // Vert.x closes at once, dropping what the kernel has not taken yet: wait for the last line.
+      lastWrite.onComplete(ar -> socket.close());
+    }
   }
 
   private void closed() {
@@ -245,11 +393,8 @@ final class ProxyClientSession {
       return;
     }
     closed = true;
-    QmpSubscription sub = subscription;
-    if (sub != null) {
-      sub.cancel();
-    }
-    onClose.accept(this);
+    blocked.clear();
+    server.gone(this);
   }
 
   private void onContext(Runnable action) {
@@ -257,40 +402,6 @@ final class ProxyClientSession {
       action.run();
     } else {
       context.runOnContext(v -> action.run());
-    }
-  }
-
-  /** Runs on the upstream connection's context; hands events over to the session's. */
-  private final class Events implements QmpEventListener {
-    @Override
-    public void onEvent(QmpEvent event) {
-      // The subscription's queue bounds what waits upstream; this bounds what is under way.
-      if (eventsInTransit.incrementAndGet() > MAX_EVENTS_IN_TRANSIT) {
-        eventsInTransit.decrementAndGet();
-        if (eventsDroppedInTransit.incrementAndGet() == 1) {
-          LOG.warn("QMP proxy {}: {}'s event loop lags: events are dropped for it", options.socketPath(), caller);
-        }
-        return;
-      }
-      onContext(() -> {
-        eventsInTransit.decrementAndGet();
-        if (!closed) {
-          eventsDelivered.incrementAndGet();
-          send(ProxyWire.event(event));
-        }
-      });
-    }
-
-    @Override
-    public void onGap(EventGap gap) {
-      if (gap == EventGap.DROPPED) {
-        LOG.warn("QMP proxy {}: {} reads too slowly: {} events dropped so far (QMP cannot tell"
-            + " the client; it should re-query the state it tracks)", options.socketPath(), caller,
-            eventsDropped());
-      } else {
-        LOG.warn("QMP proxy {}: the connection to QEMU was re-established; {} may have missed"
-            + " events", options.socketPath(), caller);
-      }
     }
   }
 }

@@ -1,109 +1,78 @@
 package io.qmpsidecar.sidecar.proxy;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.core.exc.StreamReadException;
-import com.fasterxml.jackson.core.json.JsonReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectReader;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.util.Iterator;
 import java.util.Map;
 
 /**
- * One command (a JSON value) from a proxy client, checked the way QEMU's dispatcher checks it
- * ({@code qmp_dispatch_check_obj}), with QEMU's own error texts, so that a client sees the same
- * answer it would get from QEMU. Either {@link #error} is set (then nothing reaches QEMU) or
- * {@link #command} is.
+ * One message from a proxy client, checked the way QEMU's dispatcher checks it
+ * ({@code qmp_dispatch_check_obj}, members in QEMU's order), with QEMU's own error texts. Either
+ * {@link #error} is set (then nothing reaches QEMU) or {@link #command} is. The {@code arguments}
+ * are the very object the policy decides on and the proxy sends to QEMU.
  *
  * @param command the command name, or null when refused
  * @param arguments the {@code arguments} object, or null when the client sent none
  * @param oob whether it came as {@code exec-oob}
- * @param id the client's {@code id}, any JSON value, or null when it sent none (or the line could
- *     not be read far enough to find it, as in QEMU)
- * @param error QEMU's error for a malformed line, or null
+ * @param immediate whether QEMU answers it at once, ahead of queued in-band commands: an
+ *     {@code exec-oob} message from a client that enabled {@code oob} (even a malformed one)
+ * @param id the client's {@code id} as parsed, or null when it sent none or the message was not
+ *     an object
+ * @param error QEMU's error for the message, or null
  */
-record ProxyRequest(String command, ObjectNode arguments, boolean oob, JsonNode id, QmpError error) {
+record ProxyRequest(String command, ObjectNode arguments, boolean oob, boolean immediate, JsonNode id,
+    QmpError error) {
 
-  /** QEMU's JSON lexer accepts single-quoted strings and rejects duplicate keys. */
-  private static final ObjectReader READER =
-      JsonMapper.builder(
-              JsonFactory.builder()
-                  .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-                  .enable(JsonReadFeature.ALLOW_SINGLE_QUOTES)
-                  .build())
-          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-          .build()
-          .readerFor(JsonNode.class);
+  /** A message QEMU could not parse: its error, without an id. */
+  static ProxyRequest unreadable(String desc) {
+    return new ProxyRequest(null, null, false, false, null, QmpError.generic(desc));
+  }
 
   /**
-   * Reads one line.
-   *
-   * @param oobAllowed whether the client negotiated {@code oob}; without it QEMU calls
+   * @param oobEnabled whether the client negotiated {@code oob}; without it QEMU calls
    *     {@code exec-oob} an unexpected member
    */
-  static ProxyRequest parse(byte[] line, boolean oobAllowed) {
-    JsonNode root;
-    try {
-      root = READER.readValue(line);
-    } catch (StreamReadException e) {
-      String why = e.getOriginalMessage();
-      return refused(null, why != null && why.startsWith("Duplicate field")
-          ? "JSON parse error, duplicate key"
-          : "JSON parse error, " + firstLine(why));
-    } catch (JsonProcessingException e) {
-      return refused(null, "JSON parse error, " + firstLine(e.getOriginalMessage()));
-    } catch (IOException e) {
-      return refused(null, "JSON parse error, " + e.getMessage());
+  static ProxyRequest of(JsonNode message, boolean oobEnabled) {
+    if (!message.isObject()) {
+      return new ProxyRequest(null, null, false, false, null,
+          QmpError.generic("QMP input must be a JSON object"));
     }
-    if (root == null || !root.isObject()) {
-      return refused(null, "QMP input must be a JSON object");
-    }
-    JsonNode id = root.get("id");
-    String command = null;
+    JsonNode id = message.get("id");
+    boolean immediate = oobEnabled && message.has("exec-oob") && !message.has("execute");
     String execKey = null;
-    ObjectNode arguments = null;
-    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = message.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> member = it.next();
       String name = member.getKey();
       JsonNode value = member.getValue();
-      if (name.equals("execute") || (name.equals("exec-oob") && oobAllowed)) {
+      if (name.equals("execute") || (name.equals("exec-oob") && oobEnabled)) {
         if (!value.isTextual()) {
-          return refused(id, "QMP input member '" + name + "' must be a string");
+          return refused(id, immediate, "QMP input member '" + name + "' must be a string");
         }
         if (execKey != null) {
-          return refused(id, "QMP input member 'execute' clashes with 'exec-oob'");
+          return refused(id, immediate, "QMP input member '" + name + "' clashes with '" + execKey + "'");
         }
         execKey = name;
-        command = value.textValue();
       } else if (name.equals("arguments")) {
         if (!value.isObject()) {
-          return refused(id, "QMP input member 'arguments' must be an object");
+          return refused(id, immediate, "QMP input member 'arguments' must be an object");
         }
-        arguments = (ObjectNode) value;
       } else if (!name.equals("id")) {
-        return refused(id, "QMP input member '" + name + "' is unexpected");
+        return refused(id, immediate, "QMP input member '" + name + "' is unexpected");
       }
     }
-    if (command == null) {
-      return refused(id, "QMP input lacks member 'execute'");
+    if (execKey == null) {
+      return refused(id, immediate, "QMP input lacks member 'execute'");
     }
-    return new ProxyRequest(command, arguments, execKey.equals("exec-oob"), id, null);
+    return new ProxyRequest(message.get(execKey).textValue(), (ObjectNode) message.get("arguments"),
+        execKey.equals("exec-oob"), immediate, id, null);
   }
 
-  private static ProxyRequest refused(JsonNode id, String desc) {
-    return new ProxyRequest(null, null, false, id, QmpError.generic(desc));
+  /** The same request, refused with {@code error} (e.g. an unknown command). */
+  ProxyRequest refusedWith(QmpError why) {
+    return new ProxyRequest(command, arguments, oob, immediate, id, why);
   }
 
-  private static String firstLine(String text) {
-    if (text == null) {
-      return "unreadable input";
-    }
-    int nl = text.indexOf('\n');
-    return nl < 0 ? text : text.substring(0, nl);
+  private static ProxyRequest refused(JsonNode id, boolean immediate, String desc) {
+    return new ProxyRequest(null, null, false, immediate, id, QmpError.generic(desc));
   }
 }

@@ -8,6 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
@@ -25,10 +28,16 @@ final class ProxySocketFile {
 
   private final Path path;
   private final boolean groupAccess;
+  private final String group;
 
-  ProxySocketFile(Path path, boolean groupAccess) {
+  /**
+   * @param groupAccess mode 0660 instead of 0600
+   * @param group the group the socket gets, or null to keep the one it is created with
+   */
+  ProxySocketFile(Path path, boolean groupAccess, String group) {
     this.path = path.toAbsolutePath();
     this.groupAccess = groupAccess;
+    this.group = group;
   }
 
   Path path() {
@@ -68,8 +77,22 @@ final class ProxySocketFile {
         ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE) + ".tmp");
   }
 
-  /** Gives the bound temporary socket its mode and moves it onto the real path. */
+  /** Gives the bound temporary socket its group and mode and moves it onto the real path. */
   void publish(Path bound) {
+    if (group != null) {
+      try {
+        GroupPrincipal owner = bound.getFileSystem().getUserPrincipalLookupService()
+            .lookupPrincipalByGroupName(group);
+        Files.getFileAttributeView(bound, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+            .setGroup(owner);
+      } catch (UserPrincipalNotFoundException e) {
+        throw fail("group '" + group + "' of " + path + " does not exist: create it or name"
+            + " another group for this proxy consumer", e);
+      } catch (IOException e) {
+        throw fail("cannot give " + path + " the group '" + group + "': " + e.getMessage()
+            + "; the sidecar must run as root or be a member of that group", e);
+      }
+    }
     try {
       Files.setPosixFilePermissions(bound,
           PosixFilePermissions.fromString(groupAccess ? "rw-rw----" : "rw-------"));

@@ -194,4 +194,31 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> ConfigLoader.load(broken, Map.of(), List.of(), List.of()))
         .hasMessageContaining("cannot read it as YAML");
   }
+
+  @Test
+  void theProxysAccessKeysBindAndAreChecked() throws IOException {
+    Path f = file("proxy:\n  groupAccess: true\n  maxClients: 8\n  callers:\n    \"uid:0\": admin\n"
+        + "    \"group:ops\": ops\n  consumers:\n    vm1:\n      - {name: backup, group: backup}\n"
+        + "      - {name: watcher}\n");
+    SidecarConfig.Proxy p = ConfigLoader.load(f, Map.of("QMP_SIDECAR_PROXY_CLIENT_NAME", "scripts"),
+        List.of(), List.of()).proxy();
+    assertThat(p.groupAccess()).isTrue();
+    assertThat(p.maxClients()).isEqualTo(8);
+    assertThat(p.clientName()).isEqualTo("scripts");
+    assertThat(p.callers()).containsExactlyInAnyOrderEntriesOf(Map.of("uid:0", "admin", "group:ops", "ops"));
+    assertThat(p.consumersOf("vm1")).containsExactly(new SidecarConfig.Proxy.Consumer("backup", "backup"),
+        new SidecarConfig.Proxy.Consumer("watcher", null));
+    assertThat(p.consumersOf("vm2")).isEmpty();
+    SidecarConfig defaults = ConfigLoader.load(null, Map.of(), List.of(), List.of());
+    assertThat(defaults.proxy()).isEqualTo(new SidecarConfig.Proxy(false, null, 64, Map.of(), Map.of()));
+
+    Path bad = file("proxy:\n  groupAccess: maybe\n  maxClients: 0\n  clientName: \"a b\"\n"
+        + "  callers:\n    \"pid:1\": x\n  consumers:\n    vm1:\n      - {name: \"\"}\n");
+    assertThatThrownBy(() -> ConfigLoader.load(bad, Map.of(), List.of(), List.of()))
+        .hasMessageContaining("proxy.groupAccess: 'maybe' must be true or false")
+        .hasMessageContaining("proxy.maxClients: '0' must be a whole number of at least 1")
+        .hasMessageContaining("proxy.clientName: 'a b' must be 1-64")
+        .hasMessageContaining("proxy.callers.pid:1: write uid:NUMBER, user:NAME, gid:NUMBER or group:NAME")
+        .hasMessageContaining("proxy.consumers.vm1[0].name: '' must be 1-64");
+  }
 }

@@ -49,6 +49,12 @@ final class GoQmpClient {
         false);
   }
 
+  /** Runs the session without the command the proxy denies, to compare with a direct monitor. */
+  static String runSameAgainst(Path binary, Path socket) throws IOException, InterruptedException {
+    return run(List.of(binary.toString(), socket.toString(), "same"), binary.getParent(),
+        RUN_SECONDS, false);
+  }
+
   private static String run(List<String> command, Path dir, long seconds, boolean build)
       throws IOException, InterruptedException {
     ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile())

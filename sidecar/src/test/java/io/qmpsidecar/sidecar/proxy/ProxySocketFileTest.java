@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.qmpsidecar.policy.AuditSink;
 import io.qmpsidecar.policy.Policies;
 import io.qmpsidecar.policy.PolicyEngine;
+import io.qmpsidecar.policy.PolicyRequest;
 import io.qmpsidecar.qmp.QmpClient;
 import io.qmpsidecar.qmp.QmpClientOptions;
 import io.qmpsidecar.qmp.QmpConnection;
@@ -33,6 +34,8 @@ class ProxySocketFileTest {
   private QmpConnection upstream;
   private final PolicyEngine policy = new PolicyEngine(Policies.preset("default"), AuditSink.NONE,
       Clock.systemUTC());
+  private final ProxyGate gate = (caller, command, args) ->
+      policy.decide(PolicyRequest.of(caller, command, args));
 
   @BeforeEach
   void connect() {
@@ -50,7 +53,7 @@ class ProxySocketFileTest {
   }
 
   private QmpProxyServer start(QmpProxyOptions options) {
-    return result(QmpProxyServer.start(vertx, upstream, policy, options));
+    return result(QmpProxyServer.start(vertx, upstream, gate, options));
   }
 
   @Test
@@ -78,7 +81,7 @@ class ProxySocketFileTest {
   @Test
   void aFileThatIsNotASocketIsNeverReplaced() throws Exception {
     Path path = Files.writeString(dir.resolve("vm.qmp"), "keep me");
-    assertThat(failure(QmpProxyServer.start(vertx, upstream, policy, QmpProxyOptions.of(path))))
+    assertThat(failure(QmpProxyServer.start(vertx, upstream, gate, QmpProxyOptions.of(path))))
         .isInstanceOf(QmpProxyException.class)
         .hasMessageContaining("exists and is not a socket: refusing to replace it");
     assertThat(Files.readString(path)).isEqualTo("keep me");
@@ -88,7 +91,7 @@ class ProxySocketFileTest {
   void aSocketSomeoneListensOnIsRefused() {
     Path path = dir.resolve("vm.qmp");
     QmpProxyServer first = start(QmpProxyOptions.of(path));
-    assertThat(failure(QmpProxyServer.start(vertx, upstream, policy, QmpProxyOptions.of(path))))
+    assertThat(failure(QmpProxyServer.start(vertx, upstream, gate, QmpProxyOptions.of(path))))
         .isInstanceOf(QmpProxyException.class)
         .hasMessageContaining("another process listens on " + path);
     result(first.close());
