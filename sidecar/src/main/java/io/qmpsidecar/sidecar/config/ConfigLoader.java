@@ -80,6 +80,8 @@ public final class ConfigLoader {
     k.put("relay.heartbeatTimeout", RelayHostOptions.DEFAULT_HEARTBEAT_TIMEOUT.toSeconds() + "s");
     k.put("relay.helloTimeout", RelayHostOptions.DEFAULT_HELLO_TIMEOUT.toSeconds() + "s");
     k.put("relay.executorTimeout", RelayHostOptions.DEFAULT_EXECUTOR_TIMEOUT.toSeconds() + "s");
+    k.put("relay.reconnectInitialDelay", RelayHostOptions.DEFAULT_RECONNECT_INITIAL_DELAY.toMillis() + "ms");
+    k.put("relay.reconnectMaxDelay", RelayHostOptions.DEFAULT_RECONNECT_MAX_DELAY.toSeconds() + "s");
     k.put("relay.maxOutboxEntries", String.valueOf(RelayHostOptions.DEFAULT_MAX_OUTBOX_ENTRIES));
     k.put("relay.maxStoredOps", String.valueOf(RelayHostOptions.DEFAULT_MAX_STORED_OPS));
     k.put("relay.syncEveryCommit", String.valueOf(RelayHostOptions.DEFAULT_SYNC_EVERY_COMMIT));
@@ -296,6 +298,8 @@ public final class ConfigLoader {
     Duration silence = duration(tree, "relay.heartbeatTimeout", problems);
     Duration hello = duration(tree, "relay.helloTimeout", problems);
     Duration executor = duration(tree, "relay.executorTimeout", problems);
+    Duration redialFirst = duration(tree, "relay.reconnectInitialDelay", problems);
+    Duration redialMax = duration(tree, "relay.reconnectMaxDelay", problems);
     List<UnaryOperator<RelayHostOptions>> tuning = new ArrayList<>();
     tuning.add(o -> o.withSyncEveryCommit(bool(tree, "relay.syncEveryCommit", problems)));
     if (maxMessageBytes != null) {
@@ -310,15 +314,11 @@ public final class ConfigLoader {
     if (maxOps != null) {
       tuning.add(o -> o.withMaxStoredOps(maxOps));
     }
-    if (heartbeat != null && silence != null) {
-      tuning.add(o -> o.withHeartbeat(heartbeat, silence));
-    }
-    if (hello != null) {
-      tuning.add(o -> o.withHelloTimeout(hello));
-    }
-    if (executor != null) {
-      tuning.add(o -> o.withExecutorTimeout(executor));
-    }
+    tuning.add(o -> o.withHeartbeat(heartbeat, silence));
+    tuning.add(o -> o.withHelloTimeout(hello));
+    tuning.add(o -> o.withExecutorTimeout(executor));
+    tuning.add(o -> o.withReconnectInitialDelay(redialFirst));
+    tuning.add(o -> o.withReconnectMaxDelay(redialMax));
     RelayHostOptions tuned = options;
     for (UnaryOperator<RelayHostOptions> step : tuning) {
       try {

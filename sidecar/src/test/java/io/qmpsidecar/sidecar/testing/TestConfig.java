@@ -24,7 +24,8 @@ public final class TestConfig {
   private final List<String> vms = new ArrayList<>();
   private final List<String> libvirtVms = new ArrayList<>();
 
-  TestConfig(Path dir) {
+  /** A configuration whose API socket, state and proxy sockets are in {@code dir}. */
+  public TestConfig(Path dir) {
     this.dir = dir;
     keys.put("api.socket", dir.resolve("api.sock").toString());
     keys.put("stateDir", dir.resolve("state").toString());
