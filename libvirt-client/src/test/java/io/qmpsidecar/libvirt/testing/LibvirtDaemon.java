@@ -152,13 +152,27 @@ public final class LibvirtDaemon implements AutoCloseable {
     Path file = Files.createTempFile(dir, "domain", ".xml");
     try {
       Files.writeString(file, xml);
-      if (paused) {
-        virsh("create", file.toString(), "--paused").ok();
-      } else {
-        virsh("create", file.toString()).ok();
+      Virsh created = paused ? virsh("create", file.toString(), "--paused") : virsh("create", file.toString());
+      if (created.exitCode() != 0) {
+        throw new IllegalStateException("virsh create failed (" + created.exitCode() + "): " + created.err().strip()
+            + "\n--- QEMU's logs (log/qemu) ---\n" + tails(dir.resolve("log/qemu"))
+            + "\n--- libvirtd's log ---\n" + tail(dir.resolve("log/libvirtd.log")));
       }
     } finally {
       Files.deleteIfExists(file);
+    }
+  }
+
+  private static String tails(Path logDir) throws IOException {
+    if (!Files.isDirectory(logDir)) {
+      return "(none)";
+    }
+    try (var logs = Files.list(logDir)) {
+      StringBuilder all = new StringBuilder();
+      for (Path log : logs.sorted().toList()) {
+        all.append(log.getFileName()).append(":\n").append(tail(log)).append('\n');
+      }
+      return all.toString();
     }
   }
 
