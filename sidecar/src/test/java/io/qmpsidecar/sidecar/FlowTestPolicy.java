@@ -23,7 +23,7 @@ public final class FlowTestPolicy {
           arguments:
             driver: {pattern: '[a-z][a-z0-9-]{0,63}', required: true}
             id: {pattern: '[A-Za-z][A-Za-z0-9._-]{0,63}', required: true}
-            bus: {pattern: '[A-Za-z][A-Za-z0-9._-]{0,63}', required: true}
+            bus: {pattern: '[A-Za-z][A-Za-z0-9._-]{0,63}'}
         - id: test-detach
           effect: allow
           callers: ["api:local", "proxy:*"]

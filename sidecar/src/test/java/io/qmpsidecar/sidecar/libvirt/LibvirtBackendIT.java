@@ -37,7 +37,8 @@ class LibvirtBackendIT {
   void attachDetachEventsAndVirshSideBySideWithoutTaint(QemuBinary qemu) throws Exception {
     LibvirtDaemon daemon = LIBVIRT.daemon();
     daemon.createDomain(TestDomain.xml("web1", LIBVIRT.emulator(qemu), 3, 64), false);
-    TestConfig config = harness.config().libvirtVm("web1", daemon.uri(), "web1", false).detachWait(Duration.ofMillis(500));
+    TestConfig config = harness.config().libvirtVm("web1", daemon.uri(), "web1", false).detachWait(Duration.ofMillis(500))
+        .flowTestPolicy();
     harness.startReady(config);
     ApiTestClient api = harness.api();
     Buffer sse = Buffer.buffer();

@@ -102,7 +102,16 @@ public final class SidecarHarness implements BeforeEachCallback, AfterEachCallba
   public Sidecar startReady(TestConfig config) throws Exception {
     Sidecar sidecar = start(config);
     ApiTestClient api = api(config);
-    Await.until("the sidecar is ready", () -> api.call(HttpMethod.GET, "/readyz", null).status() == 200);
+    String[] last = {"none"};
+    try {
+      Await.until("the sidecar is ready", () -> {
+        ApiTestClient.Reply ready = api.call(HttpMethod.GET, "/readyz", null);
+        last[0] = String.valueOf(ready.body());
+        return ready.status() == 200;
+      });
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + "; the last /readyz said " + last[0], e);
+    }
     return sidecar;
   }
 
