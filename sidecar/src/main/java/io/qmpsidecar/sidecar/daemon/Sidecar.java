@@ -240,7 +240,7 @@ public final class Sidecar {
         .onFailure(e -> LOG.error("VM {}: no QMP proxy: {}", vm, e.getMessage()));
   }
 
-  /** Every VM connected, answering, and with its proxy socket open; else what is missing. */
+  /** Every VM connected, answering, and with its proxy socket open (libvirt's have none); else what is missing. */
   private static List<String> notReady(VmRegistry vms, Map<String, QmpProxyServer> proxies) {
     List<String> problems = new ArrayList<>();
     for (VmHandle vm : vms.all()) {
@@ -248,7 +248,7 @@ public final class Sidecar {
         problems.add("vm " + vm.name() + ": " + vm.state().name().toLowerCase() + " (" + vm.lastError() + ")");
       } else if (vm.unresponsive().isPresent()) {
         problems.add("vm " + vm.name() + ": " + vm.unresponsive().get());
-      } else if (!proxies.containsKey(vm.name())) {
+      } else if (vm.libvirt() == null && !proxies.containsKey(vm.name())) {
         problems.add("vm " + vm.name() + ": its QMP proxy socket is not open yet");
       }
     }
