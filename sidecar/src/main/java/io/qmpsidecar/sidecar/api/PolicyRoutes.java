@@ -48,7 +48,7 @@ final class PolicyRoutes {
     }
     // A throwaway engine over the same compiled policy: explaining spends no rate-limit tokens
     // and writes no audit record.
-    Decision d = new PolicyEngine(policy.policy(), AuditSink.NONE, Clock.systemUTC())
+    Decision d = new PolicyEngine(policy.policy(), policy.valueSets(), AuditSink.NONE, Clock.systemUTC())
         .decideText(caller, body.command().toString(), Optional.empty());
     ApiServer.json(ctx, 200, JSON.createObjectNode().put("caller", caller.id())
         .put("effect", d.allowed() ? "allow" : "deny").put("rule", d.ruleId()).put("reason", d.reason()));

@@ -68,6 +68,11 @@ public final class ConfigLoader {
     k.put("host.sysfsRoot", "/sys");
     k.put("host.devRoot", "/dev");
     k.put("host.vfioDrivers", "");
+    k.put("migration.destinations", "");
+    k.put("hotplug.allowedPfs", "");
+    k.put("hotplug.vendorDevices", "");
+    k.put("hotplug.bdfPatterns", "");
+    k.put("hotplug.mdevTypes", "");
     k.put("relay.url", null);
     k.put("relay.hostId", null);
     k.put("relay.cert", null);
@@ -249,13 +254,15 @@ public final class ConfigLoader {
     if (metadata != null && discoverUri == null) {
       problems.add("libvirt.metadata: set libvirt.uri too (metadata narrows the domains discovered on that URI)");
     }
+    List<String> vfioDrivers = vfioDrivers(tree, problems);
     return new SidecarConfig(vms, path(text(tree, "vmSocketDir")),
         new SidecarConfig.LibvirtDiscovery(discoverUri, metadata), path(text(tree, "stateDir")),
         new SidecarConfig.Api(path(text(tree, "api.socket")), tcpHost, tcpPort, tokens, tlsCert, tlsKey),
-        new SidecarConfig.Policy(text(tree, "policy.preset"), path(text(tree, "policy.file"))),
+        new SidecarConfig.Policy(text(tree, "policy.preset"), path(text(tree, "policy.file")),
+            valueSets(tree, vfioDrivers, problems)),
         path(text(tree, "proxy.dir")),
         new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot")),
-            vfioDrivers(tree, problems)),
+            vfioDrivers),
         relay, timeouts, format, proxy(tree, problems));
   }
 
@@ -429,19 +436,52 @@ public final class ConfigLoader {
     return vms;
   }
 
-  /** {@code host.vfioDrivers}: a YAML list or a comma-separated value of VFIO variant driver names. */
-  private static List<String> vfioDrivers(JsonNode tree, List<String> problems) {
-    JsonNode node = tree.path("host").path("vfioDrivers");
-    List<String> names = new ArrayList<>();
+  /** A list key: a YAML list, or one comma-separated value (from the environment or {@code --set}). */
+  private static List<String> list(JsonNode tree, String key) {
+    JsonNode node = tree;
+    for (String part : key.split("\\.")) {
+      node = node.path(part);
+    }
+    List<String> values = new ArrayList<>();
     if (node.isArray()) {
-      node.forEach(n -> names.add(n.asText()));
+      node.forEach(n -> values.add(n.asText().strip()));
     } else {
-      for (String name : text(tree, "host.vfioDrivers").split(",")) {
-        if (!name.isBlank()) {
-          names.add(name.strip());
+      for (String value : text(tree, key).split(",")) {
+        if (!value.isBlank()) {
+          values.add(value.strip());
         }
       }
     }
+    return values;
+  }
+
+  /**
+   * The policy's value sets (docs/policies.md, "Value sets"), each from the key of its name, each
+   * value in the form the rules compare: nothing the configuration lists is allowed silently.
+   */
+  private static Map<String, List<String>> valueSets(JsonNode tree, List<String> vfioDrivers, List<String> problems) {
+    Map<String, String[]> forms = new LinkedHashMap<>();
+    forms.put("migration.destinations", new String[] {"(tcp|unix|rdma):\\S{1,4000}",
+        "a migration URI tcp:HOST:PORT, unix:PATH or rdma:HOST:PORT"});
+    forms.put("hotplug.allowedPfs", new String[] {"[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]",
+        "a PCI address DDDD:BB:DD.F"});
+    forms.put("hotplug.vendorDevices", new String[] {"[0-9a-fA-F]{4}:[0-9a-fA-F]{4}", "vendor:device in hex, e.g. 15b3:101e"});
+    forms.put("hotplug.bdfPatterns", new String[] {"[0-9a-fA-F:.*?\\[\\]-]{1,64}", "an address glob, e.g. 0000:03:*"});
+    forms.put("hotplug.mdevTypes", new String[] {"[A-Za-z0-9_-]{1,64}", "an mdev type, e.g. nvidia-63"});
+    Map<String, List<String>> sets = new LinkedHashMap<>();
+    forms.forEach((key, form) -> {
+      List<String> values = list(tree, key);
+      values.stream().filter(v -> !v.matches(form[0])).forEach(v -> problems.add(key + ": '" + v + "' is not "
+          + form[1]));
+      sets.put(key, values);
+    });
+    sets.put("hostprep.variantDrivers", vfioDrivers);
+    return sets;
+  }
+
+  /** {@code host.vfioDrivers}: a YAML list or a comma-separated value of VFIO variant driver names. */
+  private static List<String> vfioDrivers(JsonNode tree, List<String> problems) {
+    List<String> names = list(tree, "host.vfioDrivers");
     for (String name : names) {
       if (!name.matches("[a-z0-9_-]{1,64}") || !name.contains("vfio")) {
         problems.add("host.vfioDrivers: '" + name + "' is not a VFIO driver's name (e.g. mlx5_vfio_pci); list only"

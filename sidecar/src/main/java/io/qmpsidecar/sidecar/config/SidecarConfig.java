@@ -88,8 +88,19 @@ public record SidecarConfig(
     }
   }
 
-  /** The policy: a preset name or a file; a file wins. */
-  public record Policy(String preset, Path file) {}
+  /**
+   * The policy: a preset name or a file; a file wins.
+   *
+   * @param valueSets the sets the policy may name ({@code value-set: NAME}), from the
+   *     configuration: {@code migration.destinations}, {@code hotplug.allowedPfs},
+   *     {@code hotplug.vendorDevices}, {@code hotplug.bdfPatterns}, {@code hotplug.mdevTypes} and
+   *     {@code hostprep.variantDrivers} (= {@code host.vfioDrivers})
+   */
+  public record Policy(String preset, Path file, Map<String, List<String>> valueSets) {
+    public Policy {
+      valueSets = Map.copyOf(valueSets);
+    }
+  }
 
   /**
    * Where host prep reads and writes ({@code /sys} and {@code /dev} on a real host), and the VFIO

@@ -3,6 +3,7 @@ package io.qmpsidecar.sidecar.daemon;
 import io.qmpsidecar.policy.Policies;
 import io.qmpsidecar.policy.Policy;
 import io.qmpsidecar.policy.PolicyEngine;
+import io.qmpsidecar.policy.ValueSets;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.sidecar.api.ApiServer;
@@ -94,7 +95,8 @@ public final class Sidecar {
     undo.add(() -> vertx.close());
     try {
       SidecarMetrics metrics = new SidecarMetrics();
-      PolicyEngine policy = new PolicyEngine(loaded, record -> AUDIT.info("{}", record), Clock.systemUTC());
+      PolicyEngine policy = new PolicyEngine(loaded, ValueSets.of(config.policy().valueSets()),
+          record -> AUDIT.info("{}", record), Clock.systemUTC());
       EventStream events = new EventStream(vertx, Clock.systemUTC(), EventStream.DEFAULT_LOG_CAPACITY);
       OperationLog.start(events);
       Path stateDir = config.stateDir();
@@ -199,7 +201,7 @@ public final class Sidecar {
         restart.add(key);
       }
     });
-    policy.replace(loaded);
+    policy.replace(loaded, ValueSets.of(next.policy().valueSets()));
     next.vms().forEach(vms::add);
     config = next;
     LOG.info("configuration reloaded: policy {}, {} VM(s){}", loaded.source(), vms.all().size(),

@@ -3,6 +3,8 @@ package io.qmpsidecar.sidecar.ops;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.PolicyRequest;
+import io.qmpsidecar.policy.RequestContext;
+import io.qmpsidecar.policy.Via;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
@@ -103,7 +105,8 @@ public final class Migrations {
     try {
       source = vms.get(vm);
       target = vms.get(destination);
-      gate.require(PolicyRequest.of(caller, "migrate", JsonNodeFactory.instance.objectNode().put("uri", uri)),
+      gate.require(new PolicyRequest(caller, "migrate", JsonNodeFactory.instance.objectNode().put("uri", uri),
+          RequestContext.of(Via.MIGRATE)),
           "migrate " + vm + " to " + uri);
     } catch (SidecarException e) {
       return Future.failedFuture(e);
@@ -186,7 +189,8 @@ public final class Migrations {
         throw SidecarException.of(Kind.NOT_FOUND, "no-migration", "VM " + vm + " has no migration to cancel")
             .vm(vm).build();
       }
-      gate.require(PolicyRequest.of(caller, "migrate_cancel", JsonNodeFactory.instance.objectNode()),
+      gate.require(new PolicyRequest(caller, "migrate_cancel", JsonNodeFactory.instance.objectNode(),
+          RequestContext.of(Via.MIGRATE)),
           "cancel the migration of " + vm);
     } catch (SidecarException e) {
       return Future.failedFuture(e);

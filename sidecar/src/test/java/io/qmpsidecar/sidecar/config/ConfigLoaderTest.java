@@ -187,6 +187,40 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void thePolicysValueSetsAreListsInTheFormTheRulesCompare() throws IOException {
+    Path ok = file("""
+        migration:
+          destinations: ["tcp:10.0.0.2:4444", "unix:/run/migrate/vm1"]
+        hotplug:
+          allowedPfs: ["0000:03:00.0"]
+          vendorDevices: ["15b3:101e"]
+        host:
+          vfioDrivers: [mlx5_vfio_pci]
+        """);
+    Map<String, List<String>> sets = ConfigLoader.load(ok, Map.of(), List.of("hotplug.bdfPatterns=0000:03:*,0000:04:*"),
+        List.of()).policy().valueSets();
+    assertThat(sets).containsEntry("migration.destinations", List.of("tcp:10.0.0.2:4444", "unix:/run/migrate/vm1"))
+        .containsEntry("hotplug.allowedPfs", List.of("0000:03:00.0"))
+        .containsEntry("hotplug.vendorDevices", List.of("15b3:101e"))
+        .containsEntry("hotplug.bdfPatterns", List.of("0000:03:*", "0000:04:*"))
+        .containsEntry("hotplug.mdevTypes", List.of())
+        .containsEntry("hostprep.variantDrivers", List.of("mlx5_vfio_pci"));
+
+    Path bad = file("""
+        migration:
+          destinations: ["exec:cat > /tmp/vm"]
+        hotplug:
+          allowedPfs: ["03:00.0"]
+        """);
+    assertThatThrownBy(() -> ConfigLoader.load(bad, Map.of(), List.of(), List.of()))
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems"))
+            .containsExactlyInAnyOrder(
+                "migration.destinations: 'exec:cat > /tmp/vm' is not a migration URI tcp:HOST:PORT, unix:PATH or"
+                    + " rdma:HOST:PORT",
+                "hotplug.allowedPfs: '03:00.0' is not a PCI address DDDD:BB:DD.F"));
+  }
+
+  @Test
   void aMissingOrBrokenFileSaysSo() throws IOException {
     assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("none.yaml"), Map.of(), List.of(), List.of()))
         .hasMessageContaining("none.yaml").hasMessageContaining("no such file");

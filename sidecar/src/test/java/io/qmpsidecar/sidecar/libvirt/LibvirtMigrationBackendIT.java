@@ -1,6 +1,7 @@
 package io.qmpsidecar.sidecar.libvirt;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import io.qmpsidecar.libvirt.testing.LibvirtDaemon;
 import io.qmpsidecar.libvirt.testing.LibvirtExtension;
@@ -40,7 +41,7 @@ class LibvirtMigrationBackendIT {
     from.createDomain(TestDomain.xml("mig", LIBVIRT.emulator(qemu), 2, 64), false);
     TestConfig config = harness.config().libvirtVm("src", from.uri(), "mig", false)
         .libvirtVm("dst", to.uri(), "mig", false).libvirtVm("same", from.uri(), "mig", false)
-        .detachWait(Duration.ofMillis(300));
+        .detachWait(Duration.ofMillis(300)).flowTestPolicy().set("migration.destinations", "tcp:127.0.0.1");
     Sidecar sidecar = harness.start(config);
     ApiTestClient api = harness.api();
     Await.until("src is ready", () -> api.call(HttpMethod.GET, "/v1/vms/src", null).status() == 200);
@@ -71,6 +72,14 @@ class LibvirtMigrationBackendIT {
         && System.nanoTime() < deadline) {
       Thread.sleep(200);
       run = api.call(HttpMethod.GET, "/v1/vms/src/migration", null);
+    }
+    if (run.body().path("error").asText().contains("Parameter 'detach' is unexpected")) {
+      // libvirt 9.0 cannot migrate QEMU 11 (docs/libvirt.md): the rollback must still put the device back.
+      assertThat(run.body().path("state").asText()).as("%s", run.body()).isEqualTo("ROLLED_BACK");
+      Await.until("the device is back on the source", () -> from.virsh("dumpxml", "mig").ok().out().contains("ua-dpu-m"));
+      assertThat(api.call(HttpMethod.GET, "/v1/vms/src/devices", null).body()).hasSize(1);
+      assumeFalse(true, "this libvirtd sends migrate's 'detach', which QEMU 11 removed: it cannot migrate QEMU "
+          + qemu.version() + "; the rollback was checked");
     }
     assertThat(run.body().path("state").asText()).as("%s", run.body()).isEqualTo("COMPLETED");
 
