@@ -7,6 +7,7 @@ import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.sidecar.api.ApiServer;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
+import io.qmpsidecar.sidecar.events.EventEpoch;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
@@ -94,13 +95,13 @@ public final class Sidecar {
     try {
       SidecarMetrics metrics = new SidecarMetrics();
       PolicyEngine policy = new PolicyEngine(loaded, record -> AUDIT.info("{}", record), Clock.systemUTC());
-      EventStream events = new EventStream(vertx, Clock.systemUTC(), EventStream.DEFAULT_LOG_CAPACITY);
-      OperationLog.start(events);
-      Path stateDir = config.stateDir();
-      StateStore store = await(vertx.executeBlocking(() -> Files.createDirectories(stateDir))
+      Path stateDir = await(vertx.executeBlocking(() -> Files.createDirectories(config.stateDir()))
           .recover(e -> Future.failedFuture(new IllegalStateException("cannot create the state directory "
-              + stateDir + ": " + e + "; create it or set stateDir", e)))
-          .compose(dir -> StateStore.open(vertx, dir.resolve(StateStore.FILE_NAME))), timeout);
+              + config.stateDir() + ": " + e + "; create it or set stateDir", e))), timeout);
+      EventStream events = new EventStream(vertx, Clock.systemUTC(), config.events().replay(),
+          await(EventEpoch.open(vertx, stateDir, Clock.systemUTC()), timeout));
+      OperationLog.start(events);
+      StateStore store = await(StateStore.open(vertx, stateDir.resolve(StateStore.FILE_NAME)), timeout);
       undo.add(0, () -> store.close());
       Path proxyDir = config.proxyDir();
       await(vertx.executeBlocking(() -> Files.createDirectories(proxyDir,
@@ -187,7 +188,8 @@ public final class Sidecar {
     Map<String, Boolean> changed = Map.of("api", !next.api().equals(now.api()), "relay", !next.relay().equals(now.relay()),
         "stateDir", !next.stateDir().equals(now.stateDir()), "proxy.dir", !next.proxyDir().equals(now.proxyDir()),
         "host", !next.host().equals(now.host()), "timeouts", !next.timeouts().equals(now.timeouts()),
-        "vmSocketDir", !Objects.equals(next.vmSocketDir(), now.vmSocketDir()));
+        "vmSocketDir", !Objects.equals(next.vmSocketDir(), now.vmSocketDir()),
+        "events", !next.events().equals(now.events()), "automation", !next.automation().equals(now.automation()));
     changed.forEach((key, differs) -> {
       if (differs) {
         restart.add(key);

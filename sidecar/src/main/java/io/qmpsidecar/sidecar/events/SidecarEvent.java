@@ -23,8 +23,8 @@ public final class SidecarEvent {
   private volatile JsonNode data;
 
   /**
-   * @param id monotonic within one sidecar process, starting at 1; the resume point of
-   *     {@link EventStream#since(long)}
+   * @param id unique and increasing across the daemon's runs ({@link EventEpoch}); the resume
+   *     point of {@link EventStream#since(long)}
    * @param time when the sidecar published it
    * @param vm the VM it concerns
    * @param type what happened, e.g. {@code attach.verified}; see {@link EventTypes}
