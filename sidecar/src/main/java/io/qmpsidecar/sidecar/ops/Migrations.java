@@ -82,8 +82,8 @@ public final class Migrations {
    * {@code strategy}.
    *
    * @return the run; fails with {@link SidecarException}: {@code DENIED} when the caller may not
-   *     {@code migrate} to {@code uri}, {@code NOT_FOUND}/{@code UNAVAILABLE} for either VM, and
-   *     the coordinator's refusals
+   *     {@code migrate} to {@code uri} or the guard refuses, {@code NOT_FOUND}/{@code UNAVAILABLE}
+   *     for either VM, and the coordinator's refusals
    */
   public Future<Run> start(Caller caller, String vm, String destination, String uri, Strategy strategy,
       MigrationParameters parameters) {
@@ -99,7 +99,9 @@ public final class Migrations {
     }
     String opId = OperationTrace.newOpId("migrate");
     OperationsHotplug hotplug = new OperationsHotplug(vertx, operations, events, caller, opId);
-    return source.ready().compose(src -> target.ready().compose(dst -> operations.attachedFunctions(vm).map(attached -> {
+    return operations.guard().prepare(GuardedOperation.migrate(caller, vm, destination, uri, strategy.wireName(), opId))
+        .compose(v -> source.ready())
+        .compose(src -> target.ready().compose(dst -> operations.attachedFunctions(vm).map(attached -> {
       MigrationRequest request = MigrationRequest.to(uri).withFunctions(functions(attached, strategy))
           .withParameters(parameters);
       Operation op = new Operation(opId, caller.id());

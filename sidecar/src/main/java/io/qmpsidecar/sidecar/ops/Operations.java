@@ -14,6 +14,7 @@ import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.qmp.SchemaViolation;
 import io.qmpsidecar.qmp.VmStatus;
 import io.qmpsidecar.sidecar.events.EventStream;
+import io.qmpsidecar.sidecar.failure.Failures;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
@@ -67,10 +68,22 @@ public final class Operations {
   private final DetachFlow detachFlow;
   private final Reconciler reconciler;
   private final PendingDetaches pending;
+  private final OperationGuard guard;
   private final Map<String, VmQueue> queues = new ConcurrentHashMap<>();
 
+  /** Operations that no guard is asked about ({@link OperationGuard#NONE}). */
   public Operations(Vertx vertx, VmRegistry vms, PolicyGate gate, StateStore store, EventStream events,
       SysfsHostPrep hostPrep, HotplugOptions options, SidecarMetrics metrics, int maxQueuedPerVm) {
+    this(vertx, vms, gate, store, events, hostPrep, options, metrics, maxQueuedPerVm, OperationGuard.NONE);
+  }
+
+  /**
+   * @param guard asked before every attach, detach and migration, in the VM's turn (the daemon's
+   *     {@code prepare} hooks)
+   */
+  public Operations(Vertx vertx, VmRegistry vms, PolicyGate gate, StateStore store, EventStream events,
+      SysfsHostPrep hostPrep, HotplugOptions options, SidecarMetrics metrics, int maxQueuedPerVm,
+      OperationGuard guard) {
     if (maxQueuedPerVm < 0) {
       throw new IllegalArgumentException("maxQueuedPerVm must be >= 0, got " + maxQueuedPerVm);
     }
@@ -79,6 +92,7 @@ public final class Operations {
     this.store = Objects.requireNonNull(store, "store");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.maxQueuedPerVm = maxQueuedPerVm;
+    this.guard = Objects.requireNonNull(guard, "guard");
     this.pending = new PendingDetaches(vertx, events, store, hostPrep, options);
     this.attachFlow = new AttachFlow(events, store, hostPrep, this::authorizeAttach, options);
     this.detachFlow = new DetachFlow(vertx, events, store, pending, options);
@@ -108,7 +122,8 @@ public final class Operations {
   /**
    * Attaches a device (see docs/hotplug.md for the steps); the policy decides once the flow has
    * resolved the host function's facts and the placement. A request without an operation id gets
-   * one; every QMP command of the operation is logged with it (see {@link OperationTrace}).
+   * one; every QMP command of the operation is logged with it (see {@link OperationTrace}). In the
+   * VM's turn, before the flow starts, the guard is asked.
    *
    * @return the attachment (the existing one when this repeats an earlier attach); fails with
    *     {@link SidecarException} (after a change, {@link SidecarException#rolledBack()} lists what
@@ -116,13 +131,15 @@ public final class Operations {
    */
   public Future<Attachment> attach(Caller caller, AttachRequest request) {
     AttachRequest r = request.opId() != null ? request : request.withOpId(OperationTrace.newOpId("attach"));
-    return onVm(r.vm(), conn -> attachFlow.attach(OperationTrace.traced(conn, r.vm(), r.opId(), caller.id()), caller, r));
+    return onVm(r.vm(), conn -> guard.prepare(GuardedOperation.attach(caller, r))
+        .compose(v -> attachFlow.attach(OperationTrace.traced(conn, r.vm(), r.opId(), caller.id()), caller, r)));
   }
 
   /**
    * Detaches a device. Policy: the caller must be allowed {@code device_del} of that id; it is
    * decided at once, so a refusal (unknown VM, denied) fails the returned future before this
-   * method returns, and an accepted detach then waits for its turn in the VM's queue.
+   * method returns, and an accepted detach then waits for its turn in the VM's queue, where the
+   * guard is asked first.
    *
    * @return {@code DETACHED}, {@code PENDING} (completion is published later as
    *     {@code device.detached}), {@code REJECTED} or {@code NOT_FOUND}; fails with
@@ -138,7 +155,8 @@ public final class Operations {
       return Future.failedFuture(e);
     }
     return onVm(request.vm(), conn -> {
-      return store.list(request.vm()).compose(stored -> detachFlow.detach(
+      return guard.prepare(GuardedOperation.detach(caller, request)).compose(v -> store.list(request.vm()))
+          .compose(stored -> detachFlow.detach(
           OperationTrace.traced(conn, request.vm(), request.opId(), caller.id()), caller, request,
           stored.stream().filter(a -> a.id().equals(request.id())).findFirst().orElse(null)));
     });
@@ -236,10 +254,31 @@ public final class Operations {
    *     {@code INVALID} ({@code schema-violation}) or {@code QEMU_ERROR} with QEMU's class and text
    */
   public Future<JsonNode> passthrough(Caller caller, String vm, String command, ObjectNode arguments, boolean validate) {
+    return run(vm, PolicyRequest.of(caller, command, arguments), arguments, validate);
+  }
+
+  /**
+   * A QMP command whose request was made elsewhere, as it is (an automation rule's action, as the
+   * policy engine built it): decided once, here, then, when allowed, run unchanged.
+   *
+   * @return QEMU's {@code return} value; fails with {@link SidecarException}: {@code DENIED},
+   *     {@code THROTTLED}, {@code INVALID} (arguments that are not an object) or
+   *     {@code QEMU_ERROR} with QEMU's class and text
+   */
+  public Future<JsonNode> command(String vm, PolicyRequest request) {
+    if (!request.arguments().isObject()) {
+      return Future.failedFuture(Failures.badRequest("the arguments of " + request.command() + " must be a JSON object"));
+    }
+    return run(vm, request, (ObjectNode) request.arguments(), false);
+  }
+
+  /** Decides {@code request} once and runs its command with {@code arguments} (null: none) as sent. */
+  private Future<JsonNode> run(String vm, PolicyRequest request, ObjectNode arguments, boolean validate) {
     VmHandle handle;
+    String command = request.command();
     try {
       handle = vms.get(vm);
-      gate.require(PolicyRequest.of(caller, command, arguments), "run " + command + " on VM " + vm);
+      gate.require(request, "run " + command + " on VM " + vm);
     } catch (SidecarException e) {
       return Future.failedFuture(e);
     }
@@ -264,6 +303,11 @@ public final class Operations {
   /** The VM's stored attachments, for a flow that was already decided (a migration's functions). */
   Future<List<Attachment>> attachedFunctions(String vm) {
     return store.list(vm);
+  }
+
+  /** The guard a migration asks before it starts. */
+  OperationGuard guard() {
+    return guard;
   }
 
   /** The VM's connection when it is ready, for a flow that was already decided. */
