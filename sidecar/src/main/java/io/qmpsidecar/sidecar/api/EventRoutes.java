@@ -165,12 +165,7 @@ final class EventRoutes {
         return;
       }
       lastSent = e.id();
-      ObjectNode body = JSON.createObjectNode().put("id", e.id()).put("time", e.time().toString())
-          .put("vm", e.vm()).put("type", e.type());
-      if (e.opId() != null) {
-        body.put("opId", e.opId());
-      }
-      body.set("data", e.data());
+      ObjectNode body = e.toJson();
       response.write(ndjson ? body + "\n" : "id: " + e.id() + "\ndata: " + body + "\n\n");
     }
 

@@ -6,6 +6,8 @@ import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.sidecar.api.ApiServer;
+import io.qmpsidecar.sidecar.automation.Hooks;
+import io.qmpsidecar.sidecar.automation.RuleRunner;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.events.EventEpoch;
 import io.qmpsidecar.sidecar.events.EventStream;
@@ -44,8 +46,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The running daemon, and only its wiring: {@link #start} builds every part complete (state
- * store, VM registry, policy gate, operations, migrations, API, DPU link, a QMP proxy socket per
- * VM as its QEMU connects) and starts them; {@link #stop} closes them. Called from a plain
+ * store, VM registry, policy gate, hooks, operations, migrations, API, DPU link, automation rules,
+ * a QMP proxy socket per VM as its QEMU connects) and starts them; {@link #stop} closes them. Called from a plain
  * thread, never from an event loop.
  */
 public final class Sidecar {
@@ -62,10 +64,12 @@ public final class Sidecar {
   private final ApiServer api;
   private final Optional<RelayLink> relay;
   private final Map<String, QmpProxyServer> proxies;
+  private final RuleRunner rules;
+  private final Hooks hooks;
 
   private Sidecar(SidecarConfig config, Vertx vertx, PolicyEngine policy, EventStream events, VmRegistry vms,
       StateStore store, Operations operations, ApiServer api, Optional<RelayLink> relay,
-      Map<String, QmpProxyServer> proxies) {
+      Map<String, QmpProxyServer> proxies, RuleRunner rules, Hooks hooks) {
     this.config = config;
     this.vertx = vertx;
     this.policy = policy;
@@ -76,6 +80,8 @@ public final class Sidecar {
     this.api = api;
     this.relay = relay;
     this.proxies = proxies;
+    this.rules = rules;
+    this.hooks = hooks;
   }
 
   /**
@@ -114,8 +120,10 @@ public final class Sidecar {
           config.timeouts().detach(), defaults.pendingWatch(), defaults.unplugRetryWindow(), defaults.unplugRetries());
       SysfsHostPrep hostPrep = new SysfsHostPrep(vertx, config.host().sysfsRoot(), config.host().devRoot(),
           SysfsWriter.DIRECT);
+      Hooks hooks = Hooks.create(vertx, config.automation().hooks(), events, metrics, config.api().socket());
+      undo.add(0, () -> hooks.close());
       Operations operations = new Operations(vertx, vms, gate, store, events, hostPrep, hotplug, metrics,
-          Operations.DEFAULT_MAX_QUEUED_PER_VM);
+          Operations.DEFAULT_MAX_QUEUED_PER_VM, hooks.guard());
       undo.add(0, operations::close);
       Migrations migrations = new Migrations(vertx, vms, operations, events, gate, metrics);
       Map<String, QmpProxyServer> proxies = new ConcurrentHashMap<>();
@@ -127,7 +135,12 @@ public final class Sidecar {
           ? Optional.of(await(RelayLink.start(vertx, config, operations, events, metrics), timeout))
           : Optional.empty();
       relay.ifPresent(r -> undo.add(0, () -> r.close()));
-      Sidecar sidecar = new Sidecar(config, vertx, policy, events, vms, store, operations, api, relay, proxies);
+      RuleRunner rules = await(RuleRunner.start(vertx, policy, operations, events, metrics,
+          config.automation().maxActionsPerSecond()), timeout);
+      undo.add(0, rules::close);
+      hooks.start();
+      Sidecar sidecar = new Sidecar(config, vertx, policy, events, vms, store, operations, api, relay, proxies, rules,
+          hooks);
       vms.start(config.vmSocketDir(), (vm, connection) -> {
         migrations.connected(vm, connection);
         operations.connected(vm, connection)
@@ -215,6 +228,8 @@ public final class Sidecar {
         await(relay.get().close(), bound);
       }
       await(Future.join(proxies.values().stream().map(QmpProxyServer::close).toList()), bound);
+      rules.close();
+      await(hooks.close(), bound);
       operations.close();
       await(vms.close(), bound);
       await(store.close(), bound);

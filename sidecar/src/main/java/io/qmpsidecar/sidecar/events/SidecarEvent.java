@@ -86,6 +86,20 @@ public final class SidecarEvent {
     return d;
   }
 
+  /**
+   * The event as every consumer gets it (a line of the API's stream, a hook's input):
+   * {@code {id, time, vm, type, opId?, data}}.
+   */
+  public ObjectNode toJson() {
+    ObjectNode body = JsonNodeFactory.instance.objectNode().put("id", id).put("time", time.toString()).put("vm", vm)
+        .put("type", type);
+    if (opId != null) {
+      body.put("opId", opId);
+    }
+    body.set("data", data());
+    return body;
+  }
+
   /** A text field of {@link #data()}, or null when absent. */
   public String text(String field) {
     JsonNode value = field.equals("qemuTimestamp") ? data().get(field) : source.get(field);
