@@ -19,6 +19,7 @@ public final class TestConfig {
   private final Path dir;
   private final Map<String, String> keys = new LinkedHashMap<>();
   private final List<String> vms = new ArrayList<>();
+  private Path file;
 
   TestConfig(Path dir) {
     this.dir = dir;
@@ -76,6 +77,15 @@ public final class TestConfig {
     return set("host.sysfsRoot", sysfs.toString()).set("host.devRoot", dev.toString());
   }
 
+  /**
+   * A configuration file, read first as {@code run --config FILE} reads it: for what no
+   * {@code --set} can give (the {@code hooks} list); the setters here still win over it.
+   */
+  public TestConfig file(Path yaml) {
+    this.file = yaml;
+    return this;
+  }
+
   /** Any other key of docs/configuration.md, as {@code --set KEY=VALUE} would set it. */
   public TestConfig set(String key, String value) {
     keys.put(key, value);
@@ -102,6 +112,6 @@ public final class TestConfig {
   public SidecarConfig build() {
     List<String> sets = new ArrayList<>();
     keys.forEach((k, v) -> sets.add(k + "=" + v));
-    return ConfigLoader.load(null, Map.of(), sets, vms);
+    return ConfigLoader.load(file, Map.of(), sets, vms);
   }
 }
