@@ -105,7 +105,8 @@ public final class EventStream {
   }
 
   /**
-   * The retained events after {@code afterId} ({@code 0}: from this run's first), with a gap when
+   * The retained events after {@code afterId} ({@code 0} or this run's base: from this run's
+   * first), with a gap when
    * some are missing: {@code afterId} is from an earlier run ({@code RESTARTED}) or one this run
    * has not handed out ({@code UNKNOWN}), in which case the replay starts with this run's first
    * event, or the log no longer holds the event right after it ({@code EVICTED}).
@@ -115,7 +116,8 @@ public final class EventStream {
       long base = epoch.base();
       EventReplay.Reason reason = null;
       long after = afterId;
-      if (afterId > 0 && afterId <= base) {
+      // The base itself is no earlier run's loss: every id before this run's first is at most the base.
+      if (afterId > 0 && afterId < base) {
         reason = EventReplay.Reason.RESTARTED;
         after = base;
       } else if (afterId > lastId) {

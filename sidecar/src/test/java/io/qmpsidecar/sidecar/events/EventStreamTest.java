@@ -146,6 +146,8 @@ class EventStreamTest {
 
     assertThat(run2.since(0).events()).containsExactly(x, y);
     assertThat(run2.since(0).complete()).isTrue();
+    assertThat(run2.since(run2.firstId() - 1).events()).as("the base: from this run's first").containsExactly(x, y);
+    assertThat(run2.since(run2.firstId() - 1).complete()).isTrue();
     assertThat(run2.since(x.id()).events()).containsExactly(y);
     assertThat(run2.since(y.id()).complete()).isTrue();
   }
