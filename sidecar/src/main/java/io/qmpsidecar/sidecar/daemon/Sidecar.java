@@ -41,6 +41,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,6 +67,7 @@ public final class Sidecar {
   private final Map<String, QmpProxyServer> proxies;
   private final RuleRunner rules;
   private final Hooks hooks;
+  private final AtomicBoolean stopped = new AtomicBoolean();
 
   private Sidecar(SidecarConfig config, Vertx vertx, PolicyEngine policy, EventStream events, VmRegistry vms,
       StateStore store, Operations operations, ApiServer api, Optional<RelayLink> relay,
@@ -218,9 +220,13 @@ public final class Sidecar {
 
   /**
    * Stops taking requests, closes the proxies, the QMP connections, the store and Vert.x, each
-   * step within {@code timeouts.shutdown}; pending removals stay stored for the next start.
+   * step within {@code timeouts.shutdown}; pending removals stay stored for the next start. A
+   * second call does nothing.
    */
   public void stop() {
+    if (!stopped.compareAndSet(false, true)) {
+      return;
+    }
     Duration bound = config.timeouts().shutdown();
     try {
       await(api.close(), bound);
