@@ -150,6 +150,9 @@ class HooksIT {
     Reply bad = api.call(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"driver\":\"e1000e\",\"id\":\"bad-nic\"}");
     assertThat(bad.status()).isEqualTo(403);
     assertThat(bad.body().path("type").asText()).isEqualTo("urn:qmp-sidecar:problem:hook-refused");
+    assertThat(bad.body().path("title").asText()).isEqualTo("Refused by a prepare hook");
+    assertThat(bad.body().path("hook").asText()).isEqualTo("approve");
+    assertThat(bad.body().path("exit").asInt()).isEqualTo(1);
     assertThat(bad.body().path("detail").asText()).startsWith("the prepare hook approve refused the attach of bad-nic"
         + " to VM vm1: device ids starting bad- are not allowed on vm1");
     assertThat(api.call(HttpMethod.GET, "/v1/vms/vm1/devices", null).body()).isEmpty();
