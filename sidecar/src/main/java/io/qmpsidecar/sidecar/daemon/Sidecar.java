@@ -204,7 +204,9 @@ public final class Sidecar {
         "stateDir", !next.stateDir().equals(now.stateDir()), "proxy.dir", !next.proxyDir().equals(now.proxyDir()),
         "host", !next.host().equals(now.host()), "timeouts", !next.timeouts().equals(now.timeouts()),
         "vmSocketDir", !Objects.equals(next.vmSocketDir(), now.vmSocketDir()),
-        "events", !next.events().equals(now.events()), "automation", !next.automation().equals(now.automation()));
+        "events", !next.events().equals(now.events()),
+        "automation", next.automation().maxActionsPerSecond() != now.automation().maxActionsPerSecond(),
+        "hooks", !next.automation().hooks().equals(now.automation().hooks()));
     changed.forEach((key, differs) -> {
       if (differs) {
         restart.add(key);
