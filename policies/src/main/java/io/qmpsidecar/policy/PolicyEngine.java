@@ -88,6 +88,15 @@ public final class PolicyEngine {
   }
 
   /**
+   * Whether some automation rule of the policy in force names {@code event} (its conditions on
+   * the data aside), so that a caller can leave the events no rule can fire on unread. Cheap:
+   * no data is looked at and nothing is recorded.
+   */
+  public boolean watches(String event) {
+    return active.get().watches(event);
+  }
+
+  /**
    * Tells the engine an event happened. Returns an action for every automation rule that matches
    * the event and is out of its cooldown, as a request from caller {@code rule:<id>} that is
    * <em>not yet decided</em>: whoever runs it decides it first, once, with {@link #decide} (the

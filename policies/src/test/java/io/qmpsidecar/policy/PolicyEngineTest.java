@@ -108,6 +108,9 @@ class PolicyEngineTest {
     assertThat(engine.onEvent("vm1", "GUEST_PANICKED", json("{\"action\":\"poweroff\"}")))
         .extracting(AutomationAction::ruleId).containsExactly("quit-on-panic");
     assertThat(engine.onEvent("vm1", "SHUTDOWN", pause)).isEmpty();
+    assertThat(engine.watches("GUEST_PANICKED")).isTrue();
+    assertThat(engine.watches("GUEST_CRASHLOADED")).as("quit-on-panic's GUEST_*").isTrue();
+    assertThat(engine.watches("SHUTDOWN")).isFalse();
   }
 
   @Test

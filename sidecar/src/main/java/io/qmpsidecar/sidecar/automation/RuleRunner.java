@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -49,6 +50,9 @@ public final class RuleRunner {
   static final int EVENT_QUEUE = 1024;
   /** Actions of one VM that may wait behind the running one. */
   static final int QUEUE_PER_VM = 16;
+  /** Event types whose rule names are kept. */
+  private static final int NAMES_KEPT = 1024;
+  private static final Map<String, String> NAMES = new ConcurrentHashMap<>();
 
   private final Context context;
   private final PolicyEngine engine;
@@ -95,7 +99,10 @@ public final class RuleRunner {
     RuleRunner runner = new RuleRunner(context, engine, operations, events, metrics, maxPerSecond);
     Promise<RuleRunner> started = Promise.promise();
     context.runOnContext(v -> {
-      runner.subscription = events.subscribe(e -> !AutomationEvents.isReport(e.type()), EVENT_QUEUE,
+      // Only the events some rule in force names are queued: without rules, none (a reload
+      // that adds rules takes effect for the next event, as the filter asks the engine each time).
+      runner.subscription = events.subscribe(e -> !AutomationEvents.isReport(e.type()) && engine.watches(name(e)),
+          EVENT_QUEUE,
           new EventListener() {
             @Override
             public void onEvent(SidecarEvent event) {
@@ -124,11 +131,26 @@ public final class RuleRunner {
       drop(event.vm(), "*", "the rules fell " + EVENT_QUEUE + " events behind the stream: events were not offered"
           + " to them", missed, JsonNodeFactory.instance.objectNode());
     }
-    String name = event.type().startsWith("qmp.") ? event.type().substring("qmp.".length()) : event.type();
-    List<AutomationAction> actions = engine.onEvent(event.vm(), name, event.data());
+    List<AutomationAction> actions = engine.onEvent(event.vm(), name(event), event.data());
     for (AutomationAction action : actions) {
       accept(new Pending(action, event));
     }
+  }
+
+  /**
+   * The name rules know an event by: QEMU's own for QEMU's events, the type for the sidecar's.
+   * Made once per type (a bounded few are kept), not once per event: every event is asked.
+   */
+  private static String name(SidecarEvent e) {
+    String type = e.type();
+    String name = NAMES.get(type);
+    if (name == null) {
+      name = type.startsWith("qmp.") ? type.substring("qmp.".length()) : type;
+      if (NAMES.size() < NAMES_KEPT) {
+        NAMES.putIfAbsent(type, name);
+      }
+    }
+    return name;
   }
 
   private void accept(Pending p) {
