@@ -81,6 +81,7 @@ public final class RuleRunner {
     this.metrics = metrics;
     this.maxPerSecond = maxPerSecond;
     this.drops = new DropReports(context.owner(), events, AutomationEvents.DROPPED);
+    this.windowStart = System.nanoTime();
   }
 
   /**
