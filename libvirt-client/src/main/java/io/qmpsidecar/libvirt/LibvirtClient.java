@@ -187,6 +187,16 @@ public final class LibvirtClient {
     }));
   }
 
+  /**
+   * Sends one QMP command to the domain's monitor through libvirt
+   * ({@code virDomainQemuMonitorCommand}). <b>libvirt taints the domain</b>
+   * ({@code custom-monitor}) the first time: callers must say so before they call. Completes with
+   * QEMU's whole reply as text ({@code {"return": ...}} or {@code {"error": ...}}).
+   */
+  public CompletableFuture<String> qemuMonitorCommand(DomainRef domain, String commandJson) {
+    return onDomain("QMP command", domain, d -> d.qemuMonitorCommand(commandJson, 0));
+  }
+
   /** Resets the domain like a reset button ({@code virDomainReset}). */
   public CompletableFuture<Void> reset(DomainRef domain) {
     return onDomain("reset", domain, d -> {

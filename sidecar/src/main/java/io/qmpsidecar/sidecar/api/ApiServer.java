@@ -58,6 +58,7 @@ public final class ApiServer {
   private final List<Consumer<Router>> routes = new ArrayList<>();
   private final SidecarMetrics metrics;
   private final List<HttpServer> servers = new ArrayList<>();
+  private final AuthThrottle throttle = new AuthThrottle();
 
   /**
    * What the API serves requests from: the operations layer does and decides the work; the
@@ -174,16 +175,27 @@ public final class ApiServer {
   private Router router(ApiCallers tokens, boolean requireToken) {
     Router router = Router.router(vertx);
     router.route().handler(ctx -> {
-      if (requireToken) {
+      if (requireToken && !ctx.request().path().equals("/healthz")) {
+        String peer = ctx.request().remoteAddress() == null ? "unknown" : ctx.request().remoteAddress().host();
+        long now = System.currentTimeMillis();
+        long wait = throttle.waitMillis(peer, now);
+        if (wait > 0) {
+          ctx.response().putHeader("retry-after", Long.toString((wait + 999) / 1000));
+          Problem.of(429, "auth-throttled", "Too many failed authentications", "too many wrong or missing bearer"
+              + " tokens from " + peer + "; retry in " + (wait + 999) / 1000 + " s with a token from api.tokensFile")
+              .send(ctx);
+          return;
+        }
         Caller caller = tokens.byBearer(ctx.request().getHeader("authorization"));
-        if (caller == null && !ctx.request().path().equals("/healthz")) {
+        if (caller == null) {
+          throttle.failed(peer, now);
           ctx.response().putHeader("www-authenticate", "Bearer");
           Problem.of(401, "unauthorized", "Missing or wrong bearer token",
               "this TCP listener needs 'Authorization: Bearer TOKEN' with a token from api.tokensFile").send(ctx);
           return;
         }
         ctx.put(CALLER, caller);
-      } else {
+      } else if (!requireToken) {
         ctx.put(CALLER, ApiCallers.LOCAL);
       }
       ctx.addEndHandler(v -> metrics.apiRequest(routeName(ctx), ctx.response().getStatusCode()));

@@ -93,6 +93,13 @@ final class MigrationRoutes {
   }
 
   private static ObjectNode view(Migrations.Run run) {
+    if (run.libvirt() != null) {
+      ObjectNode o = JSON.createObjectNode().put("vm", run.vm()).put("destination", run.destination())
+          .put("state", run.libvirt().state().name()).put("backend", "libvirt")
+          .put("strategy", run.libvirt().strategy().wireName()).put("startedAt", run.libvirt().startedAt().toString());
+      run.libvirt().result().onFailure(e -> o.put("error", e.getMessage()));
+      return o;
+    }
     ObjectNode o = JSON.createObjectNode().put("vm", run.vm()).put("destination", run.destination())
         .put("state", run.migration().state().name());
     o.set("source", JSON.valueToTree(run.migration().sourceRecord()));

@@ -46,8 +46,15 @@ final class VmRoutes {
   }
 
   private static ObjectNode summary(VmHandle vm) {
-    ObjectNode o = JSON.createObjectNode().put("name", vm.name()).put("qmp", vm.address().toString())
-        .put("state", vm.state().name().toLowerCase());
+    ObjectNode o = JSON.createObjectNode().put("name", vm.name());
+    if (vm.libvirt() == null) {
+      o.put("qmp", vm.address().toString());
+    } else {
+      o.putObject("libvirt").put("uri", vm.libvirt().config().uri()).put("domain", vm.libvirt().config().domain())
+          .put("passthrough", vm.libvirt().config().passthrough() ? "query commands only; the first one taints the domain"
+              : "off (it would taint the domain)");
+    }
+    o.put("state", vm.state().name().toLowerCase());
     vm.ready().onSuccess(c -> o.put("qemu", c.greeting().version().toString()));
     if (vm.state() != QmpState.READY) {
       o.put("error", vm.lastError());
@@ -73,8 +80,12 @@ final class VmRoutes {
     if (validate != null && !validate.equals("true") && !validate.equals("false")) {
       throw Failures.badRequest("validate must be true or false, got '" + validate + "'");
     }
+    String acceptTaint = ctx.queryParams().get("acceptTaint");
+    if (acceptTaint != null && !acceptTaint.equals("true") && !acceptTaint.equals("false")) {
+      throw Failures.badRequest("acceptTaint must be true or false, got '" + acceptTaint + "'");
+    }
     operations.passthrough(ApiServer.caller(ctx), ctx.pathParam("vm"), command.execute(), command.arguments(),
-            "true".equals(validate))
+            "true".equals(validate), "true".equals(acceptTaint))
         .onSuccess(ret -> ApiServer.json(ctx, 200, JSON.createObjectNode().set("return", ret)))
         .onFailure(ctx::fail);
   }

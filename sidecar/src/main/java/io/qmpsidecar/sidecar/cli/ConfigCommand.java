@@ -33,9 +33,15 @@ final class ConfigCommand implements Runnable {
       try {
         SidecarConfig c = config.load(System.getenv());
         out.printf("configuration OK: %d VM%s%n", c.vms().size(), c.vms().size() == 1 ? "" : "s");
-        c.vms().forEach(vm -> out.printf("  vm %s: %s%n", vm.name(), vm.qmp()));
+        c.vms().forEach(vm -> out.printf("  vm %s: %s%n", vm.name(), vm.qmp() != null ? vm.qmp()
+            : "libvirt " + vm.libvirt().uri() + " domain " + vm.libvirt().domain()
+                + (vm.libvirt().passthrough() ? " (query passthrough on: taints the domain)" : "")));
         if (c.vmSocketDir() != null) {
           out.printf("  vm sockets: every *.qmp in %s%n", c.vmSocketDir());
+        }
+        if (c.libvirt().enabled()) {
+          out.printf("  libvirt domains: every running domain of %s%s%n", c.libvirt().uri(),
+              c.libvirt().metadata() == null ? "" : " with metadata " + c.libvirt().metadata());
         }
         out.printf("  api: unix:%s%s%n", c.api().socket(),
             c.api().tcpEnabled() ? ", tcp:" + c.api().tcpHost() + ":" + c.api().tcpPort() + " (bearer tokens)" : "");

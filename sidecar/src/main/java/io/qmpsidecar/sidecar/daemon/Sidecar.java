@@ -39,6 +39,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -121,7 +122,7 @@ public final class Sidecar {
       HotplugOptions hotplug = new HotplugOptions(config.timeouts().command(), config.timeouts().attach(),
           config.timeouts().detach(), defaults.pendingWatch(), defaults.unplugRetryWindow(), defaults.unplugRetries());
       SysfsHostPrep hostPrep = new SysfsHostPrep(vertx, config.host().sysfsRoot(), config.host().devRoot(),
-          SysfsWriter.DIRECT);
+          SysfsWriter.DIRECT, Set.copyOf(config.host().vfioDrivers()));
       Hooks hooks = Hooks.create(vertx, config.automation().hooks(), events, metrics, config.api().socket());
       undo.add(0, () -> hooks.close());
       Operations operations = new Operations(vertx, vms, gate, store, events, hostPrep, hotplug, metrics,
@@ -130,7 +131,7 @@ public final class Sidecar {
       Migrations migrations = new Migrations(vertx, vms, operations, events, gate, metrics);
       Map<String, QmpProxyServer> proxies = new ConcurrentHashMap<>();
       ApiServer api = new ApiServer(vertx, config.api(), new ApiServer.Services(operations, migrations, events, policy,
-          metrics, () -> notReady(vms)));
+          metrics, () -> notReady(vms, proxies)));
       await(api.start(), timeout);
       undo.add(0, () -> api.close());
       Optional<RelayLink> relay = config.relay().enabled()
@@ -150,6 +151,10 @@ public final class Sidecar {
             .onFailure(e -> LOG.warn("VM {}: first reconcile failed: {}", vm, e.getMessage()));
         sidecar.openProxy(vm, connection, metrics);
       });
+      // libvirt VMs get no QMP proxy: their monitor is libvirt's (docs/libvirt.md).
+      vms.startLibvirt(config.libvirt(), domain -> operations.connected(domain)
+          .onSuccess(report -> LOG.info("VM {}: reconciled with libvirt's live XML: {}", domain.vm(), report))
+          .onFailure(e -> LOG.warn("VM {}: first reconcile failed: {}", domain.vm(), e.getMessage())));
       LOG.info("qmp-sidecar ready in {} ms: {} VM(s), policy {}, transport {}",
           Duration.ofNanos(System.nanoTime() - t0).toMillis(), config.vms().size(), loaded.source(),
           vertx.isNativeTransportEnabled() ? "epoll" : "JDK NIO");
@@ -200,13 +205,14 @@ public final class Sidecar {
     Policy loaded = loadPolicy(next.policy());
     List<String> restart = new ArrayList<>();
     SidecarConfig now = config;
-    Map<String, Boolean> changed = Map.of("api", !next.api().equals(now.api()), "relay", !next.relay().equals(now.relay()),
-        "stateDir", !next.stateDir().equals(now.stateDir()), "proxy.dir", !next.proxyDir().equals(now.proxyDir()),
-        "host", !next.host().equals(now.host()), "timeouts", !next.timeouts().equals(now.timeouts()),
-        "vmSocketDir", !Objects.equals(next.vmSocketDir(), now.vmSocketDir()),
-        "events", !next.events().equals(now.events()),
-        "automation", next.automation().maxActionsPerSecond() != now.automation().maxActionsPerSecond(),
-        "hooks", !next.automation().hooks().equals(now.automation().hooks()));
+    Map<String, Boolean> changed = Map.ofEntries(Map.entry("api", !next.api().equals(now.api())),
+        Map.entry("relay", !next.relay().equals(now.relay())), Map.entry("stateDir", !next.stateDir().equals(now.stateDir())),
+        Map.entry("proxy.dir", !next.proxyDir().equals(now.proxyDir())), Map.entry("host", !next.host().equals(now.host())),
+        Map.entry("timeouts", !next.timeouts().equals(now.timeouts())),
+        Map.entry("vmSocketDir", !Objects.equals(next.vmSocketDir(), now.vmSocketDir())),
+        Map.entry("libvirt", !next.libvirt().equals(now.libvirt())), Map.entry("events", !next.events().equals(now.events())),
+        Map.entry("automation", next.automation().maxActionsPerSecond() != now.automation().maxActionsPerSecond()),
+        Map.entry("hooks", !next.automation().hooks().equals(now.automation().hooks())));
     changed.forEach((key, differs) -> {
       if (differs) {
         restart.add(key);
@@ -257,11 +263,16 @@ public final class Sidecar {
         .onFailure(e -> LOG.error("VM {}: no QMP proxy: {}", vm, e.getMessage()));
   }
 
-  private static List<String> notReady(VmRegistry vms) {
+  /** Every VM connected, answering, and with its proxy socket open; else what is missing. */
+  private static List<String> notReady(VmRegistry vms, Map<String, QmpProxyServer> proxies) {
     List<String> problems = new ArrayList<>();
     for (VmHandle vm : vms.all()) {
       if (vm.state() != QmpState.READY) {
         problems.add("vm " + vm.name() + ": " + vm.state().name().toLowerCase() + " (" + vm.lastError() + ")");
+      } else if (vm.unresponsive().isPresent()) {
+        problems.add("vm " + vm.name() + ": " + vm.unresponsive().get());
+      } else if (!proxies.containsKey(vm.name())) {
+        problems.add("vm " + vm.name() + ": its QMP proxy socket is not open yet");
       }
     }
     return problems;

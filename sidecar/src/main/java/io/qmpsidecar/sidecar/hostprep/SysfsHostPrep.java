@@ -1,14 +1,18 @@
 package io.qmpsidecar.sidecar.hostprep;
 
+import io.qmpsidecar.sidecar.failure.Failures;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
@@ -25,6 +29,10 @@ public final class SysfsHostPrep {
   private final Path devRoot;
   private final SysfsWriter writer;
   private final SysfsReader reader;
+  private final Set<String> drivers;
+
+  /** The VFIO driver every host has. */
+  public static final String VFIO_PCI = "vfio-pci";
 
   /**
    * @param sysfsRoot normally {@code /sys}
@@ -32,11 +40,40 @@ public final class SysfsHostPrep {
    * @param writer how attributes are written ({@link SysfsWriter#DIRECT} on a real host)
    */
   public SysfsHostPrep(Vertx vertx, Path sysfsRoot, Path devRoot, SysfsWriter writer) {
+    this(vertx, sysfsRoot, devRoot, writer, Set.of());
+  }
+
+  /**
+   * @param variantDrivers VFIO variant drivers a function may be bound to besides
+   *     {@value #VFIO_PCI} (e.g. {@code mlx5_vfio_pci}); no other driver name is ever written
+   */
+  public SysfsHostPrep(Vertx vertx, Path sysfsRoot, Path devRoot, SysfsWriter writer, Set<String> variantDrivers) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.sysfsRoot = Objects.requireNonNull(sysfsRoot, "sysfsRoot");
     this.devRoot = Objects.requireNonNull(devRoot, "devRoot");
     this.writer = Objects.requireNonNull(writer, "writer");
     this.reader = new SysfsReader(sysfsRoot);
+    Set<String> allowed = new TreeSet<>(variantDrivers);
+    allowed.add(VFIO_PCI);
+    this.drivers = Collections.unmodifiableSet(allowed);
+  }
+
+  /** The host drivers a function may be bound to: {@value #VFIO_PCI} and the configured variants. */
+  public Set<String> drivers() {
+    return drivers;
+  }
+
+  /**
+   * Refuses a host driver that is not {@value #VFIO_PCI} or a configured variant, before anything
+   * is read or written: a caller's text never reaches sysfs.
+   *
+   * @throws SidecarException {@code INVALID} ({@code bad-request}) naming the allowed drivers
+   */
+  public void checkDriver(String driver) {
+    if (driver != null && !drivers.contains(driver)) {
+      throw Failures.badRequest("hostDriver '" + driver + "' is not allowed: use one of " + drivers
+          + " (VFIO variant drivers are added with host.vfioDrivers in the sidecar's configuration)");
+    }
   }
 
   /**
@@ -72,8 +109,17 @@ public final class SysfsHostPrep {
    *     that the function is already bound to a VFIO driver
    */
   public Future<PreparedHost> prepare(HostDevice device, String driver) {
+    try {
+      checkDriver(driver);
+    } catch (SidecarException e) {
+      return Future.failedFuture(e);
+    }
     return vertx.executeBlocking(() -> {
       String bdf = device.bdf().value();
+      if (driver != null && !Files.isDirectory(sysfsRoot.resolve("bus/pci/drivers").resolve(driver))) {
+        throw HostPrepFailure.of(bdf, "cannot be bound to " + driver + ": the driver is not loaded (no "
+            + sysfsRoot.resolve("bus/pci/drivers").resolve(driver) + ")", "load it: modprobe " + driver.replace('-', '_'));
+      }
       if (!device.groupExclusive()) {
         throw HostPrepFailure.of(bdf, "IOMMU group " + device.iommuGroup() + " also holds "
             + device.foreignGroupMembers().stream()

@@ -20,6 +20,7 @@ import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.vertx.core.Future;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -62,6 +63,7 @@ public final class AttachFlow {
     String rootPort;
     ObjectNode properties;
     PreparedHost prepared;
+    boolean intended;
     boolean added;
 
     Run(AttachRequest request, Caller caller) {
@@ -79,6 +81,12 @@ public final class AttachFlow {
   public Future<Attachment> attach(QmpConnection conn, Caller caller, AttachRequest request) {
     Run run = new Run(request, caller);
     publish(run, EventTypes.ATTACH_REQUESTED, data(run).put("caller", caller.id()));
+    try {
+      hostPrep.checkDriver(request.hostDriver());
+    } catch (SidecarException refused) {
+      publish(run, EventTypes.ATTACH_FAILED, data(run).put("error", refused.getMessage()));
+      return Future.failedFuture(refused);
+    }
     return conn.execute(QmpCommands.queryMigrate(), options.queryTimeout())
         .compose(m -> m.isActive()
             ? Future.failedFuture(HotplugFailures.migrating(request.vm(), m.status()))
@@ -128,9 +136,13 @@ public final class AttachFlow {
     } catch (SidecarException denied) {
       return Future.failedFuture(denied);
     }
-    Future<PreparedHost> prep = run.host == null ? Future.succeededFuture(null)
-        : hostPrep.prepare(run.host, run.request.hostDriver());
-    return prep
+    // The intent is durable before anything changes: a crash from here on leaves a record that
+    // the next reconcile adopts (QEMU has the device) or abandons (host driver restored).
+    return store.put(intent(run))
+        .compose(v -> {
+          run.intended = true;
+          return run.host == null ? Future.succeededFuture(null) : hostPrep.prepare(run.host, run.request.hostDriver());
+        })
         .compose(prepared -> {
           run.prepared = prepared;
           if (prepared != null) {
@@ -162,9 +174,10 @@ public final class AttachFlow {
 
   private Future<Attachment> undo(QmpConnection conn, Run run, Throwable cause) {
     if (!run.added && (run.prepared == null || !run.prepared.rebound())) {
-      return Future.failedFuture(cause);
+      return forgetIntent(run, new ArrayList<>()).compose(steps -> Future.failedFuture(
+          cause instanceof SidecarException se ? se.withRollback(steps) : cause));
     }
-    return rollback.undo(conn, run.id, run.added, run.prepared).transform(ar -> {
+    return rollback.undo(conn, run.id, run.added, run.prepared).compose(steps -> forgetIntent(run, steps)).transform(ar -> {
       List<String> steps = ar.result();
       ObjectNode d = data(run).put("error", cause.getMessage());
       d.putArray("steps").addAll(steps.stream().map(JSON::textNode).toList());
@@ -174,6 +187,29 @@ public final class AttachFlow {
               + " failed: " + cause.getMessage()).vm(run.request.vm()).fix("check the VM and retry").cause(cause).build();
       return Future.failedFuture(error.withRollback(steps));
     });
+  }
+
+  /** Removes the stored intent of an undone attach; a failure to do so becomes a step of the rollback. */
+  private Future<List<String>> forgetIntent(Run run, List<String> steps) {
+    if (!run.intended) {
+      return Future.succeededFuture(steps);
+    }
+    return store.remove(run.request.vm(), run.id).map(v -> steps).otherwise(e -> {
+      List<String> more = new ArrayList<>(steps);
+      more.add("the attach's stored intent could not be removed (" + e.getMessage()
+          + "); the next reconcile removes it");
+      return more;
+    });
+  }
+
+  /** What the attach is about to do, stored before it does it. */
+  private static Attachment intent(Run run) {
+    boolean rebinds = run.host != null && run.request.hostDriver() != null
+        && !run.host.driver().equals(Optional.of(run.request.hostDriver()));
+    return new Attachment(run.request.vm(), run.id, run.request.driver(),
+        run.host == null ? null : run.host.bdf().value(), run.rootPort, run.properties, rebinds,
+        run.host == null ? null : run.host.driver().orElse(null), null, List.of(), AttachmentState.ATTACHING,
+        run.request.opId());
   }
 
   private static ObjectNode properties(Run run) {

@@ -17,6 +17,14 @@ final class HotplugFailures {
             + " or detach a device first").build();
   }
 
+  /** A probe of the VM's slots got no answer: nothing was added. */
+  static SidecarException placementUnknown(String vm, String what, Throwable cause) {
+    SidecarException why = SidecarException.from(cause);
+    return SidecarException.of(why.kind(), "placement-unknown", "VM " + vm + ": cannot tell " + what + " ("
+            + cause.getMessage() + "); nothing was added")
+        .vm(vm).cause(cause).fix("check that QEMU answers (query-status), then retry").build();
+  }
+
   /** The device id or host function is already used in a way that differs from the request. */
   static SidecarException conflict(String vm, String message) {
     return SidecarException.of(Kind.CONFLICT, "conflict", message).vm(vm).build();

@@ -24,6 +24,10 @@ final class Idempotency {
       if (!sameId && !sameHost) {
         continue;
       }
+      if (a.state() == AttachmentState.ATTACHING) {
+        throw HotplugFailures.conflict(request.vm(), "VM " + request.vm() + ": an earlier attach of " + a.id()
+            + " did not finish; the sidecar reconciles it with QEMU when it reconnects: retry after reconcile.done");
+      }
       if (a.state() == AttachmentState.DETACHING) {
         throw HotplugFailures.conflict(request.vm(), "VM " + request.vm() + ": device " + a.id()
             + " is being detached (waiting for the guest to release it); retry after"

@@ -7,6 +7,7 @@ import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
+import io.qmpsidecar.sidecar.libvirt.LibvirtMigration;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.qmpsidecar.sidecar.migration.CoordinatedMigration;
 import io.qmpsidecar.sidecar.migration.CoordinationState;
@@ -27,6 +28,7 @@ import io.qmpsidecar.sidecar.migration.MigrationRole;
 import io.qmpsidecar.sidecar.migration.PublishedMigrationEvent;
 import io.qmpsidecar.sidecar.migration.Strategy;
 import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.state.StateStore;
 import io.qmpsidecar.sidecar.vm.VmHandle;
 import io.qmpsidecar.sidecar.vm.VmRegistry;
 import io.vertx.core.Future;
@@ -56,15 +58,24 @@ public final class Migrations {
   private final Map<String, MigrationMonitor> adopted = new ConcurrentHashMap<>();
   private final SidecarMetrics metrics;
   private final MigrationListener listener;
+  private final StateStore store;
 
-  /** One run: where it goes and the coordinator's handle. */
-  public record Run(String vm, String destination, CoordinatedMigration migration) {}
+  /**
+   * One run: where it goes and its handle, the coordinator's for a QMP VM ({@code migration}) or
+   * the libvirt flow's for a libvirt VM ({@code libvirt}); the other is null.
+   */
+  public record Run(String vm, String destination, CoordinatedMigration migration, LibvirtMigration libvirt) {
+    public Run(String vm, String destination, CoordinatedMigration migration) {
+      this(vm, destination, migration, null);
+    }
+  }
 
   /** The operation id and caller that a run's events and log lines carry. */
   record Operation(String opId, String caller) {}
 
   public Migrations(Vertx vertx, VmRegistry vms, Operations operations, EventStream events, PolicyGate gate,
       SidecarMetrics metrics) {
+    this.store = operations.store();
     this.vertx = vertx;
     this.vms = vms;
     this.operations = operations;
@@ -99,8 +110,22 @@ public final class Migrations {
     }
     String opId = OperationTrace.newOpId("migrate");
     OperationsHotplug hotplug = new OperationsHotplug(vertx, operations, events, caller, opId);
-    return operations.guard().prepare(GuardedOperation.migrate(caller, vm, destination, uri, strategy.wireName(), opId))
-        .compose(v -> source.ready())
+    if ((source.libvirt() == null) != (target.libvirt() == null)) {
+      return Future.failedFuture(MigrationFailures.refused(vm, List.of(), "VM " + vm + " and VM " + destination
+          + " are not both managed by libvirt; a libvirt domain migrates only to another libvirtd"));
+    }
+    Future<Void> prepared = operations.guard()
+        .prepare(GuardedOperation.migrate(caller, vm, destination, uri, strategy.wireName(), opId));
+    if (source.libvirt() != null) {
+      return prepared.compose(v -> operations.attachedFunctions(vm)).compose(attached -> LibvirtMigration.start(vertx,
+          events, store, hotplug, source.libvirt(), target.libvirt(), attached, strategy, uri, opId, caller.id()))
+          .map(m -> {
+            Run r = new Run(vm, destination, null, m);
+            runs.put(vm, r);
+            return r;
+          });
+    }
+    return prepared.compose(v -> source.ready())
         .compose(src -> target.ready().compose(dst -> operations.attachedFunctions(vm).map(attached -> {
       MigrationRequest request = MigrationRequest.to(uri).withFunctions(functions(attached, strategy))
           .withParameters(parameters);
@@ -171,7 +196,7 @@ public final class Migrations {
       return Future.failedFuture(e);
     }
     if (run.isPresent()) {
-      return run.get().migration().cancel();
+      return run.get().libvirt() != null ? run.get().libvirt().cancel() : run.get().migration().cancel();
     }
     if (adopted.get(vm).role() == MigrationRole.DESTINATION) {
       return Future.failedFuture(MigrationFailures.refused(vm, List.of(), "VM " + vm
@@ -187,6 +212,7 @@ public final class Migrations {
   public void connected(String vm, QmpConnection connection) {
     metrics.gauge("migration_remaining_bytes", "RAM still to send by the VM's current or last coordinated migration"
         + " (-1: none or unknown)", vm, () -> Optional.ofNullable(runs.get(vm))
+            .filter(r -> r.migration() != null)
             .map(r -> r.migration().sourceRecord().progress().remainingBytes()).orElse(-1L));
     adoptIfRunning(vm, connection);
   }

@@ -3,6 +3,7 @@ package io.qmpsidecar.sidecar.ops;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qmpsidecar.libvirt.DomainState;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.Decision;
 import io.qmpsidecar.policy.HotplugFacts;
@@ -27,9 +28,16 @@ import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
 import io.qmpsidecar.sidecar.hotplug.PendingDetaches;
 import io.qmpsidecar.sidecar.hotplug.ReconcileReport;
 import io.qmpsidecar.sidecar.hotplug.Reconciler;
+import io.qmpsidecar.sidecar.libvirt.LibvirtAttachFlow;
+import io.qmpsidecar.sidecar.libvirt.LibvirtDetachFlow;
+import io.qmpsidecar.sidecar.libvirt.LibvirtMigrationObserver;
+import io.qmpsidecar.sidecar.libvirt.LibvirtPassthrough;
+import io.qmpsidecar.sidecar.libvirt.LibvirtReconciler;
+import io.qmpsidecar.sidecar.libvirt.LibvirtRemovals;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.StateStore;
+import io.qmpsidecar.sidecar.vm.LibvirtDomain;
 import io.qmpsidecar.sidecar.vm.VmHandle;
 import io.qmpsidecar.sidecar.vm.VmRegistry;
 import io.vertx.core.Future;
@@ -41,6 +49,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,6 +65,9 @@ public final class Operations {
   private static final Logger LOG = LoggerFactory.getLogger(Operations.class);
   private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
 
+  /** How often a VM whose record the store could not write is reconciled, until it can be. */
+  static final Duration REPAIR_INTERVAL = Duration.ofSeconds(5);
+
   /** Operations that may wait behind the running one, per VM, unless configured otherwise. */
   public static final int DEFAULT_MAX_QUEUED_PER_VM = 16;
 
@@ -69,7 +81,15 @@ public final class Operations {
   private final Reconciler reconciler;
   private final PendingDetaches pending;
   private final OperationGuard guard;
+  private final EventStream events;
+  private final LibvirtAttachFlow libvirtAttach;
+  private final LibvirtDetachFlow libvirtDetach;
+  private final LibvirtReconciler libvirtReconciler;
+  private final LibvirtRemovals libvirtRemovals;
   private final Map<String, VmQueue> queues = new ConcurrentHashMap<>();
+  /** VMs whose record the store could not write: reconciled until it can. */
+  private final Set<String> repairing = ConcurrentHashMap.newKeySet();
+  private final Vertx vertx;
 
   /** Operations that no guard is asked about ({@link OperationGuard#NONE}). */
   public Operations(Vertx vertx, VmRegistry vms, PolicyGate gate, StateStore store, EventStream events,
@@ -87,6 +107,7 @@ public final class Operations {
     if (maxQueuedPerVm < 0) {
       throw new IllegalArgumentException("maxQueuedPerVm must be >= 0, got " + maxQueuedPerVm);
     }
+    this.vertx = vertx;
     this.vms = Objects.requireNonNull(vms, "vms");
     this.gate = Objects.requireNonNull(gate, "gate");
     this.store = Objects.requireNonNull(store, "store");
@@ -96,8 +117,28 @@ public final class Operations {
     this.pending = new PendingDetaches(vertx, events, store, hostPrep, options);
     this.attachFlow = new AttachFlow(events, store, hostPrep, this::authorizeAttach, options);
     this.detachFlow = new DetachFlow(vertx, events, store, pending, options);
-    this.reconciler = new Reconciler(events, store, pending, options);
-    metrics.gauge("hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU", pending::size);
+    this.reconciler = new Reconciler(events, store, pending, hostPrep, options);
+    store.onWriteFailure(this::repairLater);
+    this.events = events;
+    this.libvirtRemovals = new LibvirtRemovals(vertx, events, store, hostPrep, options);
+    this.libvirtAttach = new LibvirtAttachFlow(events, store, hostPrep, this::authorizeAttach);
+    this.libvirtDetach = new LibvirtDetachFlow(vertx, events, store, libvirtRemovals, options);
+    this.libvirtReconciler = new LibvirtReconciler(events, store, libvirtRemovals);
+    metrics.gauge("hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU",
+        () -> pending.size() + libvirtRemovals.size());
+  }
+
+  /**
+   * Reconciles a libvirt VM whose domain was found for the first time, and again each time it is
+   * found anew (libvirtd reconnected, the domain started again).
+   *
+   * @return the first reconcile's report
+   */
+  public Future<ReconcileReport> connected(LibvirtDomain domain) {
+    LibvirtMigrationObserver.watch(domain, events);
+    domain.onReconnected(() -> reconcile(domain.vm())
+        .onFailure(e -> LOG.warn("reconcile of VM {} after libvirt reconnect failed: {}", domain.vm(), e.getMessage())));
+    return reconcile(domain.vm());
   }
 
   /**
@@ -131,6 +172,10 @@ public final class Operations {
    */
   public Future<Attachment> attach(Caller caller, AttachRequest request) {
     AttachRequest r = request.opId() != null ? request : request.withOpId(OperationTrace.newOpId("attach"));
+    if (isLibvirt(r.vm())) {
+      return onLibvirt(r.vm(), d -> guard.prepare(GuardedOperation.attach(caller, r))
+          .compose(v -> libvirtAttach.attach(d, caller, r)));
+    }
     return onVm(r.vm(), conn -> guard.prepare(GuardedOperation.attach(caller, r))
         .compose(v -> attachFlow.attach(OperationTrace.traced(conn, r.vm(), r.opId(), caller.id()), caller, r)));
   }
@@ -154,6 +199,11 @@ public final class Operations {
     } catch (SidecarException e) {
       return Future.failedFuture(e);
     }
+    if (isLibvirt(request.vm())) {
+      return onLibvirt(request.vm(), d -> guard.prepare(GuardedOperation.detach(caller, request))
+          .compose(v -> store.list(request.vm())).compose(stored -> libvirtDetach.detach(d, caller,
+          request, stored.stream().filter(a -> a.id().equals(request.id())).findFirst().orElse(null))));
+    }
     return onVm(request.vm(), conn -> {
       return guard.prepare(GuardedOperation.detach(caller, request)).compose(v -> store.list(request.vm()))
           .compose(stored -> detachFlow.detach(
@@ -164,6 +214,9 @@ public final class Operations {
 
   /** Re-reads QEMU and reports drift; queued like a mutating operation. */
   public Future<ReconcileReport> reconcile(String vm) {
+    if (isLibvirt(vm)) {
+      return onLibvirt(vm, libvirtReconciler::reconcile);
+    }
     return onVm(vm, conn -> reconciler.reconcile(conn, vm));
   }
 
@@ -241,7 +294,22 @@ public final class Operations {
     } catch (SidecarException e) {
       return Future.failedFuture(e);
     }
+    if (handle.libvirt() != null) {
+      return handle.libvirt().runState().map(Operations::status).recover(Operations::translated);
+    }
     return handle.ready().compose(QmpConnection::queryStatus).recover(Operations::translated);
+  }
+
+  /** libvirt's domain state in QEMU's run-state words. */
+  private static VmStatus status(DomainState s) {
+    return switch (s) {
+      case RUNNING, BLOCKED -> new VmStatus("running", true);
+      case PAUSED -> new VmStatus("paused", false);
+      case SHUTDOWN, SHUTOFF -> new VmStatus("shutdown", false);
+      case CRASHED -> new VmStatus("guest-panicked", false);
+      case PMSUSPENDED -> new VmStatus("suspended", false);
+      case NOSTATE -> new VmStatus("unknown", false);
+    };
   }
 
   /**
@@ -254,12 +322,25 @@ public final class Operations {
    *     {@code INVALID} ({@code schema-violation}) or {@code QEMU_ERROR} with QEMU's class and text
    */
   public Future<JsonNode> passthrough(Caller caller, String vm, String command, ObjectNode arguments, boolean validate) {
-    return run(vm, PolicyRequest.of(caller, command, arguments), arguments, validate);
+    return passthrough(caller, vm, command, arguments, validate, false);
+  }
+
+  /**
+   * {@link #passthrough(Caller, String, String, ObjectNode, boolean)}; on a VM managed by libvirt
+   * only when its configuration enables passthrough, only {@code query-*} commands, and only with
+   * {@code acceptTaint}: libvirt marks the domain tainted ({@code custom-monitor}) at the first
+   * command, so a call without it fails with {@code CONFLICT} ({@code libvirt-taints}) saying so
+   * before anything is sent.
+   */
+  public Future<JsonNode> passthrough(Caller caller, String vm, String command, ObjectNode arguments, boolean validate,
+      boolean acceptTaint) {
+    return run(vm, PolicyRequest.of(caller, command, arguments), arguments, validate, acceptTaint);
   }
 
   /**
    * A QMP command whose request was made elsewhere, as it is (an automation rule's action, as the
-   * policy engine built it): decided once, here, then, when allowed, run unchanged.
+   * policy engine built it): decided once, here, then, when allowed, run unchanged (on a VM managed
+   * by libvirt, as a passthrough without {@code acceptTaint}).
    *
    * @return QEMU's {@code return} value; fails with {@link SidecarException}: {@code DENIED},
    *     {@code THROTTLED}, {@code INVALID} (arguments that are not an object) or
@@ -269,11 +350,12 @@ public final class Operations {
     if (!request.arguments().isObject()) {
       return Future.failedFuture(Failures.badRequest("the arguments of " + request.command() + " must be a JSON object"));
     }
-    return run(vm, request, (ObjectNode) request.arguments(), false);
+    return run(vm, request, (ObjectNode) request.arguments(), false, false);
   }
 
   /** Decides {@code request} once and runs its command with {@code arguments} (null: none) as sent. */
-  private Future<JsonNode> run(String vm, PolicyRequest request, ObjectNode arguments, boolean validate) {
+  private Future<JsonNode> run(String vm, PolicyRequest request, ObjectNode arguments, boolean validate,
+      boolean acceptTaint) {
     VmHandle handle;
     String command = request.command();
     try {
@@ -281,6 +363,13 @@ public final class Operations {
       gate.require(request, "run " + command + " on VM " + vm);
     } catch (SidecarException e) {
       return Future.failedFuture(e);
+    }
+    if (handle.libvirt() != null) {
+      long t0 = System.nanoTime();
+      return LibvirtPassthrough.run(handle.libvirt(), command, arguments, acceptTaint)
+          .onComplete(ar -> metrics.qmpCommand(vm, command, ar.succeeded() ? "ok" : SidecarException.from(ar.cause()).code(),
+              Duration.ofNanos(System.nanoTime() - t0)))
+          .recover(Operations::translated);
     }
     long start = System.nanoTime();
     return handle.ready()
@@ -310,6 +399,11 @@ public final class Operations {
     return guard;
   }
 
+  /** The state store, for a flow that was already decided (a libvirt migration moves its records). */
+  StateStore store() {
+    return store;
+  }
+
   /** The VM's connection when it is ready, for a flow that was already decided. */
   Future<QmpConnection> connection(String vm) {
     try {
@@ -321,12 +415,40 @@ public final class Operations {
 
   /** Removals requested and not yet confirmed by QEMU, across all VMs. */
   public int pendingDetaches() {
-    return pending.size();
+    return pending.size() + libvirtRemovals.size();
   }
 
   /** Stops watching pending removals (their state stays stored for the next start). */
   public void close() {
     pending.close();
+    libvirtRemovals.close();
+  }
+
+  /** Whether the VM is managed by libvirt (an unknown VM is not: its flow fails with NOT_FOUND). */
+  boolean isLibvirt(String vm) {
+    try {
+      return vms.get(vm).libvirt() != null;
+    } catch (SidecarException e) {
+      return false;
+    }
+  }
+
+  /** The libvirt VM's domain, for a flow that was already decided. */
+  Future<LibvirtDomain> libvirtDomain(String vm) {
+    try {
+      LibvirtDomain d = vms.get(vm).libvirt();
+      return d != null ? Future.succeededFuture(d) : Future.failedFuture(SidecarException.of(Kind.CONFLICT,
+          "not-libvirt", "VM " + vm + " is not managed by libvirt").vm(vm).build());
+    } catch (SidecarException e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  /** Runs {@code work} in the libvirt VM's queue once its domain is reachable. */
+  <T> Future<T> onLibvirt(String vm, java.util.function.Function<LibvirtDomain, Future<T>> work) {
+    LibvirtDomain domain = vms.get(vm).libvirt();
+    VmQueue queue = queues.computeIfAbsent(vm, name -> new VmQueue(name, maxQueuedPerVm));
+    return queue.submit(() -> domain.domain().compose(d -> work.apply(domain))).recover(Operations::translated);
   }
 
   private void authorizeAttach(Caller caller, String what, ObjectNode arguments, Optional<HotplugFacts> facts) {
@@ -343,6 +465,25 @@ public final class Operations {
     }
     VmQueue queue = queues.computeIfAbsent(vm, name -> new VmQueue(name, maxQueuedPerVm));
     return queue.submit(() -> handle.ready().compose(work)).recover(Operations::translated);
+  }
+
+  /**
+   * The store could not write a record of {@code vm} (a full disk): a reconcile every
+   * {@link #REPAIR_INTERVAL} until one succeeds brings the record back in line with QEMU.
+   */
+  private void repairLater(String vm) {
+    if (repairing.add(vm)) {
+      vertx.setTimer(REPAIR_INTERVAL.toMillis(), t -> reconcile(vm).onComplete(ar -> {
+        repairing.remove(vm);
+        if (ar.failed()) {
+          LOG.warn("VM {}: the state store still fails ({}); reconciling again in {} s", vm,
+              ar.cause().getMessage(), REPAIR_INTERVAL.toSeconds());
+          repairLater(vm);
+        } else {
+          LOG.info("VM {}: the state store works again; its record is reconciled with QEMU", vm);
+        }
+      }));
+    }
   }
 
   private static <T> Future<T> translated(Throwable e) {

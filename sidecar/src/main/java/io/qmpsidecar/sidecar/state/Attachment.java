@@ -19,7 +19,8 @@ import java.util.Objects;
  * @param guestAddress the guest's {@code BB:SS.F} when the root port's bus is numbered, else null
  * @param migrationBlockedReasons QEMU's {@code blocked-reasons} after the attach: empty means the
  *     VM can still migrate
- * @param state attached, or detaching (removal requested, not yet confirmed)
+ * @param state attaching (intent stored, not yet verified), attached, or detaching (removal
+ *     requested, not yet confirmed)
  * @param opId the operation that made it
  */
 public record Attachment(String vm, String id, String driver, String hostBdf, String rootPort,

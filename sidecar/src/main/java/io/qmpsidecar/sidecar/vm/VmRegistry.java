@@ -1,6 +1,7 @@
 package io.qmpsidecar.sidecar.vm;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.qmpsidecar.libvirt.DomainRef;
 import io.qmpsidecar.qmp.EventFilter;
 import io.qmpsidecar.qmp.EventGap;
 import io.qmpsidecar.qmp.QmpAddress;
@@ -22,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,8 +66,11 @@ public final class VmRegistry {
   private final SidecarMetrics metrics;
   private final Map<String, VmHandle> vms = new ConcurrentSkipListMap<>();
   private final Map<String, String> eventTypes = new ConcurrentHashMap<>();
+  private final LibvirtHosts libvirtHosts;
   private long scanTimer = -1;
+  private long libvirtScanTimer = -1;
   private volatile FirstReady firstReady;
+  private volatile Consumer<LibvirtDomain> libvirtReady;
 
   public VmRegistry(Vertx vertx, List<SidecarConfig.Vm> configured, Duration commandTimeout, EventStream events,
       SidecarMetrics metrics) {
@@ -73,7 +78,14 @@ public final class VmRegistry {
     this.commandTimeout = commandTimeout;
     this.events = events;
     this.metrics = metrics;
-    configured.forEach(vm -> add(vm.name(), vm.qmp()));
+    this.libvirtHosts = new LibvirtHosts(vertx, commandTimeout);
+    configured.forEach(vm -> {
+      if (vm.libvirt() != null) {
+        addLibvirt(vm.name(), vm.libvirt());
+      } else {
+        add(vm.name(), vm.qmp());
+      }
+    });
   }
 
   /** The event backlog of each VM when {@code vms} VMs are configured or discovered. */
@@ -88,15 +100,44 @@ public final class VmRegistry {
    */
   public void start(Path socketDir, FirstReady firstReady) {
     this.firstReady = firstReady;
-    vms.values().forEach(VmHandle::start);
+    vms.values().stream().filter(v -> v.libvirt() == null).forEach(VmHandle::start);
     if (socketDir != null) {
       scan(socketDir);
       scanTimer = vertx.setPeriodic(SCAN_INTERVAL.toMillis(), t -> scan(socketDir));
     }
   }
 
+  /**
+   * Starts the VMs managed by libvirt: each is looked up on its URI (again every
+   * {@link LibvirtDomain#LOOKUP_INTERVAL} until found); with {@code discovery} enabled, every
+   * running domain of its URI (with its metadata element, when named) becomes a VM named after
+   * the domain, checked every {@link #LIBVIRT_SCAN_INTERVAL}.
+   *
+   * @param ready told once per VM when its domain is first found
+   */
+  public void startLibvirt(SidecarConfig.LibvirtDiscovery discovery, Consumer<LibvirtDomain> ready) {
+    this.libvirtReady = ready;
+    vms.values().stream().filter(v -> v.libvirt() != null).forEach(v -> v.start(ready));
+    if (discovery != null && discovery.enabled()) {
+      discover(discovery);
+      libvirtScanTimer = vertx.setPeriodic(LIBVIRT_SCAN_INTERVAL.toMillis(), t -> discover(discovery));
+    }
+  }
+
+  /** How often a discovery URI is asked for its running domains. */
+  static final Duration LIBVIRT_SCAN_INTERVAL = Duration.ofSeconds(5);
+
   /** Adds a VM that a reloaded configuration names; connects at once when already started. */
   public void add(SidecarConfig.Vm vm) {
+    if (vm.libvirt() != null) {
+      if (!vms.containsKey(vm.name())) {
+        VmHandle handle = addLibvirt(vm.name(), vm.libvirt());
+        if (libvirtReady != null) {
+          handle.start(libvirtReady);
+        }
+      }
+      return;
+    }
     if (!vms.containsKey(vm.name())) {
       VmHandle handle = add(vm.name(), vm.qmp());
       if (firstReady != null) {
@@ -124,7 +165,73 @@ public final class VmRegistry {
 
   public Future<Void> close() {
     vertx.cancelTimer(scanTimer);
-    return Future.join(vms.values().stream().map(VmHandle::close).toList()).mapEmpty();
+    vertx.cancelTimer(libvirtScanTimer);
+    return Future.join(vms.values().stream().map(VmHandle::close).toList())
+        .compose(v -> libvirtHosts.close()).mapEmpty();
+  }
+
+  private void discover(SidecarConfig.LibvirtDiscovery discovery) {
+    libvirtHosts.client(discovery.uri())
+        .compose(c -> Future.fromCompletionStage(c.runningDomains(), vertx.getOrCreateContext()).map(domains -> {
+          for (DomainRef d : domains) {
+            if (vms.containsKey(d.name()) || !SidecarConfig.isValidVmName(d.name())) {
+              continue;
+            }
+            if (vms.size() >= MAX_VMS) {
+              LOG.error("libvirt {}: more than {} VMs; domain {} is not served", discovery.uri(), MAX_VMS, d.name());
+              return null;
+            }
+            if (discovery.metadata() == null) {
+              adopt(discovery, d);
+            } else {
+              Future.fromCompletionStage(c.liveXml(d), vertx.getOrCreateContext())
+                  .onSuccess(xml -> {
+                    if (hasMetadata(xml, discovery.metadata())) {
+                      adopt(discovery, d);
+                    }
+                  });
+            }
+          }
+          return null;
+        }))
+        .onFailure(e -> LOG.debug("libvirt discovery on {}: {}", discovery.uri(), e.getMessage()));
+  }
+
+  private void adopt(SidecarConfig.LibvirtDiscovery discovery, DomainRef d) {
+    if (vms.containsKey(d.name())) {
+      return;
+    }
+    LOG.info("libvirt {}: new VM {} (domain {})", discovery.uri(), d.name(), d.uuid());
+    VmHandle handle = addLibvirt(d.name(), new SidecarConfig.Libvirt(discovery.uri(), d.name(), false, false));
+    handle.start(libvirtReady);
+  }
+
+  /** Whether the domain's {@code <metadata>} has an element in namespace {@code ns}. */
+  static boolean hasMetadata(String xml, String ns) {
+    try {
+      javax.xml.parsers.DocumentBuilderFactory f = javax.xml.parsers.DocumentBuilderFactory.newInstance();
+      f.setNamespaceAware(true);
+      f.setFeature(javax.xml.XMLConstants.FEATURE_SECURE_PROCESSING, true);
+      f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+      org.w3c.dom.Document doc = f.newDocumentBuilder().parse(new org.xml.sax.InputSource(new java.io.StringReader(xml)));
+      org.w3c.dom.NodeList metadata = doc.getDocumentElement().getElementsByTagName("metadata");
+      for (int i = 0; i < metadata.getLength(); i++) {
+        for (org.w3c.dom.Node n = metadata.item(i).getFirstChild(); n != null; n = n.getNextSibling()) {
+          if (n instanceof org.w3c.dom.Element e && ns.equals(e.getNamespaceURI())) {
+            return true;
+          }
+        }
+      }
+      return false;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  private VmHandle addLibvirt(String name, SidecarConfig.Libvirt config) {
+    VmHandle handle = new VmHandle(vertx, new LibvirtDomain(vertx, name, config, libvirtHosts, events));
+    VmHandle existing = vms.putIfAbsent(name, handle);
+    return existing != null ? existing : handle;
   }
 
   private void scan(Path dir) {

@@ -17,6 +17,8 @@ import io.vertx.core.http.RequestOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -63,7 +65,16 @@ class ApiIT {
 
   @QemuTest
   void errorsAreProblemsWithQemusTextOrThePolicyRule(QemuBinary binary) throws Exception {
-    start(binary, c -> c);
+    // The answers' form, not the default preset (which denies device_del of a device the sidecar
+    // did not attach before QEMU could say DeviceNotFound): HMP denied, everything else allowed.
+    Path policy = Files.writeString(harness.dir().resolve("policy.yaml"), """
+        version: 1
+        name: api-errors
+        rules:
+          - {id: no-hmp, effect: deny, callers: ['*'], commands: [human-monitor-command]}
+          - {id: rest, effect: allow, callers: ['*'], commands: ['*']}
+        """);
+    start(binary, c -> c.policyFile(policy));
     Reply hmp = call(HttpMethod.POST, "/v1/vms/vm1/qmp",
         "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"info status\"}}");
     assertThat(hmp.status()).isEqualTo(403);
@@ -106,6 +117,14 @@ class ApiIT {
         .putHeader("authorization", "Bearer 0123456789abcdef0123456789abcdef"),
         "{\"caller\":\"dpu\",\"command\":{\"execute\":\"quit\"}}");
     assertThat(explain.body().path("effect").asText()).isEqualTo("deny");
+    List<Reply> guesses = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      guesses.add(call(new RequestOptions(base).putHeader("authorization", "Bearer guess-" + i), null));
+    }
+    Reply throttled = guesses.stream().filter(r -> r.status() == 429).findFirst().orElseThrow(
+        () -> new AssertionError("20 wrong tokens in a row were never throttled"));
+    assertThat(throttled.body().path("detail").asText()).contains("too many wrong or missing bearer tokens");
+    assertThat(call(new RequestOptions(base).setURI("/healthz"), null).status()).isEqualTo(200);
   }
 
   @QemuTest

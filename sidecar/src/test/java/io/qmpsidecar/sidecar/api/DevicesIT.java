@@ -25,7 +25,7 @@ class DevicesIT {
   @QemuTest
   void attachListDetachThroughTheApiAndTheProxySocketIsOpen(QemuBinary binary) throws Exception {
     QemuProcess qemu = harness.qemu(binary, "vm1", 2);
-    TestConfig config = harness.config().vm("vm1", qemu).detachWait(Duration.ofMillis(300));
+    TestConfig config = harness.config().vm("vm1", qemu).detachWait(Duration.ofMillis(300)).flowTestPolicy();
     harness.startReady(config);
 
     Reply attached = call(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"driver\":\"e1000e\",\"id\":\"nic1\",\"opId\":\"op-1\"}");

@@ -81,7 +81,8 @@ class CliDocIT {
             "migrate cancel", "exec");
     QemuProcess vm1 = harness.qemu(binary, "vm1", 2);
     QemuProcess vm2 = harness.qemu(binary, "vm2", 2, "-incoming", "defer");
-    TestConfig config = harness.config().vm("vm1", vm1).vm("vm2", vm2).detachWait(Duration.ofMillis(300));
+    TestConfig config = harness.config().vm("vm1", vm1).vm("vm2", vm2).detachWait(Duration.ofMillis(300))
+        .flowTestPolicy();
     harness.start(config);
     Path proxy = config.proxyDir();
     String api = "--api=unix:" + config.apiSocket();

@@ -32,7 +32,7 @@ class DevicesCommandIT {
 
   private void start(QemuBinary binary) throws Exception {
     qemu = harness.qemu(binary, "vm1", 2);
-    config = harness.config().vm("vm1", qemu).detachWait(Duration.ofMillis(300));
+    config = harness.config().vm("vm1", qemu).detachWait(Duration.ofMillis(300)).flowTestPolicy();
     harness.start(config);
     Await.until("vm1 is ready", () -> cli("vms", "--output", "json").out().contains("\"ready\""));
     Await.until("the proxy socket exists", () -> Files.exists(config.proxyDir().resolve("vm1.qmp")));

@@ -24,7 +24,7 @@ class MigrateCommandIT {
 
   private void start(QemuBinary binary) throws Exception {
     config = harness.config().vm("src", harness.qemu(binary, "src", 1))
-        .vm("dst", harness.qemu(binary, "dst", 1, "-incoming", "defer"));
+        .vm("dst", harness.qemu(binary, "dst", 1, "-incoming", "defer")).flowTestPolicy();
     harness.start(config);
     Await.until("both VMs are ready", () -> cli("vms").out().lines().filter(l -> l.contains(" ready ")).count() == 2);
   }
@@ -88,7 +88,7 @@ class MigrateCommandIT {
     start(binary);
     Run denied = cli("migrate", "start", "src", "--to", "dst", "--uri", "exec:cat");
     assertThat(denied.exit()).isEqualTo(3);
-    assertThat(denied.err().strip()).startsWith("Denied by policy: ").contains("deny-migrate-uri");
+    assertThat(denied.err().strip()).startsWith("Denied by policy: ").contains("rule migrate-named does not allow it");
     assertThat(cli("migrate", "status", "src").exit()).isEqualTo(1);
   }
 }

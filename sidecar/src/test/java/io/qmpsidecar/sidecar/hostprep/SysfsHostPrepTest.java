@@ -8,6 +8,7 @@ import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Vertx;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
@@ -186,5 +187,31 @@ class SysfsHostPrepTest {
     assertThat(List.of("0000:03:00.8", "03-00.2", "")).allSatisfy(s ->
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> Bdf.parse(s))
             .hasMessageContaining("dddd:bb:dd.f"));
+  }
+
+  @Test
+  void aHostDriverThatIsNotAVfioDriverOfTheConfigurationIsNeverWritten() {
+    HostDevice d = result(prep.inspect(Bdf.parse(VF)));
+
+    SidecarException traversal = (SidecarException) failure(prep.prepare(d, "vfio-pci\n../../../../tmp/x"));
+    SidecarException kernelDriver = (SidecarException) failure(prep.prepare(d, "mlx5_core"));
+
+    assertThat(traversal.kind()).isEqualTo(SidecarException.Kind.INVALID);
+    assertThat(traversal.getMessage()).contains("is not allowed: use one of [vfio-pci]").contains("host.vfioDrivers");
+    assertThat(kernelDriver.kind()).isEqualTo(SidecarException.Kind.INVALID);
+    assertThat(kernel.writes()).as("nothing a caller sent reached sysfs").isEmpty();
+  }
+
+  @Test
+  void aConfiguredVariantDriverThatIsNotLoadedIsAHostPrerequisite() {
+    SysfsHostPrep withVariant = new SysfsHostPrep(vertx, tree.sys(), tree.dev(), kernel, Set.of("mlx5_vfio_pci"));
+    HostDevice d = result(withVariant.inspect(Bdf.parse(VF)));
+
+    SidecarException e = (SidecarException) failure(withVariant.prepare(d, "mlx5_vfio_pci"));
+
+    assertThat(withVariant.drivers()).containsExactly("mlx5_vfio_pci", "vfio-pci");
+    assertThat(e.code()).isEqualTo("host-prerequisite");
+    assertThat(e.getMessage()).contains("the driver is not loaded").contains("modprobe mlx5_vfio_pci");
+    assertThat(kernel.writes()).isEmpty();
   }
 }

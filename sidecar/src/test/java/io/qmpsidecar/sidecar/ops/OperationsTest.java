@@ -175,6 +175,26 @@ class OperationsTest {
     assertThat(r.outcome()).isEqualTo(DetachOutcome.PENDING);
   }
 
+  /** A real QEMU answers every qom-get; a slow or foreign monitor may not, and a port is then of unknown state. */
+  @Test
+  void aSlotProbeWithoutAnAnswerFailsThePlacementAndAddsNothing() {
+    start("default", 4, (req, peer) -> {
+      if (req.path("arguments").path("path").asText().equals("/machine/peripheral-anon")) {
+        peer.send(FakeQmpServer.reply(req, "\"return\":[]"));
+      } else if (!req.path("arguments").path("property").asText().equals("parent_bus")) {
+        peer.ok(req);
+      }
+    });
+    ops = rig.restart(HotplugOptions.defaults().withQueryTimeout(Duration.ofMillis(300))).ops();
+
+    SidecarException e = (SidecarException) failure(ops.attach(Caller.cli(), edu("dpu-a")));
+
+    assertThat(e.code()).isEqualTo("placement-unknown");
+    assertThat(e.kind()).isEqualTo(SidecarException.Kind.TIMEOUT);
+    assertThat(e.getMessage()).contains("which bus /machine/peripheral/rp1 sits on").contains("nothing was added");
+    assertThat(sent("device_add")).isZero();
+  }
+
   @Test
   void anUnknownVmIsNamed() {
     start("default", 4, (req, peer) -> peer.ok(req));

@@ -1,8 +1,11 @@
 package io.qmpsidecar.sidecar.testing;
 
 import io.qmpsidecar.qmp.testing.QemuProcess;
+import io.qmpsidecar.sidecar.FlowTestPolicy;
 import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,6 +22,7 @@ public final class TestConfig {
   private final Path dir;
   private final Map<String, String> keys = new LinkedHashMap<>();
   private final List<String> vms = new ArrayList<>();
+  private final List<String> libvirtVms = new ArrayList<>();
   private Path file;
 
   TestConfig(Path dir) {
@@ -39,6 +43,16 @@ public final class TestConfig {
     return this;
   }
 
+  /**
+   * A VM managed by libvirt: domain {@code domain} at {@code uri}, with query passthrough when
+   * {@code passthrough} (written to a configuration file, as a host would have it).
+   */
+  public TestConfig libvirtVm(String name, String uri, String domain, boolean passthrough) {
+    libvirtVms.add("  - name: " + name + "\n    libvirt: {uri: '" + uri + "', domain: " + domain
+        + ", passthrough: " + passthrough + "}\n");
+    return this;
+  }
+
   public TestConfig detachWait(Duration d) {
     return set("timeouts.detach", d.toMillis() + "ms");
   }
@@ -49,6 +63,15 @@ public final class TestConfig {
 
   public TestConfig policyFile(Path file) {
     return set("policy.file", file.toString());
+  }
+
+  /** {@link FlowTestPolicy}: the default preset plus what flows on emulated devices need. */
+  public TestConfig flowTestPolicy() {
+    try {
+      return policyFile(FlowTestPolicy.write(dir));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   public TestConfig preset(String name) {
@@ -112,6 +135,18 @@ public final class TestConfig {
   public SidecarConfig build() {
     List<String> sets = new ArrayList<>();
     keys.forEach((k, v) -> sets.add(k + "=" + v));
-    return ConfigLoader.load(file, Map.of(), sets, vms);
+    Path yaml = file;
+    if (!libvirtVms.isEmpty()) {
+      if (file != null) {
+        throw new IllegalStateException("a test gives libvirt VMs and a configuration file: list the VMs in the file");
+      }
+      yaml = dir.resolve("sidecar.yaml");
+      try {
+        java.nio.file.Files.writeString(yaml, "vms:\n" + String.join("", libvirtVms));
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    return ConfigLoader.load(yaml, Map.of(), sets, vms);
   }
 }
