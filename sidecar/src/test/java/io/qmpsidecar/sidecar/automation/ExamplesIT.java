@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
+import io.qmpsidecar.sidecar.FlowTestPolicy;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
 import io.qmpsidecar.sidecar.events.SidecarEvent;
 import io.qmpsidecar.sidecar.testing.ApiTestClient;
@@ -36,9 +37,14 @@ class ExamplesIT {
   private static final Path EXAMPLES = Path.of("").toAbsolutePath().getParent().resolve("contrib/examples");
   @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
 
-  private TestConfig vm(QemuBinary binary) {
+  /**
+   * vm1 with pvpanic, under the default preset plus the emulated attach and detach the flow
+   * tests use ({@link FlowTestPolicy}: qtest has no VFIO, so an emulated NIC stands in for a DPU
+   * function).
+   */
+  private TestConfig vm(QemuBinary binary) throws IOException {
     return harness.config().vm("vm1", harness.qemu(binary, "vm1", 2, "-device", "pvpanic", "-action", "panic=none"))
-        .detachWait(Duration.ofMillis(300));
+        .detachWait(Duration.ofMillis(300)).policyFile(FlowTestPolicy.write(harness.dir()));
   }
 
   @QemuTest

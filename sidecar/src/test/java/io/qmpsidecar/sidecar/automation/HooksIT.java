@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
+import io.qmpsidecar.sidecar.FlowTestPolicy;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
 import io.qmpsidecar.sidecar.events.SidecarEvent;
 import io.qmpsidecar.sidecar.testing.ApiTestClient;
@@ -148,7 +149,8 @@ class HooksIT {
         + "if [ \"$QMP_SIDECAR_OPERATION\" != attach ] && [ -e " + lock + " ]; then echo \"$QMP_SIDECAR_OPERATION"
         + " is frozen by $QMP_SIDECAR_CALLER's change window\" >&2; exit 2; fi\n");
     TestConfig config = config(binary, "  - {name: approve, prepare: [attach, detach, migrate], run: [" + approve
-        + "]}\n").vm("dst", harness.qemu(binary, "dst", 2, "-incoming", "defer")).detachWait(Duration.ofMillis(300));
+        + "]}\n").vm("dst", harness.qemu(binary, "dst", 2, "-incoming", "defer")).detachWait(Duration.ofMillis(300))
+        .policyFile(FlowTestPolicy.write(harness.dir()));
     Sidecar sidecar = harness.startReady(config);
     RecordedEvents events = harness.track(new RecordedEvents(sidecar));
     ApiTestClient api = harness.api(config);
@@ -191,7 +193,8 @@ class HooksIT {
   @QemuTest
   void aPrepareHookThatDoesNotAnswerInTimeRefuses(QemuBinary binary) throws Exception {
     Path slow = script("slow", "sleep 30\n");
-    TestConfig config = config(binary, "  - {name: slow, prepare: [attach], run: [" + slow + "], timeout: 500ms}\n");
+    TestConfig config = config(binary, "  - {name: slow, prepare: [attach], run: [" + slow + "], timeout: 500ms}\n")
+        .policyFile(FlowTestPolicy.write(harness.dir()));
     Sidecar sidecar = harness.startReady(config);
     RecordedEvents events = harness.track(new RecordedEvents(sidecar));
     Reply r = harness.api(config).call(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"driver\":\"e1000e\",\"id\":\"nic1\"}");
