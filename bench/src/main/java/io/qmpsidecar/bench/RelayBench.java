@@ -1,19 +1,23 @@
 package io.qmpsidecar.bench;
 
-import io.qmpsidecar.relay.AttachRequest;
 import io.qmpsidecar.relay.AuthorizationDecision;
-import io.qmpsidecar.relay.DetachRequest;
+import io.qmpsidecar.relay.DeviceAttachParams;
+import io.qmpsidecar.relay.DeviceDetachParams;
 import io.qmpsidecar.relay.DeviceInfo;
 import io.qmpsidecar.relay.DpuEndpoint;
 import io.qmpsidecar.relay.DpuEndpointOptions;
+import io.qmpsidecar.relay.ErrorCode;
 import io.qmpsidecar.relay.Notification;
 import io.qmpsidecar.relay.OpAccepted;
+import io.qmpsidecar.relay.OpEnd;
+import io.qmpsidecar.relay.RelayError;
 import io.qmpsidecar.relay.RelayHost;
 import io.qmpsidecar.relay.RelayHostOptions;
 import io.qmpsidecar.relay.RelayMethods;
 import io.qmpsidecar.relay.RelayTls;
 import io.qmpsidecar.relay.RequestExecutor;
 import io.qmpsidecar.relay.StateSnapshot;
+import io.qmpsidecar.relay.UnfinishedOp;
 import io.qmpsidecar.relay.VmInfo;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -251,12 +255,12 @@ public final class RelayBench {
   /** A sidecar that serves one VM and accepts everything. */
   private static final class OneVm implements RequestExecutor {
     @Override
-    public Future<OpAccepted> attach(AttachRequest r) {
+    public Future<OpAccepted> attach(DeviceAttachParams r) {
       return Future.succeededFuture(new OpAccepted(r.opId(), r.vm(), r.deviceId()));
     }
 
     @Override
-    public Future<OpAccepted> detach(DetachRequest r) {
+    public Future<OpAccepted> detach(DeviceDetachParams r) {
       return Future.succeededFuture(new OpAccepted(r.opId(), r.vm(), r.deviceId()));
     }
 
@@ -267,12 +271,18 @@ public final class RelayBench {
 
     @Override
     public Future<List<VmInfo>> listVms() {
-      return Future.succeededFuture(List.of(new VmInfo("vm1", "running")));
+      return Future.succeededFuture(List.of(new VmInfo("vm1", "running", VmInfo.CONNECTED)));
     }
 
     @Override
     public Future<StateSnapshot> snapshot() {
       return Future.succeededFuture(new StateSnapshot(List.of(), List.of()));
+    }
+
+    /** Keeps nothing across restarts: an operation cut short ends as interrupted. */
+    @Override
+    public Future<OpEnd> resume(UnfinishedOp op) {
+      return Future.succeededFuture(OpEnd.failed(RelayError.of(ErrorCode.OP_INTERRUPTED, op.opId() + " was cut short")));
     }
   }
 }

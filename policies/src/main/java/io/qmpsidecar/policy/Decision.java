@@ -1,5 +1,6 @@
 package io.qmpsidecar.policy;
 
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -10,8 +11,10 @@ import java.util.Objects;
  *     the engine's own ids: {@code invalid-request} (a request the engine refuses to interpret),
  *     {@code rate-limit:<id>} (the caller ran out of tokens)
  * @param reason a sentence for humans saying why
+ * @param retryAfter for a rate-limit denial, how long until the caller has a token again; null
+ *     for every other decision
  */
-public record Decision(Effect effect, String ruleId, String reason) {
+public record Decision(Effect effect, String ruleId, String reason, Duration retryAfter) {
 
   /** Rule id of decisions about requests that are malformed or ambiguous (always deny). */
   public static final String INVALID_REQUEST = "invalid-request";
@@ -22,6 +25,11 @@ public record Decision(Effect effect, String ruleId, String reason) {
     Objects.requireNonNull(reason, "reason");
   }
 
+  /** A decision of a rule (not a rate limit). */
+  public Decision(Effect effect, String ruleId, String reason) {
+    this(effect, ruleId, reason, null);
+  }
+
   /** True when the request may go to QEMU. */
   public boolean allowed() {
     return effect == Effect.ALLOW;
@@ -30,6 +38,11 @@ public record Decision(Effect effect, String ruleId, String reason) {
   /** A deny decision. */
   public static Decision deny(String ruleId, String reason) {
     return new Decision(Effect.DENY, ruleId, reason);
+  }
+
+  /** A rate limit's denial: the caller may retry the same request after {@code retryAfter}. */
+  public static Decision throttle(String ruleId, String reason, Duration retryAfter) {
+    return new Decision(Effect.DENY, ruleId, reason, Objects.requireNonNull(retryAfter, "retryAfter"));
   }
 
   /** Formats as {@code ALLOW by rule ID: reason}, the form {@code policy explain} prints. */

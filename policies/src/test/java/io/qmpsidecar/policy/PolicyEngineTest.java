@@ -7,9 +7,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -61,10 +64,11 @@ class PolicyEngineTest {
     Decision third = engine.decide(a);
     assertThat(third.ruleId()).isEqualTo("rate-limit:api");
     assertThat(third.allowed()).isFalse();
+    assertThat(third.retryAfter()).as("a token refills in one second").isEqualTo(Duration.ofMillis(1000));
     assertThat(engine.decide(req("api:b", "query-status", "{}")).allowed()).as("own bucket").isTrue();
 
     clock.advance(999);
-    assertThat(engine.decide(a).allowed()).isFalse();
+    assertThat(engine.decide(a).retryAfter()).as("1 ms of the second left").isEqualTo(Duration.ofMillis(1));
     clock.advance(1);
     assertThat(engine.decide(a).allowed()).isTrue();
     assertThat(engine.decide(a).allowed()).isFalse();

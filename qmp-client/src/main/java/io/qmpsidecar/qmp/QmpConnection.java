@@ -83,7 +83,8 @@ public interface QmpConnection {
   /**
    * A view of this connection that reports every command sent through it (the {@code device_del}
    * of {@link #deviceDel} included) to {@code observer}, e.g. to log each with its QMP id. State,
-   * events and the command pipeline are this connection's; closing the view closes it.
+   * events and the command pipeline are this connection's; closing the view closes it. A view of
+   * a view reports to both observers, the earlier one first.
    */
   QmpConnection observedBy(QmpCommandObserver observer);
 

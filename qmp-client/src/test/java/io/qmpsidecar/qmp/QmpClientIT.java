@@ -178,6 +178,18 @@ class QmpClientIT {
   }
 
   @QemuTest
+  void aViewOfAViewReportsToBothObserversTheEarlierFirst(QemuBinary binary) {
+    QmpConnection c = connect(qemu(binary, "vm"));
+    List<String> seen = new CopyOnWriteArrayList<>();
+    QmpConnection outer = c.observedBy((name, id, nanos, failure) -> seen.add("first " + name))
+        .observedBy((name, id, nanos, failure) -> seen.add("second " + name));
+    result(outer.queryStatus());
+    assertThat(failure(outer.deviceDel("ghost", Duration.ofSeconds(1)))).isInstanceOf(QmpCommandException.class);
+    assertThat(seen).containsExactly("first query-status", "second query-status", "first device_del",
+        "second device_del");
+  }
+
+  @QemuTest
   void deviceDelOfAnUnknownDeviceKeepsQemusError(QemuBinary binary) {
     QmpConnection c = connect(qemu(binary, "vm"));
     assertThat(failure(c.deviceDel("ghost", Duration.ofSeconds(1))))

@@ -28,24 +28,35 @@ public record Notification(String method, Map<String, Object> params) {
     params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
   }
 
-  public static Notification opAccepted(String opId) {
-    return new Notification(RelayMethods.OP_ACCEPTED, Map.of("opId", opId));
+  /** A stage of a running operation (see {@link OpStage} for which and in which order). */
+  public static Notification opProgress(String opId, OpStage stage) {
+    return new Notification(RelayMethods.OP_PROGRESS, ordered("opId", opId, "stage", stage.wireName()));
   }
 
-  public static Notification opProgress(String opId, String stage) {
-    return new Notification(RelayMethods.OP_PROGRESS, Map.of("opId", opId, "stage", stage));
+  /**
+   * The operation succeeded; its end, sent once. For {@link OpOutcome#DETACHED}, notify the
+   * {@link #deviceDeleted} of the device first: notifications are numbered in the order of
+   * {@link RelayHost#notify} calls made from one thread.
+   */
+  public static Notification opCompleted(String opId, OpResult result) {
+    return new Notification(RelayMethods.OP_COMPLETED, ordered("opId", opId, "result", result.toParams()));
   }
 
-  public static Notification opCompleted(String opId, Map<String, Object> result) {
-    return new Notification(RelayMethods.OP_COMPLETED, Map.of("opId", opId, "result", result));
-  }
-
+  /** The operation failed; its end, sent once. The error keeps its code, message and data. */
   public static Notification opFailed(String opId, RelayError error) {
-    return new Notification(RelayMethods.OP_FAILED, Map.of("opId", opId, "error", Map.of(
-        "code", error.code().wireCode(), "message", error.message(), "data", error.data())));
+    Map<String, Object> e = new LinkedHashMap<>();
+    e.put("code", error.code().wireCode());
+    e.put("message", error.message());
+    if (!error.data().isEmpty()) {
+      e.put("data", error.data());
+    }
+    return new Notification(RelayMethods.OP_FAILED, ordered("opId", opId, "error", e));
   }
 
-  /** {@code device} is null when QEMU reported only the QOM path. */
+  /**
+   * QEMU's {@code DEVICE_DELETED} of a device in the DPU's scope, whoever caused it. {@code device}
+   * is null when QEMU reported only the QOM path.
+   */
   public static Notification deviceDeleted(String vm, String device, String path) {
     Map<String, Object> p = new LinkedHashMap<>();
     p.put("vm", vm);
@@ -55,19 +66,29 @@ public record Notification(String method, Map<String, Object> params) {
   }
 
   public static Notification migrationStatus(String vm, String status) {
-    return new Notification(RelayMethods.MIGRATION_STATUS, Map.of("vm", vm, "status", status));
+    return new Notification(RelayMethods.MIGRATION_STATUS, ordered("vm", vm, "status", status));
   }
 
   public static Notification vfioState(String vm, String device, String state) {
-    return new Notification(RelayMethods.VFIO_STATE, Map.of("vm", vm, "device", device, "state", state));
+    Map<String, Object> p = ordered("vm", vm, "device", device);
+    p.put("state", state);
+    return new Notification(RelayMethods.VFIO_STATE, p);
   }
 
   /** {@code event} is {@code unplugPrimary} or {@code negotiated}; the method becomes {@code failover.<event>}. */
   public static Notification failover(String event, String vm, String device) {
-    return new Notification(RelayMethods.FAILOVER_PREFIX + event, Map.of("vm", vm, "device", device));
+    return new Notification(RelayMethods.FAILOVER_PREFIX + event, ordered("vm", vm, "device", device));
   }
 
   public static Notification vmLifecycle(String vm, String event) {
-    return new Notification(RelayMethods.VM_LIFECYCLE, Map.of("vm", vm, "event", event));
+    return new Notification(RelayMethods.VM_LIFECYCLE, ordered("vm", vm, "event", event));
+  }
+
+  /** Two members in this order, so that logs and the wire read the same way every time. */
+  private static Map<String, Object> ordered(String k1, Object v1, String k2, Object v2) {
+    Map<String, Object> p = new LinkedHashMap<>();
+    p.put(k1, v1);
+    p.put(k2, v2);
+    return p;
   }
 }

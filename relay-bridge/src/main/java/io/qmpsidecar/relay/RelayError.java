@@ -1,5 +1,6 @@
 package io.qmpsidecar.relay;
 
+import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -34,6 +35,13 @@ public record RelayError(ErrorCode code, String message, Map<String, Object> dat
   public static RelayError policyDenied(String ruleId, String reason) {
     return new RelayError(ErrorCode.POLICY_DENIED, "denied by policy rule " + ruleId + ": " + reason,
         Map.of("rule", ruleId, "reason", reason));
+  }
+
+  /** A rate limit refused the request for now: retry the same request after {@code retryAfter}. */
+  public static RelayError throttled(String ruleId, String reason, Duration retryAfter) {
+    return new RelayError(ErrorCode.TOO_MANY_REQUESTS, "throttled by policy rule " + ruleId + ": " + reason
+        + "; retry the same request after " + retryAfter.toMillis() + " ms",
+        Map.of("rule", ruleId, "reason", reason, "retryAfterMs", retryAfter.toMillis()));
   }
 
   /** Turns this error into the exception a future fails with. */

@@ -8,7 +8,8 @@ import io.vertx.core.Vertx;
 /**
  * The host end of the relay: dials the DPU endpoint, keeps the link up, serves the DPU's requests
  * through a {@link RequestExecutor} after a {@link RequestAuthorizer} allowed them, and delivers
- * notifications exactly once and in order through a durable outbox.
+ * notifications exactly once and in order through a durable outbox. At start it hands every
+ * operation an earlier run left unfinished to {@link RequestExecutor#resume} and sends its end.
  */
 public interface RelayHost {
 
@@ -27,7 +28,10 @@ public interface RelayHost {
 
   /**
    * Stores a notification and sends it when the link is up, resending after reconnects until the
-   * DPU acknowledges it.
+   * DPU acknowledges it. Notifications passed from one thread are numbered in the order of the
+   * calls (so a {@code device.deleted} notified before the {@code op.completed} it completes is
+   * received before it). An {@code op.completed} or {@code op.failed} marks its operation ended in
+   * the same commit: an operation whose end was stored is never resumed after a restart.
    *
    * @return completes with the notification's sequence number once it is durably stored; fails
    *     with {@link RelayOverloadedException} when {@link RelayHostOptions#maxPendingNotifications}

@@ -16,7 +16,6 @@ public final class RelayMethods {
   public static final String VM_LIST = "vm.list";
   public static final String STATE_SNAPSHOT = "state.snapshot";
 
-  public static final String OP_ACCEPTED = "op.accepted";
   public static final String OP_PROGRESS = "op.progress";
   public static final String OP_COMPLETED = "op.completed";
   public static final String OP_FAILED = "op.failed";

@@ -4,7 +4,8 @@ import java.util.Map;
 
 /**
  * Checks every DPU request before anything runs; the sidecar plugs its policy engine in here.
- * Called on the relay host's event loop: must decide without blocking.
+ * Called on the relay host's event loop after the params were bound strictly (a request with
+ * missing or mistyped params never gets here): must decide without blocking.
  */
 public interface RequestAuthorizer {
 
@@ -14,8 +15,10 @@ public interface RequestAuthorizer {
   /**
    * @param caller always {@link #CALLER_DPU} for requests from the link
    * @param method the JSON-RPC method, e.g. {@code device.attach}
-   * @param params the request's params as JSON maps and lists
-   * @return the decision; a denied request is answered with {@link ErrorCode#POLICY_DENIED}
+   * @param params the request's bound params: only the members the method defines, as strings,
+   *     absent ones left out (e.g. an attach without {@code deviceId})
+   * @return the decision; a denied request is answered with {@link ErrorCode#POLICY_DENIED}, a
+   *     throttled one with {@link ErrorCode#TOO_MANY_REQUESTS} and {@code data.retryAfterMs}
    */
   AuthorizationDecision authorize(String caller, String method, Map<String, Object> params);
 }

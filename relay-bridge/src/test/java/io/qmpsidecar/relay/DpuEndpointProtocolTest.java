@@ -12,7 +12,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The DPU end against a raw client: handshake rules, bad messages, sequence handling. */
+/**
+ * The DPU end against a raw client sending several bad messages in a row; every other promise of
+ * the DPU end is in {@link DpuEndpointConformanceTest}.
+ */
 class DpuEndpointProtocolTest {
 
   private static final String HELLO = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"relay.hello\",\"params\":"
@@ -37,31 +40,6 @@ class DpuEndpointProtocolTest {
     peer.close();
     Await.result(dpu.close());
     Await.result(vertx.close());
-  }
-
-  @Test
-  void helloIsAnsweredWithVersionAndLastAcked() {
-    peer.send(HELLO);
-
-    JsonObject answer = peer.next().getJsonObject("result");
-
-    assertThat(answer.getInteger("version")).isEqualTo(1);
-    assertThat(answer.getString("dpuId")).isEqualTo("dpu-test");
-    assertThat(answer.getLong("lastAcked")).isZero();
-    Await.until("raw-host registered", () -> dpu.connectedHosts().contains("raw-host"));
-  }
-
-  @Test
-  void helloWithoutACommonVersionIsRefusedAndTheLinkClosed() {
-    peer.send(HELLO.replace("\"versions\":[1]", "\"versions\":[7,8]"));
-
-    JsonObject error = peer.next().getJsonObject("error");
-
-    assertThat(error.getInteger("code")).isEqualTo(ErrorCode.UNSUPPORTED_VERSION.wireCode());
-    assertThat(error.getString("message")).contains("no common protocol version");
-    assertThat(error.getJsonObject("data").getJsonArray("supported").getList()).containsExactly(1);
-    Await.until("the link to close", peer::isClosed);
-    assertThat(dpu.connectedHosts()).isEmpty();
   }
 
   @Test
@@ -90,37 +68,5 @@ class DpuEndpointProtocolTest {
     Await.until("the notification after the bad messages", () -> received.size() == 1);
     assertThat(received.get(0).params()).containsEntry("vm", "vm1").containsEntry("future", true);
     assertThat(peer.isClosed()).isFalse();
-  }
-
-  @Test
-  void duplicatesAreDroppedAndAckedAndAGapClosesTheLink() {
-    peer.send(HELLO);
-    peer.next();
-
-    for (int seq : new int[] {1, 2, 2, 1, 3}) {
-      peer.send("{\"jsonrpc\":\"2.0\",\"method\":\"vm.lifecycle\",\"params\":{\"seq\":" + seq
-          + ",\"vm\":\"vm1\",\"event\":\"E" + seq + "\"}}");
-    }
-    JsonObject ack = peer.next();
-    while (ack.getJsonObject("params").getLong("seq") < 3) {
-      ack = peer.next();
-    }
-    peer.send("{\"jsonrpc\":\"2.0\",\"method\":\"vm.lifecycle\",\"params\":{\"seq\":5,\"vm\":\"vm1\",\"event\":\"E5\"}}");
-
-    assertThat(ack.getString("method")).isEqualTo("relay.ack");
-    assertThat(received).extracting(ReceivedNotification::seq).containsExactly(1L, 2L, 3L);
-    Await.until("the link to close on the gap", peer::isClosed);
-    assertThat(dpu.lastSeq("raw-host")).isEqualTo(3);
-  }
-
-  @Test
-  void requestsBeforeHelloAreRefused() {
-    peer.send("{\"jsonrpc\":\"2.0\",\"method\":\"vm.lifecycle\",\"params\":{\"seq\":1}}");
-    peer.send(HELLO);
-
-    JsonObject answer = peer.next();
-
-    assertThat(answer.getJsonObject("result").getLong("lastAcked")).isZero();
-    assertThat(received).isEmpty();
   }
 }

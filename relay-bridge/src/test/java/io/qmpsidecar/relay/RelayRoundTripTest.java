@@ -42,8 +42,8 @@ class RelayRoundTripTest {
 
     Map<String, Object> vms = call(RelayMethods.VM_LIST, Map.of());
 
-    assertThat(vms).isEqualTo(Map.of("vms", List.of(Map.of("name", "vm1", "status", "running"),
-        Map.of("name", "vm2", "status", "paused"))));
+    assertThat(vms).isEqualTo(Map.of("vms", List.of(Map.of("name", "vm1", "status", "running", "monitor", "connected"),
+        Map.of("name", "vm2", "status", "paused", "monitor", "connected"))));
     assertThat(pair.authorizer.callers()).containsExactly(RequestAuthorizer.CALLER_DPU);
   }
 
@@ -55,8 +55,8 @@ class RelayRoundTripTest {
     Map<String, Object> devices = call(RelayMethods.DEVICE_LIST, Map.of("vm", "vm1"));
 
     assertThat(accepted).isEqualTo(Map.of("opId", "op-1", "vm", "vm1", "deviceId", "dpu-nic0"));
-    assertThat(devices.get("devices")).asList().singleElement()
-        .isEqualTo(Map.of("vm", "vm1", "deviceId", "dpu-nic0", "bdf", "0000:03:00.1", "driver", "vfio-pci",
+    assertThat(devices.get("devices")).asList()
+        .contains(Map.of("vm", "vm1", "deviceId", "dpu-nic0", "bdf", "0000:03:00.1", "driver", "vfio-pci",
             "state", "attached"));
   }
 
@@ -107,11 +107,43 @@ class RelayRoundTripTest {
     RelayError again = ((RelayErrorException) Await.failure(
         pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, params))).error();
 
-    assertThat(first.code()).isEqualTo(ErrorCode.QEMU_ERROR);
-    assertThat(first.data()).containsEntry("class", "GenericError");
-    assertThat((String) first.data().get("desc")).contains("no such host device");
+    assertThat(first.code()).isEqualTo(ErrorCode.HOST_PREREQUISITE);
+    assertThat(first.data()).containsEntry("bdf", RecordingExecutor.MISSING_BDF);
     assertThat(again).isEqualTo(first);
     assertThat(pair.executor.calls()).containsOnlyOnce("attach op-bad");
+  }
+
+  @Test
+  void aRefusalOfTheExecutorsPolicyIsNotStoredSoTheSameOpIdIsDecidedAfresh() {
+    pair = RelayPair.plain(dir);
+    Map<String, Object> params = Map.of("opId", "op-slow", "vm", "vm1", "bdf", RecordingExecutor.THROTTLED_ONCE_BDF,
+        "deviceId", "dpu-slow");
+
+    RelayError throttled = ((RelayErrorException) Await.failure(
+        pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, params))).error();
+    Map<String, Object> accepted = call(RelayMethods.DEVICE_ATTACH, params);
+
+    assertThat(throttled.code()).isEqualTo(ErrorCode.TOO_MANY_REQUESTS);
+    assertThat(throttled.data()).containsEntry("retryAfterMs", 50);
+    assertThat(accepted).containsEntry("opId", "op-slow").containsEntry("deviceId", "dpu-slow");
+    assertThat(pair.executor.calls()).as("nothing ran the first time: run again").containsExactly("attach op-slow",
+        "attach op-slow");
+  }
+
+  @Test
+  void anExecutorThatThrowsIsAnInternalErrorStoredLikeAnyOutcome() {
+    pair = RelayPair.plain(dir);
+    Map<String, Object> params = Map.of("opId", "op-bug", "vm", "vm1", "bdf", RecordingExecutor.THROWING_BDF);
+
+    RelayError first = ((RelayErrorException) Await.failure(
+        pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, params))).error();
+    RelayError again = ((RelayErrorException) Await.failure(
+        pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, params))).error();
+
+    assertThat(first.code()).isEqualTo(ErrorCode.INTERNAL_ERROR);
+    assertThat(first.message()).contains("a bug in the executor").contains("see the sidecar's log");
+    assertThat(again).as("stored, not 'interrupted' for want of an outcome").isEqualTo(first);
+    assertThat(pair.executor.calls()).containsOnlyOnce("attach op-bug");
   }
 
   @Test
@@ -153,6 +185,30 @@ class RelayRoundTripTest {
     assertThat(((RelayErrorException) missing).error().message()).contains("\"bdf\"");
     assertThat(((RelayErrorException) unknown).error().code()).isEqualTo(ErrorCode.METHOD_NOT_FOUND);
     assertThat(pair.executor.calls()).isEmpty();
+  }
+
+  @Test
+  void thePolicySeesOnlyBoundParamsAndNeverABadRequest() {
+    pair = RelayPair.plain(dir);
+
+    Await.failure(pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_DETACH,
+        Map.of("opId", "op-5", "vm", "vm1", "deviceId", 42)));
+    call(RelayMethods.DEVICE_ATTACH, Map.of("opId", "op-6", "vm", "vm1", "bdf", "0000:03:00.1", "evil", "rm -rf"));
+
+    assertThat(pair.authorizer.params()).containsExactly(Map.of("opId", "op-6", "vm", "vm1", "bdf", "0000:03:00.1"));
+  }
+
+  @Test
+  void attachWithoutDeviceIdIsAnsweredWithTheIdTheHostChose() {
+    pair = RelayPair.plain(dir);
+
+    Map<String, Object> accepted = call(RelayMethods.DEVICE_ATTACH, Map.of("opId", "op-7", "vm", "vm1",
+        "bdf", "0000:03:00.1"));
+    Map<String, Object> devices = call(RelayMethods.DEVICE_LIST, Map.of());
+
+    assertThat((String) accepted.get("deviceId")).startsWith("dpu-");
+    assertThat(devices.get("devices").toString()).contains("deviceId=" + accepted.get("deviceId"));
+    assertThat(pair.executor.calls()).contains("listDevices null");
   }
 
   @Test

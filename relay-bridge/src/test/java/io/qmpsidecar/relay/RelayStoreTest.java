@@ -66,7 +66,8 @@ class RelayStoreTest {
 
   @Test
   void theDpusAckIsStoredWithTheNextNotificationsInsteadOfACommitOfItsOwn() throws Exception {
-    assertThat(storedAckAfter(dir.resolve("idle"), false)).as("an ack alone waits for company").isZero();
+    assertThat(storedAckAfter(dir.resolve("idle"), false)).as("the last ack alone waits for company (an earlier"
+        + " one may ride along with the second or third notification's commit)").isLessThan(3);
     assertThat(storedAckAfter(dir.resolve("busy"), true)).as("stored in the next notification's commit").isEqualTo(3);
   }
 
@@ -76,11 +77,11 @@ class RelayStoreTest {
     try (RelayPair pair = RelayPair.plain(store)) {
       pair.awaitConnected();
       for (int i = 0; i < 3; i++) {
-        Await.result(pair.host.notify(Notification.opAccepted("op-" + i)));
+        Await.result(pair.host.notify(Notification.vmLifecycle("vm1", "op-" + i)));
       }
       Await.until("the DPU acknowledged all three", () -> pair.host.unacknowledged() == 0);
       if (fourth) {
-        Await.result(pair.host.notify(Notification.opAccepted("op-3")));
+        Await.result(pair.host.notify(Notification.vmLifecycle("vm1", "op-3")));
       }
     }
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + store.resolve("relay.db"));
@@ -97,12 +98,12 @@ class RelayStoreTest {
     Map<String, Object> attach = Map.of("opId", "op-r", "vm", "vm1", "bdf", "0000:03:00.1", "deviceId", "dpu-r");
     try (RelayPair pair = RelayPair.plain(dir)) {
       firstAnswer = Await.result(pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, attach));
-      before = Await.result(pair.host.notify(Notification.opAccepted("op-r")));
+      before = Await.result(pair.host.notify(Notification.vmLifecycle("vm1", "op-r")));
       firstEpoch = pair.host.epoch();
     }
     try (RelayPair pair = RelayPair.plain(dir)) {
       Map<String, Object> again = Await.result(pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, attach));
-      long after = Await.result(pair.host.notify(Notification.opAccepted("op-s")));
+      long after = Await.result(pair.host.notify(Notification.vmLifecycle("vm1", "op-s")));
 
       assertThat(again).isEqualTo(firstAnswer);
       assertThat(pair.executor.calls()).doesNotContain("attach op-r");

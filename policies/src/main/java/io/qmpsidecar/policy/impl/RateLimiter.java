@@ -1,6 +1,7 @@
 package io.qmpsidecar.policy.impl;
 
 import io.qmpsidecar.policy.Decision;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,8 +52,8 @@ final class RateLimiter {
     if (bucket.tryTake(nowMillis)) {
       return null;
     }
-    return Decision.deny("rate-limit:" + spec.id(), "caller " + caller + " exceeded "
+    return Decision.throttle("rate-limit:" + spec.id(), "caller " + caller + " exceeded "
         + spec.perSecond() + " requests/s (burst " + spec.burst() + "); retry later or raise"
-        + " the limit '" + spec.id() + "' in the policy");
+        + " the limit '" + spec.id() + "' in the policy", Duration.ofMillis(bucket.millisToNextToken()));
   }
 }

@@ -31,4 +31,10 @@ final class TokenBucket {
     }
     return false;
   }
+
+  /** Milliseconds until the next token, at least 1; only meaningful after {@link #tryTake} failed. */
+  synchronized long millisToNextToken() {
+    // Less a hair: 0.999 tokens at 1 per ms is 1 ms away, not 1.0000000000000009 rounded up.
+    return Math.max(1, (long) Math.ceil((1.0 - tokens) / perMilli - 1e-6));
+  }
 }

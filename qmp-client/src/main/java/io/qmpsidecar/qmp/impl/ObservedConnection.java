@@ -73,7 +73,10 @@ final class ObservedConnection implements QmpConnection {
 
   @Override
   public QmpConnection observedBy(QmpCommandObserver other) {
-    return connection.observedBy(other);
+    return new ObservedConnection(connection, (name, id, nanos, failure) -> {
+      observer.completed(name, id, nanos, failure);
+      other.completed(name, id, nanos, failure);
+    });
   }
 
   @Override

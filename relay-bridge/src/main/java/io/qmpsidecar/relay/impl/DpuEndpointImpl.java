@@ -39,6 +39,7 @@ public final class DpuEndpointImpl implements DpuEndpoint {
   private final long epoch = System.currentTimeMillis();
   private final Map<String, DpuHostLink> links = new ConcurrentHashMap<>();
   private final Map<String, Long> lastSeqs = new ConcurrentHashMap<>();
+  private final Map<String, Long> epochs = new ConcurrentHashMap<>();
   private HttpServer server;
   private Handler<ReceivedNotification> notificationHandler = n -> { };
   private Handler<HostLinkEvent> hostHandler = e -> { };
@@ -64,9 +65,19 @@ public final class DpuEndpointImpl implements DpuEndpoint {
   }
 
   private Future<Void> start() {
-    server = vertx.createHttpServer(Transport.server(options.tls(), options.bindHost(), options.port()))
+    server = vertx.createHttpServer(Transport.server(options.tls(), options.bindHost(), options.port(),
+            options.maxMessageBytes()))
         .webSocketHandshakeHandler(this::handshake)
-        .webSocketHandler(this::accept);
+        .webSocketHandler(this::accept)
+        .exceptionHandler(e -> log.warn("{}", TlsFailures.acceptFailure(e)));
+    if (options.tls() != null) {
+      vertx.executeBlocking(() -> TlsFailures.ownCertificateProblem(options.tls()))
+          .onSuccess(problem -> {
+            if (problem != null) {
+              log.error("{}", problem);
+            }
+          });
+    }
     return server.listen().<Void>mapEmpty().recover(e -> Future.failedFuture(new RelayConnectionException(
         "could not listen on " + options.bindHost() + ":" + options.port() + ": " + e.getMessage()
             + "; choose a free port and check the TLS files", e)));
@@ -74,10 +85,10 @@ public final class DpuEndpointImpl implements DpuEndpoint {
 
   private void handshake(ServerWebSocketHandshake hs) {
     String remote = hs.remoteAddress() == null ? "" : hs.remoteAddress().hostAddress();
-    if (!Transport.PATH.equals(hs.path())) {
-      log.warn("refused a WebSocket on path {} from {}; the relay is served on {}", hs.path(), remote, Transport.PATH);
+    if (!options.path().equals(hs.path())) {
+      log.warn("refused a WebSocket on path {} from {}; the relay is served on {}", hs.path(), remote, options.path());
       hs.reject(404);
-    } else if (options.tls() == null && !options.allowPlainRemote() && !Transport.isLoopback(remote)) {
+    } else if (options.tls() == null && !options.allowPlainRemote() && !Loopback.isLoopback(remote)) {
       log.warn("refused a plain WebSocket from non-loopback {}; configure TLS", remote);
       hs.reject(403);
     } else {
@@ -131,6 +142,7 @@ public final class DpuEndpointImpl implements DpuEndpoint {
         return options.maxHosts() + " hosts are connected, the most this endpoint serves; raise maxHosts";
       }
       lastSeqs.remove(idle);
+      epochs.remove(idle);
     }
     lastSeqs.putIfAbsent(hostId, 0L);
     return null;
@@ -141,14 +153,17 @@ public final class DpuEndpointImpl implements DpuEndpoint {
     if (previous != null && previous != link) {
       previous.close("host " + link.hostId() + " opened a new link; this one is replaced");
     }
-    log.info("host {} connected (epoch {}), resuming after seq {}", link.hostId(), hostEpoch, lastSeq(link.hostId()));
-    hostHandler.handle(new HostLinkEvent(link.hostId(), true, hostEpoch, null));
+    Long lastEpoch = epochs.put(link.hostId(), hostEpoch);
+    boolean changed = lastEpoch == null || lastEpoch != hostEpoch;
+    log.info("host {} connected (epoch {}{}), resuming after seq {}", link.hostId(), hostEpoch,
+        changed ? ", a new one: the DPU should ask state.snapshot" : "", lastSeq(link.hostId()));
+    hostHandler.handle(new HostLinkEvent(link.hostId(), true, hostEpoch, changed, null));
   }
 
   void hostDown(DpuHostLink link, long hostEpoch, Throwable cause) {
     if (links.remove(link.hostId(), link)) {
       log.info("host {} disconnected: {}", link.hostId(), cause == null ? "closed" : cause.getMessage());
-      hostHandler.handle(new HostLinkEvent(link.hostId(), false, hostEpoch, cause));
+      hostHandler.handle(new HostLinkEvent(link.hostId(), false, hostEpoch, false, cause));
     }
   }
 

@@ -90,9 +90,16 @@ final class HostSession implements RpcPeer.Inbound {
     long dpuAcked = dpu.lastAcked();
     if (dpuAcked > outbox.committedUpTo()) {
       log.warn("DPU {} acked seq {} but this store only issued up to {}: the store was reset;"
-          + " numbering continues after {} and the DPU gets a state.snapshot", dpu.dpuId(), dpuAcked,
-          outbox.committedUpTo(), dpuAcked);
-      outbox.skipTo(dpuAcked).onComplete(ar -> sendSnapshot());
+          + " numbering continues after {} and the DPU gets a state.snapshot numbered {}", dpu.dpuId(), dpuAcked,
+          outbox.committedUpTo(), dpuAcked, dpuAcked + 1);
+      state = State.SNAPSHOT;
+      outbox.reserveAfter(dpuAcked).onComplete(ar -> {
+        if (ar.failed()) {
+          peer.close("could not move the outbox past the DPU's last ack: " + ar.cause().getMessage());
+        } else {
+          sendSnapshot();
+        }
+      });
       return;
     }
     outbox.ack(dpuAcked);
@@ -147,6 +154,10 @@ final class HostSession implements RpcPeer.Inbound {
     });
   }
 
+  /**
+   * Sends a state.snapshot numbered with the last seq it covers; that is always above the DPU's
+   * lastAcked (an older entry is missing, or a number was reserved for it), so the DPU applies it.
+   */
   private void sendSnapshot() {
     state = State.SNAPSHOT;
     long covers = outbox.committedUpTo();

@@ -14,8 +14,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Idempotency by opId: a repeat joins the running operation or gets the stored outcome, also after
  * a restart; an opId reused with other parameters is refused. A row is stored before the operation
- * runs, so an operation cut short by a crash is reported as interrupted rather than run twice.
- * Runs on the host's context only.
+ * runs, so an operation cut short by a crash is found at the next start and resumed (see
+ * {@link OpResumer}) rather than run twice; while that runs, a repeat is told the operation is
+ * being reconciled. Runs on the host's context only.
  */
 final class OpLedger {
 
@@ -25,9 +26,24 @@ final class OpLedger {
 
   private final OpStore store;
   private final Map<String, Running> running = new HashMap<>();
+  private final Map<String, OpStore.Op> resuming = new HashMap<>();
 
   OpLedger(OpStore store) {
     this.store = store;
+  }
+
+  OpStore store() {
+    return store;
+  }
+
+  /** From now until {@link #resumed}, repeats of {@code opId} are answered OP_INTERRUPTED. */
+  void resuming(String opId, OpStore.Op op) {
+    resuming.put(opId, op);
+  }
+
+  /** The resumed operation's end and outcome are stored: repeats get the stored outcome again. */
+  void resumed(String opId) {
+    resuming.remove(opId);
   }
 
   /**
@@ -37,6 +53,14 @@ final class OpLedger {
    *     operation ran
    */
   Future<Outcome> run(String opId, String method, String params, Supplier<Future<Outcome>> action) {
+    OpStore.Op interrupted = resuming.get(opId);
+    if (interrupted != null) {
+      return Future.succeededFuture(interrupted.method().equals(method) && interrupted.params().equals(params)
+          ? Outcome.failure(new RelayError(ErrorCode.OP_INTERRUPTED, "operation " + opId + " was cut short by a"
+              + " sidecar restart and the host is reconciling it with QEMU now; its op.completed or op.failed"
+              + " follows, then a repeat gets its answer", Map.of("opId", opId)))
+          : conflict(opId));
+    }
     Running current = running.get(opId);
     if (current != null) {
       return current.method().equals(method) && current.params().equals(params) ? current.outcome()
@@ -47,9 +71,9 @@ final class OpLedger {
     store.find(opId).compose(found -> {
       if (found.isEmpty()) {
         return store.started(opId, method, params).compose(v -> action.get()).compose(outcome ->
-            store.finished(opId, outcome.toJson()).map(outcome).recover(e -> {
-              log.error("could not store the outcome of opId {}; a repeat after a restart will be"
-                  + " reported as interrupted", opId, e);
+            (decidedAfresh(outcome) ? store.forgotten(opId) : store.finished(opId, outcome.toJson()))
+                .map(outcome).recover(e -> {
+              log.error("could not store the outcome of opId {}; a repeat will be reported as interrupted", opId, e);
               return Future.succeededFuture(outcome);
             }));
       }
@@ -59,8 +83,8 @@ final class OpLedger {
       }
       if (op.outcome() == null) {
         return Future.succeededFuture(Outcome.failure(new RelayError(ErrorCode.OP_INTERRUPTED,
-            "operation " + opId + " was cut short by a sidecar restart and its outcome is unknown; check"
-                + " device.list, then retry with a new opId", Map.of("opId", opId))));
+            "operation " + opId + " has no stored answer (the store failed to record it); check device.list,"
+                + " then retry with a new opId", Map.of("opId", opId))));
       }
       try {
         return Future.succeededFuture(Outcome.fromJson(op.outcome()));
@@ -72,6 +96,15 @@ final class OpLedger {
       promise.handle(ar);
     });
     return promise.future();
+  }
+
+  /**
+   * A refusal of the policy that the executor made (it decides with facts the authorizer lacks):
+   * nothing ran, so like a refusal of the authorizer it is not recorded.
+   */
+  private static boolean decidedAfresh(Outcome outcome) {
+    return outcome.error() != null && (outcome.error().code() == ErrorCode.POLICY_DENIED
+        || outcome.error().code() == ErrorCode.TOO_MANY_REQUESTS);
   }
 
   private static Outcome conflict(String opId) {

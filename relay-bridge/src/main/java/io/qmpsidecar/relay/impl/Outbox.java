@@ -35,6 +35,8 @@ final class Outbox {
 
   private record Queued(Notification notification, Promise<Long> promise) {}
 
+  private record Reservation(long dpuAcked, Promise<Long> promise) {}
+
   private final OutboxStore store;
   private final int maxPending;
   private final int batchSize;
@@ -42,6 +44,7 @@ final class Outbox {
   private final long maxEntries;
   private final Runnable onCommitted;
   private final ArrayDeque<Queued> queued = new ArrayDeque<>();
+  private final ArrayDeque<Reservation> reservations = new ArrayDeque<>();
   private final RecentEntries recent = new RecentEntries(RECENT_ENTRIES, RECENT_CHARS);
   private long committedUpTo;
   private long firstRetained;
@@ -89,14 +92,19 @@ final class Outbox {
     flush();
   }
 
-  /** A DPU acknowledged {@code seq}, which this store never issued: continue numbering after it. */
-  Future<Void> skipTo(long seq) {
-    committedUpTo = Math.max(committedUpTo, seq);
-    firstRetained = Math.max(firstRetained, seq + 1);
-    acked = Math.max(acked, seq);
-    ackedInStore = acked;
-    recent.clear();
-    return store.skipTo(seq);
+  /**
+   * A DPU acknowledged {@code dpuAcked}, which this store never issued (it was reset): numbering
+   * continues after it, and one number is reserved for the state snapshot that replaces what the
+   * DPU cannot get; it must be above {@code dpuAcked}, or the DPU would drop it as a duplicate.
+   * Notifications stored meanwhile with lower numbers are dropped: the snapshot covers them.
+   *
+   * @return completes with the reserved number once the store moved past it
+   */
+  Future<Long> reserveAfter(long dpuAcked) {
+    Promise<Long> promise = Promise.promise();
+    reservations.add(new Reservation(dpuAcked, promise));
+    flush();
+    return promise.future();
   }
 
   long committedUpTo() {
@@ -128,6 +136,8 @@ final class Outbox {
   /** Fails what is still queued; stored entries stay for the next start. */
   void close() {
     closed = true;
+    reservations.forEach(r -> r.promise().fail(new RelayConnectionException("the relay host closed")));
+    reservations.clear();
     for (Queued q : queued) {
       q.promise().fail(new RelayConnectionException("the relay host closed before this notification was stored"));
     }
@@ -136,6 +146,25 @@ final class Outbox {
 
   private void flush() {
     if (writing || closed) {
+      return;
+    }
+    if (!reservations.isEmpty()) {
+      Reservation r = reservations.poll();
+      long reserved = Math.max(committedUpTo, r.dpuAcked()) + 1;
+      committedUpTo = reserved;
+      firstRetained = Math.max(firstRetained, reserved + 1);
+      acked = Math.max(acked, r.dpuAcked());
+      recent.clear();
+      writing = true;
+      store.skipTo(reserved).onComplete(ar -> {
+        writing = false;
+        if (ar.succeeded()) {
+          r.promise().complete(reserved);
+        } else {
+          r.promise().fail(ar.cause());
+        }
+        flush();
+      });
       return;
     }
     if (queued.isEmpty()) {

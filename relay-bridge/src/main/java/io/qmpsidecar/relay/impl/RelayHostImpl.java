@@ -37,6 +37,7 @@ public final class RelayHostImpl implements RelayHost {
   private final RelayDatabase db;
   private final StoreState state;
   private final Outbox outbox;
+  private final OpLedger ledger;
   private final RequestDispatcher dispatcher;
   private final WebSocketClient client;
   private final Backoff backoff;
@@ -55,10 +56,11 @@ public final class RelayHostImpl implements RelayHost {
     this.state = state;
     this.outbox = new Outbox(new OutboxStore(db), state, options.maxPendingNotifications(),
         options.storeBatchSize(), options.maxMessageBytes(), options.maxOutboxEntries(), this::committed);
-    this.dispatcher = new RequestDispatcher(vertx, executor, authorizer,
-        new OpLedger(new OpStore(db, options.maxStoredOps())), options.executorTimeout());
+    this.ledger = new OpLedger(new OpStore(db, options.maxStoredOps()));
+    this.dispatcher = new RequestDispatcher(vertx, executor, authorizer, ledger, options.executorTimeout(),
+        outbox::committedUpTo);
     this.client = vertx.createWebSocketClient(Transport.client(options.tls(),
-        (int) options.requestTimeout().toMillis()));
+        (int) options.helloTimeout().toMillis(), options.maxMessageBytes()));
     this.backoff = new Backoff(options.reconnectInitialDelay(), options.reconnectMaxDelay());
   }
 
@@ -66,7 +68,7 @@ public final class RelayHostImpl implements RelayHost {
   public static Future<RelayHost> start(Vertx vertx, RelayHostOptions options, RequestExecutor executor,
       RequestAuthorizer authorizer) {
     try {
-      Transport.checkPlain(options.tls(), options.dpuHost(), options.allowPlainRemote(), "DPU endpoint");
+      options.checkTransport();
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e);
     }
@@ -74,17 +76,38 @@ public final class RelayHostImpl implements RelayHost {
     Promise<RelayHost> promise = Promise.promise();
     context.runOnContext(v -> RelayDatabase.open(vertx, options.storePath(), options.syncEveryCommit())
         .compose(db -> new OutboxStore(db).load()
-            .recover(e -> db.close().transform(x -> Future.failedFuture(e)))
-            .map(state -> new RelayHostImpl(vertx, context, options, executor, authorizer, db, state)))
+            .compose(state -> new OpStore(db, options.maxStoredOps()).unfinished().map(unfinished -> {
+              RelayHostImpl host = new RelayHostImpl(vertx, context, options, executor, authorizer, db, state);
+              host.resumeUnfinished(unfinished);
+              return host;
+            }))
+            .recover(e -> db.close().transform(x -> Future.failedFuture(e))))
         .onSuccess(host -> {
-          log.info("relay host {} started: epoch {}, last seq {}, last acked {}, dialing {}:{}",
+          log.info("relay host {} started: epoch {}, last seq {}, last acked {}, dialing {}:{}{}",
               options.hostId(), host.state.epoch(), host.state.lastSeq(), host.state.lastAcked(),
-              options.dpuHost(), options.dpuPort());
+              options.dpuHost(), options.dpuPort(), options.path());
+          if (options.tls() != null) {
+            vertx.executeBlocking(() -> TlsFailures.ownCertificateProblem(options.tls()))
+                .onSuccess(problem -> {
+                  if (problem != null) {
+                    log.error("{}", problem);
+                  }
+                });
+          }
           host.dial();
         })
         .<RelayHost>map(h -> h)
         .onComplete(promise));
     return promise.future();
+  }
+
+  /**
+   * Ends the operations the last run of this host left unfinished (see {@link OpResumer}); repeats
+   * of them are answered OP_INTERRUPTED from now on, before any link is up, until each has ended.
+   */
+  private void resumeUnfinished(List<OpStore.Unfinished> unfinished) {
+    new OpResumer(vertx, executor, ledger, options.executorTimeout(),
+        (opId, end) -> outbox.append(end.toNotification(opId))).resumeAll(unfinished);
   }
 
   @Override
@@ -138,9 +161,9 @@ public final class RelayHostImpl implements RelayHost {
     WebSocketConnectOptions connect = new WebSocketConnectOptions()
         .setHost(options.dpuHost())
         .setPort(options.dpuPort())
-        .setURI(Transport.PATH)
+        .setURI(options.path())
         .setSsl(options.tls() != null)
-        .setTimeout(options.requestTimeout().toMillis());
+        .setTimeout(options.helloTimeout().toMillis());
     client.connect(connect).onComplete(ar -> {
       if (closed) {
         if (ar.succeeded()) {
@@ -149,12 +172,13 @@ public final class RelayHostImpl implements RelayHost {
         return;
       }
       if (ar.failed()) {
+        String tls = options.tls() == null ? null : TlsFailures.dialFailure(ar.cause(), options.dpuHost());
         down(new RelayConnectionException("could not reach the DPU endpoint at " + options.dpuHost() + ":"
-            + options.dpuPort() + ": " + ar.cause().getMessage(), ar.cause()));
+            + options.dpuPort() + options.path() + ": " + (tls != null ? tls : ar.cause().getMessage()), ar.cause()));
         return;
       }
       RpcPeer peer = new RpcPeer(vertx, ar.result(), new RpcPeer.Limits(options.maxMessageBytes(),
-          options.maxInFlightRequests(), 16, options.requestTimeout(), options.heartbeatInterval(),
+          options.maxInFlightRequests(), 16, options.helloTimeout(), options.heartbeatInterval(),
           options.heartbeatTimeout()), "DPU " + options.dpuHost() + ":" + options.dpuPort());
       session = new HostSession(peer, outbox, dispatcher, executor, hello(), dpu -> {
         backoff.reset();

@@ -206,8 +206,9 @@ public final class RpcPeer {
     }
     if (message instanceof RpcMessage.Request r) {
       if (inboundInFlight >= limits.maxInboundInFlight()) {
-        write(JsonRpcCodec.error(r.id(), RelayError.of(ErrorCode.TOO_MANY_REQUESTS, limits.maxInboundInFlight()
-            + " requests are already in flight; wait for answers before sending more")));
+        write(JsonRpcCodec.error(r.id(), new RelayError(ErrorCode.TOO_MANY_REQUESTS, limits.maxInboundInFlight()
+            + " requests are already in flight; wait for answers before sending more (the same opId may be"
+            + " retried: nothing ran)", Map.of("limit", limits.maxInboundInFlight()))));
         return;
       }
       inboundInFlight++;

@@ -6,39 +6,40 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
-import java.util.Locale;
 
-/** Socket options of both ends: mutual TLS, or plain only on loopback unless explicitly allowed. */
+/**
+ * Socket options of both ends: mutual TLS, or plain only on loopback unless explicitly allowed.
+ *
+ * <p>Frames: each end sends a message as one WebSocket frame and accepts single frames of up to
+ * {@link #FRAME_LIMIT_FACTOR} times its message limit, so that a message somewhat over the limit
+ * is read, counted and answered with MESSAGE_TOO_LARGE instead of dropping the link. A frame
+ * beyond that cannot be skipped without holding it whole in memory: the WebSocket layer closes the
+ * link (status 1009). Fragmented messages of any total size are counted and dropped frame by frame.
+ */
 final class Transport {
 
-  /** WebSocket frame size; larger messages are sent as several frames. */
-  static final int FRAME_BYTES = 64 * 1024;
-  /** The HTTP path the DPU end serves. */
-  static final String PATH = "/relay";
+  /** A single frame of up to this many times maxMessageBytes is read (then dropped if too large). */
+  static final int FRAME_LIMIT_FACTOR = 4;
 
   private Transport() {}
 
-  /** True for {@code localhost} and loopback IP literals; no name is resolved. */
-  static boolean isLoopback(String host) {
-    String h = host.toLowerCase(Locale.ROOT);
-    if (h.startsWith("[") && h.endsWith("]")) {
-      h = h.substring(1, h.length() - 1);
-    }
-    return h.equals("localhost") || h.equals("::1") || h.equals("0:0:0:0:0:0:0:1")
-        || h.matches("127(\\.\\d{1,3}){3}");
+  /** The largest single frame accepted for a message limit. */
+  static int frameLimit(int maxMessageBytes) {
+    return (int) Math.min(Integer.MAX_VALUE, (long) FRAME_LIMIT_FACTOR * maxMessageBytes);
   }
 
   /** Refuses plain transport to or on a non-loopback address unless allowed. */
   static void checkPlain(RelayTls tls, String host, boolean allowPlainRemote, String what) {
-    if (tls == null && !allowPlainRemote && !isLoopback(host)) {
+    if (tls == null && !allowPlainRemote && !Loopback.isLoopback(host)) {
       throw new IllegalArgumentException(what + " " + host + " is not a loopback address and no TLS files"
           + " are configured; configure mutual TLS (certificate, key, CA) or use 127.0.0.1 for development");
     }
   }
 
-  static WebSocketClientOptions client(RelayTls tls, int connectTimeoutMs) {
+  static WebSocketClientOptions client(RelayTls tls, int connectTimeoutMs, int maxMessageBytes) {
     WebSocketClientOptions o = new WebSocketClientOptions()
-        .setMaxFrameSize(FRAME_BYTES)
+        .setMaxFrameSize(frameLimit(maxMessageBytes))
+        .setMaxMessageSize(frameLimit(maxMessageBytes))
         .setConnectTimeout(connectTimeoutMs)
         .setClosingTimeout(1)
         .setTcpNoDelay(true);
@@ -52,11 +53,12 @@ final class Transport {
     return o;
   }
 
-  static HttpServerOptions server(RelayTls tls, String host, int port) {
+  static HttpServerOptions server(RelayTls tls, String host, int port, int maxMessageBytes) {
     HttpServerOptions o = new HttpServerOptions()
         .setHost(host)
         .setPort(port)
-        .setMaxWebSocketFrameSize(FRAME_BYTES)
+        .setMaxWebSocketFrameSize(frameLimit(maxMessageBytes))
+        .setMaxWebSocketMessageSize(frameLimit(maxMessageBytes))
         .setWebSocketClosingTimeout(1)
         .setTcpNoDelay(true);
     if (tls != null) {

@@ -1,14 +1,16 @@
 package io.qmpsidecar.relay.testing;
 
-import io.qmpsidecar.relay.AttachRequest;
-import io.qmpsidecar.relay.DetachRequest;
+import io.qmpsidecar.relay.DeviceAttachParams;
+import io.qmpsidecar.relay.DeviceDetachParams;
 import io.qmpsidecar.relay.DeviceInfo;
 import io.qmpsidecar.relay.Notification;
 import io.qmpsidecar.relay.OpAccepted;
+import io.qmpsidecar.relay.OpEnd;
 import io.qmpsidecar.relay.RelayHost;
 import io.qmpsidecar.relay.RelayHostOptions;
 import io.qmpsidecar.relay.RequestExecutor;
 import io.qmpsidecar.relay.StateSnapshot;
+import io.qmpsidecar.relay.UnfinishedOp;
 import io.qmpsidecar.relay.VmInfo;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -22,8 +24,9 @@ import java.util.List;
 
 /**
  * A relay host in its own JVM, for the kill -9 test. Args: DPU port, store path. Prints
- * {@code started <epoch>}, {@code executed <call>} for each attach it runs, and for the stdin
- * command {@code emit N} emits N notifications and prints {@code stored <last seq>}.
+ * {@code started <epoch>}, {@code executed <call>} for each attach it runs, {@code resumed <opId>}
+ * for each operation it reconciles at start, and for the stdin command {@code emit N} emits N
+ * notifications and prints {@code stored <last seq>}.
  */
 public final class HostProcessMain {
 
@@ -34,14 +37,20 @@ public final class HostProcessMain {
     RecordingExecutor recording = new RecordingExecutor();
     RequestExecutor printing = new RequestExecutor() {
       @Override
-      public Future<OpAccepted> attach(AttachRequest r) {
+      public Future<OpAccepted> attach(DeviceAttachParams r) {
         System.out.println("executed attach " + r.opId());
         return recording.attach(r);
       }
 
       @Override
-      public Future<OpAccepted> detach(DetachRequest r) {
+      public Future<OpAccepted> detach(DeviceDetachParams r) {
         return recording.detach(r);
+      }
+
+      @Override
+      public Future<OpEnd> resume(UnfinishedOp op) {
+        System.out.println("resumed " + op.opId());
+        return recording.resume(op);
       }
 
       @Override
@@ -61,7 +70,10 @@ public final class HostProcessMain {
     };
     RelayHostOptions options = RelayHostOptions.of("127.0.0.1", Integer.parseInt(args[0]), RelayPair.HOST_ID,
         Path.of(args[1])).withReconnectInitialDelay(Duration.ofMillis(50)).withReconnectMaxDelay(Duration.ofMillis(300));
+    RelayHost[] started = new RelayHost[1];
+    recording.notifyThrough(n -> started[0].notify(n));
     RelayHost host = Await.result(RelayHost.start(vertx, options, printing, new PrefixAuthorizer()));
+    started[0] = host;
     System.out.println("started " + host.epoch());
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     int emitted = 0;

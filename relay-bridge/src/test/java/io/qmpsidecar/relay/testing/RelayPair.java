@@ -25,7 +25,7 @@ public final class RelayPair implements AutoCloseable {
   public final List<ReceivedNotification> received = Collections.synchronizedList(new ArrayList<>());
   public final List<LinkState> states = Collections.synchronizedList(new ArrayList<>());
   public DpuEndpoint dpu;
-  public RelayHost host;
+  public volatile RelayHost host;
 
   /** Starts the DPU end only. */
   public RelayPair dpu(DpuEndpointOptions options) {
@@ -44,6 +44,7 @@ public final class RelayPair implements AutoCloseable {
 
   /** Starts the host and waits until its link is up. */
   public RelayPair host(RelayHostOptions options) {
+    executor.notifyThrough(n -> host.notify(n));
     host = Await.result(RelayHost.start(vertx, options, executor, authorizer));
     host.linkStateHandler(states::add);
     awaitConnected();

@@ -39,6 +39,8 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  */
 public final class TestCertificates {
 
+  private static final GeneralName[] LOOPBACK_NAMES = {
+      new GeneralName(GeneralName.iPAddress, "127.0.0.1"), new GeneralName(GeneralName.dNSName, "localhost")};
   private static final AtomicLong SERIAL = new AtomicLong(System.currentTimeMillis());
 
   private final Path dir;
@@ -58,7 +60,7 @@ public final class TestCertificates {
     KeyPair keys = keyPair();
     X500Name subject = new X500Name("CN=" + name);
     X509CertificateHolder cert = build(subject, subject, keys, keys.getPrivate(), Instant.now().minusSeconds(60),
-        Duration.ofDays(2), true, false);
+        Duration.ofDays(2), true, null);
     TestCertificates ca = new TestCertificates(dir, name, keys, cert);
     write(ca.caPath(), pem(cert));
     return ca;
@@ -72,6 +74,20 @@ public final class TestCertificates {
   /** TLS files for the DPU end: a server certificate valid for 127.0.0.1 and localhost. */
   public RelayTls server(String cn) {
     return issue(cn, Instant.now().minusSeconds(60), Duration.ofDays(1), true);
+  }
+
+  /** A server certificate that expired yesterday. */
+  public RelayTls expiredServer(String cn) {
+    return issue(cn, Instant.now().minus(Duration.ofDays(3)), Duration.ofDays(2), true);
+  }
+
+  /** A server certificate valid only for the DNS name {@code dnsName} (not 127.0.0.1). */
+  public RelayTls serverNamed(String cn, String dnsName) {
+    KeyPair keys = keyPair();
+    X509CertificateHolder cert = build(caCert.getSubject(), new X500Name("CN=" + cn), keys, caKeys.getPrivate(),
+        Instant.now().minusSeconds(60), Duration.ofDays(1), false, new GeneralName[] {
+            new GeneralName(GeneralName.dNSName, dnsName)});
+    return files(cn + "-" + name + "-" + SERIAL.incrementAndGet(), cert, keys.getPrivate());
   }
 
   /** TLS files for a host: a client certificate whose CN is the host id. */
@@ -89,7 +105,7 @@ public final class TestCertificates {
     KeyPair keys = keyPair();
     X500Name subject = new X500Name("CN=" + cn);
     X509CertificateHolder cert = build(subject, subject, keys, keys.getPrivate(), Instant.now().minusSeconds(60),
-        Duration.ofDays(1), false, false);
+        Duration.ofDays(1), false, null);
     return files(cn + "-self", cert, keys.getPrivate());
   }
 
@@ -101,7 +117,7 @@ public final class TestCertificates {
   private RelayTls issue(String cn, Instant notBefore, Duration validity, boolean server) {
     KeyPair keys = keyPair();
     X509CertificateHolder cert = build(caCert.getSubject(), new X500Name("CN=" + cn), keys, caKeys.getPrivate(),
-        notBefore, validity, false, server);
+        notBefore, validity, false, server ? LOOPBACK_NAMES : null);
     return files(cn + "-" + name + "-" + SERIAL.incrementAndGet(), cert, keys.getPrivate());
   }
 
@@ -118,7 +134,7 @@ public final class TestCertificates {
   }
 
   private static X509CertificateHolder build(X500Name issuer, X500Name subject, KeyPair keys, PrivateKey signer,
-      Instant notBefore, Duration validity, boolean ca, boolean server) {
+      Instant notBefore, Duration validity, boolean ca, GeneralName[] serverNames) {
     try {
       JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer,
           BigInteger.valueOf(SERIAL.incrementAndGet()), Date.from(notBefore), Date.from(notBefore.plus(validity)),
@@ -129,9 +145,8 @@ public final class TestCertificates {
       } else {
         b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement));
       }
-      if (server) {
-        b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-            new GeneralName(GeneralName.iPAddress, "127.0.0.1"), new GeneralName(GeneralName.dNSName, "localhost")}));
+      if (serverNames != null) {
+        b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(serverNames));
       }
       ContentSigner s = new JcaContentSignerBuilder("SHA256withECDSA").build(signer);
       X509CertificateHolder holder = b.build(s);

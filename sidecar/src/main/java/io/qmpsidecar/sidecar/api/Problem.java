@@ -91,6 +91,10 @@ record Problem(int status, String type, String title, String detail, ObjectNode 
     body.put("type", type).put("title", title).put("status", status).put("detail", detail)
         .put("instance", ctx.request().path());
     if (!ctx.response().ended()) {
+      if (extensions.path("retryAfterMs").canConvertToLong()) {
+        // HTTP counts whole seconds: round up, so that a retry at that time finds a token.
+        ctx.response().putHeader("Retry-After", String.valueOf((extensions.get("retryAfterMs").asLong() + 999) / 1000));
+      }
       ctx.response().setStatusCode(status).putHeader("content-type", "application/problem+json")
           .end(body.toString());
     }

@@ -7,9 +7,13 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.qmpsidecar.qmp.QmpAddress;
+import io.qmpsidecar.relay.RelayHostOptions;
+import io.qmpsidecar.relay.RelayTls;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +26,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * Reads the YAML configuration, applies overrides, validates everything and binds it. Override
@@ -69,6 +74,15 @@ public final class ConfigLoader {
     k.put("relay.key", null);
     k.put("relay.ca", null);
     k.put("relay.allowPlainRemote", "false");
+    k.put("relay.maxMessageBytes", String.valueOf(RelayHostOptions.DEFAULT_MAX_MESSAGE_BYTES));
+    k.put("relay.maxInFlightRequests", String.valueOf(RelayHostOptions.DEFAULT_MAX_IN_FLIGHT_REQUESTS));
+    k.put("relay.heartbeatInterval", RelayHostOptions.DEFAULT_HEARTBEAT_INTERVAL.toSeconds() + "s");
+    k.put("relay.heartbeatTimeout", RelayHostOptions.DEFAULT_HEARTBEAT_TIMEOUT.toSeconds() + "s");
+    k.put("relay.helloTimeout", RelayHostOptions.DEFAULT_HELLO_TIMEOUT.toSeconds() + "s");
+    k.put("relay.executorTimeout", RelayHostOptions.DEFAULT_EXECUTOR_TIMEOUT.toSeconds() + "s");
+    k.put("relay.maxOutboxEntries", String.valueOf(RelayHostOptions.DEFAULT_MAX_OUTBOX_ENTRIES));
+    k.put("relay.maxStoredOps", String.valueOf(RelayHostOptions.DEFAULT_MAX_STORED_OPS));
+    k.put("relay.syncEveryCommit", String.valueOf(RelayHostOptions.DEFAULT_SYNC_EVERY_COMMIT));
     k.put("timeouts.command", "10s");
     k.put("timeouts.attach", "60s");
     k.put("timeouts.detach", "30s");
@@ -225,20 +239,7 @@ public final class ConfigLoader {
     if (!Set.of("auto", "human", "json").contains(format)) {
       problems.add("log.format: '" + format + "' must be auto, human or json");
     }
-    String relayUrl = text(tree, "relay.url");
-    if (relayUrl != null && text(tree, "relay.hostId") == null) {
-      problems.add("relay.hostId: required when relay.url is set (the DPU knows this host by it)");
-    }
-    if (relayUrl != null && !relayUrl.matches("wss?://[^/:]+:\\d+(/.*)?")) {
-      problems.add("relay.url: '" + relayUrl + "' must be wss://HOST:PORT (or ws://127.0.0.1:PORT for development)");
-    }
-    if (relayUrl != null && relayUrl.startsWith("wss:")) {
-      for (String key : List.of("relay.cert", "relay.key", "relay.ca")) {
-        if (text(tree, key) == null) {
-          problems.add(key + ": required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)");
-        }
-      }
-    }
+    SidecarConfig.Relay relay = relay(tree, path(text(tree, "stateDir")), problems);
     SidecarConfig.Timeouts timeouts = new SidecarConfig.Timeouts(duration(tree, "timeouts.command", problems),
         duration(tree, "timeouts.attach", problems), duration(tree, "timeouts.detach", problems),
         duration(tree, "timeouts.shutdown", problems));
@@ -254,10 +255,7 @@ public final class ConfigLoader {
         path(text(tree, "proxy.dir")),
         new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot")),
             vfioDrivers(tree, problems)),
-        new SidecarConfig.Relay(relayUrl, text(tree, "relay.hostId"), path(text(tree, "relay.cert")),
-            path(text(tree, "relay.key")), path(text(tree, "relay.ca")),
-            Boolean.parseBoolean(text(tree, "relay.allowPlainRemote"))),
-        timeouts, format, new SidecarConfig.Events(number(tree, "events.replay", 1, MAX_REPLAY, problems)),
+        relay, timeouts, format, new SidecarConfig.Events(number(tree, "events.replay", 1, MAX_REPLAY, problems)),
         new SidecarConfig.Automation(number(tree, "automation.maxPerSecond", 1, MAX_ACTIONS_PER_SECOND, problems),
             HooksBinding.bind(tree.path("hooks"), problems)));
   }
@@ -274,6 +272,79 @@ public final class ConfigLoader {
     }
     problems.add(key + ": '" + text + "' must be a whole number from " + min + " to " + max);
     return Integer.parseInt(KEYS.get(key));
+  }
+
+  /** {@code relay.*}: the link's options, refused here exactly as the relay would refuse them at start. */
+  private static SidecarConfig.Relay relay(JsonNode tree, Path stateDir, List<String> problems) {
+    String url = text(tree, "relay.url");
+    String hostId = text(tree, "relay.hostId");
+    if (url == null) {
+      return new SidecarConfig.Relay(null, hostId, null);
+    }
+    if (hostId == null) {
+      problems.add("relay.hostId: required when relay.url is set (the DPU knows this host by it)");
+    }
+    List<String> tlsKeys = List.of("relay.cert", "relay.key", "relay.ca");
+    long tlsGiven = tlsKeys.stream().filter(k -> text(tree, k) != null).count();
+    if (tlsGiven != 0 && tlsGiven != tlsKeys.size() || url.startsWith("wss:") && tlsGiven == 0) {
+      tlsKeys.stream().filter(k -> text(tree, k) == null).forEach(k -> problems.add(k
+          + ": required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)"));
+    }
+    RelayTls tls = tlsGiven == tlsKeys.size() ? new RelayTls(path(text(tree, "relay.cert")),
+        path(text(tree, "relay.key")), path(text(tree, "relay.ca"))) : null;
+    RelayHostOptions options = null;
+    try {
+      options = RelayHostOptions.forUrl(new URI(url), hostId == null ? "unset" : hostId,
+          stateDir.resolve("relay.db"), tls, bool(tree, "relay.allowPlainRemote", problems));
+    } catch (URISyntaxException | IllegalArgumentException e) {
+      // wss:// without TLS files is reported above, by the keys to set.
+      if (tls != null || !url.startsWith("wss:")) {
+        problems.add("relay.url: " + e.getMessage());
+      }
+    }
+    if (options == null) {
+      return new SidecarConfig.Relay(url, hostId, null);
+    }
+    Integer maxMessageBytes = integer(tree, "relay.maxMessageBytes", problems);
+    Integer maxInFlight = integer(tree, "relay.maxInFlightRequests", problems);
+    Integer maxOutbox = integer(tree, "relay.maxOutboxEntries", problems);
+    Integer maxOps = integer(tree, "relay.maxStoredOps", problems);
+    Duration heartbeat = duration(tree, "relay.heartbeatInterval", problems);
+    Duration silence = duration(tree, "relay.heartbeatTimeout", problems);
+    Duration hello = duration(tree, "relay.helloTimeout", problems);
+    Duration executor = duration(tree, "relay.executorTimeout", problems);
+    List<UnaryOperator<RelayHostOptions>> tuning = new ArrayList<>();
+    tuning.add(o -> o.withSyncEveryCommit(bool(tree, "relay.syncEveryCommit", problems)));
+    if (maxMessageBytes != null) {
+      tuning.add(o -> o.withMaxMessageBytes(maxMessageBytes));
+    }
+    if (maxInFlight != null) {
+      tuning.add(o -> o.withMaxInFlightRequests(maxInFlight));
+    }
+    if (maxOutbox != null) {
+      tuning.add(o -> o.withMaxOutboxEntries(maxOutbox));
+    }
+    if (maxOps != null) {
+      tuning.add(o -> o.withMaxStoredOps(maxOps));
+    }
+    if (heartbeat != null && silence != null) {
+      tuning.add(o -> o.withHeartbeat(heartbeat, silence));
+    }
+    if (hello != null) {
+      tuning.add(o -> o.withHelloTimeout(hello));
+    }
+    if (executor != null) {
+      tuning.add(o -> o.withExecutorTimeout(executor));
+    }
+    RelayHostOptions tuned = options;
+    for (UnaryOperator<RelayHostOptions> step : tuning) {
+      try {
+        tuned = step.apply(tuned);
+      } catch (IllegalArgumentException e) {
+        problems.add("relay: " + e.getMessage());
+      }
+    }
+    return new SidecarConfig.Relay(url, hostId, tuned);
   }
 
   private static List<SidecarConfig.Vm> vms(JsonNode list, List<String> problems) {
@@ -373,6 +444,30 @@ public final class ConfigLoader {
       return false;
     }
     return v.asBoolean() || "true".equals(v.asText());
+  }
+
+  /** A positive whole number, or null after adding the problem. */
+  private static Integer integer(JsonNode tree, String key, List<String> problems) {
+    String text = text(tree, key);
+    try {
+      int n = Integer.parseInt(text.strip());
+      if (n > 0) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // reported below, with the key
+    }
+    problems.add(key + ": '" + text + "' is not a positive whole number");
+    return null;
+  }
+
+  /** {@code true} or {@code false}; anything else is a problem (and false). */
+  private static boolean bool(JsonNode tree, String key, List<String> problems) {
+    String text = text(tree, key);
+    if (!text.equals("true") && !text.equals("false")) {
+      problems.add(key + ": '" + text + "' must be true or false");
+    }
+    return Boolean.parseBoolean(text);
   }
 
   private static Duration duration(JsonNode tree, String key, List<String> problems) {

@@ -1,6 +1,7 @@
 package io.qmpsidecar.sidecar.config;
 
 import io.qmpsidecar.qmp.QmpAddress;
+import io.qmpsidecar.relay.RelayHostOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -100,8 +101,13 @@ public record SidecarConfig(
     }
   }
 
-  /** The DPU link; {@code url} null means no relay. */
-  public record Relay(String url, String hostId, Path cert, Path key, Path ca, boolean allowPlainRemote) {
+  /**
+   * The DPU link; {@code url} null means no relay.
+   *
+   * @param options the link's options, checked as the relay checks them at start (transport,
+   *     bounds, times) and with the store in {@code stateDir}; null when there is no relay
+   */
+  public record Relay(String url, String hostId, RelayHostOptions options) {
     public boolean enabled() {
       return url != null;
     }

@@ -9,7 +9,11 @@ public final class EventTypes {
   public static final String ATTACH_FAILED = "attach.failed";
   public static final String ATTACH_ROLLED_BACK = "attach.rolled-back";
   public static final String DETACH_REQUESTED = "detach.requested";
+  /** QEMU accepted {@code device_del}: the guest is asked to release the device. */
+  public static final String DETACH_UNPLUG_REQUESTED = "detach.unplug-requested";
   public static final String DETACH_PENDING = "detach.pending";
+  /** A detach failed for another reason than the guest (QEMU refused {@code device_del}, the VM went away). */
+  public static final String DETACH_FAILED = "detach.failed";
   public static final String DETACH_REJECTED = "detach.rejected";
   public static final String DETACH_EXPIRED = "detach.pending-expired";
   /** The device is gone from QEMU ({@code DEVICE_DELETED}): only now may the function be destroyed. */

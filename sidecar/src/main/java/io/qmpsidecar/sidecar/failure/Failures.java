@@ -43,7 +43,8 @@ public final class Failures {
             caller.id() + " may not " + what + ": denied by rule " + decision.ruleId() + ": " + decision.reason())
         .fix(throttled ? "slow down and retry later, or raise the policy's rate limit for this caller"
             : "change the policy or ask with a caller it allows")
-        .detail("rule", decision.ruleId()).detail("reason", decision.reason()).build();
+        .detail("rule", decision.ruleId()).detail("reason", decision.reason())
+        .detail("retryAfterMs", decision.retryAfter() == null ? null : decision.retryAfter().toMillis()).build();
   }
 
   /** A request that cannot be read or is not what the route takes. */

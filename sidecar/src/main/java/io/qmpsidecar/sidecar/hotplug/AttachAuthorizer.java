@@ -3,6 +3,10 @@ package io.qmpsidecar.sidecar.hotplug;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.HotplugFacts;
+import io.qmpsidecar.sidecar.hostprep.Bdf;
+import io.qmpsidecar.sidecar.hostprep.HostDevice;
+import io.qmpsidecar.sidecar.state.Attachment;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -20,4 +24,16 @@ public interface AttachAuthorizer {
    *     when the caller may not
    */
   void authorize(Caller caller, String what, ObjectNode deviceAddArguments, Optional<HotplugFacts> facts);
+
+  /**
+   * The facts of attaching {@code host} (none for an emulated device) when the VM already has
+   * {@code stored}: with the driver host prep will bind when it rebinds the function.
+   */
+  static Optional<HotplugFacts> facts(HostDevice host, String hostDriver, List<Attachment> stored) {
+    return Optional.ofNullable(host).map(h -> {
+      HotplugFacts f = new HotplugFacts(h.bdf().value(), h.physfn().map(Bdf::value), h.vendorId(), h.deviceId(),
+          (int) stored.stream().filter(a -> a.hostBdf() != null).count(), h.groupExclusive());
+      return hostDriver == null || h.driver().equals(Optional.of(hostDriver)) ? f : f.withHostDriver(hostDriver);
+    });
+  }
 }

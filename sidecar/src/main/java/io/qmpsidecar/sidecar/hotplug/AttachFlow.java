@@ -3,7 +3,6 @@ package io.qmpsidecar.sidecar.hotplug;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.policy.Caller;
-import io.qmpsidecar.policy.HotplugFacts;
 import io.qmpsidecar.qmp.QmpCommandException;
 import io.qmpsidecar.qmp.QmpCommands;
 import io.qmpsidecar.qmp.QmpConnection;
@@ -36,18 +35,15 @@ public final class AttachFlow {
   private final EventStream events;
   private final StateStore store;
   private final SysfsHostPrep hostPrep;
-  private final AttachAuthorizer authorizer;
   private final HotplugOptions options;
   private final SlotPlacement placement;
   private final DeviceVerifier verifier;
   private final Rollback rollback;
 
-  public AttachFlow(EventStream events, StateStore store, SysfsHostPrep hostPrep,
-      AttachAuthorizer authorizer, HotplugOptions options) {
+  public AttachFlow(EventStream events, StateStore store, SysfsHostPrep hostPrep, HotplugOptions options) {
     this.events = events;
     this.store = store;
     this.hostPrep = hostPrep;
-    this.authorizer = authorizer;
     this.options = options;
     this.placement = new SlotPlacement(options.queryTimeout());
     this.verifier = new DeviceVerifier(options.queryTimeout());
@@ -58,6 +54,7 @@ public final class AttachFlow {
   private static final class Run {
     final AttachRequest request;
     final Caller caller;
+    final AttachAuthorizer authorizer;
     HostDevice host;
     String id;
     String rootPort;
@@ -66,20 +63,26 @@ public final class AttachFlow {
     boolean intended;
     boolean added;
 
-    Run(AttachRequest request, Caller caller) {
+    Run(AttachRequest request, Caller caller, AttachAuthorizer authorizer) {
       this.request = request;
       this.caller = caller;
+      this.authorizer = authorizer;
     }
   }
 
   /**
    * Runs the flow.
    *
+   * @param authorizer decides, once the flow knows the exact {@code device_add} arguments and the
+   *     function's facts, whether {@code caller} may make this attach (also when it repeats an
+   *     existing one); nothing on the host or in QEMU has changed before it allowed
    * @return the new attachment, or the existing one when the same device is already attached
-   *     with the same parameters; fails with a {@link SidecarException}
+   *     with the same parameters (published as {@code attach.verified} with {@code existing});
+   *     fails with a {@link SidecarException}
    */
-  public Future<Attachment> attach(QmpConnection conn, Caller caller, AttachRequest request) {
-    Run run = new Run(request, caller);
+  public Future<Attachment> attach(QmpConnection conn, Caller caller, AttachRequest request,
+      AttachAuthorizer authorizer) {
+    Run run = new Run(request, caller, authorizer);
     publish(run, EventTypes.ATTACH_REQUESTED, data(run).put("caller", caller.id()));
     try {
       hostPrep.checkDriver(request.hostDriver());
@@ -97,7 +100,7 @@ public final class AttachFlow {
           return store.list(request.vm());
         })
         .compose(stored -> Idempotency.check(run.request, run.id, run.host, stored)
-            .map(Future::succeededFuture)
+            .map(existing -> repeated(run, existing, stored))
             .orElseGet(() -> place(conn, run).compose(v -> change(conn, run, stored))))
         .onFailure(e -> publish(run, EventTypes.ATTACH_FAILED, data(run).put("error", e.getMessage())));
   }
@@ -126,13 +129,29 @@ public final class AttachFlow {
     });
   }
 
+  /** The same attach exists: decided like a new one (it reports the device to the caller), changes nothing. */
+  private Future<Attachment> repeated(Run run, Attachment existing, List<Attachment> stored) {
+    run.rootPort = existing.rootPort();
+    List<Attachment> others = stored.stream().filter(a -> !a.id().equals(existing.id())).toList();
+    try {
+      authorize(run, (ObjectNode) existing.properties(), others);
+    } catch (SidecarException denied) {
+      return Future.failedFuture(denied);
+    }
+    ObjectNode d = verifiedData(run, existing).put("existing", true);
+    publish(run, EventTypes.ATTACH_VERIFIED, d);
+    return Future.succeededFuture(existing);
+  }
+
+  private void authorize(Run run, ObjectNode properties, List<Attachment> stored) {
+    run.authorizer.authorize(run.caller, "attach " + run.id + " to VM " + run.request.vm(), properties,
+        AttachAuthorizer.facts(run.host, run.request.hostDriver(), stored));
+  }
+
   private Future<Attachment> change(QmpConnection conn, Run run, List<Attachment> stored) {
     run.properties = properties(run);
-    Optional<HotplugFacts> facts = Optional.ofNullable(run.host).map(h -> new HotplugFacts(
-        h.bdf().value(), h.physfn().map(Bdf::value), h.vendorId(), h.deviceId(),
-        (int) stored.stream().filter(a -> a.hostBdf() != null).count(), h.groupExclusive()));
     try {
-      authorizer.authorize(run.caller, "attach " + run.id + " to VM " + run.request.vm(), run.properties, facts);
+      authorize(run, run.properties, stored);
     } catch (SidecarException denied) {
       return Future.failedFuture(denied);
     }
@@ -163,12 +182,7 @@ public final class AttachFlow {
           Attachment a = attachment(run, verified);
           return store.put(a).map(a);
         })
-        .onSuccess(a -> {
-          ObjectNode d = data(run).put("guestAddress", a.guestAddress());
-          d.putArray("migrationBlockedReasons").addAll(a.migrationBlockedReasons().stream()
-              .map(JSON::textNode).toList());
-          publish(run, EventTypes.ATTACH_VERIFIED, d);
-        })
+        .onSuccess(a -> publish(run, EventTypes.ATTACH_VERIFIED, verifiedData(run, a)))
         .recover(e -> undo(conn, run, e));
   }
 
@@ -209,7 +223,7 @@ public final class AttachFlow {
     return new Attachment(run.request.vm(), run.id, run.request.driver(),
         run.host == null ? null : run.host.bdf().value(), run.rootPort, run.properties, rebinds,
         run.host == null ? null : run.host.driver().orElse(null), null, List.of(), AttachmentState.ATTACHING,
-        run.request.opId());
+        run.request.opId(), run.caller.id());
   }
 
   private static ObjectNode properties(Run run) {
@@ -229,7 +243,14 @@ public final class AttachFlow {
         prepared != null && prepared.rebound(),
         prepared == null ? null : prepared.previousDriver().orElse(null),
         verified.guestAddress(), verified.blockedReasons(), AttachmentState.ATTACHED,
-        run.request.opId());
+        run.request.opId(), run.caller.id());
+  }
+
+  private ObjectNode verifiedData(Run run, Attachment a) {
+    ObjectNode d = data(run).put("guestAddress", a.guestAddress());
+    d.putArray("migrationBlockedReasons").addAll(a.migrationBlockedReasons().stream()
+        .map(JSON::textNode).toList());
+    return d;
   }
 
   private ObjectNode data(Run run) {

@@ -57,7 +57,14 @@ public final class DetachFlow {
     DeletionWatch watch = new DeletionWatch(conn, id);
     Promise<DetachOutcome> outcome = Promise.promise();
     watch.rejected().onSuccess(v -> outcome.tryComplete(DetachOutcome.REJECTED));
-    attempt(conn, watch, vm, id, options.unplugRetries()).onComplete(ar -> {
+    boolean[] requested = {false};
+    QmpConnection told = conn.observedBy((name, qmpId, nanos, failure) -> {
+      if (failure == null && "device_del".equals(name) && !requested[0]) {
+        requested[0] = true;
+        events.publish(vm, EventTypes.DETACH_UNPLUG_REQUESTED, request.opId(), data(id));
+      }
+    });
+    attempt(told, watch, vm, id, options.unplugRetries()).onComplete(ar -> {
       if (ar.succeeded()) {
         outcome.tryComplete(ar.result());
       } else {
@@ -66,7 +73,10 @@ public final class DetachFlow {
     });
     return outcome.future()
         .compose(o -> settle(conn, request, stored, watch, o))
-        .onFailure(e -> watch.cancel());
+        .onFailure(e -> {
+          watch.cancel();
+          events.publish(vm, EventTypes.DETACH_FAILED, request.opId(), data(id).put("error", e.getMessage()));
+        });
   }
 
   private Future<DetachOutcome> attempt(QmpConnection conn, DeletionWatch watch, String vm, String id,
@@ -120,8 +130,13 @@ public final class DetachFlow {
         watch.cancel();
         String detail = outcome == DetachOutcome.DETACHED ? "DEVICE_DELETED received"
             : "the device was not in the VM";
+        boolean deleted = outcome == DetachOutcome.DETACHED;
         Future<Void> done = stored == null ? Future.succeededFuture()
-            : pending.complete(stored, request.restoreHostDriver(), request.opId(), detail);
+            : pending.complete(stored, request.restoreHostDriver(), request.opId(), detail, deleted);
+        if (stored == null && deleted) {
+          events.publish(vm, EventTypes.DEVICE_DETACHED, request.opId(), data(id).put("how", detail)
+              .put("deviceDeleted", true));
+        }
         return done.map(new DetachResult(vm, id, outcome, detail));
       }
       case REJECTED -> {
@@ -139,7 +154,7 @@ public final class DetachFlow {
             + options.pendingWatch().toSeconds() + " s and publishes device.detached when it does";
         Attachment a = stored != null ? stored.withState(AttachmentState.DETACHING)
             : new Attachment(vm, id, "unknown", null, null, data(id), false, null, null,
-                List.of(), AttachmentState.DETACHING, request.opId());
+                List.of(), AttachmentState.DETACHING, request.opId(), null);
         // Watched whether or not the store records it: the completion must not be missed.
         return store.put(a).map((String) null).otherwise(e -> "; the state store could not record the pending"
             + " removal (" + e.getMessage() + "): it is watched all the same, and its record repaired later")

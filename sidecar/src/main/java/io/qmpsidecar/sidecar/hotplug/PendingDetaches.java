@@ -74,7 +74,7 @@ public final class PendingDetaches {
       if (watches.remove(key) != null) {
         vertx.cancelTimer(timer);
         watch.cancel();
-        complete(a, restoreHost, opId, "DEVICE_DELETED after pending");
+        complete(a, restoreHost, opId, "DEVICE_DELETED after pending", true);
       }
     });
     watch.rejected().onSuccess(v -> {
@@ -89,8 +89,10 @@ public final class PendingDetaches {
   /**
    * The device is gone: forgets it, restores the host driver when asked and host prep had
    * rebound it, and publishes {@code device.detached}.
+   *
+   * @param deleted whether QEMU's {@code DEVICE_DELETED} was seen (false: found gone)
    */
-  Future<Void> complete(Attachment a, boolean restoreHost, String opId, String how) {
+  Future<Void> complete(Attachment a, boolean restoreHost, String opId, String how, boolean deleted) {
     Watch w = watches.remove(key(a.vm(), a.id()));
     if (w != null) {
       stop(w);
@@ -103,7 +105,7 @@ public final class PendingDetaches {
     // The device is gone whatever the store says: device.detached is published in any case, and
     // a record the store could not remove is reported (and repaired by a later reconcile).
     return restored.compose(driver -> store.remove(a.vm(), a.id()).transform(removed -> {
-      ObjectNode d = data(a).put("how", how).put("recorded", removed.succeeded());
+      ObjectNode d = data(a).put("how", how).put("deviceDeleted", deleted).put("recorded", removed.succeeded());
       if (driver != null) {
         d.put("hostDriverRestored", driver);
         events.publish(a.vm(), EventTypes.HOST_RESTORED, opId, data(a).put("driver", driver));

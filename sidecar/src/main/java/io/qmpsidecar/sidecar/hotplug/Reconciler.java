@@ -69,7 +69,7 @@ public final class Reconciler {
         } else if (a.state() == AttachmentState.DETACHING) {
           if (!there) {
             completed.add(a.id());
-            work.add(pending.complete(a, false, a.opId(), "gone at reconcile"));
+            work.add(pending.complete(a, false, a.opId(), "gone at reconcile", false));
           } else {
             watching.add(a.id());
             if (!pending.watching(vm, a.id())) {
@@ -106,7 +106,7 @@ public final class Reconciler {
     return verifier.verify(conn, intent.vm(), intent.id(), intent.rootPort())
         .map(v -> new Attachment(intent.vm(), intent.id(), intent.driver(), intent.hostBdf(), intent.rootPort(),
             intent.properties(), intent.hostRebound(), intent.previousHostDriver(), v.guestAddress(),
-            v.blockedReasons(), AttachmentState.ATTACHED, intent.opId()))
+            v.blockedReasons(), AttachmentState.ATTACHED, intent.opId(), intent.attachedBy()))
         .otherwise(e -> intent.withState(AttachmentState.ATTACHED))
         .compose(a -> store.put(a).onSuccess(v -> events.publish(a.vm(), EventTypes.ATTACH_ADOPTED, a.opId(),
             PendingDetaches.data(a).put("detail", "an attach that did not finish (the sidecar stopped) found done"

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.libvirt.DomainXml;
 import io.qmpsidecar.libvirt.JobInfo;
 import io.qmpsidecar.policy.Caller;
-import io.qmpsidecar.policy.HotplugFacts;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventTypes;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
@@ -43,19 +42,18 @@ public final class LibvirtAttachFlow {
   private final EventStream events;
   private final StateStore store;
   private final SysfsHostPrep hostPrep;
-  private final AttachAuthorizer authorizer;
 
-  public LibvirtAttachFlow(EventStream events, StateStore store, SysfsHostPrep hostPrep, AttachAuthorizer authorizer) {
+  public LibvirtAttachFlow(EventStream events, StateStore store, SysfsHostPrep hostPrep) {
     this.events = events;
     this.store = store;
     this.hostPrep = hostPrep;
-    this.authorizer = authorizer;
   }
 
   private static final class Run {
     final AttachRequest request;
     final Caller caller;
     final LibvirtDomain domain;
+    final AttachAuthorizer authorizer;
     HostDevice host;
     String id;
     DomainXml.RootPort port;
@@ -63,21 +61,25 @@ public final class LibvirtAttachFlow {
     PreparedHost prepared;
     boolean added;
 
-    Run(AttachRequest request, Caller caller, LibvirtDomain domain) {
+    Run(AttachRequest request, Caller caller, LibvirtDomain domain, AttachAuthorizer authorizer) {
       this.request = request;
       this.caller = caller;
       this.domain = domain;
+      this.authorizer = authorizer;
     }
   }
 
   /**
    * Runs the flow.
    *
-   * @return the new attachment, or the existing one when the request repeats it; fails with a
-   *     {@link SidecarException}
+   * @param authorizer decides once the flow knows the device's properties and the function's
+   *     facts (also for a repeat); nothing has changed before it allowed
+   * @return the new attachment, or the existing one when the request repeats it (published as
+   *     {@code attach.verified} with {@code existing}); fails with a {@link SidecarException}
    */
-  public Future<Attachment> attach(LibvirtDomain domain, Caller caller, AttachRequest request) {
-    Run run = new Run(request, caller, domain);
+  public Future<Attachment> attach(LibvirtDomain domain, Caller caller, AttachRequest request,
+      AttachAuthorizer authorizer) {
+    Run run = new Run(request, caller, domain, authorizer);
     publish(run, EventTypes.ATTACH_REQUESTED, data(run).put("caller", caller.id()));
     DeviceOptions o = request.options();
     if (o.enableMigration() != null || o.migrationEvents() != null || o.failoverPairId() != null) {
@@ -92,7 +94,7 @@ public final class LibvirtAttachFlow {
           run.id = request.id() != null ? request.id() : "hp-" + host.bdf().value().replaceAll("[:.]", "-");
           return store.list(request.vm());
         })
-        .compose(stored -> repeated(run, stored).map(Future::succeededFuture)
+        .compose(stored -> repeated(run, stored).map(existing -> decidedRepeat(run, existing, stored))
             .orElseGet(() -> domain.liveXml().compose(xml -> place(run, xml)).compose(v -> change(run, stored))))
         .onFailure(e -> publish(run, EventTypes.ATTACH_FAILED, data(run).put("error", e.getMessage())));
   }
@@ -113,6 +115,22 @@ public final class LibvirtAttachFlow {
   }
 
   /** The stored attachment this request repeats; a conflicting one fails. */
+  private Future<Attachment> decidedRepeat(Run run, Attachment existing, List<Attachment> stored) {
+    try {
+      authorize(run, (ObjectNode) existing.properties(), stored.stream().filter(a -> !a.id().equals(existing.id()))
+          .toList());
+    } catch (SidecarException denied) {
+      return Future.failedFuture(denied);
+    }
+    publish(run, EventTypes.ATTACH_VERIFIED, verifiedData(run, existing).put("existing", true));
+    return Future.succeededFuture(existing);
+  }
+
+  private static void authorize(Run run, ObjectNode properties, List<Attachment> stored) {
+    run.authorizer.authorize(run.caller, "attach " + run.id + " to VM " + run.request.vm(), properties,
+        AttachAuthorizer.facts(run.host, run.request.hostDriver(), stored));
+  }
+
   private static Optional<Attachment> repeated(Run run, List<Attachment> stored) {
     String vm = run.request.vm();
     String bdf = run.host == null ? null : run.host.bdf().value();
@@ -171,6 +189,12 @@ public final class LibvirtAttachFlow {
     return p.alias().isEmpty() ? "index=" + p.index() : p.alias();
   }
 
+  private ObjectNode verifiedData(Run run, Attachment a) {
+    ObjectNode d = data(run).put("alias", DeviceXml.alias(run.id));
+    d.putArray("migrationBlockedReasons").addAll(a.migrationBlockedReasons().stream().map(JSON::textNode).toList());
+    return d;
+  }
+
   private static boolean matches(DomainXml.RootPort p, String requested) {
     return requested.equals(p.alias()) || requested.equals(String.valueOf(p.index()))
         || requested.equals("index=" + p.index());
@@ -178,11 +202,8 @@ public final class LibvirtAttachFlow {
 
   private Future<Attachment> change(Run run, List<Attachment> stored) {
     run.properties = properties(run);
-    Optional<HotplugFacts> facts = Optional.ofNullable(run.host).map(h -> new HotplugFacts(
-        h.bdf().value(), h.physfn().map(Bdf::value), h.vendorId(), h.deviceId(),
-        (int) stored.stream().filter(a -> a.hostBdf() != null).count(), h.groupExclusive()));
     try {
-      authorizer.authorize(run.caller, "attach " + run.id + " to VM " + run.request.vm(), run.properties, facts);
+      authorize(run, run.properties, stored);
     } catch (SidecarException denied) {
       return Future.failedFuture(denied);
     }
@@ -218,11 +239,7 @@ public final class LibvirtAttachFlow {
           Attachment a = attachment(run);
           return store.put(a).map(a);
         })
-        .onSuccess(a -> {
-          ObjectNode d = data(run).put("alias", DeviceXml.alias(run.id));
-          d.putArray("migrationBlockedReasons").addAll(a.migrationBlockedReasons().stream().map(JSON::textNode).toList());
-          publish(run, EventTypes.ATTACH_VERIFIED, d);
-        })
+        .onSuccess(a -> publish(run, EventTypes.ATTACH_VERIFIED, verifiedData(run, a)))
         .recover(e -> undo(run, e));
   }
 
@@ -275,7 +292,7 @@ public final class LibvirtAttachFlow {
         run.host == null ? null : run.host.bdf().value(), portName(run.port), run.properties,
         prepared != null && prepared.rebound(), prepared == null ? null : prepared.previousDriver().orElse(null),
         null, run.host == null ? List.of() : List.of(HOSTDEV_BLOCKS_MIGRATION), AttachmentState.ATTACHED,
-        run.request.opId());
+        run.request.opId(), run.caller.id());
   }
 
   private Future<Attachment> fail(Run run, SidecarException e) {

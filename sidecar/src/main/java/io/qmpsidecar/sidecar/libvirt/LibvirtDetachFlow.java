@@ -96,10 +96,11 @@ public final class LibvirtDetachFlow {
         String detail = outcome == DetachOutcome.DETACHED ? "libvirt's device-removed received"
             : "the device was not in the domain's live XML";
         Future<Void> done = stored == null ? Future.succeededFuture()
-            : removals.complete(stored, request.restoreHostDriver(), request.opId(), detail);
+            : removals.complete(stored, request.restoreHostDriver(), request.opId(), detail,
+                outcome == DetachOutcome.DETACHED);
         if (stored == null && outcome == DetachOutcome.DETACHED) {
           events.publish(vm, EventTypes.DEVICE_DETACHED, request.opId(), JsonNodeFactory.instance.objectNode()
-              .put("id", id).put("backend", "libvirt").put("how", detail));
+              .put("id", id).put("backend", "libvirt").put("how", detail).put("deviceDeleted", true));
         }
         return done.map(new DetachResult(vm, id, outcome, detail));
       }
@@ -117,7 +118,7 @@ public final class LibvirtDetachFlow {
             + " s and publishes device.detached when libvirt reports device-removed";
         Attachment a = stored != null ? stored.withState(AttachmentState.DETACHING)
             : new Attachment(vm, id, "unknown", null, null, JsonNodeFactory.instance.objectNode().put("id", id), false,
-                null, null, List.of(), AttachmentState.DETACHING, request.opId());
+                null, null, List.of(), AttachmentState.DETACHING, request.opId(), null);
         return store.put(a).map(v -> {
           removals.track(domain, a, alias, request.restoreHostDriver(), request.opId());
           events.publish(vm, EventTypes.DETACH_PENDING, request.opId(), LibvirtRemovals.data(a).put("detail", detail));

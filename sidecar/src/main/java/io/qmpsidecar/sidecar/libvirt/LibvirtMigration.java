@@ -241,7 +241,7 @@ public final class LibvirtMigration {
           // The stand-in moved with the domain: the sidecar's record moves with it.
           Attachment moved = new Attachment(destination.vm(), a.id(), a.driver(), a.hostBdf(), a.rootPort(),
               a.properties(), a.hostRebound(), a.previousHostDriver(), a.guestAddress(), a.migrationBlockedReasons(),
-              a.state(), a.opId());
+              a.state(), a.opId(), a.attachedBy());
           chain = chain.compose(x -> store.remove(vm(), a.id())).compose(x -> store.put(moved))
               .onSuccess(y -> function(a, "moved", "moved with the domain to " + destination.vm()));
         }

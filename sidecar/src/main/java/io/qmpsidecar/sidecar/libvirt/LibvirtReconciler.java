@@ -51,7 +51,7 @@ public final class LibvirtReconciler {
         if (a.state() == AttachmentState.DETACHING) {
           if (!there) {
             completed.add(a.id());
-            work.add(removals.complete(a, false, a.opId(), "gone at reconcile"));
+            work.add(removals.complete(a, false, a.opId(), "gone at reconcile", false));
           } else {
             watching.add(a.id());
             if (!removals.watching(vm, a.id())) {

@@ -58,7 +58,7 @@ public final class LibvirtRemovals {
     String key = key(a.vm(), a.id());
     Runnable unsubscribe = domain.subscribe(e -> {
       if (e instanceof LibvirtEvent.DeviceRemoved r && r.alias().equals(alias) && forget(key)) {
-        complete(a, restoreHost, opId, "device-removed after pending");
+        complete(a, restoreHost, opId, "device-removed after pending", true);
       } else if (e instanceof LibvirtEvent.DeviceRemovalFailed f && f.alias().equals(alias) && forget(key)) {
         rejected(a, opId);
       }
@@ -77,8 +77,13 @@ public final class LibvirtRemovals {
     }
   }
 
-  /** The device is gone: forgets it, restores the host driver when asked and rebound, publishes {@code device.detached}. */
-  Future<Void> complete(Attachment a, boolean restoreHost, String opId, String how) {
+  /**
+   * The device is gone: forgets it, restores the host driver when asked and rebound, publishes
+   * {@code device.detached}.
+   *
+   * @param deleted whether libvirt's {@code device-removed} was seen (false: found gone)
+   */
+  Future<Void> complete(Attachment a, boolean restoreHost, String opId, String how, boolean deleted) {
     forget(key(a.vm(), a.id()));
     Future<String> restored = !(restoreHost && a.hostRebound() && a.hostBdf() != null)
         ? Future.succeededFuture(null)
@@ -86,7 +91,7 @@ public final class LibvirtRemovals {
             .map(v -> a.previousHostDriver() == null ? "none" : a.previousHostDriver())
             .otherwise(e -> "failed: " + e.getMessage());
     return restored.compose(driver -> store.remove(a.vm(), a.id()).map(driver)).map(driver -> {
-      ObjectNode d = data(a).put("how", how);
+      ObjectNode d = data(a).put("how", how).put("deviceDeleted", deleted);
       if (driver != null) {
         d.put("hostDriverRestored", driver);
         events.publish(a.vm(), EventTypes.HOST_RESTORED, opId, data(a).put("driver", driver));

@@ -6,8 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.libvirt.DomainState;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.Decision;
-import io.qmpsidecar.policy.HotplugFacts;
 import io.qmpsidecar.policy.PolicyRequest;
+import io.qmpsidecar.policy.RequestContext;
+import io.qmpsidecar.policy.Via;
 import io.qmpsidecar.qmp.QmpCommand;
 import io.qmpsidecar.qmp.QmpCommandException;
 import io.qmpsidecar.qmp.QmpConnection;
@@ -19,6 +20,7 @@ import io.qmpsidecar.sidecar.failure.Failures;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
+import io.qmpsidecar.sidecar.hotplug.AttachAuthorizer;
 import io.qmpsidecar.sidecar.hotplug.AttachFlow;
 import io.qmpsidecar.sidecar.hotplug.AttachRequest;
 import io.qmpsidecar.sidecar.hotplug.DetachFlow;
@@ -36,11 +38,13 @@ import io.qmpsidecar.sidecar.libvirt.LibvirtReconciler;
 import io.qmpsidecar.sidecar.libvirt.LibvirtRemovals;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.qmpsidecar.sidecar.vm.LibvirtDomain;
 import io.qmpsidecar.sidecar.vm.VmHandle;
 import io.qmpsidecar.sidecar.vm.VmRegistry;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,7 +52,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -65,6 +68,12 @@ public final class Operations {
   private static final Logger LOG = LoggerFactory.getLogger(Operations.class);
   private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
 
+  /** The fact set of the ids a VM's records show attached. */
+  public static final String ATTACHED = "attached";
+  /** The fact set of the ids a VM's records show attached by the caller of the request. */
+  public static final String ATTACHED_BY_CALLER = "attached-by-caller";
+  private static final String PERIPHERAL = "/machine/peripheral";
+
   /** How often a VM whose record the store could not write is reconciled, until it can be. */
   static final Duration REPAIR_INTERVAL = Duration.ofSeconds(5);
 
@@ -80,12 +89,12 @@ public final class Operations {
   private final DetachFlow detachFlow;
   private final Reconciler reconciler;
   private final PendingDetaches pending;
-  private final OperationGuard guard;
   private final EventStream events;
   private final LibvirtAttachFlow libvirtAttach;
   private final LibvirtDetachFlow libvirtDetach;
   private final LibvirtReconciler libvirtReconciler;
   private final LibvirtRemovals libvirtRemovals;
+  private final OperationGuard guard;
   private final Map<String, VmQueue> queues = new ConcurrentHashMap<>();
   /** VMs whose record the store could not write: reconciled until it can. */
   private final Set<String> repairing = ConcurrentHashMap.newKeySet();
@@ -115,13 +124,13 @@ public final class Operations {
     this.maxQueuedPerVm = maxQueuedPerVm;
     this.guard = Objects.requireNonNull(guard, "guard");
     this.pending = new PendingDetaches(vertx, events, store, hostPrep, options);
-    this.attachFlow = new AttachFlow(events, store, hostPrep, this::authorizeAttach, options);
+    this.attachFlow = new AttachFlow(events, store, hostPrep, options);
     this.detachFlow = new DetachFlow(vertx, events, store, pending, options);
     this.reconciler = new Reconciler(events, store, pending, hostPrep, options);
     store.onWriteFailure(this::repairLater);
     this.events = events;
     this.libvirtRemovals = new LibvirtRemovals(vertx, events, store, hostPrep, options);
-    this.libvirtAttach = new LibvirtAttachFlow(events, store, hostPrep, this::authorizeAttach);
+    this.libvirtAttach = new LibvirtAttachFlow(events, store, hostPrep);
     this.libvirtDetach = new LibvirtDetachFlow(vertx, events, store, libvirtRemovals, options);
     this.libvirtReconciler = new LibvirtReconciler(events, store, libvirtRemovals);
     metrics.gauge("hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU",
@@ -171,45 +180,125 @@ public final class Operations {
    *     was undone)
    */
   public Future<Attachment> attach(Caller caller, AttachRequest request) {
-    AttachRequest r = request.opId() != null ? request : request.withOpId(OperationTrace.newOpId("attach"));
-    if (isLibvirt(r.vm())) {
-      return onLibvirt(r.vm(), d -> guard.prepare(GuardedOperation.attach(caller, r))
-          .compose(v -> libvirtAttach.attach(d, caller, r)));
-    }
-    return onVm(r.vm(), conn -> guard.prepare(GuardedOperation.attach(caller, r))
-        .compose(v -> attachFlow.attach(OperationTrace.traced(conn, r.vm(), r.opId(), caller.id()), caller, r)));
+    return submitAttach(caller, request).done();
   }
 
   /**
-   * Detaches a device. Policy: the caller must be allowed {@code device_del} of that id; it is
-   * decided at once, so a refusal (unknown VM, denied) fails the returned future before this
-   * method returns, and an accepted detach then waits for its turn in the VM's queue, where the
-   * guard is asked first.
+   * {@link #attach}, telling apart a refusal from a failure: {@link Submitted#accepted()}
+   * completes once the policy allowed the attach, before the host or QEMU is touched (a refusal
+   * before that: unknown VM, migrating, host prerequisite, busy queue, denied), and
+   * {@link Submitted#done()} with its end.
+   */
+  public Submitted<Attachment> submitAttach(Caller caller, AttachRequest request) {
+    AttachRequest r = request.opId() != null ? request : request.withOpId(OperationTrace.newOpId("attach"));
+    Promise<Void> accepted = Promise.promise();
+    AttachAuthorizer authorizer = (c, what, arguments, facts) -> {
+      RequestContext context = RequestContext.of(Via.ATTACH);
+      gate.require(new PolicyRequest(c, "device_add", arguments, facts.map(context::withHotplug).orElse(context)),
+          what);
+      accepted.tryComplete();
+    };
+    // In the VM's turn the guard is asked first, before the flow reads the host or decides.
+    GuardedOperation guarded = GuardedOperation.attach(caller, r);
+    Future<Attachment> done = isLibvirt(r.vm())
+        ? onLibvirt(r.vm(), d -> guard.prepare(guarded).compose(v -> libvirtAttach.attach(d, caller, r, authorizer)))
+        : onVm(r.vm(), conn -> guard.prepare(guarded).compose(v -> attachFlow.attach(
+            OperationTrace.traced(conn, r.vm(), r.opId(), caller.id()), caller, r, authorizer)));
+    done.onComplete(ar -> {
+      if (ar.failed()) {
+        accepted.tryFail(ar.cause());
+      }
+    });
+    return new Submitted<>(accepted.future(), done);
+  }
+
+  /**
+   * Detaches a device. Refused at once (the returned future fails) when the VM does not exist
+   * ({@code NOT_FOUND}) or the policy denies {@code device_del} of that id, decided with the
+   * facts {@code attached} (the ids the records show attached to the VM) and
+   * {@code attached-by-caller} (those the caller attached); an accepted detach then waits for its
+   * turn in the VM's queue. Idempotent: a device QEMU does not have is the outcome
+   * {@code NOT_FOUND}.
    *
    * @return {@code DETACHED}, {@code PENDING} (completion is published later as
    *     {@code device.detached}), {@code REJECTED} or {@code NOT_FOUND}; fails with
    *     {@link SidecarException}
    */
-  public Future<DetachResult> detach(Caller caller, DetachRequest original) {
+  public Future<DetachResult> detach(Caller caller, DetachRequest request) {
+    return submitDetach(caller, request, false).done();
+  }
+
+  /**
+   * {@link #detach}, telling apart a refusal from a failure: {@link Submitted#accepted()}
+   * completes when the detach starts in the VM's turn (once the guard let it), {@link Submitted#done()}
+   * with its end.
+   *
+   * @param mustExist refuse, before the policy decides, a device that is neither recorded nor in
+   *     QEMU ({@code NOT_FOUND} with the details {@code vm} and {@code device}), as the DPU link
+   *     promises, instead of the idempotent outcome {@code NOT_FOUND}
+   */
+  public Submitted<DetachResult> submitDetach(Caller caller, DetachRequest original, boolean mustExist) {
     DetachRequest request = original.opId() != null ? original : original.withOpId(OperationTrace.newOpId("detach"));
+    String vm = request.vm();
+    String id = request.id();
+    Promise<Void> accepted = Promise.promise();
+    Future<DetachResult> done;
     try {
-      vms.get(request.vm());
-      gate.require(PolicyRequest.of(caller, "device_del", JSON.objectNode().put("id", request.id())),
-          "detach " + request.id() + " from VM " + request.vm());
+      VmHandle handle = vms.get(vm);
+      List<Attachment> recorded = store.recorded(vm);
+      Future<Void> exists = !mustExist || record(vm, id) != null || handle.libvirt() != null
+          ? Future.succeededFuture()
+          : handle.ready().compose(c -> c.qomList(PERIPHERAL)).compose(props -> props.stream()
+              .anyMatch(p -> p.name().equals(id)) ? Future.<Void>succeededFuture()
+              : Future.failedFuture(noSuchDevice(vm, id)));
+      done = exists.compose(v -> {
+        gate.require(new PolicyRequest(caller, "device_del", JSON.objectNode().put("id", id),
+            facts(RequestContext.of(Via.DETACH), caller, recorded)), "detach " + id + " from VM " + vm);
+        // In its turn the detach reads the record again: an operation before it may have changed it.
+        GuardedOperation guarded = GuardedOperation.detach(caller, request);
+        if (isLibvirt(vm)) {
+          return onLibvirt(vm, d -> guard.prepare(guarded).compose(g -> {
+            accepted.tryComplete();
+            return libvirtDetach.detach(d, caller, request, record(vm, id));
+          }));
+        }
+        return onVm(vm, conn -> guard.prepare(guarded).compose(g -> {
+          accepted.tryComplete();
+          return detachFlow.detach(OperationTrace.traced(conn, vm, request.opId(), caller.id()), caller, request,
+              record(vm, id));
+        }));
+      }).recover(Operations::translated);
     } catch (SidecarException e) {
-      return Future.failedFuture(e);
+      done = Future.failedFuture(e);
     }
-    if (isLibvirt(request.vm())) {
-      return onLibvirt(request.vm(), d -> guard.prepare(GuardedOperation.detach(caller, request))
-          .compose(v -> store.list(request.vm())).compose(stored -> libvirtDetach.detach(d, caller,
-          request, stored.stream().filter(a -> a.id().equals(request.id())).findFirst().orElse(null))));
-    }
-    return onVm(request.vm(), conn -> {
-      return guard.prepare(GuardedOperation.detach(caller, request)).compose(v -> store.list(request.vm()))
-          .compose(stored -> detachFlow.detach(
-          OperationTrace.traced(conn, request.vm(), request.opId(), caller.id()), caller, request,
-          stored.stream().filter(a -> a.id().equals(request.id())).findFirst().orElse(null)));
+    done.onComplete(ar -> {
+      if (ar.failed()) {
+        accepted.tryFail(ar.cause());
+      }
     });
+    return new Submitted<>(accepted.future(), done);
+  }
+
+  private Attachment record(String vm, String id) {
+    return store.recorded(vm).stream().filter(a -> a.id().equals(id)).findFirst().orElse(null);
+  }
+
+  private static SidecarException noSuchDevice(String vm, String id) {
+    return SidecarException.of(Kind.NOT_FOUND, "device-not-found", vm + " has no device " + id).vm(vm)
+        .detail("vm", vm).detail("device", id)
+        .fix("list the VM's devices (qmp-sidecar devices list " + vm + ") and use one of their ids").build();
+  }
+
+  /**
+   * The fact sets the policy reads about a VM's devices: {@code attached}, the ids its records
+   * show attached (or being detached), and {@code attached-by-caller}, those {@code caller}
+   * attached.
+   */
+  private static RequestContext facts(RequestContext context, Caller caller, List<Attachment> recorded) {
+    List<Attachment> held = recorded.stream().filter(a -> a.state() != AttachmentState.ATTACHING).toList();
+    return context.withFacts(ATTACHED, held.stream().map(Attachment::id).toList())
+        .withFacts(ATTACHED_BY_CALLER, held.stream().filter(a -> caller.id().equals(a.attachedBy()))
+            .map(Attachment::id).toList());
   }
 
   /** Re-reads QEMU and reports drift; queued like a mutating operation. */
@@ -334,36 +423,44 @@ public final class Operations {
    */
   public Future<JsonNode> passthrough(Caller caller, String vm, String command, ObjectNode arguments, boolean validate,
       boolean acceptTaint) {
-    return run(vm, PolicyRequest.of(caller, command, arguments), arguments, validate, acceptTaint);
+    VmHandle handle;
+    try {
+      handle = vms.get(vm);
+      gate.require(passthroughRequest(vm, caller, command, arguments), "run " + command + " on VM " + vm);
+    } catch (SidecarException e) {
+      return Future.failedFuture(e);
+    }
+    return run(handle, vm, command, arguments, validate, acceptTaint);
   }
 
   /**
-   * A QMP command whose request was made elsewhere, as it is (an automation rule's action, as the
-   * policy engine built it): decided once, here, then, when allowed, run unchanged (on a VM managed
-   * by libvirt, as a passthrough without {@code acceptTaint}).
+   * A QMP command whose request was made elsewhere (an automation rule's action, as the policy
+   * engine built it, {@code via: automation}): decided once, here, in its own context with the
+   * facts of the VM's records (see {@link #detach}), then, when allowed, run unchanged (on a VM
+   * managed by libvirt, as a passthrough without {@code acceptTaint}).
    *
    * @return QEMU's {@code return} value; fails with {@link SidecarException}: {@code DENIED},
    *     {@code THROTTLED}, {@code INVALID} (arguments that are not an object) or
    *     {@code QEMU_ERROR} with QEMU's class and text
    */
   public Future<JsonNode> command(String vm, PolicyRequest request) {
-    if (!request.arguments().isObject()) {
-      return Future.failedFuture(Failures.badRequest("the arguments of " + request.command() + " must be a JSON object"));
-    }
-    return run(vm, request, (ObjectNode) request.arguments(), false, false);
-  }
-
-  /** Decides {@code request} once and runs its command with {@code arguments} (null: none) as sent. */
-  private Future<JsonNode> run(String vm, PolicyRequest request, ObjectNode arguments, boolean validate,
-      boolean acceptTaint) {
     VmHandle handle;
-    String command = request.command();
     try {
+      if (!request.arguments().isObject()) {
+        throw Failures.badRequest("the arguments of " + request.command() + " must be a JSON object");
+      }
       handle = vms.get(vm);
-      gate.require(request, "run " + command + " on VM " + vm);
+      gate.require(request.with(facts(request.context(), request.caller(), store.recorded(vm))),
+          "run " + request.command() + " on VM " + vm);
     } catch (SidecarException e) {
       return Future.failedFuture(e);
     }
+    return run(handle, vm, request.command(), (ObjectNode) request.arguments(), false, false);
+  }
+
+  /** Runs a command that was already decided, with {@code arguments} (null: none) as sent. */
+  private Future<JsonNode> run(VmHandle handle, String vm, String command, ObjectNode arguments, boolean validate,
+      boolean acceptTaint) {
     if (handle.libvirt() != null) {
       long t0 = System.nanoTime();
       return LibvirtPassthrough.run(handle.libvirt(), command, arguments, acceptTaint)
@@ -389,9 +486,36 @@ public final class Operations {
     return gate.decide(request);
   }
 
+  /**
+   * Decides a client's QMP command for {@code vm} that an entry point runs itself (the QMP
+   * proxy), exactly once, with the facts of the VM's records (see {@link #detach}).
+   */
+  public Decision decidePassthrough(String vm, Caller caller, String command, ObjectNode arguments) {
+    return gate.decide(passthroughRequest(vm, caller, command, arguments));
+  }
+
+  private PolicyRequest passthroughRequest(String vm, Caller caller, String command, ObjectNode arguments) {
+    return new PolicyRequest(caller, command, arguments == null ? JSON.objectNode() : arguments,
+        facts(RequestContext.PASSTHROUGH, caller, store.recorded(vm)));
+  }
+
   /** The VM's stored attachments, for a flow that was already decided (a migration's functions). */
   Future<List<Attachment>> attachedFunctions(String vm) {
     return store.list(vm);
+  }
+
+  /**
+   * The VM's records as last written, without a decision: for an entry point's own bookkeeping
+   * (the DPU link's scope, the end of an operation cut short by a restart), never to answer a
+   * caller, whose reads {@link #attachments} decides.
+   */
+  public List<Attachment> recorded(String vm) {
+    return store.recorded(vm);
+  }
+
+  /** {@link #recorded(String)} of every VM the sidecar serves. */
+  public List<Attachment> recorded() {
+    return vms.all().stream().flatMap(v -> store.recorded(v.name()).stream()).toList();
   }
 
   /** The guard a migration asks before it starts. */
@@ -449,10 +573,6 @@ public final class Operations {
     LibvirtDomain domain = vms.get(vm).libvirt();
     VmQueue queue = queues.computeIfAbsent(vm, name -> new VmQueue(name, maxQueuedPerVm));
     return queue.submit(() -> domain.domain().compose(d -> work.apply(domain))).recover(Operations::translated);
-  }
-
-  private void authorizeAttach(Caller caller, String what, ObjectNode arguments, Optional<HotplugFacts> facts) {
-    gate.require(new PolicyRequest(caller, "device_add", arguments, facts), what);
   }
 
   /** Runs {@code work} in the VM's queue on its ready connection. */

@@ -1,171 +1,180 @@
 package io.qmpsidecar.sidecar.relay;
 
 import io.qmpsidecar.policy.Caller;
-import io.qmpsidecar.relay.AttachRequest;
-import io.qmpsidecar.relay.DetachRequest;
+import io.qmpsidecar.qmp.QmpState;
+import io.qmpsidecar.relay.DeviceAttachParams;
+import io.qmpsidecar.relay.DeviceDetachParams;
 import io.qmpsidecar.relay.DeviceInfo;
 import io.qmpsidecar.relay.ErrorCode;
-import io.qmpsidecar.relay.Notification;
 import io.qmpsidecar.relay.OpAccepted;
+import io.qmpsidecar.relay.OpEnd;
+import io.qmpsidecar.relay.OpResult;
 import io.qmpsidecar.relay.RelayError;
+import io.qmpsidecar.relay.RelayMethods;
 import io.qmpsidecar.relay.RequestExecutor;
 import io.qmpsidecar.relay.StateSnapshot;
+import io.qmpsidecar.relay.UnfinishedOp;
 import io.qmpsidecar.relay.VmInfo;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
-import io.qmpsidecar.sidecar.hotplug.DetachOutcome;
-import io.qmpsidecar.sidecar.hotplug.DetachResult;
+import io.qmpsidecar.sidecar.hotplug.AttachRequest;
+import io.qmpsidecar.sidecar.hotplug.DetachRequest;
 import io.qmpsidecar.sidecar.hotplug.DeviceOptions;
 import io.qmpsidecar.sidecar.hotplug.FunctionRef;
 import io.qmpsidecar.sidecar.ops.Operations;
+import io.qmpsidecar.sidecar.ops.Submitted;
 import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.vm.VmHandle;
 import io.vertx.core.Future;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
+import java.util.Optional;
 
 /**
- * The DPU's requests, run by the operations layer as caller {@code dpu}, which decides them. A
- * request refused before it starts (invalid, unknown VM, denied) is answered with its error; an
- * accepted one ends later with {@code op.completed} or {@code op.failed} (a pending detach first
- * gets {@code op.progress} "pending", then {@code op.completed} when QEMU confirms).
+ * The DPU's requests, run by the operations layer as caller {@code dpu}, which decides them once.
+ * An attach or detach is answered when it was accepted (allowed, and started) or refused; its
+ * course and its end come from the event stream (see {@link DpuForwarder}), in order.
  */
 final class RelayExecutor implements RequestExecutor {
   private static final Caller DPU = Caller.dpu();
 
   private final Operations operations;
-  private final Consumer<Notification> notify;
-  private final PendingRelayOps pending;
+  private final TrackedOps tracked;
 
-  RelayExecutor(Operations operations, Consumer<Notification> notify, PendingRelayOps pending) {
+  RelayExecutor(Operations operations, TrackedOps tracked) {
     this.operations = operations;
-    this.notify = notify;
-    this.pending = pending;
+    this.tracked = tracked;
+  }
+
+  /** The device id the host chooses for an attach without one: {@code dpu-} and the function's address. */
+  static String chosenId(String bdf) {
+    return "dpu-" + bdf.toLowerCase().replaceAll("[:.]", "-");
   }
 
   @Override
-  public Future<OpAccepted> attach(AttachRequest r) {
-    io.qmpsidecar.sidecar.hotplug.AttachRequest request;
+  public Future<OpAccepted> attach(DeviceAttachParams p) {
+    String deviceId = p.deviceId() != null ? p.deviceId() : chosenId(p.bdf());
+    AttachRequest request;
     try {
-      request = new io.qmpsidecar.sidecar.hotplug.AttachRequest(r.vm(), "vfio-pci", FunctionRef.of(Bdf.parse(r.bdf())),
-          "vfio-pci", r.deviceId(), null, DeviceOptions.NONE, r.opId());
+      request = new AttachRequest(p.vm(), "vfio-pci", FunctionRef.of(Bdf.parse(p.bdf())), "vfio-pci", deviceId, null,
+          DeviceOptions.NONE, p.opId());
     } catch (IllegalArgumentException e) {
-      return Future.failedFuture(RelayError.of(ErrorCode.INVALID_PARAMS, e.getMessage()).toException());
+      return Future.failedFuture(new RelayError(ErrorCode.INVALID_PARAMS, e.getMessage(), Map.of("member", "bdf"))
+          .toException());
     }
-    Future<Attachment> op = operations.attach(DPU, request);
-    if (op.failed()) {
-      return Future.failedFuture(error(op.cause()).toException());
-    }
-    op.onComplete(ar -> {
-      if (ar.succeeded()) {
-        Attachment a = ar.result();
-        Map<String, Object> result = new LinkedHashMap<>();
-        result.put("vm", a.vm());
-        result.put("deviceId", a.id());
-        result.put("rootPort", a.rootPort());
-        if (a.guestAddress() != null) {
-          result.put("guestAddress", a.guestAddress());
-        }
-        result.put("migrationBlockedReasons", a.migrationBlockedReasons());
-        notify.accept(Notification.opCompleted(r.opId(), result));
-      } else {
-        notify.accept(Notification.opFailed(r.opId(), error(ar.cause())));
-      }
-    });
-    return Future.succeededFuture(new OpAccepted(r.opId(), r.vm(), r.deviceId()));
+    TrackedOps.Op op = tracked.track(p.opId(), RelayMethods.DEVICE_ATTACH, p.vm(), deviceId);
+    return answer(op, operations.submitAttach(DPU, request));
   }
 
   @Override
-  public Future<OpAccepted> detach(DetachRequest r) {
-    Future<DetachResult> op = operations.detach(DPU, new io.qmpsidecar.sidecar.hotplug.DetachRequest(r.vm(),
-        r.deviceId(), false, r.opId()));
-    if (op.failed()) {
-      return Future.failedFuture(error(op.cause()).toException());
+  public Future<OpAccepted> detach(DeviceDetachParams p) {
+    TrackedOps.Op op = tracked.track(p.opId(), RelayMethods.DEVICE_DETACH, p.vm(), p.deviceId());
+    return answer(op, operations.submitDetach(DPU, new DetachRequest(p.vm(), p.deviceId(), false, p.opId()), true));
+  }
+
+  private Future<OpAccepted> answer(TrackedOps.Op op, Submitted<?> submitted) {
+    op.submitted(submitted);
+    return submitted.accepted()
+        .map(v -> new OpAccepted(op.opId, op.vm, op.deviceId))
+        .recover(e -> {
+          tracked.end(op);
+          return Future.failedFuture(RelayErrors.of(e).toException());
+        });
+  }
+
+  /**
+   * After a restart: reconciles the VM with QEMU, then tells from the records how the operation
+   * ended. An attach whose device is recorded attached completed; a detach whose device is gone
+   * completed (already detached); anything else did not take effect, or not yet.
+   */
+  @Override
+  public Future<OpEnd> resume(UnfinishedOp op) {
+    String vm;
+    String deviceId;
+    boolean attach = op.params() instanceof DeviceAttachParams;
+    if (op.params() instanceof DeviceAttachParams p) {
+      vm = p.vm();
+      deviceId = op.accepted() != null ? op.accepted().deviceId() : p.deviceId() != null ? p.deviceId()
+          : chosenId(p.bdf());
+    } else {
+      DeviceDetachParams p = (DeviceDetachParams) op.params();
+      vm = p.vm();
+      deviceId = p.deviceId();
     }
-    op.onComplete(ar -> {
-      if (ar.failed()) {
-        notify.accept(Notification.opFailed(r.opId(), error(ar.cause())));
-      } else if (ar.result().outcome() == DetachOutcome.PENDING) {
-        // The DPU must not destroy the function yet: completion follows QEMU's DEVICE_DELETED.
-        pending.add(r.opId());
-        notify.accept(Notification.opProgress(r.opId(), "pending"));
-      } else if (ar.result().outcome() == DetachOutcome.REJECTED) {
-        notify.accept(Notification.opFailed(r.opId(), RelayError.of(ErrorCode.GUEST_UNPLUG_TIMEOUT,
-            ar.result().detail())));
-      } else {
-        notify.accept(Notification.opCompleted(r.opId(), Map.of("vm", r.vm(), "deviceId", r.deviceId(),
-            "outcome", ar.result().outcome().name().toLowerCase().replace('_', '-'))));
+    return operations.reconcile(vm).map(report -> {
+      Optional<Attachment> record = operations.recorded(vm).stream().filter(a -> a.id().equals(deviceId)).findFirst();
+      if (attach) {
+        return record.filter(a -> a.state() == AttachmentState.ATTACHED)
+            .map(a -> OpEnd.completed(OpResult.attached(vm, deviceId, attachedDetails(a))))
+            .orElseGet(() -> interrupted(op.opId(), "attach " + op.opId() + " was cut short and " + deviceId
+                + " is not attached; check device.list, then attach again with a new opId"));
       }
+      return record.isEmpty() ? OpEnd.completed(OpResult.alreadyDetached(vm, deviceId))
+          : interrupted(op.opId(), "detach " + op.opId() + " was cut short and " + deviceId + " is still "
+              + (record.get().state() == AttachmentState.DETACHING ? "being detached (the guest has not released it)"
+                  : "attached") + "; detach it again with a new opId");
     });
-    return Future.succeededFuture(new OpAccepted(r.opId(), r.vm(), r.deviceId()));
+  }
+
+  private static OpEnd interrupted(String opId, String message) {
+    return OpEnd.failed(new RelayError(ErrorCode.OP_INTERRUPTED, message, Map.of("opId", opId)));
+  }
+
+  /** The details of an {@code attached} outcome, as documented. */
+  static Map<String, Object> attachedDetails(Attachment a) {
+    Map<String, Object> d = new LinkedHashMap<>();
+    d.put("bdf", a.hostBdf());
+    if (a.rootPort() != null) {
+      d.put("rootPort", a.rootPort());
+    }
+    if (a.guestAddress() != null) {
+      d.put("guestAddress", a.guestAddress());
+    }
+    d.put("migrationBlockedReasons", a.migrationBlockedReasons());
+    return d;
   }
 
   @Override
   public Future<List<DeviceInfo>> listDevices(String vm) {
-    Future<List<DeviceInfo>> list = vm == null
-        ? operations.allAttachments(DPU).map(all -> all.values().stream().flatMap(List::stream)
-            .map(RelayExecutor::info).toList())
-        : operations.attachments(DPU, vm).map(l -> l.stream().map(RelayExecutor::info).toList());
-    return list.recover(e -> Future.failedFuture(error(e).toException()));
+    Future<List<Attachment>> list = vm == null
+        ? operations.allAttachments(DPU).map(all -> all.values().stream().flatMap(List::stream).toList())
+        : operations.attachments(DPU, vm);
+    return list.map(RelayExecutor::devices).recover(e -> Future.failedFuture(RelayErrors.of(e).toException()));
   }
 
   @Override
   public Future<List<VmInfo>> listVms() {
     try {
-      return Future.succeededFuture(info(operations.vms(DPU)));
+      return Future.succeededFuture(vms(operations.vms(DPU)));
     } catch (SidecarException e) {
-      return Future.failedFuture(error(e).toException());
+      return Future.failedFuture(RelayErrors.of(e).toException());
     }
   }
 
   @Override
   public Future<StateSnapshot> snapshot() {
-    return operations.snapshot(DPU).map(s -> {
-      List<DeviceInfo> devices = new ArrayList<>();
-      s.attachments().values().forEach(l -> l.forEach(a -> devices.add(info(a))));
-      return new StateSnapshot(info(s.vms()), devices);
-    }).recover(e -> Future.failedFuture(error(e).toException()));
+    return operations.snapshot(DPU)
+        .map(s -> new StateSnapshot(vms(s.vms()), devices(s.attachments().values().stream().flatMap(List::stream)
+            .toList())))
+        .recover(e -> Future.failedFuture(RelayErrors.of(e).toException()));
   }
 
-  private static List<VmInfo> info(List<VmHandle> vms) {
-    return vms.stream().map(v -> new VmInfo(v.name(), v.state().name().toLowerCase())).toList();
+  private static List<VmInfo> vms(List<VmHandle> vms) {
+    return vms.stream().map(v -> new VmInfo(v.name(), v.runState().orElse(VmInfo.UNKNOWN_STATUS),
+        v.state() == QmpState.READY ? VmInfo.CONNECTED : VmInfo.DISCONNECTED)).toList();
   }
 
-  private static DeviceInfo info(Attachment a) {
-    return new DeviceInfo(a.vm(), a.id(), a.hostBdf(), a.driver(), a.state().name().toLowerCase());
-  }
-
-  /** A failure as the DPU hears it: the relay protocol's error code for each kind, one switch. */
-  static RelayError error(Throwable failure) {
-    SidecarException e = SidecarException.from(failure);
-    ErrorCode code = switch (e.kind()) {
-      case INVALID -> ErrorCode.INVALID_PARAMS;
-      case DENIED -> ErrorCode.POLICY_DENIED;
-      case THROTTLED, BUSY -> ErrorCode.TOO_MANY_REQUESTS;
-      case NOT_FOUND -> ErrorCode.NOT_FOUND;
-      case MIGRATING -> ErrorCode.BUSY_MIGRATING;
-      case MIGRATION_BLOCKED -> ErrorCode.MIGRATION_BLOCKED;
-      case HOST_PREREQUISITE -> ErrorCode.HOST_PREREQUISITE;
-      case QEMU_ERROR -> ErrorCode.QEMU_ERROR;
-      case GUEST_TIMEOUT -> ErrorCode.GUEST_UNPLUG_TIMEOUT;
-      case CONFLICT, CONFIGURATION, UNAVAILABLE, TIMEOUT, PROTOCOL, FAILED, INTERNAL -> ErrorCode.INTERNAL_ERROR;
-    };
-    Map<String, Object> data = new LinkedHashMap<>();
-    Object qemu = e.detail("qemu");
-    if (qemu instanceof Map<?, ?> q) {
-      q.forEach((k, v) -> data.put(String.valueOf(k), v));
-    }
-    e.details().forEach((k, v) -> {
-      if (!k.equals("qemu")) {
-        data.put(k, v);
+  /** The devices the DPU sees: attached, or being detached; an attach still running is not one yet. */
+  private static List<DeviceInfo> devices(List<Attachment> attachments) {
+    List<DeviceInfo> out = new ArrayList<>();
+    for (Attachment a : attachments) {
+      if (a.state() != AttachmentState.ATTACHING) {
+        out.add(new DeviceInfo(a.vm(), a.id(), a.hostBdf(), a.driver(), a.state().name().toLowerCase()));
       }
-    });
-    if (e.fix() != null) {
-      data.put("fix", e.fix());
     }
-    return new RelayError(code, e.getMessage(), data);
+    return out;
   }
 }

@@ -22,10 +22,12 @@ import java.util.Objects;
  * @param state attaching (intent stored, not yet verified), attached, or detaching (removal
  *     requested, not yet confirmed)
  * @param opId the operation that made it
+ * @param attachedBy the caller that attached it (e.g. {@code dpu}, {@code api:local}); null for a
+ *     device the sidecar did not attach, and for records older than this member
  */
 public record Attachment(String vm, String id, String driver, String hostBdf, String rootPort,
     JsonNode properties, boolean hostRebound, String previousHostDriver, String guestAddress,
-    List<String> migrationBlockedReasons, AttachmentState state, String opId) {
+    List<String> migrationBlockedReasons, AttachmentState state, String opId, String attachedBy) {
 
   public Attachment {
     Objects.requireNonNull(vm, "vm");
@@ -38,6 +40,6 @@ public record Attachment(String vm, String id, String driver, String hostBdf, St
 
   public Attachment withState(AttachmentState newState) {
     return new Attachment(vm, id, driver, hostBdf, rootPort, properties, hostRebound,
-        previousHostDriver, guestAddress, migrationBlockedReasons, newState, opId);
+        previousHostDriver, guestAddress, migrationBlockedReasons, newState, opId, attachedBy);
   }
 }

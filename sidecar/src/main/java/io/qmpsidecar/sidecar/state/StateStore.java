@@ -18,7 +18,10 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +50,8 @@ public final class StateStore {
   private final Path path;
   private final WorkerExecutor worker;
   private volatile Consumer<String> writeFailed = vm -> { };
+  /** The records as last written, by VM and id: read without I/O by decisions that need them at once. */
+  private final Map<String, Map<String, Attachment>> mirror = new ConcurrentHashMap<>();
   /** Only the store's single worker thread touches it; null after a failure until the next use. */
   private Connection connection;
 
@@ -59,8 +64,39 @@ public final class StateStore {
   /** Opens (or creates) the store at {@code path}. */
   public static Future<StateStore> open(Vertx vertx, Path path) {
     WorkerExecutor worker = vertx.createSharedWorkerExecutor("sidecar-state-" + path.toAbsolutePath(), 1);
-    return worker.executeBlocking(() -> new StateStore(path, worker, connect(path)), true)
-        .onFailure(e -> worker.close());
+    return worker.executeBlocking(() -> {
+      Connection c = connect(path);
+      StateStore store = new StateStore(path, worker, c);
+      store.load(c);
+      return store;
+    }, true).onFailure(e -> worker.close());
+  }
+
+  /** Fills the mirror with every readable record; {@link #list} quarantines the others. */
+  private void load(Connection c) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT vm, id, body FROM attachments")) {
+      while (rs.next()) {
+        try {
+          mirrored(JSON.readValue(rs.getString(3), Attachment.class));
+        } catch (JsonProcessingException | IllegalArgumentException | NullPointerException e) {
+          LOG.debug("record {}/{} unreadable; quarantined when its VM is listed", rs.getString(1), rs.getString(2));
+        }
+      }
+    }
+    c.commit();
+  }
+
+  private void mirrored(Attachment a) {
+    mirror.computeIfAbsent(a.vm(), vm -> new ConcurrentSkipListMap<>()).put(a.id(), a);
+  }
+
+  /**
+   * The VM's records as last written, ordered by id, read from memory: for a decision that must
+   * be made at once (the policy's facts). A write that failed left the record as it was.
+   */
+  public List<Attachment> recorded(String vm) {
+    Map<String, Attachment> records = mirror.get(vm);
+    return records == null ? List.of() : List.copyOf(records.values());
   }
 
   public Path path() {
@@ -77,7 +113,7 @@ public final class StateStore {
 
   /** Inserts or replaces the attachment with its VM and id. */
   public Future<Void> put(Attachment a) {
-    return written(a.vm(), run("save attachment " + a.vm() + "/" + a.id(), c -> {
+    return written(a.vm(), () -> mirrored(a), run("save attachment " + a.vm() + "/" + a.id(), c -> {
       try (PreparedStatement s = c.prepareStatement(
           "INSERT OR REPLACE INTO attachments(vm, id, body) VALUES (?, ?, ?)")) {
         s.setString(1, a.vm());
@@ -91,7 +127,12 @@ public final class StateStore {
 
   /** Removes an attachment; removing one that is not stored is not an error. */
   public Future<Void> remove(String vm, String id) {
-    return written(vm, run("remove attachment " + vm + "/" + id, c -> {
+    return written(vm, () -> {
+      Map<String, Attachment> records = mirror.get(vm);
+      if (records != null) {
+        records.remove(id);
+      }
+    }, run("remove attachment " + vm + "/" + id, c -> {
       try (PreparedStatement s = c.prepareStatement("DELETE FROM attachments WHERE vm = ? AND id = ?")) {
         s.setString(1, vm);
         s.setString(2, id);
@@ -101,8 +142,8 @@ public final class StateStore {
     }));
   }
 
-  private Future<Void> written(String vm, Future<Void> write) {
-    return write.onFailure(e -> writeFailed.accept(vm));
+  private Future<Void> written(String vm, Runnable mirror, Future<Void> write) {
+    return write.onSuccess(v -> mirror.run()).onFailure(e -> writeFailed.accept(vm));
   }
 
   /**

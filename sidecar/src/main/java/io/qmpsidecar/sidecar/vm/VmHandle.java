@@ -3,8 +3,8 @@ package io.qmpsidecar.sidecar.vm;
 import io.qmpsidecar.qmp.QmpAddress;
 import io.qmpsidecar.qmp.QmpClient;
 import io.qmpsidecar.qmp.QmpClientOptions;
-import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpCommands;
+import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.qmp.QmpTimeoutException;
 import io.qmpsidecar.qmp.ReconnectPolicy;
@@ -45,8 +45,12 @@ public final class VmHandle {
   private volatile String lastError = "not connected yet";
   private volatile boolean closed;
   private volatile String unresponsive;
-  /** A probe is out: the next one waits for it (a hung QEMU must not pile them up). */
-  private volatile boolean probing;
+  /** QEMU's run state as last read, or null before the first read. */
+  private volatile String runState;
+  /** A probe is out: the next one waits for it (a hung QEMU must not pile them up). Guarded by this. */
+  private boolean probing;
+  /** The run state may have changed while a probe was out: probe again when it ends. Guarded by this. */
+  private boolean probeAgain;
   private int attempt;
   private long retryTimer = -1;
   private long probeTimer = -1;
@@ -148,6 +152,7 @@ public final class VmHandle {
         connection = ar.result();
         attempt = 0;
         probeTimer = vertx.setPeriodic(PROBE_INTERVAL.toMillis(), t -> probe());
+        probe();
         onFirstReady.accept(connection);
       } else if (!closed) {
         lastError = ar.cause().getMessage();
@@ -168,17 +173,46 @@ public final class VmHandle {
     return Optional.ofNullable(unresponsive);
   }
 
+  /**
+   * QEMU's run state ({@code running}, {@code paused}, {@code inmigrate}, ...) as last read: at
+   * connect, every {@link #PROBE_INTERVAL}, and after each event that changes it; empty before
+   * the first read (and always for a libvirt VM).
+   */
+  public Optional<String> runState() {
+    return Optional.ofNullable(runState);
+  }
+
+  /** QEMU sent an event that may have changed its run state: read it again now. */
+  void runStateMayHaveChanged() {
+    probe();
+  }
+
   /** A cheap command now and then tells a QEMU that answers from one that hangs with its socket open. */
   private void probe() {
     QmpConnection c = connection;
-    if (c == null || c.state() != QmpState.READY || probing) {
+    if (c == null || c.state() != QmpState.READY) {
       return;
     }
-    probing = true;
+    synchronized (this) {
+      if (probing) {
+        probeAgain = true;
+        return;
+      }
+      probing = true;
+    }
     c.execute(QmpCommands.queryStatus(), PROBE_TIMEOUT).onComplete(ar -> {
-      probing = false;
+      boolean again;
+      synchronized (this) {
+        probing = false;
+        again = probeAgain;
+        probeAgain = false;
+      }
+      if (again) {
+        probe();
+      }
       if (ar.succeeded()) {
         unresponsive = null;
+        runState = ar.result().status();
       } else if (ar.cause() instanceof QmpTimeoutException) {
         unresponsive = "QEMU did not answer a query-status within " + PROBE_TIMEOUT.toMillis()
             + " ms: it hangs or its process is stopped";

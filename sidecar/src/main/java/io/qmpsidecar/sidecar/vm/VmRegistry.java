@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.Consumer;
@@ -37,6 +38,11 @@ import org.slf4j.LoggerFactory;
  * connection on.
  */
 public final class VmRegistry {
+  /** QEMU's events that come with a change of its run state. */
+  private static final Set<String> RUN_STATE_EVENTS = Set.of("STOP", "RESUME", "SHUTDOWN", "RESET", "SUSPEND",
+      "SUSPEND_DISK", "WAKEUP", "GUEST_PANICKED", "GUEST_CRASHLOADED", "POWERDOWN", "MIGRATION", "WATCHDOG",
+      "BLOCK_IO_ERROR");
+
   private static final Logger LOG = LoggerFactory.getLogger(VmRegistry.class);
   static final Duration SCAN_INTERVAL = Duration.ofSeconds(2);
   /** A bound on VMs discovered in the directory, against a directory filled by mistake. */
@@ -273,6 +279,10 @@ public final class VmRegistry {
       public void onEvent(QmpEvent e) {
         metrics.qmpEvent(vm, e.name());
         events.publishQemu(vm, eventType(e.name()), e.data(), e.timestamp());
+        VmHandle handle = vms.get(vm);
+        if (handle != null && RUN_STATE_EVENTS.contains(e.name())) {
+          handle.runStateMayHaveChanged();
+        }
       }
 
       @Override

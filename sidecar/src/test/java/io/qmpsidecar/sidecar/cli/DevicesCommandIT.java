@@ -100,13 +100,14 @@ class DevicesCommandIT {
     assertThat(events.exit()).as(events.err()).isEqualTo(0);
     List<JsonNode> lines = events.out().lines().map(DevicesCommandIT::json).toList();
     assertThat(lines).extracting(e -> e.path("type").asText())
-        .containsExactly("attach.verified", "detach.requested", "detach.pending", "device.detached");
+        .containsExactly("attach.verified", "detach.requested", "detach.unplug-requested", "detach.pending",
+            "device.detached");
     assertThat(lines).allSatisfy(e -> assertThat(e.path("data").path("id").asText()).isEqualTo("nic1"));
-    assertThat(lines.get(3).path("opId").asText()).isEqualTo("op-2");
+    assertThat(lines.get(4).path("opId").asText()).isEqualTo("op-2");
 
-    Run since = cli("events", "--since", lines.get(2).path("id").asText(), "--type", "device.detached", "--data", "id=nic1");
+    Run since = cli("events", "--since", lines.get(3).path("id").asText(), "--type", "device.detached", "--data", "id=nic1");
     assertThat(since.out().lines().map(DevicesCommandIT::json).map(e -> e.path("id").asLong()))
-        .containsExactly(lines.get(3).path("id").asLong());
+        .containsExactly(lines.get(4).path("id").asLong());
   }
 
   @QemuTest

@@ -4,16 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.qmpsidecar.relay.AttachRequest;
 import io.qmpsidecar.relay.AuthorizationDecision;
-import io.qmpsidecar.relay.DetachRequest;
+import io.qmpsidecar.relay.DeviceAttachParams;
+import io.qmpsidecar.relay.DeviceDetachParams;
 import io.qmpsidecar.relay.DeviceInfo;
+import io.qmpsidecar.relay.ErrorCode;
 import io.qmpsidecar.relay.Notification;
 import io.qmpsidecar.relay.OpAccepted;
+import io.qmpsidecar.relay.OpEnd;
+import io.qmpsidecar.relay.RelayError;
 import io.qmpsidecar.relay.RelayHost;
 import io.qmpsidecar.relay.RelayHostOptions;
 import io.qmpsidecar.relay.RequestExecutor;
 import io.qmpsidecar.relay.StateSnapshot;
+import io.qmpsidecar.relay.UnfinishedOp;
 import io.qmpsidecar.relay.VmInfo;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -37,12 +41,12 @@ class DpuAgentCommandTest {
   /** A sidecar stand-in: one VM, attaches accepted, detaches denied by its policy. */
   private static final class Sidecar implements RequestExecutor {
     @Override
-    public Future<OpAccepted> attach(AttachRequest r) {
+    public Future<OpAccepted> attach(DeviceAttachParams r) {
       return Future.succeededFuture(new OpAccepted(r.opId(), r.vm(), r.deviceId()));
     }
 
     @Override
-    public Future<OpAccepted> detach(DetachRequest r) {
+    public Future<OpAccepted> detach(DeviceDetachParams r) {
       return Future.succeededFuture(new OpAccepted(r.opId(), r.vm(), r.deviceId()));
     }
 
@@ -53,12 +57,18 @@ class DpuAgentCommandTest {
 
     @Override
     public Future<List<VmInfo>> listVms() {
-      return Future.succeededFuture(List.of(new VmInfo("vm1", "running")));
+      return Future.succeededFuture(List.of(new VmInfo("vm1", "running", VmInfo.CONNECTED)));
     }
 
     @Override
     public Future<StateSnapshot> snapshot() {
       return Future.succeededFuture(new StateSnapshot(List.of(), List.of()));
+    }
+
+    /** Keeps nothing across restarts: an operation cut short ends as interrupted. */
+    @Override
+    public Future<OpEnd> resume(UnfinishedOp op) {
+      return Future.succeededFuture(OpEnd.failed(RelayError.of(ErrorCode.OP_INTERRUPTED, op.opId() + " was cut short")));
     }
   }
 

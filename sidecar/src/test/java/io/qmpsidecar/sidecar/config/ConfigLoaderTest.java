@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.qmpsidecar.qmp.QmpAddress;
+import io.qmpsidecar.relay.RelayHostOptions;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -220,6 +221,48 @@ class ConfigLoaderTest {
             "relay.cert: required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)",
             "relay.key: required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)",
             "relay.ca: required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)"));
+  }
+
+  @Test
+  void theRelaysOptionsAreCheckedAsTheRelayChecksThemAtStart() throws IOException {
+    Path ok = file("""
+        relay:
+          url: ws://127.0.0.1:7000/dpu
+          hostId: host-1
+          maxMessageBytes: 65536
+          heartbeatInterval: 2s
+          heartbeatTimeout: 6s
+          executorTimeout: 90s
+          syncEveryCommit: false
+        """);
+    RelayHostOptions o = ConfigLoader.load(ok, Map.of(), List.of(), List.of()).relay().options();
+    assertThat(o.dpuHost()).isEqualTo("127.0.0.1");
+    assertThat(o.dpuPort()).isEqualTo(7000);
+    assertThat(o.path()).isEqualTo("/dpu");
+    assertThat(o.maxMessageBytes()).isEqualTo(65536);
+    assertThat(o.heartbeatInterval()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(o.heartbeatTimeout()).isEqualTo(Duration.ofSeconds(6));
+    assertThat(o.executorTimeout()).isEqualTo(Duration.ofSeconds(90));
+    assertThat(o.syncEveryCommit()).isFalse();
+    assertThat(o.maxInFlightRequests()).isEqualTo(RelayHostOptions.DEFAULT_MAX_IN_FLIGHT_REQUESTS);
+
+    Path bad = file("""
+        relay:
+          url: ws://dpu.example:7000/relay
+          hostId: host-1
+          maxInFlightRequests: none
+          heartbeatInterval: 20s
+          heartbeatTimeout: 10s
+        """);
+    assertThatThrownBy(() -> ConfigLoader.load(bad, Map.of(), List.of(), List.of()))
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems"))
+            .anySatisfy(p -> assertThat(p).startsWith("relay.url: DPU endpoint dpu.example is not a loopback address"))
+            .hasSize(1));
+    Path local = Files.writeString(dir.resolve("local.yaml"), Files.readString(bad).replace("dpu.example", "127.0.0.1"));
+    assertThatThrownBy(() -> ConfigLoader.load(local, Map.of(), List.of(), List.of()))
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems"))
+            .contains("relay.maxInFlightRequests: 'none' is not a positive whole number")
+            .anySatisfy(p -> assertThat(p).startsWith("relay: ").contains("heartbeat")).hasSize(2));
   }
 
   @Test

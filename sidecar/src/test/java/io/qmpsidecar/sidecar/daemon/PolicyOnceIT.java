@@ -96,9 +96,12 @@ class PolicyOnceIT {
         .relay("ws://127.0.0.1:" + dpu.actualPort(), "host-1");
     harness.startReady(config);
     Await.until("the DPU link is up", () -> dpu.connectedHosts().contains("host-1"));
+    ApiTestClient api = harness.api(config);
+    assertThat(api.call(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"driver\":\"e1000e\",\"id\":\"dpu-n1\"}").status())
+        .isEqualTo(201);
     audit.list.clear();
 
-    result(dpu.request("host-1", "device.detach", Map.of("opId", "d-1", "vm", "vm1", "deviceId", "dpu-ghost")));
+    result(dpu.request("host-1", "device.detach", Map.of("opId", "d-1", "vm", "vm1", "deviceId", "dpu-n1")));
     result(dpu.request("host-1", "device.list", Map.of("vm", "vm1")));
     result(dpu.request("host-1", "vm.list", Map.of()));
     Await.until("the detach has run", () -> auditedFor("dpu") >= DPU_BURST);

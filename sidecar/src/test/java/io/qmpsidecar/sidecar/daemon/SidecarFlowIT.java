@@ -129,8 +129,12 @@ class SidecarFlowIT {
         "qmp_commands_in_flight{vm=\"dst\"}", "migration_remaining_bytes{vm=\"src\"} 0.0",
         "qmp_events_total{event=\"DEVICE_DELETED\",vm=\"dst\"}");
 
+    api(HttpMethod.POST, "/v1/vms/dst/devices", "{\"driver\":\"e1000e\",\"id\":\"local-nic\"}", 201);
     Throwable denied = Await.failure(dpu.request("host-1", "device.detach",
-        Map.of("opId", "op-detach-2", "vm", "dst", "deviceId", "not-mine")));
+        Map.of("opId", "op-detach-2", "vm", "dst", "deviceId", "local-nic")));
     assertThat(denied).hasMessageContaining("POLICY_DENIED").hasMessageContaining("not listed in the flow-test policy");
+    Throwable missing = Await.failure(dpu.request("host-1", "device.detach",
+        Map.of("opId", "op-detach-3", "vm", "dst", "deviceId", "dpu-nic9")));
+    assertThat(missing).hasMessageContaining("NOT_FOUND").hasMessageContaining("dst has no device dpu-nic9");
   }
 }

@@ -37,12 +37,16 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** Operations against a scripted QMP server, for what a real QEMU will not do on demand. */
 class OperationsTest {
   private static final String ROOT_PORTS = "\"return\":[{\"name\":\"rp1\",\"type\":\"child<pcie-root-port>\"}]";
+  /** The root port and a device dpu-a the sidecar did not attach (a detach's target). */
+  private static final String WITH_DPU_A = "\"return\":[{\"name\":\"rp1\",\"type\":\"child<pcie-root-port>\"},"
+      + "{\"name\":\"dpu-a\",\"type\":\"child<edu>\"}]";
   @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
 
   private FakeQmpServer server;
   private OperationsRig rig;
   private Operations ops;
   private List<SidecarEvent> seen;
+  private String peripherals = ROOT_PORTS;
 
   @AfterEach
   void tearDown() {
@@ -55,7 +59,7 @@ class OperationsTest {
     server = new FakeQmpServer(vertx, dir).onCommand((req, peer) -> {
       if (req.path("execute").asText().equals("qom-list")
           && req.path("arguments").path("path").asText().equals("/machine/peripheral")) {
-        peer.send(FakeQmpServer.reply(req, ROOT_PORTS));
+        peer.send(FakeQmpServer.reply(req, peripherals));
       } else if (req.path("arguments").path("property").asText().equals("hotplug")) {
         peer.send(FakeQmpServer.reply(req, "\"return\":true"));
       } else {
@@ -121,7 +125,25 @@ class OperationsTest {
   }
 
   @Test
+  void aDetachThatMustFindItsDeviceIsRefusedWhenItIsNeitherRecordedNorInQemu() {
+    start("default", 4, (req, peer) -> peer.send(req.path("execute").asText().equals("device_del")
+        ? FakeQmpServer.reply(req, "\"error\":{\"class\":\"DeviceNotFound\",\"desc\":\"Device 'ghost' not found\"}")
+        : FakeQmpServer.reply(req, "\"return\":{}")));
+
+    assertThat(result(ops.detach(Caller.cli(), new DetachRequest("vm1", "ghost", false, null))).outcome())
+        .as("idempotent: what QEMU does not have is detached").isEqualTo(DetachOutcome.NOT_FOUND);
+    long sentBefore = sent("device_del");
+    SidecarException e = (SidecarException) failure(ops.submitDetach(Caller.cli(),
+        new DetachRequest("vm1", "ghost", false, null), true).accepted());
+
+    assertThat(e.kind()).isEqualTo(SidecarException.Kind.NOT_FOUND);
+    assertThat(e.details()).containsEntry("vm", "vm1").containsEntry("device", "ghost");
+    assertThat(sent("device_del")).as("refused before anything is sent").isEqualTo(sentBefore);
+  }
+
+  @Test
   void aGuestErrorEventIsRejected() {
+    peripherals = WITH_DPU_A;
     start("default", 4, (req, peer) -> {
       peer.ok(req);
       if (req.path("execute").asText().equals("device_del")) {
@@ -139,6 +161,7 @@ class OperationsTest {
 
   @Test
   void anUnplugAlreadyInProgressIsRetriedAfterTheWindowNotReported() {
+    peripherals = WITH_DPU_A;
     int[] calls = {0};
     start("default", 4, (req, peer) -> {
       if (!req.path("execute").asText().equals("device_del")) {
@@ -161,6 +184,7 @@ class OperationsTest {
 
   @Test
   void aChildObjectsDeletionDoesNotCompleteTheDevice() {
+    peripherals = WITH_DPU_A;
     start("default", 4, (req, peer) -> {
       peer.ok(req);
       if (req.path("execute").asText().equals("device_del")) {

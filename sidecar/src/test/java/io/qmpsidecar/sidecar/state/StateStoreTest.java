@@ -37,7 +37,7 @@ class StateStoreTest {
   private static Attachment attachment(String vm, String id, AttachmentState state) {
     return new Attachment(vm, id, "vfio-pci", "0000:03:00.2", "rp1",
         JsonNodeFactory.instance.objectNode().put("driver", "vfio-pci").put("id", id),
-        true, "mlx5_core", "01:00.0", List.of("VFIO device doesn't support migration"), state, "op-1");
+        true, "mlx5_core", "01:00.0", List.of("VFIO device doesn't support migration"), state, "op-1", "dpu");
   }
 
   @Test

@@ -1,6 +1,7 @@
 package io.qmpsidecar.relay.impl.store;
 
 import io.qmpsidecar.relay.Notification;
+import io.qmpsidecar.relay.RelayMethods;
 import io.qmpsidecar.relay.impl.codec.JsonRpcCodec;
 import io.vertx.core.Future;
 import java.nio.charset.StandardCharsets;
@@ -52,13 +53,16 @@ public final class OutboxStore {
    * Stores a batch in one transaction, numbering from {@code nextSeq}; a notification whose
    * message exceeds {@code maxBytes} gets no number. Keeps at most {@code maxEntries} entries.
    * Records the DPU's cumulative ack {@code acked} in the same transaction and drops what it
-   * covers, so that acks cost no commit of their own.
+   * covers, so that acks cost no commit of their own. An op.completed / op.failed marks its
+   * operation ended in the same transaction: after a crash, an operation is resumed exactly when
+   * its end was not stored.
    */
   public Future<Appended> append(List<Notification> batch, long nextSeq, int maxBytes, long maxEntries, long acked) {
     return db.run("store notifications", c -> {
       List<Entry> entries = new ArrayList<>(batch.size());
       long seq = nextSeq;
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO outbox (seq, body) VALUES (?, ?)")) {
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO outbox (seq, body) VALUES (?, ?)");
+          PreparedStatement end = c.prepareStatement("UPDATE ops SET ended = ? WHERE op_id = ? AND ended IS NULL")) {
         for (Notification n : batch) {
           String text = JsonRpcCodec.sequencedNotification(n.method(), seq, n.params());
           if (text.length() > maxBytes / 3 && text.getBytes(StandardCharsets.UTF_8).length > maxBytes) {
@@ -68,10 +72,16 @@ public final class OutboxStore {
           ps.setLong(1, seq);
           ps.setString(2, text);
           ps.addBatch();
+          if (endsAnOperation(n)) {
+            end.setLong(1, seq);
+            end.setString(2, String.valueOf(n.params().get("opId")));
+            end.addBatch();
+          }
           entries.add(new Entry(seq, text));
           seq++;
         }
         ps.executeBatch();
+        end.executeBatch();
       }
       long lastSeq = seq - 1;
       Schema.put(c, Schema.LAST_SEQ, lastSeq);
@@ -80,6 +90,11 @@ public final class OutboxStore {
       deleteBelow(c, firstRetained);
       return new Appended(entries, firstRetained);
     });
+  }
+
+  private static boolean endsAnOperation(Notification n) {
+    return (RelayMethods.OP_COMPLETED.equals(n.method()) || RelayMethods.OP_FAILED.equals(n.method()))
+        && n.params().get("opId") != null;
   }
 
   /** Records the DPU's cumulative ack and drops what it covers. */

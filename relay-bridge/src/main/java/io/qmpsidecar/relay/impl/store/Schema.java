@@ -6,7 +6,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 
-/** Tables of the relay store and the small key/value meta table. */
+/**
+ * Tables of the relay store and the small key/value meta table. {@code ops.ended} is the seq of
+ * the op.completed / op.failed that ended an operation (0: unknown, from an older store), null
+ * while it has not ended.
+ */
 final class Schema {
 
   static final String LAST_SEQ = "last_seq";
@@ -20,8 +24,24 @@ final class Schema {
       s.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
       s.execute("CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)");
       s.execute("CREATE TABLE IF NOT EXISTS ops (op_id TEXT PRIMARY KEY, method TEXT NOT NULL,"
-          + " params TEXT NOT NULL, outcome TEXT, created INTEGER NOT NULL)");
+          + " params TEXT NOT NULL, outcome TEXT, created INTEGER NOT NULL, ended INTEGER)");
       s.execute("CREATE INDEX IF NOT EXISTS ops_created ON ops (created)");
+      if (!hasColumn(c, "ops", "ended")) {
+        // A store of an earlier version: whether its operations ended is unknown; none is resumed.
+        s.execute("ALTER TABLE ops ADD COLUMN ended INTEGER");
+        s.execute("UPDATE ops SET ended = 0");
+      }
+    }
+  }
+
+  private static boolean hasColumn(Connection c, String table, String column) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA table_info(" + table + ")")) {
+      while (rs.next()) {
+        if (column.equals(rs.getString("name"))) {
+          return true;
+        }
+      }
+      return false;
     }
   }
 

@@ -53,8 +53,8 @@ class JsonRpcCodecTest {
 
   @Test
   void sequencedNotificationPutsSeqFirst() {
-    String text = JsonRpcCodec.sequencedNotification("op.accepted", 12, Map.of("opId", "a"));
+    String text = JsonRpcCodec.sequencedNotification("op.failed", 12, Map.of("opId", "a"));
 
-    assertThat(text).isEqualTo("{\"jsonrpc\":\"2.0\",\"method\":\"op.accepted\",\"params\":{\"seq\":12,\"opId\":\"a\"}}");
+    assertThat(text).isEqualTo("{\"jsonrpc\":\"2.0\",\"method\":\"op.failed\",\"params\":{\"seq\":12,\"opId\":\"a\"}}");
   }
 }
