@@ -4,20 +4,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Objects;
 
 /**
- * A QMP command an automation rule wants run in response to an event, already decided by the
- * policy with caller {@code rule:<ruleId>}. The sidecar runs it only when
- * {@code decision().allowed()}.
+ * A QMP command an automation rule wants run in response to an event, as a request from caller
+ * {@code rule:<ruleId>}. It is not decided yet: whoever runs it decides it once with
+ * {@link PolicyEngine#decide} and runs it only when that allows it.
  *
  * @param ruleId the automation rule that fired
  * @param request the command, as a request from caller {@code rule:<ruleId>}
- * @param decision the policy's decision on that request
  */
-public record AutomationAction(String ruleId, PolicyRequest request, Decision decision) {
+public record AutomationAction(String ruleId, PolicyRequest request) {
 
   public AutomationAction {
     Objects.requireNonNull(ruleId, "ruleId");
     Objects.requireNonNull(request, "request");
-    Objects.requireNonNull(decision, "decision");
   }
 
   /** The command's arguments. */

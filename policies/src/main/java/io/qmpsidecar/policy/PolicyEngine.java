@@ -126,19 +126,34 @@ public final class PolicyEngine {
   }
 
   /**
-   * Tells the engine a QMP event happened. Returns an action for every automation rule that
-   * matches the event and is out of its cooldown, each already decided (and audited) as a request
-   * from caller {@code rule:<id>}; the caller runs only the allowed ones. A rule fires (and its
-   * cooldown starts) even when its command is denied, so a denied rule cannot flood the audit.
+   * Whether some automation rule of the policy in force names {@code event} (its conditions on
+   * the data aside), so that a caller can leave the events no rule can fire on unread. Cheap:
+   * no data is looked at and nothing is recorded.
    */
-  public List<AutomationAction> onEvent(String event, JsonNode data) {
+  public boolean watches(String event) {
+    return active.get().watches(event);
+  }
+
+  /**
+   * Tells the engine an event happened. Returns an action for every automation rule that matches
+   * the event and is out of its cooldown, as a request from caller {@code rule:<id>} that is
+   * <em>not yet decided</em>: whoever runs it decides it first, once, with {@link #decide} (the
+   * sidecar's operations layer does), so that it is audited, rate-limited and counted like any
+   * other request. A rule fires, and its cooldown starts, when it matches, whatever the decision
+   * on its command will be, so a denied rule cannot flood the audit.
+   *
+   * @param scope what the cooldown is kept for besides the rule (the sidecar passes the VM), so
+   *     that one VM's event does not silence the rule for another
+   * @param event the event's name
+   * @param data the event's data, which the rules' {@code when} conditions read as {@code data}
+   */
+  public List<AutomationAction> onEvent(String scope, String event, JsonNode data) {
     long now = clock.millis();
     List<AutomationAction> actions = new ArrayList<>();
     for (ActivePolicy.Triggered t : active.get().triggered(event, data)) {
-      if (cooldowns.tryFire(t.ruleId(), t.cooldownMillis(), now)) {
-        PolicyRequest request = new PolicyRequest(Caller.rule(t.ruleId()), t.command(),
-            t.arguments(), RequestContext.of(Via.AUTOMATION));
-        actions.add(new AutomationAction(t.ruleId(), request, decide(request)));
+      if (cooldowns.tryFire(t.ruleId(), scope, t.cooldownMillis(), now)) {
+        actions.add(new AutomationAction(t.ruleId(), new PolicyRequest(Caller.rule(t.ruleId()), t.command(),
+            t.arguments(), RequestContext.of(Via.AUTOMATION))));
       }
     }
     return actions;

@@ -83,7 +83,7 @@ class PolicyEngineTest {
   }
 
   @Test
-  void automationFiresOncePerCooldownAndGoesThroughThePolicy() throws Exception {
+  void automationFiresOncePerCooldownAndScopeAndLeavesTheDecisionToWhoRunsIt() throws Exception {
     PolicyEngine engine = engine("rules:\n"
         + "  - {id: resets, effect: allow, callers: ['rule:*'], commands: [system_reset]}\n"
         + "automation:\n"
@@ -92,21 +92,29 @@ class PolicyEngineTest {
         + "  - id: quit-on-panic\n    event: GUEST_*\n    run: {execute: quit}\n    cooldown: 0s\n");
     JsonNode pause = json("{\"action\":\"pause\"}");
 
-    List<AutomationAction> first = engine.onEvent("GUEST_PANICKED", pause);
+    List<AutomationAction> first = engine.onEvent("vm1", "GUEST_PANICKED", pause);
     assertThat(first).extracting(AutomationAction::ruleId).containsExactly("reset-on-panic", "quit-on-panic");
-    assertThat(first.get(0).decision().allowed()).isTrue();
     assertThat(first.get(0).request().caller()).isEqualTo(Caller.rule("reset-on-panic"));
-    assertThat(first.get(1).decision().ruleId()).isEqualTo("default");
+    assertThat(first.get(0).request().command()).isEqualTo("system_reset");
+    assertThat(audit).as("firing decides nothing: the runner decides, once").isEmpty();
+    assertThat(engine.decide(first.get(0).request()).allowed()).isTrue();
+    assertThat(engine.decide(first.get(1).request()).ruleId()).isEqualTo("default");
+    assertThat(audit).hasSize(2);
 
     clock.advance(59_999);
-    assertThat(engine.onEvent("GUEST_PANICKED", pause)).extracting(AutomationAction::ruleId)
+    assertThat(engine.onEvent("vm1", "GUEST_PANICKED", pause)).extracting(AutomationAction::ruleId)
         .containsExactly("quit-on-panic");
+    assertThat(engine.onEvent("vm2", "GUEST_PANICKED", pause)).as("another VM's cooldown is its own")
+        .extracting(AutomationAction::ruleId).containsExactly("reset-on-panic", "quit-on-panic");
     clock.advance(1);
-    assertThat(engine.onEvent("GUEST_PANICKED", pause)).extracting(AutomationAction::ruleId)
+    assertThat(engine.onEvent("vm1", "GUEST_PANICKED", pause)).extracting(AutomationAction::ruleId)
         .containsExactly("reset-on-panic", "quit-on-panic");
-    assertThat(engine.onEvent("GUEST_PANICKED", json("{\"action\":\"poweroff\"}")))
+    assertThat(engine.onEvent("vm1", "GUEST_PANICKED", json("{\"action\":\"poweroff\"}")))
         .extracting(AutomationAction::ruleId).containsExactly("quit-on-panic");
-    assertThat(engine.onEvent("SHUTDOWN", pause)).isEmpty();
+    assertThat(engine.onEvent("vm1", "SHUTDOWN", pause)).isEmpty();
+    assertThat(engine.watches("GUEST_PANICKED")).isTrue();
+    assertThat(engine.watches("GUEST_CRASHLOADED")).as("quit-on-panic's GUEST_*").isTrue();
+    assertThat(engine.watches("SHUTDOWN")).isFalse();
   }
 
   @Test
@@ -116,8 +124,8 @@ class PolicyEngineTest {
         + " arguments: {}}\n"
         + "automation:\n"
         + "  - {id: reset, event: GUEST_PANICKED, run: {execute: system_reset}, cooldown: 0s}\n");
-    assertThat(engine.onEvent("GUEST_PANICKED", json("{}"))).singleElement()
-        .satisfies(a -> assertThat(a.decision().ruleId()).isEqualTo("by-rule"));
+    assertThat(engine.onEvent("vm1", "GUEST_PANICKED", json("{}"))).singleElement()
+        .satisfies(a -> assertThat(engine.decide(a.request()).ruleId()).isEqualTo("by-rule"));
     assertThat(engine.decideText(Caller.rule("reset"), "{\"execute\":\"system_reset\"}",
         RequestContext.PASSTHROUGH).ruleId()).as("the same caller sending it itself").isEqualTo("default");
   }

@@ -59,6 +59,16 @@ public final class ActivePolicy {
   /** An automation rule that matched an event: what it wants run and its cooldown. */
   public record Triggered(String ruleId, String command, JsonNode arguments, long cooldownMillis) {}
 
+  /** Whether some automation rule's {@code event} pattern matches {@code event} (conditions aside). */
+  public boolean watches(String event) {
+    for (AutomationRule rule : policy.automation()) {
+      if (rule.event().matches(event)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Every automation rule that matches the event, in file order (cooldowns not applied). */
   public List<Triggered> triggered(String event, JsonNode data) {
     List<Triggered> out = new ArrayList<>();

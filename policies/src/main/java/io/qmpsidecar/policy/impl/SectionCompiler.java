@@ -13,7 +13,8 @@ import java.util.regex.Pattern;
 final class SectionCompiler {
 
   private static final Pattern CALLER = Pattern.compile("[A-Za-z0-9._@:*?-]{1,80}");
-  private static final Pattern EVENT = Pattern.compile("[A-Z0-9_*?]{1,64}");
+  /** A QEMU event name (capitals) or a sidecar event type (lower case, dots), or a glob of either. */
+  private static final Pattern EVENT = Pattern.compile("[A-Z0-9_*?]{1,64}|[a-z0-9*?][a-z0-9.*?-]{0,63}");
   private static final Pattern COMMAND = Pattern.compile("[A-Za-z0-9_-]{1,128}");
   private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
   private static final Set<String> LIMIT = Set.of("id", "callers", "burst", "per-second");
@@ -72,7 +73,8 @@ final class SectionCompiler {
       fields.onlyKeys(spec, AUTOMATION, field);
       String id = uniqueId(spec, field, ids);
       String event = fields.string(spec, "event", field, EVENT,
-          "a QMP event name or glob in capitals, e.g. GUEST_PANICKED");
+          "a QMP event name or glob in capitals (GUEST_PANICKED), or a sidecar event type or glob in lower case"
+              + " (device.detached, attach.*)");
       List<Condition> when = matchers.conditions(spec.get("when"), field + ".when", "data");
       JsonNode run = spec.get("run");
       String command = null;

@@ -30,7 +30,9 @@ record Problem(int status, String type, String title, String detail, ObjectNode 
       Map.entry("schema-violation", "The command does not fit QEMU's schema"),
       Map.entry("qemu-timeout", "QEMU did not answer in time"),
       Map.entry("qemu-busy", "Too many commands wait for QEMU"),
-      Map.entry("qemu-unavailable", "QEMU connection lost"));
+      Map.entry("qemu-unavailable", "QEMU connection lost"),
+      Map.entry("hook-refused", "Refused by a prepare hook"),
+      Map.entry("hook-busy", "The prepare hook has too much queued"));
 
   static Problem of(int status, String type, String title, String detail) {
     return new Problem(status, BASE + type, title, detail, JsonNodeFactory.instance.objectNode());

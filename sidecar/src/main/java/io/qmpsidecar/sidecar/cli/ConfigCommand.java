@@ -48,6 +48,9 @@ final class ConfigCommand implements Runnable {
         out.printf("  policy: %s%n", c.policy().file() != null ? c.policy().file() : "preset " + c.policy().preset());
         out.printf("  relay: %s%n", c.relay().enabled() ? c.relay().url() + " as host " + c.relay().hostId() : "off");
         out.printf("  state: %s, proxy sockets: %s%n", c.stateDir(), c.proxyDir());
+        c.automation().hooks().forEach(h -> out.printf("  hook %s: %s %s%n", h.name(),
+            h.prepare().isEmpty() ? "on " + String.join(", ", h.events()) : "before " + String.join(", ", h.prepare()),
+            String.join(" ", h.run())));
         return ExitCodes.OK;
       } catch (SidecarException e) {
         spec.commandLine().getErr().println(e.getMessage());

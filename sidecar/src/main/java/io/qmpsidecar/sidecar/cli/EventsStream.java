@@ -36,9 +36,12 @@ final class EventsStream implements EventsCommand.Source {
   private final HttpClientResponse response;
   private final Context context;
   private final RecordParser parser;
+  /** The id of the last event returned, or -1: where a new run of the command resumes. */
+  private long lastId;
 
-  private EventsStream(HttpClientResponse response) {
+  private EventsStream(HttpClientResponse response, long since) {
     this.response = response;
+    this.lastId = since;
     this.context = Vertx.currentContext();
     this.parser = RecordParser.newDelimited("\n", response).maxRecordSize(MAX_LINE_BYTES);
     parser.pause();
@@ -63,7 +66,7 @@ final class EventsStream implements EventsCommand.Source {
     if (since >= 0) {
       param(uri, "since", Long.toString(since));
     }
-    return api.stream(uri.toString(), DEAD_AFTER, EventsStream::new);
+    return api.stream(uri.toString(), DEAD_AFTER, response -> new EventsStream(response, since));
   }
 
   private static void param(StringBuilder uri, String name, String value) {
@@ -93,20 +96,32 @@ final class EventsStream implements EventsCommand.Source {
         return null;
       }
       if (item.end() != null) {
-        throw ApiClient.failure(Kind.UNAVAILABLE, item.end()
-            + "; run qmp-sidecar events again with --since and the last id printed to resume");
+        throw ApiClient.failure(Kind.UNAVAILABLE, item.end() + "; " + resumeAdvice());
       }
       context.runOnContext(v -> parser.fetch(1));
       JsonNode event = parse(item.line());
       String type = event.path("type").asText();
       if (type.equals("error")) {
         throw ApiClient.failure(Kind.UNAVAILABLE, "the sidecar cut off the event stream: "
-            + event.path("detail").asText());
+            + event.path("detail").asText() + "; " + resumeAdvice());
+      }
+      if (event.has("id")) {
+        lastId = event.path("id").asLong();
       }
       if (!type.equals("heartbeat")) {
         return event;
       }
     }
+  }
+
+  /**
+   * How to go on: ids stay unique across the sidecar's restarts, so resuming after the last id is
+   * right even when it restarted; then a gap line says which events were lost and what to re-read.
+   */
+  private String resumeAdvice() {
+    return lastId < 0 ? "run qmp-sidecar events again to go on"
+        : "run qmp-sidecar events --follow --since " + lastId + " to resume after the last event printed (if the"
+            + " sidecar restarted meanwhile, a gap line says which events were lost and what to re-read)";
   }
 
   private static JsonNode parse(String line) {

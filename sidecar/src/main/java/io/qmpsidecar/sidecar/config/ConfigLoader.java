@@ -45,7 +45,16 @@ public final class ConfigLoader {
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
-  /** Every scalar key, with its default (null: no default). Lists are {@code vms}. */
+  /** Events kept for resuming a stream ({@code events.replay}) unless configured. */
+  public static final int DEFAULT_REPLAY = 4096;
+  /** The most {@code events.replay} may be. */
+  public static final int MAX_REPLAY = 100_000;
+  /** Rule actions started per second, all rules and VMs together, unless configured. */
+  public static final int DEFAULT_ACTIONS_PER_SECOND = 10;
+  /** The most {@code automation.maxPerSecond} may be. */
+  public static final int MAX_ACTIONS_PER_SECOND = 1000;
+
+  /** Every scalar key, with its default (null: no default). Lists are {@code vms} and {@code hooks}. */
   static final Map<String, String> KEYS = keys();
 
   private static Map<String, String> keys() {
@@ -95,6 +104,8 @@ public final class ConfigLoader {
     k.put("timeouts.detach", "30s");
     k.put("timeouts.shutdown", "10s");
     k.put("log.format", "auto");
+    k.put("events.replay", Integer.toString(DEFAULT_REPLAY));
+    k.put("automation.maxPerSecond", Integer.toString(DEFAULT_ACTIONS_PER_SECOND));
     return java.util.Collections.unmodifiableMap(k);
   }
 
@@ -184,7 +195,7 @@ public final class ConfigLoader {
     for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       String key = prefix + e.getKey();
-      if (key.equals("vms") || key.equals("version") || key.equals("proxy.callers")
+      if (key.equals("vms") || key.equals("hooks") || key.equals("version") || key.equals("proxy.callers")
           || key.equals("proxy.consumers")) {
         continue;
       }
@@ -263,7 +274,23 @@ public final class ConfigLoader {
         path(text(tree, "proxy.dir")),
         new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot")),
             vfioDrivers),
-        relay, timeouts, format, proxy(tree, problems));
+        relay, timeouts, format, proxy(tree, problems), new SidecarConfig.Events(number(tree, "events.replay", 1, MAX_REPLAY, problems)),
+        new SidecarConfig.Automation(number(tree, "automation.maxPerSecond", 1, MAX_ACTIONS_PER_SECOND, problems),
+            HooksBinding.bind(tree.path("hooks"), problems)));
+  }
+
+  private static int number(JsonNode tree, String key, int min, int max, List<String> problems) {
+    String text = text(tree, key);
+    try {
+      int n = Integer.parseInt(text);
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // reported below with the range
+    }
+    problems.add(key + ": '" + text + "' must be a whole number from " + min + " to " + max);
+    return Integer.parseInt(KEYS.get(key));
   }
 
   /** {@code relay.*}: the link's options, refused here exactly as the relay would refuse them at start. */
@@ -559,7 +586,11 @@ public final class ConfigLoader {
   }
 
   private static Duration duration(JsonNode tree, String key, List<String> problems) {
-    String text = text(tree, key);
+    return duration(key, text(tree, key), problems);
+  }
+
+  /** A positive duration written {@code 500ms}, {@code 30s}, {@code 2m} or ISO-8601; else a problem and 1 s. */
+  static Duration duration(String key, String text, List<String> problems) {
     try {
       if (text.matches("\\d+(ms|s|m)")) {
         long n = Long.parseLong(text.replaceAll("\\D", ""));

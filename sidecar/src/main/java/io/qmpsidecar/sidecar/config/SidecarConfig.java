@@ -23,7 +23,9 @@ public record SidecarConfig(
     Relay relay,
     Timeouts timeouts,
     String logFormat,
-    Proxy proxy) {
+    Proxy proxy,
+    Events events,
+    Automation automation) {
 
   public SidecarConfig {
     vms = List.copyOf(vms);
@@ -147,4 +149,36 @@ public record SidecarConfig(
 
   /** How long each kind of operation may take. */
   public record Timeouts(Duration command, Duration attach, Duration detach, Duration shutdown) {}
+
+  /** The event stream: how many recent events a consumer can resume from ({@code Last-Event-ID}). */
+  public record Events(int replay) {}
+
+  /** Automation: the global bound on the policy's rule actions, and the hooks (docs/automation.md). */
+  public record Automation(int maxActionsPerSecond, List<Hook> hooks) {
+    public Automation {
+      hooks = List.copyOf(hooks);
+    }
+  }
+
+  /**
+   * A program run on matching events ({@code events}), or before operations it may refuse
+   * ({@code prepare}): one of the two is set.
+   *
+   * @param events event types or prefix patterns ({@code qmp.DEVICE_DELETED}, {@code qmp.*}, {@code *})
+   * @param prepare the operations it runs before: {@code attach}, {@code detach}, {@code migrate}
+   * @param vms only these VMs; empty: every VM
+   * @param run the program (an absolute path) and its arguments
+   * @param timeout after this the program is killed
+   * @param concurrency runs at once
+   * @param queue runs that may wait for a free one; more are dropped (events) or refused (prepare)
+   */
+  public record Hook(String name, List<String> events, List<String> prepare, List<String> vms, List<String> run,
+      Duration timeout, int concurrency, int queue) {
+    public Hook {
+      events = List.copyOf(events);
+      prepare = List.copyOf(prepare);
+      vms = List.copyOf(vms);
+      run = List.copyOf(run);
+    }
+  }
 }

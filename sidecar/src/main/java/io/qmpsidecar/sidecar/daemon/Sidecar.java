@@ -7,7 +7,10 @@ import io.qmpsidecar.policy.ValueSets;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.sidecar.api.ApiServer;
+import io.qmpsidecar.sidecar.automation.Hooks;
+import io.qmpsidecar.sidecar.automation.RuleRunner;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
+import io.qmpsidecar.sidecar.events.EventEpoch;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
@@ -40,13 +43,14 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The running daemon, and only its wiring: {@link #start} builds every part complete (state
- * store, VM registry, policy gate, operations, migrations, API, DPU link, a QMP proxy socket per
- * VM as its QEMU connects) and starts them; {@link #stop} closes them. Called from a plain
+ * store, VM registry, policy gate, hooks, operations, migrations, API, DPU link, automation rules,
+ * a QMP proxy socket per VM as its QEMU connects) and starts them; {@link #stop} closes them. Called from a plain
  * thread, never from an event loop.
  */
 public final class Sidecar {
@@ -63,10 +67,13 @@ public final class Sidecar {
   private final ApiServer api;
   private final Optional<RelayLink> relay;
   private final Map<String, QmpProxyServer> proxies;
+  private final RuleRunner rules;
+  private final Hooks hooks;
+  private final AtomicBoolean stopped = new AtomicBoolean();
 
   private Sidecar(SidecarConfig config, Vertx vertx, PolicyEngine policy, EventStream events, VmRegistry vms,
       StateStore store, Operations operations, ApiServer api, Optional<RelayLink> relay,
-      Map<String, QmpProxyServer> proxies) {
+      Map<String, QmpProxyServer> proxies, RuleRunner rules, Hooks hooks) {
     this.config = config;
     this.vertx = vertx;
     this.policy = policy;
@@ -77,6 +84,8 @@ public final class Sidecar {
     this.api = api;
     this.relay = relay;
     this.proxies = proxies;
+    this.rules = rules;
+    this.hooks = hooks;
   }
 
   /**
@@ -97,13 +106,13 @@ public final class Sidecar {
       SidecarMetrics metrics = new SidecarMetrics();
       PolicyEngine policy = new PolicyEngine(loaded, ValueSets.of(config.policy().valueSets()),
           record -> AUDIT.info("{}", record), Clock.systemUTC());
-      EventStream events = new EventStream(vertx, Clock.systemUTC(), EventStream.DEFAULT_LOG_CAPACITY);
-      OperationLog.start(events);
-      Path stateDir = config.stateDir();
-      StateStore store = await(vertx.executeBlocking(() -> Files.createDirectories(stateDir))
+      Path stateDir = await(vertx.executeBlocking(() -> Files.createDirectories(config.stateDir()))
           .recover(e -> Future.failedFuture(new IllegalStateException("cannot create the state directory "
-              + stateDir + ": " + e + "; create it or set stateDir", e)))
-          .compose(dir -> StateStore.open(vertx, dir.resolve(StateStore.FILE_NAME))), timeout);
+              + config.stateDir() + ": " + e + "; create it or set stateDir", e))), timeout);
+      EventStream events = new EventStream(vertx, Clock.systemUTC(), config.events().replay(),
+          await(EventEpoch.open(vertx, stateDir, Clock.systemUTC()), timeout));
+      OperationLog.start(events);
+      StateStore store = await(StateStore.open(vertx, stateDir.resolve(StateStore.FILE_NAME)), timeout);
       undo.add(0, () -> store.close());
       Path proxyDir = config.proxyDir();
       await(vertx.executeBlocking(() -> Files.createDirectories(proxyDir,
@@ -116,8 +125,10 @@ public final class Sidecar {
           config.timeouts().detach(), defaults.pendingWatch(), defaults.unplugRetryWindow(), defaults.unplugRetries());
       SysfsHostPrep hostPrep = new SysfsHostPrep(vertx, config.host().sysfsRoot(), config.host().devRoot(),
           SysfsWriter.DIRECT, Set.copyOf(config.host().vfioDrivers()));
+      Hooks hooks = Hooks.create(vertx, config.automation().hooks(), events, metrics, config.api().socket());
+      undo.add(0, () -> hooks.close());
       Operations operations = new Operations(vertx, vms, gate, store, events, hostPrep, hotplug, metrics,
-          Operations.DEFAULT_MAX_QUEUED_PER_VM);
+          Operations.DEFAULT_MAX_QUEUED_PER_VM, hooks.guard());
       undo.add(0, operations::close);
       Migrations migrations = new Migrations(vertx, vms, operations, events, gate, metrics);
       Map<String, QmpProxyServer> proxies = new ConcurrentHashMap<>();
@@ -129,7 +140,12 @@ public final class Sidecar {
           ? Optional.of(await(RelayLink.start(vertx, config, operations, events, metrics), timeout))
           : Optional.empty();
       relay.ifPresent(r -> undo.add(0, () -> r.close()));
-      Sidecar sidecar = new Sidecar(config, vertx, policy, events, vms, store, operations, api, relay, proxies);
+      RuleRunner rules = await(RuleRunner.start(vertx, policy, operations, events, metrics,
+          config.automation().maxActionsPerSecond()), timeout);
+      undo.add(0, rules::close);
+      hooks.start();
+      Sidecar sidecar = new Sidecar(config, vertx, policy, events, vms, store, operations, api, relay, proxies, rules,
+          hooks);
       vms.start(config.vmSocketDir(), (vm, connection) -> {
         migrations.connected(vm, connection);
         operations.connected(vm, connection)
@@ -191,11 +207,14 @@ public final class Sidecar {
     Policy loaded = loadPolicy(next.policy());
     List<String> restart = new ArrayList<>();
     SidecarConfig now = config;
-    Map<String, Boolean> changed = Map.of("api", !next.api().equals(now.api()), "relay", !next.relay().equals(now.relay()),
-        "stateDir", !next.stateDir().equals(now.stateDir()), "proxy.dir", !next.proxyDir().equals(now.proxyDir()),
-        "host", !next.host().equals(now.host()), "timeouts", !next.timeouts().equals(now.timeouts()),
-        "vmSocketDir", !Objects.equals(next.vmSocketDir(), now.vmSocketDir()),
-        "libvirt", !next.libvirt().equals(now.libvirt()));
+    Map<String, Boolean> changed = Map.ofEntries(Map.entry("api", !next.api().equals(now.api())),
+        Map.entry("relay", !next.relay().equals(now.relay())), Map.entry("stateDir", !next.stateDir().equals(now.stateDir())),
+        Map.entry("proxy.dir", !next.proxyDir().equals(now.proxyDir())), Map.entry("host", !next.host().equals(now.host())),
+        Map.entry("timeouts", !next.timeouts().equals(now.timeouts())),
+        Map.entry("vmSocketDir", !Objects.equals(next.vmSocketDir(), now.vmSocketDir())),
+        Map.entry("libvirt", !next.libvirt().equals(now.libvirt())), Map.entry("events", !next.events().equals(now.events())),
+        Map.entry("automation", next.automation().maxActionsPerSecond() != now.automation().maxActionsPerSecond()),
+        Map.entry("hooks", !next.automation().hooks().equals(now.automation().hooks())));
     changed.forEach((key, differs) -> {
       if (differs) {
         restart.add(key);
@@ -211,9 +230,13 @@ public final class Sidecar {
 
   /**
    * Stops taking requests, closes the proxies, the QMP connections, the store and Vert.x, each
-   * step within {@code timeouts.shutdown}; pending removals stay stored for the next start.
+   * step within {@code timeouts.shutdown}; pending removals stay stored for the next start. A
+   * second call does nothing.
    */
   public void stop() {
+    if (!stopped.compareAndSet(false, true)) {
+      return;
+    }
     Duration bound = config.timeouts().shutdown();
     try {
       await(api.close(), bound);
@@ -221,6 +244,8 @@ public final class Sidecar {
         await(relay.get().close(), bound);
       }
       await(Future.join(proxies.values().stream().map(QmpProxyServer::close).toList()), bound);
+      rules.close();
+      await(hooks.close(), bound);
       operations.close();
       await(vms.close(), bound);
       await(store.close(), bound);

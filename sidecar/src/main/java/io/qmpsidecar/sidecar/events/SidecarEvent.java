@@ -23,8 +23,8 @@ public final class SidecarEvent {
   private volatile JsonNode data;
 
   /**
-   * @param id monotonic within one sidecar process, starting at 1; the resume point of
-   *     {@link EventStream#since(long)}
+   * @param id unique and increasing across the daemon's runs ({@link EventEpoch}); the resume
+   *     point of {@link EventStream#since(long)}
    * @param time when the sidecar published it
    * @param vm the VM it concerns
    * @param type what happened, e.g. {@code attach.verified}; see {@link EventTypes}
@@ -84,6 +84,20 @@ public final class SidecarEvent {
       data = d;
     }
     return d;
+  }
+
+  /**
+   * The event as every consumer gets it (a line of the API's stream, a hook's input):
+   * {@code {id, time, vm, type, opId?, data}}.
+   */
+  public ObjectNode toJson() {
+    ObjectNode body = JsonNodeFactory.instance.objectNode().put("id", id).put("time", time.toString()).put("vm", vm)
+        .put("type", type);
+    if (opId != null) {
+      body.put("opId", opId);
+    }
+    body.set("data", data());
+    return body;
   }
 
   /** A text field of {@link #data()}, or null when absent. */

@@ -26,6 +26,8 @@ public final class SidecarMetrics {
   private final Map<Labels, Counter> apiCounters = new ConcurrentHashMap<>();
   private final Map<Labels, Counter> policyCounters = new ConcurrentHashMap<>();
   private final Map<Labels, Counter> proxyDrops = new ConcurrentHashMap<>();
+  private final Map<Labels, Counter> automationCounters = new ConcurrentHashMap<>();
+  private final Map<Labels, Counter> hookCounters = new ConcurrentHashMap<>();
 
   /** A meter's label values: the VM (or null), the name it counts, and an outcome (or null). */
   private record Labels(String vm, String name, String outcome) {}
@@ -65,6 +67,19 @@ public final class SidecarMetrics {
     proxyDrops.computeIfAbsent(new Labels(vm, caller, null), k -> Counter.builder("proxy_events_dropped_total")
         .description("events dropped for QMP proxy clients that did not read them").tag("vm", vm)
         .tag("client", caller).register(registry)).increment();
+  }
+
+  /** An automation rule's action ended: {@code ran}, {@code denied}, {@code failed} or {@code dropped}. */
+  public void automationAction(String outcome) {
+    automationCounters.computeIfAbsent(new Labels(null, "rule", outcome), k -> Counter.builder("automation_actions_total")
+        .description("automation rule actions, by outcome").tag("outcome", outcome).register(registry)).increment();
+  }
+
+  /** A hook run ended: {@code ran}, {@code refused}, {@code failed} or {@code dropped}. */
+  public void hookRun(String hook, String outcome) {
+    hookCounters.computeIfAbsent(new Labels(null, hook, outcome), k -> Counter.builder("hook_runs_total")
+        .description("hook runs, by hook and outcome").tag("hook", hook).tag("outcome", outcome).register(registry))
+        .increment();
   }
 
   /** A gauge read when scraped, e.g. in-flight commands of one VM. */

@@ -95,8 +95,8 @@ public final class Migrations {
    * {@code strategy}.
    *
    * @return the run; fails with {@link SidecarException}: {@code DENIED} when the caller may not
-   *     {@code migrate} to {@code uri}, {@code NOT_FOUND}/{@code UNAVAILABLE} for either VM, and
-   *     the coordinator's refusals
+   *     {@code migrate} to {@code uri} or the guard refuses, {@code NOT_FOUND}/{@code UNAVAILABLE}
+   *     for either VM, and the coordinator's refusals
    */
   public Future<Run> start(Caller caller, String vm, String destination, String uri, Strategy strategy,
       MigrationParameters parameters) {
@@ -113,19 +113,23 @@ public final class Migrations {
     }
     String opId = OperationTrace.newOpId("migrate");
     OperationsHotplug hotplug = new OperationsHotplug(vertx, operations, events, caller, opId);
-    if (source.libvirt() != null || target.libvirt() != null) {
-      if (source.libvirt() == null || target.libvirt() == null) {
-        return Future.failedFuture(MigrationFailures.refused(vm, List.of(), "VM " + vm + " and VM " + destination
-            + " are not both managed by libvirt; a libvirt domain migrates only to another libvirtd"));
-      }
-      return operations.attachedFunctions(vm).compose(attached -> LibvirtMigration.start(vertx, events, store, hotplug,
-          source.libvirt(), target.libvirt(), attached, strategy, uri, opId, caller.id())).map(m -> {
+    if ((source.libvirt() == null) != (target.libvirt() == null)) {
+      return Future.failedFuture(MigrationFailures.refused(vm, List.of(), "VM " + vm + " and VM " + destination
+          + " are not both managed by libvirt; a libvirt domain migrates only to another libvirtd"));
+    }
+    Future<Void> prepared = operations.guard()
+        .prepare(GuardedOperation.migrate(caller, vm, destination, uri, strategy.wireName(), opId));
+    if (source.libvirt() != null) {
+      return prepared.compose(v -> operations.attachedFunctions(vm)).compose(attached -> LibvirtMigration.start(vertx,
+          events, store, hotplug, source.libvirt(), target.libvirt(), attached, strategy, uri, opId, caller.id()))
+          .map(m -> {
             Run r = new Run(vm, destination, null, m);
             runs.put(vm, r);
             return r;
           });
     }
-    return source.ready().compose(src -> target.ready().compose(dst -> operations.attachedFunctions(vm).map(attached -> {
+    return prepared.compose(v -> source.ready())
+        .compose(src -> target.ready().compose(dst -> operations.attachedFunctions(vm).map(attached -> {
       MigrationRequest request = MigrationRequest.to(uri).withFunctions(functions(attached, strategy))
           .withParameters(parameters);
       Operation op = new Operation(opId, caller.id());

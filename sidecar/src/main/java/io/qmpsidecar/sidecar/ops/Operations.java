@@ -16,6 +16,7 @@ import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.qmp.SchemaViolation;
 import io.qmpsidecar.qmp.VmStatus;
 import io.qmpsidecar.sidecar.events.EventStream;
+import io.qmpsidecar.sidecar.failure.Failures;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
@@ -93,13 +94,25 @@ public final class Operations {
   private final LibvirtDetachFlow libvirtDetach;
   private final LibvirtReconciler libvirtReconciler;
   private final LibvirtRemovals libvirtRemovals;
+  private final OperationGuard guard;
   private final Map<String, VmQueue> queues = new ConcurrentHashMap<>();
   /** VMs whose record the store could not write: reconciled until it can. */
   private final Set<String> repairing = ConcurrentHashMap.newKeySet();
   private final Vertx vertx;
 
+  /** Operations that no guard is asked about ({@link OperationGuard#NONE}). */
   public Operations(Vertx vertx, VmRegistry vms, PolicyGate gate, StateStore store, EventStream events,
       SysfsHostPrep hostPrep, HotplugOptions options, SidecarMetrics metrics, int maxQueuedPerVm) {
+    this(vertx, vms, gate, store, events, hostPrep, options, metrics, maxQueuedPerVm, OperationGuard.NONE);
+  }
+
+  /**
+   * @param guard asked before every attach, detach and migration, in the VM's turn (the daemon's
+   *     {@code prepare} hooks)
+   */
+  public Operations(Vertx vertx, VmRegistry vms, PolicyGate gate, StateStore store, EventStream events,
+      SysfsHostPrep hostPrep, HotplugOptions options, SidecarMetrics metrics, int maxQueuedPerVm,
+      OperationGuard guard) {
     if (maxQueuedPerVm < 0) {
       throw new IllegalArgumentException("maxQueuedPerVm must be >= 0, got " + maxQueuedPerVm);
     }
@@ -109,6 +122,7 @@ public final class Operations {
     this.store = Objects.requireNonNull(store, "store");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.maxQueuedPerVm = maxQueuedPerVm;
+    this.guard = Objects.requireNonNull(guard, "guard");
     this.pending = new PendingDetaches(vertx, events, store, hostPrep, options);
     this.attachFlow = new AttachFlow(events, store, hostPrep, options);
     this.detachFlow = new DetachFlow(vertx, events, store, pending, options);
@@ -158,7 +172,8 @@ public final class Operations {
   /**
    * Attaches a device (see docs/hotplug.md for the steps); the policy decides once the flow has
    * resolved the host function's facts and the placement. A request without an operation id gets
-   * one; every QMP command of the operation is logged with it (see {@link OperationTrace}).
+   * one; every QMP command of the operation is logged with it (see {@link OperationTrace}). In the
+   * VM's turn, before the flow starts, the guard is asked.
    *
    * @return the attachment (the existing one when this repeats an earlier attach); fails with
    *     {@link SidecarException} (after a change, {@link SidecarException#rolledBack()} lists what
@@ -183,10 +198,12 @@ public final class Operations {
           what);
       accepted.tryComplete();
     };
+    // In the VM's turn the guard is asked first, before the flow reads the host or decides.
+    GuardedOperation guarded = GuardedOperation.attach(caller, r);
     Future<Attachment> done = isLibvirt(r.vm())
-        ? onLibvirt(r.vm(), d -> libvirtAttach.attach(d, caller, r, authorizer))
-        : onVm(r.vm(), conn -> attachFlow.attach(OperationTrace.traced(conn, r.vm(), r.opId(), caller.id()), caller, r,
-            authorizer));
+        ? onLibvirt(r.vm(), d -> guard.prepare(guarded).compose(v -> libvirtAttach.attach(d, caller, r, authorizer)))
+        : onVm(r.vm(), conn -> guard.prepare(guarded).compose(v -> attachFlow.attach(
+            OperationTrace.traced(conn, r.vm(), r.opId(), caller.id()), caller, r, authorizer)));
     done.onComplete(ar -> {
       if (ar.failed()) {
         accepted.tryFail(ar.cause());
@@ -213,7 +230,8 @@ public final class Operations {
 
   /**
    * {@link #detach}, telling apart a refusal from a failure: {@link Submitted#accepted()}
-   * completes when the detach starts in the VM's turn, {@link Submitted#done()} with its end.
+   * completes when the detach starts in the VM's turn (once the guard let it), {@link Submitted#done()}
+   * with its end.
    *
    * @param mustExist refuse, before the policy decides, a device that is neither recorded nor in
    *     QEMU ({@code NOT_FOUND} with the details {@code vm} and {@code device}), as the DPU link
@@ -237,17 +255,18 @@ public final class Operations {
         gate.require(new PolicyRequest(caller, "device_del", JSON.objectNode().put("id", id),
             facts(RequestContext.of(Via.DETACH), caller, recorded)), "detach " + id + " from VM " + vm);
         // In its turn the detach reads the record again: an operation before it may have changed it.
+        GuardedOperation guarded = GuardedOperation.detach(caller, request);
         if (isLibvirt(vm)) {
-          return onLibvirt(vm, d -> {
+          return onLibvirt(vm, d -> guard.prepare(guarded).compose(g -> {
             accepted.tryComplete();
             return libvirtDetach.detach(d, caller, request, record(vm, id));
-          });
+          }));
         }
-        return onVm(vm, conn -> {
+        return onVm(vm, conn -> guard.prepare(guarded).compose(g -> {
           accepted.tryComplete();
           return detachFlow.detach(OperationTrace.traced(conn, vm, request.opId(), caller.id()), caller, request,
               record(vm, id));
-        });
+        }));
       }).recover(Operations::translated);
     } catch (SidecarException e) {
       done = Future.failedFuture(e);
@@ -411,6 +430,37 @@ public final class Operations {
     } catch (SidecarException e) {
       return Future.failedFuture(e);
     }
+    return run(handle, vm, command, arguments, validate, acceptTaint);
+  }
+
+  /**
+   * A QMP command whose request was made elsewhere (an automation rule's action, as the policy
+   * engine built it, {@code via: automation}): decided once, here, in its own context with the
+   * facts of the VM's records (see {@link #detach}), then, when allowed, run unchanged (on a VM
+   * managed by libvirt, as a passthrough without {@code acceptTaint}).
+   *
+   * @return QEMU's {@code return} value; fails with {@link SidecarException}: {@code DENIED},
+   *     {@code THROTTLED}, {@code INVALID} (arguments that are not an object) or
+   *     {@code QEMU_ERROR} with QEMU's class and text
+   */
+  public Future<JsonNode> command(String vm, PolicyRequest request) {
+    VmHandle handle;
+    try {
+      if (!request.arguments().isObject()) {
+        throw Failures.badRequest("the arguments of " + request.command() + " must be a JSON object");
+      }
+      handle = vms.get(vm);
+      gate.require(request.with(facts(request.context(), request.caller(), store.recorded(vm))),
+          "run " + request.command() + " on VM " + vm);
+    } catch (SidecarException e) {
+      return Future.failedFuture(e);
+    }
+    return run(handle, vm, request.command(), (ObjectNode) request.arguments(), false, false);
+  }
+
+  /** Runs a command that was already decided, with {@code arguments} (null: none) as sent. */
+  private Future<JsonNode> run(VmHandle handle, String vm, String command, ObjectNode arguments, boolean validate,
+      boolean acceptTaint) {
     if (handle.libvirt() != null) {
       long t0 = System.nanoTime();
       return LibvirtPassthrough.run(handle.libvirt(), command, arguments, acceptTaint)
@@ -466,6 +516,11 @@ public final class Operations {
   /** {@link #recorded(String)} of every VM the sidecar serves. */
   public List<Attachment> recorded() {
     return vms.all().stream().flatMap(v -> store.recorded(v.name()).stream()).toList();
+  }
+
+  /** The guard a migration asks before it starts. */
+  OperationGuard guard() {
+    return guard;
   }
 
   /** The state store, for a flow that was already decided (a libvirt migration moves its records). */

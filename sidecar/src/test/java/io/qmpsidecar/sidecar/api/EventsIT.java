@@ -16,6 +16,8 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -53,20 +55,35 @@ class EventsIT {
   }
 
   @QemuTest
-  void qmpEventsStreamAsSseAndResumeFromLastEventId(QemuBinary binary) throws Exception {
+  void qmpEventsStreamAsSseMessagesWithTheirTypeInsideAndResumeFromLastEventId(QemuBinary binary) throws Exception {
     start(binary);
     Buffer stream = openStream("/v1/events?vm=vm1&type=qmp.STOP,qmp.RESUME", null);
-    Await.until("the stream is open", () -> stream.toString().startsWith(": qmp-sidecar events"));
+    Await.until("the stream is open", () -> stream.toString().startsWith(": qmp-sidecar events\nretry: 1000\n\n"));
     qmp("stop");
     qmp("cont");
-    Await.until("STOP and RESUME arrive", () -> stream.toString().contains("event: qmp.RESUME"));
+    Await.until("STOP and RESUME arrive", () -> stream.toString().contains("\"type\":\"qmp.RESUME\""));
     String text = stream.toString();
-    assertThat(text).containsSubsequence("event: qmp.STOP", "event: qmp.RESUME");
+    // No event: field, so every SSE client dispatches each one as a "message" (EventSource.onmessage).
+    assertThat(text).doesNotContain("event:");
+    List<JsonNode> sent = messages(text);
+    assertThat(sent).extracting(m -> m.path("type").asText()).containsExactly("qmp.STOP", "qmp.RESUME");
     String stopId = text.substring(text.indexOf("id: ") + 4, text.indexOf('\n', text.indexOf("id: ")));
+    assertThat(sent.get(0).path("id").asText()).isEqualTo(stopId);
 
     Buffer resumed = openStream("/v1/events?type=qmp.*", stopId);
-    Await.until("the replay arrives", () -> resumed.toString().contains("event: qmp.RESUME"));
-    assertThat(resumed.toString()).doesNotContain("event: qmp.STOP");
+    Await.until("the replay arrives", () -> resumed.toString().contains("\"type\":\"qmp.RESUME\""));
+    assertThat(messages(resumed.toString())).extracting(m -> m.path("type").asText()).containsExactly("qmp.RESUME");
+  }
+
+  /** The data of every SSE message in {@code text}. */
+  private static List<JsonNode> messages(String text) throws Exception {
+    List<JsonNode> out = new ArrayList<>();
+    for (String line : text.split("\n")) {
+      if (line.startsWith("data: ")) {
+        out.add(JSON.readTree(line.substring(6)));
+      }
+    }
+    return out;
   }
 
   @QemuTest
@@ -117,10 +134,10 @@ class EventsIT {
       sidecar.events().publish("vm1", "test.flood", null, JSON.createObjectNode().put("i", i).put("pad", pad));
     }
     resp.resume();
-    Await.until("the stream ends", () -> received.toString().contains("event: error"));
+    Await.until("the stream ends", () -> received.toString().contains("\"type\":\"error\""));
     String text = received.toString();
-    assertThat(text.substring(text.indexOf("event: error"))).contains("reconnect with Last-Event-ID");
-    assertThat(text.split("event: test.flood").length - 1).isLessThan(20_000);
+    assertThat(text.substring(text.indexOf("\"type\":\"error\""))).contains("reconnect with Last-Event-ID");
+    assertThat(text.split("\"type\":\"test.flood\"").length - 1).isLessThan(20_000);
     assertThat(readyz()).isEqualTo(200);
   }
 }

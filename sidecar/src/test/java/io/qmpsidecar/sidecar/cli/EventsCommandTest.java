@@ -93,15 +93,39 @@ class EventsCommandTest {
     script = resp -> resp.end(E1 + "\n{\"type\":\"error\",\"detail\":\"this consumer fell 1024 events behind\"}\n");
     assertThat(run("events", "--follow")).isEqualTo(4);
     assertThat(out.toString().lines()).containsExactly(E1);
-    assertThat(err.toString().strip()).isEqualTo("the sidecar cut off the event stream: this consumer fell 1024 events behind");
+    assertThat(err.toString().strip()).isEqualTo("the sidecar cut off the event stream: this consumer fell 1024 events"
+        + " behind; run qmp-sidecar events --follow --since 1 to resume after the last event printed (if the sidecar"
+        + " restarted meanwhile, a gap line says which events were lost and what to re-read)");
   }
 
   @Test
-  void theEndOfTheStreamWhileFollowingSaysHowToResume() {
-    script = resp -> resp.end(E1 + "\n");
+  void theEndOfTheStreamWhileFollowingSaysHowToResumeAfterTheLastIdPrinted() {
+    script = resp -> resp.end(E1 + "\n" + E2 + "\n");
+    assertThat(run("events", "--follow")).isEqualTo(4);
+    assertThat(err.toString().strip()).isEqualTo("the sidecar ended the event stream; run qmp-sidecar events --follow"
+        + " --since 2 to resume after the last event printed (if the sidecar restarted meanwhile, a gap line says which"
+        + " events were lost and what to re-read)");
+  }
+
+  @Test
+  void theEndOfAStreamThatPrintedNothingSaysToRunAgain() {
+    script = resp -> resp.end();
     assertThat(run("events", "--follow")).isEqualTo(4);
     assertThat(err.toString().strip()).isEqualTo("the sidecar ended the event stream; run qmp-sidecar events again"
-        + " with --since and the last id printed to resume");
+        + " to go on");
+  }
+
+  @Test
+  void aGapAfterARestartIsPrintedOnStderrAndTheEventsOfTheNewRunFollow() {
+    String gap = "{\"type\":\"gap\",\"reason\":\"restarted\",\"lastEventId\":2,\"firstId\":1000001,"
+        + "\"detail\":\"the sidecar restarted at 2025-01-01T00:01:00Z: event 2 is from an earlier run\"}";
+    String e3 = "{\"id\":1000001,\"time\":\"2025-01-01T00:01:01Z\",\"vm\":\"vm1\",\"type\":\"qmp.STOP\",\"data\":{}}";
+    script = resp -> resp.write(gap + "\n" + e3 + "\n");
+    assertThat(run("events", "--follow", "--since", "2", "--limit", "1", "--max-time", "10")).isEqualTo(0);
+    assertThat(out.toString().lines()).containsExactly(e3);
+    assertThat(err.toString().lines()).containsExactly("gap: the sidecar restarted at 2025-01-01T00:01:00Z: event 2 is"
+        + " from an earlier run");
+    assertThat(uris).containsExactly("/v1/events?format=ndjson&since=2");
   }
 
   @Test

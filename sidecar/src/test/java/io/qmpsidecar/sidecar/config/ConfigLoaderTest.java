@@ -31,6 +31,85 @@ class ConfigLoaderTest {
     assertThat(c.policy().preset()).isEqualTo("default");
     assertThat(c.timeouts().attach()).isEqualTo(Duration.ofSeconds(60));
     assertThat(c.relay().enabled()).isFalse();
+    assertThat(c.events().replay()).isEqualTo(4096);
+    assertThat(c.automation().maxActionsPerSecond()).isEqualTo(10);
+    assertThat(c.automation().hooks()).isEmpty();
+  }
+
+  @Test
+  void hooksAreBoundWithTheirDefaults() throws IOException {
+    Path program = Files.createFile(dir.resolve("hook"), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+        java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x")));
+    Path f = file("""
+        events:
+          replay: 100
+        automation:
+          maxPerSecond: 3
+        hooks:
+          - name: record
+            events: [qmp.DEVICE_DELETED, "detach.*"]
+            run: [%1$s, --to, /var/log/x]
+          - name: approve
+            prepare: [attach, migrate]
+            vms: [vm1]
+            run: [%1$s]
+            timeout: 2s
+            concurrency: 2
+            queue: 0
+        """.formatted(program));
+    SidecarConfig c = ConfigLoader.load(f, Map.of(), List.of("events.replay=200"), List.of());
+    assertThat(c.events().replay()).isEqualTo(200);
+    assertThat(c.automation().maxActionsPerSecond()).isEqualTo(3);
+    assertThat(c.automation().hooks()).containsExactly(
+        new SidecarConfig.Hook("record", List.of("qmp.DEVICE_DELETED", "detach.*"), List.of(), List.of(),
+            List.of(program.toString(), "--to", "/var/log/x"), Duration.ofSeconds(10), 1, 16),
+        new SidecarConfig.Hook("approve", List.of(), List.of("attach", "migrate"), List.of("vm1"),
+            List.of(program.toString()), Duration.ofSeconds(2), 2, 0));
+  }
+
+  @Test
+  void everyProblemOfAHookIsReported() throws IOException {
+    Files.writeString(dir.resolve("not-executable"), "#!/bin/sh\n");
+    Path f = file("""
+        events:
+          replay: 0
+        automation:
+          maxPerSecond: lots
+        hooks:
+          - name: a
+            events: [qmp.STOP]
+            prepare: [attach]
+            run: [relative/program]
+          - name: a
+            run: [%s]
+            concurrency: 99
+            queue: -1
+            timeout: 11m
+            retries: 3
+          - name: b
+            events: ["bad type!"]
+            prepare: [reboot]
+        """.formatted(dir.resolve("not-executable")));
+    assertThatThrownBy(() -> ConfigLoader.load(f, Map.of(), List.of(), List.of()))
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems")).containsExactlyInAnyOrder(
+            "events.replay: '0' must be a whole number from 1 to 100000",
+            "automation.maxPerSecond: 'lots' must be a whole number from 1 to 1000",
+            "hooks[0]: give either events (the hook runs on those events) or prepare (it runs before those operations"
+                + " and may refuse them), not both",
+            "hooks[0].run: 'relative/program' must be an absolute path to the program",
+            "hooks[1].retries: unknown key; a hook has concurrency, events, name, prepare, queue, run, timeout, vms",
+            "hooks[1]: give either events (the hook runs on those events) or prepare (it runs before those operations"
+                + " and may refuse them), not neither",
+            "hooks[1].run: " + dir.resolve("not-executable") + " is not an executable file; install it or chmod +x it",
+            "hooks[1].timeout: 11m is over the most, 10m",
+            "hooks[1].concurrency: 99 must be a whole number from 1 to 16",
+            "hooks[1].queue: -1 must be a whole number from 0 to 1024",
+            "hooks[2].events[0]: \"bad type!\" is not an event type such as qmp.DEVICE_DELETED or device.detached,"
+                + " a prefix such as qmp.*, or *",
+            "hooks[2].prepare[0]: \"reboot\" is not attach, detach or migrate",
+            "hooks[2]: give either events (the hook runs on those events) or prepare (it runs before those operations"
+                + " and may refuse them), not both",
+            "hooks[2].run: required: the program and its arguments, e.g. [/etc/qmp-sidecar/hooks/notify]"));
   }
 
   @Test

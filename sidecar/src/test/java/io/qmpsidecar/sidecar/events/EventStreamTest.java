@@ -7,8 +7,12 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.qmp.testing.Await;
 import io.vertx.core.Vertx;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -17,6 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class EventStreamTest {
   private static Vertx vertx;
@@ -74,8 +79,85 @@ class EventStreamTest {
 
     EventReplay old = s.since(1);
     assertThat(old.complete()).isFalse();
+    assertThat(old.gap().orElseThrow().reason()).isEqualTo(EventReplay.Reason.EVICTED);
+    assertThat(old.gap().orElseThrow().oldestId()).isEqualTo(3L);
     assertThat(old.events()).extracting(SidecarEvent::id).containsExactly(3L, 4L, 5L);
     assertThat(s.since(2).complete()).isTrue();
+  }
+
+  @Test
+  void idsOfALaterRunStartAboveEveryIdOfTheEarlierOneEvenWhenTheClockWentBack(@TempDir Path state) {
+    Clock now = Clock.fixed(Instant.parse("2026-12-01T10:00:00Z"), ZoneOffset.UTC);
+    EventEpoch first = result(EventEpoch.open(vertx, state, now));
+    assertThat(first.base()).as("the run's start in microseconds").isEqualTo(1_796_119_200_000_000L);
+    EventStream run1 = new EventStream(vertx, now, 10, first);
+    SidecarEvent a = publish(run1, "a");
+    assertThat(a.id()).isEqualTo(first.base() + 1);
+
+    Clock earlier = Clock.offset(now, Duration.ofHours(-1));
+    EventStream run2 = new EventStream(vertx, earlier, 10, result(EventEpoch.open(vertx, state, earlier)));
+    SidecarEvent b = publish(run2, "b");
+    assertThat(b.id()).as("above the block run 1 reserved").isGreaterThan(a.id() + EventEpoch.BLOCK - 1);
+    assertThat(b.id()).isLessThan(1L << 53);
+  }
+
+  @Test
+  void aRunReservesTheNextBlockBeforeItRunsOutOfTheFirst(@TempDir Path state) throws Exception {
+    Clock now = Clock.fixed(Instant.parse("2026-12-01T10:00:00Z"), ZoneOffset.UTC);
+    EventEpoch epoch = result(EventEpoch.open(vertx, state, now));
+    long base = epoch.base();
+    assertThat(Files.readString(state.resolve(EventEpoch.FILE_NAME)).strip())
+        .isEqualTo(Long.toString(base + EventEpoch.BLOCK));
+
+    epoch.issued(base + EventEpoch.BLOCK / 2);
+    Await.until("the next block is reserved", () -> readCeiling(state) == base + 2 * EventEpoch.BLOCK);
+    EventEpoch next = result(EventEpoch.open(vertx, state, now));
+    assertThat(next.base()).isEqualTo(base + 2 * EventEpoch.BLOCK);
+  }
+
+  @Test
+  void anUnreadableReservationFallsBackToTheClock(@TempDir Path state) throws Exception {
+    Files.writeString(state.resolve(EventEpoch.FILE_NAME), "garbage\n");
+    Clock now = Clock.fixed(Instant.parse("2026-12-01T10:00:00Z"), ZoneOffset.UTC);
+    assertThat(result(EventEpoch.open(vertx, state, now)).base()).isEqualTo(1_796_119_200_000_000L);
+  }
+
+  @Test
+  void aResumePointFromAnEarlierRunOrNoRunGetsAGapAndThisRunsWholeLog(@TempDir Path state) {
+    Clock clock = Clock.systemUTC();
+    EventStream run1 = new EventStream(vertx, clock, 10, result(EventEpoch.open(vertx, state, clock)));
+    long fromRun1 = publish(run1, "old").id();
+    EventStream run2 = new EventStream(vertx, clock, 10, result(EventEpoch.open(vertx, state, clock)));
+    SidecarEvent x = publish(run2, "x");
+    SidecarEvent y = publish(run2, "y");
+
+    EventReplay restarted = run2.since(fromRun1);
+    assertThat(restarted.events()).containsExactly(x, y);
+    assertThat(restarted.after()).isEqualTo(run2.firstId() - 1);
+    EventReplay.Gap gap = restarted.gap().orElseThrow();
+    assertThat(gap.reason()).isEqualTo(EventReplay.Reason.RESTARTED);
+    assertThat(gap.lastEventId()).isEqualTo(fromRun1);
+    assertThat(gap.firstId()).isEqualTo(x.id());
+    assertThat(gap.evicted()).isFalse();
+
+    EventReplay unknown = run2.since(y.id() + 5);
+    assertThat(unknown.events()).containsExactly(x, y);
+    assertThat(unknown.gap().orElseThrow().reason()).isEqualTo(EventReplay.Reason.UNKNOWN);
+
+    assertThat(run2.since(0).events()).containsExactly(x, y);
+    assertThat(run2.since(0).complete()).isTrue();
+    assertThat(run2.since(run2.firstId() - 1).events()).as("the base: from this run's first").containsExactly(x, y);
+    assertThat(run2.since(run2.firstId() - 1).complete()).isTrue();
+    assertThat(run2.since(x.id()).events()).containsExactly(y);
+    assertThat(run2.since(y.id()).complete()).isTrue();
+  }
+
+  private static long readCeiling(Path state) {
+    try {
+      return Long.parseLong(Files.readString(state.resolve(EventEpoch.FILE_NAME)).strip());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   @Test

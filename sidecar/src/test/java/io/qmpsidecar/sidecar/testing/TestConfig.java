@@ -23,6 +23,7 @@ public final class TestConfig {
   private final Map<String, String> keys = new LinkedHashMap<>();
   private final List<String> vms = new ArrayList<>();
   private final List<String> libvirtVms = new ArrayList<>();
+  private Path file;
 
   /** A configuration whose API socket, state and proxy sockets are in {@code dir}. */
   public TestConfig(Path dir) {
@@ -100,6 +101,15 @@ public final class TestConfig {
     return set("host.sysfsRoot", sysfs.toString()).set("host.devRoot", dev.toString());
   }
 
+  /**
+   * A configuration file, read first as {@code run --config FILE} reads it: for what no
+   * {@code --set} can give (the {@code hooks} list); the setters here still win over it.
+   */
+  public TestConfig file(Path yaml) {
+    this.file = yaml;
+    return this;
+  }
+
   /** Any other key of docs/configuration.md, as {@code --set KEY=VALUE} would set it. */
   public TestConfig set(String key, String value) {
     keys.put(key, value);
@@ -126,15 +136,18 @@ public final class TestConfig {
   public SidecarConfig build() {
     List<String> sets = new ArrayList<>();
     keys.forEach((k, v) -> sets.add(k + "=" + v));
-    Path file = null;
+    Path yaml = file;
     if (!libvirtVms.isEmpty()) {
-      file = dir.resolve("sidecar.yaml");
+      if (file != null) {
+        throw new IllegalStateException("a test gives libvirt VMs and a configuration file: list the VMs in the file");
+      }
+      yaml = dir.resolve("sidecar.yaml");
       try {
-        java.nio.file.Files.writeString(file, "vms:\n" + String.join("", libvirtVms));
+        java.nio.file.Files.writeString(yaml, "vms:\n" + String.join("", libvirtVms));
       } catch (java.io.IOException e) {
         throw new java.io.UncheckedIOException(e);
       }
     }
-    return ConfigLoader.load(file, Map.of(), sets, vms);
+    return ConfigLoader.load(yaml, Map.of(), sets, vms);
   }
 }
