@@ -12,11 +12,15 @@
  *     error line is printed), 2 on a local failure (open, connect, I/O), 3 on timeout.
  *
  *   labtool fdwatch PID PATH TIMEOUT-MS
- *     Polls /proc/PID/fd every millisecond until no descriptor of PID points at PATH. Prints
- *     "fdwatch ready count=N realtime-us=T" first (N descriptors found), then
- *     "fdwatch gone realtime-us=T" (CLOCK_REALTIME of L1, the clock QEMU stamps its QMP events
- *     with) or "fdwatch timeout count=N" (exit 3), or "fdwatch exited realtime-us=T" when PID
- *     itself went away.
+ *     Watches, every millisecond, how PID holds PATH: descriptors in /proc/PID/fd pointing at it
+ *     and mappings of it in /proc/PID/maps (an mmap of a VFIO device's BAR keeps the device open
+ *     after its fd is closed). Prints "fdwatch ready fds=N maps=M realtime-us=T" first, then for
+ *     each kind once it drops to zero "fdwatch fds-gone last-held-us=A gone-us=B" (and maps-gone):
+ *     A is when the last scan that still found it started, B when the first scan that did not
+ *     ended, so the hold ended after A and before B. Times are
+ *     CLOCK_REALTIME of L1 in microseconds, the clock QEMU stamps its QMP events with. Ends with
+ *     "fdwatch released" when both are gone (exit 0), "fdwatch exited" when PID went away first,
+ *     or "fdwatch timeout fds=N maps=M" (exit 3).
  *
  *   labtool runas UID:GID PROG [ARG]...
  *     Runs PROG as UID:GID with no supplementary groups and an unlimited RLIMIT_MEMLOCK (what a
@@ -215,7 +219,7 @@ static long long realtime_us(void) {
   return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Descriptors of pid pointing at path, or -1 when the process is gone. */
+/* Descriptors of the process whose fd directory is dir pointing at path, or -1 when it is gone. */
 static int count_fds(const char *dir, const char *path) {
   DIR *d = opendir(dir);
   if (d == NULL) {
@@ -241,35 +245,81 @@ static int count_fds(const char *dir, const char *path) {
   return count;
 }
 
+/* Mappings in the maps file of a process whose pathname is path, or -1 when it is gone. */
+static int count_maps(const char *maps, const char *path) {
+  FILE *f = fopen(maps, "r");
+  if (f == NULL) {
+    return -1;
+  }
+  int count = 0;
+  size_t len = strlen(path);
+  char line[PATH_MAX + 256];
+  while (fgets(line, sizeof line, f) != NULL) {
+    char *name = strchr(line, '/');
+    if (name != NULL && strncmp(name, path, len) == 0 && (name[len] == '\n' || name[len] == '\0'
+        || name[len] == ' ')) {
+      count++;
+    }
+  }
+  fclose(f);
+  return count;
+}
+
+struct held {
+  const char *kind;
+  int count;
+  long long last_held;
+  int reported;
+};
+
+/* Records one scan of a kind (started at begin, ended at end); returns whether it is gone. */
+static int gone(struct held *h, long long begin, long long end) {
+  if (h->count > 0) {
+    h->last_held = begin;
+    return 0;
+  }
+  if (!h->reported) {
+    printf("fdwatch %s-gone last-held-us=%lld gone-us=%lld\n", h->kind, h->last_held, end);
+    h->reported = 1;
+  }
+  return 1;
+}
+
 static int fdwatch(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: labtool fdwatch PID PATH TIMEOUT-MS\n");
     return 2;
   }
-  char dir[64];
+  char dir[64], maps[64];
   snprintf(dir, sizeof dir, "/proc/%d/fd", atoi(argv[0]));
+  snprintf(maps, sizeof maps, "/proc/%d/maps", atoi(argv[0]));
   long long deadline = realtime_us() + atoll(argv[2]) * 1000;
-  int count = count_fds(dir, argv[1]);
-  if (count < 0) {
+  struct held fds = {"fds", count_fds(dir, argv[1]), realtime_us(), 0};
+  struct held mapped = {"maps", count_maps(maps, argv[1]), realtime_us(), 0};
+  if (fds.count < 0 || mapped.count < 0) {
     fprintf(stderr, "labtool: no process %s\n", argv[0]);
     return 2;
   }
-  printf("fdwatch ready count=%d realtime-us=%lld\n", count, realtime_us());
-  fflush(stdout);
+  printf("fdwatch ready fds=%d maps=%d realtime-us=%lld\n", fds.count, mapped.count, realtime_us());
   struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
   for (;;) {
-    count = count_fds(dir, argv[1]);
+    long long begin = realtime_us();
+    fds.count = count_fds(dir, argv[1]);
+    long long between = realtime_us();
+    mapped.count = count_maps(maps, argv[1]);
     long long now = realtime_us();
-    if (count < 0) {
+    if (fds.count < 0 || mapped.count < 0) {
       printf("fdwatch exited realtime-us=%lld\n", now);
       return 0;
     }
-    if (count == 0) {
-      printf("fdwatch gone realtime-us=%lld\n", now);
+    int fds_gone = gone(&fds, begin, between);
+    int maps_gone = gone(&mapped, between, now);
+    if (fds_gone && maps_gone) {
+      printf("fdwatch released realtime-us=%lld\n", now);
       return 0;
     }
     if (now > deadline) {
-      printf("fdwatch timeout count=%d\n", count);
+      printf("fdwatch timeout fds=%d maps=%d\n", fds.count, mapped.count);
       return 3;
     }
     nanosleep(&ms, NULL);

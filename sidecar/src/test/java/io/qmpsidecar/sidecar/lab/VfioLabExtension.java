@@ -138,6 +138,8 @@ public final class VfioLabExtension implements BeforeAllCallback, ParameterResol
       }
       synchronized (lines) {
         lab = VfioLab.parse(lines);
+        System.out.printf("lab timing: L1 (kernel %s) up with its L2s in %d ms%n", lab.kernelRelease(),
+            lab.bootTime().toMillis());
         lines.stream().filter(l -> l.startsWith("LAB up pid=")).findFirst()
             .ifPresent(l -> l1Pid = Long.parseLong(l.substring("LAB up pid=".length())));
       }
