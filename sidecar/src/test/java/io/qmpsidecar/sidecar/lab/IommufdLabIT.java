@@ -64,6 +64,7 @@ class IommufdLabIT {
   @BeforeAll
   static void startUnprivilegedL2(VfioLab vfioLab) {
     lab = vfioLab;
+    assertThat(lab.hasIommufd()).as("L1 has /dev/iommu (the lab v2 kernel; L1 runs %s)", lab.kernelRelease()).isTrue();
     mdev = lab.mdev(2);
     vertx = Vertx.vertx();
     l2 = LabL2.start(vertx, lab, "user", QEMU, USER).awaitFirmware();

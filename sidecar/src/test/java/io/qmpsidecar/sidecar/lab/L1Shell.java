@@ -37,11 +37,7 @@ public final class L1Shell {
   }
 
   /** What a command printed (stdout and stderr) and its exit code. */
-  public record Result(String command, int exitCode, String output) {
-    public List<String> lines() {
-      return output.isEmpty() ? List.of() : List.of(output.split("\n"));
-    }
-  }
+  public record Result(String command, int exitCode, String output) {}
 
   /** Runs {@code command} with sh in L1 within {@link #DEFAULT_TIMEOUT}. */
   public Result exec(String command) {
@@ -131,16 +127,6 @@ public final class L1Shell {
   /** How many descriptors of {@code pid} point at {@code path}. */
   public long fdCount(long pid, String path) {
     return fdTargets(pid).stream().filter(path::equals).count();
-  }
-
-  /**
-   * (Re)starts an L2 with lab/l2 after killing the one of that name, if any; returns once its QMP
-   * port listens in L1.
-   */
-  public void restartL2(String name, int port, String version, String... qemuArgs) {
-    kill(name);
-    run("l2 " + name + " " + port + " " + version + " " + String.join(" ", qemuArgs)
-        + " || { cat /tmp/" + name + ".log; exit 1; }");
   }
 
   /** Kills an L2 QEMU with SIGKILL if it runs, and waits (bounded) until it is gone. */

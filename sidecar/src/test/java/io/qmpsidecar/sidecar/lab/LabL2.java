@@ -25,17 +25,15 @@ final class LabL2 implements AutoCloseable {
   static final Duration WAIT = Duration.ofSeconds(60);
 
   final String name;
-  final String version;
   final QmpConnection qmp;
   final long pid;
   private final VfioLab lab;
   private final QmpClient client;
   private final List<QmpEvent> events = new CopyOnWriteArrayList<>();
 
-  private LabL2(VfioLab lab, String name, String version, QmpClient client, QmpConnection qmp, long pid) {
+  private LabL2(VfioLab lab, String name, QmpClient client, QmpConnection qmp, long pid) {
     this.lab = lab;
     this.name = name;
-    this.version = version;
     this.client = client;
     this.qmp = qmp;
     this.pid = pid;
@@ -55,7 +53,7 @@ final class LabL2 implements AutoCloseable {
     QmpClient client = QmpClient.create(vertx, QmpClientOptions.of(lab.qmp(name))
         .withCommandTimeout(Duration.ofSeconds(30)));
     QmpConnection qmp = result(client.connect(), WAIT);
-    return new LabL2(lab, name, version, client, qmp, l1.l2Pid(name));
+    return new LabL2(lab, name, client, qmp, l1.l2Pid(name));
   }
 
   /**
@@ -115,11 +113,6 @@ final class LabL2 implements AutoCloseable {
   boolean realized(String id) {
     return result(qmp.qomList("/machine/peripheral")).stream().anyMatch(p -> p.name().equals(id))
         && result(qmp.qomGet("/machine/peripheral/" + id, "realized")).asBoolean();
-  }
-
-  /** Whether the QEMU process still exists in L1. */
-  boolean alive() {
-    return lab.l1().exec("[ -d /proc/" + pid + " ]").exitCode() == 0;
   }
 
   static void until(String what, java.util.function.BooleanSupplier condition) {

@@ -19,8 +19,8 @@ import java.util.TreeSet;
  * has IOMMUFD, and L1's control port. Immutable.
  *
  * <p>The L2 QEMUs L1 starts are {@code vm} (hotplug), {@code mig} and {@code mig-dst} (the
- * destination, started with {@code -incoming defer}); tests start more through {@link #l1()}
- * on the ports lab/start forwards ({@link #qmp(String)} knows them once started).
+ * destination, started with {@code -incoming defer}); tests start more in spare slots through
+ * L1's control port ({@link LabL2#start}); {@link #qmp(String)} knows their addresses.
  */
 public final class VfioLab {
   private final Map<String, QmpAddress> qmp;
@@ -146,7 +146,7 @@ public final class VfioLab {
 
   /**
    * L1's QMP port of a spare L2 slot lab/start forwards ({@code msrc}, {@code mdst}, {@code user}),
-   * for {@link L1Shell#restartL2}.
+   * for {@link LabL2#start}.
    */
   public int sparePort(String name) {
     Integer port = spares.get(name);
