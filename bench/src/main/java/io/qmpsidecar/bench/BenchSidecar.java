@@ -35,8 +35,7 @@ final class BenchSidecar implements AutoCloseable {
     List<String> sets = new ArrayList<>(List.of("api.socket=" + api, "stateDir=" + dir.resolve("state"),
         "proxy.dir=" + proxy, "policy.file=" + policy));
     sets.addAll(settings);
-    Sidecar s = new Sidecar(ConfigLoader.load(null, Map.of(), sets, vms));
-    s.start(timeout);
+    Sidecar s = Sidecar.start(ConfigLoader.load(null, Map.of(), sets, vms), timeout);
     return new BenchSidecar(s, api, proxy);
   }
 

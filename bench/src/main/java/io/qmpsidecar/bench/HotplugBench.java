@@ -5,13 +5,12 @@ import io.qmpsidecar.policy.AuditSink;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.Policies;
 import io.qmpsidecar.policy.PolicyEngine;
-import io.qmpsidecar.qmp.QmpClient;
-import io.qmpsidecar.qmp.QmpClientOptions;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.UnplugOutcome;
 import io.qmpsidecar.qmp.testing.QemuBinaries;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
+import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventTypes;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
@@ -20,15 +19,20 @@ import io.qmpsidecar.sidecar.hotplug.AttachRequest;
 import io.qmpsidecar.sidecar.hotplug.DetachOutcome;
 import io.qmpsidecar.sidecar.hotplug.DetachRequest;
 import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
+import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.qmpsidecar.sidecar.ops.Operations;
+import io.qmpsidecar.sidecar.ops.PolicyGate;
 import io.qmpsidecar.sidecar.state.StateStore;
+import io.qmpsidecar.sidecar.vm.VmRegistry;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -57,14 +61,18 @@ public final class HotplugBench {
     Path dir = Files.createTempDirectory("hotplug-bench");
     Vertx vertx = Vertx.vertx();
     try (QemuProcess qemu = QemuProcess.startQtest(binary, dir, "bench", 1)) {
-      QmpClient client = QmpClient.create(vertx, QmpClientOptions.of(qemu.qmpAddress()));
-      QmpConnection conn = await(client.connect());
       StateStore store = await(StateStore.open(vertx, dir.resolve(StateStore.FILE_NAME)));
       EventStream events = new EventStream(vertx, Clock.systemUTC(), 1024);
-      Operations ops = new Operations(vertx, new PolicyEngine(Policies.preset("default"),
-          AuditSink.NONE, Clock.systemUTC()), store, events,
-          new SysfsHostPrep(vertx, dir, dir, SysfsWriter.DIRECT), HotplugOptions.defaults(), 4);
-      await(ops.addVm("vm", conn));
+      SidecarMetrics metrics = new SidecarMetrics();
+      VmRegistry vms = new VmRegistry(vertx, List.of(new SidecarConfig.Vm("vm", qemu.qmpAddress())),
+          HotplugOptions.DEFAULT_QUERY_TIMEOUT, events, metrics);
+      Promise<QmpConnection> connected = Promise.promise();
+      vms.start(null, (vm, c) -> connected.tryComplete(c));
+      QmpConnection conn = await(connected.future());
+      Operations ops = new Operations(vertx, vms, new PolicyGate(new PolicyEngine(Policies.preset("default"),
+          AuditSink.NONE, Clock.systemUTC()), metrics), store, events,
+          new SysfsHostPrep(vertx, dir, dir, SysfsWriter.DIRECT), HotplugOptions.defaults(), metrics, 4);
+      await(ops.connected("vm", conn));
       events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED), 16,
           e -> vertx.setTimer(RESET_DELAY_MS, t -> conn.systemReset()));
 
@@ -104,7 +112,7 @@ public final class HotplugBench {
           median(t[0]) / median(t[1]), median(t[2]) / median(t[3]));
       ops.close();
       await(store.close());
-      await(client.close());
+      await(vms.close());
     } finally {
       await(vertx.close());
     }

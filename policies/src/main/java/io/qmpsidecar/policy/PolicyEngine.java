@@ -17,10 +17,10 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Decides every request against the current policy, applies rate limits, and hands an audit
- * record of each decision to the sink. Thread-safe: decisions may run on any number of threads,
- * and {@link #reload}/{@link #replace} swap the policy atomically, so a decision sees either the
- * old policy or the new one, never a mix.
+ * Decides every request against the current policy and the configuration's value sets, applies
+ * rate limits, and hands an audit record of each decision to the sink. Thread-safe: decisions may
+ * run on any number of threads, and {@link #reload}/{@link #replace} swap the policy and its
+ * value sets atomically, so a decision sees either the old pair or the new one, never a mix.
  */
 public final class PolicyEngine {
 
@@ -35,7 +35,18 @@ public final class PolicyEngine {
    * @param clock time for rate limits, cooldowns and audit records
    */
   public PolicyEngine(Policy policy, AuditSink audit, Clock clock) {
-    this.active = new AtomicReference<>(ActivePolicy.of(policy));
+    this(policy, ValueSets.EMPTY, audit, clock);
+  }
+
+  /**
+   * @param policy the policy to enforce, from {@link Policies}
+   * @param valueSets the configuration's named value sets the policy refers to (e.g.
+   *     {@code migration.destinations}); a set it names but is not here is empty
+   * @param audit receives a record of every decision (use {@link AuditSink#NONE} for none)
+   * @param clock time for rate limits, cooldowns and audit records
+   */
+  public PolicyEngine(Policy policy, ValueSets valueSets, AuditSink audit, Clock clock) {
+    this.active = new AtomicReference<>(ActivePolicy.of(policy, valueSets));
     this.audit = Objects.requireNonNull(audit, "audit");
     this.clock = Objects.requireNonNull(clock, "clock");
   }
@@ -43,6 +54,11 @@ public final class PolicyEngine {
   /** The policy in force. */
   public Policy policy() {
     return active.get().policy();
+  }
+
+  /** The value sets in force. */
+  public ValueSets valueSets() {
+    return active.get().valueSets();
   }
 
   /** Decides a request: the rules, then the caller's rate limit; audits the decision. */
@@ -59,6 +75,12 @@ public final class PolicyEngine {
    * differently than this engine: duplicate keys, several JSON values, unexpected members.
    */
   public Decision decideText(Caller caller, String qmpJson, Optional<HotplugFacts> facts) {
+    return decideText(caller, qmpJson,
+        new RequestContext(Via.PASSTHROUGH, facts, java.util.Map.of()));
+  }
+
+  /** As {@link #decideText(Caller, String, Optional)}, in the given context. */
+  public Decision decideText(Caller caller, String qmpJson, RequestContext context) {
     QmpText.Parsed parsed = QmpText.parse(qmpJson);
     if (parsed.refusal() != null) {
       long now = clock.millis();
@@ -66,7 +88,7 @@ public final class PolicyEngine {
       record(now, caller, "", JsonNodeFactory.instance.objectNode(), decision);
       return decision;
     }
-    return decide(new PolicyRequest(caller, parsed.command(), parsed.arguments(), facts));
+    return decide(new PolicyRequest(caller, parsed.command(), parsed.arguments(), context));
   }
 
   /**
@@ -76,14 +98,30 @@ public final class PolicyEngine {
    * @throws PolicyLoadException when the file is invalid; the old policy stays in force
    */
   public Policy reload(Path file) {
+    return reload(file, valueSets());
+  }
+
+  /**
+   * Loads {@code file} and, only if it is valid, makes it the policy in force together with
+   * {@code valueSets} (the configuration as reloaded), in one atomic step.
+   *
+   * @return the new policy
+   * @throws PolicyLoadException when the file is invalid; the old policy and sets stay in force
+   */
+  public Policy reload(Path file, ValueSets valueSets) {
     Policy loaded = Policies.load(file);
-    replace(loaded);
+    replace(loaded, valueSets);
     return loaded;
   }
 
-  /** Makes {@code policy} the policy in force (atomically). */
+  /** Makes {@code policy} the policy in force (atomically), keeping the value sets. */
   public void replace(Policy policy) {
-    active.set(ActivePolicy.of(policy));
+    replace(policy, valueSets());
+  }
+
+  /** Makes {@code policy} and {@code valueSets} the ones in force, in one atomic step. */
+  public void replace(Policy policy, ValueSets valueSets) {
+    active.set(ActivePolicy.of(policy, valueSets));
     cooldowns.retainOnly(new HashSet<>(policy.automationIds()));
   }
 
@@ -98,8 +136,8 @@ public final class PolicyEngine {
     List<AutomationAction> actions = new ArrayList<>();
     for (ActivePolicy.Triggered t : active.get().triggered(event, data)) {
       if (cooldowns.tryFire(t.ruleId(), t.cooldownMillis(), now)) {
-        PolicyRequest request = PolicyRequest.of(Caller.rule(t.ruleId()), t.command(),
-            t.arguments());
+        PolicyRequest request = new PolicyRequest(Caller.rule(t.ruleId()), t.command(),
+            t.arguments(), RequestContext.of(Via.AUTOMATION));
         actions.add(new AutomationAction(t.ruleId(), request, decide(request)));
       }
     }

@@ -46,7 +46,7 @@ class BrokenPolicyTest {
   void everyBrokenFileHasExpectedErrors() {
     assertThat(brokenFiles().map(Map.Entry::getKey))
         .containsExactlyInAnyOrder("bad-effect.yaml", "bad-hotplug.yaml", "bad-json.json",
-            "bad-matchers.yaml", "bad-sections.yaml", "duplicate-key.yaml",
+            "bad-matchers.yaml", "bad-schema.yaml", "bad-sections.yaml", "duplicate-key.yaml",
             "duplicate-rule-id.yaml", "missing-fields.yaml", "not-yaml.yaml",
             "wrong-version.yaml");
   }

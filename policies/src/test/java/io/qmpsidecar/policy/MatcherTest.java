@@ -6,7 +6,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** Each matcher of docs/policies.md, on a request it matches and on one it does not. */
+/**
+ * Each matcher of docs/policies.md, on a request it matches and on one it does not. Requests carry
+ * the fact set attached = [hp0]; the value set migration.destinations is [tcp:10.0.0.2:4444].
+ */
 class MatcherTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -40,11 +43,18 @@ class MatcherTest {
     "arguments.channels.*.addr.transport: exec ; {\"channels\":[{\"addr\":{\"transport\":\"socket\"}},{\"addr\":{\"transport\":\"exec\"}}]} ; true",
     "arguments.channels.0.addr.transport: exec ; {\"channels\":[{\"addr\":{\"transport\":\"socket\"}},{\"addr\":{\"transport\":\"exec\"}}]} ; false",
     "arguments.opts.node-name: n1 ; {\"opts\":{\"node_name\":\"n1\"}} ; true",
+    "arguments.id: {fact: attached} ; {\"id\":\"hp0\"} ; true",
+    "arguments.id: {fact: attached} ; {\"id\":\"nic0\"} ; false",
+    "arguments.uri: {value-set: migration.destinations} ; {\"uri\":\"tcp:10.0.0.2:4444\"} ; true",
+    "arguments.uri: {value-set: migration.destinations} ; {\"uri\":\"tcp:10.0.0.9:4444\"} ; false",
   })
   void matcherDecides(String when, String arguments, boolean matches) throws Exception {
     Policy policy = Policies.parse("version: 1\nname: m\nrules:\n  - id: r\n    effect: allow\n"
         + "    callers: ['*']\n    commands: [c]\n    when: {" + when + "}\n", "m.yaml", false);
-    Decision d = policy.decide(PolicyRequest.of(Caller.cli(), "c", JSON.readTree(arguments)));
+    RequestContext context = RequestContext.PASSTHROUGH.withFacts("attached", java.util.List.of("hp0"));
+    ValueSets sets = ValueSets.of(java.util.Map.of("migration.destinations",
+        java.util.List.of("tcp:10.0.0.2:4444")));
+    Decision d = policy.decide(new PolicyRequest(Caller.cli(), "c", JSON.readTree(arguments), context), sets);
     assertThat(d.ruleId()).isEqualTo(matches ? "r" : "default");
   }
 }

@@ -106,6 +106,19 @@ class PolicyEngineTest {
   }
 
   @Test
+  void automationCommandsComeViaAutomationAndOnlyAutomationRulesAllowThem() throws Exception {
+    PolicyEngine engine = engine("rules:\n"
+        + "  - {id: by-rule, effect: allow, callers: ['rule:*'], commands: [system_reset], via: [automation],"
+        + " arguments: {}}\n"
+        + "automation:\n"
+        + "  - {id: reset, event: GUEST_PANICKED, run: {execute: system_reset}, cooldown: 0s}\n");
+    assertThat(engine.onEvent("GUEST_PANICKED", json("{}"))).singleElement()
+        .satisfies(a -> assertThat(a.decision().ruleId()).isEqualTo("by-rule"));
+    assertThat(engine.decideText(Caller.rule("reset"), "{\"execute\":\"system_reset\"}",
+        RequestContext.PASSTHROUGH).ruleId()).as("the same caller sending it itself").isEqualTo("default");
+  }
+
+  @Test
   void auditRecordsEveryDecisionWithSecretsMasked() throws Exception {
     PolicyEngine engine = engine("rules:\n  - {id: pw, effect: allow, callers: ['api:*'], commands: [set_password]}\n");
     JsonNode args = json("{\"protocol\":\"vnc\",\"password\":\"hunter2\",\"nested\":[{\"api-token\":\"t\"}]}");
@@ -160,7 +173,12 @@ class PolicyEngineTest {
       public List<String> ruleIds() { return List.of(); }
       public List<String> rateLimitIds() { return List.of(); }
       public List<String> automationIds() { return List.of(); }
-      public Decision decide(PolicyRequest r) { return new Decision(Effect.ALLOW, "x", "x"); }
+      public Decision decide(PolicyRequest r, ValueSets v) { return new Decision(Effect.ALLOW, "x", "x"); }
+      public java.util.Set<String> valueSetNames() { return java.util.Set.of(); }
+      public java.util.Set<String> factNames(String c) { return java.util.Set.of(); }
+      public Classification classify(Caller c, String m, Via v) {
+        return new Classification(List.of(), List.of(), true);
+      }
     };
     assertThatThrownBy(() -> new PolicyEngine(foreign, AuditSink.NONE, clock))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("loaded through Policies");

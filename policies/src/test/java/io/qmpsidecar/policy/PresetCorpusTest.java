@@ -31,8 +31,9 @@ class PresetCorpusTest {
   }
 
   private static void check(Policy policy, CorpusLine line) {
-    PolicyEngine engine = new PolicyEngine(policy, AuditSink.NONE, Clock.systemUTC());
-    Decision decision = engine.decideText(line.caller(), line.request(), line.facts());
+    PolicyEngine engine = new PolicyEngine(policy, CorpusLine.VALUE_SETS, AuditSink.NONE,
+        Clock.systemUTC());
+    Decision decision = engine.decideText(line.caller(), line.request(), line.context());
     assertThat(decision.effect()).as("%s -> %s", line, decision).isEqualTo(line.effect());
     assertThat(decision.ruleId()).as("%s -> %s", line, decision).isEqualTo(line.ruleId());
     assertThat(decision.reason()).isNotBlank();

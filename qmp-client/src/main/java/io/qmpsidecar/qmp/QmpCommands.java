@@ -109,6 +109,64 @@ public final class QmpCommands {
     return new QmpCommand<>("query-migrate", null, QmpCommands::migrationInfo);
   }
 
+  /**
+   * {@code getfd}: QEMU names the descriptor that came with this command {@code fdname}; send it
+   * with {@link QmpConnection#getfd}, which attaches the descriptor.
+   */
+  public static QmpCommand<Void> getfd(String fdname) {
+    return noReply("getfd", JSON.objectNode().put("fdname", Objects.requireNonNull(fdname, "fdname")));
+  }
+
+  /** {@code closefd}: QEMU closes the descriptor it holds under {@code fdname}. */
+  public static QmpCommand<Void> closefd(String fdname) {
+    return noReply("closefd", JSON.objectNode().put("fdname", Objects.requireNonNull(fdname, "fdname")));
+  }
+
+  /**
+   * {@code add-fd}: QEMU adds the descriptor that came with this command to an fd set; send it
+   * with {@link QmpConnection#addFd}, which attaches the descriptor.
+   *
+   * @param fdsetId the set to add to, or null for a new set
+   * @param opaque free text QEMU keeps with the descriptor, or null
+   */
+  public static QmpCommand<AddedFd> addFd(Integer fdsetId, String opaque) {
+    ObjectNode args = JSON.objectNode();
+    if (fdsetId != null) {
+      args.put("fdset-id", fdsetId);
+    }
+    if (opaque != null) {
+      args.put("opaque", opaque);
+    }
+    return new QmpCommand<>("add-fd", args, r -> new AddedFd(r.path("fdset-id").asInt(), r.path("fd").asInt()));
+  }
+
+  /**
+   * {@code remove-fd}: QEMU drops {@code fd} (its own number, from {@link AddedFd#fd()}) from the
+   * set, or the whole set when {@code fd} is null; it closes a descriptor once nothing uses it.
+   */
+  public static QmpCommand<Void> removeFd(int fdsetId, Integer fd) {
+    ObjectNode args = JSON.objectNode().put("fdset-id", fdsetId);
+    if (fd != null) {
+      args.put("fd", fd);
+    }
+    return noReply("remove-fd", args);
+  }
+
+  /** {@code query-fdsets}: every fd set and the descriptors QEMU holds in it. */
+  public static QmpCommand<List<FdSet>> queryFdsets() {
+    return new QmpCommand<>("query-fdsets", null, r -> {
+      List<FdSet> sets = new ArrayList<>();
+      for (JsonNode set : r) {
+        List<FdSet.Member> fds = new ArrayList<>();
+        for (JsonNode fd : set.path("fds")) {
+          fds.add(new FdSet.Member(fd.path("fd").asInt(), fd.hasNonNull("opaque") ? fd.get("opaque").asText() : null));
+        }
+        sets.add(new FdSet(set.path("fdset-id").asInt(), fds));
+      }
+      return List.copyOf(sets);
+    });
+  }
+
   static QmpVersion version(JsonNode v) {
     JsonNode q = v.path("qemu");
     return new QmpVersion(q.path("major").asInt(), q.path("minor").asInt(), q.path("micro").asInt(),

@@ -42,6 +42,27 @@ public interface QmpConnection {
   }
 
   /**
+   * Runs an in-band command with file descriptors attached as {@code SCM_RIGHTS}, for the
+   * commands that take one from the monitor ({@code getfd}, {@code add-fd}). The descriptors go
+   * in one {@code sendmsg} with a single space just before the command's line, so QEMU receives
+   * them with that command. QEMU keeps only the descriptors of the last message that carried
+   * some until a command takes them, so this command waits until nothing else is in flight,
+   * and commands submitted after it are sent after it. QEMU takes the first descriptor and
+   * closes any others.
+   *
+   * <p>Needs a Unix socket and Vert.x's native epoll transport
+   * ({@code netty-transport-native-epoll} on the classpath, {@code setPreferNativeTransport(true)}).
+   * QEMU receives duplicates: the caller keeps and closes {@code fds}, after the future
+   * completes.
+   *
+   * @param fds 1 to 16 open descriptors
+   * @return the command's future; fails with {@link QmpFdPassingException} when the
+   *     descriptors cannot be passed (the command is then not sent), else as {@link #execute}
+   * @throws IllegalArgumentException when {@code fds} is empty, too long or holds a closed one
+   */
+  <T> Future<T> executeWithFds(QmpCommand<T> command, List<UnixFd> fds);
+
+  /**
    * Sends a command with {@code exec-oob}, ahead of queued in-band commands. Fails with
    * {@link QmpConnectionException} when {@code oob} was not negotiated; QEMU itself refuses
    * commands that do not support OOB.
@@ -109,6 +130,38 @@ public interface QmpConnection {
 
   default Future<Void> deviceAdd(ObjectNode properties) {
     return execute(QmpCommands.deviceAdd(properties));
+  }
+
+  /**
+   * {@code getfd}: passes {@code fd} to QEMU, which holds it as {@code fdname} (for
+   * {@code fd=NAME} properties) until {@code closefd}. An existing name is replaced.
+   */
+  default Future<Void> getfd(String fdname, UnixFd fd) {
+    return executeWithFds(QmpCommands.getfd(fdname), List.of(fd));
+  }
+
+  /** {@code closefd}: QEMU closes what it holds as {@code fdname}. */
+  default Future<Void> closefd(String fdname) {
+    return execute(QmpCommands.closefd(fdname));
+  }
+
+  /**
+   * {@code add-fd}: passes {@code fd} to QEMU into an fd set ({@code /dev/fdset/ID} paths).
+   *
+   * @param fdsetId the set, or null for a new one
+   * @param opaque text QEMU keeps with it, or null
+   */
+  default Future<AddedFd> addFd(UnixFd fd, Integer fdsetId, String opaque) {
+    return executeWithFds(QmpCommands.addFd(fdsetId, opaque), List.of(fd));
+  }
+
+  /** {@code remove-fd}: {@code fd} (QEMU's number) out of the set, or the whole set when null. */
+  default Future<Void> removeFd(int fdsetId, Integer fd) {
+    return execute(QmpCommands.removeFd(fdsetId, fd));
+  }
+
+  default Future<List<FdSet>> queryFdsets() {
+    return execute(QmpCommands.queryFdsets());
   }
 
   default Future<Void> stop() {

@@ -21,7 +21,7 @@ record AutomationRule(
       return false;
     }
     for (Condition condition : conditions) {
-      if (!condition.test(data)) {
+      if (!condition.test(data, EvalContext.NONE)) {
         return false;
       }
     }

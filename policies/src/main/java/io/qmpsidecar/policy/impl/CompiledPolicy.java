@@ -1,15 +1,21 @@
 package io.qmpsidecar.policy.impl;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.qmpsidecar.policy.Caller;
+import io.qmpsidecar.policy.Classification;
 import io.qmpsidecar.policy.Decision;
 import io.qmpsidecar.policy.Effect;
 import io.qmpsidecar.policy.MatchMode;
 import io.qmpsidecar.policy.Policy;
 import io.qmpsidecar.policy.PolicyRequest;
+import io.qmpsidecar.policy.ValueSets;
+import io.qmpsidecar.policy.Via;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A policy ready to evaluate. Rules are indexed by command name at load time, so a decision
@@ -25,6 +31,7 @@ public final class CompiledPolicy implements Policy {
   private final Decision defaultDecision;
   private final List<RateLimitSpec> rateLimits;
   private final List<AutomationRule> automation;
+  private final Set<String> valueSetNames;
   private final Map<String, CompiledRule[]> byCommand = new HashMap<>();
   private final CompiledRule[] globRules;
 
@@ -37,7 +44,8 @@ public final class CompiledPolicy implements Policy {
       Decision defaultDecision,
       List<RateLimitSpec> rateLimits,
       List<AutomationRule> automation,
-      List<String> exactCommands) {
+      List<String> exactCommands,
+      Set<String> valueSetNames) {
     this.version = version;
     this.name = name;
     this.source = source;
@@ -46,16 +54,21 @@ public final class CompiledPolicy implements Policy {
     this.defaultDecision = defaultDecision;
     this.rateLimits = List.copyOf(rateLimits);
     this.automation = List.copyOf(automation);
+    this.valueSetNames = Set.copyOf(valueSetNames);
     this.globRules = rules.stream().filter(CompiledRule::hasCommandGlob).toArray(CompiledRule[]::new);
     for (String command : exactCommands) {
-      List<CompiledRule> candidates = new ArrayList<>();
-      for (CompiledRule rule : rules) {
-        if (rule.matchesCommand(command)) {
-          candidates.add(rule);
-        }
-      }
-      byCommand.put(command, candidates.toArray(new CompiledRule[0]));
+      byCommand.put(command, candidates(command).toArray(new CompiledRule[0]));
     }
+  }
+
+  private List<CompiledRule> candidates(String canonicalCommand) {
+    List<CompiledRule> candidates = new ArrayList<>();
+    for (CompiledRule rule : rules) {
+      if (rule.matchesCommand(canonicalCommand)) {
+        candidates.add(rule);
+      }
+    }
+    return candidates;
   }
 
   @Override
@@ -93,6 +106,41 @@ public final class CompiledPolicy implements Policy {
     return automation.stream().map(AutomationRule::id).toList();
   }
 
+  @Override
+  public Set<String> valueSetNames() {
+    return new TreeSet<>(valueSetNames);
+  }
+
+  @Override
+  public Set<String> factNames(String command) {
+    Set<String> names = new TreeSet<>();
+    String canonical = CommandNames.canonical(command);
+    if (canonical != null) {
+      candidates(canonical).forEach(rule -> names.addAll(rule.facts()));
+    }
+    return names;
+  }
+
+  @Override
+  public Classification classify(Caller caller, String command, Via via) {
+    List<Classification.ClosedForm> closed = new ArrayList<>();
+    List<String> open = new ArrayList<>();
+    String canonical = CommandNames.canonical(command);
+    if (canonical != null) {
+      for (CompiledRule rule : candidates(canonical)) {
+        if (rule.effect() == Effect.ALLOW && rule.applies(caller.id(), canonical, via)) {
+          Classification.ClosedForm form = rule.closedForm();
+          if (form == null) {
+            open.add(rule.id());
+          } else {
+            closed.add(form);
+          }
+        }
+      }
+    }
+    return new Classification(closed, open, defaultDecision.allowed());
+  }
+
   List<RateLimitSpec> rateLimits() {
     return rateLimits;
   }
@@ -102,7 +150,7 @@ public final class CompiledPolicy implements Policy {
   }
 
   @Override
-  public Decision decide(PolicyRequest request) {
+  public Decision decide(PolicyRequest request, ValueSets valueSets) {
     JsonNode arguments = request.arguments();
     if (!arguments.isObject()) {
       return Decision.deny(Decision.INVALID_REQUEST,
@@ -114,23 +162,37 @@ public final class CompiledPolicy implements Policy {
           + "' is empty, longer than " + CommandNames.MAX_LENGTH
           + " or has characters outside A-Z a-z 0-9 _ -; no QMP command is spelled so");
     }
+    EvalContext context = new EvalContext(request.context(), valueSets);
     CompiledRule[] candidates = byCommand.getOrDefault(command, globRules);
     String caller = request.caller().id();
-    if (matchMode == MatchMode.FIRST) {
-      for (CompiledRule rule : candidates) {
-        if (rule.matches(caller, command, arguments)) {
-          return rule.decide(request);
-        }
-      }
-      return defaultDecision;
-    }
+    Via via = request.context().via();
     CompiledRule best = null;
+    String closest = null;
     for (CompiledRule rule : candidates) {
-      if (rule.matches(caller, command, arguments) && beats(rule, best)) {
+      if (!rule.applies(caller, command, via) || !rule.conditionsHold(arguments, context)) {
+        continue;
+      }
+      String violation = rule.schemaViolation(arguments, context);
+      if (violation != null) {
+        if (closest == null && rule.effect() == Effect.ALLOW) {
+          closest = "rule " + rule.id() + " does not allow it: " + violation;
+        }
+        continue;
+      }
+      if (matchMode == MatchMode.FIRST) {
+        return rule.decide(request, context);
+      }
+      if (beats(rule, best)) {
         best = rule;
       }
     }
-    return best == null ? defaultDecision : best.decide(request);
+    if (best != null) {
+      return best.decide(request, context);
+    }
+    if (closest != null && !defaultDecision.allowed()) {
+      return Decision.deny(defaultDecision.ruleId(), defaultDecision.reason() + "; " + closest);
+    }
+    return defaultDecision;
   }
 
   private static boolean beats(CompiledRule rule, CompiledRule best) {

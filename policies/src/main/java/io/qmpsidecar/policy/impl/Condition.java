@@ -41,19 +41,43 @@ final class Condition {
     return path;
   }
 
-  boolean test(JsonNode root) {
-    boolean found = anyMatch(root, 0);
+  boolean test(JsonNode root, EvalContext context) {
+    boolean found = anyMatch(root, 0, context);
     return absent != found;
   }
 
-  private boolean anyMatch(JsonNode node, int depth) {
+  /** The name of the fact set the matcher refers to, if any. */
+  String factName() {
+    return factName(matcher);
+  }
+
+  private static String factName(ValueMatcher m) {
+    if (m instanceof ValueMatcher.Fact f) {
+      return f.name();
+    }
+    return m instanceof ValueMatcher.Not n ? factName(n.inner()) : null;
+  }
+
+  /** The name of the value set the matcher refers to, if any. */
+  String valueSetName() {
+    return valueSetName(matcher);
+  }
+
+  private static String valueSetName(ValueMatcher m) {
+    if (m instanceof ValueMatcher.InValueSet v) {
+      return v.name();
+    }
+    return m instanceof ValueMatcher.Not n ? valueSetName(n.inner()) : null;
+  }
+
+  private boolean anyMatch(JsonNode node, int depth, EvalContext context) {
     if (depth == segments.length) {
-      return absent || matcher.test(node);
+      return absent || matcher.test(node, context);
     }
     String segment = segments[depth];
     if (segment.equals("*")) {
       for (Iterator<JsonNode> children = node.elements(); children.hasNext(); ) {
-        if (anyMatch(children.next(), depth + 1)) {
+        if (anyMatch(children.next(), depth + 1, context)) {
           return true;
         }
       }
@@ -63,14 +87,14 @@ final class Condition {
       for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> field = it.next();
         if (CommandNames.sameCanonical(field.getKey(), segment)
-            && anyMatch(field.getValue(), depth + 1)) {
+            && anyMatch(field.getValue(), depth + 1, context)) {
           return true;
         }
       }
       return false;
     }
     JsonNode child = node.isArray() && indexes[depth] >= 0 ? node.get(indexes[depth]) : null;
-    return child != null && anyMatch(child, depth + 1);
+    return child != null && anyMatch(child, depth + 1, context);
   }
 
   private static int index(String segment) {

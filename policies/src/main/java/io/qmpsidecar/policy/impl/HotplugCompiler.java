@@ -2,11 +2,13 @@ package io.qmpsidecar.policy.impl;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 /** Compiles and validates a rule's {@code hotplug} section. */
@@ -14,21 +16,30 @@ final class HotplugCompiler {
 
   private static final Pattern BDF =
       Pattern.compile("(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]");
-  private static final Pattern VENDOR_DEVICE = Pattern.compile("[0-9a-f]{4}:[0-9a-f]{4}");
+  private static final Pattern VENDOR_DEVICE = Pattern.compile("(?:0x)?[0-9a-f]{4}:(?:0x)?[0-9a-f]{4}");
+  private static final Pattern DRIVER = Pattern.compile("[a-z0-9][a-z0-9_-]{0,63}");
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9*?][A-Za-z0-9._:*?-]{0,127}");
   private static final Set<String> KEYS =
       Set.of(
           "allowed-pfs",
           "vendor-devices",
           "bdf-patterns",
+          "mdev-types",
+          "mdev-parents",
+          "host-drivers",
           "root-ports",
           "id-prefix",
           "max-functions",
           "require-isolated-group");
 
   private final Problems problems;
+  private final MatcherCompiler matchers;
+  private final Set<String> valueSets;
 
-  HotplugCompiler(Problems problems) {
+  HotplugCompiler(Problems problems, MatcherCompiler matchers, Set<String> valueSets) {
     this.problems = problems;
+    this.matchers = matchers;
+    this.valueSets = valueSets;
   }
 
   HotplugConstraint compile(JsonNode spec, String field) {
@@ -40,17 +51,26 @@ final class HotplugCompiler {
       String name = names.next();
       if (!KEYS.contains(name)) {
         problems.at(field + "." + name, "unknown hotplug constraint '" + name + "': use one of "
-            + KEYS.stream().sorted().toList());
+            + new TreeSet<>(KEYS));
       }
     }
-    Set<String> pfs = strings(spec, "allowed-pfs", field, BDF, "a PCI address like 0000:03:00.0");
-    Set<String> ids = strings(spec, "vendor-devices", field, VENDOR_DEVICE, "vendor:device like 15b3:101e");
-    Set<String> globs = strings(spec, "bdf-patterns", field, null, null);
-    Set<String> ports = strings(spec, "root-ports", field, null, null);
-    List<StringMatcher> bdfPatterns = new ArrayList<>();
-    globs.forEach(g -> bdfPatterns.add(StringMatcher.glob(g)));
-    Set<String> canonicalPfs = new HashSet<>();
-    pfs.forEach(pf -> canonicalPfs.add(HotplugConstraint.canonicalBdf(pf)));
+    Items pfs = items(spec, "allowed-pfs", field, BDF, "a PCI address like 0000:03:00.0",
+        HotplugConstraint::canonicalBdf);
+    Items ids = items(spec, "vendor-devices", field, VENDOR_DEVICE, "vendor:device like 15b3:101e",
+        HotplugConstraint::canonicalVendorDevice);
+    Items globs = items(spec, "bdf-patterns", field, NAME, "a PCI address glob like 0000:03:*",
+        v -> v.toLowerCase(Locale.ROOT));
+    Items mdevTypes = items(spec, "mdev-types", field, NAME, "an mdev type like mtty-2",
+        UnaryOperator.identity());
+    Items mdevParents = items(spec, "mdev-parents", field, NAME,
+        "a parent device or glob like mtty or 0000:65:00.0", v -> v.toLowerCase(Locale.ROOT));
+    Items drivers = items(spec, "host-drivers", field, DRIVER, "a driver name like vfio-pci",
+        UnaryOperator.identity());
+    if (!spec.has("host-drivers")) {
+      drivers = new Items(Set.of("vfio-pci"), List.of(), UnaryOperator.identity());
+    }
+    Items ports = items(spec, "root-ports", field, NAME, "a root port id like dpu-rp0",
+        UnaryOperator.identity());
     String idPrefix = null;
     JsonNode prefix = spec.get("id-prefix");
     if (prefix != null) {
@@ -78,34 +98,50 @@ final class HotplugCompiler {
         problems.at(field + ".require-isolated-group", "must be true or false");
       }
     }
-    return new HotplugConstraint(
-        Set.copyOf(canonicalPfs), Set.copyOf(ids), List.copyOf(bdfPatterns), Set.copyOf(ports),
+    return new HotplugConstraint(pfs, ids, globs, mdevTypes, mdevParents, drivers, ports,
         idPrefix, max, isolated);
   }
 
-  private Set<String> strings(
-      JsonNode spec, String key, String field, Pattern format, String formatName) {
-    Set<String> values = new HashSet<>();
+  /**
+   * A list of literal values (each in {@code format}) and {@code {value-set: NAME}} entries.
+   * Absent: {@link Items#none()}.
+   */
+  private Items items(JsonNode spec, String key, String field, Pattern format, String formatName,
+      UnaryOperator<String> canonical) {
     JsonNode list = spec.get(key);
     if (list == null) {
-      return values;
+      return Items.none();
     }
     String at = field + "." + key;
     if (!list.isArray() || list.isEmpty()) {
       problems.at(at, "must be a non-empty list (leave the key out to not constrain it)");
-      return values;
+      return Items.none();
     }
+    Set<String> literals = new LinkedHashSet<>();
+    List<String> sets = new ArrayList<>();
     for (int i = 0; i < list.size(); i++) {
       JsonNode element = list.get(i);
-      String value = element.isTextual() ? element.textValue().toLowerCase(Locale.ROOT) : null;
+      String where = at + "[" + i + "]";
+      if (element.isObject() && element.size() == 1 && element.has("value-set")) {
+        String name = matchers.setName(element.get("value-set"), where + ".value-set",
+            "a value set name such as hotplug.allowedPfs");
+        if (name != null) {
+          sets.add(name);
+          valueSets.add(name);
+        }
+        continue;
+      }
+      String raw = element.isTextual() ? element.textValue() : null;
+      String value = raw == null ? null : key.equals("root-ports") || key.equals("mdev-types") ? raw
+          : raw.toLowerCase(Locale.ROOT);
       if (value == null || value.isEmpty()) {
-        problems.at(at + "[" + i + "]", "must be a non-empty string");
-      } else if (format != null && !format.matcher(value).matches()) {
-        problems.at(at + "[" + i + "]", "'" + element.textValue() + "' is not " + formatName);
+        problems.at(where, "must be a non-empty string or {value-set: NAME}");
+      } else if (!format.matcher(value).matches()) {
+        problems.at(where, "'" + raw + "' is not " + formatName);
       } else {
-        values.add(key.equals("root-ports") ? element.textValue() : value);
+        literals.add(canonical.apply(value));
       }
     }
-    return values;
+    return new Items(Set.copyOf(literals), List.copyOf(sets), canonical);
   }
 }

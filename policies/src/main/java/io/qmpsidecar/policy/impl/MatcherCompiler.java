@@ -17,9 +17,9 @@ final class MatcherCompiler {
   private static final Set<String> OPERATORS =
       Set.of(
           "equals", "in", "glob", "regex", "prefix", "range", "present", "not", "any-key",
-          "only-keys");
+          "only-keys", "fact", "value-set");
   private static final String OPERATOR_LIST =
-      "equals, in, glob, regex, prefix, range, present, not, any-key, only-keys";
+      "equals, in, glob, regex, prefix, range, present, not, any-key, only-keys, fact, value-set";
 
   private final Problems problems;
 
@@ -136,6 +136,12 @@ final class MatcherCompiler {
       case "not":
         ValueMatcher inner = matcher(arg, at);
         return inner == null ? null : new ValueMatcher.Not(inner);
+      case "fact":
+        String fact = setName(arg, at, "a fact set name such as attached");
+        return fact == null ? null : new ValueMatcher.Fact(fact);
+      case "value-set":
+        String set = setName(arg, at, "a value set name such as migration.destinations");
+        return set == null ? null : new ValueMatcher.InValueSet(set);
       case "any-key":
         StringMatcher anyOf = keyGlobs(arg, at);
         return anyOf == null ? null : new ValueMatcher.AnyKey(anyOf);
@@ -143,6 +149,16 @@ final class MatcherCompiler {
         StringMatcher allOf = keyGlobs(arg, at);
         return allOf == null ? null : new ValueMatcher.OnlyKeys(allOf);
     }
+  }
+
+  /** A fact or value set name, or {@code null} after recording why it is invalid. */
+  String setName(JsonNode arg, String field, String example) {
+    if (!arg.isTextual() || !io.qmpsidecar.policy.ValueSets.NAME.matcher(arg.textValue()).matches()) {
+      problems.at(field, arg + " is not a set name: write " + example
+          + " (words of letters and digits joined by '.' or '-')");
+      return null;
+    }
+    return arg.textValue();
   }
 
   private ValueMatcher in(JsonNode arg, String field) {

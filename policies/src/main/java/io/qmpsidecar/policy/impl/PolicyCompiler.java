@@ -1,15 +1,19 @@
 package io.qmpsidecar.policy.impl;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.qmpsidecar.policy.Decision;
 import io.qmpsidecar.policy.Effect;
 import io.qmpsidecar.policy.MatchMode;
 import io.qmpsidecar.policy.PolicyLoadException;
+import io.qmpsidecar.policy.Via;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -33,11 +37,12 @@ public final class PolicyCompiler {
       Set.of("version", "name", "description", "match", "rules", "default", "rate-limits",
           "automation");
   private static final Set<String> RULE =
-      Set.of("id", "effect", "callers", "commands", "when", "hotplug", "reason");
+      Set.of("id", "effect", "callers", "commands", "via", "when", "arguments", "hotplug", "reason");
 
   private final Problems problems;
   private final Fields fields;
   private final MatcherCompiler matchers;
+  private final Set<String> valueSets = new TreeSet<>();
 
   private PolicyCompiler(Problems problems) {
     this.problems = problems;
@@ -106,7 +111,7 @@ public final class PolicyCompiler {
       return null;
     }
     return new CompiledPolicy(SCHEMA_VERSION, name, source, mode, rules, fallback, limits,
-        automation, List.copyOf(exactCommands));
+        automation, List.copyOf(exactCommands), valueSets);
   }
 
   private MatchMode matchMode(JsonNode root) {
@@ -145,10 +150,30 @@ public final class PolicyCompiler {
         exact.add(e.name());
       }
     }
+    Set<Via> via = via(spec.get("via"), field + ".via");
     List<Condition> conditions = matchers.conditions(spec.get("when"), field + ".when", "arguments");
+    Set<String> facts = new TreeSet<>();
+    for (Condition condition : conditions) {
+      if (condition.factName() != null) {
+        facts.add(condition.factName());
+      }
+      if (condition.valueSetName() != null) {
+        valueSets.add(condition.valueSetName());
+      }
+    }
+    ArgumentSchema schema = null;
+    boolean schemaOk = true;
+    if (spec.has("arguments")) {
+      SchemaCompiler schemas = new SchemaCompiler(problems, matchers);
+      schema = schemas.object(spec.get("arguments"), field + ".arguments");
+      schemaOk = schema != null;
+      facts.addAll(schemas.facts());
+      valueSets.addAll(schemas.valueSets());
+    }
     HotplugConstraint hotplug = null;
     if (spec.has("hotplug")) {
-      hotplug = new HotplugCompiler(problems).compile(spec.get("hotplug"), field + ".hotplug");
+      hotplug = new HotplugCompiler(problems, matchers, valueSets)
+          .compile(spec.get("hotplug"), field + ".hotplug");
       if (effect == Effect.DENY) {
         problems.at(field + ".hotplug", "hotplug constraints limit what an allow rule allows;"
             + " on a deny rule they mean nothing: set effect: allow or remove them");
@@ -156,10 +181,37 @@ public final class PolicyCompiler {
     }
     String reason = fields.optionalString(spec, "reason", field,
         "rule " + id + (effect == Effect.ALLOW ? " allows" : " denies") + " this request");
-    if (id == null || effect == null || callers.isEmpty() || commands.isEmpty()) {
+    if (id == null || effect == null || callers.isEmpty() || commands.isEmpty() || via == null
+        || !schemaOk) {
       return null;
     }
-    return new CompiledRule(id, effect, callers, commands, conditions, hotplug, reason);
+    return new CompiledRule(id, effect, callers, commands, via, conditions, schema, hotplug, facts,
+        reason);
+  }
+
+  /** The ways a rule applies to; empty for every way, {@code null} after a problem. */
+  private Set<Via> via(JsonNode spec, String field) {
+    Set<Via> ways = EnumSet.noneOf(Via.class);
+    if (spec == null) {
+      return ways;
+    }
+    JsonNode list = spec.isTextual() ? JsonNodeFactory.instance.arrayNode().add(spec) : spec;
+    if (!list.isArray() || list.isEmpty()) {
+      problems.at(field, "must be a way or a non-empty list of ways: passthrough, attach, detach,"
+          + " migrate, relay, automation");
+      return null;
+    }
+    boolean ok = true;
+    for (int i = 0; i < list.size(); i++) {
+      JsonNode element = list.get(i);
+      try {
+        ways.add(Via.of(element.isTextual() ? element.textValue() : element.toString()));
+      } catch (IllegalArgumentException e) {
+        problems.at(field + "[" + i + "]", e.getMessage());
+        ok = false;
+      }
+    }
+    return ok ? ways : null;
   }
 
   private Effect effect(JsonNode spec, String field) {

@@ -8,12 +8,12 @@ import java.util.Set;
 /** A test on one JSON value, compiled from a matcher in a policy's {@code when} section. */
 interface ValueMatcher {
 
-  boolean test(JsonNode value);
+  boolean test(JsonNode value, EvalContext context);
 
   /** Matches any value; stands for {@code present: true}. */
   record Always() implements ValueMatcher {
     @Override
-    public boolean test(JsonNode value) {
+    public boolean test(JsonNode value, EvalContext context) {
       return true;
     }
   }
@@ -21,7 +21,7 @@ interface ValueMatcher {
   /** JSON equality; numbers compare by value ({@code 1} equals {@code 1.0}). */
   record Equals(JsonNode expected) implements ValueMatcher {
     @Override
-    public boolean test(JsonNode value) {
+    public boolean test(JsonNode value, EvalContext context) {
       return same(expected, value);
     }
   }
@@ -29,7 +29,7 @@ interface ValueMatcher {
   /** Equality with any member of a set. */
   record In(Set<JsonNode> members) implements ValueMatcher {
     @Override
-    public boolean test(JsonNode value) {
+    public boolean test(JsonNode value, EvalContext context) {
       for (JsonNode member : members) {
         if (same(member, value)) {
           return true;
@@ -42,7 +42,7 @@ interface ValueMatcher {
   /** A string test (glob, regex, prefix, or exact text), optionally ignoring case. */
   record Text(StringMatcher matcher, boolean ignoreCase) implements ValueMatcher {
     @Override
-    public boolean test(JsonNode value) {
+    public boolean test(JsonNode value, EvalContext context) {
       if (!value.isTextual()) {
         return false;
       }
@@ -54,7 +54,7 @@ interface ValueMatcher {
   /** Inclusive numeric range; strings and other non-numbers never match. */
   record Range(double min, double max) implements ValueMatcher {
     @Override
-    public boolean test(JsonNode value) {
+    public boolean test(JsonNode value, EvalContext context) {
       if (!value.isNumber()) {
         return false;
       }
@@ -63,11 +63,27 @@ interface ValueMatcher {
     }
   }
 
+  /** A string that is a member of the request's fact set {@code name}. */
+  record Fact(String name) implements ValueMatcher {
+    @Override
+    public boolean test(JsonNode value, EvalContext context) {
+      return value.isTextual() && context.fact(name).contains(value.textValue());
+    }
+  }
+
+  /** A string that is a member of the configuration's value set {@code name}. */
+  record InValueSet(String name) implements ValueMatcher {
+    @Override
+    public boolean test(JsonNode value, EvalContext context) {
+      return value.isTextual() && context.valueSet(name).contains(value.textValue());
+    }
+  }
+
   /** The inverse of another matcher (on a value that is present). */
   record Not(ValueMatcher inner) implements ValueMatcher {
     @Override
-    public boolean test(JsonNode value) {
-      return !inner.test(value);
+    public boolean test(JsonNode value, EvalContext context) {
+      return !inner.test(value, context);
     }
   }
 
@@ -77,7 +93,7 @@ interface ValueMatcher {
    */
   record AnyKey(StringMatcher keys) implements ValueMatcher {
     @Override
-    public boolean test(JsonNode value) {
+    public boolean test(JsonNode value, EvalContext context) {
       if (!value.isObject()) {
         return false;
       }
@@ -96,7 +112,7 @@ interface ValueMatcher {
    */
   record OnlyKeys(StringMatcher keys) implements ValueMatcher {
     @Override
-    public boolean test(JsonNode value) {
+    public boolean test(JsonNode value, EvalContext context) {
       if (!value.isObject()) {
         return false;
       }

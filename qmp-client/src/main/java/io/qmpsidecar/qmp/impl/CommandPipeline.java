@@ -1,8 +1,10 @@
 package io.qmpsidecar.qmp.impl;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.qmpsidecar.qmp.QmpFdPassingException;
 import io.qmpsidecar.qmp.QmpQueueFullException;
 import io.qmpsidecar.qmp.QmpTimeoutException;
+import io.qmpsidecar.qmp.UnixFd;
 import io.qmpsidecar.qmp.impl.codec.QmpCommandEncoder;
 import io.qmpsidecar.qmp.impl.codec.QmpMessage;
 import io.vertx.core.Vertx;
@@ -21,7 +23,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Sends commands and matches replies to them by id. At most {@code maxInFlight} in-band
  * commands are out at once, because QEMU stops reading its socket beyond its own queue; the rest
- * wait in a bounded queue. OOB commands go out at once. Confined to the connection's context.
+ * wait in a bounded queue, in order. OOB commands go out at once. A command that carries file
+ * descriptors goes out only when nothing is in flight: QEMU keeps the descriptors of the last
+ * message that brought some until a command takes them, and drops them when the next such
+ * message arrives. Confined to the connection's context.
  */
 final class CommandPipeline {
   private static final Logger LOG = LoggerFactory.getLogger(CommandPipeline.class);
@@ -36,7 +41,14 @@ final class CommandPipeline {
   private final ArrayDeque<PendingCommand<?>> inBandOrder = new ArrayDeque<>();
   private final ArrayDeque<PendingCommand<?>> waiting = new ArrayDeque<>();
   private Consumer<Buffer> writer;
+  private FdWriter fdWriter;
   private long nextId;
+
+  /** Sends descriptors on the current socket just before the next bytes written. */
+  interface FdWriter {
+    /** @throws QmpFdPassingException when they cannot be sent; nothing was sent then */
+    void send(int[] fds);
+  }
 
   CommandPipeline(Vertx vertx, QmpCommandEncoder encoder, int maxInFlight, int maxQueued, String peer) {
     this.vertx = vertx;
@@ -46,9 +58,10 @@ final class CommandPipeline {
     this.peer = peer;
   }
 
-  /** Where commands are written from now on (the current socket). */
-  void attach(Consumer<Buffer> writer) {
+  /** Where commands (and descriptors) are written from now on (the current socket). */
+  void attach(Consumer<Buffer> writer, FdWriter fdWriter) {
     this.writer = writer;
+    this.fdWriter = fdWriter;
   }
 
   int inFlight() {
@@ -60,16 +73,21 @@ final class CommandPipeline {
   }
 
   <T> void submit(PendingCommand<T> cmd, Duration timeout) {
-    if (!cmd.oob && inBandOrder.size() >= maxInFlight && waiting.size() >= maxQueued) {
+    boolean now = cmd.oob || (waiting.isEmpty() && sendable(cmd));
+    if (!now && waiting.size() >= maxQueued) {
       cmd.fail(new QmpQueueFullException(cmd.name(), maxQueued));
       return;
     }
     cmd.timerId = vertx.setTimer(timeout.toMillis(), t -> expire(cmd, timeout));
-    if (cmd.oob || inBandOrder.size() < maxInFlight) {
+    if (now) {
       send(cmd);
     } else {
       waiting.add(cmd);
     }
+  }
+
+  private boolean sendable(PendingCommand<?> cmd) {
+    return cmd.fds.isEmpty() ? inBandOrder.size() < maxInFlight : inFlight.isEmpty();
   }
 
   void onReply(QmpMessage message) {
@@ -117,6 +135,15 @@ final class CommandPipeline {
   }
 
   private void send(PendingCommand<?> cmd) {
+    if (!cmd.fds.isEmpty()) {
+      try {
+        fdWriter.send(descriptors(cmd));
+      } catch (QmpFdPassingException e) {
+        vertx.cancelTimer(cmd.timerId);
+        cmd.fail(e);
+        return;
+      }
+    }
     cmd.id = nextId++;
     inFlight.put(cmd.id, cmd);
     if (!cmd.oob) {
@@ -133,20 +160,38 @@ final class CommandPipeline {
     vertx.cancelTimer(cmd.timerId);
   }
 
+  private static int[] descriptors(PendingCommand<?> cmd) {
+    int[] fds = new int[cmd.fds.size()];
+    for (int i = 0; i < fds.length; i++) {
+      UnixFd fd = cmd.fds.get(i);
+      if (!fd.isOpen()) {
+        throw new QmpFdPassingException("'" + cmd.name() + "' was not sent: " + fd
+            + " was closed before it could be passed; keep it open until the command completes");
+      }
+      fds[i] = fd.intValue();
+    }
+    return fds;
+  }
+
   private void pump() {
-    while (inBandOrder.size() < maxInFlight && !waiting.isEmpty()) {
+    while (!waiting.isEmpty() && sendable(waiting.peekFirst())) {
       send(waiting.pollFirst());
     }
   }
 
   private void expire(PendingCommand<?> cmd, Duration timeout) {
-    if (cmd.id < 0) {
+    boolean waited = cmd.id < 0;
+    if (waited) {
       removeWaiting(cmd);
     } else {
       // QEMU still holds it: keep its slot so that QEMU's queue is never overrun.
       cmd.abandoned = true;
     }
     cmd.fail(new QmpTimeoutException(cmd.name(), timeout));
+    if (waited) {
+      // It may have held back the commands behind it (descriptors wait for an empty pipeline).
+      pump();
+    }
   }
 
   private void removeWaiting(PendingCommand<?> cmd) {

@@ -9,9 +9,11 @@ import io.qmpsidecar.qmp.QmpGreeting;
 import io.qmpsidecar.qmp.QmpSchema;
 import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.qmp.QmpSubscription;
+import io.qmpsidecar.qmp.UnixFd;
 import io.qmpsidecar.qmp.UnplugOutcome;
 import io.vertx.core.Future;
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Consumer;
 
 /** {@link QmpConnection#observedBy}: the same connection, its commands reported to an observer. */
@@ -57,6 +59,11 @@ final class ObservedConnection implements QmpConnection {
   @Override
   public <T> Future<T> executeOob(QmpCommand<T> command) {
     return connection.executeOob(command.observedBy(observer));
+  }
+
+  @Override
+  public <T> Future<T> executeWithFds(QmpCommand<T> command, List<UnixFd> fds) {
+    return connection.executeWithFds(command.observedBy(observer), fds);
   }
 
   @Override

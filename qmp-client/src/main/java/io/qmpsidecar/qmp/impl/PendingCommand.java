@@ -6,7 +6,9 @@ import io.qmpsidecar.qmp.QmpCommand;
 import io.qmpsidecar.qmp.QmpCommandException;
 import io.qmpsidecar.qmp.QmpCommandObserver;
 import io.qmpsidecar.qmp.QmpProtocolException;
+import io.qmpsidecar.qmp.UnixFd;
 import io.vertx.core.Promise;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,6 +21,8 @@ final class PendingCommand<T> {
 
   final QmpCommand<T> command;
   final boolean oob;
+  /** Descriptors to pass with the command (SCM_RIGHTS), empty for most commands. */
+  final List<UnixFd> fds;
   final Promise<T> promise;
   private final long submitted = System.nanoTime();
   long id = -1;
@@ -27,8 +31,13 @@ final class PendingCommand<T> {
   boolean abandoned;
 
   PendingCommand(QmpCommand<T> command, boolean oob, Promise<T> promise) {
+    this(command, oob, List.of(), promise);
+  }
+
+  PendingCommand(QmpCommand<T> command, boolean oob, List<UnixFd> fds, Promise<T> promise) {
     this.command = command;
     this.oob = oob;
+    this.fds = List.copyOf(fds);
     this.promise = promise;
   }
 

@@ -18,10 +18,13 @@ import io.qmpsidecar.qmp.QmpProtocolException;
 import io.qmpsidecar.qmp.QmpSchema;
 import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.qmp.QmpSubscription;
+import io.qmpsidecar.qmp.QmpFdPassingException;
+import io.qmpsidecar.qmp.UnixFd;
 import io.qmpsidecar.qmp.UnplugOutcome;
 import io.qmpsidecar.qmp.impl.codec.QmpCommandEncoder;
 import io.qmpsidecar.qmp.impl.codec.QmpMessage;
 import io.qmpsidecar.qmp.impl.codec.QmpMessageDecoder;
+import io.qmpsidecar.qmp.impl.unix.Posix;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -125,6 +128,29 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
   @Override
   public <T> Future<T> executeOob(QmpCommand<T> command) {
     return submit(command, true, options.commandTimeout());
+  }
+
+  @Override
+  public <T> Future<T> executeWithFds(QmpCommand<T> command, List<UnixFd> fds) {
+    if (fds.isEmpty() || fds.size() > Posix.MAX_FDS_PER_MESSAGE) {
+      throw new IllegalArgumentException("'" + command.name() + "' can carry 1-" + Posix.MAX_FDS_PER_MESSAGE
+          + " file descriptors (QEMU's limit per message), got " + fds.size());
+    }
+    for (UnixFd fd : fds) {
+      if (!fd.isOpen()) {
+        throw new IllegalArgumentException("'" + command.name() + "' cannot pass " + fd);
+      }
+    }
+    if (!options.address().isUnix()) {
+      return Future.failedFuture(new QmpFdPassingException("'" + command.name() + "' was not sent: QEMU"
+          + " at " + peer + " is reached over TCP, which cannot carry file descriptors; connect to its"
+          + " QMP monitor on a Unix socket (-qmp unix:PATH,server=on)"));
+    }
+    String unsupported = Posix.unsupportedReason();
+    if (unsupported != null) {
+      return Future.failedFuture(new QmpFdPassingException("'" + command.name() + "' was not sent: " + unsupported));
+    }
+    return submit(command, false, fds, options.commandTimeout());
   }
 
   @Override
@@ -276,9 +302,13 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
   }
 
   private <T> Future<T> submit(QmpCommand<T> command, boolean oobCommand, Duration timeout) {
+    return submit(command, oobCommand, List.of(), timeout);
+  }
+
+  private <T> Future<T> submit(QmpCommand<T> command, boolean oobCommand, List<UnixFd> fds, Duration timeout) {
     Promise<T> promise = Promise.promise();
     onContext(() -> {
-      PendingCommand<T> pending = new PendingCommand<>(command, oobCommand, promise);
+      PendingCommand<T> pending = new PendingCommand<>(command, oobCommand, fds, promise);
       if (state != QmpState.READY) {
         pending.fail(new QmpConnectionException("QMP connection to " + peer + " is "
             + state.name().toLowerCase() + ": '" + command.name() + "' was not sent"
@@ -316,7 +346,7 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
     setState(QmpState.NEGOTIATING);
     QmpSession s = new QmpSession(socket, decoder, options.maxLineBytes(), this);
     session = s;
-    pipeline.attach(s.writer());
+    pipeline.attach(s.writer(), s.fdWriter(peer));
     greetingTimer = vertx.setTimer(options.greetingTimeout().toMillis(), t -> s.abort(
         new QmpConnectionException("QEMU at " + peer + " did not greet and negotiate within "
             + options.greetingTimeout().toMillis() + " ms: it may be stopped (SIGSTOP) or hung,"

@@ -1,11 +1,18 @@
 package io.qmpsidecar.qmp.impl;
 
+import io.netty.channel.Channel;
+import io.netty.channel.unix.DomainSocketChannel;
+import io.netty.channel.unix.UnixChannel;
+import io.qmpsidecar.qmp.QmpFdPassingException;
 import io.qmpsidecar.qmp.QmpProtocolException;
 import io.qmpsidecar.qmp.impl.codec.QmpLineFramer;
 import io.qmpsidecar.qmp.impl.codec.QmpMessage;
 import io.qmpsidecar.qmp.impl.codec.QmpMessageDecoder;
+import io.qmpsidecar.qmp.impl.unix.Posix;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
+import java.io.IOException;
 import java.util.function.Consumer;
 
 /**
@@ -20,6 +27,8 @@ final class QmpSession {
 
     void onEnd(QmpSession session, Throwable reason);
   }
+
+  private static final byte[] SPACE = {' '};
 
   private final NetSocket socket;
   private final QmpMessageDecoder decoder;
@@ -45,6 +54,34 @@ final class QmpSession {
     return buffer -> {
       if (!ended) {
         socket.write(buffer);
+      }
+    };
+  }
+
+  /**
+   * Sends descriptors with one space (JSON whitespace, which QEMU skips between commands) in a
+   * {@code sendmsg} of its own on the socket, ahead of whatever is written next. The pipeline
+   * calls it only when nothing is in flight, so no earlier bytes wait in Netty's buffer; it runs
+   * on the channel's event loop, as every write does.
+   */
+  CommandPipeline.FdWriter fdWriter(String peer) {
+    return fds -> {
+      if (ended) {
+        throw new QmpFdPassingException("connection to QEMU at " + peer + " closed before the file"
+            + " descriptors could be passed");
+      }
+      Channel channel = socket instanceof NetSocketInternal internal ? internal.channelHandlerContext().channel() : null;
+      if (!(channel instanceof DomainSocketChannel && channel instanceof UnixChannel unix)) {
+        throw new QmpFdPassingException("passing file descriptors to QEMU at " + peer + " needs Vert.x's"
+            + " native epoll transport: put io.netty:netty-transport-native-epoll (classifier linux-x86_64)"
+            + " on the classpath and create Vert.x with setPreferNativeTransport(true); this connection uses "
+            + (channel == null ? socket.getClass().getSimpleName() : channel.getClass().getSimpleName()));
+      }
+      try {
+        Posix.sendWithFds(unix.fd().intValue(), SPACE, fds);
+      } catch (IOException e) {
+        throw new QmpFdPassingException("cannot pass file descriptors to QEMU at " + peer + ": "
+            + e.getMessage(), e);
       }
     };
   }

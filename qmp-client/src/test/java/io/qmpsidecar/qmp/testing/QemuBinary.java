@@ -13,8 +13,10 @@ import java.util.regex.Pattern;
 
 /**
  * One {@code qemu-system-x86_64} the tests run against. A binary unpacked under
- * {@code ROOT/usr/bin} (as scripts/setup does for the backports QEMU) gets its own firmware
- * ({@code -L ROOT/usr/share/qemu}) and modules ({@code QEMU_MODULE_DIR}).
+ * {@code ROOT/usr/bin} (as scripts/setup does for QEMU 10.0) gets its own firmware
+ * ({@code -L ROOT/usr/share/qemu}) and modules ({@code QEMU_MODULE_DIR}). QEMU 11.1's wrapper
+ * ({@code .qemu/11.1/qemu-system-x86_64}) sets both itself and {@code exec}s QEMU through its
+ * root's loader, so the process started here is QEMU.
  */
 public record QemuBinary(Path path, String version) {
   private static final Pattern VERSION = Pattern.compile("version (\\d+\\.\\d+\\.\\d+)");

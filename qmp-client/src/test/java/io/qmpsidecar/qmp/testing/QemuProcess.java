@@ -156,10 +156,17 @@ public final class QemuProcess implements AutoCloseable {
     }
   }
 
+  /** Resumes a suspended QEMU and kills it; a QEMU that ended meanwhile is fine. */
   @Override
   public void close() {
     if (process != null && process.isAlive()) {
-      resume();
+      try {
+        resume();
+      } catch (IllegalStateException e) {
+        if (process.isAlive()) {
+          throw e;
+        }
+      }
     }
     kill();
   }

@@ -11,12 +11,12 @@ import io.qmpsidecar.qmp.testing.QemuTest;
 import io.qmpsidecar.relay.DpuEndpoint;
 import io.qmpsidecar.relay.DpuEndpointOptions;
 import io.qmpsidecar.relay.ReceivedNotification;
+import io.qmpsidecar.resilience.faults.FaultApi.Reply;
 import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
 import io.qmpsidecar.sidecar.events.EventSubscription;
 import io.qmpsidecar.sidecar.events.EventTypes;
 import io.qmpsidecar.sidecar.events.SidecarEvent;
-import io.qmpsidecar.resilience.faults.FaultApi.Reply;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
@@ -87,8 +87,7 @@ class QemuFaultIT {
         "proxy.dir=" + dir.resolve("proxy"), "policy.file=" + policy, "relay.url=ws://127.0.0.1:" + dpu.actualPort(),
         "relay.hostId=host-1"));
     keys.addAll(List.of(sets));
-    sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), keys, vms));
-    sidecar.start(Duration.ofSeconds(20));
+    sidecar = Sidecar.start(ConfigLoader.load(null, Map.of(), keys, vms), Duration.ofSeconds(20));
     cleanup.add(sidecar::stop);
     EventSubscription all = sidecar.events().subscribe(e -> true, 4096, events::add);
     cleanup.add(all::cancel);

@@ -213,6 +213,40 @@ class SidecarKillFaultIT {
     });
   }
 
+  /**
+   * Eight attaches queued, the sidecar killed as soon as QEMU holds two of the devices, so that
+   * one attach is cut between its device_add and its record: each attach stores its intent
+   * before it changes anything, and the restarted sidecar adopts what QEMU has and forgets what
+   * it has not. No device of QEMU is left without a record, none is merely reported as drift.
+   */
+  @Test
+  void killedAmidManyAttachesLeavesNoDeviceWithoutARecord() throws Exception {
+    QemuProcess vm1 = QemuProcess.startQtest(qemu(), dir, "vm1", 8);
+    cleanup.add(vm1);
+    startSidecar(List.of("vm1=" + vm1.qmpAddress()));
+    inject("sidecar SIGKILL amid eight attaches, restarted on its state", run -> {
+      for (int i = 1; i <= 8; i++) {
+        send(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"driver\":\"e1000e\",\"id\":\"nic" + i
+            + "\",\"opId\":\"op-nic" + i + "\"}");
+      }
+      Await.until("QEMU holds two of the devices", () -> api.qemuDevices("vm1").size() >= 2);
+      restart();
+      assertServes(run, "vm1");
+      List<String> inQemu = api.qemuDevices("vm1").stream().sorted().toList();
+      assertThat(api.recordedDevices("vm1")).as("every device QEMU has is recorded, and only those")
+          .isEqualTo(inQemu);
+      assertThat(restartedEvents.toString()).as("nothing left as drift").doesNotContain("\"drift.device-unknown\"");
+      for (int i = 1; i <= 8; i++) {
+        Reply again = run.bounded("attach nic" + i + " retried with its opId", send(HttpMethod.POST,
+            "/v1/vms/vm1/devices", "{\"driver\":\"e1000e\",\"id\":\"nic" + i + "\",\"opId\":\"op-nic" + i
+            + "\"}"), Duration.ofSeconds(10).plus(SLACK)).value();
+        assertThat(again.status()).as("retry of nic%d: %s", i, again.body()).isIn(200, 201);
+      }
+      assertThat(api.qemuDevices("vm1")).as("no double attach").hasSize(8);
+      assertThat(api.recordedDevices("vm1")).hasSize(8);
+    });
+  }
+
   @Test
   void killedDuringADetach() throws Exception {
     QemuProcess vm1 = QemuProcess.startQtest(qemu(), dir, "vm1", 2);

@@ -4,7 +4,6 @@ import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.qmpsidecar.policy.PolicyLoadException;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinaries;
 import io.qmpsidecar.qmp.testing.QemuBinary;
@@ -16,6 +15,7 @@ import io.qmpsidecar.resilience.faults.FaultApi.Reply;
 import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import java.io.IOException;
@@ -105,10 +105,9 @@ class StoreFaultIT {
         .isInstanceOf(IOException.class);
     Path policy = Files.writeString(dir.resolve("policy.yaml"), STOP_DENIED);
     inject("state directory read-only (chattr +i) at start", run -> {
-      Sidecar sidecar = new Sidecar(config(state, policy, List.of()));
-      cleanup.add(sidecar::stop);
       long t0 = System.nanoTime();
-      assertThatThrownBy(() -> sidecar.start(Duration.ofSeconds(10))).as("a clear start-up error naming the path")
+      assertThatThrownBy(() -> Sidecar.start(config(state, policy, List.of()), Duration.ofSeconds(10)).stop())
+          .as("a clear start-up error naming the path")
           .hasStackTraceContaining(state.toString());
       assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("the start fails within its bound")
           .isLessThan(Duration.ofSeconds(10).plus(SLACK));
@@ -151,9 +150,8 @@ class StoreFaultIT {
     QemuProcess vm1 = QemuProcess.startQtest(qemu(), dir, "vm1", 2);
     cleanup.add(vm1);
     Path policy = Files.writeString(dir.resolve("policy.yaml"), STOP_DENIED);
-    Sidecar sidecar = new Sidecar(config(state, policy, List.of("vm1=" + vm1.qmpAddress()),
-        "relay.url=ws://127.0.0.1:" + dpu.actualPort(), "relay.hostId=host-1", "timeouts.detach=1s"));
-    sidecar.start(Duration.ofSeconds(20));
+    Sidecar sidecar = Sidecar.start(config(state, policy, List.of("vm1=" + vm1.qmpAddress()),
+        "relay.url=ws://127.0.0.1:" + dpu.actualPort(), "relay.hostId=host-1", "timeouts.detach=1s"), Duration.ofSeconds(20));
     cleanup.add(sidecar::stop);
     FaultApi api = new FaultApi(vertx, dir.resolve("api.sock"));
     Await.until("vm1 is ready and the DPU link up", () -> api.call(HttpMethod.GET, "/readyz", null).status() == 200
@@ -161,12 +159,8 @@ class StoreFaultIT {
     return api;
   }
 
-  /**
-   * Fills the state directory's disk, then attaches: the attach fails within its bound with a
-   * clear error, its device_del rollback is pending (no guest acks in qtest mode) and completes
-   * when the stand-in guest resets, leaving nothing attached.
-   */
-  private void attachOnAFullDisk(FaultRun run, FaultApi api) throws Exception {
+  /** Fills the state directory's disk. */
+  private void fillTheDisk() throws IOException {
     try (OutputStream out = Files.newOutputStream(dir.resolve("state").resolve("filler"))) {
       byte[] block = new byte[64 * 1024];
       for (int i = 0; i < 64; i++) {
@@ -175,16 +169,48 @@ class StoreFaultIT {
     } catch (IOException full) {
       assertThat(full).hasMessageContaining("No space left");
     }
+  }
+
+  /**
+   * Fills the state directory's disk, then attaches: the attach's intent cannot be stored, so it
+   * fails within its bound with a clear error before anything changed in QEMU.
+   */
+  private void attachOnAFullDisk(FaultRun run, FaultApi api) throws Exception {
+    fillTheDisk();
     Reply attach = run.bounded("an attach with the disk full", api.send(HttpMethod.POST, "/v1/vms/vm1/devices",
         "{\"driver\":\"e1000e\",\"id\":\"nic1\"}"), Duration.ofSeconds(60).plus(SLACK)).value();
     assertThat(attach.status()).as("attach on a full disk: %s", attach.body()).isGreaterThanOrEqualTo(500);
     assertThat(attach.body().toString()).as("a clear error").contains("disk");
-    assertThat(api.qemuDevices("vm1")).as("the rollback's device_del is pending: %s", attach.body()).containsExactly("nic1");
-    assertThat(attach.body().toString()).as("the error says the removal waits for the guest")
-        .contains("device_del of nic1 requested");
-    assertThat(api.call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{\"execute\":\"system_reset\"}").status()).isEqualTo(200);
-    Await.until("the guest released the rolled-back device", () -> api.qemuDevices("vm1").isEmpty());
+    assertThat(api.qemuDevices("vm1")).as("nothing was added: %s", attach.body()).isEmpty();
     assertThat(api.call(HttpMethod.GET, "/healthz", null).status()).isEqualTo(200);
+  }
+
+  /**
+   * The disk fills between an attach and its detach: the removal is watched all the same,
+   * device.detached is published when the guest releases the device (saying it is not recorded
+   * yet), and once there is room again the record follows QEMU: no ghost stays attached.
+   */
+  @Test
+  void fullDiskDuringADetachLeavesNoGhostRecord() throws Exception {
+    FaultApi api = sidecarOnASmallDisk();
+    inject("state store disk full during a detach, then space freed", run -> {
+      assertThat(api.call(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"driver\":\"e1000e\",\"id\":\"nic1\"}")
+          .status()).isEqualTo(201);
+      fillTheDisk();
+      Reply detach = run.bounded("a detach with the disk full", api.send(HttpMethod.DELETE, "/v1/vms/vm1/devices/nic1",
+          null), Duration.ofSeconds(1).plus(SLACK)).value();
+      assertThat(detach.status()).as("no guest acks in qtest mode: %s", detach.body()).isEqualTo(202);
+      assertThat(detach.body().path("detail").asText()).contains("could not record the pending removal");
+      assertThat(api.call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{\"execute\":\"system_reset\"}").status())
+          .isEqualTo(200);
+      StringBuffer events = new StringBuffer();
+      api.stream("/v1/events?format=ndjson&since=0&type=device.detached", events);
+      Await.until("the sidecar publishes that the device is gone, unrecorded", () -> events.toString()
+          .contains("\"id\":\"nic1\"") && events.toString().contains("\"recorded\":false"));
+      assertThat(api.qemuDevices("vm1")).isEmpty();
+      Files.delete(dir.resolve("state").resolve("filler"));
+      Await.until("the record follows QEMU once there is room", () -> api.recordedDevices("vm1").isEmpty());
+    });
   }
 
   @Test
@@ -193,8 +219,7 @@ class StoreFaultIT {
     cleanup.add(vm1);
     Path policy = Files.writeString(dir.resolve("policy.yaml"), STOP_DENIED);
     Path state = dir.resolve("state");
-    Sidecar sidecar = new Sidecar(config(state, policy, List.of("vm1=" + vm1.qmpAddress())));
-    sidecar.start(Duration.ofSeconds(20));
+    Sidecar sidecar = Sidecar.start(config(state, policy, List.of("vm1=" + vm1.qmpAddress())), Duration.ofSeconds(20));
     cleanup.add(sidecar::stop);
     FaultApi api = new FaultApi(vertx, dir.resolve("api.sock"));
     Await.until("vm1 is ready", () -> api.call(HttpMethod.GET, "/readyz", null).status() == 200);
@@ -203,7 +228,8 @@ class StoreFaultIT {
       Files.move(broken, policy, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
           java.nio.file.StandardCopyOption.ATOMIC_MOVE);
       assertThatThrownBy(() -> sidecar.reload(config(state, policy, List.of("vm1=" + vm1.qmpAddress()))))
-          .isInstanceOf(PolicyLoadException.class).hasMessageContaining(policy.toString());
+          .isInstanceOfSatisfying(SidecarException.class, e -> assertThat(e.code()).isEqualTo("policy-invalid"))
+          .hasMessageContaining(policy.toString());
       Reply stop = run.bounded("stop under the old policy", api.send(HttpMethod.POST, "/v1/vms/vm1/qmp",
           "{\"execute\":\"stop\"}"), SLACK).value();
       assertThat(stop.status()).as("the old policy stays: %s", stop.body()).isEqualTo(403);

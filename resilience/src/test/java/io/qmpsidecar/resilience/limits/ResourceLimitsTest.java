@@ -99,12 +99,11 @@ class ResourceLimitsTest {
 
   @Test
   void theApiRefusesDeepNestingAndOversizedBodies() throws Exception {
-    Sidecar sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
+    Sidecar sidecar = Sidecar.start(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
         "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy")),
-        List.of("vm1=unix:" + dir.resolve("no-qemu.qmp"))));
+        List.of("vm1=unix:" + dir.resolve("no-qemu.qmp"))), Duration.ofSeconds(30));
     Vertx vertx = Vertx.vertx();
     try {
-      sidecar.start(Duration.ofSeconds(30));
       HttpClient http = vertx.createHttpClient();
       tried++;
       int deep = post(http, "/v1/policy/explain", nested("{\"caller\":\"api:x\",\"command\":", "}"));

@@ -50,10 +50,9 @@ class AccessControlTest {
   void start() throws Exception {
     Path tokens = dir.resolve("tokens");
     Files.writeString(tokens, "ops:" + TOKEN + "\n");
-    sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("run/api.sock"),
+    sidecar = Sidecar.start(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("run/api.sock"),
         "api.tcp=127.0.0.1:0", "api.tokensFile=" + tokens, "stateDir=" + dir.resolve("state"),
-        "proxy.dir=" + dir.resolve("proxy")), List.of("vm1=unix:" + dir.resolve("no-qemu.qmp"))));
-    sidecar.start(Duration.ofSeconds(30));
+        "proxy.dir=" + dir.resolve("proxy")), List.of("vm1=unix:" + dir.resolve("no-qemu.qmp"))), Duration.ofSeconds(30));
     vertx = Vertx.vertx();
     http = vertx.createHttpClient();
   }

@@ -8,29 +8,32 @@ import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
-import io.qmpsidecar.sidecar.daemon.Migrations;
-import io.qmpsidecar.sidecar.daemon.VmRegistry;
 import io.qmpsidecar.sidecar.events.EventStream;
-import io.qmpsidecar.sidecar.ops.Operations;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
+import io.qmpsidecar.sidecar.ops.Migrations;
+import io.qmpsidecar.sidecar.ops.Operations;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.SocketAddress;
+import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.LinkOption;
+import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,27 +58,25 @@ public final class ApiServer {
   private final List<Consumer<Router>> routes = new ArrayList<>();
   private final SidecarMetrics metrics;
   private final List<HttpServer> servers = new ArrayList<>();
+  private final AuthThrottle throttle = new AuthThrottle();
 
-  /** What the API serves requests from. */
-  public record Services(VmRegistry vms, PolicyEngine policy, EventStream events, Operations operations,
-      Migrations migrations, SidecarMetrics metrics, Readiness readiness) {}
+  /**
+   * What the API serves requests from: the operations layer does and decides the work; the
+   * policy engine is read by {@code /v1/policy/explain} only, which decides nothing.
+   */
+  public record Services(Operations operations, Migrations migrations, EventStream events, PolicyEngine policy,
+      SidecarMetrics metrics, Readiness readiness) {}
 
   public ApiServer(Vertx vertx, SidecarConfig.Api config, Services services) {
     this.vertx = vertx;
     this.config = config;
     this.metrics = services.metrics();
-    routes.add(new VmRoutes(services.vms(), services.policy(), metrics)::mount);
+    routes.add(new VmRoutes(services.operations())::mount);
     routes.add(new PolicyRoutes(services.policy())::mount);
     routes.add(new HealthRoutes(metrics, services.readiness())::mount);
     routes.add(new EventRoutes(vertx, services.events())::mount);
     routes.add(new DeviceRoutes(services.operations())::mount);
     routes.add(new MigrationRoutes(services.migrations())::mount);
-  }
-
-  /** More routes (devices, events, migrations) from the parts of the sidecar that own them. */
-  public ApiServer mount(Consumer<Router> more) {
-    routes.add(more);
-    return this;
   }
 
   /** Listens on the Unix socket and, if configured, TCP; fails naming what could not be bound. */
@@ -174,16 +175,27 @@ public final class ApiServer {
   private Router router(ApiCallers tokens, boolean requireToken) {
     Router router = Router.router(vertx);
     router.route().handler(ctx -> {
-      if (requireToken) {
+      if (requireToken && !ctx.request().path().equals("/healthz")) {
+        String peer = ctx.request().remoteAddress() == null ? "unknown" : ctx.request().remoteAddress().host();
+        long now = System.currentTimeMillis();
+        long wait = throttle.waitMillis(peer, now);
+        if (wait > 0) {
+          ctx.response().putHeader("retry-after", Long.toString((wait + 999) / 1000));
+          Problem.of(429, "auth-throttled", "Too many failed authentications", "too many wrong or missing bearer"
+              + " tokens from " + peer + "; retry in " + (wait + 999) / 1000 + " s with a token from api.tokensFile")
+              .send(ctx);
+          return;
+        }
         Caller caller = tokens.byBearer(ctx.request().getHeader("authorization"));
-        if (caller == null && !ctx.request().path().equals("/healthz")) {
+        if (caller == null) {
+          throttle.failed(peer, now);
           ctx.response().putHeader("www-authenticate", "Bearer");
           Problem.of(401, "unauthorized", "Missing or wrong bearer token",
               "this TCP listener needs 'Authorization: Bearer TOKEN' with a token from api.tokensFile").send(ctx);
           return;
         }
         ctx.put(CALLER, caller);
-      } else {
+      } else if (!requireToken) {
         ctx.put(CALLER, ApiCallers.LOCAL);
       }
       ctx.addEndHandler(v -> metrics.apiRequest(routeName(ctx), ctx.response().getStatusCode()));
@@ -191,12 +203,14 @@ public final class ApiServer {
     });
     router.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
     routes.forEach(r -> r.accept(router));
-    router.route().last().handler(ctx -> Problem.of(404, "not-found", "No such resource",
-        ctx.request().method() + " " + ctx.request().path() + " is not part of the API; see /v1/openapi.json").send(ctx));
     router.errorHandler(413, ctx -> Problem.of(413, "too-large", "Request body too large",
         "the body is over " + MAX_BODY_BYTES + " bytes").send(ctx));
-    router.errorHandler(405, ctx -> Problem.of(405, "method-not-allowed", "Method not allowed",
-        ctx.request().method() + " is not supported on " + ctx.request().path() + "; see /v1/openapi.json").send(ctx));
+    router.errorHandler(405, ctx -> {
+      Set<String> allowed = allowedMethods(router, ctx.request().path());
+      ctx.response().putHeader("allow", String.join(", ", allowed));
+      Problem.of(405, "method-not-allowed", "Method not allowed", ctx.request().method() + " is not supported on "
+          + ctx.request().path() + "; it takes " + String.join(", ", allowed) + " (see /v1/openapi.json)").send(ctx);
+    });
     router.errorHandler(404, ctx -> Problem.of(404, "not-found", "No such resource",
         ctx.request().method() + " " + ctx.request().path() + " is not part of the API; see /v1/openapi.json").send(ctx));
     router.errorHandler(400, ctx -> Problem.of(400, "bad-request", "Bad request",
@@ -210,6 +224,17 @@ public final class ApiServer {
       problem.send(ctx);
     });
     return router;
+  }
+
+  /** The methods some route of {@code router} takes on {@code path}. */
+  private static Set<String> allowedMethods(Router router, String path) {
+    Set<String> methods = new TreeSet<>();
+    for (Route r : router.getRoutes()) {
+      if (r.getPath() != null && r.methods() != null && path.matches(r.getPath().replaceAll(":[A-Za-z]+", "[^/]+"))) {
+        r.methods().stream().map(HttpMethod::name).forEach(methods::add);
+      }
+    }
+    return methods;
   }
 
   private static String routeName(RoutingContext ctx) {

@@ -1,8 +1,8 @@
 package io.qmpsidecar.sidecar.api;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.qmpsidecar.sidecar.failure.Failures;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hotplug.AttachRequest;
 import io.qmpsidecar.sidecar.hotplug.DetachRequest;
@@ -11,7 +11,6 @@ import io.qmpsidecar.sidecar.hotplug.FunctionRef;
 import io.qmpsidecar.sidecar.ops.Operations;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import java.io.IOException;
 
 /**
  * {@code /v1/vms/{vm}/devices}: attach, detach and list through the operations layer (host
@@ -20,7 +19,15 @@ import java.io.IOException;
  */
 final class DeviceRoutes {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String EXAMPLE = "{\"bdf\":\"0000:03:00.2\"}";
   private final Operations operations;
+
+  /** The body of an attach, bound strictly (docs/openapi.json, AttachRequest). */
+  record AttachBody(String bdf, String pf, Integer vf, String driver, String hostDriver, String id, String rootPort,
+      Options options, String opId) {}
+
+  /** Optional {@code vfio-pci} properties of an attach. */
+  record Options(Boolean enableMigration, Boolean migrationEvents, String failoverPairId, Integer rombar) {}
 
   DeviceRoutes(Operations operations) {
     this.operations = operations;
@@ -33,7 +40,7 @@ final class DeviceRoutes {
   }
 
   private void list(RoutingContext ctx) {
-    operations.attachments(ctx.pathParam("vm")).onSuccess(list -> {
+    operations.attachments(ApiServer.caller(ctx), ctx.pathParam("vm")).onSuccess(list -> {
       ArrayNode out = JSON.createArrayNode();
       list.forEach(a -> out.add(JSON.valueToTree(a)));
       ApiServer.json(ctx, 200, out);
@@ -41,14 +48,13 @@ final class DeviceRoutes {
   }
 
   private void attach(RoutingContext ctx) {
-    JsonNode body = body(ctx);
+    AttachBody body = StrictJson.bind(ctx.body().asString(), AttachBody.class, EXAMPLE);
     AttachRequest request;
     try {
-      request = new AttachRequest(ctx.pathParam("vm"), text(body, "driver", "vfio-pci"), function(body),
-          text(body, "hostDriver", null), text(body, "id", null), text(body, "rootPort", null), options(body),
-          text(body, "opId", null));
+      request = new AttachRequest(ctx.pathParam("vm"), body.driver() == null ? "vfio-pci" : body.driver(),
+          function(body), body.hostDriver(), body.id(), body.rootPort(), options(body.options()), body.opId());
     } catch (IllegalArgumentException e) {
-      throw ApiException.badRequest(e.getMessage());
+      throw Failures.badRequest(e.getMessage());
     }
     operations.attach(ApiServer.caller(ctx), request)
         .onSuccess(a -> ApiServer.json(ctx, 201, JSON.valueToTree(a)))
@@ -56,12 +62,16 @@ final class DeviceRoutes {
   }
 
   private void detach(RoutingContext ctx) {
-    boolean restore = "true".equals(ctx.queryParams().get("restoreHostDriver"));
+    String restore = ctx.queryParams().get("restoreHostDriver");
+    if (restore != null && !restore.equals("true") && !restore.equals("false")) {
+      throw Failures.badRequest("restoreHostDriver must be true or false, got '" + restore + "'");
+    }
     DetachRequest request;
     try {
-      request = new DetachRequest(ctx.pathParam("vm"), ctx.pathParam("id"), restore, ctx.queryParams().get("opId"));
+      request = new DetachRequest(ctx.pathParam("vm"), ctx.pathParam("id"), "true".equals(restore),
+          ctx.queryParams().get("opId"));
     } catch (IllegalArgumentException e) {
-      throw ApiException.badRequest(e.getMessage());
+      throw Failures.badRequest(e.getMessage());
     }
     operations.detach(ApiServer.caller(ctx), request).onSuccess(r -> {
       // 200: gone; 202: accepted, the guest has not released it yet (device.detached follows).
@@ -74,45 +84,27 @@ final class DeviceRoutes {
     }).onFailure(ctx::fail);
   }
 
-  private static JsonNode body(RoutingContext ctx) {
-    try {
-      String text = ctx.body().asString();
-      JsonNode node = text == null ? null : JSON.readTree(text);
-      if (node == null || !node.isObject()) {
-        throw ApiException.badRequest("the body must be a JSON object, e.g. {\"bdf\":\"0000:03:00.2\"}");
+  private static FunctionRef function(AttachBody body) {
+    if (body.bdf() != null) {
+      if (body.pf() != null || body.vf() != null) {
+        throw new IllegalArgumentException("name the function by 'bdf' or by 'pf' and 'vf', not both");
       }
-      return node;
-    } catch (IOException e) {
-      throw ApiException.badRequest("the body is not JSON: " + e.getMessage());
+      return FunctionRef.of(Bdf.parse(body.bdf()));
     }
-  }
-
-  private static FunctionRef function(JsonNode body) {
-    if (body.hasNonNull("bdf")) {
-      return FunctionRef.of(Bdf.parse(body.get("bdf").asText()));
-    }
-    if (body.hasNonNull("pf")) {
-      if (!body.path("vf").canConvertToInt()) {
+    if (body.pf() != null) {
+      if (body.vf() == null) {
         throw new IllegalArgumentException("'pf' needs 'vf', the VF index (a number)");
       }
-      return FunctionRef.vf(Bdf.parse(body.get("pf").asText()), body.get("vf").asInt());
+      return FunctionRef.vf(Bdf.parse(body.pf()), body.vf());
+    }
+    if (body.vf() != null) {
+      throw new IllegalArgumentException("'vf' needs 'pf', the physical function's BDF");
     }
     return null;
   }
 
-  private static DeviceOptions options(JsonNode body) {
-    JsonNode o = body.path("options");
-    if (o.isMissingNode() || o.isNull()) {
-      return DeviceOptions.NONE;
-    }
-    return new DeviceOptions(o.has("enableMigration") ? o.get("enableMigration").asBoolean() : null,
-        o.has("migrationEvents") ? o.get("migrationEvents").asBoolean() : null,
-        o.hasNonNull("failoverPairId") ? o.get("failoverPairId").asText() : null,
-        o.has("rombar") ? o.get("rombar").asInt() : null);
-  }
-
-  private static String text(JsonNode body, String field, String fallback) {
-    JsonNode v = body.get(field);
-    return v == null || v.isNull() ? fallback : v.asText();
+  private static DeviceOptions options(Options o) {
+    return o == null ? DeviceOptions.NONE
+        : new DeviceOptions(o.enableMigration(), o.migrationEvents(), o.failoverPairId(), o.rombar());
   }
 }

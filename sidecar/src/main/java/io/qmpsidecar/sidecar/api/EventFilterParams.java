@@ -1,8 +1,10 @@
 package io.qmpsidecar.sidecar.api;
 
 import io.qmpsidecar.sidecar.events.SidecarEvent;
+import io.qmpsidecar.sidecar.failure.Failures;
 import io.vertx.core.MultiMap;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -23,7 +25,7 @@ record EventFilterParams(List<String> vms, List<String> types, Map<String, Strin
       if (e.getKey().startsWith("data.") && e.getKey().length() > 5) {
         data.put(e.getKey().substring(5), e.getValue());
       } else if (!List.of("vm", "type", "format", "since").contains(e.getKey())) {
-        throw ApiException.badRequest("unknown parameter '" + e.getKey() + "'; use vm=, type=, data.FIELD=, since= or format=ndjson");
+        throw Failures.badRequest("unknown parameter '" + e.getKey() + "'; use vm=, type=, data.FIELD=, since= or format=ndjson");
       }
     }
     return new EventFilterParams(List.copyOf(vms), List.copyOf(types), Map.copyOf(data));

@@ -7,6 +7,7 @@ import io.qmpsidecar.sidecar.events.EventReplay;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventSubscription;
 import io.qmpsidecar.sidecar.events.SidecarEvent;
+import io.qmpsidecar.sidecar.failure.Failures;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
@@ -92,7 +93,7 @@ final class EventRoutes {
     try {
       return Long.parseLong(id.strip());
     } catch (NumberFormatException e) {
-      throw ApiException.badRequest("Last-Event-ID must be an event id (a number), got '" + id + "'");
+      throw Failures.badRequest("Last-Event-ID must be an event id (a number), got '" + id + "'");
     }
   }
 

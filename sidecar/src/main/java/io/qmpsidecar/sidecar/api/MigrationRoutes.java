@@ -1,15 +1,16 @@
 package io.qmpsidecar.sidecar.api;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.qmpsidecar.sidecar.daemon.Migrations;
+import io.qmpsidecar.sidecar.failure.Failures;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.migration.MigrationMonitor;
 import io.qmpsidecar.sidecar.migration.MigrationParameters;
 import io.qmpsidecar.sidecar.migration.Strategy;
+import io.qmpsidecar.sidecar.ops.Migrations;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import java.io.IOException;
 import java.util.Optional;
 
 /**
@@ -19,7 +20,22 @@ import java.util.Optional;
  */
 final class MigrationRoutes {
   private static final ObjectMapper JSON = ApiServer.JSON;
+  private static final String EXAMPLE = "{\"destination\": \"vm2\", \"uri\": \"tcp:127.0.0.1:4444\", "
+      + "\"strategy\": \"unplug-replug\", \"parameters\": {\"maxBandwidth\": 1000000, \"downtimeLimitMs\": 300}}";
   private final Migrations migrations;
+
+  /** The body of a migration start, bound strictly. */
+  record StartBody(String destination, String uri, String strategy, Parameters parameters) {
+    StartBody {
+      if (destination == null || uri == null) {
+        throw new IllegalArgumentException("the body needs 'destination' (a VM of this sidecar started with"
+            + " -incoming defer) and 'uri', e.g. " + EXAMPLE);
+      }
+    }
+  }
+
+  /** Migration parameters: bytes per second, and the downtime limit in milliseconds. */
+  record Parameters(Long maxBandwidth, Long downtimeLimitMs) {}
 
   MigrationRoutes(Migrations migrations) {
     this.migrations = migrations;
@@ -32,28 +48,18 @@ final class MigrationRoutes {
   }
 
   private void start(RoutingContext ctx) {
-    JsonNode body;
-    try {
-      String text = ctx.body().asString();
-      body = text == null ? null : JSON.readTree(text);
-    } catch (IOException e) {
-      throw ApiException.badRequest("the body is not JSON: " + e.getMessage());
-    }
-    if (body == null || !body.path("destination").isTextual() || !body.path("uri").isTextual()) {
-      throw ApiException.badRequest("expected {\"destination\": \"vm2\", \"uri\": \"tcp:127.0.0.1:4444\", "
-          + "\"strategy\": \"unplug-replug\", \"parameters\": {\"maxBandwidth\": 1000000, \"downtimeLimitMs\": 300}}");
-    }
+    StartBody body = StrictJson.bind(ctx.body().asString(), StartBody.class, EXAMPLE);
     Strategy strategy;
+    MigrationParameters parameters;
     try {
-      strategy = Strategy.of(body.path("strategy").asText("unplug-replug"));
+      strategy = Strategy.of(body.strategy() == null ? "unplug-replug" : body.strategy());
+      Parameters p = body.parameters() == null ? new Parameters(null, null) : body.parameters();
+      parameters = new MigrationParameters(p.maxBandwidth() == null ? -1 : p.maxBandwidth(),
+          p.downtimeLimitMs() == null ? -1 : p.downtimeLimitMs());
     } catch (IllegalArgumentException e) {
-      throw ApiException.badRequest(e.getMessage());
+      throw Failures.badRequest(e.getMessage());
     }
-    JsonNode p = body.path("parameters");
-    MigrationParameters parameters = new MigrationParameters(p.path("maxBandwidth").asLong(-1),
-        p.path("downtimeLimitMs").asLong(-1));
-    migrations.start(ApiServer.caller(ctx), ctx.pathParam("vm"), body.get("destination").asText(),
-        body.get("uri").asText(), strategy, parameters)
+    migrations.start(ApiServer.caller(ctx), ctx.pathParam("vm"), body.destination(), body.uri(), strategy, parameters)
         .onSuccess(run -> ApiServer.json(ctx, 202, view(run)))
         .onFailure(ctx::fail);
   }
@@ -65,21 +71,17 @@ final class MigrationRoutes {
       ApiServer.json(ctx, 200, view(run.get()));
       return;
     }
-    MigrationMonitor adopted = migrations.adopted(vm).orElseThrow(() -> new ApiException(Problem.of(404,
-        "no-migration", "No migration", "VM " + vm + " has not been migrated by this sidecar")));
+    MigrationMonitor adopted = migrations.adopted(vm).orElseThrow(() -> SidecarException.of(Kind.NOT_FOUND,
+        "no-migration", "VM " + vm + " has not been migrated by this sidecar").vm(vm).build());
     ApiServer.json(ctx, 200, adoptedView(adopted));
   }
 
   private void cancel(RoutingContext ctx) {
     String vm = ctx.pathParam("vm");
-    Optional<Migrations.Run> run = migrations.run(vm);
-    if (run.isPresent()) {
-      run.get().migration().cancel().onSuccess(v -> ApiServer.json(ctx, 202, view(run.get()))).onFailure(ctx::fail);
-      return;
-    }
-    MigrationMonitor adopted = migrations.adopted(vm).orElseThrow(() -> new ApiException(Problem.of(404,
-        "no-migration", "No migration", "VM " + vm + " has no migration to cancel")));
-    migrations.cancelAdopted(vm).onSuccess(v -> ApiServer.json(ctx, 202, adoptedView(adopted))).onFailure(ctx::fail);
+    migrations.cancel(ApiServer.caller(ctx), vm).onSuccess(v -> {
+      Optional<Migrations.Run> run = migrations.run(vm);
+      ApiServer.json(ctx, 202, run.isPresent() ? view(run.get()) : adoptedView(migrations.adopted(vm).orElseThrow()));
+    }).onFailure(ctx::fail);
   }
 
   /** A migration found running at start: followed, not coordinated, so its state is QEMU's. */
@@ -91,6 +93,13 @@ final class MigrationRoutes {
   }
 
   private static ObjectNode view(Migrations.Run run) {
+    if (run.libvirt() != null) {
+      ObjectNode o = JSON.createObjectNode().put("vm", run.vm()).put("destination", run.destination())
+          .put("state", run.libvirt().state().name()).put("backend", "libvirt")
+          .put("strategy", run.libvirt().strategy().wireName()).put("startedAt", run.libvirt().startedAt().toString());
+      run.libvirt().result().onFailure(e -> o.put("error", e.getMessage()));
+      return o;
+    }
     ObjectNode o = JSON.createObjectNode().put("vm", run.vm()).put("destination", run.destination())
         .put("state", run.migration().state().name());
     o.set("source", JSON.valueToTree(run.migration().sourceRecord()));

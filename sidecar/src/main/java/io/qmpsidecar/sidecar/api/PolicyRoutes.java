@@ -1,14 +1,14 @@
 package io.qmpsidecar.sidecar.api;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.policy.AuditSink;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.Decision;
 import io.qmpsidecar.policy.PolicyEngine;
+import io.qmpsidecar.sidecar.failure.Failures;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import java.io.IOException;
 import java.time.Clock;
 import java.util.Optional;
 
@@ -18,7 +18,17 @@ import java.util.Optional;
  */
 final class PolicyRoutes {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String EXAMPLE = "{\"caller\": \"dpu\", \"command\": {\"execute\": \"query-status\"}}";
   private final PolicyEngine policy;
+
+  /** What to explain: a caller and a QMP command. */
+  record ExplainBody(String caller, ObjectNode command) {
+    ExplainBody {
+      if (caller == null || command == null) {
+        throw new IllegalArgumentException("expected " + EXAMPLE);
+      }
+    }
+  }
 
   PolicyRoutes(PolicyEngine policy) {
     this.policy = policy;
@@ -29,25 +39,17 @@ final class PolicyRoutes {
   }
 
   private void explain(RoutingContext ctx) {
-    JsonNode body;
-    try {
-      body = JSON.readTree(ctx.body().asString() == null ? "" : ctx.body().asString());
-    } catch (IOException e) {
-      throw ApiException.badRequest("the body is not JSON: " + e.getMessage());
-    }
-    if (body == null || !body.path("caller").isTextual() || !body.path("command").isObject()) {
-      throw ApiException.badRequest("expected {\"caller\": \"dpu\", \"command\": {\"execute\": …}}");
-    }
+    ExplainBody body = StrictJson.bind(ctx.body().asString(), ExplainBody.class, EXAMPLE);
     Caller caller;
     try {
-      caller = new Caller(body.get("caller").asText());
+      caller = new Caller(body.caller());
     } catch (IllegalArgumentException e) {
-      throw ApiException.badRequest(e.getMessage());
+      throw Failures.badRequest(e.getMessage());
     }
     // A throwaway engine over the same compiled policy: explaining spends no rate-limit tokens
     // and writes no audit record.
     Decision d = new PolicyEngine(policy.policy(), AuditSink.NONE, Clock.systemUTC())
-        .decideText(caller, body.get("command").toString(), Optional.empty());
+        .decideText(caller, body.command().toString(), Optional.empty());
     ApiServer.json(ctx, 200, JSON.createObjectNode().put("caller", caller.id())
         .put("effect", d.allowed() ? "allow" : "deny").put("rule", d.ruleId()).put("reason", d.reason()));
   }

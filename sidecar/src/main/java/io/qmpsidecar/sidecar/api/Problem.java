@@ -1,126 +1,87 @@
 package io.qmpsidecar.sidecar.api;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.qmpsidecar.policy.Decision;
-import io.qmpsidecar.qmp.QmpCommandException;
-import io.qmpsidecar.qmp.QmpConnectionException;
-import io.qmpsidecar.qmp.QmpException;
-import io.qmpsidecar.qmp.QmpQueueFullException;
-import io.qmpsidecar.qmp.QmpTimeoutException;
-import io.qmpsidecar.sidecar.daemon.VmNotFoundException;
-import io.qmpsidecar.sidecar.hostprep.HostPrepException;
-import io.qmpsidecar.sidecar.migration.MigrationBlockedException;
-import io.qmpsidecar.sidecar.migration.MigrationException;
-import io.qmpsidecar.sidecar.migration.MigrationRefusedException;
-import io.qmpsidecar.sidecar.ops.AttachConflictException;
-import io.qmpsidecar.sidecar.ops.MigrationActiveException;
-import io.qmpsidecar.sidecar.ops.NoFreeSlotException;
-import io.qmpsidecar.sidecar.ops.OperationException;
-import io.qmpsidecar.sidecar.ops.PolicyDeniedException;
-import io.qmpsidecar.sidecar.ops.QemuErrorException;
-import io.qmpsidecar.sidecar.ops.UnknownVmException;
-import io.qmpsidecar.sidecar.ops.VmBusyException;
-import io.qmpsidecar.sidecar.daemon.VmUnavailableException;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.ext.web.RoutingContext;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * An RFC 9457 problem ({@code application/problem+json}): {@code type}, {@code title},
- * {@code status}, {@code detail}, plus {@code qemu} ({@code class}, {@code desc}) when QEMU said
- * it and {@code rule} when a policy decided it.
+ * {@code status}, {@code detail}, {@code instance}, plus for a failure of the sidecar its
+ * {@code kind}, the {@code fix} when known, {@code rolledBack} steps, and the failure's details
+ * (e.g. {@code qemu} with QEMU's {@code class} and {@code desc}, {@code rule} when a policy
+ * decided, {@code bdf} for a host function).
  */
 record Problem(int status, String type, String title, String detail, ObjectNode extensions) {
   static final String BASE = "urn:qmp-sidecar:problem:";
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Titles of the situations people meet most, more telling than their kind's. */
+  private static final Map<String, String> TITLES = Map.ofEntries(
+      Map.entry("vm-not-found", "No such VM"),
+      Map.entry("vm-unavailable", "VM not connected"),
+      Map.entry("vm-busy", "Too many operations wait for this VM"),
+      Map.entry("no-migration", "No migration"),
+      Map.entry("migration-refused", "The migration was refused"),
+      Map.entry("migration-failed", "The migration failed"),
+      Map.entry("migration-active", "The VM is migrating"),
+      Map.entry("schema-violation", "The command does not fit QEMU's schema"),
+      Map.entry("qemu-timeout", "QEMU did not answer in time"),
+      Map.entry("qemu-busy", "Too many commands wait for QEMU"),
+      Map.entry("qemu-unavailable", "QEMU connection lost"));
 
   static Problem of(int status, String type, String title, String detail) {
     return new Problem(status, BASE + type, title, detail, JsonNodeFactory.instance.objectNode());
   }
 
-  static Problem denied(Decision decision) {
-    Problem p = of(403, "policy-denied", "Denied by policy", "denied by rule " + decision.ruleId()
-        + ": " + decision.reason());
-    p.extensions().put("rule", decision.ruleId());
+  /** A failure's problem: the HTTP status and title of its kind, one switch (docs/operations.md has the table). */
+  static Problem from(Throwable failure) {
+    SidecarException e = SidecarException.from(failure);
+    int status = switch (e.kind()) {
+      case INVALID -> 400;
+      case DENIED -> 403;
+      case NOT_FOUND -> 404;
+      case CONFLICT, MIGRATING, MIGRATION_BLOCKED -> 409;
+      case HOST_PREREQUISITE -> 412;
+      case QEMU_ERROR -> 422;
+      case THROTTLED, BUSY -> 429;
+      case CONFIGURATION, FAILED, INTERNAL -> 500;
+      case PROTOCOL -> 502;
+      case UNAVAILABLE -> 503;
+      case GUEST_TIMEOUT, TIMEOUT -> 504;
+    };
+    String title = switch (e.kind()) {
+      case INVALID -> "Bad request";
+      case CONFIGURATION -> "Invalid configuration";
+      case DENIED -> "Denied by policy";
+      case THROTTLED -> "Rate limit reached";
+      case NOT_FOUND -> "Not found";
+      case CONFLICT -> "Conflicts with the current state";
+      case MIGRATING -> "The VM is migrating";
+      case MIGRATION_BLOCKED -> "QEMU blocks the migration";
+      case BUSY -> "Too much is queued";
+      case HOST_PREREQUISITE -> "The host function is not ready";
+      case QEMU_ERROR -> "QEMU refused the command";
+      case GUEST_TIMEOUT -> "The guest did not release the device";
+      case UNAVAILABLE -> "Not available now";
+      case TIMEOUT -> "No answer in time";
+      case PROTOCOL -> "QMP protocol error";
+      case FAILED -> "The operation failed";
+      case INTERNAL -> "Internal error";
+    };
+    Problem p = of(status, e.code(), TITLES.getOrDefault(e.code(), title), e.getMessage());
+    ObjectNode x = p.extensions();
+    x.put("kind", e.kind().name().toLowerCase(Locale.ROOT).replace('_', '-'));
+    e.details().forEach((k, v) -> x.set(k, JSON.valueToTree(v)));
+    if (e.fix() != null) {
+      x.put("fix", e.fix());
+    }
+    if (!e.rolledBack().isEmpty()) {
+      e.rolledBack().forEach(x.putArray("rolledBack")::add);
+    }
     return p;
-  }
-
-  /** Maps a failure to its problem; anything unexpected is a 500 that keeps the message. */
-  static Problem from(Throwable e) {
-    if (e instanceof ApiException a) {
-      return a.problem();
-    }
-    if (e instanceof OperationException op) {
-      Problem p = operation(op);
-      if (!op.rolledBack().isEmpty()) {
-        op.rolledBack().forEach(p.extensions().putArray("rolledBack")::add);
-      }
-      return p;
-    }
-    if (e instanceof MigrationBlockedException b) {
-      Problem p = of(409, "migration-blocked", "QEMU blocks the migration", e.getMessage());
-      b.reasons().forEach(p.extensions().putArray("reasons")::add);
-      return p;
-    }
-    if (e instanceof MigrationRefusedException) {
-      return of(409, "migration-refused", "The migration was refused", e.getMessage());
-    }
-    if (e instanceof MigrationException) {
-      return of(500, "migration-failed", "The migration failed", e.getMessage());
-    }
-    if (e instanceof VmNotFoundException) {
-      return of(404, "vm-not-found", "No such VM", e.getMessage());
-    }
-    if (e instanceof VmUnavailableException) {
-      return of(503, "vm-unavailable", "VM not connected", e.getMessage());
-    }
-    if (e instanceof QmpCommandException q) {
-      Problem p = of(422, "qemu-error", "QEMU refused the command", q.getMessage());
-      p.extensions().putObject("qemu").put("class", q.errorClass()).put("desc", q.description());
-      return p;
-    }
-    if (e instanceof QmpTimeoutException) {
-      return of(504, "qemu-timeout", "QEMU did not answer in time", e.getMessage());
-    }
-    if (e instanceof QmpQueueFullException) {
-      return of(429, "qemu-busy", "Too many commands wait for QEMU", e.getMessage());
-    }
-    if (e instanceof QmpConnectionException) {
-      return of(503, "qemu-unavailable", "QEMU connection lost", e.getMessage());
-    }
-    if (e instanceof QmpException) {
-      return of(502, "qmp-protocol", "QMP protocol error", e.getMessage());
-    }
-    return of(500, "internal", "Internal error", String.valueOf(e.getMessage()));
-  }
-
-  private static Problem operation(OperationException e) {
-    if (e instanceof PolicyDeniedException d) {
-      Problem p = of(403, "policy-denied", "Denied by policy", e.getMessage());
-      p.extensions().put("rule", d.decision().ruleId());
-      return p;
-    }
-    if (e instanceof QemuErrorException q) {
-      Problem p = of(422, "qemu-error", "QEMU refused the command", e.getMessage());
-      p.extensions().putObject("qemu").put("class", q.errorClass()).put("desc", q.description());
-      return p;
-    }
-    if (e instanceof HostPrepException h) {
-      Problem p = of(412, "host-prerequisite", "The host function is not ready", e.getMessage());
-      p.extensions().put("bdf", h.bdf()).put("fix", h.fix());
-      return p;
-    }
-    if (e instanceof UnknownVmException) {
-      return of(404, "vm-not-found", "No such VM", e.getMessage());
-    }
-    if (e instanceof VmBusyException) {
-      return of(429, "vm-busy", "Too many operations wait for this VM", e.getMessage());
-    }
-    if (e instanceof MigrationActiveException) {
-      return of(409, "migration-active", "The VM is migrating", e.getMessage());
-    }
-    if (e instanceof NoFreeSlotException || e instanceof AttachConflictException) {
-      return of(409, "conflict", "The attach conflicts with the VM's state", e.getMessage());
-    }
-    return of(500, "operation-failed", "The operation failed", e.getMessage());
   }
 
   void send(RoutingContext ctx) {

@@ -2,6 +2,8 @@ package io.qmpsidecar.sidecar.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -22,13 +24,13 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.ToIntFunction;
-import picocli.CommandLine;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * A blocking client of a running sidecar's HTTP API for the CLI thread (never an event loop):
  * every call waits at most {@code --timeout}. An RFC 9457 problem answer becomes a
- * {@link Failure} with one line for the user and the CLI's exit code.
+ * {@link SidecarException} of the problem's kind, with one line for the user.
  */
 final class ApiClient implements AutoCloseable {
   static final String DEFAULT_API = "unix:/run/qmp-sidecar/api.sock";
@@ -94,31 +96,14 @@ final class ApiClient implements AutoCloseable {
   /** An answer that is not a problem: its status and JSON body (null when empty). */
   record Response(int status, JsonNode body) {}
 
-  /** The call failed: {@link #getMessage()} is the line to print, {@link #exitCode()} the code. */
-  static final class Failure extends RuntimeException {
-    private final int exitCode;
-
-    Failure(int exitCode, String message) {
-      super(message);
-      this.exitCode = exitCode;
-    }
-
-    int exitCode() {
-      return exitCode;
-    }
-  }
-
   /**
-   * Opens the client, runs {@code body} with it and closes it; a {@link Failure} is printed as
-   * its one line on the command's err and becomes the exit code.
+   * Opens the client, runs {@code body} with it and closes it. A failure (a problem answer, an
+   * unreachable API, no answer in time) reaches the command line's handler ({@link CliFailures})
+   * as a {@link SidecarException} whose message is the one line to print.
    */
   static int run(CommandLine cli, Options options, ToIntFunction<ApiClient> body) {
     try (ApiClient client = options.open(cli)) {
       return body.applyAsInt(client);
-    } catch (Failure f) {
-      cli.getErr().println(f.getMessage());
-      cli.getErr().flush();
-      return f.exitCode();
     } finally {
       cli.getOut().flush();
     }
@@ -150,7 +135,7 @@ final class ApiClient implements AutoCloseable {
    *
    * @param body the JSON body, or null
    * @return the answer when it is not a problem (any status)
-   * @throws Failure for a problem answer, an unreachable API, or no answer within the timeout
+   * @throws SidecarException for a problem answer, an unreachable API, or no answer within the timeout
    */
   Response call(HttpMethod method, String uri, JsonNode body) {
     return await(onContext(() -> http.request(options(method, uri).setIdleTimeout(timeout.toMillis()))
@@ -164,7 +149,7 @@ final class ApiClient implements AutoCloseable {
    * before any of its body is read, and returns what the caller reads the stream with.
    *
    * @param idle the longest silence on the stream before it is closed as dead
-   * @throws Failure for a problem answer, an unreachable API, or no answer within the timeout
+   * @throws SidecarException for a problem answer, an unreachable API, or no answer within the timeout
    */
   <T> T stream(String uri, Duration idle, Function<HttpClientResponse, T> attach) {
     return await(onContext(() -> http.request(options(HttpMethod.GET, uri).setIdleTimeout(idle.toMillis()))
@@ -203,13 +188,16 @@ final class ApiClient implements AutoCloseable {
     try {
       return new Response(r.statusCode(), b.length() == 0 ? null : JSON.readTree(b.getBytes()));
     } catch (IOException e) {
-      throw new Failure(ExitCodes.UNREACHABLE, "the sidecar API at " + api + " answered "
-          + r.statusCode() + " with a body that is not JSON; check that --api names a qmp-sidecar");
+      throw unreachable("the sidecar API at " + api + " answered " + r.statusCode()
+          + " with a body that is not JSON; check that --api names a qmp-sidecar");
     }
   }
 
-  /** One line: title and detail, then QEMU's class and text, the policy rule and a fix when given. */
-  private static Failure problem(int status, Buffer body) {
+  /**
+   * One line: title and detail, then QEMU's class and text, the policy rule and a fix when given;
+   * of the problem's {@code kind}, or of the kind its status stands for when it has none.
+   */
+  private static SidecarException problem(int status, Buffer body) {
     JsonNode p;
     try {
       p = JSON.readTree(body.getBytes());
@@ -235,34 +223,51 @@ final class ApiClient implements AutoCloseable {
     if (p.path("rolledBack").size() > 0) {
       line.append("; rolled back: ").append(String.join(", ", JSON.convertValue(p.get("rolledBack"), String[].class)));
     }
-    return new Failure(exitCode(status), line.toString());
+    return SidecarException.of(kind(p.path("kind").asText(""), status), p.path("type").asText("http-" + status),
+        line.toString()).build();
   }
 
-  private static int exitCode(int status) {
+  private static Kind kind(String name, int status) {
+    for (Kind k : Kind.values()) {
+      if (k.name().equalsIgnoreCase(name.replace('-', '_'))) {
+        return k;
+      }
+    }
     return switch (status) {
-      case 400 -> ExitCodes.USAGE;
-      case 401, 403 -> ExitCodes.DENIED;
-      case 429, 502, 503, 504 -> ExitCodes.UNREACHABLE;
-      default -> ExitCodes.INVALID;
+      case 400 -> Kind.INVALID;
+      case 401, 403 -> Kind.DENIED;
+      case 429 -> Kind.BUSY;
+      case 502, 503 -> Kind.UNAVAILABLE;
+      case 504 -> Kind.TIMEOUT;
+      default -> Kind.FAILED;
     };
+  }
+
+  /** A failure the CLI met itself, with {@code line} as the one line it prints. */
+  static SidecarException failure(Kind kind, String line) {
+    return SidecarException.of(kind, "cli", line).build();
+  }
+
+  private static SidecarException unreachable(String line) {
+    return SidecarException.of(Kind.UNAVAILABLE, "api-unreachable", line).build();
   }
 
   private <T> T await(Future<T> future, Duration wait) {
     try {
       return future.toCompletionStage().toCompletableFuture().get(wait.toMillis() + 1000, TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
-      if (e.getCause() instanceof Failure f) {
+      if (e.getCause() instanceof SidecarException f) {
         throw f;
       }
-      throw new Failure(ExitCodes.UNREACHABLE, "cannot reach the sidecar API at " + api + ": "
+      throw unreachable("cannot reach the sidecar API at " + api + ": "
           + e.getCause().getMessage() + "; check that qmp-sidecar run is running and --api names its"
           + " api.socket (or api.tcp)");
     } catch (TimeoutException e) {
-      throw new Failure(ExitCodes.UNREACHABLE, "the sidecar API at " + api + " did not answer within "
-          + wait.toSeconds() + " s; check the sidecar's log, or raise --timeout");
+      throw SidecarException.of(Kind.TIMEOUT, "api-timeout", "the sidecar API at " + api + " did not answer within "
+          + wait.toSeconds() + " s; check the sidecar's log, or raise --timeout").build();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new Failure(ExitCodes.UNREACHABLE, "interrupted while waiting for the sidecar API");
+      throw unreachable("interrupted while waiting for the sidecar API");
     }
   }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.qmpsidecar.qmp.QmpCommandException;
 import io.qmpsidecar.qmp.UnplugOutcome;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.http.HttpMethod;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
@@ -12,11 +13,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /**
  * {@code qmp-sidecar devices detach VM ID}. A detach the guest has not acknowledged yet is
@@ -137,8 +138,8 @@ final class DevicesDetachCommand implements Callable<Integer> {
     UnplugOutcome outcome;
     try {
       outcome = session.deviceDel(id, wait);
-    } catch (QmpCommandException e) {
-      if (!e.errorClass().equals("DeviceNotFound")) {
+    } catch (SidecarException e) {
+      if (!(e.getCause() instanceof QmpCommandException q && q.errorClass().equals("DeviceNotFound"))) {
         throw e;
       }
       print("NOT_FOUND", "QEMU has no device " + id);

@@ -9,6 +9,7 @@ import io.qmpsidecar.qmp.QmpEvent;
 import io.qmpsidecar.qmp.QmpEventListener;
 import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.qmp.QmpSubscription;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
@@ -104,7 +105,7 @@ final class DirectEvents implements EventsCommand.Source {
    * The next event or {@code gap} notice, waiting at most {@code wait}.
    *
    * @return the line, or null when none arrived within the wait
-   * @throws ApiClient.Failure (exit 4) when QEMU closed the connection
+   * @throws SidecarException (exit 4) when QEMU closed the connection
    */
   @Override
   public JsonNode next(Duration wait) {
@@ -113,10 +114,10 @@ final class DirectEvents implements EventsCommand.Source {
       item = queue.poll(wait.toNanos(), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new ApiClient.Failure(ExitCodes.UNREACHABLE, "interrupted while reading QEMU's events");
+      throw ApiClient.failure(Kind.UNAVAILABLE, "interrupted while reading QEMU's events");
     }
     if (item != null && item.end() != null) {
-      throw new ApiClient.Failure(ExitCodes.UNREACHABLE, item.end());
+      throw ApiClient.failure(Kind.UNAVAILABLE, item.end());
     }
     return item == null ? null : item.line();
   }

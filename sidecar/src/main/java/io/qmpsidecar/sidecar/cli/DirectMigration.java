@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.qmp.MigrationInfo;
 import io.qmpsidecar.qmp.QmpCommands;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import java.util.Locale;
 
 /**
@@ -20,12 +21,12 @@ final class DirectMigration {
   /**
    * The migration QEMU reports now.
    *
-   * @throws ApiClient.Failure (exit 1) when QEMU has not migrated since it started
+   * @throws SidecarException (exit 1) when QEMU has not migrated since it started
    */
   static ObjectNode current(DirectQmp session, String vm) {
     MigrationInfo info = session.call(QmpCommands.queryMigrate());
     if (info.status().equals("none")) {
-      throw new ApiClient.Failure(ExitCodes.INVALID, "No migration: " + session.who(vm)
+      throw ApiClient.failure(Kind.NOT_FOUND, "No migration: " + session.who(vm)
           + " has not migrated since it started");
     }
     return run(info, vm);

@@ -17,6 +17,8 @@ import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpConnectionException;
 import io.qmpsidecar.qmp.QmpException;
 import io.qmpsidecar.qmp.UnplugOutcome;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
@@ -29,8 +31,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.ToIntFunction;
-import picocli.CommandLine;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * The CLI's direct mode ({@code --qmp}): one QMP session with QEMU through qmp-client, on a
@@ -124,8 +126,9 @@ final class DirectQmp implements AutoCloseable {
   }
 
   /**
-   * Loads the policy, runs {@code body} with a session (connected on first use) and closes it;
-   * prints a problem as one line on the command's err and returns its exit code.
+   * Loads the policy, runs {@code body} with a session (connected on first use) and closes it.
+   * A failure reaches the command line's handler ({@link CliFailures}): QEMU's refusal as
+   * {@code CLASS: desc}, QEMU's text unchanged.
    */
   static int run(CommandLine cli, QmpAddress address, Policy policy, Duration timeout, ToIntFunction<DirectQmp> body) {
     if (policy.file != null && policy.preset != null) {
@@ -143,21 +146,9 @@ final class DirectQmp implements AutoCloseable {
     }
     try (DirectQmp session = new DirectQmp(address, engine, timeout)) {
       return body.applyAsInt(session);
-    } catch (QmpCommandException e) {
-      return fail(cli, e.errorClass() + ": " + e.description(), ExitCodes.INVALID);
-    } catch (QmpException e) {
-      return fail(cli, e.getMessage(), ExitCodes.UNREACHABLE);
-    } catch (ApiClient.Failure f) {
-      return fail(cli, f.getMessage(), f.exitCode());
     } finally {
       cli.getOut().flush();
     }
-  }
-
-  private static int fail(CommandLine cli, String line, int exitCode) {
-    cli.getErr().println(line);
-    cli.getErr().flush();
-    return exitCode;
   }
 
   private final QmpAddress address;
@@ -208,7 +199,7 @@ final class DirectQmp implements AutoCloseable {
   /**
    * Decides the command with {@code --policy}/{@code --preset}, when one was given.
    *
-   * @throws ApiClient.Failure with exit code 3 and the decision when the policy denies it
+   * @throws SidecarException {@code DENIED} with the decision when the policy denies it
    */
   void decide(QmpCommand<?> command) {
     if (policy == null) {
@@ -216,7 +207,7 @@ final class DirectQmp implements AutoCloseable {
     }
     Decision decision = policy.decide(PolicyRequest.of(Caller.cli(), command.name(), command.arguments()));
     if (!decision.allowed()) {
-      throw new ApiClient.Failure(ExitCodes.DENIED, decision.toString());
+      throw SidecarException.of(Kind.DENIED, "policy-denied", decision.toString()).build();
     }
   }
 
@@ -251,6 +242,10 @@ final class DirectQmp implements AutoCloseable {
     try {
       return future.toCompletionStage().toCompletableFuture().get(wait.toMillis() + 1000, TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
+      if (e.getCause() instanceof QmpCommandException q) {
+        throw SidecarException.of(Kind.QEMU_ERROR, "qemu-error", q.errorClass() + ": " + q.description()).cause(q)
+            .build();
+      }
       if (e.getCause() instanceof QmpException q) {
         throw q;
       }

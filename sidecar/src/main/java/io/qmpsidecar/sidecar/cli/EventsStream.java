@@ -2,6 +2,7 @@ package io.qmpsidecar.sidecar.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientResponse;
@@ -74,7 +75,7 @@ final class EventsStream implements EventsCommand.Source {
    * The next event or {@code gap} notice, waiting at most {@code wait}.
    *
    * @return the line as JSON, or null when none arrived within the wait
-   * @throws ApiClient.Failure when the stream ended, was cut off by the sidecar, or sent a line
+   * @throws SidecarException when the stream ended, was cut off by the sidecar, or sent a line
    *     that is not JSON
    */
   @Override
@@ -86,20 +87,20 @@ final class EventsStream implements EventsCommand.Source {
         item = queue.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new ApiClient.Failure(ExitCodes.UNREACHABLE, "interrupted while reading events");
+        throw ApiClient.failure(Kind.UNAVAILABLE, "interrupted while reading events");
       }
       if (item == null) {
         return null;
       }
       if (item.end() != null) {
-        throw new ApiClient.Failure(ExitCodes.UNREACHABLE, item.end()
+        throw ApiClient.failure(Kind.UNAVAILABLE, item.end()
             + "; run qmp-sidecar events again with --since and the last id printed to resume");
       }
       context.runOnContext(v -> parser.fetch(1));
       JsonNode event = parse(item.line());
       String type = event.path("type").asText();
       if (type.equals("error")) {
-        throw new ApiClient.Failure(ExitCodes.UNREACHABLE, "the sidecar cut off the event stream: "
+        throw ApiClient.failure(Kind.UNAVAILABLE, "the sidecar cut off the event stream: "
             + event.path("detail").asText());
       }
       if (!type.equals("heartbeat")) {
@@ -112,7 +113,7 @@ final class EventsStream implements EventsCommand.Source {
     try {
       return JSON.readTree(line);
     } catch (IOException e) {
-      throw new ApiClient.Failure(ExitCodes.UNREACHABLE, "the event stream sent a line that is not JSON ("
+      throw ApiClient.failure(Kind.UNAVAILABLE, "the event stream sent a line that is not JSON ("
           + e.getMessage() + "); check that --api names a qmp-sidecar");
     }
   }

@@ -1,6 +1,7 @@
 package io.qmpsidecar.sidecar.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
@@ -31,7 +32,7 @@ final class MigrateProgress {
    *
    * @param read reads the run's status: from the sidecar's API, or from QEMU with --qmp
    * @return the last status read, or null when {@code maxTime} passed first
-   * @throws ApiClient.Failure when a status read fails
+   * @throws SidecarException when a status read fails
    */
   JsonNode follow(Supplier<JsonNode> read, Duration maxTime) {
     long deadline = System.nanoTime() + maxTime.toNanos();
@@ -50,7 +51,7 @@ final class MigrateProgress {
         Thread.sleep(POLL.toMillis());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new ApiClient.Failure(ExitCodes.UNREACHABLE, "interrupted while following the migration");
+        throw ApiClient.failure(Kind.UNAVAILABLE, "interrupted while following the migration");
       }
     }
   }

@@ -5,15 +5,16 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.qmp.MigrationInfo;
 import io.qmpsidecar.qmp.QmpCommands;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.migration.MigrationDriver;
-import io.qmpsidecar.sidecar.migration.MigrationRefusedException;
 import io.vertx.core.http.HttpMethod;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /**
  * {@code qmp-sidecar migrate start VM --to DEST --uri URI}: starts a coordinated migration. With
@@ -95,17 +96,17 @@ final class MigrateStartCommand implements Callable<Integer> {
     return qmp.run(cli, policy, api.timeoutSeconds, session -> {
       try {
         new MigrationDriver().checkUri(session.who(vm), uri);
-      } catch (MigrationRefusedException e) {
-        throw new ApiClient.Failure(ExitCodes.INVALID, "The migration was refused: " + e.getMessage());
+      } catch (SidecarException e) {
+        throw ApiClient.failure(e.kind(), "The migration was refused: " + e.getMessage());
       }
       MigrationInfo before = session.call(QmpCommands.queryMigrate());
       if (before.isActive()) {
-        throw new ApiClient.Failure(ExitCodes.INVALID, "The migration was refused: " + session.who(vm)
+        throw ApiClient.failure(Kind.CONFLICT, "The migration was refused: " + session.who(vm)
             + " is already migrating (" + before.status() + "); follow it with qmp-sidecar migrate status --qmp "
             + session.address() + " --follow, or cancel it with qmp-sidecar migrate cancel --qmp " + session.address());
       }
       if (!before.blockedReasons().isEmpty()) {
-        throw new ApiClient.Failure(ExitCodes.INVALID, "QEMU blocks the migration: "
+        throw ApiClient.failure(Kind.MIGRATION_BLOCKED, "QEMU blocks the migration: "
             + String.join("; ", before.blockedReasons()) + " (through the sidecar, migrate start detaches DPU"
             + " functions first, by --strategy)");
       }

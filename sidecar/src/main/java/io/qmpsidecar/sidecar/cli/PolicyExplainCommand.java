@@ -10,8 +10,15 @@ import io.qmpsidecar.policy.HotplugFacts;
 import io.qmpsidecar.policy.Policy;
 import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.policy.PolicyLoadException;
+import io.qmpsidecar.policy.RequestContext;
+import io.qmpsidecar.policy.ValueSets;
+import io.qmpsidecar.policy.Via;
 import java.io.PrintWriter;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -49,8 +56,30 @@ final class PolicyExplainCommand implements Callable<Integer> {
       names = "--facts",
       paramLabel = "JSON",
       description = "Hotplug facts for a vfio-pci attach: {\"bdf\":…, \"physfn\":…, \"vendor\":…,"
-          + " \"device\":…, \"attached\":N, \"exclusive\":true|false}.")
+          + " \"device\":…, \"attached\":N, \"exclusive\":true|false, \"driver\":…}.")
   String facts;
+
+  @Option(
+      names = "--via",
+      paramLabel = "WAY",
+      defaultValue = "passthrough",
+      description = "How the request comes: passthrough (default), attach, detach, migrate, relay,"
+          + " automation.")
+  String via;
+
+  @Option(
+      names = "--fact",
+      paramLabel = "NAME=VALUE",
+      description = "A member of a fact set the sidecar would resolve, e.g. attached=hp0;"
+          + " repeat for more.")
+  List<String> factSets = new ArrayList<>();
+
+  @Option(
+      names = "--value-set",
+      paramLabel = "NAME=VALUE",
+      description = "A member of a value set of the configuration, e.g."
+          + " migration.destinations=tcp:10.0.0.2:4444; repeat for more.")
+  List<String> valueSets = new ArrayList<>();
 
   @Override
   public Integer call() {
@@ -60,15 +89,34 @@ final class PolicyExplainCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
-    Optional<HotplugFacts> hotplug = facts == null ? Optional.empty() : Optional.of(parseFacts());
+    RequestContext context;
+    Map<String, List<String>> sets;
+    try {
+      context = RequestContext.of(Via.of(via));
+      for (Map.Entry<String, List<String>> fact : pairs("--fact", factSets).entrySet()) {
+        context = context.withFacts(fact.getKey(), fact.getValue());
+      }
+      sets = pairs("--value-set", valueSets);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+    if (facts != null) {
+      context = context.withHotplug(parseFacts());
+    }
     Policy policy;
     try {
       policy = source.load(spec.commandLine());
     } catch (PolicyLoadException e) {
       return PolicyCommand.printInvalid(e, spec.commandLine().getErr());
     }
-    PolicyEngine engine = new PolicyEngine(policy, AuditSink.NONE, Clock.systemUTC());
-    Decision decision = engine.decideText(who, command, hotplug);
+    PolicyEngine engine;
+    try {
+      engine = new PolicyEngine(policy, ValueSets.of(sets), AuditSink.NONE, Clock.systemUTC());
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "invalid --value-set: "
+          + e.getMessage());
+    }
+    Decision decision = engine.decideText(who, command, context);
     PrintWriter out = spec.commandLine().getOut();
     out.println(decision);
     out.flush();
@@ -88,13 +136,29 @@ final class PolicyExplainCommand implements Callable<Integer> {
           || !exclusive.isBoolean()) {
         throw badFacts("'attached' must be a number and 'exclusive' true or false");
       }
-      return new HotplugFacts(bdf, physfn, vendor, device, attached.intValue(),
+      HotplugFacts parsed = new HotplugFacts(bdf, physfn, vendor, device, attached.intValue(),
           exclusive.booleanValue());
+      return f.has("driver") ? parsed.withHostDriver(text(f, "driver")) : parsed;
     } catch (JsonProcessingException e) {
       throw badFacts("not JSON (" + e.getOriginalMessage() + ")");
     } catch (IllegalArgumentException e) {
       throw badFacts(e.getMessage());
     }
+  }
+
+  /** NAME=VALUE options, grouped by name. */
+  private static Map<String, List<String>> pairs(String option, List<String> values) {
+    Map<String, List<String>> out = new LinkedHashMap<>();
+    for (String pair : values) {
+      int eq = pair.indexOf('=');
+      if (eq <= 0 || eq == pair.length() - 1) {
+        throw new IllegalArgumentException("invalid " + option + " '" + pair
+            + "': write NAME=VALUE, e.g. " + (option.equals("--fact") ? "attached=hp0"
+            : "migration.destinations=tcp:10.0.0.2:4444"));
+      }
+      out.computeIfAbsent(pair.substring(0, eq), k -> new ArrayList<>()).add(pair.substring(eq + 1));
+    }
+    return out;
   }
 
   private static String text(JsonNode f, String key) {

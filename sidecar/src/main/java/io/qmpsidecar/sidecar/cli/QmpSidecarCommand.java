@@ -1,7 +1,7 @@
 package io.qmpsidecar.sidecar.cli;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** The {@code qmp-sidecar} command line: each subcommand is one class in this package. */
 @Command(
@@ -28,9 +28,12 @@ public final class QmpSidecarCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  /** Builds the command line with every subcommand; tests call this and inject out and err. */
+  /**
+   * Builds the command line with every subcommand and its one failure handler; tests call this
+   * and inject out and err.
+   */
   public static CommandLine commandLine() {
-    return new CommandLine(new QmpSidecarCommand());
+    return new CommandLine(new QmpSidecarCommand()).setExecutionExceptionHandler(new CliFailures());
   }
 
   public static void main(String[] args) {

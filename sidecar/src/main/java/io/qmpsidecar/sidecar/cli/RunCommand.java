@@ -1,18 +1,18 @@
 package io.qmpsidecar.sidecar.cli;
 
-import io.qmpsidecar.policy.PolicyLoadException;
-import io.qmpsidecar.sidecar.config.ConfigException;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.daemon.Logging;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 import sun.misc.Signal;
 
 /**
@@ -39,15 +39,15 @@ final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     long t0 = System.nanoTime();
-    SidecarConfig c;
+    SidecarConfig c = config.load(System.getenv());
+    Logging.configure(c.logFormat(), verbose, System.getenv());
     Sidecar sidecar;
     try {
-      c = config.load(System.getenv());
-      Logging.configure(c.logFormat(), verbose, System.getenv());
-      sidecar = new Sidecar(c);
-    } catch (ConfigException | PolicyLoadException e) {
-      spec.commandLine().getErr().println("qmp-sidecar: " + e.getMessage());
-      return ExitCodes.INVALID;
+      sidecar = Sidecar.start(c, START_TIMEOUT);
+    } catch (SidecarException e) {
+      throw e;
+    } catch (Exception e) {
+      throw SidecarException.of(Kind.UNAVAILABLE, "cannot-start", "cannot start: " + rootMessage(e)).cause(e).build();
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Thread hook = new Thread(() -> {
@@ -56,12 +56,6 @@ final class RunCommand implements Callable<Integer> {
     }, "qmp-sidecar-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     Signal.handle(new Signal("HUP"), s -> reload(sidecar));
-    try {
-      sidecar.start(START_TIMEOUT);
-    } catch (Exception e) {
-      spec.commandLine().getErr().println("qmp-sidecar: cannot start: " + rootMessage(e));
-      return ExitCodes.UNREACHABLE;
-    }
     if (verbose) {
       spec.commandLine().getErr().printf("qmp-sidecar: ready in %d ms (JVM start to ready: %d ms)%n",
           Duration.ofNanos(System.nanoTime() - t0).toMillis(),
@@ -80,7 +74,7 @@ final class RunCommand implements Callable<Integer> {
   private void reload(Sidecar sidecar) {
     try {
       sidecar.reload(config.load(System.getenv()));
-    } catch (ConfigException | PolicyLoadException e) {
+    } catch (SidecarException e) {
       LOG.error("SIGHUP: the new configuration is refused, the old one stays in force: {}", e.getMessage());
     }
   }

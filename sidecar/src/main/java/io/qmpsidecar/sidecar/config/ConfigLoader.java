@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.qmpsidecar.qmp.QmpAddress;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +17,7 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -24,8 +27,8 @@ import java.util.Set;
  * Reads the YAML configuration, applies overrides, validates everything and binds it. Override
  * precedence, lowest first: defaults, the file, environment variables
  * ({@code QMP_SIDECAR_API_SOCKET} for {@code api.socket}), then {@code --set api.socket=…}
- * flags. An invalid configuration never half-applies: {@link ConfigException} lists every
- * problem.
+ * flags. An invalid configuration never half-applies: the failure ({@code CONFIGURATION},
+ * {@code config-invalid}) lists every problem, each naming its key and the fix.
  */
 public final class ConfigLoader {
   public static final String ENV_PREFIX = "QMP_SIDECAR_";
@@ -37,6 +40,8 @@ public final class ConfigLoader {
   private static Map<String, String> keys() {
     java.util.LinkedHashMap<String, String> k = new java.util.LinkedHashMap<>();
     k.put("vmSocketDir", null);
+    k.put("libvirt.uri", null);
+    k.put("libvirt.metadata", null);
     k.put("stateDir", "/var/lib/qmp-sidecar");
     k.put("api.socket", "/run/qmp-sidecar/api.sock");
     k.put("api.tcp", null);
@@ -48,6 +53,7 @@ public final class ConfigLoader {
     k.put("proxy.dir", "/run/qmp-sidecar/proxy");
     k.put("host.sysfsRoot", "/sys");
     k.put("host.devRoot", "/dev");
+    k.put("host.vfioDrivers", "");
     k.put("relay.url", null);
     k.put("relay.hostId", null);
     k.put("relay.cert", null);
@@ -75,7 +81,7 @@ public final class ConfigLoader {
     List<String> problems = new ArrayList<>();
     ObjectNode tree = read(file, problems);
     if (!problems.isEmpty()) {
-      throw new ConfigException(source, problems);
+      throw invalid(source, problems);
     }
     checkKnownKeys(tree, "", problems);
     KEYS.keySet().forEach(key -> {
@@ -103,9 +109,16 @@ public final class ConfigLoader {
     }
     SidecarConfig config = bind(tree, problems);
     if (!problems.isEmpty()) {
-      throw new ConfigException(source, problems);
+      throw invalid(source, problems);
     }
     return config;
+  }
+
+  /** The configuration is invalid: every problem, in the message and as the detail {@code problems}. */
+  private static SidecarException invalid(String source, List<String> problems) {
+    return SidecarException.of(Kind.CONFIGURATION, "config-invalid", source + ": " + problems.size() + " problem"
+        + (problems.size() == 1 ? "" : "s") + ":\n  " + String.join("\n  ", problems))
+        .detail("problems", List.copyOf(problems)).build();
   }
 
   private static String defaultName(String address) {
@@ -218,11 +231,18 @@ public final class ConfigLoader {
     SidecarConfig.Timeouts timeouts = new SidecarConfig.Timeouts(duration(tree, "timeouts.command", problems),
         duration(tree, "timeouts.attach", problems), duration(tree, "timeouts.detach", problems),
         duration(tree, "timeouts.shutdown", problems));
-    return new SidecarConfig(vms, path(text(tree, "vmSocketDir")), path(text(tree, "stateDir")),
+    String discoverUri = text(tree, "libvirt.uri");
+    String metadata = text(tree, "libvirt.metadata");
+    if (metadata != null && discoverUri == null) {
+      problems.add("libvirt.metadata: set libvirt.uri too (metadata narrows the domains discovered on that URI)");
+    }
+    return new SidecarConfig(vms, path(text(tree, "vmSocketDir")),
+        new SidecarConfig.LibvirtDiscovery(discoverUri, metadata), path(text(tree, "stateDir")),
         new SidecarConfig.Api(path(text(tree, "api.socket")), tcpHost, tcpPort, tokens, tlsCert, tlsKey),
         new SidecarConfig.Policy(text(tree, "policy.preset"), path(text(tree, "policy.file"))),
         path(text(tree, "proxy.dir")),
-        new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot"))),
+        new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot")),
+            vfioDrivers(tree, problems)),
         new SidecarConfig.Relay(relayUrl, text(tree, "relay.hostId"), path(text(tree, "relay.cert")),
             path(text(tree, "relay.key")), path(text(tree, "relay.ca")),
             Boolean.parseBoolean(text(tree, "relay.allowPlainRemote"))),
@@ -235,7 +255,7 @@ public final class ConfigLoader {
       return vms;
     }
     if (!list.isArray()) {
-      problems.add("vms: must be a list of {name, qmp}");
+      problems.add("vms: must be a list of {name, qmp} or {name, libvirt: {uri, domain}}");
       return vms;
     }
     Set<String> names = new HashSet<>();
@@ -250,6 +270,10 @@ public final class ConfigLoader {
       if (!names.add(name)) {
         problems.add(where + ".name: '" + name + "' is used twice; VM names must be unique");
       }
+      if (vm.has("libvirt")) {
+        libvirtVm(vm, name, where, problems).ifPresent(vms::add);
+        continue;
+      }
       try {
         vms.add(new SidecarConfig.Vm(name, QmpAddress.parse(vm.path("qmp").asText(""))));
       } catch (IllegalArgumentException e) {
@@ -257,6 +281,71 @@ public final class ConfigLoader {
       }
     }
     return vms;
+  }
+
+  /** {@code host.vfioDrivers}: a YAML list or a comma-separated value of VFIO variant driver names. */
+  private static List<String> vfioDrivers(JsonNode tree, List<String> problems) {
+    JsonNode node = tree.path("host").path("vfioDrivers");
+    List<String> names = new ArrayList<>();
+    if (node.isArray()) {
+      node.forEach(n -> names.add(n.asText()));
+    } else {
+      for (String name : text(tree, "host.vfioDrivers").split(",")) {
+        if (!name.isBlank()) {
+          names.add(name.strip());
+        }
+      }
+    }
+    for (String name : names) {
+      if (!name.matches("[a-z0-9_-]{1,64}") || !name.contains("vfio")) {
+        problems.add("host.vfioDrivers: '" + name + "' is not a VFIO driver's name (e.g. mlx5_vfio_pci); list only"
+            + " VFIO variant drivers: a function bound to anything else is the host's again");
+      }
+    }
+    return names;
+  }
+
+  private static java.util.Optional<SidecarConfig.Vm> libvirtVm(JsonNode vm, String name, String where,
+      List<String> problems) {
+    JsonNode l = vm.get("libvirt");
+    if (vm.has("qmp")) {
+      problems.add(where + ": set either qmp or libvirt, not both (a libvirt domain's monitor belongs to libvirt)");
+      return java.util.Optional.empty();
+    }
+    if (!l.isObject()) {
+      problems.add(where + ".libvirt: must be {uri, domain}, e.g. {uri: qemu:///system, domain: " + name + "}");
+      return java.util.Optional.empty();
+    }
+    for (Iterator<String> it = l.fieldNames(); it.hasNext(); ) {
+      String key = it.next();
+      if (!Set.of("uri", "domain", "passthrough", "managed").contains(key)) {
+        problems.add(where + ".libvirt." + key + ": unknown key; known keys: uri, domain, passthrough, managed");
+      }
+    }
+    String uri = l.path("uri").asText("");
+    if (!uri.matches("[a-z0-9+]+://.*")) {
+      problems.add(where + ".libvirt.uri: '" + uri + "' must be a libvirt URI, e.g. qemu:///system");
+      return java.util.Optional.empty();
+    }
+    String domain = l.path("domain").asText(name);
+    if (domain.isBlank()) {
+      problems.add(where + ".libvirt.domain: must name the libvirt domain (default: the VM's name)");
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(new SidecarConfig.Vm(name, null, new SidecarConfig.Libvirt(uri, domain,
+        flag(l, "passthrough", where, problems), flag(l, "managed", where, problems))));
+  }
+
+  private static boolean flag(JsonNode node, String key, String where, List<String> problems) {
+    JsonNode v = node.path(key);
+    if (v.isMissingNode() || v.isNull()) {
+      return false;
+    }
+    if (!v.isBoolean() && !Set.of("true", "false").contains(v.asText())) {
+      problems.add(where + ".libvirt." + key + ": '" + v.asText() + "' must be true or false");
+      return false;
+    }
+    return v.asBoolean() || "true".equals(v.asText());
   }
 
   private static Duration duration(JsonNode tree, String key, List<String> problems) {

@@ -102,11 +102,10 @@ public final class DemoStory {
     Path api = dir.resolve("api.sock");
     say("[2/6] starting the DPU agent on ws://127.0.0.1:%d and the sidecar (API on unix:%s, policy %s)",
         dpu.actualPort(), api, policy.getFileName());
-    Sidecar sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + api,
+    Sidecar sidecar = Sidecar.start(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + api,
         "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"), "policy.file=" + policy,
         "relay.url=ws://127.0.0.1:" + dpu.actualPort(), "relay.hostId=" + HOST_ID, "timeouts.detach=300ms"),
-        List.of("src=" + src.address(), "dst=" + dst.address())));
-    sidecar.start(STEP);
+        List.of("src=" + src.address(), "dst=" + dst.address())), STEP);
     cleanup.add(sidecar::stop);
     // Nothing runs a guest in qtest mode: this stand-in answers each pending unplug the way a
     // guest's PCIe hotplug driver would, here with a reset.

@@ -18,6 +18,10 @@ public final class EventTypes {
   public static final String DRIFT_MISSING = "drift.device-missing";
   public static final String DRIFT_UNKNOWN = "drift.device-unknown";
   public static final String RECONCILED = "reconcile.done";
+  /** An attach the sidecar did not finish (it stopped) was found done in QEMU and kept. */
+  public static final String ATTACH_ADOPTED = "attach.adopted";
+  /** An attach the sidecar did not finish was not in QEMU: its record is gone, its host driver restored. */
+  public static final String ATTACH_ABANDONED = "attach.abandoned";
 
   private EventTypes() {}
 }

@@ -26,6 +26,11 @@ public record HostDevice(Bdf bdf, String vendorId, String deviceId, Optional<Bdf
     return group.stream().filter(m -> !m.vfioSafe()).toList();
   }
 
+  /** Whether the function is bound to a VFIO driver ({@code vfio-pci} or a variant) now. */
+  public boolean boundToVfio() {
+    return driver.map(d -> d.contains("vfio")).orElse(false);
+  }
+
   public boolean groupExclusive() {
     return foreignGroupMembers().isEmpty();
   }

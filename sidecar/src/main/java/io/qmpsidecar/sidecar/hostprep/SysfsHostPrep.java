@@ -1,19 +1,24 @@
 package io.qmpsidecar.sidecar.hostprep;
 
+import io.qmpsidecar.sidecar.failure.Failures;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Objects;
+import java.util.Collections;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
  * Prepares host PCI functions for {@code vfio-pci} against a configurable sysfs root and
  * {@code /dev} root. All file I/O runs on Vert.x worker threads; every failure is a
- * {@link HostPrepException} naming the function, the problem and the fix.
+ * {@link io.qmpsidecar.sidecar.failure.SidecarException} ({@code HOST_PREREQUISITE}) naming the function, the problem and the fix.
  *
  * <p>Binding uses {@code driver_override}, then {@code unbind} from the old driver, then
  * {@code drivers_probe}, never {@code new_id} (which would claim every device with that id).
@@ -24,6 +29,10 @@ public final class SysfsHostPrep {
   private final Path devRoot;
   private final SysfsWriter writer;
   private final SysfsReader reader;
+  private final Set<String> drivers;
+
+  /** The VFIO driver every host has. */
+  public static final String VFIO_PCI = "vfio-pci";
 
   /**
    * @param sysfsRoot normally {@code /sys}
@@ -31,32 +40,61 @@ public final class SysfsHostPrep {
    * @param writer how attributes are written ({@link SysfsWriter#DIRECT} on a real host)
    */
   public SysfsHostPrep(Vertx vertx, Path sysfsRoot, Path devRoot, SysfsWriter writer) {
+    this(vertx, sysfsRoot, devRoot, writer, Set.of());
+  }
+
+  /**
+   * @param variantDrivers VFIO variant drivers a function may be bound to besides
+   *     {@value #VFIO_PCI} (e.g. {@code mlx5_vfio_pci}); no other driver name is ever written
+   */
+  public SysfsHostPrep(Vertx vertx, Path sysfsRoot, Path devRoot, SysfsWriter writer, Set<String> variantDrivers) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.sysfsRoot = Objects.requireNonNull(sysfsRoot, "sysfsRoot");
     this.devRoot = Objects.requireNonNull(devRoot, "devRoot");
     this.writer = Objects.requireNonNull(writer, "writer");
     this.reader = new SysfsReader(sysfsRoot);
+    Set<String> allowed = new TreeSet<>(variantDrivers);
+    allowed.add(VFIO_PCI);
+    this.drivers = Collections.unmodifiableSet(allowed);
+  }
+
+  /** The host drivers a function may be bound to: {@value #VFIO_PCI} and the configured variants. */
+  public Set<String> drivers() {
+    return drivers;
+  }
+
+  /**
+   * Refuses a host driver that is not {@value #VFIO_PCI} or a configured variant, before anything
+   * is read or written: a caller's text never reaches sysfs.
+   *
+   * @throws SidecarException {@code INVALID} ({@code bad-request}) naming the allowed drivers
+   */
+  public void checkDriver(String driver) {
+    if (driver != null && !drivers.contains(driver)) {
+      throw Failures.badRequest("hostDriver '" + driver + "' is not allowed: use one of " + drivers
+          + " (VFIO variant drivers are added with host.vfioDrivers in the sidecar's configuration)");
+    }
   }
 
   /**
    * The VF number {@code vfIndex} of {@code pf} (its {@code virtfnN} link).
    *
-   * @return fails with {@link HostPrepException} when the PF or that VF does not exist
+   * @return fails with {@link io.qmpsidecar.sidecar.failure.SidecarException} ({@code HOST_PREREQUISITE}) when the PF or that VF does not exist
    */
   public Future<Bdf> resolveVf(Bdf pf, int vfIndex) {
     return vertx.executeBlocking(() -> {
       if (!Files.isDirectory(reader.deviceDir(pf))) {
-        throw new HostPrepException(pf.value(), "no such PCI device (the PF is missing)",
+        throw HostPrepFailure.of(pf.value(), "no such PCI device (the PF is missing)",
             "check the PF address with lspci -D");
       }
-      return reader.virtfn(pf, vfIndex).orElseThrow(() -> new HostPrepException(pf.value(),
+      return reader.virtfn(pf, vfIndex).orElseThrow(() -> HostPrepFailure.of(pf.value(),
           "has no VF " + vfIndex + " (no virtfn" + vfIndex + " link)",
           "create VFs with: echo N > " + reader.deviceDir(pf).resolve("sriov_numvfs")
               + " (N > " + vfIndex + ")"));
     });
   }
 
-  /** Reads the function's facts without changing anything; fails with {@link HostPrepException}. */
+  /** Reads the function's facts without changing anything; fails with {@link io.qmpsidecar.sidecar.failure.SidecarException} ({@code HOST_PREREQUISITE}). */
   public Future<HostDevice> inspect(Bdf bdf) {
     return vertx.executeBlocking(() -> reader.read(bdf));
   }
@@ -71,10 +109,19 @@ public final class SysfsHostPrep {
    *     that the function is already bound to a VFIO driver
    */
   public Future<PreparedHost> prepare(HostDevice device, String driver) {
+    try {
+      checkDriver(driver);
+    } catch (SidecarException e) {
+      return Future.failedFuture(e);
+    }
     return vertx.executeBlocking(() -> {
       String bdf = device.bdf().value();
+      if (driver != null && !Files.isDirectory(sysfsRoot.resolve("bus/pci/drivers").resolve(driver))) {
+        throw HostPrepFailure.of(bdf, "cannot be bound to " + driver + ": the driver is not loaded (no "
+            + sysfsRoot.resolve("bus/pci/drivers").resolve(driver) + ")", "load it: modprobe " + driver.replace('-', '_'));
+      }
       if (!device.groupExclusive()) {
-        throw new HostPrepException(bdf, "IOMMU group " + device.iommuGroup() + " also holds "
+        throw HostPrepFailure.of(bdf, "IOMMU group " + device.iommuGroup() + " also holds "
             + device.foreignGroupMembers().stream()
                 .map(m -> m.bdf() + " (bound to " + m.driver().orElse("?") + ")")
                 .collect(Collectors.joining(", "))
@@ -84,7 +131,7 @@ public final class SysfsHostPrep {
       Optional<String> current = device.driver();
       boolean rebind = driver != null && !current.equals(Optional.of(driver));
       if (!rebind && !current.map(GroupMember::isVfioSafeDriver).orElse(false)) {
-        throw new HostPrepException(bdf, "is bound to " + current.orElse("no driver")
+        throw HostPrepFailure.of(bdf, "is bound to " + current.orElse("no driver")
             + ", not to a VFIO driver", "ask for a host driver to bind (e.g. vfio-pci) or bind it"
             + " yourself: echo vfio-pci > " + reader.deviceDir(device.bdf()).resolve("driver_override"));
       }
@@ -95,13 +142,12 @@ public final class SysfsHostPrep {
       }
       try {
         checkDeviceNode(device);
-      } catch (HostPrepException e) {
-        if (rebind) {
-          restoreBlocking(device.bdf(), current);
-          e.withRollback(List.of("host driver of " + bdf + " restored to "
-              + current.orElse("none")));
+      } catch (SidecarException e) {
+        if (!rebind) {
+          throw e;
         }
-        throw e;
+        restoreBlocking(device.bdf(), current);
+        throw e.withRollback(List.of("host driver of " + bdf + " restored to " + current.orElse("none")));
       }
       return new PreparedHost(device, bound, current, rebind);
     });
@@ -128,7 +174,7 @@ public final class SysfsHostPrep {
     Optional<String> now = reader.driver(bdf);
     if (!now.equals(Optional.of(driver))) {
       restoreBlocking(bdf, current);
-      throw new HostPrepException(bdf.value(), "did not bind to " + driver + " (bound to "
+      throw HostPrepFailure.of(bdf.value(), "did not bind to " + driver + " (bound to "
           + now.orElse("no driver") + " after drivers_probe; old driver "
           + current.orElse("none") + " restored)", "load the driver (modprobe "
           + driver.replace('-', '_') + ") and check dmesg");
@@ -150,11 +196,11 @@ public final class SysfsHostPrep {
   private void checkDeviceNode(HostDevice device) {
     Path node = devRoot.resolve("vfio").resolve(Integer.toString(device.iommuGroup()));
     if (!Files.exists(node)) {
-      throw new HostPrepException(device.bdf().value(), node + " does not exist",
+      throw HostPrepFailure.of(device.bdf().value(), node + " does not exist",
           "load vfio-pci (modprobe vfio_pci) and check that the function is bound to it");
     }
     if (!Files.isReadable(node) || !Files.isWritable(node)) {
-      throw new HostPrepException(device.bdf().value(), node + " is not readable and writable",
+      throw HostPrepFailure.of(device.bdf().value(), node + " is not readable and writable",
           "give QEMU's user access to it (chown or a udev rule for /dev/vfio/*)");
     }
   }
@@ -163,7 +209,7 @@ public final class SysfsHostPrep {
     try {
       writer.write(file, value);
     } catch (IOException e) {
-      throw new HostPrepException(bdf.value(), "writing '" + value.trim() + "' to " + file
+      throw HostPrepFailure.of(bdf.value(), "writing '" + value.trim() + "' to " + file
           + " failed: " + e, "run the sidecar with permission to write sysfs (root or"
           + " CAP_SYS_ADMIN) and check dmesg", e);
     }

@@ -24,7 +24,7 @@ final class SysfsReader {
   HostDevice read(Bdf bdf) {
     Path dir = deviceDir(bdf);
     if (!Files.isDirectory(dir)) {
-      throw new HostPrepException(bdf.value(), "no such PCI device (" + dir + " is missing)",
+      throw HostPrepFailure.of(bdf.value(), "no such PCI device (" + dir + " is missing)",
           "check the address with lspci -D, and for a VF that sriov_numvfs of its PF created it");
     }
     String vendor = hexId(bdf, dir.resolve("vendor"));
@@ -33,7 +33,7 @@ final class SysfsReader {
     Optional<String> driver = driver(bdf);
     Optional<String> group = linkName(dir.resolve("iommu_group"));
     if (group.isEmpty()) {
-      throw new HostPrepException(bdf.value(), "has no IOMMU group, so VFIO cannot use it",
+      throw HostPrepFailure.of(bdf.value(), "has no IOMMU group, so VFIO cannot use it",
           "enable the IOMMU (intel_iommu=on or amd_iommu=on on the kernel command line, VT-d/AMD-Vi"
               + " in firmware) and reboot");
     }
@@ -41,7 +41,7 @@ final class SysfsReader {
     try {
       groupNumber = Integer.parseInt(group.get());
     } catch (NumberFormatException e) {
-      throw new HostPrepException(bdf.value(), "iommu_group link ends in '" + group.get()
+      throw HostPrepFailure.of(bdf.value(), "iommu_group link ends in '" + group.get()
           + "', not a group number", "check that the sysfs root points at a real sysfs", e);
     }
     List<GroupMember> members = new ArrayList<>();
@@ -53,7 +53,7 @@ final class SysfsReader {
         }
       }
     } catch (IOException e) {
-      throw new HostPrepException(bdf.value(), "cannot list IOMMU group " + groupNumber + ": " + e,
+      throw HostPrepFailure.of(bdf.value(), "cannot list IOMMU group " + groupNumber + ": " + e,
           "check that the sidecar may read " + dir.resolve("iommu_group/devices"), e);
     }
     members.sort((a, b) -> a.bdf().value().compareTo(b.bdf().value()));
@@ -73,7 +73,7 @@ final class SysfsReader {
       String text = Files.readString(file, StandardCharsets.US_ASCII).trim();
       return text.startsWith("0x") ? text.substring(2) : text;
     } catch (IOException e) {
-      throw new HostPrepException(bdf.value(), "cannot read " + file + ": " + e,
+      throw HostPrepFailure.of(bdf.value(), "cannot read " + file + ": " + e,
           "check that the sidecar may read sysfs", e);
     }
   }

@@ -3,26 +3,24 @@ package io.qmpsidecar.sidecar.hotplug;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.policy.Caller;
-import io.qmpsidecar.policy.Decision;
 import io.qmpsidecar.policy.HotplugFacts;
-import io.qmpsidecar.policy.PolicyEngine;
-import io.qmpsidecar.policy.PolicyRequest;
 import io.qmpsidecar.qmp.QmpCommandException;
 import io.qmpsidecar.qmp.QmpCommands;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventTypes;
+import io.qmpsidecar.sidecar.failure.Failures;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hostprep.HostDevice;
 import io.qmpsidecar.sidecar.hostprep.PreparedHost;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
-import io.qmpsidecar.sidecar.ops.AttachConflictException;
-import io.qmpsidecar.sidecar.ops.MigrationActiveException;
-import io.qmpsidecar.sidecar.ops.OperationException;
-import io.qmpsidecar.sidecar.ops.PolicyDeniedException;
-import io.qmpsidecar.sidecar.ops.QemuErrorException;
+import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.vertx.core.Future;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -38,18 +36,18 @@ public final class AttachFlow {
   private final EventStream events;
   private final StateStore store;
   private final SysfsHostPrep hostPrep;
-  private final PolicyEngine policy;
+  private final AttachAuthorizer authorizer;
   private final HotplugOptions options;
   private final SlotPlacement placement;
   private final DeviceVerifier verifier;
   private final Rollback rollback;
 
   public AttachFlow(EventStream events, StateStore store, SysfsHostPrep hostPrep,
-      PolicyEngine policy, HotplugOptions options) {
+      AttachAuthorizer authorizer, HotplugOptions options) {
     this.events = events;
     this.store = store;
     this.hostPrep = hostPrep;
-    this.policy = policy;
+    this.authorizer = authorizer;
     this.options = options;
     this.placement = new SlotPlacement(options.queryTimeout());
     this.verifier = new DeviceVerifier(options.queryTimeout());
@@ -65,6 +63,7 @@ public final class AttachFlow {
     String rootPort;
     ObjectNode properties;
     PreparedHost prepared;
+    boolean intended;
     boolean added;
 
     Run(AttachRequest request, Caller caller) {
@@ -77,14 +76,20 @@ public final class AttachFlow {
    * Runs the flow.
    *
    * @return the new attachment, or the existing one when the same device is already attached
-   *     with the same parameters; fails with an {@link OperationException} subclass
+   *     with the same parameters; fails with a {@link SidecarException}
    */
   public Future<Attachment> attach(QmpConnection conn, Caller caller, AttachRequest request) {
     Run run = new Run(request, caller);
     publish(run, EventTypes.ATTACH_REQUESTED, data(run).put("caller", caller.id()));
+    try {
+      hostPrep.checkDriver(request.hostDriver());
+    } catch (SidecarException refused) {
+      publish(run, EventTypes.ATTACH_FAILED, data(run).put("error", refused.getMessage()));
+      return Future.failedFuture(refused);
+    }
     return conn.execute(QmpCommands.queryMigrate(), options.queryTimeout())
         .compose(m -> m.isActive()
-            ? Future.failedFuture(new MigrationActiveException(request.vm(), m.status()))
+            ? Future.failedFuture(HotplugFailures.migrating(request.vm(), m.status()))
             : resolveHost(request))
         .compose(host -> {
           run.host = host;
@@ -109,7 +114,7 @@ public final class AttachFlow {
   private Future<Void> place(QmpConnection conn, Run run) {
     return placement.peripherals(conn).compose(p -> {
       if (p.devices().contains(run.id)) {
-        return Future.failedFuture(new AttachConflictException("VM "
+        return Future.failedFuture(HotplugFailures.conflict(run.request.vm(), "VM "
             + run.request.vm() + " already has a device '" + run.id + "' that the sidecar did not"
             + " attach; choose another id, or detach it first"));
       }
@@ -126,14 +131,18 @@ public final class AttachFlow {
     Optional<HotplugFacts> facts = Optional.ofNullable(run.host).map(h -> new HotplugFacts(
         h.bdf().value(), h.physfn().map(Bdf::value), h.vendorId(), h.deviceId(),
         (int) stored.stream().filter(a -> a.hostBdf() != null).count(), h.groupExclusive()));
-    Decision decision = policy.decide(new PolicyRequest(run.caller, "device_add", run.properties, facts));
-    if (!decision.allowed()) {
-      return Future.failedFuture(new PolicyDeniedException(run.caller.id(),
-          "attach " + run.id + " to VM " + run.request.vm(), decision));
+    try {
+      authorizer.authorize(run.caller, "attach " + run.id + " to VM " + run.request.vm(), run.properties, facts);
+    } catch (SidecarException denied) {
+      return Future.failedFuture(denied);
     }
-    Future<PreparedHost> prep = run.host == null ? Future.succeededFuture(null)
-        : hostPrep.prepare(run.host, run.request.hostDriver());
-    return prep
+    // The intent is durable before anything changes: a crash from here on leaves a record that
+    // the next reconcile adopts (QEMU has the device) or abandons (host driver restored).
+    return store.put(intent(run))
+        .compose(v -> {
+          run.intended = true;
+          return run.host == null ? Future.succeededFuture(null) : hostPrep.prepare(run.host, run.request.hostDriver());
+        })
         .compose(prepared -> {
           run.prepared = prepared;
           if (prepared != null) {
@@ -143,7 +152,7 @@ public final class AttachFlow {
           }
           return conn.execute(QmpCommands.deviceAdd(run.properties), options.attachTimeout())
               .recover(e -> Future.failedFuture(e instanceof QmpCommandException q
-                  ? new QemuErrorException(run.request.vm(), q) : e));
+                  ? Failures.qemuRefused(run.request.vm(), q) : e));
         })
         .compose(v -> {
           run.added = true;
@@ -165,18 +174,42 @@ public final class AttachFlow {
 
   private Future<Attachment> undo(QmpConnection conn, Run run, Throwable cause) {
     if (!run.added && (run.prepared == null || !run.prepared.rebound())) {
-      return Future.failedFuture(cause);
+      return forgetIntent(run, new ArrayList<>()).compose(steps -> Future.failedFuture(
+          cause instanceof SidecarException se ? se.withRollback(steps) : cause));
     }
-    return rollback.undo(conn, run.id, run.added, run.prepared).transform(ar -> {
+    return rollback.undo(conn, run.id, run.added, run.prepared).compose(steps -> forgetIntent(run, steps)).transform(ar -> {
       List<String> steps = ar.result();
       ObjectNode d = data(run).put("error", cause.getMessage());
       d.putArray("steps").addAll(steps.stream().map(JSON::textNode).toList());
       publish(run, EventTypes.ATTACH_ROLLED_BACK, d);
-      OperationException error = cause instanceof OperationException oe ? oe
-          : new OperationException("VM " + run.request.vm() + ": attach of " + run.id + " failed: "
-              + cause.getMessage() + "; check the VM and retry", cause);
+      SidecarException error = cause instanceof SidecarException se ? se
+          : SidecarException.of(Kind.FAILED, "operation-failed", "VM " + run.request.vm() + ": attach of " + run.id
+              + " failed: " + cause.getMessage()).vm(run.request.vm()).fix("check the VM and retry").cause(cause).build();
       return Future.failedFuture(error.withRollback(steps));
     });
+  }
+
+  /** Removes the stored intent of an undone attach; a failure to do so becomes a step of the rollback. */
+  private Future<List<String>> forgetIntent(Run run, List<String> steps) {
+    if (!run.intended) {
+      return Future.succeededFuture(steps);
+    }
+    return store.remove(run.request.vm(), run.id).map(v -> steps).otherwise(e -> {
+      List<String> more = new ArrayList<>(steps);
+      more.add("the attach's stored intent could not be removed (" + e.getMessage()
+          + "); the next reconcile removes it");
+      return more;
+    });
+  }
+
+  /** What the attach is about to do, stored before it does it. */
+  private static Attachment intent(Run run) {
+    boolean rebinds = run.host != null && run.request.hostDriver() != null
+        && !run.host.driver().equals(Optional.of(run.request.hostDriver()));
+    return new Attachment(run.request.vm(), run.id, run.request.driver(),
+        run.host == null ? null : run.host.bdf().value(), run.rootPort, run.properties, rebinds,
+        run.host == null ? null : run.host.driver().orElse(null), null, List.of(), AttachmentState.ATTACHING,
+        run.request.opId());
   }
 
   private static ObjectNode properties(Run run) {

@@ -8,7 +8,9 @@ import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.UnplugOutcome;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventTypes;
-import io.qmpsidecar.sidecar.ops.QemuErrorException;
+import io.qmpsidecar.sidecar.failure.Failures;
+import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -40,7 +42,7 @@ public final class DetachFlow {
   /**
    * Runs the flow for a device the sidecar may or may not have attached ({@code stored} null).
    *
-   * @return the outcome; fails with {@link QemuErrorException} when QEMU refuses for any other
+   * @return the outcome; fails with {@link Failures#qemuRefused} when QEMU refuses for any other
    *     reason than those above
    */
   public Future<DetachResult> detach(QmpConnection conn, Caller caller, DetachRequest request, Attachment stored) {
@@ -79,7 +81,7 @@ public final class DetachFlow {
             return Future.succeededFuture(DetachOutcome.NOT_FOUND);
           }
           if (!inProgress(q.description())) {
-            return Future.failedFuture(new QemuErrorException(vm, q));
+            return Future.failedFuture(Failures.qemuRefused(vm, q));
           }
           if (watch.deleted().isComplete()) {
             return Future.succeededFuture(DetachOutcome.DETACHED);
@@ -138,12 +140,16 @@ public final class DetachFlow {
         Attachment a = stored != null ? stored.withState(AttachmentState.DETACHING)
             : new Attachment(vm, id, "unknown", null, null, data(id), false, null, null,
                 List.of(), AttachmentState.DETACHING, request.opId());
-        return store.put(a).map(v -> {
-          pending.track(a, watch, request.restoreHostDriver(), request.opId());
-          events.publish(vm, EventTypes.DETACH_PENDING, request.opId(),
-              PendingDetaches.data(a).put("detail", detail));
-          return new DetachResult(vm, id, DetachOutcome.PENDING, detail);
-        });
+        // Watched whether or not the store records it: the completion must not be missed.
+        return store.put(a).map((String) null).otherwise(e -> "; the state store could not record the pending"
+            + " removal (" + e.getMessage() + "): it is watched all the same, and its record repaired later")
+            .map(storeProblem -> {
+              String told = storeProblem == null ? detail : detail + storeProblem;
+              pending.track(a, watch, request.restoreHostDriver(), request.opId());
+              events.publish(vm, EventTypes.DETACH_PENDING, request.opId(),
+                  PendingDetaches.data(a).put("detail", told));
+              return new DetachResult(vm, id, DetachOutcome.PENDING, told);
+            });
       }
     }
   }

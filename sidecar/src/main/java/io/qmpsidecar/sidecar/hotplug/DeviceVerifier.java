@@ -4,7 +4,6 @@ import io.qmpsidecar.qmp.MigrationInfo;
 import io.qmpsidecar.qmp.PciDevice;
 import io.qmpsidecar.qmp.QmpCommands;
 import io.qmpsidecar.qmp.QmpConnection;
-import io.qmpsidecar.sidecar.ops.VerificationException;
 import io.vertx.core.Future;
 import java.time.Duration;
 import java.util.List;
@@ -27,11 +26,11 @@ final class DeviceVerifier {
   Future<Verified> verify(QmpConnection conn, String vm, String id, String rootPort) {
     String path = SlotPlacement.PERIPHERAL + "/" + id;
     return conn.execute(QmpCommands.qomGet(path, "realized"), timeout)
-        .recover(e -> Future.failedFuture(new VerificationException("VM " + vm + ": device " + id
+        .recover(e -> Future.failedFuture(HotplugFailures.unverified(vm, "VM " + vm + ": device " + id
             + " is not in qom after device_add (" + e.getMessage() + "); check QEMU's log", e)))
         .compose(realized -> {
           if (!realized.asBoolean()) {
-            return Future.failedFuture(new VerificationException("VM " + vm + ": device " + id
+            return Future.failedFuture(HotplugFailures.unverified(vm, "VM " + vm + ": device " + id
                 + " is in qom but not realized; check QEMU's log", null));
           }
           return conn.execute(QmpCommands.queryPci(), timeout);
@@ -52,7 +51,7 @@ final class DeviceVerifier {
         return Future.succeededFuture(child.address());
       }
     }
-    return Future.failedFuture(new VerificationException("VM " + vm + ": device " + id
+    return Future.failedFuture(HotplugFailures.unverified(vm, "VM " + vm + ": device " + id
         + " is realized but query-pci does not list it under root port " + rootPort
         + " (bus " + port.secondaryBus() + "); the guest cannot see it: check QEMU's log", null));
   }

@@ -44,6 +44,10 @@ public record HotplugOptions(Duration queryTimeout, Duration attachTimeout, Dura
         DEFAULT_PENDING_WATCH, DEFAULT_UNPLUG_RETRY_WINDOW, DEFAULT_UNPLUG_RETRIES);
   }
 
+  public HotplugOptions withQueryTimeout(Duration d) {
+    return new HotplugOptions(d, attachTimeout, detachWait, pendingWatch, unplugRetryWindow, unplugRetries);
+  }
+
   public HotplugOptions withDetachWait(Duration d) {
     return new HotplugOptions(queryTimeout, attachTimeout, d, pendingWatch, unplugRetryWindow, unplugRetries);
   }

@@ -3,7 +3,8 @@ package io.qmpsidecar.sidecar.hotplug;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.sidecar.hostprep.HostDevice;
-import io.qmpsidecar.sidecar.ops.AttachConflictException;
+import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.state.AttachmentState;
 import java.util.List;
 import java.util.Optional;
 
@@ -13,7 +14,7 @@ final class Idempotency {
 
   /**
    * @return the existing attachment when the request repeats it; empty when the attach is new
-   * @throws AttachConflictException when the id or host function is used differently
+   * @throws io.qmpsidecar.sidecar.failure.SidecarException {@code CONFLICT} when the id or host function is used differently
    */
   static Optional<Attachment> check(AttachRequest request, String id, HostDevice host, List<Attachment> stored) {
     String bdf = host == null ? null : host.bdf().value();
@@ -23,15 +24,19 @@ final class Idempotency {
       if (!sameId && !sameHost) {
         continue;
       }
+      if (a.state() == AttachmentState.ATTACHING) {
+        throw HotplugFailures.conflict(request.vm(), "VM " + request.vm() + ": an earlier attach of " + a.id()
+            + " did not finish; the sidecar reconciles it with QEMU when it reconnects: retry after reconcile.done");
+      }
       if (a.state() == AttachmentState.DETACHING) {
-        throw new AttachConflictException("VM " + request.vm() + ": device " + a.id()
+        throw HotplugFailures.conflict(request.vm(), "VM " + request.vm() + ": device " + a.id()
             + " is being detached (waiting for the guest to release it); retry after"
             + " device.detached, or reset the VM to complete the removal");
       }
       if (sameId && sameHost == (bdf != null) && sameParameters(request, a)) {
         return Optional.of(a);
       }
-      throw new AttachConflictException("VM " + request.vm() + ": "
+      throw HotplugFailures.conflict(request.vm(), "VM " + request.vm() + ": "
           + (sameId ? "device id " + id : "host function " + bdf + " (as " + a.id() + ")")
           + " is already attached with other parameters (" + a.properties()
           + "); detach it first or attach with the same parameters");

@@ -4,8 +4,12 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventTypes;
+import io.qmpsidecar.sidecar.failure.SidecarException;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
+import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -96,16 +100,22 @@ public final class PendingDetaches {
         : hostPrep.restore(Bdf.parse(a.hostBdf()), Optional.ofNullable(a.previousHostDriver()))
             .map(v -> a.previousHostDriver() == null ? "none" : a.previousHostDriver())
             .otherwise(e -> "failed: " + e.getMessage());
-    return restored.compose(driver -> store.remove(a.vm(), a.id()).map(driver))
-        .map(driver -> {
-          ObjectNode d = data(a).put("how", how);
-          if (driver != null) {
-            d.put("hostDriverRestored", driver);
-            events.publish(a.vm(), EventTypes.HOST_RESTORED, opId, data(a).put("driver", driver));
-          }
-          events.publish(a.vm(), EventTypes.DEVICE_DETACHED, opId, d);
-          return null;
-        });
+    // The device is gone whatever the store says: device.detached is published in any case, and
+    // a record the store could not remove is reported (and repaired by a later reconcile).
+    return restored.compose(driver -> store.remove(a.vm(), a.id()).transform(removed -> {
+      ObjectNode d = data(a).put("how", how).put("recorded", removed.succeeded());
+      if (driver != null) {
+        d.put("hostDriverRestored", driver);
+        events.publish(a.vm(), EventTypes.HOST_RESTORED, opId, data(a).put("driver", driver));
+      }
+      events.publish(a.vm(), EventTypes.DEVICE_DETACHED, opId, d);
+      return removed.succeeded() ? Future.<Void>succeededFuture() : Future.<Void>failedFuture(
+          SidecarException.of(Kind.FAILED, "state-store", "VM " + a.vm() + ": " + a.id() + " is gone from QEMU ("
+              + how + "), but the state store could not record it: " + removed.cause().getMessage())
+              .vm(a.vm()).cause(removed.cause())
+              .fix("free space or fix the state directory; the sidecar reconciles the record once the store works")
+              .build());
+    }));
   }
 
   /** The guest refused: the device stays attached. */

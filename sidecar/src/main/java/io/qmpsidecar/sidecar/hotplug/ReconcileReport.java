@@ -10,10 +10,14 @@ import java.util.List;
  *     ({@code drift.device-unknown}; left alone)
  * @param completed pending removals found complete ({@code device.detached})
  * @param watching pending removals still waiting for the guest
+ * @param adopted attaches that did not finish, found done in QEMU ({@code attach.adopted})
+ * @param abandoned attaches that did not finish, not in QEMU ({@code attach.abandoned})
  */
 public record ReconcileReport(String vm, List<String> missing, List<String> unknown,
-    List<String> completed, List<String> watching) {
+    List<String> completed, List<String> watching, List<String> adopted, List<String> abandoned) {
   public ReconcileReport {
+    adopted = List.copyOf(adopted);
+    abandoned = List.copyOf(abandoned);
     missing = List.copyOf(missing);
     unknown = List.copyOf(unknown);
     completed = List.copyOf(completed);

@@ -2,15 +2,21 @@ package io.qmpsidecar.sidecar.hotplug;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.qmp.QmpCommands;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventTypes;
+import io.qmpsidecar.sidecar.hostprep.Bdf;
+import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
+import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.vertx.core.Future;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -18,21 +24,29 @@ import java.util.Set;
  * after a sidecar start or a QEMU reconnect. Reports drift as events, never attaches anything:
  * a stored device QEMU lost is forgotten ({@code drift.device-missing}); a hot-plugged device
  * the sidecar does not know is reported ({@code drift.device-unknown}) and left alone; a pending
- * removal that completed meanwhile is completed; one still pending is watched again.
+ * removal that completed meanwhile is completed; one still pending is watched again; an attach
+ * that never finished (its stored intent) is adopted when QEMU has the device
+ * ({@code attach.adopted}) and abandoned otherwise, its host driver restored
+ * ({@code attach.abandoned}).
  */
 public final class Reconciler {
   private final EventStream events;
   private final StateStore store;
   private final PendingDetaches pending;
+  private final SysfsHostPrep hostPrep;
   private final SlotPlacement placement;
+  private final DeviceVerifier verifier;
   private final HotplugOptions options;
 
-  public Reconciler(EventStream events, StateStore store, PendingDetaches pending, HotplugOptions options) {
+  public Reconciler(EventStream events, StateStore store, PendingDetaches pending, SysfsHostPrep hostPrep,
+      HotplugOptions options) {
     this.events = events;
     this.store = store;
     this.pending = pending;
+    this.hostPrep = hostPrep;
     this.options = options;
     this.placement = new SlotPlacement(options.queryTimeout());
+    this.verifier = new DeviceVerifier(options.queryTimeout());
   }
 
   /** Reconciles one VM; fails when QEMU or the store cannot be read. */
@@ -43,11 +57,16 @@ public final class Reconciler {
       List<String> missing = new ArrayList<>();
       List<String> completed = new ArrayList<>();
       List<String> watching = new ArrayList<>();
+      List<String> adopted = new ArrayList<>();
+      List<String> abandoned = new ArrayList<>();
       List<Future<Void>> work = new ArrayList<>();
       for (Attachment a : stored) {
         known.add(a.id());
         boolean there = present.contains(a.id());
-        if (a.state() == AttachmentState.DETACHING) {
+        if (a.state() == AttachmentState.ATTACHING) {
+          (there ? adopted : abandoned).add(a.id());
+          work.add(there ? adopt(conn, a) : abandon(a));
+        } else if (a.state() == AttachmentState.DETACHING) {
           if (!there) {
             completed.add(a.id());
             work.add(pending.complete(a, false, a.opId(), "gone at reconcile"));
@@ -72,13 +91,50 @@ public final class Reconciler {
               .put("id", id).put("fix", "this device was hot-plugged outside the sidecar; detach"
                   + " it, or leave it: the sidecar will not touch it"));
         }
-        ReconcileReport report = new ReconcileReport(vm, missing, unknown, completed, watching);
+        ReconcileReport report = new ReconcileReport(vm, missing, unknown, completed, watching, adopted, abandoned);
         events.publish(vm, EventTypes.RECONCILED, null, JsonNodeFactory.instance.objectNode()
             .put("missing", missing.size()).put("unknown", unknown.size())
-            .put("completed", completed.size()).put("watching", watching.size()));
+            .put("completed", completed.size()).put("watching", watching.size())
+            .put("adopted", adopted.size()).put("abandoned", abandoned.size()));
         return report;
       });
     }));
+  }
+
+  /** QEMU has the device of an attach that never finished: it is the sidecar's, attached. */
+  private Future<Void> adopt(QmpConnection conn, Attachment intent) {
+    return verifier.verify(conn, intent.vm(), intent.id(), intent.rootPort())
+        .map(v -> new Attachment(intent.vm(), intent.id(), intent.driver(), intent.hostBdf(), intent.rootPort(),
+            intent.properties(), intent.hostRebound(), intent.previousHostDriver(), v.guestAddress(),
+            v.blockedReasons(), AttachmentState.ATTACHED, intent.opId()))
+        .otherwise(e -> intent.withState(AttachmentState.ATTACHED))
+        .compose(a -> store.put(a).onSuccess(v -> events.publish(a.vm(), EventTypes.ATTACH_ADOPTED, a.opId(),
+            PendingDetaches.data(a).put("detail", "an attach that did not finish (the sidecar stopped) found done"
+                + " in QEMU: kept as attached"))));
+  }
+
+  /**
+   * QEMU does not have the device of an attach that never finished: its record goes, and a host
+   * driver the attach had rebound is restored when the function is still on the VFIO driver.
+   */
+  private Future<Void> abandon(Attachment intent) {
+    Future<String> restored = !(intent.hostRebound() && intent.hostBdf() != null) ? Future.succeededFuture(null)
+        : hostPrep.inspect(Bdf.parse(intent.hostBdf())).compose(h -> {
+          if (!h.boundToVfio() || h.driver().equals(Optional.ofNullable(intent.previousHostDriver()))) {
+            return Future.succeededFuture(null);
+          }
+          return hostPrep.restore(h.bdf(), Optional.ofNullable(intent.previousHostDriver()))
+              .map(v -> intent.previousHostDriver() == null ? "none" : intent.previousHostDriver());
+        }).otherwise(e -> "failed: " + e.getMessage());
+    return restored.compose(driver -> store.remove(intent.vm(), intent.id()).map(driver)).map(driver -> {
+      ObjectNode d = PendingDetaches.data(intent).put("detail", "an attach that did not finish (the sidecar"
+          + " stopped) is not in QEMU: forgotten");
+      if (driver != null) {
+        d.put("hostDriverRestored", driver);
+      }
+      events.publish(intent.vm(), EventTypes.ATTACH_ABANDONED, intent.opId(), d);
+      return null;
+    });
   }
 
   /** The ids among {@code ids} whose qom {@code hotplugged} is true (cold-plugged ones are config). */

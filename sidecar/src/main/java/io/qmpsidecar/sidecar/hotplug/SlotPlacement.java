@@ -2,9 +2,9 @@ package io.qmpsidecar.sidecar.hotplug;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.qmpsidecar.qmp.ObjectProperty;
+import io.qmpsidecar.qmp.QmpCommandException;
 import io.qmpsidecar.qmp.QmpCommands;
 import io.qmpsidecar.qmp.QmpConnection;
-import io.qmpsidecar.sidecar.ops.NoFreeSlotException;
 import io.vertx.core.Future;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,32 +54,35 @@ public final class SlotPlacement {
 
   /**
    * The root port to use: {@code requested} when it is a free hot-pluggable root port, else the
-   * first free one. Fails with {@link NoFreeSlotException} when there is none.
+   * first free one. Fails with {@code CONFLICT} when there is none, and with the probe's failure
+   * ({@code placement-unknown}) when QEMU did not answer a probe: a port whose state is unknown is
+   * never taken for free.
    */
   public Future<String> choose(QmpConnection conn, String vm, String requested, Peripherals peripherals) {
-    return hotpluggable(conn, peripherals.rootPorts()).compose(ports ->
-        occupiedPorts(conn, peripherals, ports).map(occupied -> {
+    return hotpluggable(conn, vm, peripherals.rootPorts()).compose(ports ->
+        occupiedPorts(conn, vm, peripherals, ports).map(occupied -> {
           if (requested != null) {
             if (!ports.contains(requested)) {
-              throw new NoFreeSlotException(vm, "'" + requested
+              throw HotplugFailures.noFreeSlot(vm, "'" + requested
                   + "' is not a hot-pluggable pcie-root-port of this VM", ports);
             }
             if (occupied.contains(requested)) {
-              throw new NoFreeSlotException(vm, "root port '" + requested + "' already holds a device", ports);
+              throw HotplugFailures.noFreeSlot(vm, "root port '" + requested + "' already holds a device", ports);
             }
             return requested;
           }
           return ports.stream().filter(p -> !occupied.contains(p)).findFirst().orElseThrow(() ->
-              new NoFreeSlotException(vm, "every hot-pluggable pcie-root-port holds a device", ports));
+              HotplugFailures.noFreeSlot(vm, "every hot-pluggable pcie-root-port holds a device", ports));
         }));
   }
 
-  private Future<List<String>> hotpluggable(QmpConnection conn, List<String> ports) {
+  private Future<List<String>> hotpluggable(QmpConnection conn, String vm, List<String> ports) {
     List<Future<Boolean>> checks = new ArrayList<>();
     for (String port : ports) {
-      // 'hotplug' exists on both 7.2 and 10.0; a QEMU without it cannot turn hotplug off.
-      checks.add(conn.execute(QmpCommands.qomGet(PERIPHERAL + "/" + port, "hotplug"), timeout)
-          .map(JsonNode::asBoolean).otherwise(true));
+      // A QEMU whose root port has no 'hotplug' property (QEMU refuses the read) cannot turn
+      // hotplug off; a read that got no answer says nothing.
+      checks.add(probe(conn.execute(QmpCommands.qomGet(PERIPHERAL + "/" + port, "hotplug"), timeout)
+          .map(JsonNode::asBoolean), true, vm, "whether root port " + port + " takes hot-plugged devices"));
     }
     return Future.all(checks).map(cf -> {
       List<String> out = new ArrayList<>();
@@ -92,20 +95,20 @@ public final class SlotPlacement {
     });
   }
 
-  private Future<Set<String>> occupiedPorts(QmpConnection conn, Peripherals peripherals, List<String> ports) {
+  private Future<Set<String>> occupiedPorts(QmpConnection conn, String vm, Peripherals peripherals,
+      List<String> ports) {
     List<String> paths = new ArrayList<>();
     peripherals.devices().forEach(d -> paths.add(PERIPHERAL + "/" + d));
     peripherals.rootPorts().forEach(d -> paths.add(PERIPHERAL + "/" + d));
-    Future<List<String>> anon = conn.execute(QmpCommands.qomList(PERIPHERAL + "-anon"), timeout)
+    Future<List<String>> anon = probe(conn.execute(QmpCommands.qomList(PERIPHERAL + "-anon"), timeout)
         .map(props -> props.stream().filter(p -> p.type().startsWith("child<"))
-            .map(p -> PERIPHERAL + "-anon/" + p.name()).toList())
-        .otherwise(List.of());
+            .map(p -> PERIPHERAL + "-anon/" + p.name()).toList()), List.of(), vm, "which devices have no id");
     return anon.compose(anonPaths -> {
       paths.addAll(anonPaths);
       List<Future<String>> buses = new ArrayList<>();
       for (String path : paths) {
-        buses.add(conn.execute(QmpCommands.qomGet(path, "parent_bus"), timeout)
-            .map(JsonNode::asText).otherwise(""));
+        buses.add(probe(conn.execute(QmpCommands.qomGet(path, "parent_bus"), timeout).map(JsonNode::asText),
+            "", vm, "which bus " + path + " sits on"));
       }
       return Future.all(buses).map(cf -> {
         Set<String> occupied = new HashSet<>();
@@ -120,5 +123,14 @@ public final class SlotPlacement {
         return occupied;
       });
     });
+  }
+
+  /**
+   * A probe's answer; {@code whenRefused} when QEMU refused the read (the property or object does
+   * not exist there); a placement failure when QEMU did not answer at all.
+   */
+  private static <T> Future<T> probe(Future<T> read, T whenRefused, String vm, String what) {
+    return read.recover(e -> e instanceof QmpCommandException ? Future.succeededFuture(whenRefused)
+        : Future.failedFuture(HotplugFailures.placementUnknown(vm, what, e)));
   }
 }

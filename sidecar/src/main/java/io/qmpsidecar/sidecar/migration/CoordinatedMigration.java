@@ -50,10 +50,10 @@ public final class CoordinatedMigration {
 
   /**
    * Completes with the result once the migration completed and every function's finishing step
-   * ran. Fails with {@link MigrationRefusedException} or {@link MigrationBlockedException} when
-   * refused before anything changed; with {@link MigrationFailedException} when it failed or was
-   * cancelled and was rolled back; with {@link MigrationRollbackException} when the rollback
-   * failed too; with {@link MigrationException} when QEMU completed but a finishing step failed
+   * ran. Fails with a {@link io.qmpsidecar.sidecar.failure.SidecarException}: {@code migration-refused}
+   * or {@code migration-blocked} when refused before anything changed; {@code migration-failed}
+   * when it failed or was cancelled and was rolled back (or QEMU completed but a finishing step
+   * failed); {@code migration-rollback-failed} when the rollback failed too
    * (the VM runs on the destination then).
    */
   public Future<MigrationResult> result() {
@@ -139,13 +139,13 @@ public final class CoordinatedMigration {
       return Future.succeededFuture();
     }
     return driver.blockedReasons(source.vm(), source.connection()).compose(left -> left.isEmpty()
-        ? Future.succeededFuture() : Future.failedFuture(new MigrationBlockedException(source.vm(), left)));
+        ? Future.succeededFuture() : Future.failedFuture(MigrationFailures.blocked(source.vm(), left)));
   }
 
   private Future<MigrationRecord> migrate() {
     migrateSent = true;
     if (cancelRequested) {
-      return Future.failedFuture(new MigrationException("cancelled before migrate"));
+      return Future.failedFuture(MigrationFailures.failed(source.vm(), "migration of " + source.vm() + " cancelled before migrate", null));
     }
     enter(CoordinationState.MIGRATING, "");
     Future<MigrationRecord> end = sourceMonitor.nextEnd(request.timeout());
@@ -171,7 +171,7 @@ public final class CoordinatedMigration {
       end();
       if (r.failed()) {
         enter(CoordinationState.COMPLETED, "with errors: " + r.cause().getMessage());
-        result.fail(new MigrationException(source.vm() + " migrated, but a finishing step failed: "
+        result.fail(MigrationFailures.failed(source.vm(), source.vm() + " migrated, but a finishing step failed: "
             + r.cause().getMessage() + "; the VM runs on the destination, attach the missing functions there", r.cause()));
         return;
       }
@@ -208,14 +208,13 @@ public final class CoordinatedMigration {
       if (r.failed() || !errors.isEmpty()) {
         Throwable first = r.failed() ? r.cause() : errors.get(0);
         enter(CoordinationState.ROLLBACK_FAILED, first.getMessage());
-        result.fail(new MigrationRollbackException(source.vm(), vmState, stillDetached, first));
+        result.fail(MigrationFailures.rollbackFailed(source.vm(), vmState, stillDetached, first));
         return;
       }
       enter(CoordinationState.ROLLED_BACK, what);
-      result.fail(new MigrationFailedException("migration of " + source.vm() + " "
-          + outcome.name().toLowerCase(Locale.ROOT) + ": " + what + "; rolled back: " + source.vm()
-          + " is " + vmState + " on the source with " + prepared.size() + " function(s) attached",
-          outcome, sourceMonitor.record(), cause));
+      result.fail(MigrationFailures.rolledBack(source.vm(), outcome, sourceMonitor.record(), "migration of "
+          + source.vm() + " " + outcome.name().toLowerCase(Locale.ROOT) + ": " + what + "; rolled back: " + source.vm()
+          + " is " + vmState + " on the source with " + prepared.size() + " function(s) attached", cause));
     });
   }
 
@@ -225,7 +224,7 @@ public final class CoordinatedMigration {
       if (status.running() || !wasRunning) {
         return Future.succeededFuture(status.status());
       }
-      return QemuErrors.wrap(source.vm(), source.connection().cont()).map("running");
+      return MigrationFailures.qemu(source.vm(), source.connection().cont()).map("running");
     });
   }
 

@@ -32,11 +32,11 @@ public final class MigrationCoordinator {
    * @param destination the destination QEMU (started with {@code -incoming defer}) when this
    *     sidecar drives it too, else null (the destination's sidecar prepares it)
    * @return the running migration; its {@link CoordinatedMigration#result()} says how it ended
-   * @throws MigrationRefusedException when a coordinated migration of the VM is already running
+   * @throws io.qmpsidecar.sidecar.failure.SidecarException {@code migration-refused} when a coordinated migration of the VM is already running
    */
   public CoordinatedMigration start(MigrationEndpoint source, MigrationEndpoint destination, MigrationRequest request) {
     if (!running.add(source.vm())) {
-      throw new MigrationRefusedException(source.vm(), List.of(),
+      throw MigrationFailures.refused(source.vm(), List.of(),
           "a coordinated migration of " + source.vm() + " is already running; wait for its result or cancel it");
     }
     CoordinatedMigration run = new CoordinatedMigration(vertx, driver, options, listener, source, destination, request);

@@ -11,7 +11,7 @@ import java.util.Set;
 /**
  * Issues the migration commands of either end: destination preparation, source preflight,
  * {@code migrate}, {@code migrate_cancel} and parameters. Stateless; QEMU's refusals fail the
- * futures with {@link MigrationQemuException} keeping QEMU's class and text.
+ * futures with {@link io.qmpsidecar.sidecar.failure.Failures#qemuRefused} keeping QEMU's class and text.
  */
 public final class MigrationDriver {
   /** URI schemes allowed by default: never {@code exec:}, {@code file:} or {@code fd:}. */
@@ -28,12 +28,12 @@ public final class MigrationDriver {
     this.allowedSchemes = Set.copyOf(allowedSchemes);
   }
 
-  /** Throws {@link MigrationRefusedException} unless the URI's scheme is allowed. */
+  /** Throws {@code migration-refused} unless the URI's scheme is allowed. */
   public void checkUri(String vm, String uri) {
     int colon = uri.indexOf(':');
     String scheme = colon < 0 ? "" : uri.substring(0, colon).toLowerCase(Locale.ROOT);
     if (!allowedSchemes.contains(scheme)) {
-      throw new MigrationRefusedException(vm, List.of(), "migration URI '" + uri + "' is not allowed; use one of "
+      throw MigrationFailures.refused(vm, List.of(), "migration URI '" + uri + "' is not allowed; use one of "
           + allowedSchemes.stream().sorted().map(s -> s + ":").toList());
     }
   }
@@ -44,7 +44,7 @@ public final class MigrationDriver {
    */
   public Future<Void> prepareDestination(String vm, QmpConnection destination, String uri, Map<String, Boolean> capabilities) {
     checkUri(vm, uri);
-    return QemuErrors.wrap(vm, destination.migrateSetCapabilities(withEvents(capabilities))
+    return MigrationFailures.qemu(vm, destination.migrateSetCapabilities(withEvents(capabilities))
         .compose(v -> destination.migrateIncoming(uri)));
   }
 
@@ -55,35 +55,35 @@ public final class MigrationDriver {
    * strategy detaches first.
    *
    * @return completes with the blocker texts that detaching will resolve (to be checked again
-   *     after the detach); fails with {@link MigrationRefusedException} or
-   *     {@link MigrationBlockedException} (QEMU's texts unchanged)
+   *     after the detach); fails with {@code migration-refused} or
+   *     {@code migration-blocked} (QEMU's texts unchanged)
    */
   public Future<List<String>> preflight(String vm, QmpConnection source, MigrationRequest request) {
     checkUri(vm, request.uri());
     for (MigratingFunction f : request.functions()) {
       String why = FunctionStrategy.of(f.strategy()).refusal(f, request);
       if (why != null) {
-        return Future.failedFuture(new MigrationRefusedException(vm, List.of(f.deviceId()), why));
+        return Future.failedFuture(MigrationFailures.refused(vm, List.of(f.deviceId()), why));
       }
     }
     List<MigratingFunction> withQemu = request.functions().stream()
         .filter(f -> f.vfio() && f.strategy() == Strategy.VFIO_MIGRATION).toList();
     List<String> notP2p = withQemu.stream().filter(f -> !f.p2pCapable()).map(MigratingFunction::deviceId).toList();
     if (withQemu.size() > 1 && !notP2p.isEmpty()) {
-      return Future.failedFuture(new MigrationRefusedException(vm, notP2p, withQemu.size()
+      return Future.failedFuture(MigrationFailures.refused(vm, notP2p, withQemu.size()
           + " VFIO functions migrate with QEMU but " + notP2p + " do not support P2P states; "
           + "use strategy unplug-replug for them"));
     }
-    return QemuErrors.wrap(vm, source.queryMigrate()).compose(info -> {
+    return MigrationFailures.qemu(vm, source.queryMigrate()).compose(info -> {
       if (info.isActive()) {
-        return Future.failedFuture(new MigrationRefusedException(vm, List.of(),
+        return Future.failedFuture(MigrationFailures.refused(vm, List.of(),
             "a migration is already " + info.status() + "; wait for it to end or cancel it"));
       }
       List<String> unresolved = info.blockedReasons().stream()
           .filter(reason -> request.functions().stream().noneMatch(f -> FunctionStrategy.of(f.strategy()).resolves(f, reason)))
           .toList();
       if (!unresolved.isEmpty()) {
-        return Future.failedFuture(new MigrationBlockedException(vm, unresolved));
+        return Future.failedFuture(MigrationFailures.blocked(vm, unresolved));
       }
       return Future.succeededFuture(info.blockedReasons());
     });
@@ -94,12 +94,12 @@ public final class MigrationDriver {
     checkUri(vm, request.uri());
     Future<Void> caps = source.migrateSetCapabilities(withEvents(request.capabilities()));
     Future<Void> params = caps.compose(v -> setParameters(vm, source, request.parameters()));
-    return QemuErrors.wrap(vm, params.compose(v -> source.migrate(request.uri())));
+    return MigrationFailures.qemu(vm, params.compose(v -> source.migrate(request.uri())));
   }
 
   /** {@code migrate_cancel}: QEMU moves to {@code cancelling}, then {@code cancelled}. */
   public Future<Void> cancel(String vm, QmpConnection source) {
-    return QemuErrors.wrap(vm, source.migrateCancel());
+    return MigrationFailures.qemu(vm, source.migrateCancel());
   }
 
   /** {@code migrate-set-parameters}; takes effect at once, also during a migration. */
@@ -107,12 +107,12 @@ public final class MigrationDriver {
     if (parameters.isEmpty()) {
       return Future.succeededFuture();
     }
-    return QemuErrors.wrap(vm, connection.migrateSetParameters(parameters.toQmp()));
+    return MigrationFailures.qemu(vm, connection.migrateSetParameters(parameters.toQmp()));
   }
 
   /** QEMU's {@code blocked-reasons} now (QEMU 6.0+). */
   public Future<List<String>> blockedReasons(String vm, QmpConnection source) {
-    return QemuErrors.wrap(vm, source.queryMigrate()).map(info -> info.blockedReasons());
+    return MigrationFailures.qemu(vm, source.queryMigrate()).map(info -> info.blockedReasons());
   }
 
   private static Map<String, Boolean> withEvents(Map<String, Boolean> capabilities) {

@@ -68,7 +68,7 @@ public final class MigrationMonitor {
    * Subscribes to the events, enables the {@code events} migration capability and reads the
    * current migration state (polling starts at once if one is active).
    *
-   * @return completes when the monitor follows the VM; fails with {@link MigrationQemuException}
+   * @return completes when the monitor follows the VM; fails with {@link io.qmpsidecar.sidecar.failure.Failures#qemuRefused}
    *     when QEMU refuses the capability, or the connection's error when it is not ready
    */
   public Future<Void> start() {
@@ -85,7 +85,7 @@ public final class MigrationMonitor {
           }
         });
     Promise<Void> started = Promise.promise();
-    QemuErrors.wrap(vm(), connection.migrateSetCapabilities(Map.of("events", true)))
+    MigrationFailures.qemu(vm(), connection.migrateSetCapabilities(Map.of("events", true)))
         // QEMU refuses capability changes while a migration runs; one already running (found
         // after a restart) is followed by polling, and by its events if they were enabled.
         .recover(e -> connection.queryMigrate().compose(info -> info.isActive()
@@ -133,22 +133,22 @@ public final class MigrationMonitor {
    * ({@code completed}, {@code failed}, {@code cancelled}) arrives after this call, with QEMU's
    * final figures and error text filled in.
    *
-   * @return fails with {@link MigrationException} when none arrives within {@code timeout}, when
+   * @return fails with a {@code migration-failed} {@link io.qmpsidecar.sidecar.failure.SidecarException} when none arrives within {@code timeout}, when
    *     too many callers already wait, or when the monitor is closed
    */
   public Future<MigrationRecord> nextEnd(Duration timeout) {
     Promise<MigrationRecord> promise = Promise.promise();
     context.runOnContext(v -> {
       if (waiters.size() >= MAX_WAITERS) {
-        promise.fail(new MigrationException(MAX_WAITERS + " callers already wait for the end of the migration of "
-            + vm() + "; wait on an existing future"));
+        promise.fail(MigrationFailures.failed(vm(), MAX_WAITERS + " callers already wait for the end of the migration of "
+            + vm() + "; wait on an existing future", null));
         return;
       }
       waiters.add(promise);
       long timer = vertx.setTimer(timeout.toMillis(), t -> {
         if (waiters.remove(promise)) {
-          promise.fail(new MigrationException("the migration of " + vm() + " did not end within " + timeout
-              + " (QEMU status " + record.qemuStatus() + "); cancel it or raise the timeout"));
+          promise.fail(MigrationFailures.failed(vm(), "the migration of " + vm() + " did not end within " + timeout
+              + " (QEMU status " + record.qemuStatus() + "); cancel it or raise the timeout", null));
         }
       });
       promise.future().onComplete(r -> vertx.cancelTimer(timer));
@@ -166,7 +166,7 @@ public final class MigrationMonitor {
       vertx.cancelTimer(lostTimer);
       List<Promise<MigrationRecord>> pending = new ArrayList<>(waiters);
       waiters.clear();
-      pending.forEach(p -> p.tryFail(new MigrationException("the monitor of " + vm() + " was closed")));
+      pending.forEach(p -> p.tryFail(MigrationFailures.failed(vm(), "the monitor of " + vm() + " was closed", null)));
     });
   }
 

@@ -42,8 +42,8 @@ public final class StrategyContext {
 
   public FunctionHotplug sourceHotplug() {
     if (source.hotplug() == null) {
-      throw new MigrationException("no hotplug is configured for " + source.vm()
-          + ": strategy unplug-replug needs one on the source endpoint");
+      throw MigrationFailures.failed(source.vm(), "no hotplug is configured for " + source.vm()
+          + ": strategy unplug-replug needs one on the source endpoint", null);
     }
     return source.hotplug();
   }
@@ -92,7 +92,7 @@ public final class StrategyContext {
       if (r.succeeded()) {
         promise.complete();
       } else if (n >= options.attachAttempts()) {
-        promise.fail(new MigrationException("cannot " + what + " after " + n + " attempts: "
+        promise.fail(MigrationFailures.failed(vm(), "cannot " + what + " after " + n + " attempts: "
             + r.cause().getMessage(), r.cause()));
       } else {
         vertx.setTimer(options.attachRetryDelay().toMillis(), t -> attempt(what, action, n + 1, promise));

@@ -1,5 +1,7 @@
 package io.qmpsidecar.sidecar.ops;
 
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.ArrayDeque;
@@ -20,7 +22,10 @@ final class VmQueue {
     this.bound = bound;
   }
 
-  /** Runs {@code work} after the operations before it; fails with {@link VmBusyException} when full. */
+  /**
+   * Runs {@code work} after the operations before it; fails with {@link Kind#BUSY}
+   * ({@code vm-busy}) when {@code bound} already wait.
+   */
   <T> Future<T> submit(Supplier<Future<T>> work) {
     Promise<T> result = Promise.promise();
     Runnable task = () -> {
@@ -38,7 +43,8 @@ final class VmQueue {
     synchronized (this) {
       if (running) {
         if (waiting.size() >= bound) {
-          return Future.failedFuture(new VmBusyException(vm, bound));
+          return Future.failedFuture(SidecarException.of(Kind.BUSY, "vm-busy", "VM " + vm + " already has " + bound
+              + " operations queued").vm(vm).fix("retry when they have finished").build());
         }
         waiting.addLast(task);
         return result.future();

@@ -2,10 +2,12 @@ package io.qmpsidecar.sidecar.state;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.qmpsidecar.sidecar.hotplug.Attachment;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -16,18 +18,26 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The sidecar's durable state: the attachments it made, per VM. A SQLite file of its own
  * ({@code <stateDir>/sidecar.db}; the relay holds an exclusive lock on its own file) in WAL mode,
  * with one worker thread doing all of its I/O in submission order, never on an event loop.
- * Every future fails with {@link StateStoreException} saying what went wrong and what to do.
+ * Every future fails with {@link SidecarException} {@link Kind#FAILED} ({@code state-store})
+ * saying what went wrong and what to do.
  */
 public final class StateStore {
   /** The file name inside the state directory. */
   public static final String FILE_NAME = "sidecar.db";
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Logger LOG = LoggerFactory.getLogger(StateStore.class);
+  /** The store's schema ({@code PRAGMA user_version}); 0 is the same schema from before it was numbered. */
+  static final int SCHEMA_VERSION = 1;
 
   @FunctionalInterface
   private interface Work<T> {
@@ -36,6 +46,7 @@ public final class StateStore {
 
   private final Path path;
   private final WorkerExecutor worker;
+  private volatile Consumer<String> writeFailed = vm -> { };
   /** Only the store's single worker thread touches it; null after a failure until the next use. */
   private Connection connection;
 
@@ -56,9 +67,17 @@ public final class StateStore {
     return path;
   }
 
+  /**
+   * Whom to tell, with the VM's name, when a write of one of its records failed (the record and
+   * QEMU may then differ until a reconcile); set once, before the store is used.
+   */
+  public void onWriteFailure(Consumer<String> listener) {
+    this.writeFailed = Objects.requireNonNull(listener, "listener");
+  }
+
   /** Inserts or replaces the attachment with its VM and id. */
   public Future<Void> put(Attachment a) {
-    return run("save attachment " + a.vm() + "/" + a.id(), c -> {
+    return written(a.vm(), run("save attachment " + a.vm() + "/" + a.id(), c -> {
       try (PreparedStatement s = c.prepareStatement(
           "INSERT OR REPLACE INTO attachments(vm, id, body) VALUES (?, ?, ?)")) {
         s.setString(1, a.vm());
@@ -67,36 +86,71 @@ public final class StateStore {
         s.executeUpdate();
       }
       return null;
-    });
+    }));
   }
 
   /** Removes an attachment; removing one that is not stored is not an error. */
   public Future<Void> remove(String vm, String id) {
-    return run("remove attachment " + vm + "/" + id, c -> {
+    return written(vm, run("remove attachment " + vm + "/" + id, c -> {
       try (PreparedStatement s = c.prepareStatement("DELETE FROM attachments WHERE vm = ? AND id = ?")) {
         s.setString(1, vm);
         s.setString(2, id);
         s.executeUpdate();
       }
       return null;
-    });
+    }));
   }
 
-  /** The VM's attachments, ordered by id. */
+  private Future<Void> written(String vm, Future<Void> write) {
+    return write.onFailure(e -> writeFailed.accept(vm));
+  }
+
+  /**
+   * The VM's attachments, ordered by id. A row that cannot be read is moved to the table
+   * {@code quarantine} with the reason, logged as an error, and left out: one bad row does not
+   * take the VM's other records with it.
+   */
   public Future<List<Attachment>> list(String vm) {
     return run("list attachments of " + vm, c -> {
       List<Attachment> out = new ArrayList<>();
+      List<String[]> bad = new ArrayList<>();
       try (PreparedStatement s = c.prepareStatement(
-          "SELECT body FROM attachments WHERE vm = ? ORDER BY id")) {
+          "SELECT id, body FROM attachments WHERE vm = ? ORDER BY id")) {
         s.setString(1, vm);
         try (ResultSet rs = s.executeQuery()) {
           while (rs.next()) {
-            out.add(JSON.readValue(rs.getString(1), Attachment.class));
+            try {
+              out.add(JSON.readValue(rs.getString(2), Attachment.class));
+            } catch (JsonProcessingException | IllegalArgumentException | NullPointerException e) {
+              bad.add(new String[] {rs.getString(1), rs.getString(2), String.valueOf(e.getMessage())});
+            }
           }
         }
       }
+      for (String[] row : bad) {
+        quarantine(c, vm, row[0], row[1], row[2]);
+      }
       return List.copyOf(out);
     });
+  }
+
+  private void quarantine(Connection c, String vm, String id, String body, String reason) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement(
+        "INSERT INTO quarantine(vm, id, body, reason, at) VALUES (?, ?, ?, ?, datetime('now'))")) {
+      s.setString(1, vm);
+      s.setString(2, id);
+      s.setString(3, body);
+      s.setString(4, reason);
+      s.executeUpdate();
+    }
+    try (PreparedStatement s = c.prepareStatement("DELETE FROM attachments WHERE vm = ? AND id = ?")) {
+      s.setString(1, vm);
+      s.setString(2, id);
+      s.executeUpdate();
+    }
+    LOG.error("state store {}: the record of {}/{} cannot be read ({}); it was moved to the table quarantine,"
+        + " and the sidecar treats the device as unknown until it is restored (sqlite3 {} 'SELECT * FROM quarantine')",
+        path, vm, id, reason, path);
   }
 
   /** Closes the file after all submitted work has run. */
@@ -124,7 +178,7 @@ public final class StateStore {
         // so that the store works again once the disk has room.
         closeQuietly(connection);
         connection = null;
-        throw new StateStoreException(path, "state store " + path + " failed to " + what + ": "
+        throw failure(path, "state store " + path + " failed to " + what + ": "
             + e.getMessage() + "; check free disk space and file permissions", e);
       }
     }, true);
@@ -133,9 +187,10 @@ public final class StateStore {
   private static Connection connect(Path path) {
     Path dir = path.toAbsolutePath().getParent();
     if (dir != null && !Files.isDirectory(dir)) {
-      throw new StateStoreException(path, "state directory " + dir
+      throw failure(path, "state directory " + dir
           + " does not exist; create it or set stateDir to an existing directory", null);
     }
+    emptyFileIsLoss(path);
     Connection c = null;
     try {
       c = DriverManager.getConnection("jdbc:sqlite:" + path);
@@ -147,17 +202,84 @@ public final class StateStore {
           }
         }
         s.execute("PRAGMA synchronous=FULL");
-        s.execute("CREATE TABLE IF NOT EXISTS attachments(vm TEXT NOT NULL, id TEXT NOT NULL,"
-            + " body TEXT NOT NULL, PRIMARY KEY (vm, id))");
+        schema(s, path);
       }
       c.setAutoCommit(false);
       return c;
+    } catch (SidecarException e) {
+      closeQuietly(c);
+      throw e;
     } catch (SQLException e) {
       closeQuietly(c);
-      throw new StateStoreException(path, "state store " + path + " cannot be opened ("
+      throw failure(path, "state store " + path + " cannot be opened ("
           + e.getMessage() + "); check the path and its permissions, or move a corrupt file aside"
           + " (the sidecar then re-reads QEMU and reports unknown devices as drift)", e);
     }
+  }
+
+  /**
+   * A store the sidecar ever opened has its header (4 KiB at least): an empty file is a store
+   * whose contents were lost, not a new one, and starting on it would forget every record.
+   */
+  private static void emptyFileIsLoss(Path path) {
+    try {
+      if (Files.exists(path) && Files.size(path) == 0) {
+        throw corrupt(path, "is empty (0 bytes): its records were lost (a truncated write or a file system"
+            + " repair)");
+      }
+    } catch (IOException e) {
+      throw failure(path, "state store " + path + " cannot be read (" + e.getMessage() + "); check its permissions", e);
+    }
+  }
+
+  /** Creates the tables of a new store; refuses a file that is not this sidecar's store of this version. */
+  private static void schema(Statement s, Path path) throws SQLException {
+    List<String> tables = new ArrayList<>();
+    try (ResultSet rs = s.executeQuery("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")) {
+      while (rs.next()) {
+        tables.add(rs.getString(1));
+      }
+    }
+    int version;
+    try (ResultSet rs = s.executeQuery("PRAGMA user_version")) {
+      version = rs.next() ? rs.getInt(1) : 0;
+    }
+    if (version > SCHEMA_VERSION) {
+      throw corrupt(path, "was written by a newer qmp-sidecar (schema " + version + "; this one reads "
+          + SCHEMA_VERSION + ")");
+    }
+    List<String> foreign = tables.stream().filter(t -> !t.equals("attachments") && !t.equals("quarantine")).toList();
+    if (!foreign.isEmpty()) {
+      throw corrupt(path, "is not a qmp-sidecar state store (it has the tables " + foreign + ")");
+    }
+    if (tables.contains("attachments")) {
+      List<String> columns = new ArrayList<>();
+      try (ResultSet rs = s.executeQuery("PRAGMA table_info(attachments)")) {
+        while (rs.next()) {
+          columns.add(rs.getString("name"));
+        }
+      }
+      if (!columns.equals(List.of("vm", "id", "body"))) {
+        throw corrupt(path, "has an attachments table of another shape (columns " + columns
+            + ", expected [vm, id, body])");
+      }
+    }
+    s.execute("CREATE TABLE IF NOT EXISTS attachments(vm TEXT NOT NULL, id TEXT NOT NULL,"
+        + " body TEXT NOT NULL, PRIMARY KEY (vm, id))");
+    s.execute("CREATE TABLE IF NOT EXISTS quarantine(vm TEXT, id TEXT, body TEXT, reason TEXT, at TEXT)");
+    s.execute("PRAGMA user_version = " + SCHEMA_VERSION);
+  }
+
+  private static SidecarException corrupt(Path path, String problem) {
+    return SidecarException.of(Kind.FAILED, "state-store-corrupt", "state store " + path + " " + problem)
+        .detail("path", path.toString())
+        .fix("nothing was changed; move it aside (mv " + path + " " + path + ".broken) to start with an empty store:"
+            + " the sidecar then re-reads QEMU and reports the devices it finds as drift.device-unknown")
+        .build();
+  }
+
+  private static SidecarException failure(Path path, String message, Throwable cause) {
+    return SidecarException.of(Kind.FAILED, "state-store", message).cause(cause).detail("path", path.toString()).build();
   }
 
   private static void closeQuietly(Connection c) {

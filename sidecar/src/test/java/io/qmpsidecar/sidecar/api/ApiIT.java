@@ -1,6 +1,5 @@
 package io.qmpsidecar.sidecar.api;
 
-import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -8,64 +7,32 @@ import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
-import io.qmpsidecar.sidecar.config.ConfigLoader;
-import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
-import io.qmpsidecar.sidecar.testing.ApiTestClient;
 import io.qmpsidecar.sidecar.testing.ApiTestClient.Reply;
-import io.vertx.core.Vertx;
+import io.qmpsidecar.sidecar.testing.ApiTestClient;
+import io.qmpsidecar.sidecar.testing.SidecarHarness;
+import io.qmpsidecar.sidecar.testing.TestConfig;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.io.TempDir;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The HTTP API of a real sidecar in front of a real QEMU, over its Unix socket and TCP. */
 class ApiIT {
-  private static Vertx vertx;
+  @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
 
-  @TempDir Path dir;
-  private QemuProcess qemu;
   private Sidecar sidecar;
   private ApiTestClient api;
 
-  @BeforeAll
-  static void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
-
-  @AfterEach
-  void stop() {
-    if (sidecar != null) {
-      sidecar.stop();
-    }
-    if (qemu != null) {
-      qemu.close();
-    }
-  }
-
-  private void start(QemuBinary binary, List<String> sets) throws Exception {
-    qemu = QemuProcess.startQtest(binary, dir, "vm1", 1);
-    List<String> all = new java.util.ArrayList<>(List.of("api.socket=" + dir.resolve("api.sock"),
-        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy")));
-    all.addAll(sets);
-    SidecarConfig config = ConfigLoader.load(null, Map.of(), all, List.of("vm1=" + qemu.qmpAddress()));
-    sidecar = new Sidecar(config);
-    sidecar.start(Duration.ofSeconds(20));
-    api = new ApiTestClient(vertx, dir.resolve("api.sock"));
-    Await.until("vm1 is connected", () -> call(HttpMethod.GET, "/readyz", null).status() == 200);
+  private void start(QemuBinary binary, UnaryOperator<TestConfig> settings) throws Exception {
+    TestConfig config = settings.apply(harness.config().vm("vm1", harness.qemu(binary, "vm1", 1)));
+    sidecar = harness.startReady(config);
+    api = harness.api(config);
   }
 
   private Reply call(HttpMethod method, String uri, String body) {
@@ -78,7 +45,7 @@ class ApiIT {
 
   @QemuTest
   void listsVmsAndRunsPassthroughCommands(QemuBinary binary) throws Exception {
-    start(binary, List.of());
+    start(binary, c -> c);
     Reply vms = call(HttpMethod.GET, "/v1/vms", null);
     assertThat(vms.status()).isEqualTo(200);
     assertThat(vms.body().get(0).path("name").asText()).isEqualTo("vm1");
@@ -92,13 +59,22 @@ class ApiIT {
     assertThat(status.status()).isEqualTo(200);
     assertThat(status.body().path("return").path("running").asBoolean()).isTrue();
 
-    Path socket = dir.resolve("api.sock");
+    Path socket = harness.dir().resolve("api.sock");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket))).isEqualTo("rw-rw----");
   }
 
   @QemuTest
   void errorsAreProblemsWithQemusTextOrThePolicyRule(QemuBinary binary) throws Exception {
-    start(binary, List.of());
+    // The answers' form, not the default preset (which denies device_del of a device the sidecar
+    // did not attach before QEMU could say DeviceNotFound): HMP denied, everything else allowed.
+    Path policy = Files.writeString(harness.dir().resolve("policy.yaml"), """
+        version: 1
+        name: api-errors
+        rules:
+          - {id: no-hmp, effect: deny, callers: ['*'], commands: [human-monitor-command]}
+          - {id: rest, effect: allow, callers: ['*'], commands: ['*']}
+        """);
+    start(binary, c -> c.policyFile(policy));
     Reply hmp = call(HttpMethod.POST, "/v1/vms/vm1/qmp",
         "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"info status\"}}");
     assertThat(hmp.status()).isEqualTo(403);
@@ -122,13 +98,14 @@ class ApiIT {
     assertThat(noVm.body().path("detail").asText()).contains("configured VMs: [vm1]");
 
     Reply notJson = call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{oops");
-    assertThat(notJson.status()).isIn(400, 403);
+    assertThat(notJson.status()).as("malformed JSON is a bad request, not a policy decision").isEqualTo(400);
+    assertThat(notJson.body().path("detail").asText()).contains("not valid JSON");
   }
 
   @QemuTest
   void tcpNeedsABearerTokenThatNamesTheCaller(QemuBinary binary) throws Exception {
-    Path tokens = Files.writeString(dir.resolve("tokens"), "# name:token\nci:0123456789abcdef0123456789abcdef\n");
-    start(binary, List.of("api.tcp=127.0.0.1:0", "api.tokensFile=" + tokens));
+    Path tokens = Files.writeString(harness.dir().resolve("tokens"), "# name:token\nci:0123456789abcdef0123456789abcdef\n");
+    start(binary, c -> c.apiTcp("127.0.0.1:0", tokens));
     int port = sidecar.api().tcpPort();
     RequestOptions base = new RequestOptions().setHost("127.0.0.1").setPort(port).setURI("/v1/vms");
     assertThat(call(new RequestOptions(base), null).status()).isEqualTo(401);
@@ -140,17 +117,24 @@ class ApiIT {
         .putHeader("authorization", "Bearer 0123456789abcdef0123456789abcdef"),
         "{\"caller\":\"dpu\",\"command\":{\"execute\":\"quit\"}}");
     assertThat(explain.body().path("effect").asText()).isEqualTo("deny");
+    List<Reply> guesses = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      guesses.add(call(new RequestOptions(base).putHeader("authorization", "Bearer guess-" + i), null));
+    }
+    Reply throttled = guesses.stream().filter(r -> r.status() == 429).findFirst().orElseThrow(
+        () -> new AssertionError("20 wrong tokens in a row were never throttled"));
+    assertThat(throttled.body().path("detail").asText()).contains("too many wrong or missing bearer tokens");
+    assertThat(call(new RequestOptions(base).setURI("/healthz"), null).status()).isEqualTo(200);
   }
 
   @QemuTest
   void aVmWhoseSocketAppearsInVmSocketDirIsServed(QemuBinary binary) throws Exception {
-    Path vmDir = Files.createDirectories(dir.resolve("vms"));
-    sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
-        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"), "vmSocketDir=" + vmDir), List.of()));
-    sidecar.start(Duration.ofSeconds(20));
-    api = new ApiTestClient(vertx, dir.resolve("api.sock"));
+    Path vmDir = Files.createDirectories(harness.dir().resolve("vms"));
+    TestConfig config = harness.config().vmSocketDir(vmDir);
+    harness.start(config);
+    api = harness.api(config);
     assertThat(call(HttpMethod.GET, "/v1/vms", null).body()).isEmpty();
-    qemu = QemuProcess.startQtest(binary, vmDir, "web-1", 1);
+    harness.track(QemuProcess.startQtest(binary, vmDir, "web-1", 1));
     Await.until("web-1 is discovered and connected", () -> {
       JsonNode vms = call(HttpMethod.GET, "/v1/vms", null).body();
       return vms.size() == 1 && vms.get(0).path("state").asText().equals("ready");
@@ -160,17 +144,18 @@ class ApiIT {
 
   @QemuTest
   void theTcpListenerServesTlsWithTheConfiguredCertificate(QemuBinary binary) throws Exception {
-    Path cert = dir.resolve("api.pem");
-    Path key = dir.resolve("api.key");
+    Path cert = harness.dir().resolve("api.pem");
+    Path key = harness.dir().resolve("api.key");
     Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
         "-subj", "/CN=localhost", "-keyout", key.toString(), "-out", cert.toString()).redirectErrorStream(true).start();
     assertThat(openssl.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) && openssl.exitValue() == 0)
         .as("openssl made a test certificate: %s", new String(openssl.getInputStream().readAllBytes())).isTrue();
-    Path tokens = Files.writeString(dir.resolve("tokens"), "ci:0123456789abcdef0123456789abcdef\n");
-    start(binary, List.of("api.tcp=127.0.0.1:0", "api.tokensFile=" + tokens, "api.tls.cert=" + cert, "api.tls.key=" + key));
+    Path tokens = Files.writeString(harness.dir().resolve("tokens"), "ci:0123456789abcdef0123456789abcdef\n");
+    start(binary, c -> c.apiTcp("127.0.0.1:0", tokens).set("api.tls.cert", cert.toString())
+        .set("api.tls.key", key.toString()));
     RequestOptions https = new RequestOptions().setHost("127.0.0.1").setPort(sidecar.api().tcpPort()).setURI("/v1/vms")
         .putHeader("authorization", "Bearer 0123456789abcdef0123456789abcdef");
-    ApiTestClient trusting = new ApiTestClient(vertx, dir.resolve("api.sock"),
+    ApiTestClient trusting = new ApiTestClient(harness.vertx(), harness.dir().resolve("api.sock"),
         new io.vertx.core.http.HttpClientOptions().setSsl(true).setTrustOptions(new io.vertx.core.net.PemTrustOptions()
             .addCertPath(cert.toString())).setVerifyHost(false));
     assertThat(trusting.call(https, null).status()).isEqualTo(200);

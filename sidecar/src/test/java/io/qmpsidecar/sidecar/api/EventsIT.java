@@ -1,71 +1,36 @@
 package io.qmpsidecar.sidecar.api;
 
-import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
-import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
-import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
 import io.qmpsidecar.sidecar.testing.ApiTestClient;
-import io.vertx.core.Vertx;
+import io.qmpsidecar.sidecar.testing.SidecarHarness;
+import io.qmpsidecar.sidecar.testing.TestConfig;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** GET /v1/events of a real sidecar in front of a real QEMU. */
 class EventsIT {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static Vertx vertx;
+  @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
 
-  @TempDir Path dir;
-  private QemuProcess qemu;
   private Sidecar sidecar;
   private ApiTestClient api;
 
-  @BeforeAll
-  static void client() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void closeClient() {
-    result(vertx.close());
-  }
-
-  @AfterEach
-  void stop() {
-    if (sidecar != null) {
-      sidecar.stop();
-    }
-    if (qemu != null) {
-      qemu.close();
-    }
-  }
-
   private void start(QemuBinary binary) throws Exception {
-    qemu = QemuProcess.startQtest(binary, dir, "vm1", 1);
-    sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
-        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy")),
-        List.of("vm1=" + qemu.qmpAddress())));
-    sidecar.start(Duration.ofSeconds(20));
-    api = new ApiTestClient(vertx, dir.resolve("api.sock"));
-    Await.until("vm1 is connected", () -> readyz() == 200);
+    TestConfig config = harness.config().vm("vm1", harness.qemu(binary, "vm1", 1));
+    sidecar = harness.startReady(config);
+    api = harness.api(config);
   }
 
   private int readyz() {
@@ -111,7 +76,7 @@ class EventsIT {
     qmp("system_reset");
     // since= replays from the event log, so curl may connect after the event.
     Process curl = new ProcessBuilder("curl", "-sN", "--max-time", "20", "--unix-socket",
-        dir.resolve("api.sock").toString(), "http://localhost/v1/events?format=ndjson&type=qmp.RESET"
+        harness.dir().resolve("api.sock").toString(), "http://localhost/v1/events?format=ndjson&type=qmp.RESET"
             + "&data.reason=host-qmp-system-reset&since=" + before)
         .redirectErrorStream(true).start();
     byte[] line = readLine(curl);

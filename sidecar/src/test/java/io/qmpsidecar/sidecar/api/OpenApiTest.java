@@ -9,7 +9,6 @@ import io.qmpsidecar.policy.Policies;
 import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
-import io.qmpsidecar.sidecar.daemon.VmRegistry;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.vertx.core.Vertx;
@@ -34,10 +33,9 @@ class OpenApiTest {
   void theDocumentListsEveryRouteAndNoOther() throws Exception {
     SidecarConfig config = ConfigLoader.load(null, Map.of(), List.of(), List.of());
     // Routes only: nothing is served, so the operations layer is not needed.
-    ApiServer api = new ApiServer(vertx, config.api(), new ApiServer.Services(new VmRegistry(vertx, List.of(),
-        config.timeouts().command(), (n, c) -> { }, (n, c) -> { }),
-        new PolicyEngine(Policies.preset("default"), AuditSink.NONE, Clock.systemUTC()),
-        new EventStream(vertx, Clock.systemUTC(), 16), null, null, new SidecarMetrics(), List::of));
+    ApiServer api = new ApiServer(vertx, config.api(), new ApiServer.Services(null, null,
+        new EventStream(vertx, Clock.systemUTC(), 16), new PolicyEngine(Policies.preset("default"), AuditSink.NONE,
+        Clock.systemUTC()), new SidecarMetrics(), List::of));
     JsonNode doc;
     try (InputStream in = OpenApiTest.class.getResourceAsStream("/openapi.json")) {
       doc = new ObjectMapper().readTree(in);

@@ -6,11 +6,11 @@ import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
-import io.qmpsidecar.sidecar.config.ConfigLoader;
-import io.qmpsidecar.sidecar.daemon.Sidecar;
+import io.qmpsidecar.sidecar.testing.CliRunner.Run;
+import io.qmpsidecar.sidecar.testing.CliRunner;
+import io.qmpsidecar.sidecar.testing.SidecarHarness;
+import io.qmpsidecar.sidecar.testing.TestConfig;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -24,9 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.assertj.core.api.SoftAssertions;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Runs every example of docs/cli.md from "Talking to a running sidecar" on, in order, as one
@@ -40,18 +38,10 @@ class CliDocIT {
   private static final Path DOC = Path.of("").toAbsolutePath().getParent().resolve("docs/cli.md");
   private static final String FIRST_SECTION = "## Talking to a running sidecar";
 
-  @TempDir Path dir;
-  private final List<AutoCloseable> cleanup = new ArrayList<>();
+  @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
 
   /** A command, what it prints and its exit code; a background command has neither until {@code wait}. */
   record Example(String command, List<String> expected, int exit, boolean background) {}
-
-  @AfterEach
-  void stop() throws Exception {
-    for (int i = cleanup.size() - 1; i >= 0; i--) {
-      cleanup.get(i).close();
-    }
-  }
 
   static List<Example> examples() throws IOException {
     List<String> lines = Files.readAllLines(DOC);
@@ -89,37 +79,35 @@ class CliDocIT {
         e -> e.command().replaceAll("^qmp-sidecar ((devices|migrate) )?(\\w+).*", "$1$3"))
         .contains("vms", "devices list", "devices detach", "devices attach", "events", "migrate start", "migrate status",
             "migrate cancel", "exec");
-    QemuProcess vm1 = QemuProcess.startQtest(binary, dir, "vm1", 2);
-    cleanup.add(vm1);
-    QemuProcess vm2 = QemuProcess.startQtest(binary, dir, "vm2", 2, "-incoming", "defer");
-    cleanup.add(vm2);
-    Sidecar sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
-        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"), "timeouts.detach=300ms"),
-        List.of("vm1=" + vm1.qmpAddress(), "vm2=" + vm2.qmpAddress())));
-    sidecar.start(Duration.ofSeconds(20));
-    cleanup.add(sidecar::stop);
-    Await.until("both VMs are ready and the proxy socket exists", () -> Files.exists(dir.resolve("proxy/vm1.qmp"))
-        && run(List.of("vms", "--output", "json", "--api=unix:" + dir.resolve("api.sock"))).out().split("\"ready\"", -1).length == 3);
+    QemuProcess vm1 = harness.qemu(binary, "vm1", 2);
+    QemuProcess vm2 = harness.qemu(binary, "vm2", 2, "-incoming", "defer");
+    TestConfig config = harness.config().vm("vm1", vm1).vm("vm2", vm2).detachWait(Duration.ofMillis(300))
+        .flowTestPolicy();
+    harness.start(config);
+    Path proxy = config.proxyDir();
+    String api = "--api=unix:" + config.apiSocket();
+    Await.until("both VMs are ready and the proxy socket exists", () -> Files.exists(proxy.resolve("vm1.qmp"))
+        && run(List.of("vms", "--output", "json", api)).out().split("\"ready\"", -1).length == 3);
     String port = Integer.toString(freePort());
     Map<String, String> inOutput = Map.of("unix:/run/qemu/vm1.qmp", vm1.qmpAddress().toString(),
         "unix:/run/qemu/vm2.qmp", vm2.qmpAddress().toString(), "10.0.0", binary.version(),
-        "within 30000 ms", "within 300 ms", "unix:/run/qmp-sidecar/proxy/vm1.qmp", "unix:" + dir.resolve("proxy/vm1.qmp"));
+        "within 30000 ms", "within 300 ms", "unix:/run/qmp-sidecar/proxy/vm1.qmp", "unix:" + proxy.resolve("vm1.qmp"));
 
     SoftAssertions softly = new SoftAssertions();
-    CompletableFuture<Result> background = null;
+    CompletableFuture<Run> background = null;
     for (Example example : examples) {
       List<String> args = new ArrayList<>(List.of(example.command().split(" +")));
-      Result result;
+      Run result;
       if (args.equals(List.of("wait"))) {
         assertThat(background).as("a command runs in the background before $ wait").isNotNull();
         result = background.get(30, TimeUnit.SECONDS);
         background = null;
       } else {
         assertThat(args.remove(0)).isEqualTo("qmp-sidecar");
-        args.replaceAll(a -> a.replace("/run/qmp-sidecar/proxy", dir.resolve("proxy").toString())
+        args.replaceAll(a -> a.replace("/run/qmp-sidecar/proxy", proxy.toString())
             .replace("tcp:127.0.0.1:4444", "tcp:127.0.0.1:" + port));
         if (!args.contains("--qmp") && !List.of("exec", "completion", "demo", "run", "config", "version").contains(args.get(0))) {
-          args.add("--api=unix:" + dir.resolve("api.sock"));
+          args.add(api);
         }
         if (example.background()) {
           Path socket = Path.of(args.get(args.indexOf("--qmp") + 1).substring("unix:".length()));
@@ -159,22 +147,8 @@ class CliDocIT {
     }
   }
 
-  record Result(int exit, String out, String err) {
-    List<String> lines() {
-      List<String> all = new ArrayList<>(out.lines().toList());
-      all.addAll(err.lines().toList());
-      return all;
-    }
-  }
-
-  private Result run(List<String> args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cli = QmpSidecarCommand.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    int exit = cli.execute(args.toArray(new String[0]));
-    return new Result(exit, out.toString(), err.toString());
+  private static Run run(List<String> args) {
+    return CliRunner.run(args.toArray(new String[0]));
   }
 
   /** Line by line, spaces collapsed; a line {@code ...} matches any lines, {@code ...} in a line any text. */

@@ -8,51 +8,34 @@ import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
-import io.qmpsidecar.sidecar.config.ConfigLoader;
-import io.qmpsidecar.sidecar.daemon.Sidecar;
-import java.io.PrintWriter;
+import io.qmpsidecar.sidecar.testing.CliRunner.Run;
+import io.qmpsidecar.sidecar.testing.CliRunner;
+import io.qmpsidecar.sidecar.testing.SidecarHarness;
+import io.qmpsidecar.sidecar.testing.TestConfig;
 import java.io.StringWriter;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code vms}, {@code devices} and {@code events} against an in-process sidecar and a real QEMU. */
 class DevicesCommandIT {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @TempDir Path dir;
+  @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
+
   private QemuProcess qemu;
-  private Sidecar sidecar;
-
-  /** One CLI run: exit code and what it printed. */
-  record Run(int exit, String out, String err) {}
-
-  @AfterEach
-  void stop() {
-    if (sidecar != null) {
-      sidecar.stop();
-    }
-    if (qemu != null) {
-      qemu.close();
-    }
-  }
+  private TestConfig config;
 
   private void start(QemuBinary binary) throws Exception {
-    qemu = QemuProcess.startQtest(binary, dir, "vm1", 2);
-    sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
-        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"), "timeouts.detach=300ms"),
-        List.of("vm1=" + qemu.qmpAddress())));
-    sidecar.start(Duration.ofSeconds(20));
+    qemu = harness.qemu(binary, "vm1", 2);
+    config = harness.config().vm("vm1", qemu).detachWait(Duration.ofMillis(300)).flowTestPolicy();
+    harness.start(config);
     Await.until("vm1 is ready", () -> cli("vms", "--output", "json").out().contains("\"ready\""));
-    Await.until("the proxy socket exists", () -> Files.exists(dir.resolve("proxy/vm1.qmp")));
+    Await.until("the proxy socket exists", () -> Files.exists(config.proxyDir().resolve("vm1.qmp")));
   }
 
   private Run cli(String... args) {
@@ -60,20 +43,15 @@ class DevicesCommandIT {
   }
 
   private Run cli(StringWriter out, String... args) {
-    StringWriter err = new StringWriter();
-    CommandLine cli = QmpSidecarCommand.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
     List<String> all = new ArrayList<>(List.of(args));
     if (!all.get(0).equals("exec")) {
-      all.add("--api=unix:" + dir.resolve("api.sock"));
+      all.add("--api=unix:" + config.apiSocket());
     }
-    int exit = cli.execute(all.toArray(new String[0]));
-    return new Run(exit, out.toString(), err.toString());
+    return CliRunner.run(out, all.toArray(new String[0]));
   }
 
   private void reset() {
-    Run reset = cli("exec", "--qmp", "unix:" + dir.resolve("proxy/vm1.qmp"), "system_reset");
+    Run reset = cli("exec", "--qmp", "unix:" + config.proxyDir().resolve("vm1.qmp"), "system_reset");
     assertThat(reset.exit()).as(reset.err()).isEqualTo(0);
   }
 

@@ -4,62 +4,35 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
-import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
-import io.qmpsidecar.sidecar.config.ConfigLoader;
-import io.qmpsidecar.sidecar.daemon.Sidecar;
+import io.qmpsidecar.sidecar.testing.CliRunner.Run;
+import io.qmpsidecar.sidecar.testing.CliRunner;
+import io.qmpsidecar.sidecar.testing.SidecarHarness;
+import io.qmpsidecar.sidecar.testing.TestConfig;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code migrate start|status|cancel} between two real QEMUs served by one in-process sidecar. */
 class MigrateCommandIT {
-  @TempDir Path dir;
-  private final List<AutoCloseable> cleanup = new ArrayList<>();
+  @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
 
-  /** One CLI run: exit code and what it printed. */
-  record Run(int exit, String out, String err) {}
-
-  @AfterEach
-  void stop() throws Exception {
-    for (int i = cleanup.size() - 1; i >= 0; i--) {
-      cleanup.get(i).close();
-    }
-  }
+  private TestConfig config;
 
   private void start(QemuBinary binary) throws Exception {
-    QemuProcess src = QemuProcess.startQtest(binary, dir, "src", 1);
-    cleanup.add(src);
-    QemuProcess dst = QemuProcess.startQtest(binary, dir, "dst", 1, "-incoming", "defer");
-    cleanup.add(dst);
-    Sidecar sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
-        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy")),
-        List.of("src=" + src.qmpAddress(), "dst=" + dst.qmpAddress())));
-    sidecar.start(Duration.ofSeconds(20));
-    cleanup.add(sidecar::stop);
+    config = harness.config().vm("src", harness.qemu(binary, "src", 1))
+        .vm("dst", harness.qemu(binary, "dst", 1, "-incoming", "defer")).flowTestPolicy();
+    harness.start(config);
     Await.until("both VMs are ready", () -> cli("vms").out().lines().filter(l -> l.contains(" ready ")).count() == 2);
   }
 
   private Run cli(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cli = QmpSidecarCommand.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
     List<String> all = new ArrayList<>(List.of(args));
-    all.add("--api=unix:" + dir.resolve("api.sock"));
-    int exit = cli.execute(all.toArray(new String[0]));
-    return new Run(exit, out.toString(), err.toString());
+    all.add("--api=unix:" + config.apiSocket());
+    return CliRunner.run(all.toArray(new String[0]));
   }
 
   private static String uri() throws IOException {
@@ -115,7 +88,7 @@ class MigrateCommandIT {
     start(binary);
     Run denied = cli("migrate", "start", "src", "--to", "dst", "--uri", "exec:cat");
     assertThat(denied.exit()).isEqualTo(3);
-    assertThat(denied.err().strip()).startsWith("Denied by policy: ").contains("deny-migrate-uri");
+    assertThat(denied.err().strip()).startsWith("Denied by policy: ").contains("rule migrate-named does not allow it");
     assertThat(cli("migrate", "status", "src").exit()).isEqualTo(1);
   }
 }

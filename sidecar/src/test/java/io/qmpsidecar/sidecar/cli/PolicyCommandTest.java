@@ -60,14 +60,20 @@ class PolicyCommandTest {
 
   @Test
   void explainAllowsAndDeniesWithTheDecidingRule() {
-    assertThat(run("policy", "explain", "--preset", "dpu", "--caller", "dpu", "--command",
+    assertThat(run("policy", "explain", "--preset", "dpu", "--caller", "dpu", "--via", "relay",
+        "--fact", "attached-by-caller=dpu-vf2", "--command",
         "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"dpu-vf2\"}}")).isEqualTo(0);
     assertThat(run("policy", "explain", "--preset", "dpu", "--caller", "dpu", "--command",
-        "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"virtio-disk0\"}}")).isEqualTo(3);
+        "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"dpu-vf2\"}}")).isEqualTo(3);
+    assertThat(run("policy", "explain", "--preset", "default", "--caller", "api:ops",
+        "--value-set", "migration.destinations=tcp:10.0.0.2:4444", "--command",
+        "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"tcp:10.0.0.2:4444\"}}")).isEqualTo(0);
     assertThat(out.toString().lines()).containsExactly(
-        "ALLOW by rule dpu-detach: the DPU may detach the functions it attached (ids starting 'dpu-')",
+        "ALLOW by rule dpu-detach: the DPU may detach the functions it attached",
         "DENY by rule dpu-nothing-else: the DPU may only attach and detach its functions and run"
-            + " read-only queries");
+            + " read-only queries",
+        "ALLOW by rule migrate-named: migration to a destination the configuration names is"
+            + " allowed for local automation");
   }
 
   @Test
@@ -96,5 +102,17 @@ class PolicyCommandTest {
         "--facts", "{\"bdf\":1}")).isEqualTo(2);
     assertThat(err.toString().lines().findFirst().orElseThrow())
         .startsWith("invalid --facts: 'bdf' must be a string; give {");
+
+    err.getBuffer().setLength(0);
+    assertThat(run("policy", "explain", "--preset", "dpu", "--caller", "dpu", "--command", "{}",
+        "--fact", "attached")).isEqualTo(2);
+    assertThat(err.toString().lines().findFirst())
+        .hasValue("invalid --fact 'attached': write NAME=VALUE, e.g. attached=hp0");
+
+    err.getBuffer().setLength(0);
+    assertThat(run("policy", "explain", "--preset", "dpu", "--caller", "dpu", "--command", "{}",
+        "--via", "sideways")).isEqualTo(2);
+    assertThat(err.toString().lines().findFirst()).hasValue("unknown way 'sideways': use one of"
+        + " passthrough, attach, detach, migrate, relay, automation");
   }
 }

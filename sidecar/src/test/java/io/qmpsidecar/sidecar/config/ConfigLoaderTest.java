@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.qmpsidecar.qmp.QmpAddress;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,6 +58,52 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void libvirtVmsStandBesideQmpVmsAndDiscoveryNamesAUri() throws IOException {
+    Path f = file("""
+        vms:
+          - name: vm1
+            qmp: unix:/run/qemu/vm1.qmp
+          - name: web1
+            libvirt: {uri: qemu:///system, domain: instance-0001, passthrough: true}
+          - name: web2
+            libvirt: {uri: 'qemu+tcp://127.0.0.1:16509/system', managed: true}
+        libvirt:
+          uri: qemu:///system
+          metadata: http://openstack.org/xmlns/libvirt/nova/1.1
+        """);
+    SidecarConfig c = ConfigLoader.load(f, Map.of(), List.of(), List.of());
+    assertThat(c.vms()).containsExactly(new SidecarConfig.Vm("vm1", QmpAddress.parse("unix:/run/qemu/vm1.qmp")),
+        new SidecarConfig.Vm("web1", null, new SidecarConfig.Libvirt("qemu:///system", "instance-0001", true, false)),
+        new SidecarConfig.Vm("web2", null,
+            new SidecarConfig.Libvirt("qemu+tcp://127.0.0.1:16509/system", "web2", false, true)));
+    assertThat(c.libvirt()).isEqualTo(new SidecarConfig.LibvirtDiscovery("qemu:///system",
+        "http://openstack.org/xmlns/libvirt/nova/1.1"));
+  }
+
+  @Test
+  void aLibvirtVmIsCheckedWhole() throws IOException {
+    Path f = file("""
+        vms:
+          - name: a
+            qmp: unix:/a
+            libvirt: {uri: qemu:///system}
+          - name: b
+            libvirt: {uri: /not/a/uri}
+          - name: c
+            libvirt: {uri: qemu:///system, passthrough: maybe, typo: 1}
+        libvirt:
+          metadata: urn:x
+        """);
+    assertThatThrownBy(() -> ConfigLoader.load(f, Map.of(), List.of(), List.of()))
+        .isInstanceOf(SidecarException.class)
+        .hasMessageContaining("vms[0]: set either qmp or libvirt")
+        .hasMessageContaining("vms[1].libvirt.uri: '/not/a/uri' must be a libvirt URI")
+        .hasMessageContaining("vms[2].libvirt.passthrough: 'maybe' must be true or false")
+        .hasMessageContaining("vms[2].libvirt.typo: unknown key")
+        .hasMessageContaining("libvirt.metadata: set libvirt.uri too");
+  }
+
+  @Test
   void aBareQmpAddressNamesTheVmAfterItsSocket() {
     SidecarConfig c = ConfigLoader.load(null, Map.of(), List.of(), List.of("unix:/run/qemu/web-1.qmp"));
     assertThat(c.vms()).extracting(SidecarConfig.Vm::name).containsExactly("web-1");
@@ -82,7 +129,7 @@ class ConfigLoaderTest {
           url: wss://dpu:4443/relay
         """);
     assertThatThrownBy(() -> ConfigLoader.load(f, Map.of(), List.of(), List.of()))
-        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems")).containsExactlyInAnyOrder(
             "api.sockt: unknown key; known keys: vms, " + String.join(", ", ConfigLoader.KEYS.keySet()),
             "version: 2 is not supported; this qmp-sidecar reads version 1",
             "vms[0].qmp: QMP address 'ftp://nope' must be unix:PATH or tcp:HOST:PORT",

@@ -12,22 +12,17 @@ import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
-import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.events.EventSubscription;
-import io.vertx.core.Vertx;
+import io.qmpsidecar.sidecar.testing.SidecarHarness;
 import io.vertx.core.internal.VertxInternal;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * QEMU's events that pile up while the sidecar's event loops stall (as in a collection pause)
@@ -37,44 +32,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class EventBurstIT {
   private static final int EVENTS = 300;
-  private static Vertx vertx;
-
-  @TempDir Path dir;
-  private QemuProcess qemu;
-  private Sidecar sidecar;
-  private QmpClient driver;
-
-  @BeforeAll
-  static void start() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void stop() {
-    result(vertx.close());
-  }
-
-  @AfterEach
-  void close() throws Exception {
-    if (driver != null) {
-      result(driver.close());
-    }
-    if (sidecar != null) {
-      sidecar.stop();
-    }
-    if (qemu != null) {
-      qemu.close();
-    }
-  }
+  @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
 
   @QemuTest
   void eventsThatArriveTogetherAfterAStallAreAllPublished(QemuBinary binary) throws Exception {
-    Path second = dir.resolve("driver.qmp");
-    qemu = QemuProcess.startQtest(binary, dir, "vm", 1,
+    Path second = harness.dir().resolve("driver.qmp");
+    QemuProcess qemu = harness.qemu(binary, "vm", 1,
         "-chardev", "socket,id=driver,path=" + second + ",server=on,wait=off", "-mon", "chardev=driver,mode=control");
-    sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
-        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy")), List.of("vm=" + qemu.qmpAddress())));
-    sidecar.start(Duration.ofSeconds(20));
+    Sidecar sidecar = harness.start(harness.config().vm("vm", qemu));
     AtomicInteger lifecycle = new AtomicInteger();
     AtomicInteger resets = new AtomicInteger();
     AtomicInteger gaps = new AtomicInteger();
@@ -86,7 +51,8 @@ class EventBurstIT {
         default -> { }
       }
     });
-    driver = QmpClient.create(vertx, QmpClientOptions.of(QmpAddress.parse("unix:" + second)));
+    QmpClient driver = QmpClient.create(harness.vertx(), QmpClientOptions.of(QmpAddress.parse("unix:" + second)));
+    harness.track(() -> result(driver.close()));
     QmpConnection c = result(driver.connect());
     // The sidecar may still be connecting: resets (not counted below) until one comes through.
     Await.until("the sidecar follows the VM's events", () -> {
@@ -94,7 +60,7 @@ class EventBurstIT {
       return resets.get() > 0;
     });
 
-    CountDownLatch stalled = stallEveryEventLoop(Duration.ofMillis(1500));
+    CountDownLatch stalled = stallEveryEventLoop(sidecar, Duration.ofMillis(1500));
     for (int i = 0; i < EVENTS / 2; i++) {
       result(c.stop());
       result(c.cont());
@@ -109,7 +75,7 @@ class EventBurstIT {
   }
 
   /** Blocks each of the sidecar's event loops for {@code how long}; the latch counts down as they end. */
-  private CountDownLatch stallEveryEventLoop(Duration howLong) {
+  private static CountDownLatch stallEveryEventLoop(Sidecar sidecar, Duration howLong) {
     List<EventExecutor> loops = new ArrayList<>();
     ((VertxInternal) sidecar.vertx()).nettyEventLoopGroup().forEach(loops::add);
     CountDownLatch done = new CountDownLatch(loops.size());

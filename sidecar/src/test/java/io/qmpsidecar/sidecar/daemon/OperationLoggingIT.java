@@ -1,23 +1,19 @@
 package io.qmpsidecar.sidecar.daemon;
 
-import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import com.fasterxml.jackson.databind.JsonNode;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
-import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
-import io.qmpsidecar.sidecar.config.ConfigLoader;
-import io.qmpsidecar.sidecar.events.EventSubscription;
 import io.qmpsidecar.sidecar.events.EventTypes;
 import io.qmpsidecar.sidecar.events.SidecarEvent;
 import io.qmpsidecar.sidecar.testing.ApiTestClient;
-import io.vertx.core.Vertx;
+import io.qmpsidecar.sidecar.testing.SidecarHarness;
+import io.qmpsidecar.sidecar.testing.TestConfig;
 import io.vertx.core.http.HttpMethod;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -25,12 +21,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -53,37 +45,18 @@ class OperationLoggingIT {
         effect: deny
         reason: not the test
       """;
-  private static Vertx vertx;
+  @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
 
-  @TempDir Path dir;
-  private final List<AutoCloseable> cleanup = new CopyOnWriteArrayList<>();
   private final ListAppender<ILoggingEvent> lines = new ListAppender<>();
   private final Logger operations = (Logger) LoggerFactory.getLogger("io.qmpsidecar.operations");
   private Level level;
-
-  @BeforeAll
-  static void client() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void closeClient() {
-    result(vertx.close());
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    for (int i = cleanup.size() - 1; i >= 0; i--) {
-      cleanup.get(i).close();
-    }
-  }
 
   private void captureOperationLines() {
     level = operations.getLevel();
     operations.setLevel(Level.INFO);
     lines.start();
     operations.addAppender(lines);
-    cleanup.add(() -> {
+    harness.track(() -> {
       operations.detachAppender(lines);
       operations.setLevel(level);
     });
@@ -96,25 +69,15 @@ class OperationLoggingIT {
   @QemuTest
   void everyLineOfAnOperationCarriesItsIdCallerAndQmpIds(QemuBinary binary) throws Exception {
     captureOperationLines();
-    QemuProcess src = QemuProcess.startQtest(binary, dir, "src", 2);
-    cleanup.add(src);
-    QemuProcess dst = QemuProcess.startQtest(binary, dir, "dst", 2, "-incoming", "defer");
-    cleanup.add(dst);
-    Path policy = Files.writeString(dir.resolve("policy.yaml"), POLICY);
-    Sidecar sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
-        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"), "policy.file=" + policy,
-        "timeouts.detach=200ms"), List.of("src=" + src.qmpAddress(), "dst=" + dst.qmpAddress())));
-    sidecar.start(Duration.ofSeconds(20));
-    cleanup.add(sidecar::stop);
-    ApiTestClient client = new ApiTestClient(vertx, dir.resolve("api.sock"));
+    Path policy = Files.writeString(harness.dir().resolve("policy.yaml"), POLICY);
+    TestConfig config = harness.config().vm("src", harness.qemu(binary, "src", 2))
+        .vm("dst", harness.qemu(binary, "dst", 2, "-incoming", "defer")).policyFile(policy)
+        .detachWait(Duration.ofMillis(200));
+    Sidecar sidecar = harness.start(config);
+    ApiTestClient client = harness.api(config);
+    harness.standInGuest(sidecar, config);
     List<SidecarEvent> events = new CopyOnWriteArrayList<>();
-    EventSubscription all = sidecar.events().subscribe(e -> true, 1024, e -> {
-      events.add(e);
-      if (e.type().equals(EventTypes.DETACH_PENDING)) {
-        client.send(client.options(HttpMethod.POST, "/v1/vms/" + e.vm() + "/qmp"), "{\"execute\":\"system_reset\"}");
-      }
-    });
-    cleanup.add(all::cancel);
+    harness.track(sidecar.events().subscribe(e -> true, 1024, events::add)::cancel);
     Await.until("both VMs are connected", () -> client.call(HttpMethod.GET, "/v1/vms", null).body()
         .findValuesAsText("state").equals(List.of("ready", "ready")));
 

@@ -6,16 +6,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
-import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
 import io.qmpsidecar.relay.DpuEndpoint;
 import io.qmpsidecar.relay.DpuEndpointOptions;
 import io.qmpsidecar.relay.ReceivedNotification;
-import io.qmpsidecar.sidecar.config.ConfigLoader;
-import io.qmpsidecar.sidecar.events.EventSubscription;
-import io.qmpsidecar.sidecar.events.EventTypes;
 import io.qmpsidecar.sidecar.testing.ApiTestClient;
-import io.vertx.core.Vertx;
+import io.qmpsidecar.sidecar.testing.SidecarHarness;
+import io.qmpsidecar.sidecar.testing.TestConfig;
 import io.vertx.core.http.HttpMethod;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -25,10 +22,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The whole daemon with its DPU link: a real DPU endpoint (relay-bridge's other end), two real
@@ -62,29 +56,10 @@ class SidecarFlowIT {
         effect: deny
         reason: not listed in the flow-test policy
       """;
-  private static Vertx vertx;
+  @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
 
-  @TempDir Path dir;
-  private final List<AutoCloseable> cleanup = new CopyOnWriteArrayList<>();
   private final List<ReceivedNotification> received = new CopyOnWriteArrayList<>();
   private ApiTestClient client;
-
-  @BeforeAll
-  static void client() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void closeClient() {
-    result(vertx.close());
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    for (int i = cleanup.size() - 1; i >= 0; i--) {
-      cleanup.get(i).close();
-    }
-  }
 
   private JsonNode api(HttpMethod method, String uri, String body, int expectedStatus) {
     ApiTestClient.Reply reply = client.call(method, uri, body);
@@ -99,29 +74,19 @@ class SidecarFlowIT {
 
   @QemuTest
   void attachMigrateAndDetachWithTheDpuWatching(QemuBinary binary) throws Exception {
-    DpuEndpoint dpu = result(DpuEndpoint.listen(vertx, DpuEndpointOptions.defaults().withPort(0)));
-    cleanup.add(() -> result(dpu.close()));
+    DpuEndpoint dpu = result(DpuEndpoint.listen(harness.vertx(), DpuEndpointOptions.defaults().withPort(0)));
+    harness.track(() -> result(dpu.close()));
     dpu.notificationHandler(received::add);
-    QemuProcess src = QemuProcess.startQtest(binary, dir, "src", 2);
-    cleanup.add(src);
-    QemuProcess dst = QemuProcess.startQtest(binary, dir, "dst", 2, "-incoming", "defer");
-    cleanup.add(dst);
-    Path policy = Files.writeString(dir.resolve("policy.yaml"), POLICY);
-    Sidecar sidecar = new Sidecar(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
-        "stateDir=" + dir.resolve("state"), "proxy.dir=" + dir.resolve("proxy"), "policy.file=" + policy,
-        "relay.url=ws://127.0.0.1:" + dpu.actualPort(), "relay.hostId=host-1", "timeouts.detach=200ms"),
-        List.of("src=" + src.qmpAddress(), "dst=" + dst.qmpAddress())));
-    sidecar.start(Duration.ofSeconds(20));
-    cleanup.add(sidecar::stop);
-    client = new ApiTestClient(vertx, dir.resolve("api.sock"));
-    // The stand-in guest: every pending removal is acknowledged by a reset of that VM.
-    // Listeners run on the sidecar's event loop: the reset is sent without waiting for it.
-    EventSubscription guest = sidecar.events().subscribe(e -> e.type().equals(EventTypes.DETACH_PENDING), 64,
-        e -> client.send(client.options(HttpMethod.POST, "/v1/vms/" + e.vm() + "/qmp"), "{\"execute\":\"system_reset\"}"));
-    cleanup.add(guest::cancel);
+    Path policy = Files.writeString(harness.dir().resolve("policy.yaml"), POLICY);
+    TestConfig config = harness.config().vm("src", harness.qemu(binary, "src", 2))
+        .vm("dst", harness.qemu(binary, "dst", 2, "-incoming", "defer")).policyFile(policy)
+        .relay("ws://127.0.0.1:" + dpu.actualPort(), "host-1").detachWait(Duration.ofMillis(200));
+    Sidecar sidecar = harness.start(config);
+    client = harness.api(config);
+    harness.standInGuest(sidecar, config);
 
     Await.until("the DPU link is up and both VMs are connected",
-        () -> dpu.connectedHosts().contains("host-1") && sidecar.vertx() != null
+        () -> dpu.connectedHosts().contains("host-1")
             && api(HttpMethod.GET, "/v1/vms", null, 200).findValuesAsText("state").equals(List.of("ready", "ready")));
     Map<String, Object> vms = result(dpu.request("host-1", "vm.list", Map.of()));
     assertThat(vms.toString()).contains("src", "dst");

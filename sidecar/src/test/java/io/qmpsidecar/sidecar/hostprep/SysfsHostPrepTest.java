@@ -4,8 +4,11 @@ import static io.qmpsidecar.qmp.testing.Await.failure;
 import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Vertx;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
@@ -62,9 +65,9 @@ class SysfsHostPrepTest {
   void aPfAndVfIndexResolveThroughVirtfn() {
     assertThat(result(prep.resolveVf(Bdf.parse(PF), 1))).isEqualTo(Bdf.parse(VF));
 
-    HostPrepException e = (HostPrepException) failure(prep.resolveVf(Bdf.parse(PF), 5));
-    assertThat(e.bdf()).isEqualTo(PF);
-    assertThat(e.problem()).contains("no VF 5");
+    SidecarException e = (SidecarException) failure(prep.resolveVf(Bdf.parse(PF), 5));
+    assertThat(e.detail("bdf")).isEqualTo(PF);
+    assertThat((String) e.detail("problem")).contains("no VF 5");
     assertThat(e.fix()).contains("sriov_numvfs");
   }
 
@@ -99,11 +102,11 @@ class SysfsHostPrepTest {
   void aGroupWithAForeignDeviceIsRefusedBeforeAnyWrite() {
     tree.device("0000:03:00.3", "8086", "1521", 12, "igb");
 
-    HostPrepException e = (HostPrepException) failure(
+    SidecarException e = (SidecarException) failure(
         prep.inspect(Bdf.parse(VF)).compose(d -> prep.prepare(d, "vfio-pci")));
 
-    assertThat(e.bdf()).isEqualTo(VF);
-    assertThat(e.problem()).contains("IOMMU group 12").contains("0000:03:00.3 (bound to igb)");
+    assertThat(e.detail("bdf")).isEqualTo(VF);
+    assertThat((String) e.detail("problem")).contains("IOMMU group 12").contains("0000:03:00.3 (bound to igb)");
     assertThat(e.fix()).contains("bind those devices to vfio-pci");
     assertThat(kernel.writes()).isEmpty();
   }
@@ -123,10 +126,10 @@ class SysfsHostPrepTest {
   void aMissingDevNodeIsReportedAndTheOldDriverRestored() throws Exception {
     kernel.vfioCreatesDevNodes(false);
 
-    HostPrepException e = (HostPrepException) failure(
+    SidecarException e = (SidecarException) failure(
         prep.inspect(Bdf.parse(VF)).compose(d -> prep.prepare(d, "vfio-pci")));
 
-    assertThat(e.problem()).contains("vfio/12 does not exist");
+    assertThat((String) e.detail("problem")).contains("vfio/12 does not exist");
     assertThat(e.fix()).contains("modprobe vfio_pci");
     assertThat(e.rolledBack()).containsExactly("host driver of " + VF + " restored to mlx5_core");
     assertThat(tree.driver(VF)).isEqualTo("mlx5_core");
@@ -136,20 +139,20 @@ class SysfsHostPrepTest {
   void aDriverThatDoesNotBindIsReportedAndTheOldOneRestored() throws Exception {
     kernel.refuse("vfio-pci");
 
-    HostPrepException e = (HostPrepException) failure(
+    SidecarException e = (SidecarException) failure(
         prep.inspect(Bdf.parse(VF)).compose(d -> prep.prepare(d, "vfio-pci")));
 
-    assertThat(e.problem()).contains("did not bind to vfio-pci");
+    assertThat((String) e.detail("problem")).contains("did not bind to vfio-pci");
     assertThat(e.fix()).contains("modprobe vfio_pci");
     assertThat(tree.driver(VF)).isEqualTo("mlx5_core");
   }
 
   @Test
   void withoutADriverToBindTheFunctionMustAlreadyBeOnVfio() {
-    HostPrepException e = (HostPrepException) failure(
+    SidecarException e = (SidecarException) failure(
         prep.inspect(Bdf.parse(VF)).compose(d -> prep.prepare(d, null)));
 
-    assertThat(e.problem()).contains("bound to mlx5_core, not to a VFIO driver");
+    assertThat((String) e.detail("problem")).contains("bound to mlx5_core, not to a VFIO driver");
     assertThat(kernel.writes()).isEmpty();
   }
 
@@ -166,15 +169,15 @@ class SysfsHostPrepTest {
 
   @Test
   void aMissingDeviceAndAMissingIommuGroupHaveTheirOwnErrors() throws Exception {
-    HostPrepException missing = (HostPrepException) failure(prep.inspect(Bdf.parse("0000:09:00.0")));
-    assertThat(missing.problem()).contains("no such PCI device");
+    SidecarException missing = (SidecarException) failure(prep.inspect(Bdf.parse("0000:09:00.0")));
+    assertThat((String) missing.detail("problem")).contains("no such PCI device");
     assertThat(missing.fix()).contains("lspci -D");
 
     java.nio.file.Files.createDirectories(tree.sys().resolve("bus/pci/devices/0000:05:00.0"));
     java.nio.file.Files.writeString(tree.sys().resolve("bus/pci/devices/0000:05:00.0/vendor"), "0x8086");
     java.nio.file.Files.writeString(tree.sys().resolve("bus/pci/devices/0000:05:00.0/device"), "0x1521");
-    HostPrepException noGroup = (HostPrepException) failure(prep.inspect(Bdf.parse("0000:05:00.0")));
-    assertThat(noGroup.problem()).contains("no IOMMU group");
+    SidecarException noGroup = (SidecarException) failure(prep.inspect(Bdf.parse("0000:05:00.0")));
+    assertThat((String) noGroup.detail("problem")).contains("no IOMMU group");
     assertThat(noGroup.fix()).contains("intel_iommu=on");
   }
 
@@ -184,5 +187,31 @@ class SysfsHostPrepTest {
     assertThat(List.of("0000:03:00.8", "03-00.2", "")).allSatisfy(s ->
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> Bdf.parse(s))
             .hasMessageContaining("dddd:bb:dd.f"));
+  }
+
+  @Test
+  void aHostDriverThatIsNotAVfioDriverOfTheConfigurationIsNeverWritten() {
+    HostDevice d = result(prep.inspect(Bdf.parse(VF)));
+
+    SidecarException traversal = (SidecarException) failure(prep.prepare(d, "vfio-pci\n../../../../tmp/x"));
+    SidecarException kernelDriver = (SidecarException) failure(prep.prepare(d, "mlx5_core"));
+
+    assertThat(traversal.kind()).isEqualTo(SidecarException.Kind.INVALID);
+    assertThat(traversal.getMessage()).contains("is not allowed: use one of [vfio-pci]").contains("host.vfioDrivers");
+    assertThat(kernelDriver.kind()).isEqualTo(SidecarException.Kind.INVALID);
+    assertThat(kernel.writes()).as("nothing a caller sent reached sysfs").isEmpty();
+  }
+
+  @Test
+  void aConfiguredVariantDriverThatIsNotLoadedIsAHostPrerequisite() {
+    SysfsHostPrep withVariant = new SysfsHostPrep(vertx, tree.sys(), tree.dev(), kernel, Set.of("mlx5_vfio_pci"));
+    HostDevice d = result(withVariant.inspect(Bdf.parse(VF)));
+
+    SidecarException e = (SidecarException) failure(withVariant.prepare(d, "mlx5_vfio_pci"));
+
+    assertThat(withVariant.drivers()).containsExactly("mlx5_vfio_pci", "vfio-pci");
+    assertThat(e.code()).isEqualTo("host-prerequisite");
+    assertThat(e.getMessage()).contains("the driver is not loaded").contains("modprobe mlx5_vfio_pci");
+    assertThat(kernel.writes()).isEmpty();
   }
 }

@@ -18,7 +18,7 @@ public final class SysfsTree {
     this.dev = root.resolve("dev");
     try {
       Files.createDirectories(sys.resolve("bus/pci/devices"));
-      Files.createDirectories(sys.resolve("bus/pci/drivers"));
+      Files.createDirectories(sys.resolve("bus/pci/drivers/vfio-pci"));
       Files.createDirectories(sys.resolve("kernel/iommu_groups"));
       Files.createDirectories(dev.resolve("vfio"));
       Files.writeString(sys.resolve("bus/pci/drivers_probe"), "");

@@ -2,13 +2,7 @@ package io.qmpsidecar.sidecar.hotplug;
 
 import static io.qmpsidecar.qmp.testing.Await.result;
 
-import io.qmpsidecar.policy.AuditSink;
-import io.qmpsidecar.policy.Policies;
-import io.qmpsidecar.policy.PolicyEngine;
-import io.qmpsidecar.qmp.QmpClient;
-import io.qmpsidecar.qmp.QmpClientOptions;
 import io.qmpsidecar.qmp.QmpConnection;
-import io.qmpsidecar.qmp.ReconnectPolicy;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.sidecar.events.EventStream;
@@ -18,37 +12,34 @@ import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.hostprep.SysfsTree;
 import io.qmpsidecar.sidecar.ops.Operations;
 import io.qmpsidecar.sidecar.state.StateStore;
-import io.vertx.core.Vertx;
-import java.nio.file.Path;
-import java.time.Clock;
+import io.qmpsidecar.sidecar.testing.OperationsRig;
+import io.qmpsidecar.sidecar.testing.SidecarHarness;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Map;
 
-/** One sidecar (store, events, host prep, operations) over one QEMU, for the hotplug ITs. */
-final class HotplugFixture implements AutoCloseable {
+/**
+ * One sidecar's operations layer over one QEMU, with a fake sysfs tree for host prep, for the
+ * hotplug ITs, in the test's directory of a {@link SidecarHarness}, closed with the test.
+ */
+final class HotplugFixture {
   static final String VM = "vm1";
 
-  final Vertx vertx;
-  final Path dir;
+  private final SidecarHarness harness;
   final SysfsTree tree;
   final FakeKernel kernel;
-  final EventStream events;
-  final List<SidecarEvent> seen = new CopyOnWriteArrayList<>();
   final HotplugOptions options;
-  QmpClient client;
+  private OperationsRig rig;
   QmpConnection conn;
-  StateStore store;
+  List<SidecarEvent> seen;
+  EventStream events;
   Operations ops;
 
-  HotplugFixture(Vertx vertx, Path dir, HotplugOptions options) {
-    this.vertx = vertx;
-    this.dir = dir;
+  HotplugFixture(SidecarHarness harness, HotplugOptions options) {
+    this.harness = harness;
     this.options = options;
-    this.tree = new SysfsTree(dir.resolve("host"));
+    this.tree = new SysfsTree(harness.dir().resolve("host"));
     this.kernel = new FakeKernel(tree);
-    this.events = new EventStream(vertx, Clock.systemUTC(), 1024);
-    events.subscribe(e -> true, 1024, seen::add);
   }
 
   static HotplugOptions fastOptions() {
@@ -57,24 +48,19 @@ final class HotplugFixture implements AutoCloseable {
 
   /** Connects to {@code qemu} (reconnecting when it restarts) and starts the sidecar on it. */
   HotplugFixture start(QemuProcess qemu) {
-    client = QmpClient.create(vertx, QmpClientOptions.of(qemu.qmpAddress())
-        .withReconnect(ReconnectPolicy.FOREVER.withInitialDelay(Duration.ofMillis(50))
-            .withMaxDelay(Duration.ofMillis(200))));
-    conn = result(client.connect());
-    return restartSidecar();
+    rig = harness.track(new OperationsRig(harness.vertx(), Map.of(VM, qemu.qmpAddress()),
+        new SysfsHostPrep(harness.vertx(), tree.sys(), tree.dev(), kernel), options,
+        harness.dir().resolve(StateStore.FILE_NAME)));
+    conn = rig.conn(VM);
+    seen = rig.seen;
+    events = rig.events;
+    ops = rig.ops();
+    return this;
   }
 
   /** A fresh sidecar on the same state file and connection, as after a sidecar restart. */
   HotplugFixture restartSidecar() {
-    if (ops != null) {
-      ops.close();
-      result(store.close());
-    }
-    store = result(StateStore.open(vertx, dir.resolve(StateStore.FILE_NAME)));
-    ops = new Operations(vertx, new PolicyEngine(Policies.preset("default"), AuditSink.NONE,
-        Clock.systemUTC()), store, events, new SysfsHostPrep(vertx, tree.sys(), tree.dev(), kernel),
-        options, 4);
-    result(ops.addVm(VM, conn));
+    ops = rig.restart().ops();
     return this;
   }
 
@@ -87,7 +73,7 @@ final class HotplugFixture implements AutoCloseable {
 
   List<String> types() {
     sync();
-    return seen.stream().map(SidecarEvent::type).toList();
+    return seen.stream().map(SidecarEvent::type).filter(t -> !t.startsWith("qmp.")).toList();
   }
 
   SidecarEvent awaitEvent(String type, String id) {
@@ -109,16 +95,5 @@ final class HotplugFixture implements AutoCloseable {
 
   boolean inQom(String id) {
     return result(conn.qomList("/machine/peripheral")).stream().anyMatch(p -> p.name().equals(id));
-  }
-
-  @Override
-  public void close() {
-    if (ops != null) {
-      ops.close();
-      result(store.close());
-    }
-    if (client != null) {
-      result(client.close());
-    }
   }
 }

@@ -18,60 +18,30 @@ import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
 import io.qmpsidecar.sidecar.events.EventTypes;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
-import io.qmpsidecar.sidecar.ops.AttachConflictException;
-import io.qmpsidecar.sidecar.ops.MigrationActiveException;
-import io.qmpsidecar.sidecar.ops.NoFreeSlotException;
-import io.qmpsidecar.sidecar.ops.QemuErrorException;
-import io.vertx.core.Vertx;
-import java.nio.file.Path;
-import java.util.ArrayList;
+import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.state.AttachmentState;
+import io.qmpsidecar.sidecar.testing.SidecarHarness;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Attach and detach against a real QEMU in qtest mode: emulated {@code edu} devices stand in for
  * DPU functions through the same flow as {@code vfio-pci}.
  */
 class HotplugIT {
-  private static Vertx vertx;
+  @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
 
-  @TempDir Path dir;
-  private final List<AutoCloseable> cleanup = new ArrayList<>();
   private HotplugFixture f;
 
-  @BeforeAll
-  static void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    if (f != null) {
-      f.close();
-    }
-    for (AutoCloseable c : cleanup) {
-      c.close();
-    }
-  }
-
   private QemuProcess qemu(QemuBinary binary, String name, int rootPorts, String... extra) {
-    QemuProcess q = QemuProcess.startQtest(binary, dir, name, rootPorts, extra);
-    cleanup.add(0, q::kill);
-    return q;
+    return harness.qemu(binary, name, rootPorts, extra);
   }
 
   private HotplugFixture sidecar(QemuProcess q) {
-    f = new HotplugFixture(vertx, dir, HotplugFixture.fastOptions()).start(q);
+    f = new HotplugFixture(harness, HotplugFixture.fastOptions()).start(q);
     return f;
   }
 
@@ -92,7 +62,7 @@ class HotplugIT {
     assertThat(first.guestAddress()).matches("[0-9a-f]{2}:00\\.0").isNotEqualTo("00:00.0");
     assertThat(first.migrationBlockedReasons()).isEmpty();
     assertThat(result(f.conn.qomGet("/machine/peripheral/dpu-a", "realized")).asBoolean()).isTrue();
-    assertThat(result(f.ops.attachments(VM))).extracting(Attachment::id).containsExactly("dpu-a", "dpu-b");
+    assertThat(result(f.ops.attachments(Caller.cli(), VM))).extracting(Attachment::id).containsExactly("dpu-a", "dpu-b");
     assertThat(f.types()).containsSubsequence(EventTypes.ATTACH_REQUESTED, EventTypes.ATTACH_ADDED,
         EventTypes.ATTACH_VERIFIED);
     assertThat(f.find(EventTypes.ATTACH_VERIFIED, "dpu-a").opId()).isEqualTo("op-dpu-a");
@@ -103,13 +73,14 @@ class HotplugIT {
     sidecar(qemu(binary, "q", 1));
     result(f.ops.attach(Caller.cli(), edu("dpu-a")));
 
-    NoFreeSlotException e = (NoFreeSlotException) failure(f.ops.attach(Caller.cli(), edu("dpu-b")));
+    SidecarException e = (SidecarException) failure(f.ops.attach(Caller.cli(), edu("dpu-b")));
 
+    assertThat(e.kind()).isEqualTo(SidecarException.Kind.CONFLICT);
     assertThat(e.getMessage()).contains("add pcie-root-port devices to the VM")
         .contains("-device pcie-root-port");
-    assertThat(e.rootPorts()).containsExactly("rp1");
+    assertThat(e.detail("rootPorts")).isEqualTo(List.of("rp1"));
     assertThat(f.inQom("dpu-b")).isFalse();
-    assertThat(result(f.ops.attachments(VM))).extracting(Attachment::id).containsExactly("dpu-a");
+    assertThat(result(f.ops.attachments(Caller.cli(), VM))).extracting(Attachment::id).containsExactly("dpu-a");
   }
 
   @QemuTest
@@ -122,29 +93,29 @@ class HotplugIT {
     assertThat(r.outcome()).isEqualTo(DetachOutcome.PENDING);
     assertThat(f.find(EventTypes.DETACH_PENDING, "dpu-a")).isNotNull();
     assertThat(f.find(EventTypes.DEVICE_DETACHED, "dpu-a")).isNull();
-    assertThat(result(f.ops.attachments(VM))).extracting(Attachment::state)
+    assertThat(result(f.ops.attachments(Caller.cli(), VM))).extracting(Attachment::state)
         .containsExactly(AttachmentState.DETACHING);
 
     result(f.conn.systemReset());
 
     assertThat(f.awaitEvent(EventTypes.DEVICE_DETACHED, "dpu-a").opId()).isEqualTo("op-d");
-    assertThat(result(f.ops.attachments(VM))).isEmpty();
+    assertThat(result(f.ops.attachments(Caller.cli(), VM))).isEmpty();
     assertThat(f.inQom("dpu-a")).isFalse();
   }
 
   @QemuTest
   void aDetachCompletedThroughSystemResetWithinTheWaitIsDetached(QemuBinary binary) {
-    f = new HotplugFixture(vertx, dir, HotplugOptions.defaults()).start(qemu(binary, "q", 2));
+    f = new HotplugFixture(harness, HotplugOptions.defaults()).start(qemu(binary, "q", 2));
     result(f.ops.attach(Caller.cli(), edu("dpu-a")));
     f.events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED), 4,
-        e -> vertx.setTimer(100, t -> f.conn.systemReset()));
+        e -> harness.vertx().setTimer(100, t -> f.conn.systemReset()));
 
     DetachResult r = result(f.ops.detach(Caller.cli(), new DetachRequest(VM, "dpu-a", false, null)));
 
     assertThat(r.outcome()).isEqualTo(DetachOutcome.DETACHED);
     assertThat(f.find(EventTypes.DEVICE_DETACHED, "dpu-a")).isNotNull();
     assertThat(f.find(EventTypes.DETACH_PENDING, "dpu-a")).isNull();
-    assertThat(result(f.ops.attachments(VM))).isEmpty();
+    assertThat(result(f.ops.attachments(Caller.cli(), VM))).isEmpty();
   }
 
   @QemuTest
@@ -154,8 +125,9 @@ class HotplugIT {
 
     assertThat(result(f.ops.attach(Caller.cli(), edu("dpu-a")))).isEqualTo(a);
     assertThat(f.types().stream().filter(EventTypes.ATTACH_ADDED::equals)).hasSize(1);
-    AttachConflictException conflict = (AttachConflictException) failure(f.ops.attach(Caller.cli(),
+    SidecarException conflict = (SidecarException) failure(f.ops.attach(Caller.cli(),
         new AttachRequest(VM, "edu", null, null, "dpu-a", "rp2", null, null)));
+    assertThat(conflict.kind()).isEqualTo(SidecarException.Kind.CONFLICT);
     assertThat(conflict.getMessage()).contains("already attached with other parameters");
 
     DetachRequest detach = new DetachRequest(VM, "dpu-a", false, null);
@@ -168,11 +140,11 @@ class HotplugIT {
 
   @QemuTest
   void aRemovalRequestedOutsideTheSidecarIsJoinedNotFailed(QemuBinary binary) {
-    f = new HotplugFixture(vertx, dir, HotplugOptions.defaults()).start(qemu(binary, "q", 2));
+    f = new HotplugFixture(harness, HotplugOptions.defaults()).start(qemu(binary, "q", 2));
     result(f.ops.attach(Caller.cli(), edu("dpu-a")));
     result(f.conn.execute(QmpCommands.deviceDel("dpu-a")));
     f.events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED), 4,
-        e -> vertx.setTimer(200, t -> f.conn.systemReset()));
+        e -> harness.vertx().setTimer(200, t -> f.conn.systemReset()));
 
     DetachResult r = result(f.ops.detach(Caller.cli(), new DetachRequest(VM, "dpu-a", false, null)));
 
@@ -189,16 +161,16 @@ class HotplugIT {
     AttachRequest request = new AttachRequest(VM, "vfio-pci", FunctionRef.of(Bdf.parse("0000:03:00.1")),
         "vfio-pci", "dpu-vf1", null, null, null);
 
-    QemuErrorException e = (QemuErrorException) failure(f.ops.attach(Caller.cli(), request));
+    SidecarException e = (SidecarException) failure(f.ops.attach(Caller.cli(), request));
 
-    assertThat(e.errorClass()).isEqualTo("GenericError");
-    assertThat(e.description()).isEqualTo(
-        "vfio /sys/bus/pci/devices/0000:03:00.1: no such host device: No such file or directory");
+    assertThat(e.kind()).isEqualTo(SidecarException.Kind.QEMU_ERROR);
+    assertThat(e.detail("qemu")).isEqualTo(Map.of("class", "GenericError", "desc",
+        "vfio /sys/bus/pci/devices/0000:03:00.1: no such host device: No such file or directory"));
     assertThat(e.rolledBack()).containsExactly("host driver of 0000:03:00.1 restored to mlx5_core");
     assertThat(f.tree.driver("0000:03:00.1")).isEqualTo("mlx5_core");
     assertThat(f.types()).containsSubsequence(EventTypes.ATTACH_HOST_PREPARED,
         EventTypes.ATTACH_ROLLED_BACK, EventTypes.ATTACH_FAILED);
-    assertThat(result(f.ops.attachments(VM))).isEmpty();
+    assertThat(result(f.ops.attachments(Caller.cli(), VM))).isEmpty();
   }
 
   @QemuTest
@@ -207,19 +179,19 @@ class HotplugIT {
     QemuProcess dst = qemu(binary, "dst", 2, "-incoming", "defer");
     sidecar(src);
     int port = 20000 + (int) (ProcessHandle.current().pid() % 20000);
-    QmpConnection dconn = result(QmpClient.create(vertx, QmpClientOptions.of(dst.qmpAddress())).connect());
+    QmpConnection dconn = result(QmpClient.create(harness.vertx(), QmpClientOptions.of(dst.qmpAddress())).connect());
     result(dconn.migrateIncoming("tcp:127.0.0.1:" + port));
     result(f.conn.migrateSetCapabilities(Map.of("pause-before-switchover", true)));
     result(f.conn.migrate("tcp:127.0.0.1:" + port));
     Await.until("migration paused before switchover",
         () -> "pre-switchover".equals(result(f.conn.queryMigrate()).status()));
 
-    MigrationActiveException e = (MigrationActiveException) failure(
-        f.ops.attach(Caller.cli(), edu("dpu-a")));
+    SidecarException e = (SidecarException) failure(f.ops.attach(Caller.cli(), edu("dpu-a")));
     QmpCommandException qemuSays = (QmpCommandException) failure(f.conn.deviceAdd(
         JsonNodeFactory.instance.objectNode().put("driver", "edu").put("id", "raw").put("bus", "rp1")));
 
-    assertThat(e.status()).isEqualTo("pre-switchover");
+    assertThat(e.kind()).isEqualTo(SidecarException.Kind.MIGRATING);
+    assertThat(e.detail("status")).isEqualTo("pre-switchover");
     assertThat(e.getMessage()).contains("wait for the migration to finish or cancel it");
     assertThat(qemuSays.description()).isEqualTo("device_add not allowed while migrating");
     assertThat(f.inQom("dpu-a")).isFalse();
@@ -245,7 +217,7 @@ class HotplugIT {
     q.start();
 
     assertThat(f.awaitEvent(EventTypes.DRIFT_MISSING, "dpu-a").opId()).isEqualTo("op-dpu-a");
-    Await.until("store forgot dpu-a", () -> result(f.ops.attachments(VM)).isEmpty());
+    Await.until("store forgot dpu-a", () -> result(f.ops.attachments(Caller.cli(), VM)).isEmpty());
     Attachment again = result(f.ops.attach(Caller.cli(), edu("dpu-a")));
     assertThat(again.rootPort()).isEqualTo("rp1");
   }

@@ -8,14 +8,15 @@ import static org.assertj.core.api.Assertions.tuple;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.qmp.PciDevice;
 import io.qmpsidecar.qmp.QmpCommandException;
 import io.qmpsidecar.sidecar.events.EventTypes;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
-import io.qmpsidecar.sidecar.hostprep.HostPrepException;
-import io.qmpsidecar.sidecar.hotplug.Attachment;
 import io.qmpsidecar.sidecar.hotplug.DetachOutcome;
 import io.qmpsidecar.sidecar.hotplug.FunctionRef;
+import io.qmpsidecar.sidecar.state.Attachment;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -86,7 +87,7 @@ class HotplugLabIT {
     Duration detach = Duration.between(sidecar.event(EventTypes.DETACH_REQUESTED, "dpu-vf0").time(),
         sidecar.event(EventTypes.DEVICE_DETACHED, "dpu-vf0").time());
     assertThat(sidecar.realized(VM, "dpu-vf0")).isFalse();
-    assertThat(result(sidecar.ops.attachments(VM))).isEmpty();
+    assertThat(result(sidecar.ops.attachments(Caller.cli(), VM))).isEmpty();
     assertThat(result(sidecar.conn(VM).queryMigrate()).blockedReasons()).isEmpty();
 
     start = System.nanoTime();
@@ -132,12 +133,12 @@ class HotplugLabIT {
     LabFunction sibling = lab.function("sibling");
     assertThat(sibling.iommuGroup()).isEqualTo(shared.iommuGroup());
 
-    HostPrepException e = (HostPrepException) failure(sidecar.tryAttach(
+    SidecarException e = (SidecarException) failure(sidecar.tryAttach(
         vfio(VM, FunctionRef.of(shared.bdf()), "dpu-shared", null)));
     QmpCommandException q = (QmpCommandException) failure(sidecar.conn(VM).deviceAdd(vfioPci(shared.bdf(), "raw-shared")));
 
-    assertThat(e.bdf()).isEqualTo(shared.bdf().value());
-    assertThat(e.problem()).isEqualTo("IOMMU group " + shared.iommuGroup() + " also holds " + sibling.bdf()
+    assertThat(e.detail("bdf")).isEqualTo(shared.bdf().value());
+    assertThat((String) e.detail("problem")).isEqualTo("IOMMU group " + shared.iommuGroup() + " also holds " + sibling.bdf()
         + " (bound to pci-pf-stub), and QEMU can only take a whole group");
     assertThat(q.errorClass()).isEqualTo("GenericError");
     assertThat(q.description()).isEqualTo("vfio " + shared.bdf() + ": group " + shared.iommuGroup() + " is not viable");
@@ -152,15 +153,15 @@ class HotplugLabIT {
     LabFunction pf = lab.function("pf");
     int vfs = lab.vfs().size();
 
-    HostPrepException noDevice = (HostPrepException) failure(sidecar.tryAttach(
+    SidecarException noDevice = (SidecarException) failure(sidecar.tryAttach(
         vfio(VM, FunctionRef.of(missing), "dpu-missing", null)));
-    HostPrepException noVf = (HostPrepException) failure(sidecar.tryAttach(
+    SidecarException noVf = (SidecarException) failure(sidecar.tryAttach(
         vfio(VM, FunctionRef.vf(pf.bdf(), vfs), "dpu-novf", null)));
     QmpCommandException q = (QmpCommandException) failure(sidecar.conn(VM).deviceAdd(vfioPci(missing, "raw-missing")));
 
-    assertThat(noDevice.problem()).startsWith("no such PCI device");
+    assertThat((String) noDevice.detail("problem")).startsWith("no such PCI device");
     assertThat(noDevice.fix()).contains("lspci -D");
-    assertThat(noVf.problem()).isEqualTo("has no VF " + vfs + " (no virtfn" + vfs + " link)");
+    assertThat((String) noVf.detail("problem")).isEqualTo("has no VF " + vfs + " (no virtfn" + vfs + " link)");
     assertThat(noVf.fix()).contains("sriov_numvfs");
     assertThat(q.description()).isEqualTo("vfio /sys/bus/pci/devices/" + missing
         + ": no such host device: No such file or directory");

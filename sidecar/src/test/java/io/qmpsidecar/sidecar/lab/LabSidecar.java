@@ -2,13 +2,9 @@ package io.qmpsidecar.sidecar.lab;
 
 import static io.qmpsidecar.qmp.testing.Await.result;
 
-import io.qmpsidecar.policy.AuditSink;
 import io.qmpsidecar.policy.Caller;
-import io.qmpsidecar.policy.Policies;
-import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.qmp.PciDevice;
-import io.qmpsidecar.qmp.QmpClient;
-import io.qmpsidecar.qmp.QmpClientOptions;
+import io.qmpsidecar.qmp.QmpAddress;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.sidecar.events.EventStream;
@@ -18,26 +14,24 @@ import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.hostprep.SysfsTree;
 import io.qmpsidecar.sidecar.hostprep.SysfsWriter;
 import io.qmpsidecar.sidecar.hotplug.AttachRequest;
-import io.qmpsidecar.sidecar.hotplug.Attachment;
 import io.qmpsidecar.sidecar.hotplug.DetachRequest;
 import io.qmpsidecar.sidecar.hotplug.DetachResult;
 import io.qmpsidecar.sidecar.hotplug.FunctionRef;
 import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
 import io.qmpsidecar.sidecar.ops.Operations;
+import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.StateStore;
+import io.qmpsidecar.sidecar.testing.OperationsRig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The sidecar (state store, event stream, host prep, operations) over the lab's L2 QEMUs. Host
@@ -63,36 +57,30 @@ final class LabSidecar implements AutoCloseable {
   final VfioLab lab;
   final SysfsTree mirror;
   final EventStream events;
-  final List<SidecarEvent> seen = new CopyOnWriteArrayList<>();
-  final StateStore store;
+  final List<SidecarEvent> seen;
   final Operations ops;
-  private final Map<String, QmpConnection> conns = new HashMap<>();
-  private final List<QmpClient> clients = new ArrayList<>();
+  private final OperationsRig rig;
   private final Set<String> resetting = ConcurrentHashMap.newKeySet();
 
   LabSidecar(Vertx vertx, VfioLab lab, Path dir, String... l2s) {
     this.vertx = vertx;
     this.lab = lab;
     this.mirror = lab.mirror(dir.resolve("l1-mirror"));
-    this.events = new EventStream(vertx, Clock.systemUTC(), 1024);
-    events.subscribe(e -> true, 1024, seen::add);
-    events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED) && resetting.contains(e.vm()), 16,
-        e -> vertx.setTimer(RESET_DELAY_MS, t -> conns.get(e.vm()).systemReset()));
-    this.store = result(StateStore.open(vertx, dir.resolve(StateStore.FILE_NAME)));
-    this.ops = new Operations(vertx, new PolicyEngine(Policies.preset("default"), AuditSink.NONE,
-        Clock.systemUTC()), store, events, new SysfsHostPrep(vertx, mirror.sys(), mirror.dev(), READ_ONLY),
-        HotplugOptions.defaults(), 4);
+    Map<String, QmpAddress> addresses = new LinkedHashMap<>();
     for (String l2 : l2s) {
-      QmpClient client = QmpClient.create(vertx, QmpClientOptions.of(lab.qmp(l2)));
-      clients.add(client);
-      QmpConnection conn = result(client.connect());
-      conns.put(l2, conn);
-      result(ops.addVm(l2, conn));
+      addresses.put(l2, lab.qmp(l2));
     }
+    this.rig = new OperationsRig(vertx, addresses, new SysfsHostPrep(vertx, mirror.sys(), mirror.dev(), READ_ONLY),
+        HotplugOptions.defaults(), dir.resolve(StateStore.FILE_NAME));
+    this.events = rig.events;
+    this.seen = rig.seen;
+    this.ops = rig.ops();
+    events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED) && resetting.contains(e.vm()), 16,
+        e -> vertx.setTimer(RESET_DELAY_MS, t -> conn(e.vm()).systemReset()));
   }
 
   QmpConnection conn(String l2) {
-    return conns.get(l2);
+    return rig.conn(l2);
   }
 
   /** Completes every detach of {@code l2} through the reset path. */
@@ -165,15 +153,13 @@ final class LabSidecar implements AutoCloseable {
 
   /** Detaches whatever the sidecar still holds on {@code vm}, so the next test starts clean. */
   void detachAll(String vm) {
-    for (Attachment a : result(ops.attachments(vm))) {
+    for (Attachment a : result(ops.attachments(Caller.cli(), vm))) {
       detach(vm, a.id());
     }
   }
 
   @Override
   public void close() {
-    ops.close();
-    result(store.close());
-    clients.forEach(c -> result(c.close()));
+    rig.close();
   }
 }

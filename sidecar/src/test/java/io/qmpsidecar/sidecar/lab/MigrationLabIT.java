@@ -5,12 +5,12 @@ import static io.qmpsidecar.qmp.testing.Await.result;
 import static io.qmpsidecar.sidecar.lab.LabSidecar.vfio;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.qmpsidecar.sidecar.hotplug.Attachment;
+import io.qmpsidecar.policy.Caller;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hotplug.FunctionRef;
 import io.qmpsidecar.sidecar.migration.CoordinationState;
 import io.qmpsidecar.sidecar.migration.DeviceSpec;
 import io.qmpsidecar.sidecar.migration.MigratingFunction;
-import io.qmpsidecar.sidecar.migration.MigrationBlockedException;
 import io.qmpsidecar.sidecar.migration.MigrationCoordinator;
 import io.qmpsidecar.sidecar.migration.MigrationCoordinatorOptions;
 import io.qmpsidecar.sidecar.migration.MigrationDriver;
@@ -18,10 +18,10 @@ import io.qmpsidecar.sidecar.migration.MigrationEndpoint;
 import io.qmpsidecar.sidecar.migration.MigrationEvent;
 import io.qmpsidecar.sidecar.migration.MigrationListener;
 import io.qmpsidecar.sidecar.migration.MigrationOutcome;
-import io.qmpsidecar.sidecar.migration.MigrationRefusedException;
 import io.qmpsidecar.sidecar.migration.MigrationRequest;
 import io.qmpsidecar.sidecar.migration.MigrationResult;
 import io.qmpsidecar.sidecar.migration.Strategy;
+import io.qmpsidecar.sidecar.state.Attachment;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -91,7 +91,7 @@ class MigrationLabIT {
   @Test
   @Order(1)
   void blockedReasonsNameTheRealVfioDevice() {
-    Attachment a = result(sidecar.ops.attachments(SRC)).get(0);
+    Attachment a = result(sidecar.ops.attachments(Caller.cli(), SRC)).get(0);
 
     assertThat(result(sidecar.conn(SRC).queryMigrate()).blockedReasons()).containsExactly(blocker);
     assertThat(a.migrationBlockedReasons()).containsExactly(blocker);
@@ -101,10 +101,11 @@ class MigrationLabIT {
   @Test
   @Order(2)
   void aMigrationThatIgnoresTheDeviceIsRefusedWithQemusBlockerText() {
-    MigrationBlockedException e = (MigrationBlockedException) failure(coordinator.start(source(), destination(),
+    SidecarException e = (SidecarException) failure(coordinator.start(source(), destination(),
         MigrationRequest.to(URI)).result());
 
-    assertThat(e.reasons()).containsExactly(blocker);
+    assertThat(e.code()).isEqualTo("migration-blocked");
+    assertThat(e.detail("reasons")).isEqualTo(List.of(blocker));
     assertThat(e.getMessage()).startsWith("QEMU blocks the migration of mig: " + blocker);
     assertThat(result(sidecar.conn(SRC).queryMigrate()).status()).isEqualTo("none");
     assertThat(sidecar.realized(SRC, VF)).isTrue();
@@ -115,10 +116,11 @@ class MigrationLabIT {
   void blockStrategyRefusesBeforeAnythingChanges() {
     MigratingFunction fn = new MigratingFunction(spec, Strategy.BLOCK, true, false);
 
-    MigrationRefusedException e = (MigrationRefusedException) failure(coordinator.start(source(), destination(),
+    SidecarException e = (SidecarException) failure(coordinator.start(source(), destination(),
         MigrationRequest.to(URI).withFunctions(List.of(fn))).result());
 
-    assertThat(e.devices()).containsExactly(VF);
+    assertThat(e.code()).isEqualTo("migration-refused");
+    assertThat(e.detail("devices")).isEqualTo(List.of(VF));
     assertThat(e.getMessage()).contains(VF + " has migration strategy block");
     assertThat(states()).containsExactly(CoordinationState.PREFLIGHT, CoordinationState.REFUSED);
     assertThat(result(sidecar.conn(SRC).queryMigrate()).status()).isEqualTo("none");
@@ -139,9 +141,9 @@ class MigrationLabIT {
     assertThat(sidecar.realized(SRC, VF)).isFalse();
     assertThat(result(sidecar.conn(DST).queryStatus()).status()).isEqualTo("running");
     assertThat(result(sidecar.conn(DST).queryMigrate()).blockedReasons()).containsExactly(blocker);
-    assertThat(result(sidecar.ops.attachments(DST))).extracting(Attachment::hostBdf)
+    assertThat(result(sidecar.ops.attachments(Caller.cli(), DST))).extracting(Attachment::hostBdf)
         .containsExactly(spec.properties().get("host"));
-    assertThat(result(sidecar.ops.attachments(SRC))).isEmpty();
+    assertThat(result(sidecar.ops.attachments(Caller.cli(), SRC))).isEmpty();
     assertThat(events).filteredOn(e -> e instanceof MigrationEvent.FunctionStep)
         .extracting(e -> ((MigrationEvent.FunctionStep) e).step())
         .containsExactly("detaching", "detached", "destination-may-attach", "attached-on-destination");

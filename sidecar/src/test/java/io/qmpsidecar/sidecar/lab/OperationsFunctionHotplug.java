@@ -9,7 +9,7 @@ import io.qmpsidecar.sidecar.hotplug.DetachRequest;
 import io.qmpsidecar.sidecar.hotplug.FunctionRef;
 import io.qmpsidecar.sidecar.migration.DeviceSpec;
 import io.qmpsidecar.sidecar.migration.FunctionHotplug;
-import io.qmpsidecar.sidecar.migration.MigrationException;
+import io.qmpsidecar.sidecar.migration.MigrationFailures;
 import io.vertx.core.Future;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -31,8 +31,8 @@ final class OperationsFunctionHotplug implements FunctionHotplug {
     return sidecar.ops.detach(Caller.cli(), new DetachRequest(vm, deviceId, false, "mig-del-" + deviceId))
         .compose(r -> r.outcome() == DetachOutcome.DETACHED || r.outcome() == DetachOutcome.NOT_FOUND
             ? Future.<Void>succeededFuture()
-            : Future.failedFuture(new MigrationException(deviceId + " on " + vm + ": detach ended "
-                + r.outcome() + " (" + r.detail() + "), not confirmed by DEVICE_DELETED")))
+            : Future.failedFuture(MigrationFailures.failed(vm, deviceId + " on " + vm + ": detach ended "
+                + r.outcome() + " (" + r.detail() + "), not confirmed by DEVICE_DELETED", null)))
         .timeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 

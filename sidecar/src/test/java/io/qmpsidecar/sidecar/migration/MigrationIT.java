@@ -7,10 +7,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -76,7 +78,10 @@ class MigrationIT {
     assertThat(src.phases()).extracting(PhaseTiming::phase)
         .startsWith(MigrationPhase.SETUP, MigrationPhase.PRECOPY).endsWith(MigrationPhase.COMPLETED);
     assertThat(src.phases()).allSatisfy(p -> assertThat(p.end()).isNotNull().isAfterOrEqualTo(p.start()));
-    assertThat(src.passes()).extracting(PassTiming::pass).startsWith(1L, 2L);
+    // QEMU 11.1 sends no MIGRATION_PASS for the bitmap sync at setup: its first is pass 2 (measured).
+    long first = binary.major() >= 11 ? 2 : 1;
+    List<Long> passes = src.passes().stream().map(PassTiming::pass).toList();
+    assertThat(passes).isNotEmpty().isEqualTo(LongStream.range(first, first + passes.size()).boxed().toList());
     assertThat(src.stoppedAt()).isNotNull();
     assertThat(src.downtimeMs()).isGreaterThanOrEqualTo(0);
     assertThat(src.totalTimeMs()).isGreaterThanOrEqualTo(src.downtimeMs());
@@ -101,9 +106,9 @@ class MigrationIT {
 
     result(run.cancel());
 
-    MigrationFailedException e = (MigrationFailedException) failure(run.result());
-    assertThat(e.outcome()).isEqualTo(MigrationOutcome.CANCELLED);
-    assertThat(e.record().phases()).extracting(PhaseTiming::phase).endsWith(MigrationPhase.CANCELLED);
+    SidecarException e = (SidecarException) failure(run.result());
+    assertThat(e.detail("outcome")).isEqualTo("cancelled");
+    assertThat(run.sourceRecord().phases()).extracting(PhaseTiming::phase).endsWith(MigrationPhase.CANCELLED);
     assertThat(events.statuses(MigrationRole.SOURCE)).endsWith("cancelling", "cancelled");
     assertThat(events.states()).endsWith(CoordinationState.MIGRATING, CoordinationState.ROLLING_BACK,
         CoordinationState.ROLLED_BACK);

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -99,10 +100,11 @@ class MigrationStrategyIT {
 
     q.dst.kill();
 
-    MigrationFailedException e = (MigrationFailedException) failure(run.result());
-    assertThat(e.outcome()).isEqualTo(MigrationOutcome.FAILED);
-    assertThat(e.qemuError()).isNotBlank();
-    assertThat(e.getMessage()).contains(e.qemuError()).contains("vm1 is running on the source");
+    SidecarException e = (SidecarException) failure(run.result());
+    assertThat(e.code()).isEqualTo("migration-failed");
+    assertThat(e.detail("outcome")).isEqualTo("failed");
+    assertThat((String) e.detail("qemuError")).isNotBlank();
+    assertThat(e.getMessage()).contains((String) e.detail("qemuError")).contains("vm1 is running on the source");
     assertThat(events.steps("fn0")).containsExactly("detaching", "detached", "reattached");
     assertThat(events.states()).endsWith(CoordinationState.ROLLING_BACK, CoordinationState.ROLLED_BACK);
     assertThat(result(hotplug.isAttached("vm1", "fn0"))).isTrue();
@@ -114,10 +116,11 @@ class MigrationStrategyIT {
     TwoQemus q = start(binary, MigrationMonitorOptions.defaults(), List.of("-device", NIC_ARG));
     MigratingFunction fn = new MigratingFunction(NIC, Strategy.BLOCK, true, false);
 
-    MigrationRefusedException e = (MigrationRefusedException) failure(coordinator.start(
+    SidecarException e = (SidecarException) failure(coordinator.start(
         q.sourceEndpoint(null), q.destinationEndpoint(null), MigrationRequest.to(q.uri).withFunctions(List.of(fn))).result());
 
-    assertThat(e.devices()).containsExactly("fn0");
+    assertThat(e.code()).isEqualTo("migration-refused");
+    assertThat(e.detail("devices")).isEqualTo(List.of("fn0"));
     assertThat(e.getMessage()).contains("fn0 has migration strategy block");
     assertThat(events.states()).containsExactly(CoordinationState.PREFLIGHT, CoordinationState.REFUSED);
     assertThat(result(q.source.queryMigrate()).status()).isEqualTo("none");
@@ -143,7 +146,7 @@ class MigrationStrategyIT {
     TwoQemus q = start(binary);
     MigratingFunction fn = new MigratingFunction(NIC, Strategy.VFIO_MIGRATION, true, true);
 
-    MigrationRefusedException e = (MigrationRefusedException) failure(coordinator.start(q.sourceEndpoint(null),
+    SidecarException e = (SidecarException) failure(coordinator.start(q.sourceEndpoint(null),
         null, MigrationRequest.to(q.uri).withFunctions(List.of(fn)).withCapabilities(Map.of("postcopy-ram", true))).result());
 
     assertThat(e.getMessage()).contains("postcopy is not possible with VFIO function fn0");
@@ -157,10 +160,12 @@ class MigrationStrategyIT {
     result(q.source.deviceAdd(JsonNodeFactory.instance.objectNode().put("driver", "ivshmem-plain")
         .put("id", "shmdev").put("memdev", "shm0").put("bus", "rp2")));
 
-    MigrationBlockedException e = (MigrationBlockedException) failure(coordinator.start(q.sourceEndpoint(null),
+    SidecarException e = (SidecarException) failure(coordinator.start(q.sourceEndpoint(null),
         q.destinationEndpoint(null), MigrationRequest.to(q.uri)).result());
 
-    assertThat(e.reasons()).containsExactly("Migration is disabled when using feature 'peer mode' in device 'ivshmem'");
+    assertThat(e.code()).isEqualTo("migration-blocked");
+    assertThat(e.detail("reasons"))
+        .isEqualTo(List.of("Migration is disabled when using feature 'peer mode' in device 'ivshmem'"));
     assertThat(e.getMessage()).contains("QEMU blocks the migration of vm1: Migration is disabled");
   }
 

@@ -7,6 +7,7 @@ import io.qmpsidecar.qmp.QmpCommandException;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpSubscription;
 import io.qmpsidecar.qmp.UnplugOutcome;
+import io.qmpsidecar.sidecar.failure.Failures;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -35,8 +36,8 @@ final class QmpFunctionHotplug implements FunctionHotplug {
     Promise<Void> deleted = Promise.promise();
     QmpSubscription sub = qmp.subscribe(EventFilter.names("DEVICE_DELETED").and(e -> deviceId.equals(e.text("device"))),
         e -> deleted.tryComplete());
-    long timer = vertx.setTimer(timeout.toMillis(), t -> deleted.tryFail(new MigrationException(
-        deviceId + " on " + vm + ": removal still pending after " + timeout)));
+    long timer = vertx.setTimer(timeout.toMillis(), t -> deleted.tryFail(MigrationFailures.failed(vm,
+        deviceId + " on " + vm + ": removal still pending after " + timeout, null)));
     qmp.deviceDel(deviceId, GUEST_WAIT)
         .compose(outcome -> outcome == UnplugOutcome.DELETED ? Future.succeededFuture() : qmp.systemReset())
         .onFailure(deleted::tryFail);
@@ -50,7 +51,8 @@ final class QmpFunctionHotplug implements FunctionHotplug {
   public Future<Void> attach(String vm, DeviceSpec spec) {
     ObjectNode props = JsonNodeFactory.instance.objectNode().put("driver", spec.driver()).put("id", spec.id());
     spec.properties().forEach(props::put);
-    return QemuErrors.wrap(vm, vms.get(vm).deviceAdd(props));
+    return vms.get(vm).deviceAdd(props).recover(e -> Future.failedFuture(e instanceof QmpCommandException q
+        ? Failures.qemuRefused(vm, q) : e));
   }
 
   @Override

@@ -33,8 +33,8 @@ final class RecordingListener implements MigrationListener {
         .map(e -> ((MigrationEvent.FunctionStep) e).step()).toList();
   }
 
-  /** The relay method of every event, in order. */
+  /** The type every event is published (and relayed to the DPU) as, in order. */
   List<String> relayMethods() {
-    return events.stream().map(e -> RelayNotifications.of(e).method()).toList();
+    return events.stream().map(e -> PublishedMigrationEvent.of(e).type()).toList();
   }
 }

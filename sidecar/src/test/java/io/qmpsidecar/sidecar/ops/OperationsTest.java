@@ -5,18 +5,13 @@ import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.qmpsidecar.policy.AuditSink;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.Policies;
-import io.qmpsidecar.policy.PolicyEngine;
-import io.qmpsidecar.qmp.QmpClient;
-import io.qmpsidecar.qmp.QmpClientOptions;
-import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.FakeQmpServer;
-import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventTypes;
 import io.qmpsidecar.sidecar.events.SidecarEvent;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.FakeKernel;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.hostprep.SysfsTree;
@@ -25,51 +20,38 @@ import io.qmpsidecar.sidecar.hotplug.DetachOutcome;
 import io.qmpsidecar.sidecar.hotplug.DetachRequest;
 import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
 import io.qmpsidecar.sidecar.state.StateStore;
+import io.qmpsidecar.sidecar.testing.OperationsRig;
+import io.qmpsidecar.sidecar.testing.SidecarHarness;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BiConsumer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Operations against a scripted QMP server, for what a real QEMU will not do on demand. */
 class OperationsTest {
   private static final String ROOT_PORTS = "\"return\":[{\"name\":\"rp1\",\"type\":\"child<pcie-root-port>\"}]";
-  private static Vertx vertx;
+  @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
 
-  @TempDir Path dir;
   private FakeQmpServer server;
-  private QmpClient client;
-  private StateStore store;
+  private OperationsRig rig;
   private Operations ops;
-  private final List<SidecarEvent> seen = new CopyOnWriteArrayList<>();
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
+  private List<SidecarEvent> seen;
 
   @AfterEach
   void tearDown() {
-    ops.close();
-    result(client.close());
-    result(store.close());
     server.close();
   }
 
   private void start(String preset, int maxQueued, BiConsumer<JsonNode, FakeQmpServer.Peer> script) {
+    Vertx vertx = harness.vertx();
+    Path dir = harness.dir();
     server = new FakeQmpServer(vertx, dir).onCommand((req, peer) -> {
       if (req.path("execute").asText().equals("qom-list")
           && req.path("arguments").path("path").asText().equals("/machine/peripheral")) {
@@ -80,18 +62,14 @@ class OperationsTest {
         script.accept(req, peer);
       }
     });
-    client = QmpClient.create(vertx, QmpClientOptions.of(server.address()));
-    QmpConnection conn = result(client.connect());
-    store = result(StateStore.open(vertx, dir.resolve(StateStore.FILE_NAME)));
     SysfsTree tree = new SysfsTree(dir.resolve("host"));
-    EventStream events = new EventStream(vertx, Clock.systemUTC(), 256);
-    events.subscribe(e -> true, 256, seen::add);
     HotplugOptions options = HotplugOptions.defaults().withDetachWait(Duration.ofSeconds(5))
         .withUnplugRetryWindow(Duration.ofMillis(100));
-    ops = new Operations(vertx, new PolicyEngine(Policies.preset(preset), AuditSink.NONE,
-        Clock.systemUTC()), store, events, new SysfsHostPrep(vertx, tree.sys(), tree.dev(),
-        new FakeKernel(tree)), options, maxQueued);
-    result(ops.addVm("vm1", conn));
+    rig = harness.track(new OperationsRig(vertx, Map.of("vm1", server.address()),
+        new SysfsHostPrep(vertx, tree.sys(), tree.dev(), new FakeKernel(tree)), options,
+        dir.resolve(StateStore.FILE_NAME), Policies.preset(preset), maxQueued));
+    ops = rig.ops();
+    seen = rig.seen;
   }
 
   private long sent(String command) {
@@ -106,9 +84,10 @@ class OperationsTest {
   void aDeniedAttachChangesNothing() {
     start("dpu", 4, (req, peer) -> peer.ok(req));
 
-    PolicyDeniedException e = (PolicyDeniedException) failure(ops.attach(Caller.dpu(), edu("dpu-a")));
+    SidecarException e = (SidecarException) failure(ops.attach(Caller.dpu(), edu("dpu-a")));
 
-    assertThat(e.decision().allowed()).isFalse();
+    assertThat(e.kind()).isEqualTo(SidecarException.Kind.DENIED);
+    assertThat(e.detail("rule")).isNotNull();
     assertThat(e.getMessage()).contains("dpu may not attach dpu-a");
     assertThat(sent("device_add")).isZero();
   }
@@ -128,16 +107,17 @@ class OperationsTest {
 
     Future<?> first = ops.attach(Caller.cli(), edu("a"));
     Future<?> second = ops.attach(Caller.cli(), edu("b"));
-    VmBusyException busy = (VmBusyException) failure(ops.attach(Caller.cli(), edu("c")));
+    SidecarException busy = (SidecarException) failure(ops.attach(Caller.cli(), edu("c")));
 
+    assertThat(busy.kind()).isEqualTo(SidecarException.Kind.BUSY);
     assertThat(busy.getMessage()).contains("VM vm1 already has 1 operations queued");
     Await.until("first attach asks QEMU", () -> held.size() == 1);
     assertThat(second.isComplete()).isFalse();
     peers.get(0).send(FakeQmpServer.reply(held.get(0), "\"return\":{\"status\":\"active\"}"));
-    assertThat(failure(first)).isInstanceOf(MigrationActiveException.class);
+    assertThat(((SidecarException) failure(first)).kind()).isEqualTo(SidecarException.Kind.MIGRATING);
     Await.until("second attach runs after the first", () -> held.size() == 2);
     peers.get(1).send(FakeQmpServer.reply(held.get(1), "\"return\":{\"status\":\"active\"}"));
-    assertThat(failure(second)).isInstanceOf(MigrationActiveException.class);
+    assertThat(((SidecarException) failure(second)).kind()).isEqualTo(SidecarException.Kind.MIGRATING);
   }
 
   @Test
@@ -188,24 +168,40 @@ class OperationsTest {
             + "\"/machine/peripheral/dpu-a/virtio-backend\"},\"timestamp\":{\"seconds\":1,\"microseconds\":0}}");
       }
     });
-    ops.close();
-    HotplugOptions quick = HotplugOptions.defaults().withDetachWait(Duration.ofMillis(200));
-    ops = new Operations(vertx, new PolicyEngine(Policies.preset("default"), AuditSink.NONE,
-        Clock.systemUTC()), store, new EventStream(vertx, Clock.systemUTC(), 16),
-        new SysfsHostPrep(vertx, dir, dir, (f, v) -> { }), quick, 4);
-    result(ops.addVm("vm1", result(client.connect())));
+    ops = rig.restart(HotplugOptions.defaults().withDetachWait(Duration.ofMillis(200))).ops();
 
     var r = result(ops.detach(Caller.cli(), new DetachRequest("vm1", "dpu-a", false, null)));
 
     assertThat(r.outcome()).isEqualTo(DetachOutcome.PENDING);
   }
 
+  /** A real QEMU answers every qom-get; a slow or foreign monitor may not, and a port is then of unknown state. */
+  @Test
+  void aSlotProbeWithoutAnAnswerFailsThePlacementAndAddsNothing() {
+    start("default", 4, (req, peer) -> {
+      if (req.path("arguments").path("path").asText().equals("/machine/peripheral-anon")) {
+        peer.send(FakeQmpServer.reply(req, "\"return\":[]"));
+      } else if (!req.path("arguments").path("property").asText().equals("parent_bus")) {
+        peer.ok(req);
+      }
+    });
+    ops = rig.restart(HotplugOptions.defaults().withQueryTimeout(Duration.ofMillis(300))).ops();
+
+    SidecarException e = (SidecarException) failure(ops.attach(Caller.cli(), edu("dpu-a")));
+
+    assertThat(e.code()).isEqualTo("placement-unknown");
+    assertThat(e.kind()).isEqualTo(SidecarException.Kind.TIMEOUT);
+    assertThat(e.getMessage()).contains("which bus /machine/peripheral/rp1 sits on").contains("nothing was added");
+    assertThat(sent("device_add")).isZero();
+  }
+
   @Test
   void anUnknownVmIsNamed() {
     start("default", 4, (req, peer) -> peer.ok(req));
 
-    UnknownVmException e = org.junit.jupiter.api.Assertions.assertThrows(UnknownVmException.class,
-        () -> ops.attach(Caller.cli(), new AttachRequest("vm9", "edu", null, null, "x", null, null, null)));
-    assertThat(e.getMessage()).contains("unknown VM 'vm9'");
+    SidecarException e = (SidecarException) failure(
+        ops.attach(Caller.cli(), new AttachRequest("vm9", "edu", null, null, "x", null, null, null)));
+    assertThat(e.kind()).isEqualTo(SidecarException.Kind.NOT_FOUND);
+    assertThat(e.getMessage()).contains("no VM named 'vm9'").contains("configured VMs: [vm1]");
   }
 }

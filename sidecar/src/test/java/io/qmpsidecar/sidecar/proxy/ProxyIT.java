@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.policy.AuditRecord;
 import io.qmpsidecar.policy.Effect;
 import io.qmpsidecar.policy.Policies;
@@ -160,12 +161,18 @@ class ProxyIT {
       if (line.contains("}{")) {
         assertThat(viaProxy.next()).isEqualTo(toQemu.next());
       }
-      if (expected.at("/error/desc").asText().startsWith("JSON parse error, ")
-          && !expected.at("/error/desc").asText().contains("duplicate key")) {
+      // QEMU 11.1 puts the line and column before a parse error ("2:1: JSON parse error, …");
+      // the proxy answers parse errors itself, without them (docs/proxy.md).
+      String expectedDesc = expected.at("/error/desc").asText().replaceFirst("^\\d+:\\d+: ", "");
+      if (expectedDesc.startsWith("JSON parse error, ") && !expectedDesc.contains("duplicate key")) {
         // The lexer's own wording differs; the class, the prefix and the missing id do not.
         assertThat(actual.at("/error/class")).isEqualTo(expected.at("/error/class"));
         assertThat(actual.at("/error/desc").asText()).startsWith("JSON parse error, ");
         assertThat(actual.has("id")).isFalse();
+      } else if (expectedDesc.startsWith("JSON parse error, ")) {
+        JsonNode withoutPosition = expected.deepCopy();
+        ((ObjectNode) withoutPosition.get("error")).put("desc", expectedDesc);
+        assertThat(actual).as("answer to %s", line).isEqualTo(withoutPosition);
       } else {
         assertThat(actual).as("answer to %s", line).isEqualTo(expected);
       }
@@ -196,20 +203,21 @@ class ProxyIT {
     s.next();
     s.call("{\"execute\":\"qmp_capabilities\"}");
     assertThat(s.call("{\"execute\":\"quit\",\"id\":\"q\"}")).isEqualTo(json(
-        "{\"error\":{\"class\":\"GenericError\",\"desc\":\"denied by policy rule deny-quit:"
-            + " only the local administrator may stop QEMU\"},\"id\":\"q\"}"));
+        "{\"error\":{\"class\":\"GenericError\",\"desc\":\"denied by policy rule default:"
+            + " no rule allows this command with these arguments for this caller; the default policy"
+            + " denies what it does not list\"},\"id\":\"q\"}"));
     assertThat(s.call("{\"execute\":\"human-monitor-command\",\"arguments\":"
         + "{\"command-line\":\"info version\"},\"id\":2}").at("/error/desc").asText())
-        .startsWith("denied by policy rule deny-hmp: ");
+        .startsWith("denied by policy rule default: ");
     assertThat(s.call("{\"execute\":\"query-status\",\"id\":3}").at("/return/status").asText())
         .isEqualTo("running");
     assertThat(qemu.isAlive()).isTrue();
     assertThat(audit).filteredOn(r -> r.effect() == Effect.DENY)
         .extracting(AuditRecord::caller, AuditRecord::command, AuditRecord::ruleId)
         .containsExactly(
-            org.assertj.core.groups.Tuple.tuple("proxy:client-1", "quit", "deny-quit"),
+            org.assertj.core.groups.Tuple.tuple("proxy:client-1", "quit", "default"),
             org.assertj.core.groups.Tuple.tuple("proxy:client-1", "human-monitor-command",
-                "deny-hmp"));
+                "default"));
     assertThat(proxy.clients()).singleElement().satisfies(c -> {
       assertThat(c.denied()).isEqualTo(2);
       assertThat(c.commands()).isEqualTo(1);
@@ -254,8 +262,9 @@ class ProxyIT {
     }
     for (int i = 0; i < perClient; i++) {
       for (int c = 0; c < clients; c++) {
-        // QEMU's error names the path: a reply shows whose command it answers.
-        all.get(c).send("{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/c" + c + "-" + i
+        // QEMU's error names the path: a reply shows whose command it answers. The default
+        // preset lets qom-list read only under /machine/peripheral.
+        all.get(c).send("{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/machine/peripheral/c" + c + "-" + i
             + "\"},\"id\":\"c" + c + "-" + i + "\"}");
       }
     }
@@ -263,7 +272,7 @@ class ProxyIT {
       for (int i = 0; i < perClient; i++) {
         JsonNode reply = all.get(c).reply();
         assertThat(reply.get("id").asText()).isEqualTo("c" + c + "-" + i);
-        assertThat(reply.at("/error/desc").asText()).contains("'/c" + c + "-" + i + "'");
+        assertThat(reply.at("/error/desc").asText()).contains("/c" + c + "-" + i + "'");
       }
     }
     assertThat(upstream.inFlight()).isZero();
@@ -276,8 +285,9 @@ class ProxyIT {
     List<String> lines = GoQmpClient.runAgainst(go, proxy.socketPath()).lines().toList();
     assertThat(lines.get(0)).startsWith("version " + binary.version() + " Debian");
     assertThat(lines.get(1)).startsWith("status ").contains("\"status\":\"running\"");
-    assertThat(lines.get(2)).isEqualTo("quit error: denied by policy rule deny-quit: only the"
-        + " local administrator may stop QEMU");
+    assertThat(lines.get(2)).isEqualTo("quit error: denied by policy rule default: no rule allows"
+        + " this command with these arguments for this caller; the default policy denies what it does"
+        + " not list");
     assertThat(lines.subList(3, lines.size()))
         .containsExactly("stop {\"return\":{}}", "cont {\"return\":{}}", "event STOP", "event RESUME");
     assertThat(qemu.isAlive()).isTrue();

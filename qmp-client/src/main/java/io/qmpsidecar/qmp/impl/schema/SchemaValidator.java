@@ -19,19 +19,25 @@ public final class SchemaValidator {
     this.entities = entities;
   }
 
-  public List<SchemaViolation> validateCommand(JsonNode command, JsonNode arguments) {
+  /**
+   * @param open true when members the schema does not list are passed through by QEMU (as
+   *     {@code device_add} does with device properties): they are not reported as unknown
+   */
+  public List<SchemaViolation> validateCommand(JsonNode command, JsonNode arguments, boolean open) {
     String argType = command.path("arg-type").asText();
     JsonNode type = entities.get(argType);
     boolean noArgs = type == null || (type.path("members").isEmpty() && !type.has("variants"));
     if (arguments == null || arguments.isNull()) {
       if (!noArgs) {
         checkObject(type, com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode(),
-            "arguments", 0);
+            "arguments", 0, open);
       }
       return List.copyOf(violations);
     }
     if (type == null) {
       violations.add(new SchemaViolation("arguments", "has no schema type '" + argType + "'"));
+    } else if (open && "object".equals(type.path("meta-type").asText())) {
+      checkObject(type, arguments, "arguments", 0, true);
     } else {
       check(type, arguments, "arguments", 0);
     }
@@ -47,7 +53,7 @@ public final class SchemaValidator {
       case "builtin" -> checkBuiltin(type.path("json-type").asText(), value, path);
       case "enum" -> checkEnum(type, value, path);
       case "array" -> checkArray(type, value, path, depth);
-      case "object" -> checkObject(type, value, path, depth);
+      case "object" -> checkObject(type, value, path, depth, false);
       case "alternate" -> checkAlternate(type, value, path, depth);
       default -> violations.add(new SchemaViolation(path, "unexpected schema type " + type));
     }
@@ -97,7 +103,7 @@ public final class SchemaValidator {
     }
   }
 
-  private void checkObject(JsonNode type, JsonNode value, String path, int depth) {
+  private void checkObject(JsonNode type, JsonNode value, String path, int depth, boolean open) {
     if (!value.isObject()) {
       violations.add(new SchemaViolation(path, "expected object, got " + describe(value)));
       return;
@@ -108,7 +114,7 @@ public final class SchemaValidator {
     if (variant != null) {
       checkMembers(variant, value, path, depth, known);
     }
-    for (Iterator<String> it = value.fieldNames(); it.hasNext(); ) {
+    for (Iterator<String> it = value.fieldNames(); it.hasNext() && !open; ) {
       String field = it.next();
       if (!known.contains(field)) {
         violations.add(new SchemaViolation(path + "." + field, "unknown argument; QEMU accepts "

@@ -1,0 +1,22 @@
+package io.qmpsidecar.sidecar.hostprep;
+
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
+
+/** Host preparation of a PCI function failed: names the function, the problem and the fix. */
+final class HostPrepFailure {
+  private HostPrepFailure() {}
+
+  /**
+   * {@link Kind#HOST_PREREQUISITE} ({@code host-prerequisite}) with the details {@code bdf} and
+   * {@code problem}.
+   */
+  static SidecarException of(String bdf, String problem, String fix, Throwable cause) {
+    return SidecarException.of(Kind.HOST_PREREQUISITE, "host-prerequisite", "host device " + bdf + ": " + problem)
+        .fix(fix).cause(cause).detail("bdf", bdf).detail("problem", problem).build();
+  }
+
+  static SidecarException of(String bdf, String problem, String fix) {
+    return of(bdf, problem, fix, null);
+  }
+}

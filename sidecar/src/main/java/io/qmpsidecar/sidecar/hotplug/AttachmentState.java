@@ -1,9 +1,0 @@
-package io.qmpsidecar.sidecar.hotplug;
-
-/** Where a stored attachment is in its life. */
-public enum AttachmentState {
-  /** Added and verified; wanted in the VM. */
-  ATTACHED,
-  /** {@code device_del} was requested; waiting for {@code DEVICE_DELETED}. */
-  DETACHING
-}

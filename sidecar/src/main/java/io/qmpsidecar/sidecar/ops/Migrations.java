@@ -1,0 +1,245 @@
+package io.qmpsidecar.sidecar.ops;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.qmpsidecar.policy.Caller;
+import io.qmpsidecar.policy.PolicyRequest;
+import io.qmpsidecar.qmp.QmpConnection;
+import io.qmpsidecar.sidecar.events.EventStream;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.failure.SidecarException;
+import io.qmpsidecar.sidecar.libvirt.LibvirtMigration;
+import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
+import io.qmpsidecar.sidecar.migration.CoordinatedMigration;
+import io.qmpsidecar.sidecar.migration.CoordinationState;
+import io.qmpsidecar.sidecar.migration.DeviceSpec;
+import io.qmpsidecar.sidecar.migration.MigratingFunction;
+import io.qmpsidecar.sidecar.migration.MigrationCoordinator;
+import io.qmpsidecar.sidecar.migration.MigrationCoordinatorOptions;
+import io.qmpsidecar.sidecar.migration.MigrationDriver;
+import io.qmpsidecar.sidecar.migration.MigrationEndpoint;
+import io.qmpsidecar.sidecar.migration.MigrationEvent;
+import io.qmpsidecar.sidecar.migration.MigrationFailures;
+import io.qmpsidecar.sidecar.migration.MigrationListener;
+import io.qmpsidecar.sidecar.migration.MigrationMonitor;
+import io.qmpsidecar.sidecar.migration.MigrationMonitorOptions;
+import io.qmpsidecar.sidecar.migration.MigrationParameters;
+import io.qmpsidecar.sidecar.migration.MigrationRequest;
+import io.qmpsidecar.sidecar.migration.MigrationRole;
+import io.qmpsidecar.sidecar.migration.PublishedMigrationEvent;
+import io.qmpsidecar.sidecar.migration.Strategy;
+import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.state.StateStore;
+import io.qmpsidecar.sidecar.vm.VmHandle;
+import io.qmpsidecar.sidecar.vm.VmRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Coordinated migrations between VMs this sidecar serves: the caller's {@code migrate} (and
+ * {@code migrate_cancel}) is decided by the policy, every attached function follows its strategy,
+ * and each run is kept per source VM so that its status can be read and it can be cancelled.
+ * Every step is published on the event stream ({@link PublishedMigrationEvent}) with the run's
+ * operation id and caller.
+ */
+public final class Migrations {
+  private final Vertx vertx;
+  private final VmRegistry vms;
+  private final Operations operations;
+  private final EventStream events;
+  private final PolicyGate gate;
+  private final MigrationCoordinator coordinator;
+  private final Map<String, Run> runs = new ConcurrentHashMap<>();
+  private final Map<String, Operation> runOperations = new ConcurrentHashMap<>();
+  private final Map<String, MigrationMonitor> adopted = new ConcurrentHashMap<>();
+  private final SidecarMetrics metrics;
+  private final MigrationListener listener;
+  private final StateStore store;
+
+  /**
+   * One run: where it goes and its handle, the coordinator's for a QMP VM ({@code migration}) or
+   * the libvirt flow's for a libvirt VM ({@code libvirt}); the other is null.
+   */
+  public record Run(String vm, String destination, CoordinatedMigration migration, LibvirtMigration libvirt) {
+    public Run(String vm, String destination, CoordinatedMigration migration) {
+      this(vm, destination, migration, null);
+    }
+  }
+
+  /** The operation id and caller that a run's events and log lines carry. */
+  record Operation(String opId, String caller) {}
+
+  public Migrations(Vertx vertx, VmRegistry vms, Operations operations, EventStream events, PolicyGate gate,
+      SidecarMetrics metrics) {
+    this.store = operations.store();
+    this.vertx = vertx;
+    this.vms = vms;
+    this.operations = operations;
+    this.events = events;
+    this.gate = gate;
+    this.metrics = metrics;
+    this.listener = this::publish;
+    this.coordinator = new MigrationCoordinator(vertx, new MigrationDriver(), MigrationCoordinatorOptions.defaults(),
+        listener);
+  }
+
+  /**
+   * Starts migrating {@code vm} to {@code destination}, another VM of this sidecar started with
+   * {@code -incoming defer}. Functions without a {@code strategy} of their own follow
+   * {@code strategy}.
+   *
+   * @return the run; fails with {@link SidecarException}: {@code DENIED} when the caller may not
+   *     {@code migrate} to {@code uri}, {@code NOT_FOUND}/{@code UNAVAILABLE} for either VM, and
+   *     the coordinator's refusals
+   */
+  public Future<Run> start(Caller caller, String vm, String destination, String uri, Strategy strategy,
+      MigrationParameters parameters) {
+    VmHandle source;
+    VmHandle target;
+    try {
+      source = vms.get(vm);
+      target = vms.get(destination);
+      gate.require(PolicyRequest.of(caller, "migrate", JsonNodeFactory.instance.objectNode().put("uri", uri)),
+          "migrate " + vm + " to " + uri);
+    } catch (SidecarException e) {
+      return Future.failedFuture(e);
+    }
+    String opId = OperationTrace.newOpId("migrate");
+    OperationsHotplug hotplug = new OperationsHotplug(vertx, operations, events, caller, opId);
+    if (source.libvirt() != null || target.libvirt() != null) {
+      if (source.libvirt() == null || target.libvirt() == null) {
+        return Future.failedFuture(MigrationFailures.refused(vm, List.of(), "VM " + vm + " and VM " + destination
+            + " are not both managed by libvirt; a libvirt domain migrates only to another libvirtd"));
+      }
+      return operations.attachedFunctions(vm).compose(attached -> LibvirtMigration.start(vertx, events, store, hotplug,
+          source.libvirt(), target.libvirt(), attached, strategy, uri, opId, caller.id())).map(m -> {
+            Run r = new Run(vm, destination, null, m);
+            runs.put(vm, r);
+            return r;
+          });
+    }
+    return source.ready().compose(src -> target.ready().compose(dst -> operations.attachedFunctions(vm).map(attached -> {
+      MigrationRequest request = MigrationRequest.to(uri).withFunctions(functions(attached, strategy))
+          .withParameters(parameters);
+      Operation op = new Operation(opId, caller.id());
+      runOperations.put(vm, op);
+      runOperations.put(destination, op);
+      CoordinatedMigration run = coordinator.start(
+          new MigrationEndpoint(vm, OperationTrace.traced(src, vm, opId, caller.id()), hotplug),
+          new MigrationEndpoint(destination, OperationTrace.traced(dst, destination, opId, caller.id()), hotplug),
+          request);
+      Run r = new Run(vm, destination, run);
+      runs.put(vm, r);
+      return r;
+    })));
+  }
+
+  /**
+   * Publishes a migration step on the event stream, with the operation id and caller of the
+   * coordinated migration {@code vm} takes part in, as source or destination (the last one while
+   * no other has started).
+   */
+  private void publish(MigrationEvent event) {
+    PublishedMigrationEvent p = PublishedMigrationEvent.of(event);
+    Operation op = runOperations.get(event.vm());
+    if (op != null) {
+      p.data().put("caller", op.caller());
+    }
+    events.publish(event.vm(), p.type(), op == null ? null : op.opId(), p.data());
+  }
+
+  /** The current or last run of {@code vm}. */
+  public Optional<Run> run(String vm) {
+    vms.get(vm);
+    return Optional.ofNullable(runs.get(vm));
+  }
+
+  /**
+   * A migration of {@code vm} that was already running when this sidecar connected to it (the
+   * sidecar restarted while QEMU migrated): followed to its end, so that the DPU and the event
+   * stream hear its outcome, but not coordinated (functions detached by the earlier sidecar
+   * stay as they are; reconcile reports them).
+   */
+  public Optional<MigrationMonitor> adopted(String vm) {
+    vms.get(vm);
+    return Optional.ofNullable(adopted.get(vm));
+  }
+
+  /**
+   * Cancels the VM's coordinated run (which rolls back) or, for a migration found running when
+   * the sidecar connected, sends QEMU's {@code migrate_cancel} on its source; decided as
+   * {@code migrate_cancel}.
+   *
+   * @return fails with {@link SidecarException}: {@code NOT_FOUND} ({@code no-migration}) when
+   *     the VM has no migration to cancel, {@code CONFLICT} when {@code vm} is the destination of
+   *     an adopted one, {@code DENIED}
+   */
+  public Future<Void> cancel(Caller caller, String vm) {
+    Optional<Run> run;
+    try {
+      run = run(vm);
+      if (run.isEmpty() && !adopted.containsKey(vm)) {
+        throw SidecarException.of(Kind.NOT_FOUND, "no-migration", "VM " + vm + " has no migration to cancel")
+            .vm(vm).build();
+      }
+      gate.require(PolicyRequest.of(caller, "migrate_cancel", JsonNodeFactory.instance.objectNode()),
+          "cancel the migration of " + vm);
+    } catch (SidecarException e) {
+      return Future.failedFuture(e);
+    }
+    if (run.isPresent()) {
+      return run.get().libvirt() != null ? run.get().libvirt().cancel() : run.get().migration().cancel();
+    }
+    if (adopted.get(vm).role() == MigrationRole.DESTINATION) {
+      return Future.failedFuture(MigrationFailures.refused(vm, List.of(), "VM " + vm
+          + " is the destination of the migration; cancel it on its source"));
+    }
+    return vms.get(vm).ready().compose(QmpConnection::migrateCancel);
+  }
+
+  /**
+   * A VM's QEMU was connected for the first time: its migration gauge is registered, and a
+   * migration QEMU reports running is followed.
+   */
+  public void connected(String vm, QmpConnection connection) {
+    metrics.gauge("migration_remaining_bytes", "RAM still to send by the VM's current or last coordinated migration"
+        + " (-1: none or unknown)", vm, () -> Optional.ofNullable(runs.get(vm))
+            .filter(r -> r.migration() != null)
+            .map(r -> r.migration().sourceRecord().progress().remainingBytes()).orElse(-1L));
+    adoptIfRunning(vm, connection);
+  }
+
+  private void adoptIfRunning(String vm, QmpConnection connection) {
+    connection.queryMigrate().compose(info -> connection.queryStatus().map(status -> {
+      if (!info.isActive() || runs.containsKey(vm)) {
+        return null;
+      }
+      // An incoming migration's QEMU runs in state "inmigrate": that VM is the destination.
+      MigrationRole role = "inmigrate".equals(status.status()) ? MigrationRole.DESTINATION : MigrationRole.SOURCE;
+      MigrationMonitor monitor = new MigrationMonitor(vertx, vm, role, connection,
+          MigrationMonitorOptions.defaults(), listener);
+      adopted.put(vm, monitor);
+      monitor.start().onSuccess(v -> listener.onEvent(new MigrationEvent.Coordination(vm, CoordinationState.MIGRATING,
+          "found in progress (" + info.status() + ", " + role.name().toLowerCase() + ") when the sidecar connected;"
+              + " followed, not coordinated")));
+      return null;
+    }));
+  }
+
+  private static List<MigratingFunction> functions(List<Attachment> attached, Strategy strategy) {
+    return attached.stream().map(a -> {
+      Map<String, String> props = new LinkedHashMap<>();
+      a.properties().fields().forEachRemaining(f -> {
+        if (!f.getKey().equals("id") && !f.getKey().equals("driver")) {
+          props.put(f.getKey(), f.getValue().asText());
+        }
+      });
+      boolean vfio = a.driver().contains("vfio");
+      return new MigratingFunction(new DeviceSpec(a.id(), a.driver(), props), strategy, vfio, false);
+    }).toList();
+  }
+}

@@ -1,0 +1,44 @@
+package io.qmpsidecar.sidecar.ops;
+
+import io.qmpsidecar.policy.Decision;
+import io.qmpsidecar.policy.PolicyEngine;
+import io.qmpsidecar.policy.PolicyRequest;
+import io.qmpsidecar.sidecar.failure.Failures;
+import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
+import java.util.Objects;
+
+/**
+ * The one place where the policy decides: every request of every entry point reaches the engine
+ * here, once, so that it is audited once, spends one rate-limit token and is counted once in
+ * {@code policy_decisions_total}. Thread-safe.
+ */
+public final class PolicyGate {
+  private final PolicyEngine engine;
+  private final SidecarMetrics metrics;
+
+  public PolicyGate(PolicyEngine engine, SidecarMetrics metrics) {
+    this.engine = Objects.requireNonNull(engine, "engine");
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
+  }
+
+  /** Decides {@code request}: audited, rate-limited and counted. */
+  public Decision decide(PolicyRequest request) {
+    Decision d = engine.decide(request);
+    metrics.policyDecision(request.caller().id(), d.allowed());
+    return d;
+  }
+
+  /**
+   * Decides {@code request} and fails when it is not allowed.
+   *
+   * @param what the request in words, for the refusal's message ("detach nic0 from VM vm1")
+   * @throws io.qmpsidecar.sidecar.failure.SidecarException {@code DENIED}, or {@code THROTTLED}
+   *     when the caller's rate limit decided
+   */
+  public void require(PolicyRequest request, String what) {
+    Decision d = decide(request);
+    if (!d.allowed()) {
+      throw Failures.denied(request.caller(), what, d);
+    }
+  }
+}

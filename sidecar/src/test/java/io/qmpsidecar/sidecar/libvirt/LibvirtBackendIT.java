@@ -1,0 +1,106 @@
+package io.qmpsidecar.sidecar.libvirt;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.qmpsidecar.libvirt.DomainXml;
+import io.qmpsidecar.libvirt.testing.LibvirtDaemon;
+import io.qmpsidecar.libvirt.testing.LibvirtExtension;
+import io.qmpsidecar.libvirt.testing.TestDomain;
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.qmp.testing.QemuBinary;
+import io.qmpsidecar.qmp.testing.QemuTest;
+import io.qmpsidecar.sidecar.testing.ApiTestClient;
+import io.qmpsidecar.sidecar.testing.ApiTestClient.Reply;
+import io.qmpsidecar.sidecar.testing.SidecarHarness;
+import io.qmpsidecar.sidecar.testing.TestConfig;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The sidecar serving a domain of a real private libvirtd through libvirt's APIs only: attach
+ * and detach through the API with completion on libvirt's device-removed, events on the SSE
+ * stream, virsh's own attach-device and detach-device on the same domain, no taint, libvirtd
+ * restarted under the sidecar (reconnect and reconcile, the device kept). The stand-in function is an emulated NIC ({@code <interface>});
+ * no IOMMU here.
+ */
+class LibvirtBackendIT {
+  @RegisterExtension static final LibvirtExtension LIBVIRT = LibvirtExtension.daemons(1);
+  @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
+
+  private static final Duration WAIT = Duration.ofSeconds(60);
+
+  @QemuTest
+  void attachDetachEventsAndVirshSideBySideWithoutTaint(QemuBinary qemu) throws Exception {
+    LibvirtDaemon daemon = LIBVIRT.daemon();
+    daemon.createDomain(TestDomain.xml("web1", LIBVIRT.emulator(qemu), 3, 64), false);
+    TestConfig config = harness.config().libvirtVm("web1", daemon.uri(), "web1", false).detachWait(Duration.ofMillis(500));
+    harness.startReady(config);
+    ApiTestClient api = harness.api();
+    Buffer sse = Buffer.buffer();
+    api.stream(api.options(HttpMethod.GET, "/v1/events?vm=web1"), sse::appendBuffer);
+
+    Reply vms = api.call(HttpMethod.GET, "/v1/vms", null);
+    assertThat(vms.body().get(0).path("libvirt").path("domain").asText()).isEqualTo("web1");
+    assertThat(vms.body().get(0).path("state").asText()).isEqualTo("ready");
+    assertThat(api.call(HttpMethod.GET, "/v1/vms/web1", null).body().path("status").asText()).isEqualTo("running");
+
+    Reply attached = api.call(HttpMethod.POST, "/v1/vms/web1/devices",
+        "{\"driver\":\"virtio-net-pci\",\"id\":\"dpu-nic1\",\"opId\":\"op-lv-1\"}");
+    assertThat(attached.status()).as("%s", attached.body()).isEqualTo(201);
+    String port = attached.body().path("rootPort").asText();
+    assertThat(port).startsWith("pci.");
+    String xml = daemon.virsh("dumpxml", "web1").ok().out();
+    assertThat(xml).contains("ua-dpu-nic1");
+    assertThat(DomainXml.parse(xml).addressOf("ua-dpu-nic1")).isPresent();
+    Reply again = api.call(HttpMethod.POST, "/v1/vms/web1/devices",
+        "{\"driver\":\"virtio-net-pci\",\"id\":\"dpu-nic1\",\"opId\":\"op-lv-1\"}");
+    assertThat(again.body().path("rootPort").asText()).as("a repeated attach is the same attachment").isEqualTo(port);
+
+    // libvirt's own tools still work on the same domain, beside the sidecar's device.
+    Path nic = harness.dir().resolve("virsh-nic.xml");
+    Files.writeString(nic, "<interface type='user'><model type='virtio'/><alias name='ua-virsh1'/></interface>");
+    daemon.virsh("attach-device", "web1", nic.toString(), "--live").ok();
+    assertThat(DomainXml.parse(daemon.virsh("dumpxml", "web1").ok().out()).addressOf("ua-virsh1")).isPresent()
+        .get().satisfies(a -> assertThat(a.bus()).isNotEqualTo(DomainXml.parse(xml).addressOf("ua-dpu-nic1").get().bus()));
+
+    Reply detach = api.call(HttpMethod.DELETE, "/v1/vms/web1/devices/dpu-nic1", null);
+    assertThat(detach.status()).as("no guest acks the unplug: pending").isEqualTo(202);
+    assertThat(detach.body().path("outcome").asText()).isEqualTo("PENDING");
+    Reply repeated = api.call(HttpMethod.DELETE, "/v1/vms/web1/devices/dpu-nic1", null);
+    assertThat(repeated.body().path("outcome").asText()).isEqualTo("PENDING");
+    daemon.virsh("reset", "web1").ok();
+    Await.until("device.detached on the SSE stream", () -> sse.toString().contains("event: device.detached"));
+    assertThat(api.call(HttpMethod.GET, "/v1/vms/web1/devices", null).body()).isEmpty();
+    assertThat(daemon.virsh("dumpxml", "web1").ok().out()).doesNotContain("ua-dpu-nic1");
+    assertThat(sse.toString()).contains("attach.verified", "detach.pending", "qmp.DEVICE_DELETED", "libvirt.device-removed");
+
+    // libvirt's detach of its own device completes on the same reset path; the sidecar reports, never touches it.
+    assertThat(daemon.virsh("detach-device-alias", "web1", "ua-virsh1", "--live").exitCode()).isZero();
+    assertThat(api.call(HttpMethod.DELETE, "/v1/vms/web1/devices/absent", null).body().path("outcome").asText())
+        .isEqualTo("NOT_FOUND");
+
+    Reply qmp = api.call(HttpMethod.POST, "/v1/vms/web1/qmp", "{\"execute\":\"query-status\"}");
+    assertThat(qmp.status()).isEqualTo(409);
+    assertThat(qmp.body().path("type").asText()).contains("libvirt-passthrough-off");
+
+    // libvirtd restarts under the sidecar: it reconnects, re-registers, reconciles; its device stays.
+    assertThat(api.call(HttpMethod.POST, "/v1/vms/web1/devices", "{\"driver\":\"e1000e\",\"id\":\"dpu-nic2\"}")
+        .status()).isEqualTo(201);
+    daemon.stopLibvirtd();
+    daemon.startLibvirtd();
+    Await.until("reconciled after libvirtd came back", () -> sse.toString().contains("event: libvirt.reconnected")
+        && sse.toString().indexOf("event: reconcile.done", sse.toString().indexOf("event: libvirt.reconnected")) > 0);
+    assertThat(api.call(HttpMethod.GET, "/v1/vms/web1/devices", null).body()).hasSize(1);
+    assertThat(sse.toString()).doesNotContain("drift.device-missing");
+    Await.until("the VM is ready again", () -> api.call(HttpMethod.GET, "/v1/vms", null).body().get(0)
+        .path("state").asText().equals("ready"));
+
+    String dominfo = daemon.virsh("dominfo", "web1").ok().out();
+    assertThat(dominfo).doesNotContainIgnoringCase("taint");
+    assertThat(daemon.qemuLog("web1")).doesNotContain("tainted");
+  }
+}

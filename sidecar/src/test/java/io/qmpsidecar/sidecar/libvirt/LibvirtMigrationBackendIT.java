@@ -1,0 +1,93 @@
+package io.qmpsidecar.sidecar.libvirt;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.qmpsidecar.libvirt.testing.LibvirtDaemon;
+import io.qmpsidecar.libvirt.testing.LibvirtExtension;
+import io.qmpsidecar.libvirt.testing.TestDomain;
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.qmp.testing.QemuBinary;
+import io.qmpsidecar.qmp.testing.QemuTest;
+import io.qmpsidecar.sidecar.daemon.Sidecar;
+import io.qmpsidecar.sidecar.events.EventSubscription;
+import io.qmpsidecar.sidecar.events.EventTypes;
+import io.qmpsidecar.sidecar.testing.ApiTestClient;
+import io.qmpsidecar.sidecar.testing.ApiTestClient.Reply;
+import io.qmpsidecar.sidecar.testing.SidecarHarness;
+import io.qmpsidecar.sidecar.testing.TestConfig;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A coordinated migration of a libvirt VM between two private libvirtd (each its own host UUID),
+ * driven through the sidecar's API: the stand-in function is unplugged (its pending removal
+ * completed by a reset, as a guest would), the domain migrates with libvirt's managed migration,
+ * the function is attached again on the destination; the steps reach the SSE stream; a
+ * destination on the same libvirtd is refused before anything changes.
+ */
+class LibvirtMigrationBackendIT {
+  @RegisterExtension static final LibvirtExtension LIBVIRT = LibvirtExtension.daemons(2);
+  @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
+
+  @QemuTest
+  void unplugMigrateReplugBetweenTwoLibvirtd(QemuBinary qemu) throws Exception {
+    LibvirtDaemon from = LIBVIRT.daemon(0);
+    LibvirtDaemon to = LIBVIRT.daemon(1);
+    from.createDomain(TestDomain.xml("mig", LIBVIRT.emulator(qemu), 2, 64), false);
+    TestConfig config = harness.config().libvirtVm("src", from.uri(), "mig", false)
+        .libvirtVm("dst", to.uri(), "mig", false).libvirtVm("same", from.uri(), "mig", false)
+        .detachWait(Duration.ofMillis(300));
+    Sidecar sidecar = harness.start(config);
+    ApiTestClient api = harness.api();
+    Await.until("src is ready", () -> api.call(HttpMethod.GET, "/v1/vms/src", null).status() == 200);
+    // No guest answers the unplug: reset the domain when its removal is pending, as a guest's hotplug driver would ack it.
+    ExecutorService guest = harness.track(new Closer(Executors.newSingleThreadExecutor())).executor;
+    EventSubscription sub = sidecar.events().subscribe(e -> e.type().equals(EventTypes.DETACH_PENDING), 8,
+        e -> guest.execute(() -> from.virsh("reset", "mig")));
+    harness.track(sub::cancel);
+    Buffer sse = Buffer.buffer();
+    api.stream(api.options(HttpMethod.GET, "/v1/events?type=migration.*,device.detached,attach.verified"),
+        sse::appendBuffer);
+
+    Reply attached = api.call(HttpMethod.POST, "/v1/vms/src/devices", "{\"driver\":\"e1000e\",\"id\":\"dpu-m\"}");
+    assertThat(attached.status()).as("%s", attached.body()).isEqualTo(201);
+
+    Reply same = api.call(HttpMethod.POST, "/v1/vms/src/migrations",
+        "{\"destination\":\"same\",\"uri\":\"tcp:127.0.0.1:49152\"}");
+    assertThat(same.status()).isEqualTo(409);
+    assertThat(same.body().path("detail").asText()).contains("same libvirtd");
+
+    Reply started = api.call(HttpMethod.POST, "/v1/vms/src/migrations",
+        "{\"destination\":\"dst\",\"uri\":\"tcp:127.0.0.1\",\"strategy\":\"unplug-replug\"}");
+    assertThat(started.status()).as("%s", started.body()).isEqualTo(202);
+    Reply run = api.call(HttpMethod.GET, "/v1/vms/src/migration", null);
+    // A managed migration of a running TCG domain takes 5-8 s on a loaded 2-core machine (docs/libvirt.md).
+    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    while (!java.util.Set.of("COMPLETED", "FAILED", "ROLLED_BACK").contains(run.body().path("state").asText())
+        && System.nanoTime() < deadline) {
+      Thread.sleep(200);
+      run = api.call(HttpMethod.GET, "/v1/vms/src/migration", null);
+    }
+    assertThat(run.body().path("state").asText()).as("%s", run.body()).isEqualTo("COMPLETED");
+
+    assertThat(to.virsh("dumpxml", "mig").ok().out()).contains("ua-dpu-m");
+    assertThat(from.virsh("list", "--name").ok().out()).doesNotContain("mig");
+    assertThat(api.call(HttpMethod.GET, "/v1/vms/dst/devices", null).body()).hasSize(1);
+    assertThat(api.call(HttpMethod.GET, "/v1/vms/src/devices", null).body()).isEmpty();
+    Await.until("the steps are on the stream", () -> sse.toString().contains("\"step\":\"attached\""));
+    assertThat(sse.toString()).contains("event: device.detached", "\"state\":\"completed\"", "\"status\":\"completed\"");
+    assertThat(to.virsh("dominfo", "mig").ok().out()).doesNotContainIgnoringCase("taint");
+  }
+
+  /** Shuts the stand-in guest's thread down after the test. */
+  private record Closer(ExecutorService executor) implements AutoCloseable {
+    @Override
+    public void close() {
+      executor.shutdownNow();
+    }
+  }
+}
