@@ -33,7 +33,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * host) then uses the device, detaches it and shows when QEMU let go of it relative to
  * {@code DEVICE_DELETED}. An igb VF then goes the same way on the same iommufd object, with the
  * VM's 64 MiB pinned for DMA through L1's VT-d. The {@code /dev/iommu} fd outlives
- * {@code object-del}: QEMU 10.0 does not close an iommufd fd it did not open, so a VM gets one
+ * {@code object-del}: QEMU 10.0 and 11.1 do not close an iommufd fd they did not open, so a VM gets one
  * iommufd object for its lifetime.
  *
  * <p>Release order: QEMU sends {@code DEVICE_DELETED} from the device's finalize, after vfio-pci's
@@ -47,7 +47,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(VfioLabExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class IommufdLabIT {
-  private static final String QEMU = "10.0";
   private static final String USER = "1000:1000";
   private static final String DEV = "mtty-fd";
   private static final String IOMMUFD = "iommufd0";
@@ -67,7 +66,7 @@ class IommufdLabIT {
     assertThat(lab.hasIommufd()).as("L1 has /dev/iommu (the lab v2 kernel; L1 runs %s)", lab.kernelRelease()).isTrue();
     mdev = lab.mdev(2);
     vertx = Vertx.vertx();
-    l2 = LabL2.start(vertx, lab, "user", QEMU, USER).awaitFirmware();
+    l2 = LabL2.start(vertx, lab, "user", lab.spareQemu(), USER).awaitFirmware();
   }
 
   @AfterAll
@@ -172,7 +171,7 @@ class IommufdLabIT {
     l2.execute("object-del", args().put("id", IOMMUFD));
     assertThat(result(l2.qmp.qomList("/objects"))).noneMatch(p -> p.name().equals(IOMMUFD));
     assertThat(l1.fdCount(l2.pid, "/dev/iommu"))
-        .as("QEMU 10.0 never closes an iommufd fd it was given (it does not own it): one object per VM")
+        .as("QEMU (10.0 and 11.1) never closes an iommufd fd it was given (it does not own it): one object per VM")
         .isEqualTo(1);
   }
 

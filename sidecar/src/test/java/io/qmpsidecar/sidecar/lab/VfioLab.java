@@ -180,6 +180,19 @@ public final class VfioLab {
     return qemuVersions;
   }
 
+  /**
+   * The QEMU the tests start in spare slots: the system property {@code lab.qemu} (a version
+   * {@link #qemuVersions} lists), default {@code 10.0}.
+   */
+  public String spareQemu() {
+    String version = System.getProperty("lab.qemu", "10.0");
+    if (!qemuVersions.contains(version)) {
+      throw new IllegalStateException("lab.qemu=" + version + " but the lab image has QEMU " + qemuVersions
+          + " (11.1 is packed when scripts/setup linked .qemu/11.1)");
+    }
+    return version;
+  }
+
   /** L1's {@code uname -r}. */
   public String kernelRelease() {
     return kernelRelease;

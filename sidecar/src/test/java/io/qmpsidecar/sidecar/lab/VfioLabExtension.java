@@ -163,11 +163,18 @@ public final class VfioLabExtension implements BeforeAllCallback, ParameterResol
       }
     }
 
-    /** Closes the launcher's stdin (it then kills its L1), escalating to signals if it lingers. */
+    /**
+     * Saves the L2 QEMUs' logs from L1 to .lab/run/l2-logs.txt (what an L2 said before it died is
+     * gone with L1), then closes the launcher's stdin (it then kills its L1), escalating to
+     * signals if it lingers.
+     */
     @Override
     public void close() {
       if (launcher == null) {
         return;
+      }
+      if (lab != null) {
+        saveL2Logs();
       }
       try {
         launcher.getOutputStream().close();
@@ -188,6 +195,16 @@ public final class VfioLabExtension implements BeforeAllCallback, ParameterResol
       if (l1Pid > 0) {
         ProcessHandle.of(l1Pid).filter(h -> h.info().command().orElse("").endsWith("qemu-system-x86_64"))
             .ifPresent(ProcessHandle::destroyForcibly);
+      }
+    }
+
+    private void saveL2Logs() {
+      try {
+        L1Shell.Result logs = lab.l1().exec("for f in /tmp/*.log; do echo \"== $f\"; tail -n 40 $f; done",
+            Duration.ofSeconds(20));
+        Files.writeString(projectRoot().resolve(".lab/run/l2-logs.txt"), logs.output() + "\n");
+      } catch (IOException | AssertionError e) {
+        System.err.println("lab: could not save the L2 logs from L1: " + e.getMessage());
       }
     }
 
