@@ -13,11 +13,13 @@ import java.util.Objects;
  * @param iommuGroup its IOMMU group in L1, or -1 when it has none
  * @param physfn its PF when it is a VF, else null
  * @param vfIndex its VF number under {@code physfn}, or -1
+ * @param cdev its VFIO device cdev ({@code vfioN} of {@code /dev/vfio/devices/}), or null when it
+ *     has none (not bound to vfio-pci, or a kernel without {@code VFIO_DEVICE_CDEV})
  * @param role its part in the lab ({@code edu}, {@code nic}, {@code pf}, {@code shared},
  *     {@code sibling}), or null for L1's own devices and the VFs
  */
 public record LabFunction(Bdf bdf, String vendorId, String deviceId, String driver, int iommuGroup,
-    Bdf physfn, int vfIndex, String role) {
+    Bdf physfn, int vfIndex, String cdev, String role) {
 
   public LabFunction {
     Objects.requireNonNull(bdf, "bdf");

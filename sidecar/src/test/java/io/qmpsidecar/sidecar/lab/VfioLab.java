@@ -3,6 +3,7 @@ package io.qmpsidecar.sidecar.lab;
 import io.qmpsidecar.qmp.QmpAddress;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hostprep.SysfsTree;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,35 +15,57 @@ import java.util.TreeSet;
 
 /**
  * A running vfio lab as lab/start reported it: the L2 QMP endpoints on the host's loopback, every
- * PCI function of L1 with its sysfs facts, and the VFIO groups L1's init opened. Immutable.
+ * PCI function and mdev of L1 with its sysfs facts, the VFIO groups L1's init opened, whether L1
+ * has IOMMUFD, and L1's control port. Immutable.
  *
- * <p>The L2 QEMUs are {@code vm} (hotplug), {@code mig} and {@code mig-dst} (the destination,
- * started with {@code -incoming defer}).
+ * <p>The L2 QEMUs L1 starts are {@code vm} (hotplug), {@code mig} and {@code mig-dst} (the
+ * destination, started with {@code -incoming defer}); tests start more in spare slots through
+ * L1's control port ({@link LabL2#start}); {@link #qmp(String)} knows their addresses.
  */
 public final class VfioLab {
   private final Map<String, QmpAddress> qmp;
+  private final Map<String, Integer> spares;
   private final List<LabFunction> functions;
+  private final List<LabMdev> mdevs;
   private final Set<Integer> vfioGroups;
+  private final boolean iommufd;
+  private final Set<String> qemuVersions;
+  private final String kernelRelease;
+  private final L1Shell l1;
   private final Duration boot;
 
-  private VfioLab(Map<String, QmpAddress> qmp, List<LabFunction> functions, Set<Integer> vfioGroups,
-      Duration boot) {
+  private VfioLab(Map<String, QmpAddress> qmp, Map<String, Integer> spares, List<LabFunction> functions,
+      List<LabMdev> mdevs, Set<Integer> vfioGroups, boolean iommufd, Set<String> qemuVersions,
+      String kernelRelease, L1Shell l1, Duration boot) {
     this.qmp = Map.copyOf(qmp);
+    this.spares = Map.copyOf(spares);
     this.functions = List.copyOf(functions);
+    this.mdevs = List.copyOf(mdevs);
     this.vfioGroups = Set.copyOf(vfioGroups);
+    this.iommufd = iommufd;
+    this.qemuVersions = Set.copyOf(qemuVersions);
+    this.kernelRelease = kernelRelease;
+    this.l1 = l1;
     this.boot = boot;
   }
 
   /**
-   * Parses lab/start's "LAB ..." lines ({@code dev}, {@code vfio}, {@code qmp}, {@code boot-ms});
-   * other lines are ignored.
+   * Parses lab/start's "LAB ..." lines ({@code dev}, {@code mdev}, {@code vfio}, {@code iommufd},
+   * {@code kernel}, {@code qemu}, {@code qmp}, {@code spare}, {@code ctl}, {@code boot-ms}); other
+   * lines are ignored.
    *
    * @throws IllegalStateException naming what is missing when the report is incomplete
    */
   public static VfioLab parse(List<String> lines) {
     Map<String, QmpAddress> qmp = new HashMap<>();
+    Map<String, Integer> spares = new HashMap<>();
     List<LabFunction> functions = new ArrayList<>();
+    List<LabMdev> mdevs = new ArrayList<>();
     Set<Integer> groups = new TreeSet<>();
+    boolean iommufd = false;
+    Set<String> qemus = new TreeSet<>();
+    String kernel = null;
+    L1Shell l1 = null;
     Duration boot = null;
     for (String line : lines) {
       if (!line.startsWith("LAB ")) {
@@ -54,9 +77,19 @@ public final class VfioLab {
         case "dev" -> functions.add(new LabFunction(Bdf.parse(f.get("bdf")), hex(f.get("vendor")),
             hex(f.get("device")), dash(f.get("driver")), number(f.get("group")),
             dash(f.get("physfn")) == null ? null : Bdf.parse(f.get("physfn")), number(f.get("vfindex")),
-            f.get("role") == null || f.get("role").isEmpty() ? null : f.get("role")));
+            dash(f.get("cdev")), f.get("role") == null || f.get("role").isEmpty() ? null : f.get("role")));
+        case "mdev" -> mdevs.add(new LabMdev(f.get("uuid"), f.get("type"), dash(f.get("parent")),
+            number(f.get("group")), dash(f.get("cdev"))));
         case "vfio" -> groups.add(Integer.parseInt(f.get("group")));
+        case "iommufd" -> iommufd = dash(f.get("dev")) != null;
+        case "kernel" -> kernel = f.get("release");
+        case "qemu" -> qemus.add(f.get("version"));
         case "qmp" -> qmp.put(f.get("name"), QmpAddress.parse("tcp:" + f.get("address")));
+        case "spare" -> {
+          qmp.put(f.get("name"), QmpAddress.parse("tcp:" + f.get("address")));
+          spares.put(f.get("name"), Integer.parseInt(f.get("port")));
+        }
+        case "ctl" -> l1 = new L1Shell(address(f.get("address")), f.get("token"));
         default -> {
           if (words[0].startsWith("boot-ms=")) {
             boot = Duration.ofMillis(Long.parseLong(words[0].substring("boot-ms=".length())));
@@ -70,14 +103,17 @@ public final class VfioLab {
             + "; check lab/start's output and .lab/run/console.log");
       }
     }
-    if (functions.isEmpty() || boot == null) {
-      throw new IllegalStateException("lab/start reported no PCI functions or no boot time;"
-          + " check .lab/run/console.log");
+    if (functions.isEmpty() || boot == null || l1 == null) {
+      throw new IllegalStateException("lab/start reported no PCI functions, no boot time or no control"
+          + " port; check .lab/run/console.log");
     }
-    return new VfioLab(qmp, functions, groups, boot);
+    return new VfioLab(qmp, spares, functions, mdevs, groups, iommufd, qemus, kernel, l1, boot);
   }
 
-  /** The QMP address of an L2 ({@code vm}, {@code mig} or {@code mig-dst}) on 127.0.0.1. */
+  /**
+   * The QMP address on 127.0.0.1 of an L2: {@code vm}, {@code mig}, {@code mig-dst}, or a spare
+   * slot ({@link #sparePort}) once a test started an L2 there.
+   */
   public QmpAddress qmp(String l2) {
     QmpAddress a = qmp.get(l2);
     if (a == null) {
@@ -106,6 +142,65 @@ public final class VfioLab {
   public List<LabFunction> vfs() {
     return functions.stream().filter(LabFunction::isVf)
         .sorted((a, b) -> Integer.compare(a.vfIndex(), b.vfIndex())).toList();
+  }
+
+  /**
+   * L1's QMP port of a spare L2 slot lab/start forwards ({@code msrc}, {@code mdst}, {@code user}),
+   * for {@link LabL2#start}.
+   */
+  public int sparePort(String name) {
+    Integer port = spares.get(name);
+    if (port == null) {
+      throw new IllegalArgumentException("lab/start forwards no spare L2 slot " + name + "; it has " + spares.keySet());
+    }
+    return port;
+  }
+
+  /** The mdevs L1's init created, in creation order (none on the Debian kernel). */
+  public List<LabMdev> mdevs() {
+    return mdevs;
+  }
+
+  /** The {@code index}th mdev; fails naming the kernel when L1 has fewer. */
+  public LabMdev mdev(int index) {
+    if (index >= mdevs.size()) {
+      throw new IllegalStateException("L1 reported " + mdevs.size() + " mdevs, the test needs mdev " + index
+          + "; the mtty mdevs exist on the lab v2 kernel only (L1 runs " + kernelRelease + ")");
+    }
+    return mdevs.get(index);
+  }
+
+  /** Whether L1 has {@code /dev/iommu} (IOMMUFD). */
+  public boolean hasIommufd() {
+    return iommufd;
+  }
+
+  /** The L2 QEMU versions L1 has ({@code 7.2}, {@code 10.0}, and {@code 11.1} when lab/build found it). */
+  public Set<String> qemuVersions() {
+    return qemuVersions;
+  }
+
+  /**
+   * The QEMU the tests start in spare slots: the system property {@code lab.qemu} (a version
+   * {@link #qemuVersions} lists), default {@code 10.0}.
+   */
+  public String spareQemu() {
+    String version = System.getProperty("lab.qemu", "10.0");
+    if (!qemuVersions.contains(version)) {
+      throw new IllegalStateException("lab.qemu=" + version + " but the lab image has QEMU " + qemuVersions
+          + " (11.1 is packed when scripts/setup linked .qemu/11.1)");
+    }
+    return version;
+  }
+
+  /** L1's {@code uname -r}. */
+  public String kernelRelease() {
+    return kernelRelease;
+  }
+
+  /** L1's control port: commands run as root inside L1. */
+  public L1Shell l1() {
+    return l1;
   }
 
   /** Whether L1 has {@code /dev/vfio/N}. */
@@ -141,6 +236,11 @@ public final class VfioLab {
       }
     }
     return f;
+  }
+
+  private static InetSocketAddress address(String hostPort) {
+    int colon = hostPort.lastIndexOf(':');
+    return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
   }
 
   private static String hex(String value) {

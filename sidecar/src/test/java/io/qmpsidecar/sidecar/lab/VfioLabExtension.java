@@ -20,16 +20,21 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * Builds (lab/build, cached in .lab/image) and boots (lab/start) the vfio lab once per JVM, and
- * hands tests the running {@link VfioLab} as a parameter. The lab is stopped when the test run
+ * Builds (lab/build, cached in .lab/image-KERNEL) and boots (lab/start) the vfio lab once per JVM,
+ * and hands tests the running {@link VfioLab} as a parameter. The lab is stopped when the test run
  * ends: the launcher's standard input is closed, which makes it kill the L1 QEMU it started.
+ *
+ * <p>The kernel is the system property {@code lab.kernel}: {@code v2} (default; the lab's own
+ * kernel with IOMMUFD, the VFIO cdev and mtty mdevs) or {@code debian} (lab v1, Debian's kernel,
+ * on which the tests that need mdevs or IOMMUFD fail saying so).
  *
  * <p>Test classes are skipped only when lab/build says the machine cannot build the image (exit
  * code 3: no image and no packages to download); any other failure of the build or the boot fails
  * them.
  */
 public final class VfioLabExtension implements BeforeAllCallback, ParameterResolver {
-  static final Duration BUILD_TIMEOUT = Duration.ofMinutes(10);
+  /** A cold build compiles the v2 kernel (lab/kernel), minutes on two shared cores; later ones are no-ops. */
+  static final Duration BUILD_TIMEOUT = Duration.ofMinutes(90);
   static final Duration BOOT_TIMEOUT = Duration.ofSeconds(180);
   private static final int BUILD_CANNOT_DOWNLOAD = 3;
   private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(VfioLabExtension.class);
@@ -83,9 +88,18 @@ public final class VfioLabExtension implements BeforeAllCallback, ParameterResol
       return run;
     }
 
+    private static String kernel() {
+      String kernel = System.getProperty("lab.kernel", "v2");
+      if (!kernel.equals("v2") && !kernel.equals("debian")) {
+        throw new AssertionError("lab.kernel is v2 or debian, not " + kernel);
+      }
+      return kernel;
+    }
+
     private void build(Path root, Path cache) throws IOException {
       Path log = cache.resolve("build.log");
-      Process p = new ProcessBuilder(root.resolve("lab/build").toString()).directory(root.toFile())
+      Process p = new ProcessBuilder(root.resolve("lab/build").toString(), "--kernel", kernel())
+          .directory(root.toFile())
           .redirectErrorStream(true).redirectOutput(log.toFile()).start();
       int code = waitFor(p, BUILD_TIMEOUT, "lab/build");
       if (code == BUILD_CANNOT_DOWNLOAD) {
@@ -99,7 +113,7 @@ public final class VfioLabExtension implements BeforeAllCallback, ParameterResol
 
     private void boot(Path root, Path cache) throws IOException {
       Path err = cache.resolve("run/start.err");
-      launcher = new ProcessBuilder(root.resolve("lab/start").toString(), "--timeout",
+      launcher = new ProcessBuilder(root.resolve("lab/start").toString(), "--kernel", kernel(), "--timeout",
           Long.toString(BOOT_TIMEOUT.toSeconds()), "--dir", cache.resolve("run").toString())
           .directory(root.toFile()).redirectError(err.toFile()).start();
       List<String> lines = new ArrayList<>();
@@ -124,6 +138,8 @@ public final class VfioLabExtension implements BeforeAllCallback, ParameterResol
       }
       synchronized (lines) {
         lab = VfioLab.parse(lines);
+        System.out.printf("lab timing: L1 (kernel %s) up with its L2s in %d ms%n", lab.kernelRelease(),
+            lab.bootTime().toMillis());
         lines.stream().filter(l -> l.startsWith("LAB up pid=")).findFirst()
             .ifPresent(l -> l1Pid = Long.parseLong(l.substring("LAB up pid=".length())));
       }
@@ -147,11 +163,18 @@ public final class VfioLabExtension implements BeforeAllCallback, ParameterResol
       }
     }
 
-    /** Closes the launcher's stdin (it then kills its L1), escalating to signals if it lingers. */
+    /**
+     * Saves the L2 QEMUs' logs from L1 to .lab/run/l2-logs.txt (what an L2 said before it died is
+     * gone with L1), then closes the launcher's stdin (it then kills its L1), escalating to
+     * signals if it lingers.
+     */
     @Override
     public void close() {
       if (launcher == null) {
         return;
+      }
+      if (lab != null) {
+        saveL2Logs();
       }
       try {
         launcher.getOutputStream().close();
@@ -172,6 +195,16 @@ public final class VfioLabExtension implements BeforeAllCallback, ParameterResol
       if (l1Pid > 0) {
         ProcessHandle.of(l1Pid).filter(h -> h.info().command().orElse("").endsWith("qemu-system-x86_64"))
             .ifPresent(ProcessHandle::destroyForcibly);
+      }
+    }
+
+    private void saveL2Logs() {
+      try {
+        L1Shell.Result logs = lab.l1().exec("for f in /tmp/*.log; do echo \"== $f\"; tail -n 40 $f; done",
+            Duration.ofSeconds(20));
+        Files.writeString(projectRoot().resolve(".lab/run/l2-logs.txt"), logs.output() + "\n");
+      } catch (IOException | AssertionError e) {
+        System.err.println("lab: could not save the L2 logs from L1: " + e.getMessage());
       }
     }
 
