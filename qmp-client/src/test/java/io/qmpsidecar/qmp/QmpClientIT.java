@@ -88,8 +88,12 @@ class QmpClientIT {
   @QemuTest
   void tenThousandPipelinedCommandsReachTheirCallers(QemuBinary binary) {
     int n = 10_000;
-    // All are issued at once: the waiting queue must hold them (its default bound is 1024).
-    QmpConnection c = connect(QmpClientOptions.of(qemu(binary, "vm").qmpAddress()).withMaxQueuedCommands(n));
+    // All are issued at once: the waiting queue must hold them (its default bound is 1024). Each
+    // command's timeout runs from its submission, and QEMU answers them one by one: on a loaded
+    // machine the last reply comes well after the default 10 s, so the test allows minutes; it
+    // checks that each reply reaches its own caller, not how fast.
+    QmpConnection c = connect(QmpClientOptions.of(qemu(binary, "vm").qmpAddress()).withMaxQueuedCommands(n)
+        .withCommandTimeout(Duration.ofMinutes(3)));
     List<Future<?>> futures = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       // QEMU's error text echoes the path: each caller can tell its own reply from the others'.
@@ -97,7 +101,7 @@ class QmpClientIT {
     }
     for (int i = 0; i < n; i++) {
       if (i % 3 == 0) {
-        assertThat(result(futures.get(i))).isInstanceOf(VmStatus.class);
+        assertThat(result(futures.get(i), Duration.ofMinutes(3))).isInstanceOf(VmStatus.class);
       } else {
         assertThat(failure(futures.get(i))).isInstanceOf(QmpCommandException.class)
             .hasMessageContaining("'/no-such-object-" + i + "'");
