@@ -1,5 +1,6 @@
 package io.qmpsidecar.sidecar.libvirt;
 
+import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.qmpsidecar.libvirt.DomainXml;
@@ -9,6 +10,9 @@ import io.qmpsidecar.libvirt.testing.TestDomain;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
+import io.qmpsidecar.relay.DpuEndpoint;
+import io.qmpsidecar.relay.DpuEndpointOptions;
+import io.qmpsidecar.relay.ReceivedNotification;
 import io.qmpsidecar.sidecar.testing.ApiTestClient;
 import io.qmpsidecar.sidecar.testing.ApiTestClient.Reply;
 import io.qmpsidecar.sidecar.testing.SidecarHarness;
@@ -18,14 +22,18 @@ import io.vertx.core.http.HttpMethod;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The sidecar serving a domain of a real private libvirtd through libvirt's APIs only: attach
  * and detach through the API with completion on libvirt's device-removed, events on the SSE
  * stream, virsh's own attach-device and detach-device on the same domain, no taint, libvirtd
- * restarted under the sidecar (reconnect and reconcile, the device kept). The stand-in function is an emulated NIC ({@code <interface>});
- * no IOMMU here.
+ * restarted under the sidecar (reconnect and reconcile, the device kept), and the DPU on the relay
+ * seeing the domain, its device and the device's removal as for a QMP VM. The stand-in function is
+ * an emulated NIC ({@code <interface>}); no IOMMU here.
  */
 class LibvirtBackendIT {
   @RegisterExtension static final LibvirtExtension LIBVIRT = LibvirtExtension.daemons(1);
@@ -37,9 +45,15 @@ class LibvirtBackendIT {
   void attachDetachEventsAndVirshSideBySideWithoutTaint(QemuBinary qemu) throws Exception {
     LibvirtDaemon daemon = LIBVIRT.daemon();
     daemon.createDomain(TestDomain.xml("web1", LIBVIRT.emulator(qemu), 3, 64), false);
+    DpuEndpoint dpu = result(DpuEndpoint.listen(harness.vertx(), DpuEndpointOptions.defaults().withPort(0)));
+    harness.track(() -> result(dpu.close()));
+    List<ReceivedNotification> heard = new CopyOnWriteArrayList<>();
+    dpu.notificationHandler(heard::add);
     TestConfig config = harness.config().libvirtVm("web1", daemon.uri(), "web1", false).detachWait(Duration.ofMillis(500))
-        .flowTestPolicy();
+        .flowTestPolicy().relay("ws://127.0.0.1:" + dpu.actualPort(), "host-1");
     harness.startReady(config);
+    Await.until("the DPU link is up", () -> dpu.connectedHosts().contains("host-1"));
+    assertThat(result(dpu.request("host-1", "vm.list", Map.of())).toString()).contains("web1");
     ApiTestClient api = harness.api();
     Buffer sse = Buffer.buffer();
     api.stream(api.options(HttpMethod.GET, "/v1/events?vm=web1"), sse::appendBuffer);
@@ -60,6 +74,7 @@ class LibvirtBackendIT {
     Reply again = api.call(HttpMethod.POST, "/v1/vms/web1/devices",
         "{\"driver\":\"virtio-net-pci\",\"id\":\"dpu-nic1\",\"opId\":\"op-lv-1\"}");
     assertThat(again.body().path("rootPort").asText()).as("a repeated attach is the same attachment").isEqualTo(port);
+    assertThat(result(dpu.request("host-1", "device.list", Map.of("vm", "web1"))).toString()).contains("dpu-nic1");
 
     // libvirt's own tools still work on the same domain, beside the sidecar's device.
     Path nic = harness.dir().resolve("virsh-nic.xml");
@@ -74,10 +89,12 @@ class LibvirtBackendIT {
     Reply repeated = api.call(HttpMethod.DELETE, "/v1/vms/web1/devices/dpu-nic1", null);
     assertThat(repeated.body().path("outcome").asText()).isEqualTo("PENDING");
     daemon.virsh("reset", "web1").ok();
-    Await.until("device.detached on the SSE stream", () -> sse.toString().contains("event: device.detached"));
+    Await.until("device.detached on the SSE stream", () -> sse.toString().contains("\"type\":\"device.detached\""));
     assertThat(api.call(HttpMethod.GET, "/v1/vms/web1/devices", null).body()).isEmpty();
     assertThat(daemon.virsh("dumpxml", "web1").ok().out()).doesNotContain("ua-dpu-nic1");
     assertThat(sse.toString()).contains("attach.verified", "detach.pending", "qmp.DEVICE_DELETED", "libvirt.device-removed");
+    Await.until("the DPU heard the removal", () -> heard.stream().anyMatch(n -> n.method().equals("device.deleted")
+        && "web1".equals(n.params().get("vm")) && "dpu-nic1".equals(n.params().get("device"))));
 
     // libvirt's detach of its own device completes on the same reset path; the sidecar reports, never touches it.
     assertThat(daemon.virsh("detach-device-alias", "web1", "ua-virsh1", "--live").exitCode()).isZero();
@@ -93,8 +110,8 @@ class LibvirtBackendIT {
         .status()).isEqualTo(201);
     daemon.stopLibvirtd();
     daemon.startLibvirtd();
-    Await.until("reconciled after libvirtd came back", () -> sse.toString().contains("event: libvirt.reconnected")
-        && sse.toString().indexOf("event: reconcile.done", sse.toString().indexOf("event: libvirt.reconnected")) > 0);
+    Await.until("reconciled after libvirtd came back", () -> sse.toString().contains("\"type\":\"libvirt.reconnected\"")
+        && sse.toString().indexOf("\"type\":\"reconcile.done\"", sse.toString().indexOf("\"type\":\"libvirt.reconnected\"")) > 0);
     assertThat(api.call(HttpMethod.GET, "/v1/vms/web1/devices", null).body()).hasSize(1);
     assertThat(sse.toString()).doesNotContain("drift.device-missing");
     Await.until("the VM is ready again", () -> api.call(HttpMethod.GET, "/v1/vms", null).body().get(0)

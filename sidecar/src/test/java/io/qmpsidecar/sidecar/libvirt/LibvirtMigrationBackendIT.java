@@ -88,7 +88,7 @@ class LibvirtMigrationBackendIT {
     assertThat(api.call(HttpMethod.GET, "/v1/vms/dst/devices", null).body()).hasSize(1);
     assertThat(api.call(HttpMethod.GET, "/v1/vms/src/devices", null).body()).isEmpty();
     Await.until("the steps are on the stream", () -> sse.toString().contains("\"step\":\"attached\""));
-    assertThat(sse.toString()).contains("event: device.detached", "\"state\":\"completed\"", "\"status\":\"completed\"");
+    assertThat(sse.toString()).contains("\"type\":\"device.detached\"", "\"state\":\"completed\"", "\"status\":\"completed\"");
     assertThat(to.virsh("dominfo", "mig").ok().out()).doesNotContainIgnoringCase("taint");
   }
 
