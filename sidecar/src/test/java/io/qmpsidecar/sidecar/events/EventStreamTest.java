@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.sidecar.testing.TestVertx;
 import io.vertx.core.Vertx;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,23 +19,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class EventStreamTest {
-  private static Vertx vertx;
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
+  @RegisterExtension static final TestVertx VERTX = new TestVertx();
 
   private static SidecarEvent publish(EventStream s, String type) {
     return s.publish("vm1", type, null, JsonNodeFactory.instance.objectNode().put("id", type));
@@ -42,7 +32,7 @@ class EventStreamTest {
 
   @Test
   void aQemuEventsDataCarriesQemusMembersAndItsTimestampAndLeavesQemusNodeAlone() {
-    EventStream s = new EventStream(vertx, Clock.systemUTC(), 10);
+    EventStream s = new EventStream(VERTX.get(), Clock.systemUTC(), 10);
     ObjectNode qemu = JsonNodeFactory.instance.objectNode().put("device", "nic1").put("path", "/machine/peripheral/nic1");
     SidecarEvent e = s.publishQemu("vm1", "qmp.DEVICE_DELETED", qemu, Instant.ofEpochSecond(1795508409, 151065000));
 
@@ -57,7 +47,7 @@ class EventStreamTest {
 
   @Test
   void idsAreMonotonicAndSinceReplaysWhatFollows() {
-    EventStream s = new EventStream(vertx, Clock.systemUTC(), 10);
+    EventStream s = new EventStream(VERTX.get(), Clock.systemUTC(), 10);
     SidecarEvent a = publish(s, "a");
     SidecarEvent b = publish(s, "b");
     SidecarEvent c = publish(s, "c");
@@ -72,7 +62,7 @@ class EventStreamTest {
 
   @Test
   void aResumePointOlderThanTheRingIsIncomplete() {
-    EventStream s = new EventStream(vertx, Clock.systemUTC(), 3);
+    EventStream s = new EventStream(VERTX.get(), Clock.systemUTC(), 3);
     for (int i = 0; i < 5; i++) {
       publish(s, "e" + i);
     }
@@ -88,14 +78,14 @@ class EventStreamTest {
   @Test
   void idsOfALaterRunStartAboveEveryIdOfTheEarlierOneEvenWhenTheClockWentBack(@TempDir Path state) {
     Clock now = Clock.fixed(Instant.parse("2026-12-01T10:00:00Z"), ZoneOffset.UTC);
-    EventEpoch first = result(EventEpoch.open(vertx, state, now));
+    EventEpoch first = result(EventEpoch.open(VERTX.get(), state, now));
     assertThat(first.base()).as("the run's start in microseconds").isEqualTo(1_796_119_200_000_000L);
-    EventStream run1 = new EventStream(vertx, now, 10, first);
+    EventStream run1 = new EventStream(VERTX.get(), now, 10, first);
     SidecarEvent a = publish(run1, "a");
     assertThat(a.id()).isEqualTo(first.base() + 1);
 
     Clock earlier = Clock.offset(now, Duration.ofHours(-1));
-    EventStream run2 = new EventStream(vertx, earlier, 10, result(EventEpoch.open(vertx, state, earlier)));
+    EventStream run2 = new EventStream(VERTX.get(), earlier, 10, result(EventEpoch.open(VERTX.get(), state, earlier)));
     SidecarEvent b = publish(run2, "b");
     assertThat(b.id()).as("above the block run 1 reserved").isGreaterThan(a.id() + EventEpoch.BLOCK - 1);
     assertThat(b.id()).isLessThan(1L << 53);
@@ -104,14 +94,14 @@ class EventStreamTest {
   @Test
   void aRunReservesTheNextBlockBeforeItRunsOutOfTheFirst(@TempDir Path state) throws Exception {
     Clock now = Clock.fixed(Instant.parse("2026-12-01T10:00:00Z"), ZoneOffset.UTC);
-    EventEpoch epoch = result(EventEpoch.open(vertx, state, now));
+    EventEpoch epoch = result(EventEpoch.open(VERTX.get(), state, now));
     long base = epoch.base();
     assertThat(Files.readString(state.resolve(EventEpoch.FILE_NAME)).strip())
         .isEqualTo(Long.toString(base + EventEpoch.BLOCK));
 
     epoch.issued(base + EventEpoch.BLOCK / 2);
     Await.until("the next block is reserved", () -> readCeiling(state) == base + 2 * EventEpoch.BLOCK);
-    EventEpoch next = result(EventEpoch.open(vertx, state, now));
+    EventEpoch next = result(EventEpoch.open(VERTX.get(), state, now));
     assertThat(next.base()).isEqualTo(base + 2 * EventEpoch.BLOCK);
   }
 
@@ -119,15 +109,15 @@ class EventStreamTest {
   void anUnreadableReservationFallsBackToTheClock(@TempDir Path state) throws Exception {
     Files.writeString(state.resolve(EventEpoch.FILE_NAME), "garbage\n");
     Clock now = Clock.fixed(Instant.parse("2026-12-01T10:00:00Z"), ZoneOffset.UTC);
-    assertThat(result(EventEpoch.open(vertx, state, now)).base()).isEqualTo(1_796_119_200_000_000L);
+    assertThat(result(EventEpoch.open(VERTX.get(), state, now)).base()).isEqualTo(1_796_119_200_000_000L);
   }
 
   @Test
   void aResumePointFromAnEarlierRunOrNoRunGetsAGapAndThisRunsWholeLog(@TempDir Path state) {
     Clock clock = Clock.systemUTC();
-    EventStream run1 = new EventStream(vertx, clock, 10, result(EventEpoch.open(vertx, state, clock)));
+    EventStream run1 = new EventStream(VERTX.get(), clock, 10, result(EventEpoch.open(VERTX.get(), state, clock)));
     long fromRun1 = publish(run1, "old").id();
-    EventStream run2 = new EventStream(vertx, clock, 10, result(EventEpoch.open(vertx, state, clock)));
+    EventStream run2 = new EventStream(VERTX.get(), clock, 10, result(EventEpoch.open(VERTX.get(), state, clock)));
     SidecarEvent x = publish(run2, "x");
     SidecarEvent y = publish(run2, "y");
 
@@ -162,7 +152,7 @@ class EventStreamTest {
 
   @Test
   void subscribersGetMatchingEventsInOrder() {
-    EventStream s = new EventStream(vertx, Clock.systemUTC(), 10);
+    EventStream s = new EventStream(VERTX.get(), Clock.systemUTC(), 10);
     List<String> got = new CopyOnWriteArrayList<>();
     EventSubscription sub = s.subscribe(e -> !e.type().equals("skip"), 10, e -> got.add(e.type()));
 
@@ -179,7 +169,7 @@ class EventStreamTest {
 
   @Test
   void aSlowSubscriberDropsAndCountsWithoutSlowingOthers() throws Exception {
-    EventStream s = new EventStream(vertx, Clock.systemUTC(), 100);
+    EventStream s = new EventStream(VERTX.get(), Clock.systemUTC(), 100);
     CountDownLatch release = new CountDownLatch(1);
     AtomicLong droppedReported = new AtomicLong(-1);
     List<String> slowGot = new CopyOnWriteArrayList<>();

@@ -5,38 +5,27 @@ import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.qmpsidecar.sidecar.failure.SidecarException;
-import io.vertx.core.Vertx;
+import io.qmpsidecar.sidecar.testing.TestVertx;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Set;
 import java.util.List;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Host prep against a generated sysfs tree, with a fake kernel acting on the writes. */
 class SysfsHostPrepTest {
   private static final String PF = "0000:03:00.0";
   private static final String VF = "0000:03:00.2";
-  private static Vertx vertx;
+  @RegisterExtension static final TestVertx VERTX = new TestVertx();
 
   @TempDir Path root;
   private SysfsTree tree;
   private FakeKernel kernel;
   private SysfsHostPrep prep;
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
 
   @BeforeEach
   void setUp() {
@@ -45,7 +34,7 @@ class SysfsHostPrepTest {
         .device(VF, "15b3", "101e", 12, "mlx5_core")
         .vf(PF, 1, VF);
     kernel = new FakeKernel(tree).defaultDriver(VF, "mlx5_core");
-    prep = new SysfsHostPrep(vertx, tree.sys(), tree.dev(), kernel);
+    prep = new SysfsHostPrep(VERTX.get(), tree.sys(), tree.dev(), kernel);
   }
 
   @Test
@@ -204,7 +193,7 @@ class SysfsHostPrepTest {
 
   @Test
   void aConfiguredVariantDriverThatIsNotLoadedIsAHostPrerequisite() {
-    SysfsHostPrep withVariant = new SysfsHostPrep(vertx, tree.sys(), tree.dev(), kernel, Set.of("mlx5_vfio_pci"));
+    SysfsHostPrep withVariant = new SysfsHostPrep(VERTX.get(), tree.sys(), tree.dev(), kernel, Set.of("mlx5_vfio_pci"));
     HostDevice d = result(withVariant.inspect(Bdf.parse(VF)));
 
     SidecarException e = (SidecarException) failure(withVariant.prepare(d, "mlx5_vfio_pci"));

@@ -17,16 +17,15 @@ import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hotplug.DetachOutcome;
 import io.qmpsidecar.sidecar.hotplug.FunctionRef;
 import io.qmpsidecar.sidecar.state.Attachment;
-import io.vertx.core.Vertx;
+import io.qmpsidecar.sidecar.testing.TestVertx;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -38,24 +37,14 @@ import org.junit.jupiter.api.io.TempDir;
 class HotplugLabIT {
   private static final String VM = "vm";
   private static final String NO_MIGRATION = "VFIO device doesn't support migration";
-  private static Vertx vertx;
+  @RegisterExtension static final TestVertx VERTX = new TestVertx();
 
   @TempDir Path dir;
   private LabSidecar sidecar;
 
-  @BeforeAll
-  static void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
-
   @BeforeEach
   void startSidecar(VfioLab lab) {
-    sidecar = new LabSidecar(vertx, lab, dir, VM).resetOnDetach(VM).awaitFirmware(VM);
+    sidecar = new LabSidecar(VERTX.get(), lab, dir, VM).resetOnDetach(VM).awaitFirmware(VM);
   }
 
   @AfterEach

@@ -8,59 +8,29 @@ import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
 import io.qmpsidecar.sidecar.failure.SidecarException;
-import io.vertx.core.Vertx;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Coordinated migrations between two real QEMUs of the same version (qtest machines, SeaBIOS under TCG). */
 class MigrationIT {
   /** Slow enough (~670 KB of non-zero RAM at 20 KB/s) that the migration is still active when the test acts. */
   static final MigrationParameters SLOW = new MigrationParameters(20_000, -1);
-  private static Vertx vertx;
+  @RegisterExtension static final MigrationRig RIG = new MigrationRig();
 
   @TempDir Path dir;
-  private TwoQemus qemus;
-  private final RecordingListener events = new RecordingListener();
-  private MigrationCoordinator coordinator;
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
-
-  @AfterEach
-  void stopQemus() {
-    if (qemus != null) {
-      qemus.close();
-    }
-  }
 
   private TwoQemus start(QemuBinary binary, String... extra) {
-    qemus = new TwoQemus(vertx, binary, dir, List.of(extra));
-    coordinator = new MigrationCoordinator(vertx, new MigrationDriver(),
-        MigrationCoordinatorOptions.defaults().withDetachTimeout(Duration.ofSeconds(10))
-            .withAttachRetryDelay(Duration.ofMillis(100))
-            .withMonitor(MigrationMonitorOptions.defaults().withPollInterval(Duration.ofMillis(50))),
-        events);
-    return qemus;
+    return RIG.start(binary, dir, MigrationRig.fastPolling(), List.of(extra));
   }
 
   /** Waits until the source is in pre-copy; fails at once, with the events, when the run ended first. */
   private void awaitPrecopy(CoordinatedMigration run) {
     Await.until("the source migrates", () -> {
       if (run.result().isComplete()) {
-        throw new AssertionError("the run ended before pre-copy: " + run.result().cause() + "; events " + events.events());
+        throw new AssertionError("the run ended before pre-copy: " + run.result().cause() + "; events " + RIG.events().events());
       }
       return run.sourceRecord().phase() == MigrationPhase.PRECOPY;
     });
@@ -70,7 +40,7 @@ class MigrationIT {
   void completesWithTimelineAndPhaseTimingsOnBothSides(QemuBinary binary) {
     TwoQemus q = start(binary);
 
-    MigrationResult done = result(coordinator.start(q.sourceEndpoint(null), q.destinationEndpoint(null),
+    MigrationResult done = result(RIG.coordinator().start(q.sourceEndpoint(null), q.destinationEndpoint(null),
         MigrationRequest.to(q.uri)).result());
 
     MigrationRecord src = done.source();
@@ -89,9 +59,9 @@ class MigrationIT {
     assertThat(done.destination().outcome()).isEqualTo(MigrationOutcome.COMPLETED);
     assertThat(done.destination().resumedAt()).isNotNull();
     assertThat(done.observedDowntime()).isNotNull().isPositive();
-    assertThat(events.statuses(MigrationRole.SOURCE)).startsWith("setup", "active").endsWith("completed");
-    assertThat(events.statuses(MigrationRole.DESTINATION)).contains("active").endsWith("completed");
-    assertThat(events.states()).containsExactly(CoordinationState.PREFLIGHT, CoordinationState.PREPARING,
+    assertThat(RIG.events().statuses(MigrationRole.SOURCE)).startsWith("setup", "active").endsWith("completed");
+    assertThat(RIG.events().statuses(MigrationRole.DESTINATION)).contains("active").endsWith("completed");
+    assertThat(RIG.events().states()).containsExactly(CoordinationState.PREFLIGHT, CoordinationState.PREPARING,
         CoordinationState.DETACHING, CoordinationState.MIGRATING, CoordinationState.FINISHING, CoordinationState.COMPLETED);
     assertThat(result(q.destination.queryStatus()).status()).isEqualTo("running");
     assertThat(result(q.source.queryStatus()).status()).isEqualTo("postmigrate");
@@ -100,7 +70,7 @@ class MigrationIT {
   @QemuTest
   void cancelledMidwayRollsBackToARunningSource(QemuBinary binary) {
     TwoQemus q = start(binary);
-    CoordinatedMigration run = coordinator.start(q.sourceEndpoint(null), q.destinationEndpoint(null),
+    CoordinatedMigration run = RIG.coordinator().start(q.sourceEndpoint(null), q.destinationEndpoint(null),
         MigrationRequest.to(q.uri).withParameters(SLOW));
     awaitPrecopy(run);
 
@@ -109,8 +79,8 @@ class MigrationIT {
     SidecarException e = (SidecarException) failure(run.result());
     assertThat(e.detail("outcome")).isEqualTo("cancelled");
     assertThat(run.sourceRecord().phases()).extracting(PhaseTiming::phase).endsWith(MigrationPhase.CANCELLED);
-    assertThat(events.statuses(MigrationRole.SOURCE)).endsWith("cancelling", "cancelled");
-    assertThat(events.states()).endsWith(CoordinationState.MIGRATING, CoordinationState.ROLLING_BACK,
+    assertThat(RIG.events().statuses(MigrationRole.SOURCE)).endsWith("cancelling", "cancelled");
+    assertThat(RIG.events().states()).endsWith(CoordinationState.MIGRATING, CoordinationState.ROLLING_BACK,
         CoordinationState.ROLLED_BACK);
     assertThat(e.getMessage()).contains("vm1 is running on the source");
     assertThat(result(q.source.queryStatus()).status()).isEqualTo("running");

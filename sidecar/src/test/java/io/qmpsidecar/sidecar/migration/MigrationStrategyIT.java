@@ -10,14 +10,11 @@ import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
 import io.qmpsidecar.sidecar.failure.SidecarException;
-import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,73 +24,49 @@ import org.junit.jupiter.api.io.TempDir;
 class MigrationStrategyIT {
   private static final DeviceSpec NIC = new DeviceSpec("fn0", "e1000e", Map.of("bus", "rp1"));
   private static final String NIC_ARG = "e1000e,id=fn0,bus=rp1";
-  private static Vertx vertx;
+  @RegisterExtension static final MigrationRig RIG = new MigrationRig();
 
   @TempDir Path dir;
-  private TwoQemus qemus;
-  private final RecordingListener events = new RecordingListener();
-  private MigrationCoordinator coordinator;
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
-
-  @AfterEach
-  void stopQemus() {
-    if (qemus != null) {
-      qemus.close();
-    }
-  }
 
   private TwoQemus start(QemuBinary binary, MigrationMonitorOptions monitor, List<String> extra) {
-    qemus = new TwoQemus(vertx, binary, dir, extra);
-    coordinator = new MigrationCoordinator(vertx, new MigrationDriver(),
-        MigrationCoordinatorOptions.defaults().withDetachTimeout(Duration.ofSeconds(10))
-            .withAttachRetryDelay(Duration.ofMillis(100)).withMonitor(monitor), events);
-    return qemus;
+    return RIG.start(binary, dir, monitor, extra);
   }
 
   private TwoQemus start(QemuBinary binary) {
-    return start(binary, MigrationMonitorOptions.defaults().withPollInterval(Duration.ofMillis(50)), List.of());
+    return start(binary, MigrationRig.fastPolling(), List.of());
   }
 
   @QemuTest
   void unplugReplugDetachesBeforeAndAttachesOnTheDestinationAfter(QemuBinary binary) {
     TwoQemus q = start(binary);
-    QmpFunctionHotplug hotplug = q.hotplug(vertx);
+    QmpFunctionHotplug hotplug = q.hotplug(RIG.vertx());
     result(hotplug.attach("vm1", NIC));
     MigratingFunction fn = new MigratingFunction(NIC, Strategy.UNPLUG_REPLUG, false, false);
 
-    result(coordinator.start(q.sourceEndpoint(hotplug), q.destinationEndpoint(hotplug),
+    result(RIG.coordinator().start(q.sourceEndpoint(hotplug), q.destinationEndpoint(hotplug),
         MigrationRequest.to(q.uri).withFunctions(List.of(fn))).result());
 
-    assertThat(events.steps("fn0")).containsExactly("detaching", "detached", "destination-may-attach",
+    assertThat(RIG.events().steps("fn0")).containsExactly("detaching", "detached", "destination-may-attach",
         "attached-on-destination");
     assertThat(result(hotplug.isAttached("vm1-dst", "fn0"))).isTrue();
     assertThat(result(hotplug.isAttached("vm1", "fn0"))).isFalse();
     // The DPU hears that the function is detaching before the source starts migrating. (The
     // destination's own setup status, from migrate-incoming, may come earlier.)
-    List<MigrationEvent> all = events.events();
+    List<MigrationEvent> all = RIG.events().events();
     int detaching = indexOf(all, e -> e instanceof MigrationEvent.FunctionStep f && f.step().equals("detaching"));
     int sourceStatus = indexOf(all, e -> e instanceof MigrationEvent.StatusChanged st
         && st.record().role() == MigrationRole.SOURCE);
     assertThat(detaching).isNotNegative().isLessThan(sourceStatus);
-    assertThat(events.relayMethods()).contains("migration.coordination", "vm.lifecycle");
+    assertThat(RIG.events().relayMethods()).contains("migration.coordination", "vm.lifecycle");
   }
 
   @QemuTest
   void destinationKilledMidMigrationFailsAndReattachesOnTheSource(QemuBinary binary) {
     TwoQemus q = start(binary);
-    QmpFunctionHotplug hotplug = q.hotplug(vertx);
+    QmpFunctionHotplug hotplug = q.hotplug(RIG.vertx());
     result(hotplug.attach("vm1", NIC));
     MigratingFunction fn = new MigratingFunction(NIC, Strategy.UNPLUG_REPLUG, false, false);
-    CoordinatedMigration run = coordinator.start(q.sourceEndpoint(hotplug), q.destinationEndpoint(hotplug),
+    CoordinatedMigration run = RIG.coordinator().start(q.sourceEndpoint(hotplug), q.destinationEndpoint(hotplug),
         MigrationRequest.to(q.uri).withFunctions(List.of(fn)).withParameters(MigrationIT.SLOW));
     Await.until("the source migrates", () -> run.result().isComplete()
         || run.sourceRecord().phase() == MigrationPhase.PRECOPY);
@@ -105,8 +78,8 @@ class MigrationStrategyIT {
     assertThat(e.detail("outcome")).isEqualTo("failed");
     assertThat((String) e.detail("qemuError")).isNotBlank();
     assertThat(e.getMessage()).contains((String) e.detail("qemuError")).contains("vm1 is running on the source");
-    assertThat(events.steps("fn0")).containsExactly("detaching", "detached", "reattached");
-    assertThat(events.states()).endsWith(CoordinationState.ROLLING_BACK, CoordinationState.ROLLED_BACK);
+    assertThat(RIG.events().steps("fn0")).containsExactly("detaching", "detached", "reattached");
+    assertThat(RIG.events().states()).endsWith(CoordinationState.ROLLING_BACK, CoordinationState.ROLLED_BACK);
     assertThat(result(hotplug.isAttached("vm1", "fn0"))).isTrue();
     assertThat(result(q.source.queryStatus()).status()).isEqualTo("running");
   }
@@ -116,13 +89,13 @@ class MigrationStrategyIT {
     TwoQemus q = start(binary, MigrationMonitorOptions.defaults(), List.of("-device", NIC_ARG));
     MigratingFunction fn = new MigratingFunction(NIC, Strategy.BLOCK, true, false);
 
-    SidecarException e = (SidecarException) failure(coordinator.start(
+    SidecarException e = (SidecarException) failure(RIG.coordinator().start(
         q.sourceEndpoint(null), q.destinationEndpoint(null), MigrationRequest.to(q.uri).withFunctions(List.of(fn))).result());
 
     assertThat(e.code()).isEqualTo("migration-refused");
     assertThat(e.detail("devices")).isEqualTo(List.of("fn0"));
     assertThat(e.getMessage()).contains("fn0 has migration strategy block");
-    assertThat(events.states()).containsExactly(CoordinationState.PREFLIGHT, CoordinationState.REFUSED);
+    assertThat(RIG.events().states()).containsExactly(CoordinationState.PREFLIGHT, CoordinationState.REFUSED);
     assertThat(result(q.source.queryMigrate()).status()).isEqualTo("none");
   }
 
@@ -131,14 +104,14 @@ class MigrationStrategyIT {
     TwoQemus q = start(binary, MigrationMonitorOptions.defaults(), List.of("-device", NIC_ARG));
     MigratingFunction fn = new MigratingFunction(NIC, Strategy.VFIO_MIGRATION, true, true);
 
-    result(coordinator.start(q.sourceEndpoint(null), q.destinationEndpoint(null),
+    result(RIG.coordinator().start(q.sourceEndpoint(null), q.destinationEndpoint(null),
         MigrationRequest.to(q.uri).withFunctions(List.of(fn))).result());
 
-    assertThat(events.events()).filteredOn(ev -> ev instanceof MigrationEvent.VfioState)
+    assertThat(RIG.events().events()).filteredOn(ev -> ev instanceof MigrationEvent.VfioState)
         .extracting(ev -> ((MigrationEvent.VfioState) ev).vm() + ":" + ((MigrationEvent.VfioState) ev).state())
         .containsSubsequence("vm1:pre-copy", "vm1:stop-copy", "vm1:stop")
         .containsSubsequence("vm1-dst:resuming", "vm1-dst:running");
-    assertThat(events.steps("fn0")).containsExactly("migrating-with-qemu");
+    assertThat(RIG.events().steps("fn0")).containsExactly("migrating-with-qemu");
   }
 
   @QemuTest
@@ -146,7 +119,7 @@ class MigrationStrategyIT {
     TwoQemus q = start(binary);
     MigratingFunction fn = new MigratingFunction(NIC, Strategy.VFIO_MIGRATION, true, true);
 
-    SidecarException e = (SidecarException) failure(coordinator.start(q.sourceEndpoint(null),
+    SidecarException e = (SidecarException) failure(RIG.coordinator().start(q.sourceEndpoint(null),
         null, MigrationRequest.to(q.uri).withFunctions(List.of(fn)).withCapabilities(Map.of("postcopy-ram", true))).result());
 
     assertThat(e.getMessage()).contains("postcopy is not possible with VFIO function fn0");
@@ -160,7 +133,7 @@ class MigrationStrategyIT {
     result(q.source.deviceAdd(JsonNodeFactory.instance.objectNode().put("driver", "ivshmem-plain")
         .put("id", "shmdev").put("memdev", "shm0").put("bus", "rp2")));
 
-    SidecarException e = (SidecarException) failure(coordinator.start(q.sourceEndpoint(null),
+    SidecarException e = (SidecarException) failure(RIG.coordinator().start(q.sourceEndpoint(null),
         q.destinationEndpoint(null), MigrationRequest.to(q.uri)).result());
 
     assertThat(e.code()).isEqualTo("migration-blocked");
@@ -175,7 +148,7 @@ class MigrationStrategyIT {
         + "so the dirtying guest never runs there; it runs on QEMU 7.2");
     TwoQemus q = start(binary, MigrationMonitorOptions.defaults().withPollInterval(Duration.ofMillis(100))
         .withStallPasses(2), DirtyingGuest.qemuArgs(dir));
-    CoordinatedMigration run = coordinator.start(q.sourceEndpoint(null), q.destinationEndpoint(null),
+    CoordinatedMigration run = RIG.coordinator().start(q.sourceEndpoint(null), q.destinationEndpoint(null),
         MigrationRequest.to(q.uri).withParameters(new MigrationParameters(4_000_000, -1)));
     Await.until("the stall is reported", () -> run.result().isComplete() || run.sourceRecord().stalled());
     MigrationRecord stalled = run.sourceRecord();
@@ -186,7 +159,7 @@ class MigrationStrategyIT {
     assertThat(stalled.stalled()).isTrue();
     assertThat(stalled.passes()).hasSizeGreaterThanOrEqualTo(3);
     assertThat(stalled.progress().dirtyPagesRate()).isPositive();
-    assertThat(events.events()).filteredOn(ev -> ev instanceof MigrationEvent.Stalled).hasSize(1);
+    assertThat(RIG.events().events()).filteredOn(ev -> ev instanceof MigrationEvent.Stalled).hasSize(1);
     assertThat(done.source().outcome()).isEqualTo(MigrationOutcome.COMPLETED);
     assertThat(done.source().progress().transferredBytes()).isGreaterThan(8L * 1024 * 1024);
   }

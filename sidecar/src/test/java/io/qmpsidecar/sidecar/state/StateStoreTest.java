@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.qmpsidecar.sidecar.failure.SidecarException;
-import io.vertx.core.Vertx;
+import io.qmpsidecar.sidecar.testing.TestVertx;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -14,25 +14,14 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class StateStoreTest {
-  private static Vertx vertx;
+  @RegisterExtension static final TestVertx VERTX = new TestVertx();
 
   @TempDir Path dir;
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void stopVertx() {
-    result(vertx.close());
-  }
 
   private static Attachment attachment(String vm, String id, AttachmentState state) {
     return new Attachment(vm, id, "vfio-pci", "0000:03:00.2", "rp1",
@@ -43,7 +32,7 @@ class StateStoreTest {
   @Test
   void attachmentsSurviveAReopen() {
     Path file = dir.resolve(StateStore.FILE_NAME);
-    StateStore store = result(StateStore.open(vertx, file));
+    StateStore store = result(StateStore.open(VERTX.get(), file));
     Attachment a = attachment("vm1", "dpu-a", AttachmentState.ATTACHED);
     result(store.put(a));
     result(store.put(attachment("vm1", "dpu-b", AttachmentState.ATTACHED)));
@@ -53,7 +42,7 @@ class StateStoreTest {
     result(store.remove("vm2", "never-there"));
     result(store.close());
 
-    StateStore reopened = result(StateStore.open(vertx, file));
+    StateStore reopened = result(StateStore.open(VERTX.get(), file));
     assertThat(result(reopened.list("vm1"))).containsExactly(a, attachment("vm1", "dpu-b", AttachmentState.DETACHING));
     assertThat(result(reopened.list("vm2"))).isEmpty();
     result(reopened.close());
@@ -62,7 +51,7 @@ class StateStoreTest {
   @Test
   void aMissingDirectoryIsAClearError() {
     SidecarException e = (SidecarException) failure(
-        StateStore.open(vertx, dir.resolve("nope/sidecar.db")));
+        StateStore.open(VERTX.get(), dir.resolve("nope/sidecar.db")));
 
     assertThat(e.getMessage()).contains("does not exist").contains("create it");
   }
@@ -71,7 +60,7 @@ class StateStoreTest {
   void anEmptyFileIsLostStateNotANewStore() throws Exception {
     Path file = Files.createFile(dir.resolve(StateStore.FILE_NAME));
 
-    SidecarException e = (SidecarException) failure(StateStore.open(vertx, file));
+    SidecarException e = (SidecarException) failure(StateStore.open(VERTX.get(), file));
 
     assertThat(e.code()).isEqualTo("state-store-corrupt");
     assertThat(e.getMessage()).contains("is empty (0 bytes)").contains("mv " + file + " " + file + ".broken");
@@ -89,8 +78,8 @@ class StateStoreTest {
       s.execute("CREATE TABLE attachments(vm TEXT, id TEXT, json TEXT, extra INTEGER)");
     }
 
-    SidecarException notOurs = (SidecarException) failure(StateStore.open(vertx, foreign));
-    SidecarException otherShape = (SidecarException) failure(StateStore.open(vertx, reshaped));
+    SidecarException notOurs = (SidecarException) failure(StateStore.open(VERTX.get(), foreign));
+    SidecarException otherShape = (SidecarException) failure(StateStore.open(VERTX.get(), reshaped));
 
     assertThat(notOurs.code()).isEqualTo("state-store-corrupt");
     assertThat(notOurs.getMessage()).contains("is not a qmp-sidecar state store").contains("[outbox]");
@@ -100,7 +89,7 @@ class StateStoreTest {
   @Test
   void oneUnreadableRowIsQuarantinedAndTheOthersStay() throws Exception {
     Path file = dir.resolve(StateStore.FILE_NAME);
-    StateStore store = result(StateStore.open(vertx, file));
+    StateStore store = result(StateStore.open(VERTX.get(), file));
     result(store.put(attachment("vm1", "dpu-a", AttachmentState.ATTACHED)));
     result(store.put(attachment("vm1", "dpu-b", AttachmentState.ATTACHED)));
     result(store.close());
@@ -108,7 +97,7 @@ class StateStoreTest {
       s.execute("UPDATE attachments SET body = '{\"vm\":\"vm1\",\"id\":' WHERE id = 'dpu-b'");
     }
 
-    StateStore reopened = result(StateStore.open(vertx, file));
+    StateStore reopened = result(StateStore.open(VERTX.get(), file));
     assertThat(result(reopened.list("vm1"))).extracting(Attachment::id).containsExactly("dpu-a");
     assertThat(result(reopened.list("vm1"))).extracting(Attachment::id).containsExactly("dpu-a");
     result(reopened.close());
