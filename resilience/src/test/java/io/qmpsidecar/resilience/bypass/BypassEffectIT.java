@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -336,7 +337,8 @@ class BypassEffectIT {
 
   /** A sidecar with the default preset; returns the proxy and the two API ways in. */
   private List<PassthroughChannel> startSidecar(QemuProcess vm1, QemuProcess vm2) throws Exception {
-    Path tokens = Files.writeString(dir.resolve("tokens"), "ci:" + TOKEN + "\n");
+    Path tokens = Files.setPosixFilePermissions(Files.writeString(dir.resolve("tokens"), "ci:" + TOKEN + "\n"),
+        PosixFilePermissions.fromString("rw-------"));
     List<String> vms = new ArrayList<>(List.of("vm1=" + vm1.qmpAddress()));
     if (vm2 != null) {
       vms.add("vm2=" + vm2.qmpAddress());

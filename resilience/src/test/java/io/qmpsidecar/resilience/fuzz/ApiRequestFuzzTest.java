@@ -21,6 +21,7 @@ import io.vertx.core.http.RequestOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -56,6 +57,7 @@ class ApiRequestFuzzTest {
     dir = Files.createTempDirectory("api-fuzz");
     Path tokens = dir.resolve("tokens");
     Files.writeString(tokens, "fuzz:" + TOKEN + "\n");
+    Files.setPosixFilePermissions(tokens, PosixFilePermissions.fromString("rw-------"));
     sidecar = Sidecar.start(ConfigLoader.load(null, Map.of(), List.of("api.socket=" + dir.resolve("api.sock"),
         "api.tcp=127.0.0.1:0", "api.tokensFile=" + tokens, "stateDir=" + dir.resolve("state"),
         "proxy.dir=" + dir.resolve("proxy")), List.of("vm1=unix:" + dir.resolve("no-qemu.qmp"))), Duration.ofSeconds(30));

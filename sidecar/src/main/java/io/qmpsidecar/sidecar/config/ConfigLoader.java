@@ -15,10 +15,14 @@ import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -169,6 +173,31 @@ public final class ConfigLoader {
     return SidecarConfig.isValidVmName(name) ? name : "vm";
   }
 
+  /**
+   * What is wrong with the tokens file: missing, or open to others (read or write) or writable by
+   * its group. As ssh refuses a loose key, the daemon refuses tokens others could read or change;
+   * its group may read them (mode 0640, the daemon's group).
+   */
+  private static Optional<String> looseTokensFile(Path file) {
+    Set<PosixFilePermission> perms;
+    try {
+      perms = Files.getPosixFilePermissions(file);
+    } catch (NoSuchFileException e) {
+      return Optional.of("api.tokensFile: " + file + " does not exist; create it with one NAME:TOKEN line per"
+          + " caller, mode 600");
+    } catch (IOException | UnsupportedOperationException e) {
+      return Optional.empty();
+    }
+    Set<PosixFilePermission> loose = EnumSet.of(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_READ,
+        PosixFilePermission.OTHERS_WRITE);
+    loose.retainAll(perms);
+    if (loose.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of("api.tokensFile: " + file + " is open to others (mode " + PosixFilePermissions.toString(perms)
+        + "): anyone who reads it can call the API; chmod 600 it (640 for the daemon's group)");
+  }
+
   private static ObjectNode read(Path file, List<String> problems) {
     if (file == null) {
       return JsonNodeFactory.instance.objectNode();
@@ -183,7 +212,7 @@ public final class ConfigLoader {
         return JsonNodeFactory.instance.objectNode();
       }
       return (ObjectNode) node;
-    } catch (java.nio.file.NoSuchFileException e) {
+    } catch (NoSuchFileException e) {
       problems.add("no such file; pass --config with an existing file, or omit it for defaults");
     } catch (IOException e) {
       problems.add("cannot read it as YAML: " + e.getMessage().lines().findFirst().orElse(""));
@@ -246,6 +275,9 @@ public final class ConfigLoader {
     Path tokens = path(text(tree, "api.tokensFile"));
     if (tcp != null && tokens == null) {
       problems.add("api.tcp is set but api.tokensFile is not: a TCP API requires bearer tokens");
+    }
+    if (tokens != null) {
+      looseTokensFile(tokens).ifPresent(problems::add);
     }
     Path tlsCert = path(text(tree, "api.tls.cert"));
     Path tlsKey = path(text(tree, "api.tls.key"));

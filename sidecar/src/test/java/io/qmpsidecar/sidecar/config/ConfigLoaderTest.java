@@ -9,6 +9,7 @@ import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -297,6 +298,27 @@ class ConfigLoaderTest {
                 "migration.destinations: 'exec:cat > /tmp/vm' is not a migration URI tcp:HOST:PORT, unix:PATH or"
                     + " rdma:HOST:PORT",
                 "hotplug.allowedPfs: '03:00.0' is not a PCI address DDDD:BB:DD.F"));
+  }
+
+  @Test
+  void aTokensFileOthersCanReadIsRefusedAsSshRefusesALooseKey() throws IOException {
+    Path tokens = Files.writeString(dir.resolve("tokens"), "ops:0123456789abcdef0123456789abcdef\n");
+    List<String> tcp = List.of("api.tcp=127.0.0.1:8080", "api.tokensFile=" + tokens);
+    Files.setPosixFilePermissions(tokens, PosixFilePermissions.fromString("rw-r--r--"));
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), tcp, List.of()))
+        .hasMessageContaining("api.tokensFile: " + tokens + " is open to others (mode rw-r--r--)")
+        .hasMessageContaining("chmod 600");
+    Files.setPosixFilePermissions(tokens, PosixFilePermissions.fromString("rw-rw----"));
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), tcp, List.of())).hasMessageContaining("is open to others");
+
+    Files.setPosixFilePermissions(tokens, PosixFilePermissions.fromString("rw-r-----"));
+    assertThat(ConfigLoader.load(null, Map.of(), tcp, List.of()).api().tokensFile()).isEqualTo(tokens);
+    Files.setPosixFilePermissions(tokens, PosixFilePermissions.fromString("rw-------"));
+    assertThat(ConfigLoader.load(null, Map.of(), tcp, List.of()).api().tokensFile()).isEqualTo(tokens);
+
+    Files.delete(tokens);
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), tcp, List.of()))
+        .hasMessageContaining("api.tokensFile: " + tokens + " does not exist");
   }
 
   @Test

@@ -6,7 +6,9 @@ import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -85,7 +87,13 @@ public final class TestConfig {
   }
 
   /** The API's TCP listener with its bearer tokens. */
+  /** An API TCP listener with bearer tokens from {@code tokensFile}, made mode 600 as the daemon requires. */
   public TestConfig apiTcp(String hostPort, Path tokensFile) {
+    try {
+      Files.setPosixFilePermissions(tokensFile, PosixFilePermissions.fromString("rw-------"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
     return set("api.tcp", hostPort).set("api.tokensFile", tokensFile.toString());
   }
 
