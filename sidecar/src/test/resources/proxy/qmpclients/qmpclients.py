@@ -140,10 +140,10 @@ async def run_async(path):
     await qmp.connect(path)
     print('greeting', qmp.greeting['QMP']['version']['qemu'], qmp.greeting['QMP']['capabilities'])
     for cmd, args in [('query-status', None), ('stop', None), ('query-status', None), ('cont', None),
-                      ('qom-list', {'path': '/nope'}), ('no-such-command', None)]:
+                      ('qom-list', {'path': '/machine/peripheral/nope'}), ('no-such-command', None)]:
         print(cmd, await qmp.execute(cmd, args), 'events', qmp.drain_events())
-    results = await asyncio.gather(*[qmp.execute('qom-get', {'path': '/machine', 'property': p})
-                                     for p in ('type', 'nope', 'type')])
+    results = await asyncio.gather(*[qmp.execute('qom-get', {'path': '/machine/peripheral/' + d, 'property': 'type'})
+                                     for d in ('rp1', 'nope', 'rp1')])
     print('pipelined', results)
     print('oob', await qmp.execute('query-status', oob=True))
     await qmp.disconnect()
@@ -163,7 +163,8 @@ def run_shell(path):
     qmp = QEMUMonitorProtocol(path)
     qmp.connect()
     for line in ['query-status', 'stop', '', 'query-status', 'cont', '',
-                 'qom-get path=/machine property=type', 'qom-list path=/machine/nope']:
+                 'qom-get path=/machine/peripheral/rp1 property=type',
+                 'qom-list path=/machine/peripheral/nope']:
         if line == '':
             print('events', qmp.get_events())
             continue
