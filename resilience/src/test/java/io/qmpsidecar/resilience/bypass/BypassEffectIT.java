@@ -250,12 +250,19 @@ class BypassEffectIT {
 
     QemuProcess crash = start(binary, "crash", 1);
     QmpLine crashAdmin = admin("crash");
-    try {
-      crashAdmin.call("{\"execute\":\"qom-list-properties\",\"arguments\":{\"typename\":\"colo-compare\"}}", WAIT);
-    } catch (IllegalStateException e) {
-      // the connection closed or the answer never came: QEMU died, as the check below expects
+    String colo = "{\"execute\":\"qom-list-properties\",\"arguments\":{\"typename\":\"colo-compare\"}}";
+    if (binary.major() >= 11) {
+      // QEMU 11 answers the introspection that aborted 7.2 and 10.0; the presets deny it all the same.
+      assertThat(crashAdmin.call(colo, WAIT).has("return")).as("QEMU %s answers it", binary.version()).isTrue();
+      assertThat(crash.isAlive()).isTrue();
+    } else {
+      try {
+        crashAdmin.call(colo, WAIT);
+      } catch (IllegalStateException e) {
+        // the connection closed or the answer never came: QEMU died, as the check below expects
+      }
+      Await.until("the administrator's qom-list-properties colo-compare kills QEMU", () -> !crash.isAlive());
     }
-    Await.until("the administrator's qom-list-properties colo-compare kills QEMU", () -> !crash.isAlive());
 
     QemuProcess hang = start(binary, "hang", 1, "-chardev",
         "socket,id=hang0,path=" + dir.resolve("hang2.sock") + ",server=on,wait=off");
