@@ -1,5 +1,8 @@
 package io.qmpsidecar.sidecar.config;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -32,6 +35,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.UnaryOperator;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -47,7 +51,10 @@ public final class ConfigLoader {
   private static final Pattern CALLER_RULE =
       Pattern.compile("(uid|gid):\\d{1,10}|(user|group):[^\\s:]{1,64}");
 
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  /** A key twice in one mapping is refused: YAML parsers keep one of them silently. */
+  private static final ObjectMapper YAML = new ObjectMapper(YAMLFactory.builder()
+      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
+  private static final Pattern DUPLICATE = Pattern.compile("Duplicate field '([^']*)'.*", Pattern.DOTALL);
 
   /** Events kept for resuming a stream ({@code events.replay}) unless configured. */
   public static final int DEFAULT_REPLAY = 4096;
@@ -214,8 +221,16 @@ public final class ConfigLoader {
       return (ObjectNode) node;
     } catch (NoSuchFileException e) {
       problems.add("no such file; pass --config with an existing file, or omit it for defaults");
+    } catch (JsonProcessingException e) {
+      JsonLocation at = e.getLocation();
+      String where = at == null || at.getLineNr() < 1 ? "" : "line " + at.getLineNr() + ", column " + at.getColumnNr() + ": ";
+      String what = e.getOriginalMessage();
+      Matcher duplicate = DUPLICATE.matcher(what);
+      problems.add(where + (duplicate.matches()
+          ? "duplicate key '" + duplicate.group(1) + "': a key may appear once in a mapping; remove one"
+          : "cannot read it as YAML: " + what.lines().findFirst().orElse("")));
     } catch (IOException e) {
-      problems.add("cannot read it as YAML: " + e.getMessage().lines().findFirst().orElse(""));
+      problems.add("cannot read it: " + e.getMessage());
     }
     return JsonNodeFactory.instance.objectNode();
   }

@@ -325,9 +325,20 @@ class ConfigLoaderTest {
   void aMissingOrBrokenFileSaysSo() throws IOException {
     assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("none.yaml"), Map.of(), List.of(), List.of()))
         .hasMessageContaining("none.yaml").hasMessageContaining("no such file");
-    Path broken = file("api: [unclosed");
+    Path broken = file("stateDir: /var/lib/x\napi: [unclosed");
     assertThatThrownBy(() -> ConfigLoader.load(broken, Map.of(), List.of(), List.of()))
-        .hasMessageContaining("cannot read it as YAML");
+        .hasMessageContaining("cannot read it as YAML").hasMessageContaining("line 2, column ");
+  }
+
+  @Test
+  void aKeyTwiceInAMappingIsRefusedWithItsLine() throws IOException {
+    Path twice = file("api:\n  socket: /run/a.sock\nstateDir: /var/lib/x\napi:\n  socket: /run/b.sock\n");
+    assertThatThrownBy(() -> ConfigLoader.load(twice, Map.of(), List.of(), List.of()))
+        .hasMessageContaining(twice + ": 1 problem")
+        .hasMessageContaining("line 4, column ").hasMessageContaining("duplicate key 'api'");
+    Path nested = file("proxy:\n  maxClients: 8\n  maxClients: 9\n");
+    assertThatThrownBy(() -> ConfigLoader.load(nested, Map.of(), List.of(), List.of()))
+        .hasMessageContaining("line 3, column ").hasMessageContaining("duplicate key 'maxClients'");
   }
 
   @Test
