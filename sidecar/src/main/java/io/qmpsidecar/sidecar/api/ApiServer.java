@@ -25,6 +25,9 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -165,11 +168,25 @@ public final class ApiServer {
         if (!Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
           throw new IOException(socket + " exists and is not a socket; remove it or choose another api.socket");
         }
+        if (listening(socket)) {
+          throw new IOException("another process listens on " + socket + " (a qmp-sidecar already running?);"
+              + " stop it, or give this daemon its own api.socket and stateDir");
+        }
         // A socket file left by a previous run that was killed: nobody listens on it any more.
         Files.delete(socket);
       }
       return null;
     });
+  }
+
+  /** Whether something accepts connections on the Unix socket {@code socket}. Blocking. */
+  private static boolean listening(Path socket) {
+    try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      probe.connect(UnixDomainSocketAddress.of(socket));
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private Router router(ApiCallers tokens, boolean requireToken) {

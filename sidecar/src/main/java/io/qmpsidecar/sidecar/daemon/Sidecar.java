@@ -24,6 +24,7 @@ import io.qmpsidecar.sidecar.ops.PolicyGate;
 import io.qmpsidecar.sidecar.proxy.QmpProxyOptions;
 import io.qmpsidecar.sidecar.proxy.QmpProxyServer;
 import io.qmpsidecar.sidecar.relay.RelayLink;
+import io.qmpsidecar.sidecar.state.StateDirLock;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.qmpsidecar.sidecar.vm.VmHandle;
 import io.qmpsidecar.sidecar.vm.VmRegistry;
@@ -69,11 +70,12 @@ public final class Sidecar {
   private final Map<String, QmpProxyServer> proxies;
   private final RuleRunner rules;
   private final Hooks hooks;
+  private final StateDirLock lock;
   private final AtomicBoolean stopped = new AtomicBoolean();
 
   private Sidecar(SidecarConfig config, Vertx vertx, PolicyEngine policy, EventStream events, VmRegistry vms,
       StateStore store, Operations operations, ApiServer api, Optional<RelayLink> relay,
-      Map<String, QmpProxyServer> proxies, RuleRunner rules, Hooks hooks) {
+      Map<String, QmpProxyServer> proxies, RuleRunner rules, Hooks hooks, StateDirLock lock) {
     this.config = config;
     this.vertx = vertx;
     this.policy = policy;
@@ -86,6 +88,7 @@ public final class Sidecar {
     this.proxies = proxies;
     this.rules = rules;
     this.hooks = hooks;
+    this.lock = lock;
   }
 
   /**
@@ -109,6 +112,8 @@ public final class Sidecar {
       Path stateDir = await(vertx.executeBlocking(() -> Files.createDirectories(config.stateDir()))
           .recover(e -> Future.failedFuture(new IllegalStateException("cannot create the state directory "
               + config.stateDir() + ": " + e + "; create it or set stateDir", e))), timeout);
+      StateDirLock lock = StateDirLock.acquire(stateDir);
+      undo.add(0, lock::close);
       EventStream events = new EventStream(vertx, Clock.systemUTC(), config.events().replay(),
           await(EventEpoch.open(vertx, stateDir, Clock.systemUTC()), timeout));
       OperationLog.start(events);
@@ -145,7 +150,7 @@ public final class Sidecar {
       undo.add(0, rules::close);
       hooks.start();
       Sidecar sidecar = new Sidecar(config, vertx, policy, events, vms, store, operations, api, relay, proxies, rules,
-          hooks);
+          hooks, lock);
       vms.start(config.vmSocketDir(), (vm, connection) -> {
         migrations.connected(vm, connection);
         operations.connected(vm, connection)
@@ -252,6 +257,8 @@ public final class Sidecar {
       await(vertx.close(), bound);
     } catch (Exception e) {
       LOG.warn("shutdown did not finish cleanly within {} ms: {}", bound.toMillis(), e.getMessage());
+    } finally {
+      lock.close();
     }
   }
 
