@@ -1,5 +1,6 @@
 package io.qmpsidecar.sidecar.cli;
 
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine;
 
@@ -19,13 +20,16 @@ import picocli.CommandLine;
         MigrateCommand.class,
         CompletionCommand.class,
         DemoCommand.class})
-public final class QmpSidecarCommand implements Runnable {
+public final class QmpSidecarCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /** No subcommand is a usage error: the usage goes to stderr and the exit code is 2. */
   @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getOut());
+  public Integer call() {
+    spec.commandLine().getErr().println("qmp-sidecar needs a command (qmp-sidecar help COMMAND for one):");
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return ExitCodes.USAGE;
   }
 
   /**

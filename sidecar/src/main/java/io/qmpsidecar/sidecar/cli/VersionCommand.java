@@ -6,7 +6,8 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code qmp-sidecar version}: this build's version and the Java running it. */
-@Command(name = "version", description = "Print the version of qmp-sidecar and of the Java running it.")
+@Command(name = "version", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+    description = "Print the version of qmp-sidecar and of the Java running it.")
 final class VersionCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

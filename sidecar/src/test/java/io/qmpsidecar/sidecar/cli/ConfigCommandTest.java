@@ -36,4 +36,13 @@ class ConfigCommandTest {
     assertThat(run("version")).isZero();
     assertThat(out.toString()).startsWith("qmp-sidecar ").contains("java " + System.getProperty("java.version"));
   }
+
+  @Test
+  void helpAndVersionWorkOnEveryCommandAndNoCommandIsAUsageError() {
+    assertThat(run("version", "--help")).isZero();
+    assertThat(out.toString()).startsWith("Usage: qmp-sidecar version");
+    assertThat(run("version", "-V")).isZero();
+    assertThat(run()).as("no command").isEqualTo(2);
+    assertThat(err.toString()).startsWith("qmp-sidecar needs a command").contains("Usage: qmp-sidecar");
+  }
 }
