@@ -151,6 +151,9 @@ class AutomationRulesIT {
     qmp(api, "stop");
     assertThat(events.await(AutomationEvents.RAN).text("rule")).isEqualTo("query-on-stop");
     qmp(api, "cont");
+    // QEMU's RESUME may reach the stream after cont's reply: the reload must come after it, or the
+    // new rule rightly applies to it (rules apply from the next event).
+    events.await("qmp.RESUME");
 
     Files.writeString(harness.dir().resolve("policy.yaml"), after);
     sidecar.reload(harness.config().vm("vm1", "unix:" + harness.dir().resolve("vm1.qmp"))
