@@ -52,6 +52,7 @@ public final class DemoStory {
   private final List<AutoCloseable> cleanup = new ArrayList<>();
   private final List<ReceivedNotification> toDpu = new CopyOnWriteArrayList<>();
   private final List<String> events = new CopyOnWriteArrayList<>();
+  private volatile boolean ending;
   private Vertx vertx;
   private Context context;
   private HttpClient http;
@@ -68,6 +69,8 @@ public final class DemoStory {
     try {
       tell();
     } finally {
+      // Late arrivals (QEMU may add a reset of its own) are counted, no longer printed.
+      ending = true;
       say("[6/6] shutting down: the sidecar, the DPU agent and both QEMUs");
       for (int i = cleanup.size() - 1; i >= 0; i--) {
         cleanup.get(i).close();
@@ -93,7 +96,9 @@ public final class DemoStory {
     cleanup.add(() -> await(dpu.close()));
     dpu.notificationHandler(n -> {
       toDpu.add(n);
-      say("      DPU <- #%d %s %s", n.seq(), n.method(), n.params());
+      if (!ending) {
+        say("      DPU <- #%d %s %s", n.seq(), n.method(), n.params());
+      }
     });
     Path policy = dir.resolve("demo-policy.yaml");
     try (InputStream in = DemoStory.class.getResourceAsStream("/demo-policy.yaml")) {
@@ -167,6 +172,9 @@ public final class DemoStory {
         JsonNode e = JSON.readTree(line.getBytes());
         if (e.has("vm")) {
           events.add(e.path("type").asText());
+          if (ending) {
+            return;
+          }
           say("      event #%d %s %s %s", e.path("id").asLong(), e.path("vm").asText(), e.path("type").asText(),
               e.path("data").path("state").asText(e.path("data").path("id").asText("")));
         }
