@@ -180,6 +180,12 @@ public final class ConfigLoader {
     return SidecarConfig.isValidVmName(name) ? name : "vm";
   }
 
+  /** Whether {@code host}, as written, is a loopback address (no name is resolved). */
+  private static boolean loopback(String host) {
+    String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    return h.equals("localhost") || h.equals("::1") || h.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
+  }
+
   /**
    * What is wrong with the tokens file: missing, or open to others (read or write) or writable by
    * its group. As ssh refuses a loose key, the daemon refuses tokens others could read or change;
@@ -298,6 +304,10 @@ public final class ConfigLoader {
     Path tlsKey = path(text(tree, "api.tls.key"));
     if ((tlsCert == null) != (tlsKey == null)) {
       problems.add("api.tls: set both api.tls.cert and api.tls.key (PEM), or neither");
+    }
+    if (tcpHost != null && tlsCert == null && !loopback(tcpHost)) {
+      problems.add("api.tcp: " + tcp + " is not a loopback address and api.tls is not set: bearer tokens would"
+          + " cross the network in clear; set api.tls.cert and api.tls.key, or listen on 127.0.0.1");
     }
     String format = text(tree, "log.format");
     if (!Set.of("auto", "human", "json").contains(format)) {

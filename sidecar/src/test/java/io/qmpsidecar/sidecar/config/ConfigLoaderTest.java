@@ -322,6 +322,24 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aTcpApiBeyondLoopbackNeedsTls() throws IOException {
+    Path tokens = Files.writeString(dir.resolve("tokens"), "ops:0123456789abcdef0123456789abcdef\n");
+    Files.setPosixFilePermissions(tokens, PosixFilePermissions.fromString("rw-------"));
+    for (String host : List.of("0.0.0.0", "10.0.0.5", "[::]", "host.example")) {
+      assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), List.of("api.tcp=" + host + ":8080",
+          "api.tokensFile=" + tokens), List.of()))
+          .hasMessageContaining("api.tcp: " + host + ":8080 is not a loopback address and api.tls is not set");
+    }
+    for (String host : List.of("127.0.0.1", "127.1.2.3", "localhost", "[::1]")) {
+      assertThat(ConfigLoader.load(null, Map.of(), List.of("api.tcp=" + host + ":8080", "api.tokensFile=" + tokens),
+          List.of()).api().tcpPort()).isEqualTo(8080);
+    }
+    Path cert = Files.writeString(dir.resolve("api.pem"), "");
+    assertThat(ConfigLoader.load(null, Map.of(), List.of("api.tcp=0.0.0.0:8443", "api.tokensFile=" + tokens,
+        "api.tls.cert=" + cert, "api.tls.key=" + cert), List.of()).api().tcpPort()).isEqualTo(8443);
+  }
+
+  @Test
   void aMissingOrBrokenFileSaysSo() throws IOException {
     assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("none.yaml"), Map.of(), List.of(), List.of()))
         .hasMessageContaining("none.yaml").hasMessageContaining("no such file");
