@@ -19,6 +19,7 @@ import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -40,13 +41,13 @@ public final class AttachFlow {
   private final DeviceVerifier verifier;
   private final Rollback rollback;
 
-  public AttachFlow(EventStream events, StateStore store, SysfsHostPrep hostPrep, HotplugOptions options) {
+  public AttachFlow(Vertx vertx, EventStream events, StateStore store, SysfsHostPrep hostPrep, HotplugOptions options) {
     this.events = events;
     this.store = store;
     this.hostPrep = hostPrep;
     this.options = options;
     this.placement = new SlotPlacement(options.queryTimeout());
-    this.verifier = new DeviceVerifier(options.queryTimeout());
+    this.verifier = new DeviceVerifier(vertx, options.queryTimeout());
     this.rollback = new Rollback(hostPrep, options);
   }
 

@@ -13,6 +13,7 @@ import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -38,7 +39,7 @@ public final class Reconciler {
   private final DeviceVerifier verifier;
   private final HotplugOptions options;
 
-  public Reconciler(EventStream events, StateStore store, PendingDetaches pending, SysfsHostPrep hostPrep,
+  public Reconciler(Vertx vertx, EventStream events, StateStore store, PendingDetaches pending, SysfsHostPrep hostPrep,
       HotplugOptions options) {
     this.events = events;
     this.store = store;
@@ -46,7 +47,7 @@ public final class Reconciler {
     this.hostPrep = hostPrep;
     this.options = options;
     this.placement = new SlotPlacement(options.queryTimeout());
-    this.verifier = new DeviceVerifier(options.queryTimeout());
+    this.verifier = new DeviceVerifier(vertx, options.queryTimeout());
   }
 
   /** Reconciles one VM; fails when QEMU or the store cannot be read. */

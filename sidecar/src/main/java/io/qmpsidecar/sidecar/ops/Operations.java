@@ -124,9 +124,9 @@ public final class Operations {
     this.maxQueuedPerVm = maxQueuedPerVm;
     this.guard = Objects.requireNonNull(guard, "guard");
     this.pending = new PendingDetaches(vertx, events, store, hostPrep, options);
-    this.attachFlow = new AttachFlow(events, store, hostPrep, options);
+    this.attachFlow = new AttachFlow(vertx, events, store, hostPrep, options);
     this.detachFlow = new DetachFlow(vertx, events, store, pending, options);
-    this.reconciler = new Reconciler(events, store, pending, hostPrep, options);
+    this.reconciler = new Reconciler(vertx, events, store, pending, hostPrep, options);
     store.onWriteFailure(this::repairLater);
     this.events = events;
     this.libvirtRemovals = new LibvirtRemovals(vertx, events, store, hostPrep, options);

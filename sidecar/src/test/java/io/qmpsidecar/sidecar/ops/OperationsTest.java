@@ -228,4 +228,53 @@ class OperationsTest {
     assertThat(e.kind()).isEqualTo(SidecarException.Kind.NOT_FOUND);
     assertThat(e.getMessage()).contains("no VM named 'vm9'").contains("configured VMs: [vm1]");
   }
+
+  /**
+   * query-pci while SeaBIOS scans: rp1's bus is 255 and lists nothing, then bus 1 lists the device.
+   * A real QEMU shows this for a few milliseconds after start (seen under load); a fake shows it
+   * for as many reads as the test needs.
+   */
+  private static String queryPci(boolean numbered) {
+    String children = numbered ? "{\"bus\":1,\"slot\":0,\"function\":0,\"qdev_id\":\"dpu-a\","
+        + "\"class_info\":{\"class\":255},\"id\":{\"vendor\":4660,\"device\":4369}}" : "";
+    return "\"return\":[{\"bus\":0,\"devices\":[{\"bus\":0,\"slot\":1,\"function\":0,\"qdev_id\":\"rp1\","
+        + "\"class_info\":{\"class\":1540},\"id\":{\"vendor\":6966,\"device\":12},"
+        + "\"pci_bridge\":{\"bus\":{\"number\":0,\"secondary\":" + (numbered ? 1 : 255)
+        + ",\"subordinate\":255},\"devices\":[" + children + "]}}]}]";
+  }
+
+  private void startWithFirmwareScanningFor(int reads) {
+    int[] pciReads = {0};
+    start("default", 4, (req, peer) -> {
+      switch (req.path("execute").asText()) {
+        case "qom-get" -> peer.send(FakeQmpServer.reply(req, req.path("arguments").path("property").asText()
+            .equals("realized") ? "\"return\":true" : "\"return\":\"/machine/q35/pcie.0\""));
+        case "query-pci" -> peer.send(FakeQmpServer.reply(req, queryPci(++pciReads[0] > reads)));
+        case "query-migrate" -> peer.send(FakeQmpServer.reply(req, "\"return\":{}"));
+        case "qom-list" -> peer.send(FakeQmpServer.reply(req, "\"return\":[]"));
+        default -> peer.ok(req);
+      }
+    });
+  }
+
+  @Test
+  void aBusTheFirmwareIsNumberingIsReadAgainUntilItListsTheDevice() {
+    startWithFirmwareScanningFor(3);
+
+    var attached = result(ops.attach(Caller.cli(), edu("dpu-a")));
+
+    assertThat(attached.guestAddress()).isEqualTo("01:00.0");
+    assertThat(sent("device_del")).isZero();
+  }
+
+  @Test
+  void aBusThatNeverListsTheDeviceLeavesTheAddressUnknownAndTheDeviceAttached() {
+    startWithFirmwareScanningFor(Integer.MAX_VALUE);
+
+    var attached = result(ops.attach(Caller.cli(), edu("dpu-a")));
+
+    assertThat(attached.guestAddress()).isNull();
+    assertThat(sent("query-pci")).as("the first read and ten more").isGreaterThanOrEqualTo(11);
+    assertThat(sent("device_del")).isZero();
+  }
 }
