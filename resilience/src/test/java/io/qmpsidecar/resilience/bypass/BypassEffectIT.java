@@ -207,6 +207,10 @@ class BypassEffectIT {
     assertThat(calls).as("the administrator's vhost-vsock").anyMatch(l -> l.contains("/dev/vhost-vsock"));
     assertThat(calls).as("the administrator's migration").anyMatch(l -> l.contains("connect("));
     admin1.call("{\"execute\":\"migrate_cancel\"}", WAIT);
+    // migrate_cancel returns at once; QEMU refuses device_del until the migration is cancelled,
+    // which takes a while on a loaded machine.
+    Await.until("the administrator's migration is cancelled", () -> !List.of("setup", "active", "cancelling")
+        .contains(ok(admin1, "{\"execute\":\"query-migrate\"}").path("status").asText()));
     assertThat(ok(admin1, "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"sec0\",\"property\":\"data\"}}").asText())
         .isEqualTo(secret);
     ok(admin2, fill("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"unix:{DIR}/victim\"}}"));
