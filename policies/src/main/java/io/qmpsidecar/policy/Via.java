@@ -22,11 +22,16 @@ public enum Via {
   /** A DPU relay method, decided as the QMP command it stands for. */
   RELAY,
   /** The command of an automation rule, run in response to an event. */
-  AUTOMATION;
+  AUTOMATION,
+  /**
+   * The {@code migrate} (with its main and cpr channels) of a live update of QEMU under a running
+   * VM (docs/live-update.md).
+   */
+  LIVE_UPDATE;
 
-  /** The name used in policy files: the constant in lower case ({@code attach}). */
+  /** The name used in policy files: the constant in lower case, with '-' for '_' ({@code live-update}). */
   public String id() {
-    return name().toLowerCase(Locale.ROOT);
+    return name().toLowerCase(Locale.ROOT).replace('_', '-');
   }
 
   /**
@@ -41,6 +46,6 @@ public enum Via {
       }
     }
     throw new IllegalArgumentException("unknown way '" + id + "': use one of passthrough, attach,"
-        + " detach, migrate, relay, automation");
+        + " detach, migrate, relay, automation, live-update");
   }
 }

@@ -198,7 +198,7 @@ public final class PolicyCompiler {
     JsonNode list = spec.isTextual() ? JsonNodeFactory.instance.arrayNode().add(spec) : spec;
     if (!list.isArray() || list.isEmpty()) {
       problems.at(field, "must be a way or a non-empty list of ways: passthrough, attach, detach,"
-          + " migrate, relay, automation");
+          + " migrate, relay, automation, live-update");
       return null;
     }
     boolean ok = true;

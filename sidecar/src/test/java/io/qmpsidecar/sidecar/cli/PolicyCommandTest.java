@@ -113,6 +113,6 @@ class PolicyCommandTest {
     assertThat(run("policy", "explain", "--preset", "dpu", "--caller", "dpu", "--command", "{}",
         "--via", "sideways")).isEqualTo(2);
     assertThat(err.toString().lines().findFirst()).hasValue("unknown way 'sideways': use one of"
-        + " passthrough, attach, detach, migrate, relay, automation");
+        + " passthrough, attach, detach, migrate, relay, automation, live-update");
   }
 }
