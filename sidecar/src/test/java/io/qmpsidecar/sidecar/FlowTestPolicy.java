@@ -43,12 +43,17 @@ public final class FlowTestPolicy {
 
   /** Writes the policy to {@code dir/flow-policy.yaml}; returns its path. */
   public static Path write(Path dir) throws IOException {
+    return write(dir, "");
+  }
+
+  /** The same with {@code moreRules} (YAML list items, indented as the preset's) after the test's own. */
+  public static Path write(Path dir, String moreRules) throws IOException {
     String preset = Policies.presetText("default");
     int end = preset.indexOf("\ndefault:");
     if (end < 0) {
       throw new IllegalStateException("the default preset has no 'default:' section any more");
     }
     return Files.writeString(dir.resolve("flow-policy.yaml"),
-        preset.substring(0, end + 1) + EXTRA.indent(0) + preset.substring(end + 1));
+        preset.substring(0, end + 1) + EXTRA.indent(0) + moreRules + preset.substring(end + 1));
   }
 }

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
  *   daemon                           wiring only: builds every part, starts and stops them
  *   api, proxy, relay, automation    entry points: authenticate, name the caller, bind requests
  *   ops                              where work is done and the policy decides, once
- *   hotplug, migration, libvirt      the flows (libvirt: the flows of VMs libvirt manages)
+ *   hotplug, migration, libvirt,     the flows (libvirt: the flows of VMs libvirt manages;
+ *   liveupdate                       liveupdate: a new QEMU under a running VM)
  *   hostprep, state, events, vm,     what the flows use: sysfs, the store, the event stream,
  *   config, metrics                  the VMs' connections, the configuration, the meters
  *   failure                          the one failure vocabulary, usable everywhere
@@ -44,7 +45,8 @@ class LayeringTest {
         .layer("entry points").definedBy("..sidecar.api..", "..sidecar.proxy..", "..sidecar.relay..",
             "..sidecar.automation..")
         .layer("ops").definedBy("..sidecar.ops..")
-        .layer("flows").definedBy("..sidecar.hotplug..", "..sidecar.migration..", "..sidecar.libvirt..")
+        .layer("flows").definedBy("..sidecar.hotplug..", "..sidecar.migration..", "..sidecar.libvirt..",
+            "..sidecar.liveupdate..")
         .layer("foundation").definedBy("..sidecar.hostprep..", "..sidecar.state..", "..sidecar.events..",
             "..sidecar.vm..", "..sidecar.config..", "..sidecar.metrics..")
         .layer("failure").definedBy("..sidecar.failure..")

@@ -16,12 +16,14 @@ import java.util.Optional;
 /**
  * {@code /v1/vms/{vm}/migrations} (start) and {@code /v1/vms/{vm}/migration} (the current or
  * last run: status, cancel). Starting answers 202 at once; the run's progress follows on
- * {@code GET} and as {@code migration.*} events.
+ * {@code GET} and as {@code migration.*} events. {@code /v1/vms/{vm}/live-update}: a new QEMU
+ * binary takes over the running VM (docs/live-update.md).
  */
 final class MigrationRoutes {
   private static final ObjectMapper JSON = ApiServer.JSON;
   private static final String EXAMPLE = "{\"destination\": \"vm2\", \"uri\": \"tcp:127.0.0.1:4444\", "
       + "\"strategy\": \"unplug-replug\", \"parameters\": {\"maxBandwidth\": 1000000, \"downtimeLimitMs\": 300}}";
+  private static final String LIVE_UPDATE_EXAMPLE = "{\"qemu\": \"/usr/bin/qemu-system-x86_64\"}";
   private final Migrations migrations;
 
   /** The body of a migration start, bound strictly. */
@@ -45,6 +47,23 @@ final class MigrationRoutes {
     router.post("/v1/vms/:vm/migrations").handler(this::start);
     router.get("/v1/vms/:vm/migration").handler(this::status);
     router.delete("/v1/vms/:vm/migration").handler(this::cancel);
+    router.post("/v1/vms/:vm/live-update").handler(this::liveUpdate);
+  }
+
+  /** The body of a live update: the new QEMU binary, or none for the running one's path. */
+  record LiveUpdateBody(String qemu) {}
+
+  /** Answers when the update has completed or been rolled back (seconds); its steps are {@code liveupdate.*} events. */
+  private void liveUpdate(RoutingContext ctx) {
+    String text = ctx.body().asString();
+    LiveUpdateBody body = text == null || text.isBlank() ? new LiveUpdateBody(null)
+        : StrictJson.bind(text, LiveUpdateBody.class, LIVE_UPDATE_EXAMPLE);
+    if (body.qemu() != null && !body.qemu().startsWith("/")) {
+      throw Failures.badRequest("'qemu' must be an absolute path to a QEMU binary, e.g. " + LIVE_UPDATE_EXAMPLE);
+    }
+    migrations.liveUpdate(ApiServer.caller(ctx), ctx.pathParam("vm"), body.qemu())
+        .onSuccess(r -> ApiServer.json(ctx, 200, JSON.valueToTree(r)))
+        .onFailure(ctx::fail);
   }
 
   private void start(RoutingContext ctx) {

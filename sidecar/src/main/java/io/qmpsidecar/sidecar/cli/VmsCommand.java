@@ -22,6 +22,7 @@ import picocli.CommandLine.Option;
 @Command(
     name = "vms",
     mixinStandardHelpOptions = true,
+    subcommands = VmsUpdateCommand.class,
     description = {"List the VMs of a running sidecar: name, QMP socket, connection state, QEMU version.",
         "With --qmp: the one VM at that socket, with its run state (query-status)."},
     exitCodeListHeading = "%nExit codes:%n",

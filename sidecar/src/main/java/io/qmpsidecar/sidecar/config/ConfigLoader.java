@@ -117,6 +117,9 @@ public final class ConfigLoader {
     k.put("log.format", "auto");
     k.put("events.replay", Integer.toString(DEFAULT_REPLAY));
     k.put("automation.maxPerSecond", Integer.toString(DEFAULT_ACTIONS_PER_SECOND));
+    k.put("liveUpdate.launcher", "");
+    k.put("liveUpdate.binaries", "");
+    k.put("liveUpdate.timeout", "20s");
     return java.util.Collections.unmodifiableMap(k);
   }
 
@@ -333,7 +336,9 @@ public final class ConfigLoader {
             vfioDrivers),
         relay, timeouts, format, proxy(tree, problems), new SidecarConfig.Events(number(tree, "events.replay", 1, MAX_REPLAY, problems)),
         new SidecarConfig.Automation(number(tree, "automation.maxPerSecond", 1, MAX_ACTIONS_PER_SECOND, problems),
-            HooksBinding.bind(tree.path("hooks"), problems)));
+            HooksBinding.bind(tree.path("hooks"), problems)),
+        new SidecarConfig.LiveUpdate(list(tree, "liveUpdate.launcher"), liveUpdateBinaries(tree, problems),
+            duration(tree, "liveUpdate.timeout", problems)));
   }
 
   private static int number(JsonNode tree, String key, int min, int max, List<String> problems) {
@@ -564,6 +569,17 @@ public final class ConfigLoader {
   }
 
   /** {@code host.vfioDrivers}: a YAML list or a comma-separated value of VFIO variant driver names. */
+  private static List<String> liveUpdateBinaries(JsonNode tree, List<String> problems) {
+    List<String> paths = list(tree, "liveUpdate.binaries");
+    for (String path : paths) {
+      if (!path.startsWith("/")) {
+        problems.add("liveUpdate.binaries: '" + path + "' is not an absolute path; list QEMU binaries by their full"
+            + " path, e.g. /usr/bin/qemu-system-x86_64");
+      }
+    }
+    return paths;
+  }
+
   private static List<String> vfioDrivers(JsonNode tree, List<String> problems) {
     List<String> names = list(tree, "host.vfioDrivers");
     for (String name : names) {

@@ -25,7 +25,8 @@ public record SidecarConfig(
     String logFormat,
     Proxy proxy,
     Events events,
-    Automation automation) {
+    Automation automation,
+    LiveUpdate liveUpdate) {
 
   public SidecarConfig {
     vms = List.copyOf(vms);
@@ -179,6 +180,22 @@ public record SidecarConfig(
       prepare = List.copyOf(prepare);
       vms = List.copyOf(vms);
       run = List.copyOf(run);
+    }
+  }
+
+  /**
+   * Live updates of QEMU (docs/live-update.md).
+   *
+   * @param launcher the command the new QEMU's command line is appended to, e.g. {@code
+   *     [systemd-run, --scope, --collect]}; empty: the sidecar starts the new QEMU itself
+   * @param binaries absolute paths of the QEMU binaries an update may name besides the running
+   *     QEMU's own path
+   * @param timeout the bound on each wait of an update
+   */
+  public record LiveUpdate(List<String> launcher, List<String> binaries, Duration timeout) {
+    public LiveUpdate {
+      launcher = List.copyOf(launcher);
+      binaries = List.copyOf(binaries);
     }
   }
 }

@@ -16,6 +16,7 @@ import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.hostprep.SysfsWriter;
 import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
+import io.qmpsidecar.sidecar.liveupdate.LiveUpdateOptions;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.qmpsidecar.sidecar.ops.Migrations;
 import io.qmpsidecar.sidecar.ops.OperationLog;
@@ -135,7 +136,8 @@ public final class Sidecar {
       Operations operations = new Operations(vertx, vms, gate, store, events, hostPrep, hotplug, metrics,
           Operations.DEFAULT_MAX_QUEUED_PER_VM, hooks.guard());
       undo.add(0, operations::close);
-      Migrations migrations = new Migrations(vertx, vms, operations, events, gate, metrics);
+      Migrations migrations = new Migrations(vertx, vms, operations, events, gate, metrics, new LiveUpdateOptions(
+          config.liveUpdate().launcher(), config.liveUpdate().binaries(), stateDir.resolve("live-update"), config.liveUpdate().timeout()));
       Map<String, QmpProxyServer> proxies = new ConcurrentHashMap<>();
       ApiServer api = new ApiServer(vertx, config.api(), new ApiServer.Services(operations, migrations, events, policy,
           metrics, () -> notReady(vms, proxies)));

@@ -10,6 +10,9 @@ import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.libvirt.LibvirtMigration;
+import io.qmpsidecar.sidecar.liveupdate.LiveUpdateFlow;
+import io.qmpsidecar.sidecar.liveupdate.LiveUpdateOptions;
+import io.qmpsidecar.sidecar.liveupdate.LiveUpdateResult;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.qmpsidecar.sidecar.migration.CoordinatedMigration;
 import io.qmpsidecar.sidecar.migration.CoordinationState;
@@ -61,6 +64,7 @@ public final class Migrations {
   private final SidecarMetrics metrics;
   private final MigrationListener listener;
   private final StateStore store;
+  private final LiveUpdateFlow liveUpdate;
 
   /**
    * One run: where it goes and its handle, the coordinator's for a QMP VM ({@code migration}) or
@@ -76,7 +80,8 @@ public final class Migrations {
   record Operation(String opId, String caller) {}
 
   public Migrations(Vertx vertx, VmRegistry vms, Operations operations, EventStream events, PolicyGate gate,
-      SidecarMetrics metrics) {
+      SidecarMetrics metrics, LiveUpdateOptions liveUpdate) {
+    this.liveUpdate = new LiveUpdateFlow(vertx, events, liveUpdate);
     this.store = operations.store();
     this.vertx = vertx;
     this.vms = vms;
@@ -236,6 +241,39 @@ public final class Migrations {
               + " followed, not coordinated")));
       return null;
     }));
+  }
+
+  /**
+   * Live-updates {@code vm}'s QEMU to {@code binary} (null: the binary the running QEMU was
+   * started from, replaced by a package upgrade), in the VM's turn; decided as the {@code migrate}
+   * with main and cpr channels it sends, {@code via: live-update}.
+   *
+   * @return fails with {@link SidecarException}: {@code DENIED}, {@code NOT_FOUND},
+   *     {@code INVALID} for a libvirt VM, and the flow's refusals and failures
+   */
+  public Future<LiveUpdateResult> liveUpdate(Caller caller, String vm, String binary) {
+    VmHandle handle;
+    try {
+      handle = vms.get(vm);
+      if (handle.libvirt() != null) {
+        throw SidecarException.of(Kind.INVALID, "live-update-libvirt", "VM " + vm + " is managed by libvirt, which"
+            + " starts and replaces its QEMU itself; the sidecar live-updates only VMs it reaches over QMP").vm(vm)
+            .build();
+      }
+      gate.require(new PolicyRequest(caller, "migrate", liveUpdate.migrateArguments(vm),
+          RequestContext.of(Via.LIVE_UPDATE)), "live-update VM " + vm);
+      Run run = runs.get(vm);
+      if (run != null && run.migration() != null && !run.migration().result().isComplete()) {
+        throw SidecarException.of(Kind.MIGRATING, "vm-migrating", "VM " + vm + " is migrating; live-update it after"
+            + " the migration ends").vm(vm).build();
+      }
+    } catch (SidecarException e) {
+      return Future.failedFuture(e);
+    }
+    String opId = OperationTrace.newOpId("live-update");
+    return operations.inTurn(vm, old -> store.list(vm)
+        .compose(records -> liveUpdate.run(handle, OperationTrace.traced(old, vm, opId, caller.id()), records, binary,
+            opId)));
   }
 
   private static List<MigratingFunction> functions(List<Attachment> attached, Strategy strategy) {

@@ -576,6 +576,11 @@ public final class Operations {
   }
 
   /** Runs {@code work} in the VM's queue on its ready connection. */
+  /** Runs {@code work} in the VM's turn, after the attaches, detaches and updates queued before it. */
+  <T> Future<T> inTurn(String vm, java.util.function.Function<QmpConnection, Future<T>> work) {
+    return onVm(vm, work);
+  }
+
   private <T> Future<T> onVm(String vm, java.util.function.Function<QmpConnection, Future<T>> work) {
     VmHandle handle;
     try {

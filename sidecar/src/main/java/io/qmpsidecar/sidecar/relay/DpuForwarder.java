@@ -34,6 +34,9 @@ final class DpuForwarder implements EventListener {
   private static final Logger LOG = LoggerFactory.getLogger(DpuForwarder.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String DEVICE_DELETED = "qmp.DEVICE_DELETED";
+  /** A live update's start and end: the DPU hears that QEMU is replaced, and no device event (nothing detaches). */
+  private static final Set<String> LIVE_UPDATE = Set.of("liveupdate.started", "liveupdate.completed",
+      "liveupdate.failed");
   private static final Set<String> LIFECYCLE = Set.of("qmp.STOP", "qmp.RESUME", "qmp.SHUTDOWN", "qmp.RESET",
       "qmp.POWERDOWN", "qmp.SUSPEND", "qmp.WAKEUP", "qmp.GUEST_PANICKED");
   private static final Set<String> HOTPLUG = Set.of(EventTypes.ATTACH_HOST_PREPARED, EventTypes.ATTACH_ADDED,
@@ -58,7 +61,8 @@ final class DpuForwarder implements EventListener {
 
   /** The event types the DPU hears of. */
   static boolean forwarded(String type) {
-    return HOTPLUG.contains(type) || LIFECYCLE.contains(type) || PublishedMigrationEvent.FORWARDED.contains(type);
+    return HOTPLUG.contains(type) || LIFECYCLE.contains(type) || PublishedMigrationEvent.FORWARDED.contains(type)
+        || LIVE_UPDATE.contains(type);
   }
 
   /** Devices recorded when the link started: in scope from the start. */

@@ -45,6 +45,8 @@ public final class VmHandle {
   private volatile String lastError = "not connected yet";
   private volatile boolean closed;
   private volatile String unresponsive;
+  /** A live update is handing the VM to a new QEMU: this connection's QEMU is on its way out. */
+  private volatile boolean retiring;
   /** QEMU's run state as last read, or null before the first read. */
   private volatile String runState;
   /** A probe is out: the next one waits for it (a hung QEMU must not pile them up). Guarded by this. */
@@ -180,6 +182,20 @@ public final class VmHandle {
    */
   public Optional<String> runState() {
     return Optional.ofNullable(runState);
+  }
+
+  /**
+   * Marks the connected QEMU as being replaced by a live update (or no longer): its events from
+   * now on (the STOP of the switchover, the SHUTDOWN of its quit) are the old process's, not the
+   * VM's, and the event stream publishes them as {@code liveupdate.old-qemu-event}.
+   */
+  public void retiring(boolean value) {
+    retiring = value;
+  }
+
+  /** Whether a live update is replacing the connected QEMU. */
+  public boolean retiring() {
+    return retiring;
   }
 
   /** QEMU sent an event that may have changed its run state: read it again now. */

@@ -1,6 +1,7 @@
 package io.qmpsidecar.sidecar.vm;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.libvirt.DomainRef;
 import io.qmpsidecar.qmp.EventFilter;
 import io.qmpsidecar.qmp.EventGap;
@@ -44,6 +45,8 @@ public final class VmRegistry {
       "BLOCK_IO_ERROR");
 
   private static final Logger LOG = LoggerFactory.getLogger(VmRegistry.class);
+  /** The type under which a QEMU that a live update replaces publishes its last events. */
+  public static final String OLD_QEMU_EVENT = "liveupdate.old-qemu-event";
   static final Duration SCAN_INTERVAL = Duration.ofSeconds(2);
   /** A bound on VMs discovered in the directory, against a directory filled by mistake. */
   static final int MAX_VMS = 4096;
@@ -278,8 +281,14 @@ public final class VmRegistry {
       @Override
       public void onEvent(QmpEvent e) {
         metrics.qmpEvent(vm, e.name());
-        events.publishQemu(vm, eventType(e.name()), e.data(), e.timestamp());
         VmHandle handle = vms.get(vm);
+        if (handle != null && handle.retiring()) {
+          ObjectNode data = JsonNodeFactory.instance.objectNode().put("event", e.name());
+          data.set("data", e.data());
+          events.publishQemu(vm, OLD_QEMU_EVENT, data, e.timestamp());
+          return;
+        }
+        events.publishQemu(vm, eventType(e.name()), e.data(), e.timestamp());
         if (handle != null && RUN_STATE_EVENTS.contains(e.name())) {
           handle.runStateMayHaveChanged();
         }
