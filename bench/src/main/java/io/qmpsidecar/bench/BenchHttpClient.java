@@ -39,6 +39,14 @@ final class BenchHttpClient implements AutoCloseable {
     return readResponse();
   }
 
+  /** Sends one request and returns the response's body, which must come with status 200. */
+  String body(byte[] request) throws IOException {
+    socket.write(request);
+    StringBuilder body = new StringBuilder();
+    expectOk(readResponse(body));
+    return body.toString();
+  }
+
   /** One request that must answer 200, in nanoseconds. */
   long roundTrip(byte[] request) throws IOException {
     long start = System.nanoTime();
@@ -69,6 +77,11 @@ final class BenchHttpClient implements AutoCloseable {
   }
 
   private int readResponse() throws IOException {
+    return readResponse(null);
+  }
+
+  /** Reads one response; its body goes to {@code keep} when given, else (for an error) to {@code errorBody}. */
+  private int readResponse(StringBuilder keep) throws IOException {
     int status = Integer.parseInt(socket.readLine().substring(9, 12));
     long length = -1;
     for (StringBuilder line = socket.readLine(); line.length() > 0; line = socket.readLine()) {
@@ -80,7 +93,7 @@ final class BenchHttpClient implements AutoCloseable {
       throw new IOException("a response without Content-Length");
     }
     errorBody.setLength(0);
-    socket.readBytes(length, status == 200 ? null : errorBody);
+    socket.readBytes(length, status != 200 ? errorBody : keep);
     return status;
   }
 

@@ -28,10 +28,22 @@ final class BenchSidecar implements AutoCloseable {
    * settings, waiting at most {@code timeout}. Its policy is {@link #policyText()}.
    */
   static BenchSidecar start(Path dir, List<String> settings, List<String> vms, Duration timeout) throws Exception {
+    return start(dir, settings, vms, timeout, "");
+  }
+
+  /** The same with {@code rules} (YAML list items, indented as the preset's) after the preset's rules. */
+  static BenchSidecar start(Path dir, List<String> settings, List<String> vms, Duration timeout, String rules)
+      throws Exception {
     Files.createDirectories(dir);
     Path api = dir.resolve("api.sock");
     Path proxy = dir.resolve("proxy");
-    Path policy = Files.writeString(dir.resolve("policy.yaml"), policyText());
+    String text = policyText();
+    int end = text.indexOf("\ndefault:");
+    if (end < 0) {
+      throw new IllegalStateException("the default preset has no 'default:' section any more");
+    }
+    Path policy = Files.writeString(dir.resolve("policy.yaml"),
+        text.substring(0, end + 1) + rules + text.substring(end + 1));
     List<String> sets = new ArrayList<>(List.of("api.socket=" + api, "stateDir=" + dir.resolve("state"),
         "proxy.dir=" + proxy, "policy.file=" + policy));
     sets.addAll(settings);
