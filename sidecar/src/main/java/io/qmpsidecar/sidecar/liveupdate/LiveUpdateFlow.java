@@ -164,7 +164,13 @@ public final class LiveUpdateFlow {
       run.oldPid = pid;
       run.argv = processes.commandLine(pid);
       run.env = processes.environment(pid);
-      String own = run.argv.get(CprCommandLine.binaryIndex(run.argv));
+      String own;
+      try {
+        own = run.argv.get(CprCommandLine.binaryIndex(run.argv));
+      } catch (IllegalArgumentException e) {
+        throw refusal(run, "process " + pid + " listening on " + run.monitor + " is not a qemu-system-* binary ("
+            + e.getMessage() + ")");
+      }
       if (run.binary != null && !run.binary.equals(own) && !options.binaries().contains(run.binary)) {
         throw SidecarException.of(Kind.DENIED, "live-update-binary-not-allowed", "VM " + run.vm + ": " + run.binary
             + " is not a QEMU binary this host's configuration lets a live update start (liveUpdate.binaries: "
