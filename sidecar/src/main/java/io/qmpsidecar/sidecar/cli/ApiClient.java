@@ -34,12 +34,19 @@ import picocli.CommandLine;
  */
 final class ApiClient implements AutoCloseable {
   static final String DEFAULT_API = "unix:/run/qmp-sidecar/api.sock";
+  /**
+   * How long attach, detach and live update wait for the daemon by default: longer than the
+   * daemon's own default bounds (timeouts.attach 60 s, timeouts.detach 30 s, each step of a live
+   * update 20 s).
+   */
+  static final long OPERATION_WAIT_SECONDS = 300;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** The options of every command that talks to the API. */
   static final class Options {
-    @Option(names = "--api", paramLabel = "ADDRESS", defaultValue = DEFAULT_API,
-        description = "The sidecar's API: unix:PATH (default ${DEFAULT-VALUE}) or http://HOST:PORT.")
+    @Option(names = "--api", paramLabel = "ADDRESS", defaultValue = "${env:QMP_SIDECAR_API:-" + DEFAULT_API + "}",
+        description = "The sidecar's API: unix:PATH or http://HOST:PORT (default: $QMP_SIDECAR_API, else "
+            + DEFAULT_API + ").")
     String api;
 
     @Option(names = "--token-file", paramLabel = "FILE",
@@ -49,6 +56,17 @@ final class ApiClient implements AutoCloseable {
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
         description = "Longest wait for connecting and for each answer (default ${DEFAULT-VALUE}).")
     long timeoutSeconds;
+
+    /**
+     * Without an explicit {@code --timeout}, waits {@link #OPERATION_WAIT_SECONDS}: for calls that
+     * last as long as the daemon's own bound on the operation (attach, detach, live update), so
+     * the CLI does not give up while the daemon still works.
+     */
+    void operationWait(CommandLine cli) {
+      if (cli.getParseResult().matchedOption("--timeout") == null) {
+        timeoutSeconds = Math.max(timeoutSeconds, OPERATION_WAIT_SECONDS);
+      }
+    }
 
     /** The client; a usage error names the option that is wrong. */
     ApiClient open(CommandLine cli) {
@@ -252,6 +270,11 @@ final class ApiClient implements AutoCloseable {
     return SidecarException.of(Kind.UNAVAILABLE, "api-unreachable", line).build();
   }
 
+  private SidecarException timedOut(Duration wait) {
+    return SidecarException.of(Kind.TIMEOUT, "api-timeout", "the sidecar API at " + api + " did not answer within "
+        + wait.toSeconds() + " s; check the sidecar's log, or raise --timeout").build();
+  }
+
   private <T> T await(Future<T> future, Duration wait) {
     try {
       return future.toCompletionStage().toCompletableFuture().get(wait.toMillis() + 1000, TimeUnit.MILLISECONDS);
@@ -259,12 +282,15 @@ final class ApiClient implements AutoCloseable {
       if (e.getCause() instanceof SidecarException f) {
         throw f;
       }
+      if (e.getCause() instanceof TimeoutException) {
+        // The request's own idle timeout: the API was reached and has not answered yet.
+        throw timedOut(wait);
+      }
       throw unreachable("cannot reach the sidecar API at " + api + ": "
           + e.getCause().getMessage() + "; check that qmp-sidecar run is running and --api names its"
           + " api.socket (or api.tcp)");
     } catch (TimeoutException e) {
-      throw SidecarException.of(Kind.TIMEOUT, "api-timeout", "the sidecar API at " + api + " did not answer within "
-          + wait.toSeconds() + " s; check the sidecar's log, or raise --timeout").build();
+      throw timedOut(wait);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw unreachable("interrupted while waiting for the sidecar API");

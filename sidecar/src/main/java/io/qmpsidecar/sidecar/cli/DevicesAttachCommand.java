@@ -82,6 +82,7 @@ final class DevicesAttachCommand implements Callable<Integer> {
           + " device_add driver=e1000e id=nic1 bus=rp1");
     }
     ObjectNode body = body();
+    api.operationWait(spec.commandLine());
     return ApiClient.run(spec.commandLine(), api, client -> {
       JsonNode attachment = client.call(HttpMethod.POST, DevicesCommand.vmPath(vm) + "/devices", body).body();
       spec.commandLine().getOut().println(ExecOutput.render(output == ExecOutput.Format.json ? attachment

@@ -72,6 +72,7 @@ final class DevicesDetachCommand implements Callable<Integer> {
     }
     DirectQmp.required(cli, vm, "VM");
     DirectQmp.required(cli, id, "ID");
+    api.operationWait(cli);
     return ApiClient.run(cli, api, client -> {
       // Subscribed before the DELETE, so the completion cannot slip between the two.
       EventsStream events = waitForCompletion

@@ -25,9 +25,6 @@ import picocli.CommandLine.Parameters;
     exitCodeList = {"0:updated", "1:refused or failed (the old QEMU runs on, as the message says)",
         "2:usage error", "3:denied by the policy", "4:cannot reach the sidecar"})
 final class VmsUpdateCommand implements Callable<Integer> {
-  /** Without --timeout, the CLI waits this long: the sidecar bounds each step of the update itself. */
-  static final long DEFAULT_WAIT_SECONDS = 300;
-
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
   @Mixin ApiClient.Options api;
 
@@ -45,9 +42,7 @@ final class VmsUpdateCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     CommandLine cli = spec.commandLine();
-    if (cli.getParseResult().matchedOption("--timeout") == null) {
-      api.timeoutSeconds = DEFAULT_WAIT_SECONDS;
-    }
+    api.operationWait(cli);
     ObjectNode body = JsonNodeFactory.instance.objectNode();
     if (qemu != null) {
       body.put("qemu", qemu.toAbsolutePath().normalize().toString());

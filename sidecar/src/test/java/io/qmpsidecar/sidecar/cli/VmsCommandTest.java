@@ -32,6 +32,7 @@ class VmsCommandTest {
   private int status;
   private String contentType;
   private String body;
+  private long delayMs;
 
   @BeforeEach
   void startServer() {
@@ -39,7 +40,12 @@ class VmsCommandTest {
     server = result(vertx.createHttpServer().requestHandler(req -> {
       requests.add(req.method() + " " + req.uri() + " host=" + req.authority().host()
           + " auth=" + req.getHeader("authorization"));
-      req.response().setStatusCode(status).putHeader("content-type", contentType).end(body);
+      if (delayMs > 0) {
+        vertx.setTimer(delayMs, t -> req.response().setStatusCode(status).putHeader("content-type", contentType)
+            .end(body));
+      } else {
+        req.response().setStatusCode(status).putHeader("content-type", contentType).end(body);
+      }
     }).listen(SocketAddress.domainSocketAddress(dir.resolve("api.sock").toString())));
   }
 
@@ -79,6 +85,35 @@ class VmsCommandTest {
     assertThat(run("vms", "--output", "json")).isEqualTo(0);
     assertThat(out.toString()).contains("\"name\" : \"vm2\"", "\"error\" : \"connection refused\"");
     assertThat(err.toString()).isEmpty();
+  }
+
+  /** A detach answers when the daemon's own wait ends (timeouts.detach, 30 s by default): the CLI outlasts it. */
+  @Test
+  void aDetachWaitsLongerThanTheDefaultTimeoutForTheDaemonsAnswer() {
+    answer(200, "application/json", "{\"outcome\":\"DETACHED\",\"detail\":\"the guest released nic1\"}");
+    delayMs = 11_000;
+    assertThat(run("devices", "detach", "vm1", "nic1")).as(err.toString()).isEqualTo(0);
+    assertThat(out.toString()).contains("DETACHED: the guest released nic1");
+
+    out.getBuffer().setLength(0);
+    assertThat(run("devices", "detach", "vm1", "nic1", "--timeout", "1")).isEqualTo(4);
+    assertThat(err.toString()).contains("did not answer within 1 s");
+  }
+
+  /** The environment is read once per process: the CLI runs as a process of its own here. */
+  @Test
+  void qmpSidecarApiSetsTheDefaultApi() throws Exception {
+    answer(200, "application/json", "[{\"name\":\"vm7\",\"qmp\":\"unix:/run/qemu/vm7.qmp\",\"state\":\"ready\"}]");
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), QmpSidecarCommand.class.getName(), "vms")
+        .redirectErrorStream(true);
+    pb.environment().put("QMP_SIDECAR_API", "unix:" + dir.resolve("api.sock"));
+    Process p = pb.start();
+    String printed = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(printed).isEqualTo(0);
+    assertThat(printed).contains("vm7", "unix:/run/qemu/vm7.qmp");
+    assertThat(requests).containsExactly("GET /v1/vms host=localhost auth=null");
   }
 
   @Test
