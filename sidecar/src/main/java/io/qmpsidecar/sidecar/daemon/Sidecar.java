@@ -205,7 +205,8 @@ public final class Sidecar {
   /**
    * Applies a re-read configuration atomically: its policy is loaded first and, only when that
    * works, replaces the policy in force, and the VMs it adds are connected; nothing changes when
-   * the policy is invalid. Keys that need a restart are named in the returned list.
+   * the policy is invalid. Keys that need a restart are named in the returned list, and so are
+   * VMs it no longer lists: they are served until the next start.
    *
    * @throws SidecarException {@code INVALID} when the new policy is invalid (the old one stays in
    *     force)
@@ -221,12 +222,20 @@ public final class Sidecar {
         Map.entry("vmSocketDir", !Objects.equals(next.vmSocketDir(), now.vmSocketDir())),
         Map.entry("libvirt", !next.libvirt().equals(now.libvirt())), Map.entry("events", !next.events().equals(now.events())),
         Map.entry("automation", next.automation().maxActionsPerSecond() != now.automation().maxActionsPerSecond()),
-        Map.entry("hooks", !next.automation().hooks().equals(now.automation().hooks())));
+        Map.entry("hooks", !next.automation().hooks().equals(now.automation().hooks())),
+        Map.entry("liveUpdate", !next.liveUpdate().equals(now.liveUpdate())));
     changed.forEach((key, differs) -> {
       if (differs) {
         restart.add(key);
       }
     });
+    Set<String> kept = next.vms().stream().map(SidecarConfig.Vm::name).collect(java.util.stream.Collectors.toSet());
+    List<String> removed = now.vms().stream().map(SidecarConfig.Vm::name).filter(n -> !kept.contains(n)).toList();
+    if (!removed.isEmpty()) {
+      // A served VM may have operations queued, removals watched and proxy clients connected:
+      // it is not dropped while the daemon runs.
+      restart.add("vms (removed " + String.join(", ", removed) + ": served until the next start)");
+    }
     policy.replace(loaded, ValueSets.of(next.policy().valueSets()));
     next.vms().forEach(vms::add);
     config = next;

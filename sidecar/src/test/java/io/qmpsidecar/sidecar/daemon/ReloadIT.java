@@ -58,5 +58,10 @@ class ReloadIT {
     assertThat(restart).containsExactly("timeouts");
     assertThat(api.call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{\"execute\":\"stop\"}").status()).isEqualTo(200);
     Await.until("vm2 is connected", () -> api.call(HttpMethod.GET, "/v1/vms/vm2", null).status() == 200);
+
+    List<String> removal = sidecar.reload(harness.config().vm("vm2", vm2).policyFile(policy)
+        .attachTimeout(Duration.ofSeconds(90)).build());
+    assertThat(removal).containsExactly("vms (removed vm1: served until the next start)");
+    assertThat(api.call(HttpMethod.GET, "/v1/vms/vm1", null).status()).as("vm1 is still served").isEqualTo(200);
   }
 }
