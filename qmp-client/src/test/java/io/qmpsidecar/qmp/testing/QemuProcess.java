@@ -2,6 +2,7 @@ package io.qmpsidecar.qmp.testing;
 
 import io.qmpsidecar.qmp.QmpAddress;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -100,8 +101,11 @@ public final class QemuProcess implements AutoCloseable {
     }
   }
 
-  /** Whether /proc/net/unix lists {@code socket} in the listening state (flag __SO_ACCEPTCON). */
-  private static boolean listening(Path socket) throws IOException {
+  /**
+   * Whether /proc/net/unix lists {@code socket} in the listening state (flag __SO_ACCEPTCON):
+   * QEMU binds a socket file before it listens on it, so a file that exists may still refuse.
+   */
+  public static boolean listening(Path socket) {
     if (!Files.exists(socket)) {
       return false;
     }
@@ -109,6 +113,8 @@ public final class QemuProcess implements AutoCloseable {
     try (var lines = Files.lines(Path.of("/proc/net/unix"))) {
       return lines.map(l -> l.trim().split("\\s+")).anyMatch(f -> f.length >= 8 && f[7].equals(path)
           && (Integer.parseInt(f[3], 16) & 0x10000) != 0);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read /proc/net/unix", e);
     }
   }
 

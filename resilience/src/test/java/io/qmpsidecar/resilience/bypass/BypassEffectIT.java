@@ -340,7 +340,8 @@ class BypassEffectIT {
   /** The administrator's own monitor of a VM (the second -qmp of {@link #start}). */
   private QmpLine admin(String name) {
     Path socket = dir.resolve(name + "-admin.qmp");
-    Await.until(name + "'s administrator monitor listens", () -> Files.exists(socket));
+    // QEMU binds the socket file before it listens (and QemuProcess waits for the other monitor).
+    Await.until(name + "'s administrator monitor listens", () -> QemuProcess.listening(socket));
     QmpLine line = QmpLine.connect(socket, WAIT);
     cleanup.add(line);
     return line;

@@ -17,7 +17,6 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,7 +54,7 @@ class DirectQmpCommandIT {
     args.addAll(List.of(extra));
     QemuProcess qemu = QemuProcess.startQtest(binary, dir, name, 2, args.toArray(new String[0]));
     cleanup.add(qemu);
-    Await.until("the second monitor exists", () -> Files.exists(second));
+    Await.until("the second monitor listens", () -> QemuProcess.listening(second));
     qmp = qemu.qmpAddress().toString();
     other = "unix:" + second;
     return qemu;
