@@ -70,8 +70,11 @@ final class PrepareHooks implements OperationGuard {
     specific.put("QMP_SIDECAR_OPERATION", op.kind().id());
     specific.put("QMP_SIDECAR_CALLER", op.caller().id());
     specific.put("QMP_SIDECAR_OP_ID", op.opId());
-    String what = op.kind().id() + " " + op.request().path(op.kind() == GuardedOperation.Kind.MIGRATE ? "destination"
-        : "id").asText("") + " (" + op.caller().id() + ")";
+    String what = op.kind().id() + " " + op.request().path(switch (op.kind()) {
+      case MIGRATE -> "destination";
+      case LIVE_UPDATE -> "qemu";
+      default -> "id";
+    }).asText("") + " (" + op.caller().id() + ")";
     return executor.submit(HookRuns.environment(hook, apiSocket, specific),
         (json + "\n").getBytes(StandardCharsets.UTF_8)).recover(e -> {
           metrics.hookRun(hook.name(), "dropped");
@@ -117,6 +120,8 @@ final class PrepareHooks implements OperationGuard {
           + " to VM " + op.vm();
       case DETACH -> "the detach of " + op.request().path("id").asText() + " from VM " + op.vm();
       case MIGRATE -> "the migration of VM " + op.vm() + " to " + op.request().path("destination").asText();
+      case LIVE_UPDATE -> "the live update of VM " + op.vm() + " to " + op.request().path("qemu")
+          .asText("its QEMU's own path");
     };
   }
 }

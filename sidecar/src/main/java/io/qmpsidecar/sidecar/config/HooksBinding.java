@@ -23,7 +23,7 @@ final class HooksBinding {
   static final int MAX_HOOKS = 64;
   private static final Set<String> KEYS = Set.of("name", "events", "prepare", "vms", "run", "timeout", "concurrency",
       "queue");
-  private static final Set<String> OPERATIONS = Set.of("attach", "detach", "migrate");
+  private static final Set<String> OPERATIONS = Set.of("attach", "detach", "migrate", "live-update");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
   /** An event type or a prefix pattern, as {@code GET /v1/events?type=} takes them. */
   private static final Pattern TYPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\*?|\\*");
@@ -73,7 +73,8 @@ final class HooksBinding {
     }
     List<String> events = strings(node, "events", where, t -> TYPE.matcher(t).matches(),
         "an event type such as qmp.DEVICE_DELETED or device.detached, a prefix such as qmp.*, or *", problems);
-    List<String> prepare = strings(node, "prepare", where, OPERATIONS::contains, "attach, detach or migrate", problems);
+    List<String> prepare = strings(node, "prepare", where, OPERATIONS::contains, "attach, detach, migrate or live-update",
+        problems);
     if (node.has("events") == node.has("prepare")) {
       problems.add(where + ": give either events (the hook runs on those events) or prepare (it runs before those"
           + " operations and may refuse them), not " + (node.has("events") ? "both" : "neither"));

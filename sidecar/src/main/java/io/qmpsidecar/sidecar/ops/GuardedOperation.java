@@ -21,11 +21,14 @@ import java.util.Objects;
 public record GuardedOperation(Kind kind, String vm, Caller caller, String opId, ObjectNode request) {
   /** The operations a guard is asked about. */
   public enum Kind {
-    ATTACH, DETACH, MIGRATE;
+    ATTACH, DETACH, MIGRATE, LIVE_UPDATE;
 
-    /** The name in configuration and JSON: {@code attach}, {@code detach}, {@code migrate}. */
+    /**
+     * The name in configuration and JSON: {@code attach}, {@code detach}, {@code migrate},
+     * {@code live-update}.
+     */
     public String id() {
-      return name().toLowerCase(Locale.ROOT);
+      return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
   }
 
@@ -60,6 +63,13 @@ public record GuardedOperation(Kind kind, String vm, Caller caller, String opId,
     ObjectNode request = JsonNodeFactory.instance.objectNode().put("destination", destination).put("uri", uri)
         .put("strategy", strategy);
     return new GuardedOperation(Kind.MIGRATE, vm, caller, opId, request);
+  }
+
+  /** @param qemu the new binary, or null for the running QEMU's own path */
+  static GuardedOperation liveUpdate(Caller caller, String vm, String qemu, String opId) {
+    ObjectNode request = JsonNodeFactory.instance.objectNode();
+    putIfSet(request, "qemu", qemu);
+    return new GuardedOperation(Kind.LIVE_UPDATE, vm, caller, opId, request);
   }
 
   private static void putIfSet(ObjectNode node, String name, String value) {

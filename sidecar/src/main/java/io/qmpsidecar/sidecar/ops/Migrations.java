@@ -271,7 +271,8 @@ public final class Migrations {
       return Future.failedFuture(e);
     }
     String opId = OperationTrace.newOpId("live-update");
-    return operations.inTurn(vm, old -> store.list(vm)
+    return operations.inTurn(vm, old -> operations.guard().prepare(GuardedOperation.liveUpdate(caller, vm, binary, opId))
+        .compose(v -> store.list(vm))
         .compose(records -> liveUpdate.run(handle, OperationTrace.traced(old, vm, opId, caller.id()), records, binary,
             opId)));
   }

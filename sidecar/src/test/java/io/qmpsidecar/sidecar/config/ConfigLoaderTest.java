@@ -107,7 +107,7 @@ class ConfigLoaderTest {
             "hooks[1].queue: -1 must be a whole number from 0 to 1024",
             "hooks[2].events[0]: \"bad type!\" is not an event type such as qmp.DEVICE_DELETED or device.detached,"
                 + " a prefix such as qmp.*, or *",
-            "hooks[2].prepare[0]: \"reboot\" is not attach, detach or migrate",
+            "hooks[2].prepare[0]: \"reboot\" is not attach, detach, migrate or live-update",
             "hooks[2]: give either events (the hook runs on those events) or prepare (it runs before those operations"
                 + " and may refuse them), not both",
             "hooks[2].run: required: the program and its arguments, e.g. [/etc/qmp-sidecar/hooks/notify]"));

@@ -61,6 +61,12 @@ class LiveUpdateIT {
         .thenComparing(QemuBinary::version)).orElseThrow();
   }
 
+  /** The policy rule docs/live-update.md gives for the API's Unix socket, as the docs show it. */
+  private static String liveUpdateRule() throws Exception {
+    return Files.readString(Path.of("../docs/live-update.md"))
+        .replaceAll("(?s).*```yaml\n(  - id: live-update-local.*?)```.*", "$1");
+  }
+
   private static QemuBinary oldest() {
     return QemuBinaries.all().stream().min(Comparator.comparing(QemuBinary::major)).orElseThrow();
   }
@@ -69,9 +75,7 @@ class LiveUpdateIT {
     String[] extra = cprReady ? new String[] {"-object", "memory-backend-memfd,id=ram0,size=64M,share=on",
         "-machine", "memory-backend=ram0,aux-ram-share=on"} : new String[0];
     qemu = harness.qemu(binary, "vm1", 2, extra);
-    String rule = Files.readString(Path.of("../docs/live-update.md"))
-        .replaceAll("(?s).*```yaml\n(  - id: live-update-local.*?)```.*", "$1");
-    config = harness.config().vm("vm1", qemu).policyFile(FlowTestPolicy.write(harness.dir(), rule))
+    config = harness.config().vm("vm1", qemu).policyFile(FlowTestPolicy.write(harness.dir(), liveUpdateRule()))
         .set("liveUpdate.binaries", String.join(",", newest().path().toString(), oldest().path().toString(),
             harness.dir().resolve("dies.sh").toString(), harness.dir().resolve("clash.sh").toString()));
     harness.start(config);
@@ -174,6 +178,30 @@ class LiveUpdateIT {
     assertThat(types).contains("liveupdate.started", "liveupdate.completed", "liveupdate.old-qemu-event")
         .doesNotContain("liveupdate.failed", "qmp.SHUTDOWN", "qmp.STOP", "detach.requested", "device.detached");
     assertThat(types.indexOf("liveupdate.started")).isLessThan(types.indexOf("liveupdate.completed"));
+  }
+
+  @QemuTest
+  void aPrepareHookThatRefusesStopsTheUpdateBeforeAnythingIsRead(QemuBinary binary) throws Exception {
+    Path freeze = harness.dir().resolve("freeze");
+    Files.writeString(freeze, "#!/bin/sh\necho \"live updates are frozen on $QMP_SIDECAR_VM ($QMP_SIDECAR_OPERATION)\" >&2\n"
+        + "exit 1\n");
+    Files.setPosixFilePermissions(freeze, PosixFilePermissions.fromString("rwx------"));
+    Path hooks = Files.writeString(harness.dir().resolve("hooks.yaml"),
+        "hooks:\n  - {name: freeze, prepare: [live-update], run: [" + freeze + "]}\n");
+    qemu = harness.qemu(binary, "vm1", 2);
+    config = harness.config().file(hooks).vm("vm1", qemu)
+        .policyFile(FlowTestPolicy.write(harness.dir(), liveUpdateRule()))
+        .set("liveUpdate.binaries", newest().path().toString());
+    harness.start(config);
+    Await.until("vm1 is ready", () -> cli("vms", "--output", "json").out().contains("\"ready\""));
+
+    Run update = cli("vms", "update", "vm1", "--qemu", newest().path().toString());
+
+    assertThat(update.exit()).isEqualTo(3);
+    assertThat(update.err()).contains("the prepare hook freeze refused the live update of VM vm1 to "
+        + newest().path() + ": live updates are frozen on vm1 (live-update)");
+    assertThat(qemu.isAlive()).isTrue();
+    assertThat(eventTypes()).contains("hook.refused").doesNotContain("liveupdate.started", "liveupdate.failed");
   }
 
   @QemuTest
