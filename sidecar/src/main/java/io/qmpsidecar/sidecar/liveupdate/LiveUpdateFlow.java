@@ -129,6 +129,8 @@ public final class LiveUpdateFlow {
       String opId) {
     Run run = new Run(handle, old, records, binary, opId);
     return preconditions(run)
+        // A refusal after QEMU's own check began leaves the migration mode as it was.
+        .recover(e -> restoreMode(run).transform(x -> Future.<Void>failedFuture(e)))
         .compose(v -> {
           publish(run, "liveupdate.started", data(run).put("newQemu", run.binary == null ? run.argv.get(
               CprCommandLine.binaryIndex(run.argv)) : run.binary).put("fromVersion", run.oldVersion.toString())
