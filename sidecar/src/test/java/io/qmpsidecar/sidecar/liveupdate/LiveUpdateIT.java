@@ -44,6 +44,9 @@ class LiveUpdateIT {
   /** Guest-physical addresses the test marks (1 MiB and 40 MiB into the 64 MiB of RAM). */
   private static final long[] MARKS = {0x100000L, 0x2800000L};
 
+  /** What the configured launcher adds to the new QEMU's environment. */
+  private static final String LAUNCHED = "QMP_SIDECAR_TEST_LAUNCHER=env";
+
   @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
 
   private QemuProcess qemu;
@@ -76,6 +79,7 @@ class LiveUpdateIT {
         "-machine", "memory-backend=ram0,aux-ram-share=on"} : new String[0];
     qemu = harness.qemu(binary, "vm1", 2, extra);
     config = harness.config().vm("vm1", qemu).policyFile(FlowTestPolicy.write(harness.dir(), liveUpdateRule()))
+        .set("liveUpdate.launcher", "/usr/bin/env," + LAUNCHED)
         .set("liveUpdate.binaries", String.join(",", newest().path().toString(), oldest().path().toString(),
             harness.dir().resolve("dies.sh").toString(), harness.dir().resolve("clash.sh").toString()));
     harness.start(config);
@@ -166,6 +170,8 @@ class LiveUpdateIT {
 
     Await.until("the old QEMU exits", () -> !qemu.isAlive());
     assertMarked(0x5a5a00000000L);
+    assertThat(Files.readString(Path.of("/proc/" + r.path("newPid").asLong() + "/environ")).split("\0"))
+        .as("the new QEMU was started through liveUpdate.launcher").contains(LAUNCHED);
     Run vms = cli("vms", "--output", "json");
     assertThat(json(vms.out()).get(0).path("qemu").asText()).isEqualTo(to.version());
     Run list = cli("devices", "list", "vm1");
