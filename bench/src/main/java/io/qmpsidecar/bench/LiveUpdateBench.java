@@ -46,31 +46,6 @@ public final class LiveUpdateBench {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int ROUNDS = 5;
   private static final Duration WAIT = Duration.ofSeconds(60);
-  /** The policy rule docs/live-update.md gives for the API's Unix socket. */
-  private static final String RULE = """
-        - id: live-update-local
-          effect: allow
-          callers: ["api:local"]
-          via: [live-update]
-          commands: [migrate]
-          arguments:
-            channels:
-              required: true
-              type: list
-              max-items: 2
-              items:
-                type: object
-                members:
-                  channel-type: {enum: [main, cpr], required: true}
-                  addr:
-                    required: true
-                    type: object
-                    members:
-                      transport: {enum: [socket], required: true}
-                      type: {enum: [unix], required: true}
-                      path: {pattern: '/[A-Za-z0-9/._-]+/live-update/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/(main|cpr)[.]sock', required: true}
-      """;
-
   private LiveUpdateBench() {}
 
   private record Sample(double totalMs, double downtimeMs) {}
@@ -179,7 +154,7 @@ public final class LiveUpdateBench {
     try (QemuProcess vm = QemuProcess.startQtest(binary, dir, "vm1", 1, cprReady())) {
       dirty(dir.resolve("vm1.qtest"));
       try (BenchSidecar sidecar = BenchSidecar.start(dir.resolve("sidecar"),
-          List.of("liveUpdate.binaries=" + binary.path()), List.of("vm1=" + vm.qmpAddress()), WAIT, RULE)) {
+          List.of("liveUpdate.binaries=" + binary.path()), List.of("vm1=" + vm.qmpAddress()), WAIT, rule())) {
         sidecar.awaitReady(WAIT);
         long t0 = System.nanoTime();
         String body;
@@ -197,6 +172,12 @@ public final class LiveUpdateBench {
         ProcessHandle.of(newPid).ifPresent(ProcessHandle::destroyForcibly);
       }
     }
+  }
+
+  /** The policy rule docs/live-update.md gives for the API's Unix socket (bench/run runs from the checkout). */
+  private static String rule() throws java.io.IOException {
+    return Files.readString(Path.of("docs/live-update.md"))
+        .replaceAll("(?s).*```yaml\n(  - id: live-update-local.*?)```.*", "$1");
   }
 
   private interface InDir {
