@@ -32,7 +32,8 @@ final class CprCommandLine {
   /** Where QEMU's own arguments start: after the binary, which may follow a loader and its options. */
   static int binaryIndex(List<String> argv) {
     for (int i = 0; i < argv.size(); i++) {
-      String name = Path.of(argv.get(i)).getFileName() == null ? "" : Path.of(argv.get(i)).getFileName().toString();
+      Path file = Path.of(argv.get(i)).getFileName();
+      String name = file == null ? "" : file.toString();
       if (name.startsWith("qemu-system-") || name.equals("qemu-kvm")) {
         return i;
       }
