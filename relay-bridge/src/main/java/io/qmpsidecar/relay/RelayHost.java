@@ -27,17 +27,20 @@ public interface RelayHost {
   }
 
   /**
-   * Stores a notification and sends it when the link is up, resending after reconnects until the
-   * DPU acknowledges it. Notifications passed from one thread are numbered in the order of the
-   * calls (so a {@code device.deleted} notified before the {@code op.completed} it completes is
-   * received before it). An {@code op.completed} or {@code op.failed} marks its operation ended in
-   * the same commit: an operation whose end was stored is never resumed after a restart.
+   * Numbers a notification and sends it when the link is up (before it is stored: see
+   * docs/relay-protocol.md, "Sent, then stored"), stores it in the next group commit, and resends
+   * it after reconnects until the DPU acknowledges it. Notifications passed from one thread are
+   * numbered in the order of the calls (so a {@code device.deleted} notified before the
+   * {@code op.completed} it completes is received before it). An {@code op.completed} or
+   * {@code op.failed} is sent once stored, and marks its operation ended in the same commit: an
+   * operation whose end was stored is never resumed after a restart. A failed commit is retried.
    *
    * @return completes with the notification's sequence number once it is durably stored; fails
    *     with {@link RelayOverloadedException} when {@link RelayHostOptions#maxPendingNotifications}
-   *     are already waiting, {@link RelayStoreException} when the write failed,
-   *     {@link RelayErrorException} ({@link ErrorCode#MESSAGE_TOO_LARGE}) when it is larger than
-   *     {@link RelayHostOptions#maxMessageBytes}, {@link RelayConnectionException} after close
+   *     are already waiting, {@link RelayErrorException} ({@link ErrorCode#MESSAGE_TOO_LARGE}) when
+   *     it is larger than {@link RelayHostOptions#maxMessageBytes}, {@link RelayConnectionException}
+   *     after close or when the close could not store it, {@link RelayStoreException} when the
+   *     close's last write failed
    */
   Future<Long> notify(Notification notification);
 

@@ -12,6 +12,10 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -32,10 +36,10 @@ class RelayHostKillTest {
     final BlockingQueue<String> lines = new ArrayBlockingQueue<>(10_000);
     final List<String> seen = new CopyOnWriteArrayList<>();
 
-    Child(int port, Path store) throws IOException {
+    Child(int port, Path store, int storeBatchSize) throws IOException {
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
       process = new ProcessBuilder(java, "-Xmx128m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-          HostProcessMain.class.getName(), String.valueOf(port), store.toString())
+          HostProcessMain.class.getName(), String.valueOf(port), store.toString(), String.valueOf(storeBatchSize))
           .redirectErrorStream(true).start();
       Thread reader = new Thread(() -> {
         try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
@@ -94,7 +98,7 @@ class RelayHostKillTest {
     Path store = dir.resolve("relay.db");
     Map<String, Object> attach = Map.of("opId", "op-1", "vm", "vm1", "bdf", "0000:03:00.1", "deviceId", "dpu-a");
 
-    child = new Child(port, store);
+    child = new Child(port, store, RelayHostOptions.DEFAULT_STORE_BATCH_SIZE);
     long firstEpoch = Long.parseLong(child.expect("started ").substring(8));
     pair.awaitConnected();
     Map<String, Object> firstAnswer = Await.result(pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, attach));
@@ -109,14 +113,14 @@ class RelayHostKillTest {
     child.kill();
 
     proxy.start(port);
-    child = new Child(port, store);
+    child = new Child(port, store, RelayHostOptions.DEFAULT_STORE_BATCH_SIZE);
     long secondEpoch = Long.parseLong(child.expect("started ").substring(8));
     List<ReceivedNotification> got = pair.awaitReceived(53);
     Map<String, Object> repeated = Await.result(pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, attach));
     Await.result(pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH,
         Map.of("opId", "op-2", "vm", "vm1", "bdf", "0000:03:00.2", "deviceId", "dpu-b")));
     child.expect("executed attach op-2");
-    pair.awaitReceived(56);
+    List<ReceivedNotification> after = pair.awaitReceived(57).subList(53, 57);
     child.send("emit 1");
     String stored = child.expect("stored ");
 
@@ -129,7 +133,56 @@ class RelayHostKillTest {
     assertThat(repeated).isEqualTo(firstAnswer);
     assertThat(child.seen).doesNotContain("executed attach op-1")
         .as("op-1's op.completed was stored before the kill: nothing to resume").noneMatch(l -> l.startsWith("resumed"));
-    assertThat(stored).isEqualTo("stored 57");
+    assertThat(after.get(0).method()).as("the killed run's unused reservation (54 to 65,536) is skipped;"
+        + " a snapshot stands in for what those numbers may have told").isEqualTo(RelayMethods.STATE_SNAPSHOT);
+    assertThat(after).extracting(ReceivedNotification::seq).containsExactly(65_536L, 65_537L, 65_538L, 65_539L);
+    assertThat(stored).isEqualTo("stored 65540");
     assertThat(secondEpoch).isGreaterThan(firstEpoch);
+  }
+
+  /**
+   * Notifications are sent before they are stored: the DPU has some the killed host never stored.
+   * The restarted host never reuses their numbers; a snapshot stands in for them, and nothing
+   * reaches the DPU twice.
+   */
+  @Test
+  void notificationsSentButNotStoredAreNeverRenumberedAfterKill9() throws Exception {
+    pair = new RelayPair().dpu(DpuEndpointOptions.defaults());
+    int port = pair.dpu.actualPort();
+    Path store = dir.resolve("relay.db");
+    int sent = 20_000;
+
+    child = new Child(port, store, 1);
+    child.expect("started ");
+    pair.awaitConnected();
+    child.send("send " + sent);
+    pair.awaitReceived(sent);
+    child.kill();
+    long storedAtKill = lastSeqStored(store);
+
+    child = new Child(port, store, RelayHostOptions.DEFAULT_STORE_BATCH_SIZE);
+    child.expect("started ");
+    child.send("emit 5");
+    String stored = child.expect("stored ");
+    List<ReceivedNotification> got = pair.awaitReceived(sent + 6);
+
+    assertThat(storedAtKill).as("one commit per notification: the DPU had them before the store").isLessThan(sent);
+    assertThat(got.subList(0, sent)).extracting(ReceivedNotification::seq)
+        .containsExactlyElementsOf(LongStream.rangeClosed(1, sent).boxed().toList());
+    assertThat(got.get(sent).method()).isEqualTo(RelayMethods.STATE_SNAPSHOT);
+    assertThat(got.get(sent).seq()).as("the killed run's whole reservation is skipped").isEqualTo(65_536L);
+    assertThat(got.subList(sent + 1, sent + 6)).extracting(ReceivedNotification::seq)
+        .containsExactly(65_537L, 65_538L, 65_539L, 65_540L, 65_541L);
+    assertThat(got.subList(sent + 1, sent + 6)).extracting(n -> n.params().get("event"))
+        .containsExactly("E1", "E2", "E3", "E4", "E5");
+    assertThat(stored).isEqualTo("stored 65541");
+    assertThat(got).hasSize(sent + 6);
+  }
+
+  private static long lastSeqStored(Path store) throws SQLException {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + store);
+        ResultSet rs = c.createStatement().executeQuery("SELECT value FROM meta WHERE key = 'last_seq'")) {
+      return rs.next() ? rs.getLong(1) : 0;
+    }
   }
 }

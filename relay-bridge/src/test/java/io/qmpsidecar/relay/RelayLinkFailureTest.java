@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -92,15 +93,17 @@ class RelayLinkFailureTest {
       Await.result(pair.host.notify(Notification.vmLifecycle("vm1", "E" + i)));
     }
     proxy.start(proxy.port());
-    List<ReceivedNotification> first = pair.awaitReceived(1);
+    List<ReceivedNotification> first = pair.awaitReceived(11);
     long next = Await.result(pair.host.notify(Notification.vmLifecycle("vm1", "after")));
-    List<ReceivedNotification> got = pair.awaitReceived(2);
+    List<ReceivedNotification> got = pair.awaitReceived(12);
 
     assertThat(first.get(0).method()).isEqualTo(RelayMethods.STATE_SNAPSHOT);
-    assertThat(first.get(0).seq()).isEqualTo(50);
+    assertThat(first.get(0).seq()).as("numbered just before the oldest retained entry").isEqualTo(40);
     assertThat(first.get(0).params()).containsKeys("vms", "devices");
+    assertThat(first.subList(1, 11)).as("then the 10 retained ones").extracting(n -> n.params().get("event"))
+        .containsExactlyElementsOf(IntStream.rangeClosed(41, 50).mapToObj(i -> (Object) ("E" + i)).toList());
     assertThat(next).isEqualTo(51);
-    assertThat(got.get(1).seq()).isEqualTo(51);
+    assertThat(got.get(11).seq()).isEqualTo(51);
     assertThat(pair.executor.calls()).contains("snapshot");
   }
 }

@@ -57,7 +57,7 @@ final class HostSession implements RpcPeer.Inbound {
   void start() {
     peer.start(this);
     Map<String, Object> params = new LinkedHashMap<>(hello);
-    params.put("lastSeq", outbox.committedUpTo());
+    params.put("lastSeq", outbox.issuedUpTo());
     params.put("lastAcked", outbox.acked());
     params.put("firstRetained", outbox.firstRetained());
     peer.request(RelayMethods.HELLO, params).onComplete(ar -> {
@@ -73,8 +73,8 @@ final class HostSession implements RpcPeer.Inbound {
     });
   }
 
-  /** New notifications were stored. */
-  void committed() {
+  /** Notifications became sendable. */
+  void sendable() {
     pump();
   }
 
@@ -88,16 +88,16 @@ final class HostSession implements RpcPeer.Inbound {
     }
     onUp.accept(dpu);
     long dpuAcked = dpu.lastAcked();
-    if (dpuAcked > outbox.committedUpTo()) {
+    if (dpuAcked > outbox.issuedUpTo()) {
       log.warn("DPU {} acked seq {} but this store only issued up to {}: the store was reset;"
           + " numbering continues after {} and the DPU gets a state.snapshot numbered {}", dpu.dpuId(), dpuAcked,
-          outbox.committedUpTo(), dpuAcked, dpuAcked + 1);
+          outbox.issuedUpTo(), dpuAcked, dpuAcked + 1);
       state = State.SNAPSHOT;
       outbox.reserveAfter(dpuAcked).onComplete(ar -> {
         if (ar.failed()) {
           peer.close("could not move the outbox past the DPU's last ack: " + ar.cause().getMessage());
         } else {
-          sendSnapshot();
+          sendSnapshot(ar.result());
         }
       });
       return;
@@ -112,16 +112,16 @@ final class HostSession implements RpcPeer.Inbound {
     if (state != State.STREAMING || reading) {
       return;
     }
-    while (nextToSend <= outbox.committedUpTo()) {
+    while (nextToSend <= outbox.sendableUpTo()) {
       if (peer.writeQueueFull()) {
         peer.drainHandler(v -> pump());
         return;
       }
       if (nextToSend < outbox.firstRetained()) {
-        sendSnapshot();
+        sendSnapshot(outbox.firstRetained() - 1);
         return;
       }
-      Entry e = outbox.recent(nextToSend);
+      Entry e = outbox.entry(nextToSend);
       if (e == null) {
         replayFromStore();
         return;
@@ -143,6 +143,10 @@ final class HostSession implements RpcPeer.Inbound {
         return;
       }
       List<Entry> entries = ar.result();
+      if (entries.isEmpty() || entries.get(0).seq() > nextToSend) {
+        sendSnapshot(entries.isEmpty() ? outbox.storedUpTo() : entries.get(0).seq() - 1);
+        return;
+      }
       for (Entry e : entries) {
         if (e.seq() != nextToSend) {
           break;
@@ -155,12 +159,13 @@ final class HostSession implements RpcPeer.Inbound {
   }
 
   /**
-   * Sends a state.snapshot numbered with the last seq it covers; that is always above the DPU's
-   * lastAcked (an older entry is missing, or a number was reserved for it), so the DPU applies it.
+   * Sends a state.snapshot numbered {@code covers}, the last seq it replaces: entries the DPU
+   * needs are no longer retained, were skipped after a crash (numbers that may have been sent but
+   * were not stored), or a number was reserved for it. It is always above the DPU's lastAcked, so
+   * the DPU applies it, and built after everything up to it, so it reflects those entries.
    */
-  private void sendSnapshot() {
+  private void sendSnapshot(long covers) {
     state = State.SNAPSHOT;
-    long covers = outbox.committedUpTo();
     executor.snapshot().onComplete(ar -> {
       if (state != State.SNAPSHOT) {
         return;
@@ -174,7 +179,7 @@ final class HostSession implements RpcPeer.Inbound {
       params.put("vms", s.vms());
       params.put("devices", s.devices());
       String text = JsonRpcCodec.sequencedNotification(RelayMethods.STATE_SNAPSHOT, covers, params);
-      log.info("DPU missed notifications no longer retained; sent a state snapshot covering seq {}", covers);
+      log.info("DPU missed notifications this host no longer has; sent a state snapshot covering seq {}", covers);
       peer.write(text);
       nextToSend = covers + 1;
       state = State.STREAMING;

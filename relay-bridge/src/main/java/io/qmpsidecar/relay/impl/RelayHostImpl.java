@@ -22,6 +22,7 @@ import io.vertx.core.http.WebSocketConnectOptions;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +37,9 @@ public final class RelayHostImpl implements RelayHost {
   private final RequestExecutor executor;
   private final RelayDatabase db;
   private final StoreState state;
+  /** Most time a close waits for the outbox's last commit. */
+  static final long CLOSE_TIMEOUT_MS = 5000;
+
   private final Outbox outbox;
   private final OpLedger ledger;
   private final RequestDispatcher dispatcher;
@@ -54,11 +58,11 @@ public final class RelayHostImpl implements RelayHost {
     this.executor = executor;
     this.db = db;
     this.state = state;
-    this.outbox = new Outbox(new OutboxStore(db), state, options.maxPendingNotifications(),
-        options.storeBatchSize(), options.maxMessageBytes(), options.maxOutboxEntries(), this::committed);
+    this.outbox = new Outbox(vertx, new OutboxStore(db), state, options.maxPendingNotifications(),
+        options.storeBatchSize(), options.maxMessageBytes(), options.maxOutboxEntries(), this::sendable);
     this.ledger = new OpLedger(new OpStore(db, options.maxStoredOps()));
     this.dispatcher = new RequestDispatcher(vertx, executor, authorizer, ledger, options.executorTimeout(),
-        outbox::committedUpTo);
+        outbox::issuedUpTo);
     this.client = vertx.createWebSocketClient(Transport.client(options.tls(),
         (int) options.helloTimeout().toMillis(), options.maxMessageBytes()));
     this.backoff = new Backoff(options.reconnectInitialDelay(), options.reconnectMaxDelay());
@@ -75,7 +79,7 @@ public final class RelayHostImpl implements RelayHost {
     Context context = vertx.getOrCreateContext();
     Promise<RelayHost> promise = Promise.promise();
     context.runOnContext(v -> RelayDatabase.open(vertx, options.storePath(), options.syncEveryCommit())
-        .compose(db -> new OutboxStore(db).load()
+        .compose(db -> new OutboxStore(db).load(Outbox.RESERVATION)
             .compose(state -> new OpStore(db, options.maxStoredOps()).unfinished().map(unfinished -> {
               RelayHostImpl host = new RelayHostImpl(vertx, context, options, executor, authorizer, db, state);
               host.resumeUnfinished(unfinished);
@@ -86,6 +90,12 @@ public final class RelayHostImpl implements RelayHost {
           log.info("relay host {} started: epoch {}, last seq {}, last acked {}, dialing {}:{}{}",
               options.hostId(), host.state.epoch(), host.state.lastSeq(), host.state.lastAcked(),
               options.dpuHost(), options.dpuPort(), options.path());
+          if (host.state.skippedFrom() > 0) {
+            log.warn("the last run of relay host {} stopped without closing its outbox: numbers {} to {} may have"
+                + " reached the DPU without being stored; they are never used again, and a DPU that lacks what"
+                + " they told gets a state.snapshot in their place", options.hostId(), host.state.skippedFrom(),
+                host.state.lastSeq());
+          }
           if (options.tls() != null) {
             vertx.executeBlocking(() -> TlsFailures.ownCertificateProblem(options.tls()))
                 .onSuccess(problem -> {
@@ -146,9 +156,14 @@ public final class RelayHostImpl implements RelayHost {
       if (session != null) {
         session.close("the relay host is shutting down");
       }
-      outbox.close();
       linkHandler.handle(new LinkState(LinkState.Status.CLOSED, null));
-      client.close().eventually(db::close).onComplete(promise);
+      outbox.close().timeout(CLOSE_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+          .onFailure(e -> {
+            onContext(outbox::abandon);
+            log.warn("relay host {} closed without storing all its notifications ({}); the next start skips"
+                + " the numbers this run reserved", options.hostId(), e.getMessage());
+          })
+          .eventually(client::close).eventually(db::close).onComplete(promise);
     });
     return promise.future();
   }
@@ -210,9 +225,9 @@ public final class RelayHostImpl implements RelayHost {
     redialTimer = vertx.setTimer(delay, t -> dial());
   }
 
-  private void committed() {
+  private void sendable() {
     if (session != null) {
-      session.committed();
+      session.sendable();
     }
   }
 

@@ -23,10 +23,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A relay host in its own JVM, for the kill -9 test. Args: DPU port, store path. Prints
- * {@code started <epoch>}, {@code executed <call>} for each attach it runs, {@code resumed <opId>}
- * for each operation it reconciles at start, and for the stdin command {@code emit N} emits N
- * notifications and prints {@code stored <last seq>}.
+ * A relay host in its own JVM, for the kill -9 tests. Args: DPU port, store path, and optionally
+ * the store's batch size (1 makes storing much slower than sending). Prints {@code started <epoch>},
+ * {@code executed <call>} for each attach it runs, {@code resumed <opId>} for each operation it
+ * reconciles at start; for the stdin command {@code emit N} emits N notifications and prints
+ * {@code stored <last seq>}, for {@code send N} emits N and prints {@code emitted N} without
+ * waiting for them to be stored.
  */
 public final class HostProcessMain {
 
@@ -69,7 +71,8 @@ public final class HostProcessMain {
       }
     };
     RelayHostOptions options = RelayHostOptions.of("127.0.0.1", Integer.parseInt(args[0]), RelayPair.HOST_ID,
-        Path.of(args[1])).withReconnectInitialDelay(Duration.ofMillis(50)).withReconnectMaxDelay(Duration.ofMillis(300));
+        Path.of(args[1])).withStoreBatchSize(args.length > 2 ? Integer.parseInt(args[2])
+            : RelayHostOptions.DEFAULT_STORE_BATCH_SIZE).withReconnectInitialDelay(Duration.ofMillis(50)).withReconnectMaxDelay(Duration.ofMillis(300));
     RelayHost[] started = new RelayHost[1];
     recording.notifyThrough(n -> started[0].notify(n));
     RelayHost host = Await.result(RelayHost.start(vertx, options, printing, new PrefixAuthorizer()));
@@ -88,6 +91,12 @@ public final class HostProcessMain {
           last = Await.result(f);
         }
         System.out.println("stored " + last);
+      } else if (line.startsWith("send ")) {
+        int count = Integer.parseInt(line.substring(5).trim());
+        for (int i = count; i > 0; i--) {
+          host.notify(Notification.vmLifecycle("vm1", "E" + ++emitted));
+        }
+        System.out.println("emitted " + count);
       }
     }
     Await.result(host.close());

@@ -1,10 +1,6 @@
 package io.qmpsidecar.relay.impl.store;
 
-import io.qmpsidecar.relay.Notification;
-import io.qmpsidecar.relay.RelayMethods;
-import io.qmpsidecar.relay.impl.codec.JsonRpcCodec;
 import io.vertx.core.Future;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -13,19 +9,36 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The durable outbox: sequence-numbered notification messages, pruned when acked or over the cap. */
+/**
+ * The durable outbox: sequence-numbered notification messages, pruned when acked or over the cap,
+ * and the reservation of numbers its host may send before they are stored.
+ */
 public final class OutboxStore {
 
   /** One stored message: its sequence number and its complete JSON-RPC text. */
   public record Entry(long seq, String text) {}
 
   /**
-   * The outcome of one group commit.
+   * One message to store.
    *
-   * @param entries per input notification, the stored entry, or null when it was too large
-   * @param firstRetained the oldest sequence number still stored after the cap was applied
+   * @param endsOp the opId of the operation an op.completed / op.failed ends, else null
    */
-  public record Appended(List<Entry> entries, long firstRetained) {}
+  public record Item(Entry entry, String endsOp) {}
+
+  /**
+   * One group commit.
+   *
+   * @param items messages to store, in sequence order
+   * @param lastSeq the last number used once this commit is stored (at least the last item's)
+   * @param acked the DPU's cumulative ack to record; what it covers is dropped
+   * @param reserved the new reservation (the highest number the host may send unstored), or
+   *     {@link #KEEP_RESERVATION}
+   * @param maxEntries most entries kept; beyond, the oldest are dropped
+   */
+  public record Commit(List<Item> items, long lastSeq, long acked, long reserved, long maxEntries) {}
+
+  /** {@link Commit#reserved} that keeps the stored reservation. */
+  public static final long KEEP_RESERVATION = -1;
 
   private final RelayDatabase db;
 
@@ -33,88 +46,67 @@ public final class OutboxStore {
     this.db = db;
   }
 
-  /** Starts a new epoch and reads the counters. */
-  public Future<StoreState> load() {
+  /**
+   * Starts a new epoch, reads the counters and reserves the numbers this run may send before
+   * storing them. When the last run did not release its reservation (it was killed, or the host
+   * crashed), the numbers it reserved may have reached the DPU unstored: they are skipped, never
+   * reused.
+   */
+  public Future<StoreState> load(long reservation) {
     return db.run("read the outbox counters", c -> {
       long epoch = Schema.get(c, Schema.EPOCH) + 1;
       Schema.put(c, Schema.EPOCH, epoch);
-      long lastSeq = Schema.get(c, Schema.LAST_SEQ);
+      long stored = Schema.get(c, Schema.LAST_SEQ);
+      long lastSeq = Math.max(stored, Schema.get(c, Schema.RESERVED));
+      Schema.put(c, Schema.LAST_SEQ, lastSeq);
+      long reserved = lastSeq + reservation;
+      Schema.put(c, Schema.RESERVED, reserved);
       long first = lastSeq + 1;
       try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT min(seq) FROM outbox")) {
         if (rs.next() && rs.getObject(1) != null) {
           first = rs.getLong(1);
         }
       }
-      return new StoreState(epoch, lastSeq, Schema.get(c, Schema.LAST_ACKED), first);
+      return new StoreState(epoch, lastSeq, Schema.get(c, Schema.LAST_ACKED), first, reserved,
+          lastSeq > stored ? stored + 1 : 0);
     });
   }
 
   /**
-   * Stores a batch in one transaction, numbering from {@code nextSeq}; a notification whose
-   * message exceeds {@code maxBytes} gets no number. Keeps at most {@code maxEntries} entries.
-   * Records the DPU's cumulative ack {@code acked} in the same transaction and drops what it
-   * covers, so that acks cost no commit of their own. An op.completed / op.failed marks its
-   * operation ended in the same transaction: after a crash, an operation is resumed exactly when
-   * its end was not stored.
+   * Stores one group commit in one transaction. Records the DPU's cumulative ack in it and drops
+   * what it covers, so that acks cost no commit of their own. An op.completed / op.failed marks
+   * its operation ended in the same transaction: after a crash, an operation is resumed exactly
+   * when its end was not stored.
+   *
+   * @return completes with the oldest sequence number still stored afterwards
    */
-  public Future<Appended> append(List<Notification> batch, long nextSeq, int maxBytes, long maxEntries, long acked) {
+  public Future<Long> commit(Commit commit) {
     return db.run("store notifications", c -> {
-      List<Entry> entries = new ArrayList<>(batch.size());
-      long seq = nextSeq;
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO outbox (seq, body) VALUES (?, ?)");
-          PreparedStatement end = c.prepareStatement("UPDATE ops SET ended = ? WHERE op_id = ? AND ended IS NULL")) {
-        for (Notification n : batch) {
-          String text = JsonRpcCodec.sequencedNotification(n.method(), seq, n.params());
-          if (text.length() > maxBytes / 3 && text.getBytes(StandardCharsets.UTF_8).length > maxBytes) {
-            entries.add(null);
-            continue;
+      if (!commit.items().isEmpty()) {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO outbox (seq, body) VALUES (?, ?)");
+            PreparedStatement end = c.prepareStatement("UPDATE ops SET ended = ? WHERE op_id = ? AND ended IS NULL")) {
+          for (Item item : commit.items()) {
+            ps.setLong(1, item.entry().seq());
+            ps.setString(2, item.entry().text());
+            ps.addBatch();
+            if (item.endsOp() != null) {
+              end.setLong(1, item.entry().seq());
+              end.setString(2, item.endsOp());
+              end.addBatch();
+            }
           }
-          ps.setLong(1, seq);
-          ps.setString(2, text);
-          ps.addBatch();
-          if (endsAnOperation(n)) {
-            end.setLong(1, seq);
-            end.setString(2, String.valueOf(n.params().get("opId")));
-            end.addBatch();
-          }
-          entries.add(new Entry(seq, text));
-          seq++;
+          ps.executeBatch();
+          end.executeBatch();
         }
-        ps.executeBatch();
-        end.executeBatch();
       }
-      long lastSeq = seq - 1;
-      Schema.put(c, Schema.LAST_SEQ, lastSeq);
-      Schema.put(c, Schema.LAST_ACKED, acked);
-      long firstRetained = Math.max(Math.max(1, lastSeq - maxEntries + 1), acked + 1);
+      Schema.put(c, Schema.LAST_SEQ, commit.lastSeq());
+      Schema.put(c, Schema.LAST_ACKED, commit.acked());
+      if (commit.reserved() != KEEP_RESERVATION) {
+        Schema.put(c, Schema.RESERVED, commit.reserved());
+      }
+      long firstRetained = Math.max(Math.max(1, commit.lastSeq() - commit.maxEntries() + 1), commit.acked() + 1);
       deleteBelow(c, firstRetained);
-      return new Appended(entries, firstRetained);
-    });
-  }
-
-  private static boolean endsAnOperation(Notification n) {
-    return (RelayMethods.OP_COMPLETED.equals(n.method()) || RelayMethods.OP_FAILED.equals(n.method()))
-        && n.params().get("opId") != null;
-  }
-
-  /** Records the DPU's cumulative ack and drops what it covers. */
-  public Future<Void> acked(long seq) {
-    return db.run("prune acked notifications", c -> {
-      Schema.put(c, Schema.LAST_ACKED, seq);
-      deleteBelow(c, seq + 1);
-      return null;
-    });
-  }
-
-  /**
-   * Moves the sequence past {@code seq} (a DPU acked numbers this store never issued: it was reset)
-   * and drops everything up to it.
-   */
-  public Future<Void> skipTo(long seq) {
-    return db.run("advance the sequence", c -> {
-      Schema.put(c, Schema.LAST_SEQ, Math.max(seq, Schema.get(c, Schema.LAST_SEQ)));
-      deleteBelow(c, seq + 1);
-      return null;
+      return firstRetained;
     });
   }
 

@@ -16,6 +16,8 @@ final class Schema {
   static final String LAST_SEQ = "last_seq";
   static final String LAST_ACKED = "last_acked";
   static final String EPOCH = "epoch";
+  /** The highest sequence number this store allows its host to send before storing it. */
+  static final String RESERVED = "reserved_seq";
 
   private Schema() {}
 
