@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * bin/qmp-sidecar over the packaged jar: its JVM profiles, a clear refusal of an unknown one, and
- * the daemon's log formats as the launcher starts it.
+ * the daemon's log formats and command line as the launcher starts it.
  */
 class LauncherIT {
   private static final Path LAUNCHER = Path.of("..", "bin", "qmp-sidecar").toAbsolutePath().normalize();
@@ -53,6 +53,13 @@ class LauncherIT {
     assertThat(json.output().lines().filter(l -> l.contains("qmp-sidecar ready in")))
         .singleElement().asString()
         .startsWith("{").contains("\"level\":\"INFO\"", "\"loggerName\":\"io.qmpsidecar.sidecar.daemon.Sidecar\"");
+  }
+
+  @Test
+  void runRefusesAnUnknownOptionWithItsUsage() throws Exception {
+    Run run = launch(Map.of(), "run", "--no-such-option");
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.output()).contains("Unknown option: '--no-such-option'", "Usage: qmp-sidecar run");
   }
 
   private static String[] daemon(Path dir, String... more) {
