@@ -21,7 +21,11 @@ import java.util.concurrent.TimeUnit;
  * of the machine's memory as heap, both JIT tiers) as the baseline, the launcher's options without
  * the archive, and the launcher's {@code host} profile. Start-up is process start to {@code GET
  * /readyz} answering 200 over the API socket; idle RSS is {@code VmRSS} from /proc after
- * {@value #IDLE_SECONDS} s idle. The variants run in alternating rounds.
+ * {@value #IDLE_SECONDS} s idle, and of it, what no other process shares ({@code Private_Dirty}
+ * from {@code smaps_rollup}: the heap, metaspace, stacks, and pages of mapped files the process
+ * wrote to). The rest are clean pages of files (libjvm, the class-data archives, the jars) that
+ * every sidecar on a host maps from the same page cache, so each further sidecar costs about the
+ * unshared figure. The variants run in alternating rounds.
  */
 public final class FootprintBench {
   private static final int ROUNDS = 3;
@@ -61,7 +65,7 @@ public final class FootprintBench {
     }
   }
 
-  private record Sample(double startMillis, long rssKiB, String jvmOptions) {}
+  private record Sample(double startMillis, long rssKiB, long unsharedKiB, String jvmOptions) {}
 
   private static void run(Map<String, List<Sample>> samples, Map<String, String> options, String name,
       List<String> command, Map<String, String> env, Path dir, String qmp) throws Exception {
@@ -90,7 +94,8 @@ public final class FootprintBench {
       BenchSidecar.awaitReady(api, READY);
       double startMillis = (System.nanoTime() - t0) / 1e6;
       Thread.sleep(idleSeconds * 1000L);
-      return new Sample(startMillis, vmRssKiB(p.pid()), jvmOptions(p.pid()));
+      return new Sample(startMillis, kiB(p.pid(), "status", "VmRSS:"), kiB(p.pid(), "smaps_rollup", "Private_Dirty:"),
+          jvmOptions(p.pid()));
     } finally {
       p.destroy();
       if (!p.waitFor(30, TimeUnit.SECONDS)) {
@@ -100,13 +105,14 @@ public final class FootprintBench {
     }
   }
 
-  private static long vmRssKiB(long pid) throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-      if (line.startsWith("VmRSS:")) {
+  /** A figure in kB from a /proc file of the process, e.g. {@code VmRSS:} in {@code status}. */
+  private static long kiB(long pid, String file, String key) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), file))) {
+      if (line.startsWith(key)) {
         return Long.parseLong(line.replaceAll("[^0-9]", ""));
       }
     }
-    throw new IOException("no VmRSS in /proc/" + pid + "/status");
+    throw new IOException("no " + key + " in /proc/" + pid + "/" + file);
   }
 
   /** The options the JVM was started with: its command line up to {@code -jar}. */
@@ -119,18 +125,23 @@ public final class FootprintBench {
   }
 
   private static void print(Map<String, List<Sample>> samples, Map<String, String> options) {
-    System.out.printf("%nOne VM (QEMU qtest), median of %d alternating rounds; RSS after %d s idle%n", ROUNDS, IDLE_SECONDS);
+    System.out.printf("%nOne VM (QEMU qtest), median of %d alternating rounds; RSS after %d s idle; unshared: Private_Dirty%n",
+        ROUNDS, IDLE_SECONDS);
     samples.keySet().forEach(name -> System.out.printf("  %-32s JVM options: %s%n", name,
         options.get(name).isEmpty() ? "(none)" : options.get(name)));
     List<Sample> base = samples.values().iterator().next();
     double baseStart = median(base, true);
     double baseRss = median(base, false);
+    double baseUnshared = BenchStats.median(base.stream().map(x -> (double) x.unsharedKiB()).toList());
     System.out.printf("%-32s %-22s %12s %12s %8s%n", "variant", "metric", "value", "baseline", "ratio");
     samples.forEach((name, list) -> {
       double start = median(list, true);
       double rss = median(list, false);
       System.out.printf("%-32s %-22s %9.0f ms %9.0f ms %7.2fx%n", name, "start-up to ready", start, baseStart, start / baseStart);
       System.out.printf("%-32s %-22s %8.1f MiB %8.1f MiB %7.2fx%n", name, "idle RSS", rss / 1024, baseRss / 1024, rss / baseRss);
+      double unshared = BenchStats.median(list.stream().map(x -> (double) x.unsharedKiB()).toList());
+      System.out.printf("%-32s %-22s %8.1f MiB %8.1f MiB %7.2fx%n", name, "of it unshared", unshared / 1024,
+          baseUnshared / 1024, unshared / baseUnshared);
     });
   }
 

@@ -40,7 +40,23 @@ public final class QmpSidecarCommand implements Callable<Integer> {
     return new CommandLine(new QmpSidecarCommand()).setExecutionExceptionHandler(new CliFailures());
   }
 
-  public static void main(String[] args) {
-    System.exit(commandLine().execute(args));
+  /**
+   * Builds the command line with {@code run} as the only subcommand: the same parsing, help and
+   * failures for {@code run}, without the reflection over every other command's options (picocli
+   * is compiled for Java 5, so the class-data archive cannot hold its classes and each one it
+   * loads is verified at start).
+   */
+  static CommandLine daemonCommandLine() {
+    return new CommandLine(new Daemon()).setExecutionExceptionHandler(new CliFailures());
   }
+
+  public static void main(String[] args) {
+    CommandLine cli = args.length > 0 && args[0].equals("run") ? daemonCommandLine() : commandLine();
+    System.exit(cli.execute(args));
+  }
+
+  /** The top command as the daemon sees it: {@code qmp-sidecar run}. */
+  @Command(name = "qmp-sidecar", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+      subcommands = RunCommand.class)
+  static final class Daemon {}
 }

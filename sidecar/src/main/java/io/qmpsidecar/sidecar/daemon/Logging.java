@@ -2,8 +2,6 @@ package io.qmpsidecar.sidecar.daemon;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.joran.JoranConfigurator;
-import ch.qos.logback.core.joran.spi.JoranException;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,14 +22,7 @@ public final class Logging {
       return;
     }
     if (json) {
-      context.reset();
-      JoranConfigurator configurator = new JoranConfigurator();
-      configurator.setContext(context);
-      try {
-        configurator.doConfigure(Logging.class.getResource("/logback-json.xml"));
-      } catch (JoranException e) {
-        throw new IllegalStateException("cannot configure JSON logging: " + e.getMessage(), e);
-      }
+      LogConfigurator.apply(context, true);
     }
     if (verbose) {
       context.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(Level.INFO);

@@ -4,12 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** bin/qmp-sidecar over the packaged jar: its JVM profiles, and a clear refusal of an unknown one. */
+/**
+ * bin/qmp-sidecar over the packaged jar: its JVM profiles, a clear refusal of an unknown one, and
+ * the daemon's log formats and command line as the launcher starts it.
+ */
 class LauncherIT {
   private static final Path LAUNCHER = Path.of("..", "bin", "qmp-sidecar").toAbsolutePath().normalize();
 
@@ -33,6 +38,35 @@ class LauncherIT {
     Run host = launch(Map.of("QMP_SIDECAR_JVM", "host", "JAVA_OPTS", "-Xlog:gc:stdout"), "version");
     assertThat(host.exit()).as(host.output()).isZero();
     assertThat(host.output()).contains("Using G1", "qmp-sidecar");
+  }
+
+  @Test
+  void theDaemonLogsHumanLinesOrJsonLinesAtTheLevelAsked(@TempDir Path dir) throws Exception {
+    Run human = launch(Map.of("QMP_SIDECAR_LOG_LEVEL", "INFO"), daemon(dir.resolve("human")));
+    assertThat(human.exit()).as(human.output()).isZero();
+    assertThat(human.output()).containsPattern("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO  Sidecar - qmp-sidecar ready in");
+    Run quiet = launch(Map.of(), daemon(dir.resolve("quiet")));
+    assertThat(quiet.exit()).as(quiet.output()).isZero();
+    assertThat(quiet.output()).doesNotContain("qmp-sidecar ready");
+    Run json = launch(Map.of(), daemon(dir.resolve("json"), "--set", "log.format=json"));
+    assertThat(json.exit()).as(json.output()).isZero();
+    assertThat(json.output().lines().filter(l -> l.contains("qmp-sidecar ready in")))
+        .singleElement().asString()
+        .startsWith("{").contains("\"level\":\"INFO\"", "\"loggerName\":\"io.qmpsidecar.sidecar.daemon.Sidecar\"");
+  }
+
+  @Test
+  void runRefusesAnUnknownOptionWithItsUsage() throws Exception {
+    Run run = launch(Map.of(), "run", "--no-such-option");
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.output()).contains("Unknown option: '--no-such-option'", "Usage: qmp-sidecar run");
+  }
+
+  private static String[] daemon(Path dir, String... more) {
+    List<String> args = new ArrayList<>(List.of("run", "--exit-when-ready",
+        "--set", "api.socket=" + dir.resolve("api.sock"), "--set", "stateDir=" + dir.resolve("state"), "--set", "proxy.dir=" + dir.resolve("proxy")));
+    args.addAll(List.of(more));
+    return args.toArray(String[]::new);
   }
 
   @Test
