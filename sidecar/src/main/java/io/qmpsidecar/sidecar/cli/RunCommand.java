@@ -40,7 +40,7 @@ final class RunCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     long t0 = System.nanoTime();
     SidecarConfig c = config.load(System.getenv());
-    Logging.configure(c.logFormat(), verbose, System.getenv());
+    Logging.configure(c.log().format(), c.log().auditFile(), verbose, System.getenv());
     Sidecar sidecar;
     try {
       sidecar = Sidecar.start(c, START_TIMEOUT);

@@ -115,6 +115,7 @@ public final class ConfigLoader {
     k.put("timeouts.detach", "30s");
     k.put("timeouts.shutdown", "10s");
     k.put("log.format", "auto");
+    k.put("log.auditFile", null);
     k.put("events.replay", Integer.toString(DEFAULT_REPLAY));
     k.put("automation.maxPerSecond", Integer.toString(DEFAULT_ACTIONS_PER_SECOND));
     k.put("liveUpdate.launcher", "");
@@ -316,6 +317,13 @@ public final class ConfigLoader {
     if (!Set.of("auto", "human", "json").contains(format)) {
       problems.add("log.format: '" + format + "' must be auto, human or json");
     }
+    Path auditFile = path(text(tree, "log.auditFile"));
+    if (auditFile != null && !auditFile.isAbsolute()) {
+      problems.add("log.auditFile: '" + auditFile + "' must be an absolute path, e.g. /var/log/qmp-sidecar/audit.json");
+    } else if (auditFile != null && !Files.isDirectory(auditFile.toAbsolutePath().getParent())) {
+      problems.add("log.auditFile: " + auditFile.getParent() + " is not a directory; create it (writable by the daemon)"
+          + " or choose another file");
+    }
     SidecarConfig.Relay relay = relay(tree, path(text(tree, "stateDir")), problems);
     SidecarConfig.Timeouts timeouts = new SidecarConfig.Timeouts(duration(tree, "timeouts.command", problems),
         duration(tree, "timeouts.attach", problems), duration(tree, "timeouts.detach", problems),
@@ -334,7 +342,7 @@ public final class ConfigLoader {
         path(text(tree, "proxy.dir")),
         new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot")),
             vfioDrivers),
-        relay, timeouts, format, proxy(tree, problems), new SidecarConfig.Events(number(tree, "events.replay", 1, MAX_REPLAY, problems)),
+        relay, timeouts, new SidecarConfig.Log(format, auditFile), proxy(tree, problems), new SidecarConfig.Events(number(tree, "events.replay", 1, MAX_REPLAY, problems)),
         new SidecarConfig.Automation(number(tree, "automation.maxPerSecond", 1, MAX_ACTIONS_PER_SECOND, problems),
             HooksBinding.bind(tree.path("hooks"), problems)),
         new SidecarConfig.LiveUpdate(list(tree, "liveUpdate.launcher"), liveUpdateBinaries(tree, problems),

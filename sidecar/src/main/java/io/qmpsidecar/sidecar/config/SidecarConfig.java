@@ -22,7 +22,7 @@ public record SidecarConfig(
     Host host,
     Relay relay,
     Timeouts timeouts,
-    String logFormat,
+    Log log,
     Proxy proxy,
     Events events,
     Automation automation,
@@ -147,6 +147,14 @@ public record SidecarConfig(
       return consumers.getOrDefault(vm, List.of());
     }
   }
+
+  /**
+   * Logging.
+   *
+   * @param format {@code auto}, {@code human} or {@code json}
+   * @param auditFile the file the audit records go to, as JSON lines, or null: on stderr
+   */
+  public record Log(String format, Path auditFile) {}
 
   /** How long each kind of operation may take. */
   public record Timeouts(Duration command, Duration attach, Duration detach, Duration shutdown) {}

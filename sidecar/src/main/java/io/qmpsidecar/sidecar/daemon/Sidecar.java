@@ -223,7 +223,7 @@ public final class Sidecar {
         Map.entry("libvirt", !next.libvirt().equals(now.libvirt())), Map.entry("events", !next.events().equals(now.events())),
         Map.entry("automation", next.automation().maxActionsPerSecond() != now.automation().maxActionsPerSecond()),
         Map.entry("hooks", !next.automation().hooks().equals(now.automation().hooks())),
-        Map.entry("liveUpdate", !next.liveUpdate().equals(now.liveUpdate())));
+        Map.entry("liveUpdate", !next.liveUpdate().equals(now.liveUpdate())), Map.entry("log", !next.log().equals(now.log())));
     changed.forEach((key, differs) -> {
       if (differs) {
         restart.add(key);

@@ -35,6 +35,22 @@ class ConfigLoaderTest {
     assertThat(c.events().replay()).isEqualTo(4096);
     assertThat(c.automation().maxActionsPerSecond()).isEqualTo(10);
     assertThat(c.automation().hooks()).isEmpty();
+    assertThat(c.log()).isEqualTo(new SidecarConfig.Log("auto", null));
+  }
+
+  @Test
+  void theAuditFileIsAnAbsolutePathInAnExistingDirectory() {
+    Path audit = dir.resolve("audit.json");
+    assertThat(ConfigLoader.load(null, Map.of("QMP_SIDECAR_LOG_AUDIT_FILE", audit.toString()), List.of(), List.of())
+        .log().auditFile()).isEqualTo(audit);
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), List.of("log.auditFile=audit.json",
+        "log.format=json"), List.of())).isInstanceOfSatisfying(SidecarException.class,
+            e -> assertThat((List<String>) e.detail("problems")).containsExactly("log.auditFile: 'audit.json' must be"
+                + " an absolute path, e.g. /var/log/qmp-sidecar/audit.json"));
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), List.of("log.auditFile=" + dir.resolve("no/audit.json")),
+        List.of())).isInstanceOfSatisfying(SidecarException.class,
+            e -> assertThat((List<String>) e.detail("problems")).containsExactly("log.auditFile: " + dir.resolve("no")
+                + " is not a directory; create it (writable by the daemon) or choose another file"));
   }
 
   @Test
