@@ -236,9 +236,13 @@ public final class RuleRunner {
     try {
       MDC.put("vm", p.event().vm());
       MDC.put("caller", p.action().request().caller().id());
-      AUDIT.info("automation {} {} on VM {} for event {} ({}): {}", p.action().request().caller().id(),
-          p.action().request().command(), p.event().vm(), p.event().id(), p.event().type(),
-          outcome.equals("ran") ? "ran" : outcome + ": " + data.path("error").asText());
+      String result = outcome.equals("ran") ? "ran" : outcome + ": " + data.path("error").asText();
+      AUDIT.atInfo().addKeyValue("caller", p.action().request().caller().id())
+          .addKeyValue("command", p.action().request().command()).addKeyValue("rule", p.action().ruleId())
+          .addKeyValue("vm", p.event().vm()).addKeyValue("event", p.event().id())
+          .addKeyValue("eventType", p.event().type()).addKeyValue("outcome", outcome)
+          .log("automation {} {} on VM {} for event {} ({}): {}", p.action().request().caller().id(),
+              p.action().request().command(), p.event().vm(), p.event().id(), p.event().type(), result);
     } finally {
       MDC.clear();
     }

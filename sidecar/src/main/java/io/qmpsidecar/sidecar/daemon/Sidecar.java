@@ -57,7 +57,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Sidecar {
   private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
-  private static final Logger AUDIT = LoggerFactory.getLogger("io.qmpsidecar.audit");
 
   private volatile SidecarConfig config;
   private final Vertx vertx;
@@ -109,7 +108,7 @@ public final class Sidecar {
     try {
       SidecarMetrics metrics = new SidecarMetrics();
       PolicyEngine policy = new PolicyEngine(loaded, ValueSets.of(config.policy().valueSets()),
-          record -> AUDIT.info("{}", record), Clock.systemUTC());
+          new AuditLog(), Clock.systemUTC());
       Path stateDir = await(vertx.executeBlocking(() -> Files.createDirectories(config.stateDir()))
           .recover(e -> Future.failedFuture(new IllegalStateException("cannot create the state directory "
               + config.stateDir() + ": " + e + "; create it or set stateDir", e))), timeout);

@@ -107,16 +107,16 @@ public final class Migrations {
       MigrationParameters parameters) {
     VmHandle source;
     VmHandle target;
+    String opId = OperationTrace.newOpId("migrate");
     try {
       source = vms.get(vm);
       target = vms.get(destination);
       gate.require(new PolicyRequest(caller, "migrate", JsonNodeFactory.instance.objectNode().put("uri", uri),
           RequestContext.of(Via.MIGRATE)),
-          "migrate " + vm + " to " + uri);
+          "migrate " + vm + " to " + uri, vm, opId);
     } catch (SidecarException e) {
       return Future.failedFuture(e);
     }
-    String opId = OperationTrace.newOpId("migrate");
     OperationsHotplug hotplug = new OperationsHotplug(vertx, operations, events, caller, opId);
     if ((source.libvirt() == null) != (target.libvirt() == null)) {
       return Future.failedFuture(MigrationFailures.refused(vm, List.of(), "VM " + vm + " and VM " + destination

@@ -195,7 +195,7 @@ public final class Operations {
     AttachAuthorizer authorizer = (c, what, arguments, facts) -> {
       RequestContext context = RequestContext.of(Via.ATTACH);
       gate.require(new PolicyRequest(c, "device_add", arguments, facts.map(context::withHotplug).orElse(context)),
-          what);
+          what, r.vm(), r.opId());
       accepted.tryComplete();
     };
     // In the VM's turn the guard is asked first, before the flow reads the host or decides.
@@ -253,7 +253,8 @@ public final class Operations {
               : Future.failedFuture(noSuchDevice(vm, id)));
       done = exists.compose(v -> {
         gate.require(new PolicyRequest(caller, "device_del", JSON.objectNode().put("id", id),
-            facts(RequestContext.of(Via.DETACH), caller, recorded)), "detach " + id + " from VM " + vm);
+            facts(RequestContext.of(Via.DETACH), caller, recorded)), "detach " + id + " from VM " + vm, vm,
+            request.opId());
         // In its turn the detach reads the record again: an operation before it may have changed it.
         GuardedOperation guarded = GuardedOperation.detach(caller, request);
         if (isLibvirt(vm)) {

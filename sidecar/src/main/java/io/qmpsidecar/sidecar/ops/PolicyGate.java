@@ -6,6 +6,7 @@ import io.qmpsidecar.policy.PolicyRequest;
 import io.qmpsidecar.sidecar.failure.Failures;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import java.util.Objects;
+import org.slf4j.MDC;
 
 /**
  * The one place where the policy decides: every request of every entry point reaches the engine
@@ -39,6 +40,16 @@ public final class PolicyGate {
     Decision d = decide(request);
     if (!d.allowed()) {
       throw Failures.denied(request.caller(), what, d);
+    }
+  }
+
+  /**
+   * As {@link #require(PolicyRequest, String)}, for operation {@code opId} on VM {@code vm}: both
+   * are in the MDC while the engine decides, so the audit record names them.
+   */
+  public void require(PolicyRequest request, String what, String vm, String opId) {
+    try (MDC.MDCCloseable v = MDC.putCloseable("vm", vm); MDC.MDCCloseable o = MDC.putCloseable("op", opId)) {
+      require(request, what);
     }
   }
 }

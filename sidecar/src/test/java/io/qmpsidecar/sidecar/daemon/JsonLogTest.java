@@ -10,11 +10,16 @@ import ch.qos.logback.core.OutputStreamAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.qmpsidecar.policy.Caller;
+import io.qmpsidecar.policy.Policies;
+import io.qmpsidecar.policy.PolicyEngine;
+import io.qmpsidecar.policy.PolicyRequest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -28,10 +33,23 @@ import org.slf4j.MDC;
 /**
  * The JSON log lines as a log shipper or {@code jq} reads them: each line one object with the
  * message as written (arguments in place), an ISO-8601 time, the level, the logger, the MDC and
- * the key/values; journald priorities only on request.
+ * the key/values; audit records as fields in their own file; journald priorities only on request.
  */
 class JsonLogTest {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String POLICY = """
+      version: 1
+      name: audit-test
+      rules:
+        - id: vnc
+          effect: allow
+          callers: ["api:ops"]
+          commands: ["set_password"]
+          reason: operators may set the VNC password
+      default:
+        effect: deny
+        reason: not allowed
+      """;
 
   @TempDir Path dir;
   private final LoggerContext context = new LoggerContext();
@@ -135,5 +153,38 @@ class JsonLogTest {
     assertThat(Logging.isJournal(stream, stderr)).isTrue();
     assertThat(Logging.isJournal(stream, Files.createFile(other.resolve("redirected")))).isFalse();
     assertThat(Logging.isJournal(null, stderr)).isFalse();
+  }
+
+  @Test
+  void anAuditRecordIsOneLineOfFieldsInTheAuditFileWithSecretsRedacted() throws IOException {
+    Path auditFile = dir.resolve("audit.json");
+    LogConfigurator.apply(context, true, false, auditFile);
+    PolicyEngine engine = new PolicyEngine(Policies.parse(POLICY, "policy.yaml", false),
+        new AuditLog(context.getLogger(LogConfigurator.AUDIT_LOGGER)), Clock.systemUTC());
+    MDC.put("vm", "vm1");
+    MDC.put("op", "attach-1234");
+    engine.decide(PolicyRequest.of(Caller.api("ops"), "set_password",
+        JsonNodeFactory.instance.objectNode().put("protocol", "vnc").put("password", "hunter2")));
+    MDC.clear();
+    engine.decide(PolicyRequest.of(Caller.api("guest"), "quit", JsonNodeFactory.instance.objectNode()));
+    context.stop();
+
+    String text = Files.readString(auditFile);
+    assertThat(text).doesNotContain("hunter2");
+    List<JsonNode> lines = lines(text);
+    assertThat(lines).hasSize(2);
+    JsonNode allowed = lines.get(0);
+    assertThat(allowed.path("logger").asText()).isEqualTo(LogConfigurator.AUDIT_LOGGER);
+    assertThat(allowed.path("kv")).isEqualTo(JSON.readTree("""
+        {"caller":"api:ops","command":"set_password","arguments":{"protocol":"vnc","password":"***"},
+         "effect":"allow","rule":"vnc","reason":"operators may set the VNC password","vm":"vm1","opId":"attach-1234"}
+        """));
+    assertThat(allowed.path("message").asText()).isEqualTo("allow caller=api:ops command=set_password"
+        + " arguments={\"protocol\":\"vnc\",\"password\":\"***\"} rule=vnc: operators may set the VNC password");
+    JsonNode denied = lines.get(1).path("kv");
+    assertThat(denied.path("effect").asText()).isEqualTo("deny");
+    assertThat(denied.path("rule").asText()).isEqualTo("default");
+    assertThat(denied.path("reason").asText()).isEqualTo("not allowed");
+    assertThat(denied.has("opId")).isFalse();
   }
 }
