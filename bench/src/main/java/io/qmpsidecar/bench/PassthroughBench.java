@@ -20,7 +20,9 @@ import java.util.concurrent.TimeUnit;
  * client on the VM's QMP proxy socket, and {@link BenchHttpClient} on the API socket
  * ({@code POST /v1/vms/vm1/qmp}), on one connection and on {@value #HTTP_CONNECTIONS}
  * concurrent connections. Every path keeps {@value #WINDOW} query-status in flight in total; the
- * paths run in alternating rounds. Sequential round trips (one in flight) are measured too.
+ * paths run in alternating rounds. Sequential round trips (one in flight) are measured too, and
+ * the limit: the raw client writing all {@value #PIPELINED} commands at once
+ * ({@link RawQmpClient#allAtOnce}) on the second monitor and on the proxy socket.
  */
 public final class PassthroughBench {
   private static final int ROUNDS = 3;
@@ -55,7 +57,7 @@ public final class PassthroughBench {
   private static void measure(QemuBinary binary, Path direct, Path proxy, Path api) throws Exception {
     List<List<Double>> p50 = lists(3);
     List<List<Double>> p99 = lists(3);
-    List<List<Double>> tput = lists(4);
+    List<List<Double>> tput = lists(6);
     ExecutorService pool = Executors.newFixedThreadPool(HTTP_CONNECTIONS);
     List<BenchHttpClient> conns = new ArrayList<>();
     try (RawQmpClient raw = new RawQmpClient(direct); RawQmpClient viaProxy = new RawQmpClient(proxy);
@@ -75,7 +77,8 @@ public final class PassthroughBench {
           seq[2][i] = http.roundTrip(HTTP_QUERY_STATUS);
         }
         double[] t = {raw.pipelined(PIPELINED, WINDOW), viaProxy.pipelined(PIPELINED, WINDOW),
-            http.pipelined(HTTP_QUERY_STATUS, PIPELINED, WINDOW), concurrent(pool, conns)};
+            http.pipelined(HTTP_QUERY_STATUS, PIPELINED, WINDOW), concurrent(pool, conns),
+            raw.allAtOnce(PIPELINED), viaProxy.allAtOnce(PIPELINED)};
         if (round < 0) {
           continue;
         }
@@ -83,7 +86,7 @@ public final class PassthroughBench {
           p50.get(k).add(BenchStats.percentileMicros(seq[k], 50));
           p99.get(k).add(BenchStats.percentileMicros(seq[k], 99));
         }
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < t.length; k++) {
           tput.get(k).add(t[k]);
         }
       }
@@ -101,6 +104,9 @@ public final class PassthroughBench {
       row(paths[k], "round trip p50 (us)", median(p50, 0), median(p50, k + 1), "");
       row(paths[k], "round trip p99 (us)", median(p99, 0), median(p99, k + 1), "");
       row(paths[k], "pipelined (cmd/s)", median(tput, 0), median(tput, k + 1), k == 0 ? ">= 0.90x" : "(serial*)");
+      if (k == 0) {
+        row(paths[k], "all " + PIPELINED + " at once (cmd/s)", median(tput, 4), median(tput, 5), ">= 0.90x");
+      }
     }
     row("HTTP API, " + HTTP_CONNECTIONS + " connections x " + WINDOW / HTTP_CONNECTIONS + " in flight", "pipelined (cmd/s)",
         median(tput, 0), median(tput, 3), ">= 0.90x");

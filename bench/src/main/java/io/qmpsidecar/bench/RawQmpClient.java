@@ -1,12 +1,18 @@
 package io.qmpsidecar.bench;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The floor: the least a client can do over QMP. A blocking Unix socket, hand-written command
  * bytes, replies counted by line without parsing. It negotiates {@code oob} like qmp-client does.
+ * {@link #allAtOnce} is the true limit of a QMP monitor: every command written before the first
+ * reply is read, so QEMU never waits for its client.
  */
 final class RawQmpClient implements AutoCloseable {
   private static final byte[] QUERY_STATUS = "{\"execute\":\"query-status\",\"id\":1}\n".getBytes(StandardCharsets.US_ASCII);
@@ -41,6 +47,38 @@ final class RawQmpClient implements AutoCloseable {
       received++;
     }
     return count / ((System.nanoTime() - start) / 1e9);
+  }
+
+  /**
+   * {@code count} query-status, each with its own id as qmp-client numbers them, encoded into one
+   * buffer beforehand and written in one go by a second thread while this one counts the replies;
+   * returns commands/s. QEMU stops reading its socket while its queue is full: the rest wait in the
+   * socket, which is why the write needs a thread of its own.
+   */
+  double allAtOnce(int count) throws Exception {
+    byte[] commands = queryStatusWithIds(count);
+    long start = System.nanoTime();
+    CompletableFuture<Void> written = CompletableFuture.runAsync(() -> {
+      try {
+        socket.write(commands);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    });
+    for (int i = 0; i < count; i++) {
+      socket.skipLine();
+    }
+    double perSecond = count / ((System.nanoTime() - start) / 1e9);
+    written.get(10, TimeUnit.SECONDS);
+    return perSecond;
+  }
+
+  private static byte[] queryStatusWithIds(int count) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(count * 40);
+    for (int id = 0; id < count; id++) {
+      out.writeBytes(("{\"execute\":\"query-status\",\"id\":" + id + "}\n").getBytes(StandardCharsets.US_ASCII));
+    }
+    return out.toByteArray();
   }
 
   @Override

@@ -352,7 +352,12 @@ final class ProxyClientSession {
     finishIfDone();
   }
 
-  /** Reads the client's socket only while it may pipeline more and its replies can be written. */
+  /**
+   * Takes the client's commands only while it may pipeline more and its replies can be written,
+   * and reads its socket only once every byte read before is taken: at most one read waits in
+   * {@code input}, and a client that writes many commands at once does not switch the socket's
+   * reading on and off for each one.
+   */
   private void updateReading() {
     boolean read = !closed && !writeBlocked
         && replies.pending() + oobPending < options.maxPipelined();
@@ -362,13 +367,11 @@ final class ProxyClientSession {
     reading = read;
     if (read) {
       input.resume();
-      if (!inputEnded) {
-        channel.reading(true);
-      }
     } else {
       input.pause();
-      channel.reading(false);
     }
+    // resume() may have fed commands enough to stop taking them again: decide on what it left.
+    channel.reading(reading && !inputEnded && input.consumed());
     finishIfDone();
   }
 
