@@ -72,6 +72,9 @@ final class Outbox {
   private final ArrayDeque<Long> unstoredEnds = new ArrayDeque<>();
   private final RecentEntries recent = new RecentEntries(RECENT_ENTRIES, RECENT_CHARS);
   private Skip skip;
+  /** The numbers skipped at this start (the crashed run's reservation), none when from > to. */
+  private final long skippedFrom;
+  private final long skippedTo;
   private long issuedUpTo;
   private long storedUpTo;
   private long reserved;
@@ -92,6 +95,8 @@ final class Outbox {
     this.maxEntries = maxEntries;
     this.onSendable = onSendable;
     this.unstored = new RecentEntries(maxPending + batchSize, Long.MAX_VALUE);
+    this.skippedFrom = state.skippedFrom() > 0 ? state.skippedFrom() : state.lastSeq() + 1;
+    this.skippedTo = state.lastSeq();
     this.issuedUpTo = state.lastSeq();
     this.storedUpTo = state.lastSeq();
     this.reserved = state.reserved();
@@ -197,9 +202,10 @@ final class Outbox {
     return firstRetained;
   }
 
-  /** Issued and not yet acknowledged by the DPU. */
+  /** Issued and not yet acknowledged by the DPU (numbers skipped at this start are none of them). */
   long unacknowledged() {
-    return Math.max(0, issuedUpTo - acked);
+    long below = Math.max(0, Math.min(skippedFrom - 1, issuedUpTo) - acked);
+    return below + Math.max(0, issuedUpTo - Math.max(acked, skippedTo));
   }
 
   long acked() {

@@ -28,7 +28,7 @@ import java.util.List;
  * {@code executed <call>} for each attach it runs, {@code resumed <opId>} for each operation it
  * reconciles at start; for the stdin command {@code emit N} emits N notifications and prints
  * {@code stored <last seq>}, for {@code send N} emits N and prints {@code emitted N} without
- * waiting for them to be stored.
+ * waiting for them to be stored, and for {@code unacked} prints {@code unacked <count>}.
  */
 public final class HostProcessMain {
 
@@ -97,6 +97,8 @@ public final class HostProcessMain {
           host.notify(Notification.vmLifecycle("vm1", "E" + ++emitted));
         }
         System.out.println("emitted " + count);
+      } else if (line.equals("unacked")) {
+        System.out.println("unacked " + host.unacknowledged());
       }
     }
     Await.result(host.close());
