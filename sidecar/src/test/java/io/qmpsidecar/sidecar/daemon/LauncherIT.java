@@ -52,7 +52,7 @@ class LauncherIT {
     assertThat(json.exit()).as(json.output()).isZero();
     assertThat(json.output().lines().filter(l -> l.contains("qmp-sidecar ready in")))
         .singleElement().asString()
-        .startsWith("{").contains("\"level\":\"INFO\"", "\"loggerName\":\"io.qmpsidecar.sidecar.daemon.Sidecar\"");
+        .startsWith("{").contains("\"level\":\"INFO\"", "\"logger\":\"io.qmpsidecar.sidecar.daemon.Sidecar\"");
   }
 
   @Test
