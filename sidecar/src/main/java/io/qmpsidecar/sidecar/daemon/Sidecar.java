@@ -58,6 +58,9 @@ import org.slf4j.LoggerFactory;
 public final class Sidecar {
   private static final Logger LOG = LoggerFactory.getLogger(Sidecar.class);
 
+  /** The JVM option that sets the number of event-loop threads (see {@link #eventLoops}). */
+  static final String EVENT_LOOPS = "qmpsidecar.eventLoops";
+
   private volatile SidecarConfig config;
   private final Vertx vertx;
   private final PolicyEngine policy;
@@ -102,7 +105,8 @@ public final class Sidecar {
   public static Sidecar start(SidecarConfig config, Duration timeout) throws Exception {
     long t0 = System.nanoTime();
     Policy loaded = loadPolicy(config.policy());
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
+        .setEventLoopPoolSize(eventLoops(System.getProperty(EVENT_LOOPS))));
     List<Runnable> undo = new ArrayList<>();
     undo.add(() -> vertx.close());
     try {
@@ -171,6 +175,29 @@ public final class Sidecar {
       undo.forEach(Runnable::run);
       throw e;
     }
+  }
+
+  /**
+   * The event-loop threads: the JVM option {@code -Dqmpsidecar.eventLoops=N} ({@code bin/jvm/small}
+   * sets 1: a sidecar for one VM then serves its monitor, API, proxy and relay on one thread, and an
+   * event reaches a subscriber without waking another), else Vert.x's default, two per core.
+   *
+   * @throws IllegalArgumentException when the option is not a positive integer
+   */
+  static int eventLoops(String option) {
+    if (option == null) {
+      return VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
+    }
+    try {
+      int n = Integer.parseInt(option.strip());
+      if (n > 0) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // Reported below with the value as given.
+    }
+    throw new IllegalArgumentException("-D" + EVENT_LOOPS + "=" + option + " is not a positive number of"
+        + " event-loop threads; fix it in the JVM options (bin/jvm/ or JAVA_OPTS)");
   }
 
   private static Policy loadPolicy(SidecarConfig.Policy p) {
