@@ -278,7 +278,8 @@ public final class Sidecar {
         .onSuccess(proxy -> {
           proxies.put(vm, proxy);
           proxy.onEventDropped(caller -> metrics.proxyEventDropped(vm, caller.id()));
-          metrics.gauge("proxy_clients", "clients connected to the VM's QMP proxy socket", vm, () -> proxy.clients().size());
+          metrics.gauge("qmp_sidecar_proxy_clients", "clients connected to the VM's QMP proxy socket", vm,
+              () -> proxy.clients().size());
           LOG.info("VM {}: QMP proxy on {}", vm, proxy.socketPath());
         })
         .onFailure(e -> LOG.error("VM {}: no QMP proxy: {}", vm, e.getMessage()));

@@ -39,45 +39,45 @@ public final class SidecarMetrics {
    */
   public void qmpCommand(String vm, String command, String outcome, Duration latency) {
     String name = "CommandNotFound".equals(outcome) ? UNKNOWN_COMMAND : command;
-    commandTimers.computeIfAbsent(new Labels(vm, name, outcome), k -> Timer.builder("qmp_command_seconds")
+    commandTimers.computeIfAbsent(new Labels(vm, name, outcome), k -> Timer.builder("qmp_sidecar_qmp_command_seconds")
         .description("QMP command latency").tag("vm", vm).tag("command", name).tag("outcome", outcome)
         .publishPercentileHistogram().register(registry)).record(latency);
   }
 
   public void qmpEvent(String vm, String event) {
-    eventCounters.computeIfAbsent(new Labels(vm, event, null), k -> Counter.builder("qmp_events_total")
+    eventCounters.computeIfAbsent(new Labels(vm, event, null), k -> Counter.builder("qmp_sidecar_qmp_events_total")
         .description("QMP events received").tag("vm", vm).tag("event", event).register(registry)).increment();
   }
 
   public void apiRequest(String route, int status) {
     String code = Integer.toString(status);
-    apiCounters.computeIfAbsent(new Labels(null, route, code), k -> Counter.builder("api_requests_total")
+    apiCounters.computeIfAbsent(new Labels(null, route, code), k -> Counter.builder("qmp_sidecar_api_requests_total")
         .description("HTTP API requests").tag("route", route).tag("status", code).register(registry)).increment();
   }
 
   public void policyDecision(String caller, boolean allowed) {
     String kind = caller.contains(":") ? caller.substring(0, caller.indexOf(':')) : caller;
     String effect = allowed ? "allow" : "deny";
-    policyCounters.computeIfAbsent(new Labels(null, kind, effect), k -> Counter.builder("policy_decisions_total")
+    policyCounters.computeIfAbsent(new Labels(null, kind, effect), k -> Counter.builder("qmp_sidecar_policy_decisions_total")
         .description("policy decisions").tag("caller", kind).tag("effect", effect).register(registry)).increment();
   }
 
   /** An event dropped for a QMP proxy client of {@code vm} that did not read it, by caller. */
   public void proxyEventDropped(String vm, String caller) {
-    proxyDrops.computeIfAbsent(new Labels(vm, caller, null), k -> Counter.builder("proxy_events_dropped_total")
+    proxyDrops.computeIfAbsent(new Labels(vm, caller, null), k -> Counter.builder("qmp_sidecar_proxy_events_dropped_total")
         .description("events dropped for QMP proxy clients that did not read them").tag("vm", vm)
         .tag("client", caller).register(registry)).increment();
   }
 
   /** An automation rule's action ended: {@code ran}, {@code denied}, {@code failed} or {@code dropped}. */
   public void automationAction(String outcome) {
-    automationCounters.computeIfAbsent(new Labels(null, "rule", outcome), k -> Counter.builder("automation_actions_total")
+    automationCounters.computeIfAbsent(new Labels(null, "rule", outcome), k -> Counter.builder("qmp_sidecar_automation_actions_total")
         .description("automation rule actions, by outcome").tag("outcome", outcome).register(registry)).increment();
   }
 
   /** A hook run ended: {@code ran}, {@code refused}, {@code failed} or {@code dropped}. */
   public void hookRun(String hook, String outcome) {
-    hookCounters.computeIfAbsent(new Labels(null, hook, outcome), k -> Counter.builder("hook_runs_total")
+    hookCounters.computeIfAbsent(new Labels(null, hook, outcome), k -> Counter.builder("qmp_sidecar_hook_runs_total")
         .description("hook runs, by hook and outcome").tag("hook", hook).tag("outcome", outcome).register(registry))
         .increment();
   }

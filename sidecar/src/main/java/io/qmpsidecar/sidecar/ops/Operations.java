@@ -133,7 +133,7 @@ public final class Operations {
     this.libvirtAttach = new LibvirtAttachFlow(events, store, hostPrep);
     this.libvirtDetach = new LibvirtDetachFlow(vertx, events, store, libvirtRemovals, options);
     this.libvirtReconciler = new LibvirtReconciler(events, store, libvirtRemovals);
-    metrics.gauge("hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU",
+    metrics.gauge("qmp_sidecar_hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU",
         () -> pending.size() + libvirtRemovals.size());
   }
 

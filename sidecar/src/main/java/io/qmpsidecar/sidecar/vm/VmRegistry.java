@@ -270,8 +270,9 @@ public final class VmRegistry {
   }
 
   private void ready(String vm, QmpConnection connection) {
-    metrics.gauge("qmp_commands_in_flight", "QMP commands sent and not answered", vm, connection::inFlight);
-    metrics.gauge("qmp_commands_queued", "QMP commands waiting for an in-flight slot", vm, connection::queued);
+    metrics.gauge("qmp_sidecar_qmp_commands_in_flight", "QMP commands sent and not answered", vm, connection::inFlight);
+    metrics.gauge("qmp_sidecar_qmp_commands_queued", "QMP commands waiting for an in-flight slot", vm,
+        connection::queued);
     firstReady.connected(vm, connection);
   }
 

@@ -18,7 +18,7 @@ class SidecarMetricsTest {
 
     String scrape = metrics.scrape();
     assertThat(scrape).doesNotContain("no-such-command-")
-        .contains("qmp_command_seconds_count{command=\"(unknown)\",outcome=\"CommandNotFound\",vm=\"vm1\"} 50")
-        .contains("qmp_command_seconds_count{command=\"query-status\",outcome=\"ok\",vm=\"vm1\"} 2");
+        .contains("qmp_sidecar_qmp_command_seconds_count{command=\"(unknown)\",outcome=\"CommandNotFound\",vm=\"vm1\"} 50")
+        .contains("qmp_sidecar_qmp_command_seconds_count{command=\"query-status\",outcome=\"ok\",vm=\"vm1\"} 2");
   }
 }
