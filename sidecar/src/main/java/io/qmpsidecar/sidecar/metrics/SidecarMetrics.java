@@ -3,8 +3,14 @@ package io.qmpsidecar.sidecar.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.core.metrics.Info;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -14,7 +20,7 @@ import java.util.function.Supplier;
  * The sidecar's metrics, exposed at {@code /metrics} in Prometheus format. Names and labels are
  * listed in docs/operations.md; the sidecar's own all start with {@code qmp_sidecar_}.
  */
-public final class SidecarMetrics {
+public final class SidecarMetrics implements AutoCloseable {
   /** The {@code command} label of names QEMU answered with {@code CommandNotFound}. */
   public static final String UNKNOWN_COMMAND = "(unknown)";
 
@@ -38,8 +44,37 @@ public final class SidecarMetrics {
   private final Map<Labels, Counter> automationCounters = new ConcurrentHashMap<>();
   private final Map<Labels, Counter> hookCounters = new ConcurrentHashMap<>();
 
+  /** Listens to the JVM's GC notifications once bound; closed with this. */
+  private JvmGcMetrics gc;
+  private boolean closed;
+
   /** A meter's label values: the VM (or null), the name it counts, and an outcome (or null). */
   private record Labels(String vm, String name, String outcome) {}
+
+  /** Registers {@code qmp_sidecar_build_info{version}}; the JVM's meters come with {@link #bindJvm}. */
+  public SidecarMetrics() {
+    String version = SidecarMetrics.class.getPackage().getImplementationVersion();
+    // An info metric of the Prometheus client itself: Micrometer would strip a gauge's "_info".
+    Info.builder().name("qmp_sidecar_build_info").help("1, labelled with the running version").labelNames("version")
+        .register(registry.getPrometheusRegistry()).setLabelValues(version == null ? "dev" : version);
+  }
+
+  /**
+   * Binds the JVM's and the process's meters (memory, GC, threads, CPU, uptime). Blocking: it
+   * reads the management beans, the first time tens of milliseconds, so the daemon calls it off
+   * its start path. Does nothing once closed.
+   */
+  public synchronized void bindJvm() {
+    if (closed || gc != null) {
+      return;
+    }
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    gc = new JvmGcMetrics();
+    gc.bindTo(registry);
+  }
 
   /**
    * A QMP command's latency; {@code outcome} is {@code ok} or QEMU's error class, or the failure.
@@ -106,5 +141,14 @@ public final class SidecarMetrics {
 
   public String scrape() {
     return registry.scrape();
+  }
+
+  /** Stops listening to GC notifications; the meters stay readable. */
+  @Override
+  public synchronized void close() {
+    closed = true;
+    if (gc != null) {
+      gc.close();
+    }
   }
 }

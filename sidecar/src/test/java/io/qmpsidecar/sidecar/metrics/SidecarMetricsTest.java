@@ -35,4 +35,15 @@ class SidecarMetricsTest {
             "qmp_sidecar_qmp_command_seconds_bucket{command=\"query-status\",outcome=\"ok\",vm=\"vm1\",le=\"0.005\"} 1",
             "qmp_sidecar_qmp_command_seconds_bucket{command=\"query-status\",outcome=\"ok\",vm=\"vm1\",le=\"+Inf\"} 1");
   }
+
+  @Test
+  void buildInfoAtOnceAndTheJvmOnceBound() {
+    try (SidecarMetrics metrics = new SidecarMetrics()) {
+      assertThat(metrics.scrape()).contains("qmp_sidecar_build_info{version=\"dev\"} 1").doesNotContain("jvm_");
+
+      metrics.bindJvm();
+      assertThat(metrics.scrape()).contains("jvm_memory_used_bytes{", "jvm_threads_live_threads ", "process_cpu_usage ",
+          "process_uptime_seconds ", "jvm_gc_");
+    }
+  }
 }
