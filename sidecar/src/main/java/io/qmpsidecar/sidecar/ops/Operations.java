@@ -626,7 +626,11 @@ public final class Operations {
     return null;
   }
 
-  private static String outcome(Throwable e) {
-    return e instanceof QmpCommandException q ? q.errorClass() : e.getClass().getSimpleName();
+  /**
+   * A failed command's {@code outcome} label: QEMU's error class, or the sidecar's stable code of
+   * the failure (e.g. {@code qemu-timeout}), never a Java class name.
+   */
+  static String outcome(Throwable e) {
+    return e instanceof QmpCommandException q ? q.errorClass() : SidecarException.from(e).code();
   }
 }
