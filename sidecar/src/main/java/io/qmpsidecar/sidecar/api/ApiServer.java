@@ -191,7 +191,11 @@ public final class ApiServer {
 
   private Router router(ApiCallers tokens, boolean requireToken) {
     Router router = Router.router(vertx);
+    RouteNames routeNames = new RouteNames(router);
     router.route().handler(ctx -> {
+      // First: refusals and failures are counted too, under the route they were asked of.
+      ctx.addEndHandler(v -> metrics.apiRequest(routeNames.of(ctx.request().method(), ctx.request().path()),
+          ctx.response().getStatusCode()));
       if (requireToken && !ctx.request().path().equals("/healthz")) {
         String peer = ctx.request().remoteAddress() == null ? "unknown" : ctx.request().remoteAddress().host();
         long now = System.currentTimeMillis();
@@ -215,7 +219,6 @@ public final class ApiServer {
       } else if (!requireToken) {
         ctx.put(CALLER, ApiCallers.LOCAL);
       }
-      ctx.addEndHandler(v -> metrics.apiRequest(routeName(ctx), ctx.response().getStatusCode()));
       ctx.next();
     });
     router.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
@@ -252,10 +255,5 @@ public final class ApiServer {
       }
     }
     return methods;
-  }
-
-  private static String routeName(RoutingContext ctx) {
-    String path = ctx.currentRoute() == null ? null : ctx.currentRoute().getPath();
-    return path == null ? "unmatched" : path;
   }
 }

@@ -38,7 +38,17 @@ class MetricsIT {
     assertThat(api.call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{\"execute\":\"query-status\"}").status())
         .isEqualTo(200);
 
+    assertThat(api.call(HttpMethod.POST, "/v1/vms/nope/qmp", "{\"execute\":\"query-status\"}").status())
+        .isEqualTo(404);
+    assertThat(api.call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{\"execute\":").status()).isEqualTo(400);
+    assertThat(api.call(HttpMethod.DELETE, "/v1/vms/vm1/qmp", null).status()).isEqualTo(405);
+
     String metrics = scrapeWithJvm(api);
+    assertThat(metrics).as("errors are counted under their route").contains(
+        "qmp_sidecar_api_requests_total{route=\"/v1/vms/:vm/qmp\",status=\"200\"} 1.0",
+        "qmp_sidecar_api_requests_total{route=\"/v1/vms/:vm/qmp\",status=\"404\"} 1.0",
+        "qmp_sidecar_api_requests_total{route=\"/v1/vms/:vm/qmp\",status=\"400\"} 1.0",
+        "qmp_sidecar_api_requests_total{route=\"/v1/vms/:vm/qmp\",status=\"405\"} 1.0");
     assertThat(metrics).contains("qmp_sidecar_qmp_connected{vm=\"vm1\"} 1.0", "qmp_sidecar_build_info{version=\"",
         "qmp_sidecar_qmp_command_seconds_count{command=\"query-status\",outcome=\"ok\",vm=\"vm1\"} 1",
         "qmp_sidecar_qmp_command_seconds_bucket{command=\"query-status\",outcome=\"ok\",vm=\"vm1\",le=\"10.0\"} 1",
