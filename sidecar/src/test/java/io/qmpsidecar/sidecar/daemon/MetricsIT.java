@@ -12,9 +12,16 @@ import io.qmpsidecar.sidecar.testing.TestConfig;
 import io.vertx.core.http.HttpMethod;
 import java.io.File;
 import java.io.OutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -78,6 +85,26 @@ class MetricsIT {
     assertThat(check.waitFor(30, TimeUnit.SECONDS)).as("promtool ends within 30 s").isTrue();
     String said = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(check.exitValue()).as("promtool check metrics said: %s", said).isZero();
+  }
+
+  @Test
+  void theMetricsListenerServesMetricsWithoutATokenAndNothingElse() throws Exception {
+    TestConfig config = harness.config().set("api.metrics", "127.0.0.1:0");
+    Sidecar sidecar = harness.start(config);
+    URI base = URI.create("http://127.0.0.1:" + sidecar.api().metricsPort());
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(base.resolve("/metrics"))
+        .timeout(Duration.ofSeconds(10)).build(), BodyHandlers.ofString());
+    assertThat(metrics.statusCode()).isEqualTo(200);
+    assertThat(metrics.body()).contains("qmp_sidecar_build_info{");
+    for (String path : List.of("/v1/vms", "/readyz", "/v1/openapi.json")) {
+      assertThat(http.send(HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(10)).build(),
+          BodyHandlers.discarding()).statusCode()).as(path).isEqualTo(404);
+    }
+    assertThat(http.send(HttpRequest.newBuilder(base.resolve("/v1/vms/vm1/qmp")).timeout(Duration.ofSeconds(10))
+        .POST(BodyPublishers.ofString("{\"execute\":\"quit\"}")).build(), BodyHandlers.discarding()).statusCode())
+        .isEqualTo(404);
   }
 
   /** The scrape once the JVM's meters, bound in the background at start, are in it. */
