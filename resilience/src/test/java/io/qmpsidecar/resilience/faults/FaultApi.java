@@ -92,7 +92,7 @@ final class FaultApi {
 
   /** QMP commands sent to the VM's QEMU and not answered, from the sidecar's metrics. */
   double inFlight(String vm) {
-    Matcher m = Pattern.compile("qmp_commands_in_flight\\{vm=\"" + vm + "\"\\} (\\S+)")
+    Matcher m = Pattern.compile("qmp_sidecar_qmp_commands_in_flight\\{vm=\"" + vm + "\"\\} (\\S+)")
         .matcher(call(HttpMethod.GET, "/metrics", null).body().asText());
     return m.find() ? Double.parseDouble(m.group(1)) : 0;
   }

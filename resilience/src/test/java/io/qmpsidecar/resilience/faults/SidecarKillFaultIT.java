@@ -120,7 +120,7 @@ class SidecarKillFaultIT {
   private boolean servesReady() {
     try {
       return api.call(HttpMethod.GET, "/readyz", null).status() == 200
-          && api.call(HttpMethod.GET, "/metrics", null).body().asText().contains("relay_link_up 1.0");
+          && api.call(HttpMethod.GET, "/metrics", null).body().asText().contains("qmp_sidecar_relay_link_up 1.0");
     } catch (AssertionError | RuntimeException notYet) {
       return false;
     }

@@ -60,6 +60,8 @@ public final class ApiServer {
   private final SidecarConfig.Api config;
   private final List<Consumer<Router>> routes = new ArrayList<>();
   private final SidecarMetrics metrics;
+  private final HealthRoutes health;
+  private volatile HttpServer metricsServer;
   private final List<HttpServer> servers = new ArrayList<>();
   private final AuthThrottle throttle = new AuthThrottle();
 
@@ -76,14 +78,38 @@ public final class ApiServer {
     this.metrics = services.metrics();
     routes.add(new VmRoutes(services.operations())::mount);
     routes.add(new PolicyRoutes(services.policy())::mount);
-    routes.add(new HealthRoutes(metrics, services.readiness())::mount);
+    this.health = new HealthRoutes(metrics, services.readiness());
+    routes.add(health::mount);
     routes.add(new EventRoutes(vertx, services.events())::mount);
     routes.add(new DeviceRoutes(services.operations())::mount);
     routes.add(new MigrationRoutes(services.migrations())::mount);
   }
 
-  /** Listens on the Unix socket and, if configured, TCP; fails naming what could not be bound. */
+  /**
+   * Listens on the Unix socket and, if configured, TCP and the metrics listener; fails naming what
+   * could not be bound.
+   */
   public Future<Void> start() {
+    return startApi().compose(v -> config.metricsEnabled() ? startMetrics() : Future.succeededFuture());
+  }
+
+  /** {@code GET /metrics} on {@code api.metrics}: no token, nothing else served, nothing changed. */
+  private Future<Void> startMetrics() {
+    Router router = Router.router(vertx);
+    health.mountMetrics(router);
+    return vertx.createHttpServer(serverOptions()).requestHandler(router)
+        .listen(config.metricsPort(), config.metricsHost())
+        .onSuccess(s -> {
+          servers.add(s);
+          metricsServer = s;
+          LOG.info("metrics listening on http://{}:{}/metrics", config.metricsHost(), s.actualPort());
+        })
+        .recover(e -> Future.failedFuture(new IllegalStateException("cannot serve metrics on " + config.metricsHost()
+            + ":" + config.metricsPort() + ": " + e.getMessage() + "; choose another api.metrics", e)))
+        .mapEmpty();
+  }
+
+  private Future<Void> startApi() {
     Path socket = config.socket();
     Future<Void> unix = prepareSocket(socket)
         .compose(v -> vertx.createHttpServer(serverOptions()).requestHandler(router(ApiCallers.none(), false))
@@ -131,7 +157,13 @@ public final class ApiServer {
 
   /** The TCP port actually bound (useful with port 0), or -1. */
   public int tcpPort() {
-    return servers.size() > 1 ? servers.get(1).actualPort() : -1;
+    return config.tcpEnabled() && servers.size() > 1 ? servers.get(1).actualPort() : -1;
+  }
+
+  /** The metrics listener's port actually bound (useful with port 0), or -1. */
+  public int metricsPort() {
+    HttpServer server = metricsServer;
+    return server == null ? -1 : server.actualPort();
   }
 
   public Future<Void> close() {
@@ -191,7 +223,11 @@ public final class ApiServer {
 
   private Router router(ApiCallers tokens, boolean requireToken) {
     Router router = Router.router(vertx);
+    RouteNames routeNames = new RouteNames(router);
     router.route().handler(ctx -> {
+      // First: refusals and failures are counted too, under the route they were asked of.
+      ctx.addEndHandler(v -> metrics.apiRequest(routeNames.of(ctx.request().method(), ctx.request().path()),
+          ctx.response().getStatusCode()));
       if (requireToken && !ctx.request().path().equals("/healthz")) {
         String peer = ctx.request().remoteAddress() == null ? "unknown" : ctx.request().remoteAddress().host();
         long now = System.currentTimeMillis();
@@ -215,7 +251,6 @@ public final class ApiServer {
       } else if (!requireToken) {
         ctx.put(CALLER, ApiCallers.LOCAL);
       }
-      ctx.addEndHandler(v -> metrics.apiRequest(routeName(ctx), ctx.response().getStatusCode()));
       ctx.next();
     });
     router.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
@@ -252,10 +287,5 @@ public final class ApiServer {
       }
     }
     return methods;
-  }
-
-  private static String routeName(RoutingContext ctx) {
-    String path = ctx.currentRoute() == null ? null : ctx.currentRoute().getPath();
-    return path == null ? "unmatched" : path;
   }
 }

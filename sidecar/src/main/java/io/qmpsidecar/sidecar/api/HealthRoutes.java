@@ -34,8 +34,13 @@ final class HealthRoutes {
       problems.forEach(body.putArray("notReady")::add);
       ApiServer.json(ctx, problems.isEmpty() ? 200 : 503, body);
     });
+    mountMetrics(router);
+    router.get("/v1/openapi.json").handler(ctx -> ctx.response().putHeader("content-type", "application/json").end(openApi));
+  }
+
+  /** {@code /metrics} alone: all the metrics listener ({@code api.metrics}) serves. */
+  void mountMetrics(Router router) {
     router.get("/metrics").handler(ctx -> ctx.response()
         .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape()));
-    router.get("/v1/openapi.json").handler(ctx -> ctx.response().putHeader("content-type", "application/json").end(openApi));
   }
 }

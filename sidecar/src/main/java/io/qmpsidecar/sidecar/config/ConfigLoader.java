@@ -79,6 +79,7 @@ public final class ConfigLoader {
     k.put("api.tokensFile", null);
     k.put("api.tls.cert", null);
     k.put("api.tls.key", null);
+    k.put("api.metrics", null);
     k.put("policy.preset", "default");
     k.put("policy.file", null);
     k.put("proxy.dir", "/run/qmp-sidecar/proxy");
@@ -297,6 +298,18 @@ public final class ConfigLoader {
         problems.add("api.tcp: '" + tcp + "' must be HOST:PORT, e.g. 127.0.0.1:8080");
       }
     }
+    String metrics = text(tree, "api.metrics");
+    String metricsHost = null;
+    int metricsPort = 0;
+    if (metrics != null) {
+      int colon = metrics.lastIndexOf(':');
+      try {
+        metricsHost = metrics.substring(0, colon);
+        metricsPort = Integer.parseInt(metrics.substring(colon + 1));
+      } catch (RuntimeException e) {
+        problems.add("api.metrics: '" + metrics + "' must be HOST:PORT, e.g. 127.0.0.1:9464");
+      }
+    }
     Path tokens = path(text(tree, "api.tokensFile"));
     if (tcp != null && tokens == null) {
       problems.add("api.tcp is set but api.tokensFile is not: a TCP API requires bearer tokens");
@@ -336,7 +349,8 @@ public final class ConfigLoader {
     List<String> vfioDrivers = vfioDrivers(tree, problems);
     return new SidecarConfig(vms, path(text(tree, "vmSocketDir")),
         new SidecarConfig.LibvirtDiscovery(discoverUri, metadata), path(text(tree, "stateDir")),
-        new SidecarConfig.Api(path(text(tree, "api.socket")), tcpHost, tcpPort, tokens, tlsCert, tlsKey),
+        new SidecarConfig.Api(path(text(tree, "api.socket")), tcpHost, tcpPort, tokens, tlsCert, tlsKey,
+            metricsHost, metricsPort),
         new SidecarConfig.Policy(text(tree, "policy.preset"), path(text(tree, "policy.file")),
             valueSets(tree, vfioDrivers, problems)),
         path(text(tree, "proxy.dir")),

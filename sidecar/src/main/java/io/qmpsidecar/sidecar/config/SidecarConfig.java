@@ -81,9 +81,15 @@ public record SidecarConfig(
    * The northbound API: a Unix socket (file permissions are the access control) and, only when
    * set, a TCP listener that requires bearer tokens and serves TLS when a certificate is given.
    */
-  public record Api(Path socket, String tcpHost, int tcpPort, Path tokensFile, Path tlsCert, Path tlsKey) {
+  public record Api(Path socket, String tcpHost, int tcpPort, Path tokensFile, Path tlsCert, Path tlsKey,
+      String metricsHost, int metricsPort) {
     public boolean tcpEnabled() {
       return tcpHost != null;
+    }
+
+    /** Whether {@code api.metrics} is set: a TCP listener of {@code GET /metrics} alone, without tokens. */
+    public boolean metricsEnabled() {
+      return metricsHost != null;
     }
 
     public boolean tlsEnabled() {

@@ -74,11 +74,13 @@ public final class Sidecar {
   private final RuleRunner rules;
   private final Hooks hooks;
   private final StateDirLock lock;
+  private final SidecarMetrics metrics;
   private final AtomicBoolean stopped = new AtomicBoolean();
 
   private Sidecar(SidecarConfig config, Vertx vertx, PolicyEngine policy, EventStream events, VmRegistry vms,
       StateStore store, Operations operations, ApiServer api, Optional<RelayLink> relay,
-      Map<String, QmpProxyServer> proxies, RuleRunner rules, Hooks hooks, StateDirLock lock) {
+      Map<String, QmpProxyServer> proxies, RuleRunner rules, Hooks hooks, StateDirLock lock,
+      SidecarMetrics metrics) {
     this.config = config;
     this.vertx = vertx;
     this.policy = policy;
@@ -92,6 +94,7 @@ public final class Sidecar {
     this.rules = rules;
     this.hooks = hooks;
     this.lock = lock;
+    this.metrics = metrics;
   }
 
   /**
@@ -111,6 +114,12 @@ public final class Sidecar {
     undo.add(() -> vertx.close());
     try {
       SidecarMetrics metrics = new SidecarMetrics();
+      undo.add(0, metrics::close);
+      // Off the start path: the JVM's management beans take tens of milliseconds to read the first time.
+      vertx.executeBlocking(() -> {
+        metrics.bindJvm();
+        return null;
+      }).onFailure(e -> LOG.warn("JVM metrics not available: {}", e.toString()));
       PolicyEngine policy = new PolicyEngine(loaded, ValueSets.of(config.policy().valueSets()),
           new AuditLog(), Clock.systemUTC());
       Path stateDir = await(vertx.executeBlocking(() -> Files.createDirectories(config.stateDir()))
@@ -155,7 +164,7 @@ public final class Sidecar {
       undo.add(0, rules::close);
       hooks.start();
       Sidecar sidecar = new Sidecar(config, vertx, policy, events, vms, store, operations, api, relay, proxies, rules,
-          hooks, lock);
+          hooks, lock, metrics);
       vms.start(config.vmSocketDir(), (vm, connection) -> {
         migrations.connected(vm, connection);
         operations.connected(vm, connection)
@@ -295,6 +304,7 @@ public final class Sidecar {
     } catch (Exception e) {
       LOG.warn("shutdown did not finish cleanly within {} ms: {}", bound.toMillis(), e.getMessage());
     } finally {
+      metrics.close();
       lock.close();
     }
   }
@@ -305,7 +315,8 @@ public final class Sidecar {
         .onSuccess(proxy -> {
           proxies.put(vm, proxy);
           proxy.onEventDropped(caller -> metrics.proxyEventDropped(vm, caller.id()));
-          metrics.gauge("proxy_clients", "clients connected to the VM's QMP proxy socket", vm, () -> proxy.clients().size());
+          metrics.gauge("qmp_sidecar_proxy_clients", "clients connected to the VM's QMP proxy socket", vm,
+              () -> proxy.clients().size());
           LOG.info("VM {}: QMP proxy on {}", vm, proxy.socketPath());
         })
         .onFailure(e -> LOG.error("VM {}: no QMP proxy: {}", vm, e.getMessage()));

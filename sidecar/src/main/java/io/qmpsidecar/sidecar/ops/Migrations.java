@@ -219,8 +219,8 @@ public final class Migrations {
    * migration QEMU reports running is followed.
    */
   public void connected(String vm, QmpConnection connection) {
-    metrics.gauge("migration_remaining_bytes", "RAM still to send by the VM's current or last coordinated migration"
-        + " (-1: none or unknown)", vm, () -> Optional.ofNullable(runs.get(vm))
+    metrics.gauge("qmp_sidecar_migration_remaining_bytes",
+        "RAM still to send by the VM's current or last coordinated migration (-1: none or unknown)", vm, () -> Optional.ofNullable(runs.get(vm))
             .filter(r -> r.migration() != null)
             .map(r -> r.migration().sourceRecord().progress().remainingBytes()).orElse(-1L));
     adoptIfRunning(vm, connection);

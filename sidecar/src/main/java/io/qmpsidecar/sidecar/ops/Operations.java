@@ -133,7 +133,7 @@ public final class Operations {
     this.libvirtAttach = new LibvirtAttachFlow(events, store, hostPrep);
     this.libvirtDetach = new LibvirtDetachFlow(vertx, events, store, libvirtRemovals, options);
     this.libvirtReconciler = new LibvirtReconciler(events, store, libvirtRemovals);
-    metrics.gauge("hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU",
+    metrics.gauge("qmp_sidecar_hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU",
         () -> pending.size() + libvirtRemovals.size());
   }
 
@@ -626,7 +626,11 @@ public final class Operations {
     return null;
   }
 
-  private static String outcome(Throwable e) {
-    return e instanceof QmpCommandException q ? q.errorClass() : e.getClass().getSimpleName();
+  /**
+   * A failed command's {@code outcome} label: QEMU's error class, or the sidecar's stable code of
+   * the failure (e.g. {@code qemu-timeout}), never a Java class name.
+   */
+  static String outcome(Throwable e) {
+    return e instanceof QmpCommandException q ? q.errorClass() : SidecarException.from(e).code();
   }
 }

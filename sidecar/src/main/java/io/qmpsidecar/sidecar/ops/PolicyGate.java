@@ -11,7 +11,7 @@ import org.slf4j.MDC;
 /**
  * The one place where the policy decides: every request of every entry point reaches the engine
  * here, once, so that it is audited once, spends one rate-limit token and is counted once in
- * {@code policy_decisions_total}. Thread-safe.
+ * {@code qmp_sidecar_policy_decisions_total}. Thread-safe.
  */
 public final class PolicyGate {
   private final PolicyEngine engine;

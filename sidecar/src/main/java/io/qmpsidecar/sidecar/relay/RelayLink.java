@@ -65,9 +65,10 @@ public final class RelayLink {
             LOG.info("relay link to {}: {}", relay.url(), state.status());
             link.status = state.status();
           });
-          metrics.gauge("relay_link_up", "1 while the link to the DPU is up", () -> link.connected() ? 1 : 0);
-          metrics.gauge("relay_outbox_unacked", "notifications the DPU has not acknowledged (stored or waiting to be)",
-              host::unacknowledged);
+          metrics.gauge("qmp_sidecar_relay_link_up", "1 while the link to the DPU is up",
+              () -> link.connected() ? 1 : 0);
+          metrics.gauge("qmp_sidecar_relay_outbox_unacked",
+              "notifications the DPU has not acknowledged (stored or waiting to be)", host::unacknowledged);
           return link;
         })
         .onComplete(started));

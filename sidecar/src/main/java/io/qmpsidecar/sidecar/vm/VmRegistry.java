@@ -9,6 +9,7 @@ import io.qmpsidecar.qmp.QmpAddress;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpEvent;
 import io.qmpsidecar.qmp.QmpEventListener;
+import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
@@ -239,8 +240,18 @@ public final class VmRegistry {
 
   private VmHandle addLibvirt(String name, SidecarConfig.Libvirt config) {
     VmHandle handle = new VmHandle(vertx, new LibvirtDomain(vertx, name, config, libvirtHosts, events));
+    return added(name, handle);
+  }
+
+  /** The VM's handle: {@code handle}, now registered with its connection gauge, or the one already there. */
+  private VmHandle added(String name, VmHandle handle) {
     VmHandle existing = vms.putIfAbsent(name, handle);
-    return existing != null ? existing : handle;
+    if (existing != null) {
+      return existing;
+    }
+    metrics.gauge("qmp_sidecar_qmp_connected", "1 while the VM's QMP connection is ready", name,
+        () -> handle.state() == QmpState.READY ? 1 : 0);
+    return handle;
   }
 
   private void scan(Path dir) {
@@ -265,13 +276,13 @@ public final class VmRegistry {
   private VmHandle add(String name, QmpAddress address) {
     VmHandle handle = new VmHandle(vertx, name, address, commandTimeout, c -> publishEvents(name, c),
         c -> ready(name, c));
-    VmHandle existing = vms.putIfAbsent(name, handle);
-    return existing != null ? existing : handle;
+    return added(name, handle);
   }
 
   private void ready(String vm, QmpConnection connection) {
-    metrics.gauge("qmp_commands_in_flight", "QMP commands sent and not answered", vm, connection::inFlight);
-    metrics.gauge("qmp_commands_queued", "QMP commands waiting for an in-flight slot", vm, connection::queued);
+    metrics.gauge("qmp_sidecar_qmp_commands_in_flight", "QMP commands sent and not answered", vm, connection::inFlight);
+    metrics.gauge("qmp_sidecar_qmp_commands_queued", "QMP commands waiting for an in-flight slot", vm,
+        connection::queued);
     firstReady.connected(vm, connection);
   }
 

@@ -122,9 +122,9 @@ class AutomationRulesIT {
     assertThat(lines).anyMatch(l -> l.equals("automation rule:reset-on-panic system_reset on VM vm1 for event "
         + panic.id() + " (qmp.GUEST_PANICKED): ran"));
     String metrics = api.call(HttpMethod.GET, "/metrics", null).body().asText();
-    assertThat(metrics).contains("automation_actions_total{outcome=\"ran\"} 1.0")
-        .contains("automation_actions_total{outcome=\"denied\"} 2.0")
-        .contains("automation_actions_total{outcome=\"failed\"} 1.0");
+    assertThat(metrics).contains("qmp_sidecar_automation_actions_total{outcome=\"ran\"} 1.0")
+        .contains("qmp_sidecar_automation_actions_total{outcome=\"denied\"} 2.0")
+        .contains("qmp_sidecar_automation_actions_total{outcome=\"failed\"} 1.0");
   }
 
   @QemuTest

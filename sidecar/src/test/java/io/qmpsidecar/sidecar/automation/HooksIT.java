@@ -136,8 +136,8 @@ class HooksIT {
     assertThat(dropped.text("reason")).isEqualTo("hook slow already runs 1 and has 1 waiting; retry later, or raise"
         + " the hook's concurrency or queue");
     String metrics = harness.api(config).call(HttpMethod.GET, "/metrics", null).body().asText();
-    assertThat(metrics).contains("hook_runs_total{hook=\"slow\",outcome=\"dropped\"} 3.0")
-        .contains("hook_runs_total{hook=\"slow\",outcome=\"ran\"} 2.0");
+    assertThat(metrics).contains("qmp_sidecar_hook_runs_total{hook=\"slow\",outcome=\"dropped\"} 3.0")
+        .contains("qmp_sidecar_hook_runs_total{hook=\"slow\",outcome=\"ran\"} 2.0");
   }
 
   @QemuTest

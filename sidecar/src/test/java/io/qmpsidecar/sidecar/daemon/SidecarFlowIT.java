@@ -124,10 +124,11 @@ class SidecarFlowIT {
 
     String metrics = client.call(HttpMethod.GET, "/metrics", null).body().asText();
     Await.until("the DPU acknowledged every notification", () -> client.call(HttpMethod.GET, "/metrics", null)
-        .body().asText().contains("relay_outbox_unacked 0.0"));
-    assertThat(metrics).contains("relay_link_up 1.0", "hotplug_pending_unplugs 0.0", "proxy_clients{vm=\"src\"}",
-        "qmp_commands_in_flight{vm=\"dst\"}", "migration_remaining_bytes{vm=\"src\"} 0.0",
-        "qmp_events_total{event=\"DEVICE_DELETED\",vm=\"dst\"}");
+        .body().asText().contains("qmp_sidecar_relay_outbox_unacked 0.0"));
+    assertThat(metrics).contains("qmp_sidecar_relay_link_up 1.0", "qmp_sidecar_hotplug_pending_unplugs 0.0",
+        "qmp_sidecar_proxy_clients{vm=\"src\"}",
+        "qmp_sidecar_qmp_commands_in_flight{vm=\"dst\"}", "qmp_sidecar_migration_remaining_bytes{vm=\"src\"} 0.0",
+        "qmp_sidecar_qmp_events_total{event=\"DEVICE_DELETED\",vm=\"dst\"}");
 
     api(HttpMethod.POST, "/v1/vms/dst/devices", "{\"driver\":\"e1000e\",\"id\":\"local-nic\"}", 201);
     Throwable denied = Await.failure(dpu.request("host-1", "device.detach",
