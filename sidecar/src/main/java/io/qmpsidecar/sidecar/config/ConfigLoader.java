@@ -280,6 +280,23 @@ public final class ConfigLoader {
     return node.isValueNode() && !node.isNull() ? node.asText() : KEYS.get(key);
   }
 
+  /** A listener's address: host null and port 0 when the key is unset or not HOST:PORT. */
+  private record HostPort(String host, int port) {}
+
+  private static HostPort hostPort(ObjectNode tree, String key, String example, List<String> problems) {
+    String value = text(tree, key);
+    if (value == null) {
+      return new HostPort(null, 0);
+    }
+    int colon = value.lastIndexOf(':');
+    try {
+      return new HostPort(value.substring(0, colon), Integer.parseInt(value.substring(colon + 1)));
+    } catch (RuntimeException e) {
+      problems.add(key + ": '" + value + "' must be HOST:PORT, e.g. " + example);
+      return new HostPort(null, 0);
+    }
+  }
+
   private static SidecarConfig bind(ObjectNode tree, List<String> problems) {
     JsonNode version = tree.get("version");
     if (version != null && version.asInt() != 1) {
@@ -287,29 +304,9 @@ public final class ConfigLoader {
     }
     List<SidecarConfig.Vm> vms = vms(tree.path("vms"), problems);
     String tcp = text(tree, "api.tcp");
-    String tcpHost = null;
-    int tcpPort = 0;
-    if (tcp != null) {
-      int colon = tcp.lastIndexOf(':');
-      try {
-        tcpHost = tcp.substring(0, colon);
-        tcpPort = Integer.parseInt(tcp.substring(colon + 1));
-      } catch (RuntimeException e) {
-        problems.add("api.tcp: '" + tcp + "' must be HOST:PORT, e.g. 127.0.0.1:8080");
-      }
-    }
-    String metrics = text(tree, "api.metrics");
-    String metricsHost = null;
-    int metricsPort = 0;
-    if (metrics != null) {
-      int colon = metrics.lastIndexOf(':');
-      try {
-        metricsHost = metrics.substring(0, colon);
-        metricsPort = Integer.parseInt(metrics.substring(colon + 1));
-      } catch (RuntimeException e) {
-        problems.add("api.metrics: '" + metrics + "' must be HOST:PORT, e.g. 127.0.0.1:9464");
-      }
-    }
+    HostPort tcpAddress = hostPort(tree, "api.tcp", "127.0.0.1:8080", problems);
+    String tcpHost = tcpAddress.host();
+    HostPort metrics = hostPort(tree, "api.metrics", "127.0.0.1:9464", problems);
     Path tokens = path(text(tree, "api.tokensFile"));
     if (tcp != null && tokens == null) {
       problems.add("api.tcp is set but api.tokensFile is not: a TCP API requires bearer tokens");
@@ -349,8 +346,8 @@ public final class ConfigLoader {
     List<String> vfioDrivers = vfioDrivers(tree, problems);
     return new SidecarConfig(vms, path(text(tree, "vmSocketDir")),
         new SidecarConfig.LibvirtDiscovery(discoverUri, metadata), path(text(tree, "stateDir")),
-        new SidecarConfig.Api(path(text(tree, "api.socket")), tcpHost, tcpPort, tokens, tlsCert, tlsKey,
-            metricsHost, metricsPort),
+        new SidecarConfig.Api(path(text(tree, "api.socket")), tcpHost, tcpAddress.port(), tokens, tlsCert, tlsKey,
+            metrics.host(), metrics.port()),
         new SidecarConfig.Policy(text(tree, "policy.preset"), path(text(tree, "policy.file")),
             valueSets(tree, vfioDrivers, problems)),
         path(text(tree, "proxy.dir")),
