@@ -6,6 +6,7 @@ import io.qmpsidecar.sidecar.daemon.Sidecar;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -25,6 +26,7 @@ import sun.misc.Signal;
 final class RunCommand implements Callable<Integer> {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RunCommand.class);
   private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+  private static final long READY_POLL_MS = 10;
 
   @Spec CommandSpec spec;
   @Mixin ConfigOptions config;
@@ -33,7 +35,8 @@ final class RunCommand implements Callable<Integer> {
   boolean verbose;
 
   @Option(names = "--exit-when-ready",
-      description = "Stop as soon as the sidecar is ready (a smoke check; the build uses it to record a class-data archive).")
+      description = "Stop as soon as the sidecar is ready, every VM connected (a smoke check; the build uses it to"
+          + " record a class-data archive); exit 4 naming what is not ready after 30 s.")
   boolean exitWhenReady;
 
   @Override
@@ -63,11 +66,27 @@ final class RunCommand implements Callable<Integer> {
     }
     if (exitWhenReady) {
       Runtime.getRuntime().removeShutdownHook(hook);
+      List<String> notReady = awaitReady(sidecar, START_TIMEOUT.minus(Duration.ofNanos(System.nanoTime() - t0)));
       sidecar.stop();
+      if (!notReady.isEmpty()) {
+        throw SidecarException.of(Kind.UNAVAILABLE, "not-ready", "not ready within " + START_TIMEOUT.toSeconds()
+            + " s: " + String.join("; ", notReady)).build();
+      }
       return ExitCodes.OK;
     }
     stopped.await();
     return ExitCodes.OK;
+  }
+
+  /** Waits until every VM is connected with its proxy open, as /readyz; what is still missing after {@code wait}. */
+  private static List<String> awaitReady(Sidecar sidecar, Duration wait) throws InterruptedException {
+    long deadline = System.nanoTime() + Math.max(0, wait.toNanos());
+    List<String> notReady = sidecar.notReady();
+    while (!notReady.isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(READY_POLL_MS);
+      notReady = sidecar.notReady();
+    }
+    return notReady;
   }
 
   /** SIGHUP: re-reads the configuration; an invalid one is refused whole and logged. */

@@ -323,6 +323,11 @@ public final class Sidecar {
   }
 
   /** Every VM connected, answering, and with its proxy socket open (libvirt's have none); else what is missing. */
+  /** Why the sidecar is not ready (what {@code /readyz} answers 503 with); empty when it is. */
+  public List<String> notReady() {
+    return notReady(vms, proxies);
+  }
+
   private static List<String> notReady(VmRegistry vms, Map<String, QmpProxyServer> proxies) {
     List<String> problems = new ArrayList<>();
     for (VmHandle vm : vms.all()) {

@@ -2,8 +2,12 @@ package io.qmpsidecar.sidecar.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -60,6 +64,20 @@ class LauncherIT {
     Run run = launch(Map.of(), "run", "--no-such-option");
     assertThat(run.exit()).isEqualTo(2);
     assertThat(run.output()).contains("Unknown option: '--no-such-option'", "Usage: qmp-sidecar run");
+  }
+
+  @Test
+  void aSmokeRunWaitsForItsVmsAndNamesOneThatIsNotReady(@TempDir Path dir) throws Exception {
+    Path silent = dir.resolve("silent.qmp");
+    try (ServerSocketChannel monitor = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      monitor.bind(UnixDomainSocketAddress.of(silent));
+      long start = System.nanoTime();
+      Run run = launch(Map.of(), daemon(dir.resolve("d"), "--qmp", "vm1=unix:" + silent));
+
+      assertThat(run.exit()).as(run.output()).isEqualTo(4);
+      assertThat(run.output()).contains("not ready within 30 s", "vm vm1");
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofSeconds(30));
+    }
   }
 
   private static String[] daemon(Path dir, String... more) {
