@@ -38,7 +38,9 @@ import java.util.stream.Stream;
  * TLS, durable outbox), against a raw subscriber on a second QMP monitor of the same QEMU. A third
  * monitor issues {@code stop} and {@code cont} alternately, {@value #RATE} per second, so every
  * path sees the same STOP and RESUME events at once, paced rather than flooded; before that,
- * {@value #WARMUP} events at {@value #WARMUP_RATE}/s warm the JIT up and are not counted.
+ * {@value #WARMUP} events at {@value #WARMUP_RATE}/s warm the JIT up and are not counted. Each
+ * QEMU is measured twice, with a fresh sidecar: on Vert.x's default event loops and on the one
+ * event loop of {@code bin/jvm/small}.
  *
  * <p>QEMU stamps an event with {@code g_get_real_time()} (the host's {@code CLOCK_REALTIME}, in
  * microseconds); every subscriber stamps its arrival with {@link Instant#now()} from the same
