@@ -245,7 +245,7 @@ final class Outbox {
   }
 
   private void flush() {
-    if (writing) {
+    if (writing || drained != null && drained.future().isComplete()) {
       return;
     }
     boolean extend = reserved - issuedUpTo < RESERVATION / 2;
