@@ -89,6 +89,7 @@ public final class ConfigLoader {
     k.put("host.sysfsRoot", "/sys");
     k.put("host.devRoot", "/dev");
     k.put("host.vfioDrivers", "");
+    k.put("host.prepHelper", null);
     k.put("migration.destinations", "");
     k.put("hotplug.allowedPfs", "");
     k.put("hotplug.vendorDevices", "");
@@ -352,7 +353,7 @@ public final class ConfigLoader {
             valueSets(tree, vfioDrivers, problems)),
         path(text(tree, "proxy.dir")),
         new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot")),
-            vfioDrivers),
+            vfioDrivers, path(text(tree, "host.prepHelper"))),
         relay, timeouts, new SidecarConfig.Log(format, auditFile), proxy(tree, problems), new SidecarConfig.Events(number(tree, "events.replay", 1, MAX_REPLAY, problems)),
         new SidecarConfig.Automation(number(tree, "automation.maxPerSecond", 1, MAX_ACTIONS_PER_SECOND, problems),
             HooksBinding.bind(tree.path("hooks"), problems)),

@@ -112,10 +112,12 @@ public record SidecarConfig(
   }
 
   /**
-   * Where host prep reads and writes ({@code /sys} and {@code /dev} on a real host), and the VFIO
-   * variant drivers a function may be bound to besides {@code vfio-pci}.
+   * Where host prep reads and writes ({@code /sys} and {@code /dev} on a real host), the VFIO
+   * variant drivers a function may be bound to besides {@code vfio-pci}, and who writes.
+   *
+   * @param prepHelper the privileged host-prep helper's socket, or null to write sysfs directly
    */
-  public record Host(Path sysfsRoot, Path devRoot, List<String> vfioDrivers) {
+  public record Host(Path sysfsRoot, Path devRoot, List<String> vfioDrivers, Path prepHelper) {
     public Host {
       vfioDrivers = List.copyOf(vfioDrivers);
     }

@@ -13,6 +13,7 @@ import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.events.EventEpoch;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.failure.SidecarException;
+import io.qmpsidecar.sidecar.hostprep.HelperSysfsWriter;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.hostprep.SysfsWriter;
 import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
@@ -60,6 +61,8 @@ public final class Sidecar {
 
   /** The JVM option that sets the number of event-loop threads (see {@link #eventLoops}). */
   static final String EVENT_LOOPS = "qmpsidecar.eventLoops";
+  /** One request to the host-prep helper; its unit stops it after 10 s. */
+  private static final Duration HOST_PREP_HELPER_TIMEOUT = Duration.ofSeconds(10);
 
   private volatile SidecarConfig config;
   private final Vertx vertx;
@@ -141,8 +144,10 @@ public final class Sidecar {
       HotplugOptions defaults = HotplugOptions.defaults();
       HotplugOptions hotplug = new HotplugOptions(config.timeouts().command(), config.timeouts().attach(),
           config.timeouts().detach(), defaults.pendingWatch(), defaults.unplugRetryWindow(), defaults.unplugRetries());
+      SysfsWriter sysfs = config.host().prepHelper() == null ? SysfsWriter.DIRECT
+          : new HelperSysfsWriter(config.host().prepHelper(), config.host().sysfsRoot(), HOST_PREP_HELPER_TIMEOUT);
       SysfsHostPrep hostPrep = new SysfsHostPrep(vertx, config.host().sysfsRoot(), config.host().devRoot(),
-          SysfsWriter.DIRECT, Set.copyOf(config.host().vfioDrivers()));
+          sysfs, Set.copyOf(config.host().vfioDrivers()));
       Hooks hooks = Hooks.create(vertx, config.automation().hooks(), events, metrics, config.api().socket());
       undo.add(0, () -> hooks.close());
       Operations operations = new Operations(vertx, vms, gate, store, events, hostPrep, hotplug, metrics,

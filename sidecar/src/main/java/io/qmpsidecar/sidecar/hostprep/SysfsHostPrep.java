@@ -210,8 +210,7 @@ public final class SysfsHostPrep {
       writer.write(file, value);
     } catch (IOException e) {
       throw HostPrepFailure.of(bdf.value(), "writing '" + value.trim() + "' to " + file
-          + " failed: " + e, "run the sidecar with permission to write sysfs (root or"
-          + " CAP_SYS_ADMIN) and check dmesg", e);
+          + " failed: " + e.getMessage(), writer.fix(), e);
     }
   }
 }

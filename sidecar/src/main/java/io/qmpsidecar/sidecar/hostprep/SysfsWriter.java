@@ -17,4 +17,10 @@ public interface SysfsWriter {
       Files.writeString(file, value, StandardCharsets.US_ASCII, StandardOpenOption.WRITE);
 
   void write(Path file, String value) throws IOException;
+
+  /** What an operator does when a write fails. */
+  default String fix() {
+    return "root may write these files: run host prep through the privileged helper"
+        + " (host.prepHelper, docs/security.md \"Host prep: the privileged helper\"), and check dmesg";
+  }
 }
