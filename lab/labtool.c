@@ -1,6 +1,6 @@
 /*
  * labtool: the vfio lab's helper inside L1 (built static by lab/build with the machine's gcc, so
- * L1 needs no C library of its own). Two commands:
+ * L1 needs no C library of its own). Its commands:
  *
  *   labtool fdpass SOCKET [NAME=PATH]... [-- COMMAND-JSON...]
  *     The privileged side of fd passing, as the sidecar does it: connects to a QMP monitor on the
@@ -26,17 +26,30 @@
  *     Runs PROG as UID:GID with no supplementary groups and an unlimited RLIMIT_MEMLOCK (what a
  *     management stack grants an unprivileged QEMU so that VFIO can pin its memory), keeping the
  *     process id: the unprivileged L2 QEMU of the IOMMUFD tests.
+ *
+ *   labtool sandbox [--ro PATH]... [--rw PATH]... -- PROG [ARG]...
+ *     Runs PROG as a systemd unit with ProtectKernelTunables=/ReadWritePaths=,
+ *     CapabilityBoundingSet= (empty) and NoNewPrivileges=yes would run it, as the user it runs as
+ *     (root here): in a mount namespace of its own where each --ro PATH is a read-only bind mount
+ *     and each --rw PATH (below it) a writable one, with no_new_privs set and every capability
+ *     dropped from the bounding, ambient, inheritable, permitted and effective sets. The host-prep
+ *     helper's lab test runs it so, with the paths its unit names.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -343,6 +356,57 @@ static int runas(int argc, char **argv) {
   return 2;
 }
 
+static int bind_mount(const char *path, unsigned long readonly) {
+  /* A bind mount inherits its source's read-only flag: remount either way. */
+  if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) != 0
+      || mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | (readonly ? MS_RDONLY : 0), NULL) != 0) {
+    fprintf(stderr, "labtool: cannot bind-mount %s%s: %s\n", path, readonly ? " read-only" : "", strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+static int sandbox(int argc, char **argv) {
+  int i = 0;
+  if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+    fprintf(stderr, "labtool: cannot make a mount namespace: %s (run as root)\n", strerror(errno));
+    return 2;
+  }
+  for (int pass = 0; pass < 2; pass++) {
+    for (i = 0; i + 1 < argc && strcmp(argv[i], "--") != 0; i += 2) {
+      int ro = strcmp(argv[i], "--ro") == 0;
+      if (!ro && strcmp(argv[i], "--rw") != 0) {
+        fprintf(stderr, "labtool: sandbox takes --ro PATH and --rw PATH, not %s\n", argv[i]);
+        return 2;
+      }
+      if (ro == (pass == 0) && bind_mount(argv[i + 1], (unsigned long) ro) != 0) {
+        return 2;
+      }
+    }
+  }
+  if (i + 1 >= argc || strcmp(argv[i], "--") != 0) {
+    fprintf(stderr, "usage: labtool sandbox [--ro PATH]... [--rw PATH]... -- PROG [ARG]...\n");
+    return 2;
+  }
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3];
+  memset(none, 0, sizeof none);
+  for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+      fprintf(stderr, "labtool: cannot drop capability %d: %s\n", cap, strerror(errno));
+      return 2;
+    }
+  }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0
+      || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || syscall(SYS_capset, &header, none) != 0) {
+    fprintf(stderr, "labtool: cannot drop privileges: %s\n", strerror(errno));
+    return 2;
+  }
+  execvp(argv[i + 1], argv + i + 1);
+  fprintf(stderr, "labtool: cannot run %s: %s\n", argv[i + 1], strerror(errno));
+  return 2;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc >= 2 && strcmp(argv[1], "fdpass") == 0) {
@@ -354,8 +418,12 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "runas") == 0) {
     return runas(argc - 2, argv + 2);
   }
+  if (argc >= 2 && strcmp(argv[1], "sandbox") == 0) {
+    return sandbox(argc - 2, argv + 2);
+  }
   fprintf(stderr, "usage: labtool fdpass SOCKET [NAME=PATH]... [-- COMMAND-JSON...]\n"
                   "       labtool fdwatch PID PATH TIMEOUT-MS\n"
-                  "       labtool runas UID:GID PROG [ARG]...\n");
+                  "       labtool runas UID:GID PROG [ARG]...\n"
+                  "       labtool sandbox [--ro PATH]... [--rw PATH]... -- PROG [ARG]...\n");
   return 2;
 }

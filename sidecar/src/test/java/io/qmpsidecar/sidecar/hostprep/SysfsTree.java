@@ -90,6 +90,11 @@ public final class SysfsTree {
     Files.createSymbolicLink(link, drv);
   }
 
+  /** Removes the function's driver link, as the kernel does on unbind. */
+  public void unbind(String bdf) throws IOException {
+    Files.deleteIfExists(sys.resolve("bus/pci/devices").resolve(bdf).resolve("driver"));
+  }
+
   /** The driver the function is bound to, or null. */
   public String driver(String bdf) throws IOException {
     Path link = sys.resolve("bus/pci/devices").resolve(bdf).resolve("driver");
