@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -64,7 +65,9 @@ class PackageInstallIT {
   private static final List<Path> OWNED = List.of(Path.of("/usr/bin/qmp-sidecar"), Path.of("/usr/share/qmp-sidecar"),
       Path.of("/etc/qmp-sidecar"), Path.of("/var/lib/qmp-sidecar"), Path.of("/run/qmp-sidecar"),
       Path.of("/var/cache/qmp-sidecar"), Path.of("/usr/share/doc/qmp-sidecar"),
-      Path.of("/usr/lib/systemd/system/qmp-sidecar@.service"), Path.of("/usr/lib/systemd/system/qmp-sidecar.service"));
+      Path.of("/usr/lib/systemd/system/qmp-sidecar@.service"), Path.of("/usr/lib/systemd/system/qmp-sidecar.service"),
+      Path.of("/usr/lib/systemd/system/qmp-sidecar-hostprep.socket"),
+      Path.of("/usr/lib/systemd/system/qmp-sidecar-hostprep@.service"), Path.of("/usr/libexec/qmp-sidecar"));
   private static final String USER = "qmp-sidecar";
   private static final String INSTANCE = "packageit";
 
@@ -182,6 +185,8 @@ class PackageInstallIT {
     assertThat(packageFiles).contains("/usr/bin/qmp-sidecar", "/usr/share/qmp-sidecar/qmp-sidecar.jar",
         "/usr/share/qmp-sidecar/record-cds", "/usr/share/qmp-sidecar/jvm/small", "/usr/share/qmp-sidecar/jvm/host",
         "/usr/lib/systemd/system/qmp-sidecar@.service", "/usr/lib/systemd/system/qmp-sidecar.service",
+        "/usr/lib/systemd/system/qmp-sidecar-hostprep.socket", "/usr/lib/systemd/system/qmp-sidecar-hostprep@.service",
+        "/usr/libexec/qmp-sidecar/hostprep", "/etc/qmp-sidecar/hostprep.allow",
         "/usr/lib/sysusers.d/qmp-sidecar.conf", "/usr/lib/tmpfiles.d/qmp-sidecar.conf",
         "/etc/qmp-sidecar/host.yaml", "/etc/qmp-sidecar/policies/default.yaml", "/etc/qmp-sidecar/policies/dpu.yaml",
         "/usr/share/bash-completion/completions/qmp-sidecar", "/usr/share/zsh/vendor-completions/_qmp-sidecar",
@@ -259,16 +264,29 @@ class PackageInstallIT {
   }
 
   @Test
+  void theInstalledHostPrepHelperRefusesEveryFunctionUntilTheAllowFileListsIt() throws IOException {
+    try (var devices = Files.list(Path.of("/sys/bus/pci/devices"))) {
+      Optional<String> first = devices.map(d -> d.getFileName().toString()).sorted().findFirst();
+      assumeTrue(first.isPresent(), "this machine shows no PCI function");
+      String bdf = first.get();
+      Shell.Result probe = Shell.bash("echo 'bus/pci/drivers_probe " + bdf + "' | /usr/libexec/qmp-sidecar/hostprep");
+      assertThat(probe.exit()).isEqualTo(1);
+      assertThat(probe.out()).startsWith("error: " + bdf + " is not in /etc/qmp-sidecar/hostprep.allow; list it there");
+    }
+  }
+
+  @Test
   void theInstalledUnitsVerifyAndHaveTheDocumentedExposure(@TempDir Path dir) throws IOException {
     assumeTrue(Files.isExecutable(Path.of("/usr/bin/systemd-analyze")), "systemd-analyze is not installed here");
     // Man pages (Documentation=man:...), binaries and the example QEMU unit's dependency, as installed.
     Path example = Files.copy(Path.of("/usr/share/doc/qmp-sidecar/examples/qemu-vm@.service"),
         dir.resolve("qemu-vm@vm1.service"));
-    Shell.Result verify = Shell.bash("systemd-analyze verify qmp-sidecar@vm1.service qmp-sidecar.service " + example);
+    Shell.Result verify = Shell.bash("systemd-analyze verify qmp-sidecar@vm1.service qmp-sidecar.service"
+        + " qmp-sidecar-hostprep.socket qmp-sidecar-hostprep@0.service " + example);
     assertThat(verify.out() + verify.err()).as("systemd-analyze verify").isEmpty();
     assertThat(verify.exit()).isZero();
     Map<String, String> documented = documentedExposure();
-    assertThat(documented).containsOnlyKeys("qmp-sidecar@.service", "qmp-sidecar.service");
+    assertThat(documented).containsOnlyKeys("qmp-sidecar@.service", "qmp-sidecar.service", "qmp-sidecar-hostprep@.service");
     for (Map.Entry<String, String> unit : documented.entrySet()) {
       String name = unit.getKey().replace("@.", "@vm1.");
       String out = Shell.bash("systemd-analyze security --offline=true " + name).ok().out();
@@ -439,7 +457,7 @@ class PackageInstallIT {
   /** The exposure levels docs/security.md records: rows "| `UNIT` | LEVEL |" of its table. */
   private static Map<String, String> documentedExposure() throws IOException {
     Map<String, String> levels = new LinkedHashMap<>();
-    Matcher row = Pattern.compile("(?m)^\\| `(qmp-sidecar@?\\.service)` \\| (\\d+\\.\\d) \\|")
+    Matcher row = Pattern.compile("(?m)^\\| `(qmp-sidecar(?:-hostprep)?@?\\.service)` \\| (\\d+\\.\\d) \\|")
         .matcher(Files.readString(ROOT.resolve("docs/security.md")));
     while (row.find()) {
       levels.put(row.group(1), row.group(2));

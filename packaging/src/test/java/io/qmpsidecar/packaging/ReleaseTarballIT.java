@@ -41,7 +41,8 @@ class ReleaseTarballIT {
     assertThat(inTarball).as("the tarball's files are the package's").isEqualTo(inPackage)
         .contains("/usr/bin/qmp-sidecar", "/usr/share/qmp-sidecar/qmp-sidecar.jar", "/etc/qmp-sidecar/host.yaml");
     assertThat(Shell.run(List.of("stat", "-c", "%a", "usr/bin/qmp-sidecar", "usr/share/qmp-sidecar/record-cds",
-        "etc/qmp-sidecar/host.yaml"), env(), top, TIMEOUT).ok().out().lines()).containsExactly("755", "755", "644");
+        "usr/libexec/qmp-sidecar/hostprep", "etc/qmp-sidecar/host.yaml"), env(), top, TIMEOUT).ok().out().lines())
+        .containsExactly("755", "755", "755", "644");
 
     Path command = top.resolve("usr/bin/qmp-sidecar");
     assertThat(Shell.run(List.of(command.toString(), "version"), env(), prefix, TIMEOUT).ok().out())

@@ -24,6 +24,9 @@ class SystemdUnitsTest {
   private static final String PER_VM = "qmp-sidecar@.service";
   private static final String HOST = "qmp-sidecar.service";
   private static final String QEMU_EXAMPLE = "qemu-vm@.service";
+  private static final String HOSTPREP_SOCKET = "qmp-sidecar-hostprep.socket";
+  private static final String HOSTPREP = "qmp-sidecar-hostprep@.service";
+  private static final Path HELPER = Path.of("..", "contrib", "hostprep", "hostprep").toAbsolutePath().normalize();
 
   @Test
   void everyUnitVerifies(@TempDir Path dir) throws Exception {
@@ -32,8 +35,9 @@ class SystemdUnitsTest {
     // checkout's launcher instead of /usr/bin/qmp-sidecar.
     List<String> files = new ArrayList<>();
     for (Map.Entry<String, String> unit : Map.of(PER_VM, "qmp-sidecar@vm1.service", HOST, HOST,
-        QEMU_EXAMPLE, "qemu-vm@vm1.service").entrySet()) {
-      String text = Files.readString(CONTRIB.resolve(unit.getKey())).replace("/usr/bin/qmp-sidecar", LAUNCHER.toString());
+        QEMU_EXAMPLE, "qemu-vm@vm1.service", HOSTPREP_SOCKET, HOSTPREP_SOCKET, HOSTPREP, HOSTPREP).entrySet()) {
+      String text = Files.readString(CONTRIB.resolve(unit.getKey())).replace("/usr/bin/qmp-sidecar", LAUNCHER.toString())
+          .replace("/usr/libexec/qmp-sidecar/hostprep", HELPER.toString());
       files.add(Files.writeString(dir.resolve(unit.getValue()), text).toString());
     }
     // Their man pages are checked where the package installed them (PackageInstallIT).
@@ -59,11 +63,36 @@ class SystemdUnitsTest {
   @Test
   void readWritePathsThatMayNotExistAreOptional() throws Exception {
     for (String name : List.of(PER_VM, HOST)) {
+      assertThat(UnitFile.read(CONTRIB.resolve(name)).all("Service", "ReadWritePaths"))
+          .as("%s writes only its own directories: the helper writes sysfs", name).isEmpty();
+    }
+    List<String> paths = UnitFile.read(CONTRIB.resolve(HOSTPREP)).all("Service", "ReadWritePaths").stream()
+        .flatMap(v -> List.of(v.split("\\s+")).stream()).toList();
+    assertThat(paths).containsExactly("-/sys/bus/pci", "-/sys/devices");
+  }
+
+  @Test
+  void theSidecarUnitsWriteSysfsOnlyThroughTheHelperWhichHasNoCapability() throws Exception {
+    UnitFile socket = UnitFile.read(CONTRIB.resolve(HOSTPREP_SOCKET));
+    String address = socket.value("Socket", "ListenStream");
+    assertThat(address).isEqualTo("/run/qmp-sidecar-hostprep.sock");
+    assertThat(socket.value("Socket", "Accept")).isEqualTo("yes");
+    assertThat(socket.value("Socket", "SocketGroup")).isEqualTo("qmp-sidecar");
+    assertThat(socket.value("Socket", "SocketMode")).isEqualTo("0660");
+    UnitFile helper = UnitFile.read(CONTRIB.resolve(HOSTPREP));
+    assertThat(helper.all("Service", "User")).as("root, who owns the three files").isEmpty();
+    assertThat(helper.value("Service", "CapabilityBoundingSet")).isEmpty();
+    assertThat(helper.value("Service", "AmbientCapabilities")).isEmpty();
+    assertThat(helper.value("Service", "NoNewPrivileges")).isEqualTo("yes");
+    assertThat(helper.value("Service", "ProtectKernelTunables")).isEqualTo("yes");
+    assertThat(helper.value("Service", "StandardInput")).isEqualTo("socket");
+    assertThat(helper.value("Service", "ExecStart")).isEqualTo("/usr/libexec/qmp-sidecar/hostprep");
+    for (String name : List.of(PER_VM, HOST)) {
       UnitFile unit = UnitFile.read(CONTRIB.resolve(name));
-      List<String> paths = unit.all("Service", "ReadWritePaths").stream()
-          .flatMap(v -> List.of(v.split("\\s+")).stream()).toList();
-      assertThat(paths).as(name).isNotEmpty().allSatisfy(path -> assertThat(path).as(name)
-          .startsWith("-").doesNotStartWith("-/run/qmp-sidecar").doesNotStartWith("-/var/lib/qmp-sidecar"));
+      assertThat(unit.value("Service", "ExecStart")).as(name).contains("--set host.prepHelper=" + address);
+      assertThat(unit.value("Unit", "Wants")).as(name).contains(HOSTPREP_SOCKET);
+      assertThat(unit.value("Unit", "After")).as(name).contains(HOSTPREP_SOCKET);
+      assertThat(unit.value("Service", "ProtectKernelTunables")).as(name).isEqualTo("yes");
     }
   }
 
