@@ -73,11 +73,21 @@ public final class RelayDatabase {
     }, true).eventually(() -> worker.close());
   }
 
+  /**
+   * Rolls the failed work back and begins the next transaction, as the driver does after a
+   * rollback. SQLite itself rolls the whole transaction back on some errors (a full disk, an I/O
+   * error): the driver's rollback then fails and begins nothing, and without a new transaction
+   * the next work's statements would each commit on their own, half a commit at a time.
+   */
   private void rollbackQuietly() {
     try {
       connection.rollback();
-    } catch (SQLException ignored) {
-      // The connection is unusable anyway; the original error is what the caller needs.
+    } catch (SQLException noTransaction) {
+      try (Statement begin = connection.createStatement()) {
+        begin.execute("BEGIN");
+      } catch (SQLException ignored) {
+        // The next work fails and says why; the original error is what this caller needs.
+      }
     }
   }
 
