@@ -83,6 +83,23 @@ class ApiContractIT {
     context = harness.vertx().getOrCreateContext();
   }
 
+  /** What the curl line of docs/operations.md's "The API contract" writes, run on this daemon's socket. */
+  private String docsCurl() throws IOException {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?s)## The API contract.*?```sh\n(curl [^\n]*)\n```")
+        .matcher(Files.readString(Path.of("../docs/operations.md")));
+    assertThat(m.find()).as("docs/operations.md has the curl line under The API contract").isTrue();
+    String line = m.group(1).replace("/run/qmp-sidecar/api.sock", config.apiSocket().toString());
+    Process curl = new ProcessBuilder("sh", "-c", line).directory(harness.dir().toFile()).redirectErrorStream(true).start();
+    try {
+      assertThat(curl.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)).as("%s ends", line).isTrue();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+    assertThat(curl.exitValue()).as("%s: %s", line, new String(curl.getInputStream().readAllBytes())).isZero();
+    return Files.readString(harness.dir().resolve("qmp-sidecar.json"));
+  }
+
   /** The policy rule docs/live-update.md gives for the API's Unix socket, as the docs show it. */
   private static String liveUpdateRule() throws IOException {
     return Files.readString(Path.of("../docs/live-update.md"))
@@ -228,6 +245,7 @@ class ApiContractIT {
       assertThat(served.body()).as("the document served is the one checked here")
           .isEqualTo(new String(in.readAllBytes(), StandardCharsets.UTF_8));
     }
+    assertThat(docsCurl()).as("the curl line of docs/operations.md fetches the same document").isEqualTo(served.body());
     ok(HttpMethod.GET, "/healthz", null, 200);
     assertThat(ok(HttpMethod.GET, "/readyz", null, 200).json().path("ready").asBoolean()).isTrue();
     assertThat(ok(HttpMethod.GET, "/metrics", null, 200).body()).contains("# TYPE");
