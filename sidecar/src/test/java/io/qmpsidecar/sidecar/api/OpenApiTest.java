@@ -10,6 +10,9 @@ import io.qmpsidecar.sidecar.config.ConfigLoader;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
+import io.swagger.v3.parser.OpenAPIV3Parser;
+import io.swagger.v3.parser.core.models.ParseOptions;
+import io.swagger.v3.parser.core.models.SwaggerParseResult;
 import io.vertx.core.Vertx;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -74,6 +77,21 @@ class OpenApiTest {
       });
     }
     assertThat(ids).doesNotHaveDuplicates();
+  }
+
+  @Test
+  void theDocumentParsesAsClientGeneratorsParseItWithoutAMessage() throws Exception {
+    String text;
+    try (java.io.InputStream in = OpenApiTest.class.getResourceAsStream("/openapi.json")) {
+      text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+    ParseOptions options = new ParseOptions();
+    options.setResolve(true);
+    SwaggerParseResult result = new OpenAPIV3Parser().readContents(text, null, options);
+    assertThat(result.getMessages()).as("what the parser of openapi-generator says about the document").isEmpty();
+    assertThat(result.getOpenAPI().getComponents().getSchemas()).containsKeys("Problem", "Event", "StreamItem");
+    long operations = result.getOpenAPI().getPaths().values().stream().mapToLong(p -> p.readOperations().size()).sum();
+    assertThat(operations).isEqualTo(contract.operations().size());
   }
 
   @Test
