@@ -203,6 +203,23 @@ final class OpenApiContract {
     return errors(schema, JsonNodeFactory.instance.textNode(body == null ? "" : body), op.id() + " " + status);
   }
 
+  /** Headers of an answer that the document requires and miss, or that do not fit their schemas. */
+  List<String> headerViolations(Operation op, int status, java.util.function.Function<String, String> header) {
+    List<String> out = new ArrayList<>();
+    resolve(op.node().path("responses").path(Integer.toString(status))).path("headers").fields().forEachRemaining(h -> {
+      String value = header.apply(h.getKey());
+      if (value == null) {
+        if (h.getValue().path("required").asBoolean()) {
+          out.add(op.id() + " " + status + " lacks header " + h.getKey());
+        }
+        return;
+      }
+      JsonNode schema = h.getValue().path("schema");
+      out.addAll(errors(inline(schema), value(schema, List.of(value)), op.id() + " " + status + " header " + h.getKey()));
+    });
+    return out;
+  }
+
   /** The schema of each item of a streamed answer ({@code x-itemSchema}, as OpenAPI 3.2's {@code itemSchema}). */
   Schema itemSchema(Operation op, int status, String media) {
     JsonNode item = resolve(op.node().path("responses").path(Integer.toString(status))).path("content").path(media)
