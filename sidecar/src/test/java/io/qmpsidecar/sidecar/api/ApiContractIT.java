@@ -10,7 +10,6 @@ import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
 import io.qmpsidecar.sidecar.FlowTestPolicy;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
-import io.qmpsidecar.sidecar.testing.ApiTestClient;
 import io.qmpsidecar.sidecar.testing.SidecarHarness;
 import io.qmpsidecar.sidecar.testing.TestConfig;
 import io.vertx.core.Context;
@@ -167,12 +166,6 @@ class ApiContractIT {
     return promise.future();
   }
 
-  private static String freeUri() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return "tcp:127.0.0.1:" + s.getLocalPort();
-    }
-  }
-
   @QemuTest
   void everyOperationAnswersAsTheDocumentSays(QemuBinary binary) throws Exception {
     start(binary);
@@ -302,11 +295,15 @@ class ApiContractIT {
     ok(HttpMethod.GET, "/v1/vms/vm1/migration", null, 404);
     ok(HttpMethod.DELETE, "/v1/vms/vm1/migration", null, 404);
     ok(HttpMethod.POST, "/v1/vms/vm1/migrations", "{\"destination\":\"vm2\",\"uri\":\"exec:cat\"}", 403);
-    refused(HttpMethod.POST, "/v1/vms/vm1/migrations", "{\"uri\":\"" + freeUri() + "\"}");
-    refused(HttpMethod.POST, "/v1/vms/vm1/migrations", "{\"destination\":\"vm2\",\"uri\":\"" + freeUri()
-        + "\",\"strategy\":\"teleport\"}");
+    refused(HttpMethod.POST, "/v1/vms/vm1/migrations", "{\"uri\":\"tcp:127.0.0.1:4444\"}");
+    refused(HttpMethod.POST, "/v1/vms/vm1/migrations", "{\"destination\":\"vm2\",\"uri\":\"tcp:127.0.0.1:4444\","
+        + "\"strategy\":\"teleport\"}");
+    int port;
+    try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = free.getLocalPort();
+    }
     // A bandwidth of 1000 bytes/s keeps it migrating until it is cancelled.
-    JsonNode run = ok(HttpMethod.POST, "/v1/vms/vm1/migrations", "{\"destination\":\"vm2\",\"uri\":\"" + freeUri()
+    JsonNode run = ok(HttpMethod.POST, "/v1/vms/vm1/migrations", "{\"destination\":\"vm2\",\"uri\":\"tcp:127.0.0.1:" + port
         + "\",\"parameters\":{\"maxBandwidth\":1000}}", 202).json();
     assertThat(run.path("destination").asText()).isEqualTo("vm2");
     // QEMU's own status, not only the run's: a cancel sent before QEMU took migrate is lost
