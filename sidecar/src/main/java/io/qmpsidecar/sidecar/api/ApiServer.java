@@ -170,10 +170,11 @@ public final class ApiServer {
     return Future.join(servers.stream().map(HttpServer::close).toList()).mapEmpty();
   }
 
-  /** The paths of every route, as OpenAPI writes them ({@code /v1/vms/{vm}}). */
-  List<String> documentedPaths() {
-    return router(ApiCallers.none(), false).getRoutes().stream().map(r -> r.getPath()).filter(p -> p != null)
-        .map(p -> p.replaceAll(":([A-Za-z]+)", "{$1}")).distinct().toList();
+  /** Every route as {@code METHOD PATH}, the path as OpenAPI writes it ({@code GET /v1/vms/{vm}}). */
+  List<String> documentedOperations() {
+    return router(ApiCallers.none(), false).getRoutes().stream().filter(r -> r.getPath() != null && r.methods() != null)
+        .flatMap(r -> r.methods().stream().map(m -> m.name() + " " + r.getPath().replaceAll(":([A-Za-z]+)", "{$1}")))
+        .distinct().toList();
   }
 
   /** The caller the request was authenticated as. */
