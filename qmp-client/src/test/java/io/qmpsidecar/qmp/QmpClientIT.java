@@ -12,7 +12,9 @@ import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.qmp.testing.QemuTest;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +22,7 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -265,7 +268,38 @@ class QmpClientIT {
     q.suspend();
     client = QmpClient.create(vertx, QmpClientOptions.of(q.qmpAddress()).withGreetingTimeout(Duration.ofMillis(500)));
     assertThat(failure(client.connect())).isInstanceOf(QmpConnectionException.class)
-        .hasMessageContaining("did not greet");
+        .hasMessageContaining("sent no greeting within 500 ms").hasMessageContaining("stopped (SIGSTOP)");
+  }
+
+  @QemuTest
+  void aMonitorHeldByAnotherClientIsNamedAsTheCause(QemuBinary binary) {
+    QemuProcess q = qemu(binary, "vm");
+    QmpClient first = QmpClient.create(vertx, QmpClientOptions.of(q.qmpAddress()));
+    result(first.connect());
+    QmpClient second = QmpClient.create(vertx, QmpClientOptions.of(q.qmpAddress())
+        .withGreetingTimeout(Duration.ofMillis(500)));
+    assertThat(failure(second.connect())).isInstanceOf(QmpConnectionException.class)
+        .hasMessageContaining("sent no greeting within 500 ms: another client may hold the monitor")
+        .hasMessageContaining("stop that client or connect through the sidecar's proxy socket");
+    result(second.close());
+    result(first.close());
+    assertThat(connect(q).greeting().version().major()).as("free again once the first client left")
+        .isEqualTo(binary.major());
+  }
+
+  @QemuTest
+  void aSocketThatDeniesTheUserSaysPermissionDeniedNotCheckQmp(QemuBinary binary) throws Exception {
+    Assumptions.assumeFalse("root".equals(System.getProperty("user.name")),
+        "root ignores file modes (CAP_DAC_OVERRIDE): a socket of mode 000 accepts it; the sidecar's"
+            + " DirectQmpCommandIT checks this message as user nobody");
+    QemuProcess q = qemu(binary, "vm");
+    Path socket = q.qmpAddress().unixPath();
+    Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("---------"));
+    client = QmpClient.create(vertx, QmpClientOptions.of(q.qmpAddress()));
+    assertThat(failure(client.connect())).isInstanceOf(QmpConnectionException.class)
+        .hasMessageStartingWith("permission denied: " + socket + " (owner ")
+        .hasMessageContaining("mode ---------").hasMessageContaining("run as ")
+        .hasMessageNotContaining("-qmp");
   }
 
   @QemuTest

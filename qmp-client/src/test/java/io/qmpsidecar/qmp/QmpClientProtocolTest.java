@@ -156,7 +156,17 @@ class QmpClientProtocolTest {
     server.greet(false);
     client = QmpClient.create(vertx, options().withGreetingTimeout(Duration.ofMillis(200)));
     assertThat(failure(client.connect())).isInstanceOf(QmpConnectionException.class)
-        .hasMessageContaining("did not greet and negotiate within 200 ms");
+        .hasMessageContaining("sent no greeting within 200 ms: another client may hold the monitor");
+  }
+
+  /** A QEMU stopped right after greeting: no real QEMU can be stopped there on purpose. */
+  @Test
+  void aServerThatGreetsButNeverNegotiatesIsNotBlamedOnAnotherClient() {
+    server.negotiate(false);
+    client = QmpClient.create(vertx, options().withGreetingTimeout(Duration.ofMillis(200)));
+    assertThat(failure(client.connect())).isInstanceOf(QmpConnectionException.class)
+        .hasMessageContaining("greeted but did not answer qmp_capabilities within 200 ms")
+        .hasMessageNotContaining("another client");
   }
 
   @Test

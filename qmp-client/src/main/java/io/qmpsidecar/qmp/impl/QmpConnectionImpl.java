@@ -347,10 +347,24 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
     QmpSession s = new QmpSession(socket, decoder, options.maxLineBytes(), this);
     session = s;
     pipeline.attach(s.writer(), s.fdWriter(peer));
-    greetingTimer = vertx.setTimer(options.greetingTimeout().toMillis(), t -> s.abort(
-        new QmpConnectionException("QEMU at " + peer + " did not greet and negotiate within "
-            + options.greetingTimeout().toMillis() + " ms: it may be stopped (SIGSTOP) or hung,"
-            + " or this socket is not a QMP monitor")));
+    greetingTimer = vertx.setTimer(options.greetingTimeout().toMillis(), t -> s.abort(greetingTimedOut(s)));
+  }
+
+  /**
+   * Without a greeting, the likeliest cause is a monitor already in use: QEMU serves one client
+   * per {@code -qmp} socket and leaves the next one connected but unanswered until the first
+   * leaves. A greeting with no answer to {@code qmp_capabilities} is a QEMU that stopped.
+   */
+  private QmpConnectionException greetingTimedOut(QmpSession s) {
+    long ms = options.greetingTimeout().toMillis();
+    if (s.greeted()) {
+      return new QmpConnectionException("QEMU at " + peer + " greeted but did not answer qmp_capabilities within "
+          + ms + " ms: it may be stopped (SIGSTOP) or hung");
+    }
+    return new QmpConnectionException("QEMU at " + peer + " sent no greeting within " + ms + " ms: another client"
+        + " may hold the monitor (QEMU serves one client per -qmp socket and leaves the next one waiting): stop"
+        + " that client or connect through the sidecar's proxy socket; else QEMU is stopped (SIGSTOP) or hung, or"
+        + " this socket is not a QMP monitor");
   }
 
   private void negotiate(QmpSession s, QmpGreeting offered) {
@@ -399,8 +413,24 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
   private void connectFailed(Throwable cause) {
     // Some transports fail a Unix connect with no message: name the exception instead.
     String why = cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
-    QmpConnectionException e = new QmpConnectionException("cannot connect to QEMU's QMP socket at "
-        + peer + ": " + why + "; check that QEMU runs with -qmp " + peer + ",server=on", cause);
+    if (options.address().isUnix() && why.contains("Permission denied")) {
+      // The socket is there and QEMU may well listen: who may connect is the problem, not -qmp.
+      vertx.executeBlocking(() -> SocketAccess.denied(options.address().unixPath()), false)
+          .onComplete(ar -> onContext(() -> {
+            if (closing) {
+              finish(new QmpClosedException("connection to QEMU at " + peer + " closed by the client"));
+            } else {
+              connectFailed(new QmpConnectionException(ar.succeeded() ? ar.result()
+                  : "permission denied: " + peer + "; run as a user that can read and write it", cause), why);
+            }
+          }));
+      return;
+    }
+    connectFailed(new QmpConnectionException("cannot connect to QEMU's QMP socket at "
+        + peer + ": " + why + "; check that QEMU runs with -qmp " + peer + ",server=on", cause), why);
+  }
+
+  private void connectFailed(QmpConnectionException e, String why) {
     if (opening != null) {
       failOpening(e);
     } else {

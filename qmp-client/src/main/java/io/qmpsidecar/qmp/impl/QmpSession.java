@@ -35,6 +35,7 @@ final class QmpSession {
   private final Handler handler;
   private Throwable endReason;
   private boolean ended;
+  private boolean greeted;
 
   QmpSession(NetSocket socket, QmpMessageDecoder decoder, int maxLineBytes, Handler handler) {
     this.socket = socket;
@@ -105,7 +106,13 @@ final class QmpSession {
       abort(e);
       return;
     }
+    greeted |= message instanceof QmpMessage.Greeting;
     handler.onMessage(this, message);
+  }
+
+  /** Whether QEMU's greeting has arrived on this session. */
+  boolean greeted() {
+    return greeted;
   }
 
   private void end() {

@@ -61,6 +61,7 @@ public final class FakeQmpServer implements AutoCloseable {
   private final List<JsonNode> received = new CopyOnWriteArrayList<>();
   private final List<Peer> peers = new CopyOnWriteArrayList<>();
   private volatile boolean greet = true;
+  private volatile boolean negotiate = true;
   private volatile List<String> beforeGreeting = List.of();
   private volatile BiConsumer<JsonNode, Peer> script = (request, peer) -> peer.ok(request);
 
@@ -83,6 +84,12 @@ public final class FakeQmpServer implements AutoCloseable {
 
   public FakeQmpServer greet(boolean greet) {
     this.greet = greet;
+    return this;
+  }
+
+  /** Whether {@code qmp_capabilities} is answered (it is by default). */
+  public FakeQmpServer negotiate(boolean negotiate) {
+    this.negotiate = negotiate;
     return this;
   }
 
@@ -127,7 +134,9 @@ public final class FakeQmpServer implements AutoCloseable {
     }
     received.add(request);
     if ("qmp_capabilities".equals(request.path("execute").asText())) {
-      peer.ok(request);
+      if (negotiate) {
+        peer.ok(request);
+      }
     } else {
       script.accept(request, peer);
     }

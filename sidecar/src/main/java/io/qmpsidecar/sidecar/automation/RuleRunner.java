@@ -12,6 +12,7 @@ import io.qmpsidecar.sidecar.events.SidecarEvent;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
+import io.qmpsidecar.sidecar.ops.OperationTrace;
 import io.qmpsidecar.sidecar.ops.Operations;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Context;
@@ -38,7 +39,7 @@ import org.slf4j.MDC;
  * {@code maxPerSecond} are accepted per second across all rules and VMs. Whatever is cut is
  * reported ({@code automation.dropped}), and every action's end is an event
  * ({@code automation.ran}, {@code automation.denied}, {@code automation.failed}) and a line of the
- * audit log.
+ * audit log; its decision, that line and that event carry one operation id ({@code rule-…}).
  *
  * <p>The rules' work never runs on the publisher's path: events wait in this runner's bounded
  * subscription queue and are matched in a later task on its own context, where all its state
@@ -70,7 +71,8 @@ public final class RuleRunner {
   private EventSubscription subscription;
 
   /** An action and the event that triggered it. */
-  private record Pending(AutomationAction action, SidecarEvent event) {}
+  /** An action to run, with the operation id its decision, its outcome and its event carry. */
+  private record Pending(AutomationAction action, SidecarEvent event, String opId) {}
 
   private RuleRunner(Context context, PolicyEngine engine, Operations operations, EventStream events,
       SidecarMetrics metrics, int maxPerSecond) {
@@ -134,7 +136,7 @@ public final class RuleRunner {
     }
     List<AutomationAction> actions = engine.onEvent(event.vm(), name(event), event.data());
     for (AutomationAction action : actions) {
-      accept(new Pending(action, event));
+      accept(new Pending(action, event, OperationTrace.newOpId("rule")));
     }
   }
 
@@ -183,7 +185,7 @@ public final class RuleRunner {
 
   private void run(Pending p) {
     long start = System.nanoTime();
-    operations.command(p.event().vm(), p.action().request())
+    operations.command(p.event().vm(), p.opId(), p.action().request())
         .onComplete(ar -> context.runOnContext(v -> finished(p, ar, (System.nanoTime() - start) / 1_000_000)));
   }
 
@@ -209,7 +211,7 @@ public final class RuleRunner {
     }
     metrics.automationAction(outcome);
     audit(p, outcome, data);
-    events.publish(vm, type, null, data);
+    events.publish(vm, type, p.opId(), data);
     ArrayDeque<Pending> waiting = vms.get(vm);
     Pending next = waiting.pollFirst();
     if (next == null) {
@@ -235,11 +237,12 @@ public final class RuleRunner {
   private static void audit(Pending p, String outcome, ObjectNode data) {
     try {
       MDC.put("vm", p.event().vm());
+      MDC.put("op", p.opId());
       MDC.put("caller", p.action().request().caller().id());
       String result = outcome.equals("ran") ? "ran" : outcome + ": " + data.path("error").asText();
       AUDIT.atInfo().addKeyValue("caller", p.action().request().caller().id())
           .addKeyValue("command", p.action().request().command()).addKeyValue("rule", p.action().ruleId())
-          .addKeyValue("vm", p.event().vm()).addKeyValue("event", p.event().id())
+          .addKeyValue("vm", p.event().vm()).addKeyValue("opId", p.opId()).addKeyValue("event", p.event().id())
           .addKeyValue("eventType", p.event().type()).addKeyValue("outcome", outcome)
           .log("automation {} {} on VM {} for event {} ({}): {}", p.action().request().caller().id(),
               p.action().request().command(), p.event().vm(), p.event().id(), p.event().type(), result);

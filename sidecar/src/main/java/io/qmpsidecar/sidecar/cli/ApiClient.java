@@ -10,9 +10,11 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.SocketAddress;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -45,12 +47,17 @@ final class ApiClient implements AutoCloseable {
   /** The options of every command that talks to the API. */
   static final class Options {
     @Option(names = "--api", paramLabel = "ADDRESS", defaultValue = "${env:QMP_SIDECAR_API:-" + DEFAULT_API + "}",
-        description = "The sidecar's API: unix:PATH or http://HOST:PORT (default: $QMP_SIDECAR_API, else "
-            + DEFAULT_API + ").")
+        description = "The sidecar's API: unix:PATH, http://HOST:PORT or https://HOST:PORT (default:"
+            + " $QMP_SIDECAR_API, else " + DEFAULT_API + ").")
     String api;
 
+    @Option(names = "--api-ca", paramLabel = "FILE", defaultValue = "${env:QMP_SIDECAR_API_CA}",
+        description = "For https://: the PEM certificate of the CA that signed the API's certificate (or the"
+            + " certificate itself when self-signed) (default: $QMP_SIDECAR_API_CA, else the JVM's trusted CAs).")
+    Path apiCa;
+
     @Option(names = "--token-file", paramLabel = "FILE",
-        description = "File whose first line is the bearer token for an http:// API (api.tokensFile).")
+        description = "File whose first line is the bearer token for an http:// or https:// API (api.tokensFile).")
     Path tokenFile;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
@@ -73,30 +80,44 @@ final class ApiClient implements AutoCloseable {
       if (timeoutSeconds < 1) {
         throw new CommandLine.ParameterException(cli, "--timeout must be >= 1");
       }
-      SocketAddress server = server(cli);
+      Target target = target(cli);
       String authorization = null;
       if (tokenFile != null) {
         authorization = "Bearer " + token(cli);
       }
-      return new ApiClient(api, server, authorization, Duration.ofSeconds(timeoutSeconds));
-    }
-
-    private SocketAddress server(CommandLine cli) {
-      if (api.startsWith("unix:") && api.length() > 5) {
-        return SocketAddress.domainSocketAddress(api.substring(5));
-      }
-      if (api.startsWith("http://")) {
-        String hostPort = api.substring(7).replaceAll("/+$", "");
-        int colon = hostPort.lastIndexOf(':');
-        try {
-          return SocketAddress.inetSocketAddress(Integer.parseInt(hostPort.substring(colon + 1)),
-              hostPort.substring(0, colon));
-        } catch (RuntimeException e) {
-          throw new CommandLine.ParameterException(cli, "--api " + api + ": expected http://HOST:PORT");
+      HttpClientOptions http = new HttpClientOptions();
+      if (target.tls()) {
+        http.setSsl(true).setVerifyHost(true);
+        if (apiCa != null) {
+          if (!Files.isReadable(apiCa)) {
+            throw new CommandLine.ParameterException(cli, "--api-ca " + apiCa + ": cannot read it; give the PEM"
+                + " certificate of the CA that signed the API's certificate");
+          }
+          http.setTrustOptions(new PemTrustOptions().addCertPath(apiCa.toString()));
         }
       }
-      throw new CommandLine.ParameterException(cli, "--api " + api
-          + ": expected unix:PATH (the sidecar's api.socket) or http://HOST:PORT (its api.tcp)");
+      return new ApiClient(api, target, http, authorization, Duration.ofSeconds(timeoutSeconds));
+    }
+
+    private Target target(CommandLine cli) {
+      if (api.startsWith("unix:") && api.length() > 5) {
+        return new Target(SocketAddress.domainSocketAddress(api.substring(5)), "localhost", 80, false);
+      }
+      boolean tls = api.startsWith("https://");
+      if (tls || api.startsWith("http://")) {
+        String scheme = tls ? "https://" : "http://";
+        String hostPort = api.substring(scheme.length()).replaceAll("/+$", "");
+        int colon = hostPort.lastIndexOf(':');
+        try {
+          String host = hostPort.substring(0, colon).replaceAll("^\\[(.*)]$", "$1");
+          int port = Integer.parseInt(hostPort.substring(colon + 1));
+          return new Target(SocketAddress.inetSocketAddress(port, host), host, port, tls);
+        } catch (RuntimeException e) {
+          throw new CommandLine.ParameterException(cli, "--api " + api + ": expected " + scheme + "HOST:PORT");
+        }
+      }
+      throw new CommandLine.ParameterException(cli, "--api " + api + ": expected unix:PATH (the sidecar's"
+          + " api.socket), or http://HOST:PORT or https://HOST:PORT (its api.tcp, https:// when api.tls is set)");
     }
 
     private String token(CommandLine cli) {
@@ -110,6 +131,12 @@ final class ApiClient implements AutoCloseable {
       }
     }
   }
+
+  /**
+   * Where the API is: the address to connect to, the host and port the request names (TLS
+   * verifies the certificate against that host), and whether it speaks TLS.
+   */
+  private record Target(SocketAddress server, String host, int port, boolean tls) {}
 
   /** An answer that is not a problem: its status and JSON body (null when empty). */
   record Response(int status, JsonNode body) {}
@@ -128,19 +155,19 @@ final class ApiClient implements AutoCloseable {
   }
 
   private final String api;
-  private final SocketAddress server;
+  private final Target target;
   private final String authorization;
   private final Duration timeout;
   private final Vertx vertx = Vertx.vertx();
   private final HttpClientAgent http;
   private final Context context;
 
-  private ApiClient(String api, SocketAddress server, String authorization, Duration timeout) {
+  private ApiClient(String api, Target target, HttpClientOptions options, String authorization, Duration timeout) {
     this.api = api;
-    this.server = server;
+    this.target = target;
     this.authorization = authorization;
     this.timeout = timeout;
-    this.http = vertx.createHttpClient();
+    this.http = vertx.createHttpClient(options);
     this.context = vertx.getOrCreateContext();
   }
 
@@ -190,7 +217,7 @@ final class ApiClient implements AutoCloseable {
   }
 
   private RequestOptions options(HttpMethod method, String uri) {
-    RequestOptions o = new RequestOptions().setServer(server).setHost("localhost").setPort(80)
+    RequestOptions o = new RequestOptions().setServer(target.server()).setHost(target.host()).setPort(target.port())
         .setMethod(method).setURI(uri).setConnectTimeout(timeout.toMillis());
     if (authorization != null) {
       o.putHeader("authorization", authorization);
@@ -286,9 +313,9 @@ final class ApiClient implements AutoCloseable {
         // The request's own idle timeout: the API was reached and has not answered yet.
         throw timedOut(wait);
       }
-      throw unreachable("cannot reach the sidecar API at " + api + ": "
-          + e.getCause().getMessage() + "; check that qmp-sidecar run is running and --api names its"
-          + " api.socket (or api.tcp)");
+      throw unreachable("cannot reach the sidecar API at " + api + ": " + e.getCause().getMessage() + "; "
+          + TlsFailure.hint(e.getCause(), target.host()).orElse("check that qmp-sidecar run is running and --api"
+          + " names its api.socket (or api.tcp)"));
     } catch (TimeoutException e) {
       throw timedOut(wait);
     } catch (InterruptedException e) {

@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 
 /**
  * {@code qmp-sidecar completion}: prints the bash (and zsh, through bashcompinit) completion
- * script that picocli generates from the command tree, so it always matches this build.
+ * script that picocli generates from the command tree, so it always matches this build, with the
+ * VM names asked of the running sidecar ({@link Completions}).
  */
 @Command(name = "completion", mixinStandardHelpOptions = true,
     description = {"Print the shell completion script for bash and zsh.",
@@ -17,7 +18,8 @@ final class CompletionCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    spec.commandLine().getOut().print(AutoComplete.bash(spec.root().name(), spec.root().commandLine()));
+    String picocli = AutoComplete.bash(spec.root().name(), spec.root().commandLine());
+    spec.commandLine().getOut().print(Completions.bash(picocli));
     spec.commandLine().getOut().flush();
     return ExitCodes.OK;
   }

@@ -23,7 +23,8 @@ final class DevicesAttachCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
   @Mixin ApiClient.Options api;
 
-  @Parameters(index = "0", paramLabel = "VM", description = "The VM's name.")
+  @Parameters(index = "0", paramLabel = "VM", completionCandidates = Completions.VmNames.class,
+      description = "The VM's name.")
   String vm;
 
   @Option(names = "--bdf", paramLabel = "BDF", description = "The host function, e.g. 0000:03:00.2.")

@@ -38,7 +38,7 @@ final class DevicesDetachCommand implements Callable<Integer> {
   @Mixin DirectQmp.Address qmp;
   @Mixin DirectQmp.Policy policy;
 
-  @Parameters(index = "0", arity = "0..1", paramLabel = "VM",
+  @Parameters(index = "0", arity = "0..1", paramLabel = "VM", completionCandidates = Completions.VmNames.class,
       description = "The VM's name (with --qmp optional: only a name for messages).")
   String vm;
 

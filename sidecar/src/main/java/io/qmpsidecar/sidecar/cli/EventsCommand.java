@@ -57,7 +57,7 @@ final class EventsCommand implements Callable<Integer> {
   @Option(names = {"-f", "--follow"}, description = "Keep printing new events until interrupted, --limit or --max-time.")
   boolean follow;
 
-  @Option(names = "--vm", paramLabel = "VM",
+  @Option(names = "--vm", paramLabel = "VM", completionCandidates = Completions.VmNames.class,
       description = "Only this VM (repeatable); with --qmp: the name to print in each line (once at most).")
   List<String> vms = new ArrayList<>();
 

@@ -32,17 +32,19 @@ final class MigrateStartCommand implements Callable<Integer> {
   @Mixin DirectQmp.Policy policy;
   @Mixin MigrateStatusCommand.Follow follow;
 
-  @Parameters(index = "0", arity = "0..1", paramLabel = "VM",
+  @Parameters(index = "0", arity = "0..1", paramLabel = "VM", completionCandidates = Completions.VmNames.class,
       description = "The source VM (with --qmp optional: only a name for messages).")
   String vm;
 
-  @Option(names = "--to", paramLabel = "DEST_VM", description = "The destination VM (required without --qmp).")
+  @Option(names = "--to", paramLabel = "DEST_VM", completionCandidates = Completions.VmNames.class,
+      description = "The destination VM (required without --qmp).")
   String destination;
 
   @Option(names = "--uri", required = true, paramLabel = "URI", description = "Migration URI, e.g. tcp:127.0.0.1:4444.")
   String uri;
 
   @Option(names = "--strategy", paramLabel = "STRATEGY", defaultValue = "unplug-replug",
+      completionCandidates = Completions.Strategies.class,
       description = "unplug-replug (default), vfio-migration, failover or block.")
   String strategy;
 

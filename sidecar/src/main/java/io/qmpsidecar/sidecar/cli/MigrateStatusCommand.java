@@ -28,7 +28,7 @@ final class MigrateStatusCommand implements Callable<Integer> {
   @Mixin DirectQmp.Policy policy;
   @Mixin Follow follow;
 
-  @Parameters(index = "0", arity = "0..1", paramLabel = "VM",
+  @Parameters(index = "0", arity = "0..1", paramLabel = "VM", completionCandidates = Completions.VmNames.class,
       description = "The source VM (with --qmp optional: only a name for messages).")
   String vm;
 

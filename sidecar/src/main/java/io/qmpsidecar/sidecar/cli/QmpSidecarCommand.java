@@ -37,7 +37,14 @@ public final class QmpSidecarCommand implements Callable<Integer> {
    * and inject out and err.
    */
   public static CommandLine commandLine() {
-    return new CommandLine(new QmpSidecarCommand()).setExecutionExceptionHandler(new CliFailures());
+    return versionEverywhere(new CommandLine(new QmpSidecarCommand()).setExecutionExceptionHandler(new CliFailures()));
+  }
+
+  /** {@code -V} prints this build's version on every command, whether or not its class names a provider. */
+  private static CommandLine versionEverywhere(CommandLine cli) {
+    cli.getCommandSpec().versionProvider(new VersionProvider());
+    cli.getSubcommands().values().forEach(QmpSidecarCommand::versionEverywhere);
+    return cli;
   }
 
   /**
@@ -47,7 +54,7 @@ public final class QmpSidecarCommand implements Callable<Integer> {
    * loads is verified at start).
    */
   static CommandLine daemonCommandLine() {
-    return new CommandLine(new Daemon()).setExecutionExceptionHandler(new CliFailures());
+    return versionEverywhere(new CommandLine(new Daemon()).setExecutionExceptionHandler(new CliFailures()));
   }
 
   public static void main(String[] args) {

@@ -18,7 +18,7 @@ import sun.misc.Signal;
 
 /**
  * {@code qmp-sidecar run}: the daemon. SIGTERM and SIGINT stop it within
- * {@code timeouts.shutdown}; SIGHUP re-reads the configuration and its policy and applies both,
+ * {@code timeouts.shutdown}; SIGHUP reopens the audit file, re-reads the configuration and its policy and applies both,
  * or neither when either is invalid.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
@@ -89,8 +89,16 @@ final class RunCommand implements Callable<Integer> {
     return notReady;
   }
 
-  /** SIGHUP: re-reads the configuration; an invalid one is refused whole and logged. */
+  /**
+   * SIGHUP: reopens the audit file (logrotate moved it), then re-reads the configuration; an
+   * invalid one is refused whole and logged.
+   */
   private void reload(Sidecar sidecar) {
+    try {
+      Logging.reopenAuditFile();
+    } catch (SidecarException e) {
+      LOG.error("SIGHUP: {}", e.getMessage());
+    }
     try {
       sidecar.reload(config.load(System.getenv()));
     } catch (SidecarException e) {

@@ -38,15 +38,26 @@ final class VmsCommand implements Callable<Integer> {
       description = "table (default) or json.")
   ExecOutput.Format output;
 
+  @Option(names = "--names", description = "Only the VMs' names, one per line (the shell completion asks for them).")
+  boolean names;
+
   @Override
   public Integer call() {
     if (qmp.given(spec.commandLine())) {
+      if (names) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--names lists the VMs a sidecar serves;"
+            + " with --qmp there is one VM and QEMU does not know its name");
+      }
       return qmp.run(spec.commandLine(), policy, api.timeoutSeconds, this::direct);
     }
     return ApiClient.run(spec.commandLine(), api, client -> {
       JsonNode vms = client.call(HttpMethod.GET, "/v1/vms", null).body();
-      spec.commandLine().getOut().println(vms.isEmpty() && output == ExecOutput.Format.table
-          ? "no VMs configured" : ExecOutput.render(vms, output));
+      if (names) {
+        vms.forEach(vm -> spec.commandLine().getOut().println(vm.path("name").asText()));
+      } else {
+        spec.commandLine().getOut().println(vms.isEmpty() && output == ExecOutput.Format.table
+            ? "no VMs configured" : ExecOutput.render(vms, output));
+      }
       return ExitCodes.OK;
     });
   }

@@ -28,7 +28,8 @@ final class VmsUpdateCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
   @Mixin ApiClient.Options api;
 
-  @Parameters(index = "0", paramLabel = "VM", description = "The VM to update.")
+  @Parameters(index = "0", paramLabel = "VM", completionCandidates = Completions.VmNames.class,
+      description = "The VM to update.")
   String vm;
 
   @Option(names = "--qemu", paramLabel = "PATH",

@@ -26,6 +26,8 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
   static final String LEVEL_VARIABLE = "QMP_SIDECAR_LOG_LEVEL";
   /** The logger of every policy decision and automation outcome. */
   public static final String AUDIT_LOGGER = "io.qmpsidecar.audit";
+  /** The name of the audit logger's file appender, when {@code log.auditFile} is set. */
+  static final String AUDIT_APPENDER = "AUDIT";
   private static final String HUMAN_PATTERN = "%d{HH:mm:ss.SSS} %-5level %logger{0} "
       + "%replace(vm=%X{vm} op=%X{op} caller=%X{caller} qmp=%X{qmp} ){\"(\\w+)= \", \"\"}- %msg%n";
 
@@ -66,7 +68,7 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
     if (auditFile != null) {
       FileAppender<ILoggingEvent> file = new FileAppender<>();
       file.setContext(context);
-      file.setName("AUDIT");
+      file.setName(AUDIT_APPENDER);
       file.setFile(auditFile.toString());
       file.setAppend(true);
       file.setEncoder(started(context, new JsonLineEncoder()));

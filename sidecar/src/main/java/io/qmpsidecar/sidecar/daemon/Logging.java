@@ -2,6 +2,8 @@ package io.qmpsidecar.sidecar.daemon;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.FileAppender;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import java.io.IOException;
@@ -45,6 +47,31 @@ public final class Logging {
     }
     if (verbose) {
       context.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(Level.INFO);
+    }
+  }
+
+  /**
+   * Reopens the audit file by its configured name, as logrotate expects of a daemon it sends
+   * SIGHUP after moving the file away: the records that follow go to a new file (created mode
+   * 640), the moved one keeps those before. Does nothing when {@code log.auditFile} is not set.
+   *
+   * @throws SidecarException {@code CONFIGURATION} when the file cannot be created or opened
+   *     (the records keep going to the moved file)
+   */
+  public static void reopenAuditFile() {
+    if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)
+        || !(context.getLogger(LogConfigurator.AUDIT_LOGGER)
+            .getAppender(LogConfigurator.AUDIT_APPENDER) instanceof FileAppender<ILoggingEvent> file)) {
+      return;
+    }
+    Path path = Path.of(file.getFile());
+    openable(path);
+    try {
+      file.openFile(file.getFile());
+    } catch (IOException e) {
+      throw SidecarException.of(Kind.CONFIGURATION, "audit-file-unwritable", "log.auditFile: cannot reopen " + path
+          + " (" + e + "); the audit records still go to the file it was before it moved: give the daemon's user"
+          + " write access to " + path.getParent() + " and send SIGHUP again").cause(e).build();
     }
   }
 

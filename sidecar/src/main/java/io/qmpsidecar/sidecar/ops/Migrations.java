@@ -198,9 +198,11 @@ public final class Migrations {
         throw SidecarException.of(Kind.NOT_FOUND, "no-migration", "VM " + vm + " has no migration to cancel")
             .vm(vm).build();
       }
+      // The cancel belongs to the run it cancels: its record carries the run's operation id.
+      Operation op = run.isPresent() ? runOperations.get(vm) : null;
       gate.require(new PolicyRequest(caller, "migrate_cancel", JsonNodeFactory.instance.objectNode(),
           RequestContext.of(Via.MIGRATE)),
-          "cancel the migration of " + vm);
+          "cancel the migration of " + vm, vm, op != null ? op.opId() : OperationTrace.newOpId("migrate-cancel"));
     } catch (SidecarException e) {
       return Future.failedFuture(e);
     }
@@ -253,6 +255,7 @@ public final class Migrations {
    */
   public Future<LiveUpdateResult> liveUpdate(Caller caller, String vm, String binary) {
     VmHandle handle;
+    String opId = OperationTrace.newOpId("live-update");
     try {
       handle = vms.get(vm);
       if (handle.libvirt() != null) {
@@ -261,7 +264,7 @@ public final class Migrations {
             .build();
       }
       gate.require(new PolicyRequest(caller, "migrate", liveUpdate.migrateArguments(vm),
-          RequestContext.of(Via.LIVE_UPDATE)), "live-update VM " + vm);
+          RequestContext.of(Via.LIVE_UPDATE)), "live-update VM " + vm, vm, opId);
       Run run = runs.get(vm);
       if (run != null && run.migration() != null && !run.migration().result().isComplete()) {
         throw SidecarException.of(Kind.MIGRATING, "vm-migrating", "VM " + vm + " is migrating; live-update it after"
@@ -270,7 +273,6 @@ public final class Migrations {
     } catch (SidecarException e) {
       return Future.failedFuture(e);
     }
-    String opId = OperationTrace.newOpId("live-update");
     return operations.inTurn(vm, old -> operations.guard().prepare(GuardedOperation.liveUpdate(caller, vm, binary, opId))
         .compose(v -> store.list(vm))
         .compose(records -> liveUpdate.run(handle, OperationTrace.traced(old, vm, opId, caller.id()), records, binary,

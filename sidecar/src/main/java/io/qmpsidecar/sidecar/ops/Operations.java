@@ -404,7 +404,8 @@ public final class Operations {
 
   /**
    * A QMP command a caller sends through: decided as sent, then, when allowed, run unchanged
-   * (validated against QEMU's schema first when {@code validate}).
+   * (validated against QEMU's schema first when {@code validate}). Its audit record and the log
+   * line of the command carry {@code vm} and an operation id of its own ({@code qmp-…}).
    *
    * @param arguments the command's arguments, or null when it has none
    *
@@ -425,26 +426,28 @@ public final class Operations {
   public Future<JsonNode> passthrough(Caller caller, String vm, String command, ObjectNode arguments, boolean validate,
       boolean acceptTaint) {
     VmHandle handle;
+    String opId = OperationTrace.newOpId("qmp");
     try {
       handle = vms.get(vm);
-      gate.require(passthroughRequest(vm, caller, command, arguments), "run " + command + " on VM " + vm);
+      gate.require(passthroughRequest(vm, caller, command, arguments), "run " + command + " on VM " + vm, vm, opId);
     } catch (SidecarException e) {
       return Future.failedFuture(e);
     }
-    return run(handle, vm, command, arguments, validate, acceptTaint);
+    return run(handle, vm, opId, caller.id(), command, arguments, validate, acceptTaint);
   }
 
   /**
    * A QMP command whose request was made elsewhere (an automation rule's action, as the policy
    * engine built it, {@code via: automation}): decided once, here, in its own context with the
    * facts of the VM's records (see {@link #detach}), then, when allowed, run unchanged (on a VM
-   * managed by libvirt, as a passthrough without {@code acceptTaint}).
+   * managed by libvirt, as a passthrough without {@code acceptTaint}). Its audit record and the
+   * log line of the command carry {@code vm} and {@code opId}.
    *
    * @return QEMU's {@code return} value; fails with {@link SidecarException}: {@code DENIED},
    *     {@code THROTTLED}, {@code INVALID} (arguments that are not an object) or
    *     {@code QEMU_ERROR} with QEMU's class and text
    */
-  public Future<JsonNode> command(String vm, PolicyRequest request) {
+  public Future<JsonNode> command(String vm, String opId, PolicyRequest request) {
     VmHandle handle;
     try {
       if (!request.arguments().isObject()) {
@@ -452,16 +455,20 @@ public final class Operations {
       }
       handle = vms.get(vm);
       gate.require(request.with(facts(request.context(), request.caller(), store.recorded(vm))),
-          "run " + request.command() + " on VM " + vm);
+          "run " + request.command() + " on VM " + vm, vm, opId);
     } catch (SidecarException e) {
       return Future.failedFuture(e);
     }
-    return run(handle, vm, request.command(), (ObjectNode) request.arguments(), false, false);
+    return run(handle, vm, opId, request.caller().id(), request.command(), (ObjectNode) request.arguments(), false,
+        false);
   }
 
-  /** Runs a command that was already decided, with {@code arguments} (null: none) as sent. */
-  private Future<JsonNode> run(VmHandle handle, String vm, String command, ObjectNode arguments, boolean validate,
-      boolean acceptTaint) {
+  /**
+   * Runs a command that was already decided, with {@code arguments} (null: none) as sent, logged
+   * as operation {@code opId} of {@code caller}.
+   */
+  private Future<JsonNode> run(VmHandle handle, String vm, String opId, String caller, String command,
+      ObjectNode arguments, boolean validate, boolean acceptTaint) {
     if (handle.libvirt() != null) {
       long t0 = System.nanoTime();
       return LibvirtPassthrough.run(handle.libvirt(), command, arguments, acceptTaint)
@@ -470,7 +477,7 @@ public final class Operations {
           .recover(Operations::translated);
     }
     long start = System.nanoTime();
-    return handle.ready()
+    return handle.ready().map(c -> OperationTrace.traced(c, vm, opId, caller))
         .compose(c -> validate ? c.schema().map(s -> checkSchema(s.validate(command, arguments))).map(v -> c)
             : Future.succeededFuture(c))
         .compose(c -> c.execute(QmpCommand.raw(command, arguments)))
@@ -489,10 +496,11 @@ public final class Operations {
 
   /**
    * Decides a client's QMP command for {@code vm} that an entry point runs itself (the QMP
-   * proxy), exactly once, with the facts of the VM's records (see {@link #detach}).
+   * proxy), exactly once, with the facts of the VM's records (see {@link #detach}); its audit
+   * record carries {@code vm} and an operation id of its own ({@code qmp-…}).
    */
   public Decision decidePassthrough(String vm, Caller caller, String command, ObjectNode arguments) {
-    return gate.decide(passthroughRequest(vm, caller, command, arguments));
+    return gate.decide(passthroughRequest(vm, caller, command, arguments), vm, OperationTrace.newOpId("qmp"));
   }
 
   private PolicyRequest passthroughRequest(String vm, Caller caller, String command, ObjectNode arguments) {

@@ -44,12 +44,23 @@ public final class PolicyGate {
   }
 
   /**
+   * As {@link #decide(PolicyRequest)}, for operation {@code opId} on VM {@code vm}: both are in
+   * the MDC while the engine decides, so the audit record names them.
+   */
+  public Decision decide(PolicyRequest request, String vm, String opId) {
+    try (MDC.MDCCloseable v = MDC.putCloseable("vm", vm); MDC.MDCCloseable o = MDC.putCloseable("op", opId)) {
+      return decide(request);
+    }
+  }
+
+  /**
    * As {@link #require(PolicyRequest, String)}, for operation {@code opId} on VM {@code vm}: both
    * are in the MDC while the engine decides, so the audit record names them.
    */
   public void require(PolicyRequest request, String what, String vm, String opId) {
-    try (MDC.MDCCloseable v = MDC.putCloseable("vm", vm); MDC.MDCCloseable o = MDC.putCloseable("op", opId)) {
-      require(request, what);
+    Decision d = decide(request, vm, opId);
+    if (!d.allowed()) {
+      throw Failures.denied(request.caller(), what, d);
     }
   }
 }

@@ -31,8 +31,12 @@ class DevicesCommandIT {
   private TestConfig config;
 
   private void start(QemuBinary binary) throws Exception {
+    start(binary, Duration.ofMillis(300));
+  }
+
+  private void start(QemuBinary binary, Duration detachWait) throws Exception {
     qemu = harness.qemu(binary, "vm1", 2);
-    config = harness.config().vm("vm1", qemu).detachWait(Duration.ofMillis(300)).flowTestPolicy();
+    config = harness.config().vm("vm1", qemu).detachWait(detachWait).flowTestPolicy();
     harness.start(config);
     Await.until("vm1 is ready", () -> cli("vms", "--output", "json").out().contains("\"ready\""));
     Await.until("the proxy socket exists", () -> Files.exists(config.proxyDir().resolve("vm1.qmp")));
@@ -137,6 +141,18 @@ class DevicesCommandIT {
     assertThat(done.exit()).as(done.err()).isEqualTo(0);
     assertThat(done.out().lines().toList()).hasSize(2);
     assertThat(done.out().lines().skip(1).findFirst().orElseThrow()).matches("DETACHED: nic2 is gone \\(event \\d+\\)");
+  }
+
+  /** The daemon waits 12 s for the guest, more than the CLI's usual 10 s: detach waits for its answer. */
+  @QemuTest
+  void detachWaitsAsLongAsTheDaemonDoes(QemuBinary binary) throws Exception {
+    start(binary, Duration.ofSeconds(12));
+    assertThat(cli("devices", "attach", "vm1", "--driver", "e1000e", "--id", "nic4").exit()).isEqualTo(0);
+    long start = System.nanoTime();
+    Run run = cli("devices", "detach", "vm1", "nic4");
+    assertThat(run.exit()).as(run.err()).isEqualTo(0);
+    assertThat(run.out()).startsWith("PENDING: the guest has not released the device within 12000 ms");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofSeconds(12));
   }
 
   @QemuTest

@@ -16,8 +16,13 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -38,6 +43,48 @@ class DirectQmpCommandIT {
   private final List<AutoCloseable> cleanup = new ArrayList<>();
   private String qmp;
   private String other;
+
+  @QemuTest
+  void aMonitorHeldByAnotherClientIsNamedAsTheCause(QemuBinary binary) throws Exception {
+    QemuProcess qemu = start(binary, "vm");
+    try (SocketChannel holder = SocketChannel.open(UnixDomainSocketAddress.of(qemu.qmpAddress().unixPath()))) {
+      holder.read(ByteBuffer.allocate(4096));
+      Run run = cli("exec", "--qmp", qmp, "--timeout", "1", "query-status");
+      assertThat(run.exit()).as(run.err()).isEqualTo(4);
+      assertThat(run.err()).contains("sent no greeting within 1000 ms: another client may hold the monitor",
+          "connect through the sidecar's proxy socket");
+    }
+    assertThat(cli("exec", "--qmp", qmp, "query-status").exit()).as("free once the other client left").isZero();
+  }
+
+  /**
+   * A socket QEMU made that this user may not open: the message says so, with the socket's owner,
+   * group and mode, instead of asking to check -qmp. Root opens any socket, so as root the CLI
+   * runs as user nobody (setpriv), through bin/qmp-sidecar as a user starts it.
+   */
+  @QemuTest
+  void aSocketThatDeniesTheUserSaysPermissionDenied(QemuBinary binary) throws Exception {
+    QemuProcess qemu = start(binary, "vm");
+    Path socket = qemu.qmpAddress().unixPath();
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+    List<String> command = new ArrayList<>();
+    boolean root = "root".equals(System.getProperty("user.name"));
+    if (root) {
+      command.addAll(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"));
+    }
+    command.addAll(List.of(Path.of("..", "bin", "qmp-sidecar").toAbsolutePath().normalize().toString(),
+        "exec", "--qmp", "unix:" + socket, "query-status"));
+    Process cli = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String said = new String(cli.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(cli.waitFor(60, TimeUnit.SECONDS)).as("the CLI ends").isTrue();
+    assertThat(cli.exitValue()).as(said).isEqualTo(4);
+    String owner = Files.getOwner(socket).getName();
+    assertThat(said).startsWith("permission denied: " + socket + " (owner " + owner + ", group ")
+        .contains("mode rw-------) for user " + (root ? "nobody" : System.getProperty("user.name")),
+            "only " + owner + " may connect: run as " + owner)
+        .doesNotContain("-qmp");
+  }
 
   /** One CLI run: exit code and what it printed. */
 
