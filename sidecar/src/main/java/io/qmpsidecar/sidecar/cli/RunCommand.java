@@ -8,7 +8,9 @@ import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -98,11 +100,23 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
-  private static String rootMessage(Throwable e) {
+  /**
+   * The failure's message, and its root cause's when that adds something; the wrappers of a
+   * future's failure ({@code ExecutionException}, {@code CompletionException}) say nothing of
+   * their own but the class and message of what they wrap, so they are skipped.
+   */
+  static String rootMessage(Throwable e) {
     Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
+    while ((t instanceof ExecutionException || t instanceof CompletionException) && t.getCause() != null) {
       t = t.getCause();
     }
-    return t == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + t.getMessage() + ")";
+    Throwable root = t;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String message = t.getMessage() == null ? t.toString() : t.getMessage();
+    return root == t || message.contains(String.valueOf(root.getMessage())) ? message
+        : message + " (" + root.getMessage() + ")";
   }
+
 }
