@@ -25,7 +25,7 @@ import io.qmpsidecar.sidecar.ops.PolicyGate;
 import io.qmpsidecar.sidecar.proxy.QmpProxyOptions;
 import io.qmpsidecar.sidecar.proxy.QmpProxyServer;
 import io.qmpsidecar.sidecar.relay.RelayLink;
-import io.qmpsidecar.sidecar.state.StateDirLock;
+import io.qmpsidecar.sidecar.state.DaemonLock;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.qmpsidecar.sidecar.vm.VmHandle;
 import io.qmpsidecar.sidecar.vm.VmRegistry;
@@ -73,13 +73,13 @@ public final class Sidecar {
   private final Map<String, QmpProxyServer> proxies;
   private final RuleRunner rules;
   private final Hooks hooks;
-  private final StateDirLock lock;
+  private final DaemonLock lock;
   private final SidecarMetrics metrics;
   private final AtomicBoolean stopped = new AtomicBoolean();
 
   private Sidecar(SidecarConfig config, Vertx vertx, PolicyEngine policy, EventStream events, VmRegistry vms,
       StateStore store, Operations operations, ApiServer api, Optional<RelayLink> relay,
-      Map<String, QmpProxyServer> proxies, RuleRunner rules, Hooks hooks, StateDirLock lock,
+      Map<String, QmpProxyServer> proxies, RuleRunner rules, Hooks hooks, DaemonLock lock,
       SidecarMetrics metrics) {
     this.config = config;
     this.vertx = vertx;
@@ -125,7 +125,7 @@ public final class Sidecar {
       Path stateDir = await(vertx.executeBlocking(() -> Files.createDirectories(config.stateDir()))
           .recover(e -> Future.failedFuture(new IllegalStateException("cannot create the state directory "
               + config.stateDir() + ": " + e + "; create it or set stateDir", e))), timeout);
-      StateDirLock lock = StateDirLock.acquire(stateDir);
+      DaemonLock lock = DaemonLock.acquire(stateDir, config.api().socket());
       undo.add(0, lock::close);
       EventStream events = new EventStream(vertx, Clock.systemUTC(), config.events().replay(),
           await(EventEpoch.open(vertx, stateDir, Clock.systemUTC()), timeout));
