@@ -60,6 +60,10 @@ class ConfigCommandTest {
     Path tokens = Files.writeString(dir.resolve("tokens"), "garbage\n");
     Files.setPosixFilePermissions(tokens, PosixFilePermissions.fromString("rw-------"));
     Path policy = Files.writeString(dir.resolve("policy.yaml"), "version: 1\nrules: [ {id: broken");
+    Path good = Files.writeString(dir.resolve("good-tokens"), "ops:0123456789abcdef0123456789abcdef\n");
+    Files.setPosixFilePermissions(good, PosixFilePermissions.fromString("rw-------"));
+    Path loose = Files.writeString(dir.resolve("loose-tokens"), "ops:0123456789abcdef0123456789abcdef\n");
+    Files.setPosixFilePermissions(loose, PosixFilePermissions.fromString("rw-r--r--"));
     List<String> own = List.of("--set", "stateDir=" + dir.resolve("state"), "--set", "api.socket=" + dir.resolve("api.sock"),
         "--set", "proxy.dir=" + dir.resolve("proxy"));
     List<List<String>> refused = List.of(
@@ -69,6 +73,8 @@ class ConfigCommandTest {
         List.of("--set", "api.tcp=127.0.0.1:0", "--set", "api.tokensFile=" + tokens.resolveSibling("none")),
         List.of("--set", "api.tls.cert=" + dir.resolve("cert.pem"), "--set", "api.tls.key=" + dir.resolve("key.pem")),
         List.of("--set", "relay.url=ws://10.0.0.1:7000/", "--set", "relay.hostId=h"),
+        List.of("--set", "api.tcp=127.0.0.1:0", "--set", "api.tokensFile=" + loose),
+        List.of("--set", "api.tcp=0.0.0.0:0", "--set", "api.tokensFile=" + good),
         List.of("--set", "proxy.groupAccess=yes-please"));
     for (List<String> args : refused) {
       String[] check = concat(List.of("config", "check"), own, args);
