@@ -5,6 +5,11 @@ import io.qmpsidecar.sidecar.daemon.Logging;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -114,9 +119,20 @@ final class RunCommand implements Callable<Integer> {
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    String message = t.getMessage() == null ? t.toString() : t.getMessage();
-    return root == t || message.contains(String.valueOf(root.getMessage())) ? message
-        : message + " (" + root.getMessage() + ")";
+    String message = said(t);
+    return root == t || message.contains(said(root)) ? message : message + " (" + said(root) + ")";
+  }
+
+  /** What {@code e} says; a file system failure's message is only its file, so its kind is added. */
+  private static String said(Throwable e) {
+    if (e instanceof FileSystemException f && f.getReason() == null) {
+      String what = f instanceof NoSuchFileException ? "no such file or directory"
+          : f instanceof AccessDeniedException ? "permission denied"
+          : f instanceof FileAlreadyExistsException ? "already exists"
+          : f instanceof NotDirectoryException ? "not a directory" : f.getClass().getSimpleName();
+      return f.getFile() + ": " + what;
+    }
+    return e.getMessage() == null ? e.toString() : e.getMessage();
   }
 
 }

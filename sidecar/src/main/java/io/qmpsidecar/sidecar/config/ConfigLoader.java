@@ -359,8 +359,9 @@ public final class ConfigLoader {
     }
     pemFile(tree, "api.tls.cert", "CERTIFICATE", problems);
     pemFile(tree, "api.tls.key", "PRIVATE KEY", problems);
-    directory(tree, "stateDir", problems);
-    directory(tree, "proxy.dir", problems);
+    directory(tree, "stateDir", false, problems);
+    directory(tree, "proxy.dir", false, problems);
+    directory(tree, "api.socket", true, problems);
     Path policyFile = path(text(tree, "policy.file"));
     try {
       if (policyFile != null) {
@@ -786,11 +787,30 @@ public final class ConfigLoader {
     }
   }
 
-  /** When {@code key}'s path exists, it is a directory (the daemon creates it when it does not). */
-  private static void directory(JsonNode tree, String key, List<String> problems) {
-    Path dir = path(text(tree, key));
-    if (dir != null && Files.exists(dir) && !Files.isDirectory(dir)) {
-      problems.add(key + ": " + dir + " exists and is not a directory; remove it or choose another " + key);
+  /**
+   * {@code key}'s directory ({@code parent}: the directory of {@code key}'s file) is one, or can be
+   * made: the daemon creates it when missing, under its nearest existing ancestor, which must be a
+   * directory.
+   */
+  private static void directory(JsonNode tree, String key, boolean parent, List<String> problems) {
+    Path path = path(text(tree, key));
+    Path dir = path == null ? null : parent ? path.toAbsolutePath().getParent() : path;
+    if (dir == null) {
+      return;
+    }
+    if (Files.exists(dir)) {
+      if (!Files.isDirectory(dir)) {
+        problems.add(key + ": " + dir + " exists and is not a directory; remove it or choose another " + key);
+      }
+      return;
+    }
+    Path existing = dir.toAbsolutePath().getParent();
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    if (existing != null && !Files.isDirectory(existing)) {
+      problems.add(key + ": " + dir + " cannot be created: " + existing + " is not a directory; choose another "
+          + key);
     }
   }
 

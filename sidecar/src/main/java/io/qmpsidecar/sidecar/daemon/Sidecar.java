@@ -34,6 +34,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
@@ -122,9 +123,9 @@ public final class Sidecar {
       }).onFailure(e -> LOG.warn("JVM metrics not available: {}", e.toString()));
       PolicyEngine policy = new PolicyEngine(loaded, ValueSets.of(config.policy().valueSets()),
           new AuditLog(), Clock.systemUTC());
-      Path stateDir = await(vertx.executeBlocking(() -> Files.createDirectories(config.stateDir()))
-          .recover(e -> Future.failedFuture(new IllegalStateException("cannot create the state directory "
-              + config.stateDir() + ": " + e + "; create it or set stateDir", e))), timeout);
+      Path stateDir = await(directory(vertx, config.stateDir(), "the state directory", "stateDir"), timeout);
+      await(directory(vertx, config.api().socket().toAbsolutePath().getParent(), "the API socket's directory",
+          "api.socket"), timeout);
       DaemonLock lock = DaemonLock.acquire(stateDir, config.api().socket());
       undo.add(0, lock::close);
       EventStream events = new EventStream(vertx, Clock.systemUTC(), config.events().replay(),
@@ -133,8 +134,8 @@ public final class Sidecar {
       StateStore store = await(StateStore.open(vertx, stateDir.resolve(StateStore.FILE_NAME)), timeout);
       undo.add(0, () -> store.close());
       Path proxyDir = config.proxyDir();
-      await(vertx.executeBlocking(() -> Files.createDirectories(proxyDir,
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-x---")))), timeout);
+      await(directory(vertx, proxyDir, "the proxy sockets' directory", "proxy.dir",
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-x---"))), timeout);
       VmRegistry vms = new VmRegistry(vertx, config.vms(), config.timeouts().command(), events, metrics);
       undo.add(0, () -> vms.close());
       PolicyGate gate = new PolicyGate(policy, metrics);
@@ -207,6 +208,12 @@ public final class Sidecar {
     }
     throw new IllegalArgumentException("-D" + EVENT_LOOPS + "=" + option + " is not a positive number of"
         + " event-loop threads; fix it in the JVM options (bin/jvm/ or JAVA_OPTS)");
+  }
+
+  /** Creates {@code dir} when missing, off the event loop; fails naming it and the key that sets it. */
+  private static Future<Path> directory(Vertx vertx, Path dir, String what, String key, FileAttribute<?>... attrs) {
+    return vertx.executeBlocking(() -> Files.createDirectories(dir, attrs)).recover(e -> Future.failedFuture(
+        new IllegalStateException("cannot create " + what + " " + dir + "; create it or set " + key, e)));
   }
 
   private static Policy loadPolicy(SidecarConfig.Policy p) {

@@ -35,8 +35,8 @@ public final class DaemonLock implements AutoCloseable {
   }
 
   /**
-   * Takes the locks of {@code stateDir}, which exists, and of {@code apiSocket} (creating its
-   * directory), or neither. Blocking: call it off the event loop.
+   * Takes the locks of {@code stateDir} and of {@code apiSocket}, whose directories exist, or
+   * neither. Blocking: call it off the event loop.
    *
    * @throws SidecarException {@link Kind#CONFLICT} ({@code state-dir-in-use}, {@code api-socket-in-use})
    *     naming the other daemon's pid when another daemon holds one of them
@@ -45,7 +45,6 @@ public final class DaemonLock implements AutoCloseable {
     List<FileChannel> held = new ArrayList<>();
     try {
       held.add(take(stateDir.resolve(FILE_NAME), "the state directory " + stateDir, "state-dir-in-use"));
-      Files.createDirectories(apiSocket.toAbsolutePath().getParent());
       held.add(take(apiSocket.resolveSibling(apiSocket.getFileName() + SOCKET_SUFFIX), "the API socket " + apiSocket,
           "api-socket-in-use"));
       return new DaemonLock(held);

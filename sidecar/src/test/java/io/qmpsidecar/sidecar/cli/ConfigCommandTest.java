@@ -98,6 +98,8 @@ class ConfigCommandTest {
     IllegalStateException withCause = new IllegalStateException("cannot listen on 0.0.0.0:80",
         new java.net.BindException("Permission denied"));
     assertThat(RunCommand.rootMessage(withCause)).isEqualTo("cannot listen on 0.0.0.0:80 (Permission denied)");
+    ExecutionException noDirectory = new ExecutionException(new java.nio.file.NoSuchFileException("/proc/x"));
+    assertThat(RunCommand.rootMessage(noDirectory)).isEqualTo("/proc/x: no such file or directory");
   }
 
   private static String[] concat(List<String> a, List<String> b, List<String> c) {

@@ -477,5 +477,12 @@ class ConfigLoaderTest {
     Path plainFile = Files.writeString(dir.resolve("state"), "");
     assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), List.of("stateDir=" + plainFile), List.of()))
         .hasMessageContaining("stateDir: " + plainFile + " exists and is not a directory");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), List.of("proxy.dir=" + plainFile.resolve("a/proxy"),
+        "api.socket=" + plainFile.resolve("api.sock")), List.of()))
+        .hasMessageContaining("proxy.dir: " + plainFile.resolve("a/proxy") + " cannot be created: " + plainFile
+            + " is not a directory")
+        .hasMessageContaining("api.socket: " + plainFile + " exists and is not a directory");
+    assertThat(ConfigLoader.load(null, Map.of(), List.of("stateDir=" + dir.resolve("new/state"),
+        "api.socket=" + dir.resolve("run/api.sock")), List.of()).stateDir()).as("made at start").isNotNull();
   }
 }
