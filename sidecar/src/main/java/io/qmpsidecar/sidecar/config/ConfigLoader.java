@@ -14,9 +14,9 @@ import io.qmpsidecar.relay.RelayTls;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -35,6 +35,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.UnaryOperator;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -42,7 +43,11 @@ import java.util.regex.Pattern;
  * precedence, lowest first: defaults, the file, environment variables
  * ({@code QMP_SIDECAR_API_SOCKET} for {@code api.socket}), then {@code --set api.socket=…}
  * flags. An invalid configuration never half-applies: the failure ({@code CONFIGURATION},
- * {@code config-invalid}) lists every problem, each naming its key and the fix.
+ * {@code config-invalid}) lists every problem, each naming its key and the fix, and placed at
+ * {@code FILE:LINE:COLUMN} when the file writes the key. It is the one validator of {@code run},
+ * SIGHUP and {@code config check}: besides each key's form it reads what the daemon reads at start
+ * (the policy, the tokens file, the PEM files, the directories it creates), so that a configuration
+ * it accepts does not fail later on any of them.
  */
 public final class ConfigLoader {
   public static final String ENV_PREFIX = "QMP_SIDECAR_";
@@ -186,7 +191,7 @@ public final class ConfigLoader {
    * key) when the file wrote it; as it is when the key came from elsewhere or is not written.
    */
   private static String located(String problem, String source, LocatedTree located, Set<String> overridden) {
-    java.util.regex.Matcher m = PROBLEM_KEY.matcher(problem);
+    Matcher m = PROBLEM_KEY.matcher(problem);
     if (!m.matches()) {
       return problem;
     }
