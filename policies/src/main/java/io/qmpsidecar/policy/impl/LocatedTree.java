@@ -11,15 +11,18 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
+import io.qmpsidecar.policy.PolicyError;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * Reads a YAML or JSON document into a tree and remembers where every field and element started,
- * so that validation errors can name a line and column. Duplicate keys are errors: a policy whose
- * meaning depends on which duplicate a parser keeps is ambiguous.
+ * so that validation errors can name a line and column. Duplicate keys are errors: a document whose
+ * meaning depends on which duplicate a parser keeps is ambiguous. An empty document has no root
+ * and no error: what it means is the reader's to say.
  */
-final class LocatedTree {
+public final class LocatedTree {
 
   private static final JsonFactory JSON = new JsonFactory();
   private static final YAMLFactory YAML = new YAMLFactory();
@@ -34,6 +37,23 @@ final class LocatedTree {
   }
 
   /**
+   * Parses {@code text} from {@code source} (a file name, used in {@link #errors()}); its syntax
+   * errors and duplicate keys are {@link #errors()}, and its root is {@code null} after a syntax
+   * error or when the document is empty.
+   */
+  public static LocatedTree parse(String text, boolean json, String source) {
+    Problems problems = new Problems(source);
+    LocatedTree tree = parse(text, json, problems);
+    problems.attach(tree);
+    return tree;
+  }
+
+  /** The syntax errors and duplicate keys found, in document order. */
+  public List<PolicyError> errors() {
+    return problems.errors();
+  }
+
+  /**
    * Parses {@code text}; on a syntax error records it in {@code problems} and returns a tree
    * whose root is {@code null}.
    */
@@ -42,7 +62,6 @@ final class LocatedTree {
     try (JsonParser parser = (json ? JSON : YAML).createParser(text)) {
       JsonToken first = parser.nextToken();
       if (first == null) {
-        problems.add(0, 0, "", "the file is empty: start it with 'version: 1'");
         return tree;
       }
       tree.root = tree.read(parser, "");
@@ -67,13 +86,16 @@ final class LocatedTree {
     return first.strip();
   }
 
-  /** The document's root, or {@code null} when it could not be parsed. */
-  JsonNode root() {
+  /** The document's root, or {@code null} when it could not be parsed or is empty. */
+  public JsonNode root() {
     return root;
   }
 
-  /** Where the field at {@code path} (or its closest located ancestor) starts. */
-  JsonLocation locate(String path) {
+  /**
+   * Where the field at {@code path} ({@code a.b[2].c}), or its closest located ancestor, starts;
+   * null when nothing on the path was located.
+   */
+  public JsonLocation locate(String path) {
     String p = path;
     while (true) {
       JsonLocation at = locations.get(p);
@@ -82,6 +104,11 @@ final class LocatedTree {
       }
       p = parent(p);
     }
+  }
+
+  /** Where the field at exactly {@code path} starts; null when the document does not write it. */
+  public JsonLocation at(String path) {
+    return locations.get(path);
   }
 
   private static String parent(String path) {
@@ -105,15 +132,25 @@ final class LocatedTree {
       case VALUE_NUMBER_FLOAT:
         return NODES.numberNode(parser.getDoubleValue());
       case VALUE_TRUE:
-        return NODES.booleanNode(true);
       case VALUE_FALSE:
-        return NODES.booleanNode(false);
+        return bool(parser);
       case VALUE_NULL:
         return NODES.nullNode();
       default:
         problems.add(at.getLineNr(), at.getColumnNr(), path, "unsupported value " + token);
         return NODES.nullNode();
     }
+  }
+
+  /**
+   * A boolean as YAML 1.2 reads it: only {@code true} and {@code false} (any case). YAML 1.1's
+   * {@code yes}, {@code no}, {@code on}, {@code off}, which the parser also reads as booleans,
+   * stay the words they are, so that a boolean field refuses them and a text field keeps them.
+   */
+  private static JsonNode bool(JsonParser parser) throws IOException {
+    String text = parser.getText();
+    return text.equalsIgnoreCase("true") || text.equalsIgnoreCase("false")
+        ? NODES.booleanNode(parser.currentToken() == JsonToken.VALUE_TRUE) : NODES.textNode(text);
   }
 
   private ObjectNode readObject(JsonParser parser, String path) throws IOException {

@@ -64,6 +64,9 @@ public final class PolicyCompiler {
     problems.attach(tree);
     JsonNode root = tree.root();
     if (root == null) {
+      if (!problems.any()) {
+        problems.add(0, 0, "", "the file is empty: start it with 'version: 1'");
+      }
       problems.throwIfAny();
     }
     if (!root.isObject()) {

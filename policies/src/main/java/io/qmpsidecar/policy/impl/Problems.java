@@ -31,6 +31,11 @@ final class Problems {
     add(at == null ? 0 : at.getLineNr(), at == null ? 0 : at.getColumnNr(), field, message);
   }
 
+  /** Every error recorded so far, in the order found. */
+  List<PolicyError> errors() {
+    return List.copyOf(errors);
+  }
+
   boolean any() {
     return !errors.isEmpty();
   }

@@ -5,10 +5,17 @@ import io.qmpsidecar.sidecar.daemon.Logging;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -106,11 +113,34 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
-  private static String rootMessage(Throwable e) {
+  /**
+   * The failure's message, and its root cause's when that adds something; the wrappers of a
+   * future's failure ({@code ExecutionException}, {@code CompletionException}) say nothing of
+   * their own but the class and message of what they wrap, so they are skipped.
+   */
+  static String rootMessage(Throwable e) {
     Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
+    while ((t instanceof ExecutionException || t instanceof CompletionException) && t.getCause() != null) {
       t = t.getCause();
     }
-    return t == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + t.getMessage() + ")";
+    Throwable root = t;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String message = said(t);
+    return root == t || message.contains(said(root)) ? message : message + " (" + said(root) + ")";
   }
+
+  /** What {@code e} says; a file system failure's message is only its file, so its kind is added. */
+  private static String said(Throwable e) {
+    if (e instanceof FileSystemException f && f.getReason() == null) {
+      String what = f instanceof NoSuchFileException ? "no such file or directory"
+          : f instanceof AccessDeniedException ? "permission denied"
+          : f instanceof FileAlreadyExistsException ? "already exists"
+          : f instanceof NotDirectoryException ? "not a directory" : f.getClass().getSimpleName();
+      return f.getFile() + ": " + what;
+    }
+    return e.getMessage() == null ? e.toString() : e.getMessage();
+  }
+
 }

@@ -1,14 +1,13 @@
 package io.qmpsidecar.sidecar.config;
 
 import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.qmpsidecar.policy.Policies;
+import io.qmpsidecar.policy.PolicyLoadException;
+import io.qmpsidecar.policy.impl.LocatedTree;
 import io.qmpsidecar.qmp.QmpAddress;
 import io.qmpsidecar.relay.RelayHostOptions;
 import io.qmpsidecar.relay.RelayTls;
@@ -17,6 +16,7 @@ import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -43,7 +43,11 @@ import java.util.regex.Pattern;
  * precedence, lowest first: defaults, the file, environment variables
  * ({@code QMP_SIDECAR_API_SOCKET} for {@code api.socket}), then {@code --set api.socket=…}
  * flags. An invalid configuration never half-applies: the failure ({@code CONFIGURATION},
- * {@code config-invalid}) lists every problem, each naming its key and the fix.
+ * {@code config-invalid}) lists every problem, each naming its key and the fix, and placed at
+ * {@code FILE:LINE:COLUMN} when the file writes the key. It is the one validator of {@code run},
+ * SIGHUP and {@code config check}: besides each key's form it reads what the daemon reads at start
+ * (the policy, the tokens file, the PEM files, the directories it creates), so that a configuration
+ * it accepts does not fail later on any of them.
  */
 public final class ConfigLoader {
   public static final String ENV_PREFIX = "QMP_SIDECAR_";
@@ -51,15 +55,20 @@ public final class ConfigLoader {
   private static final Pattern CALLER_RULE =
       Pattern.compile("(uid|gid):\\d{1,10}|(user|group):[^\\s:]{1,64}");
 
-  /** A key twice in one mapping is refused: YAML parsers keep one of them silently. */
-  private static final ObjectMapper YAML = new ObjectMapper(YAMLFactory.builder()
-      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
-  private static final Pattern DUPLICATE = Pattern.compile("Duplicate field '([^']*)'.*", Pattern.DOTALL);
+  /** The start of a problem that names a key, e.g. {@code vms[0].name: }: where it is written is looked up. */
+  private static final Pattern PROBLEM_KEY = Pattern.compile("([A-Za-z][A-Za-z0-9]*(\\[\\d+]|\\.[A-Za-z][A-Za-z0-9]*)*): .*",
+      Pattern.DOTALL);
+  /** The keys whose value may be a YAML list (or one comma-separated value). */
+  private static final Set<String> LIST_KEYS = Set.of("host.vfioDrivers", "migration.destinations",
+      "hotplug.allowedPfs", "hotplug.vendorDevices", "hotplug.bdfPatterns", "hotplug.mdevTypes",
+      "liveUpdate.launcher", "liveUpdate.binaries");
 
   /** Events kept for resuming a stream ({@code events.replay}) unless configured. */
   public static final int DEFAULT_REPLAY = 4096;
   /** The most {@code events.replay} may be. */
   public static final int MAX_REPLAY = 100_000;
+  /** A PEM file larger than this is not a certificate or a key (a chain is a few kilobytes). */
+  private static final long MAX_PEM_BYTES = 1024 * 1024;
   /** Rule actions started per second, all rules and VMs together, unless configured. */
   public static final int DEFAULT_ACTIONS_PER_SECOND = 10;
   /** The most {@code automation.maxPerSecond} may be. */
@@ -137,15 +146,19 @@ public final class ConfigLoader {
   public static SidecarConfig load(Path file, Map<String, String> env, List<String> sets, List<String> qmp) {
     String source = file == null ? "configuration" : file.toString();
     List<String> problems = new ArrayList<>();
-    ObjectNode tree = read(file, problems);
+    LocatedTree located = read(file, problems);
     if (!problems.isEmpty()) {
       throw invalid(source, problems);
     }
+    ObjectNode tree = located.root() == null ? JsonNodeFactory.instance.objectNode() : (ObjectNode) located.root();
     checkKnownKeys(tree, "", problems);
+    // Keys given by the environment, --set or --qmp: a problem with them is not the file's.
+    Set<String> overridden = new HashSet<>();
     KEYS.keySet().forEach(key -> {
       String value = env.get(ENV_PREFIX + key.replaceAll("([a-z])([A-Z])", "$1_$2").replace('.', '_').toUpperCase(Locale.ROOT));
       if (value != null) {
         put(tree, key, value);
+        overridden.add(key);
       }
     });
     for (String set : sets) {
@@ -156,6 +169,7 @@ public final class ConfigLoader {
         problems.add("--set " + set + ": unknown key '" + set.substring(0, eq) + "'; keys: " + KEYS.keySet());
       } else {
         put(tree, set.substring(0, eq), set.substring(eq + 1));
+        overridden.add(set.substring(0, eq));
       }
     }
     for (String q : qmp) {
@@ -163,13 +177,36 @@ public final class ConfigLoader {
       int eq = q.indexOf('=');
       String address = eq > 0 ? q.substring(eq + 1) : q;
       String name = eq > 0 ? q.substring(0, eq) : defaultName(address);
+      overridden.add("vms[" + vms.size() + "]");
       vms.addObject().put("name", name).put("qmp", address);
     }
     SidecarConfig config = bind(tree, problems);
     if (!problems.isEmpty()) {
-      throw invalid(source, problems);
+      throw invalid(source, problems.stream().map(p -> located(p, source, located, overridden)).toList());
     }
     return config;
+  }
+
+  /**
+   * {@code problem} prefixed with {@code FILE:LINE:COLUMN} of its key (or of the closest enclosing
+   * key) when the file wrote it; as it is when the key came from elsewhere or is not written.
+   */
+  private static String located(String problem, String source, LocatedTree located, Set<String> overridden) {
+    Matcher m = PROBLEM_KEY.matcher(problem);
+    if (!m.matches()) {
+      return problem;
+    }
+    for (String key = m.group(1); !key.isEmpty(); key = key.substring(0, Math.max(0, Math.max(key.lastIndexOf('.'),
+        key.lastIndexOf('['))))) {
+      if (overridden.contains(key)) {
+        return problem;
+      }
+      JsonLocation at = located.at(key);
+      if (at != null) {
+        return source + ":" + at.getLineNr() + ":" + at.getColumnNr() + ": " + problem;
+      }
+    }
+    return problem;
   }
 
   /** The configuration is invalid: every problem, in the message and as the detail {@code problems}. */
@@ -217,34 +254,30 @@ public final class ConfigLoader {
         + "): anyone who reads it can call the API; chmod 600 it (640 for the daemon's group)");
   }
 
-  private static ObjectNode read(Path file, List<String> problems) {
+  /**
+   * The file as a tree that knows where each key is written; its syntax errors and duplicate keys
+   * (a key twice in one mapping: YAML parsers keep one of them silently) as problems. No file and
+   * an empty one are the defaults.
+   */
+  private static LocatedTree read(Path file, List<String> problems) {
     if (file == null) {
-      return JsonNodeFactory.instance.objectNode();
+      return LocatedTree.parse("", false, "configuration");
     }
+    LocatedTree tree;
     try {
-      JsonNode node = YAML.readTree(Files.readAllBytes(file));
-      if (node == null || node.isMissingNode() || node.isNull()) {
-        return JsonNodeFactory.instance.objectNode();
-      }
-      if (!node.isObject()) {
-        problems.add("the file must be a YAML mapping of keys (see docs/configuration.md)");
-        return JsonNodeFactory.instance.objectNode();
-      }
-      return (ObjectNode) node;
+      tree = LocatedTree.parse(Files.readString(file, StandardCharsets.UTF_8), false, file.toString());
     } catch (NoSuchFileException e) {
       problems.add("no such file; pass --config with an existing file, or omit it for defaults");
-    } catch (JsonProcessingException e) {
-      JsonLocation at = e.getLocation();
-      String where = at == null || at.getLineNr() < 1 ? "" : "line " + at.getLineNr() + ", column " + at.getColumnNr() + ": ";
-      String what = e.getOriginalMessage();
-      Matcher duplicate = DUPLICATE.matcher(what);
-      problems.add(where + (duplicate.matches()
-          ? "duplicate key '" + duplicate.group(1) + "': a key may appear once in a mapping; remove one"
-          : "cannot read it as YAML: " + what.lines().findFirst().orElse("")));
+      return LocatedTree.parse("", false, file.toString());
     } catch (IOException e) {
       problems.add("cannot read it: " + e.getMessage());
+      return LocatedTree.parse("", false, file.toString());
     }
-    return JsonNodeFactory.instance.objectNode();
+    tree.errors().forEach(e -> problems.add(e.toString()));
+    if (problems.isEmpty() && tree.root() != null && !tree.root().isObject()) {
+      problems.add("the file must be a YAML mapping of keys (see docs/configuration.md)");
+    }
+    return tree;
   }
 
   private static void checkKnownKeys(JsonNode node, String prefix, List<String> problems) {
@@ -259,6 +292,8 @@ public final class ConfigLoader {
         checkKnownKeys(e.getValue(), key + ".", problems);
       } else if (!KEYS.containsKey(key)) {
         problems.add(key + ": unknown key; known keys: vms, " + String.join(", ", KEYS.keySet()));
+      } else if (e.getValue().isContainerNode() && !LIST_KEYS.contains(key)) {
+        problems.add(key + ": must be one value, not a list");
       }
     }
   }
@@ -313,12 +348,37 @@ public final class ConfigLoader {
       problems.add("api.tcp is set but api.tokensFile is not: a TCP API requires bearer tokens");
     }
     if (tokens != null) {
-      looseTokensFile(tokens).ifPresent(problems::add);
+      Optional<String> loose = looseTokensFile(tokens);
+      loose.ifPresent(problems::add);
+      if (loose.isEmpty()) {
+        try {
+          TokensFile.read(tokens);
+        } catch (IllegalArgumentException e) {
+          problems.add("api.tokensFile: " + e.getMessage());
+        }
+      }
     }
     Path tlsCert = path(text(tree, "api.tls.cert"));
     Path tlsKey = path(text(tree, "api.tls.key"));
     if ((tlsCert == null) != (tlsKey == null)) {
       problems.add("api.tls: set both api.tls.cert and api.tls.key (PEM), or neither");
+    }
+    pemFile(tree, "api.tls.cert", "CERTIFICATE", problems);
+    pemFile(tree, "api.tls.key", "PRIVATE KEY", problems);
+    directory(tree, "stateDir", false, problems);
+    directory(tree, "proxy.dir", false, problems);
+    directory(tree, "api.socket", true, problems);
+    Path policyFile = path(text(tree, "policy.file"));
+    try {
+      if (policyFile != null) {
+        Policies.load(policyFile);
+      } else {
+        Policies.preset(text(tree, "policy.preset"));
+      }
+    } catch (PolicyLoadException e) {
+      // A file's errors name it, with line and column; a preset's error names the key.
+      e.errors().forEach(error -> problems.add(policyFile != null ? "policy.file: " + error
+          : "policy.preset: " + error.message()));
     }
     if (tcpHost != null && tlsCert == null && !loopback(tcpHost)) {
       problems.add("api.tcp: " + tcp + " is not a loopback address and api.tls is not set: bearer tokens would"
@@ -391,6 +451,9 @@ public final class ConfigLoader {
       tlsKeys.stream().filter(k -> text(tree, k) == null).forEach(k -> problems.add(k
           + ": required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)"));
     }
+    pemFile(tree, "relay.cert", "CERTIFICATE", problems);
+    pemFile(tree, "relay.key", "PRIVATE KEY", problems);
+    pemFile(tree, "relay.ca", "CERTIFICATE", problems);
     RelayTls tls = tlsGiven == tlsKeys.size() ? new RelayTls(path(text(tree, "relay.cert")),
         path(text(tree, "relay.key")), path(text(tree, "relay.ca"))) : null;
     RelayHostOptions options = null;
@@ -700,6 +763,60 @@ public final class ConfigLoader {
     } catch (DateTimeParseException e) {
       problems.add(key + ": '" + text + "' is not a positive duration; write e.g. 500ms, 30s or 2m");
       return Duration.ofSeconds(1);
+    }
+  }
+
+  /**
+   * When {@code key} is set: its file can be read by this process and holds a PEM block of
+   * {@code kind} (e.g. {@code CERTIFICATE}; {@code PRIVATE KEY} also matches {@code RSA PRIVATE KEY}
+   * and {@code EC PRIVATE KEY}), as the listeners and the relay will read it.
+   */
+  private static void pemFile(JsonNode tree, String key, String kind, List<String> problems) {
+    Path file = path(text(tree, key));
+    if (file == null) {
+      return;
+    }
+    String text;
+    try {
+      text = Files.size(file) > MAX_PEM_BYTES ? "" : Files.readString(file, StandardCharsets.ISO_8859_1);
+    } catch (NoSuchFileException e) {
+      problems.add(key + ": " + file + " does not exist; give the path of a PEM file");
+      return;
+    } catch (IOException e) {
+      problems.add(key + ": cannot read " + file + " (" + e + "); make it readable by the daemon's user"
+          + " (run config check as that user)");
+      return;
+    }
+    if (!Pattern.compile("-----BEGIN ([A-Z]+ )?" + kind + "-----").matcher(text).find()) {
+      problems.add(key + ": " + file + " holds no PEM " + kind + " (a '-----BEGIN " + kind + "-----' block);"
+          + " give the " + (kind.equals("CERTIFICATE") ? "certificate" : "private key") + "'s PEM file");
+    }
+  }
+
+  /**
+   * {@code key}'s directory ({@code parent}: the directory of {@code key}'s file) is one, or can be
+   * made: the daemon creates it when missing, under its nearest existing ancestor, which must be a
+   * directory.
+   */
+  private static void directory(JsonNode tree, String key, boolean parent, List<String> problems) {
+    Path path = path(text(tree, key));
+    Path dir = path == null ? null : parent ? path.toAbsolutePath().getParent() : path;
+    if (dir == null) {
+      return;
+    }
+    if (Files.exists(dir)) {
+      if (!Files.isDirectory(dir)) {
+        problems.add(key + ": " + dir + " exists and is not a directory; remove it or choose another " + key);
+      }
+      return;
+    }
+    Path existing = dir.toAbsolutePath().getParent();
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    if (existing != null && !Files.isDirectory(existing)) {
+      problems.add(key + ": " + dir + " cannot be created: " + existing + " is not a directory; choose another "
+          + key);
     }
   }
 

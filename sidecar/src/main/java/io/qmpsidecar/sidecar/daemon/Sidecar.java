@@ -26,7 +26,7 @@ import io.qmpsidecar.sidecar.ops.PolicyGate;
 import io.qmpsidecar.sidecar.proxy.QmpProxyOptions;
 import io.qmpsidecar.sidecar.proxy.QmpProxyServer;
 import io.qmpsidecar.sidecar.relay.RelayLink;
-import io.qmpsidecar.sidecar.state.StateDirLock;
+import io.qmpsidecar.sidecar.state.DaemonLock;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.qmpsidecar.sidecar.vm.VmHandle;
 import io.qmpsidecar.sidecar.vm.VmRegistry;
@@ -35,6 +35,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
@@ -76,13 +77,13 @@ public final class Sidecar {
   private final Map<String, QmpProxyServer> proxies;
   private final RuleRunner rules;
   private final Hooks hooks;
-  private final StateDirLock lock;
+  private final DaemonLock lock;
   private final SidecarMetrics metrics;
   private final AtomicBoolean stopped = new AtomicBoolean();
 
   private Sidecar(SidecarConfig config, Vertx vertx, PolicyEngine policy, EventStream events, VmRegistry vms,
       StateStore store, Operations operations, ApiServer api, Optional<RelayLink> relay,
-      Map<String, QmpProxyServer> proxies, RuleRunner rules, Hooks hooks, StateDirLock lock,
+      Map<String, QmpProxyServer> proxies, RuleRunner rules, Hooks hooks, DaemonLock lock,
       SidecarMetrics metrics) {
     this.config = config;
     this.vertx = vertx;
@@ -125,10 +126,10 @@ public final class Sidecar {
       }).onFailure(e -> LOG.warn("JVM metrics not available: {}", e.toString()));
       PolicyEngine policy = new PolicyEngine(loaded, ValueSets.of(config.policy().valueSets()),
           new AuditLog(), Clock.systemUTC());
-      Path stateDir = await(vertx.executeBlocking(() -> Files.createDirectories(config.stateDir()))
-          .recover(e -> Future.failedFuture(new IllegalStateException("cannot create the state directory "
-              + config.stateDir() + ": " + e + "; create it or set stateDir", e))), timeout);
-      StateDirLock lock = StateDirLock.acquire(stateDir);
+      Path stateDir = await(directory(vertx, config.stateDir(), "the state directory", "stateDir"), timeout);
+      await(directory(vertx, config.api().socket().toAbsolutePath().getParent(), "the API socket's directory",
+          "api.socket"), timeout);
+      DaemonLock lock = DaemonLock.acquire(stateDir, config.api().socket());
       undo.add(0, lock::close);
       EventStream events = new EventStream(vertx, Clock.systemUTC(), config.events().replay(),
           await(EventEpoch.open(vertx, stateDir, Clock.systemUTC()), timeout));
@@ -136,8 +137,8 @@ public final class Sidecar {
       StateStore store = await(StateStore.open(vertx, stateDir.resolve(StateStore.FILE_NAME)), timeout);
       undo.add(0, () -> store.close());
       Path proxyDir = config.proxyDir();
-      await(vertx.executeBlocking(() -> Files.createDirectories(proxyDir,
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-x---")))), timeout);
+      await(directory(vertx, proxyDir, "the proxy sockets' directory", "proxy.dir",
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-x---"))), timeout);
       VmRegistry vms = new VmRegistry(vertx, config.vms(), config.timeouts().command(), events, metrics);
       undo.add(0, () -> vms.close());
       PolicyGate gate = new PolicyGate(policy, metrics);
@@ -212,6 +213,12 @@ public final class Sidecar {
     }
     throw new IllegalArgumentException("-D" + EVENT_LOOPS + "=" + option + " is not a positive number of"
         + " event-loop threads; fix it in the JVM options (bin/jvm/ or JAVA_OPTS)");
+  }
+
+  /** Creates {@code dir} when missing, off the event loop; fails naming it and the key that sets it. */
+  private static Future<Path> directory(Vertx vertx, Path dir, String what, String key, FileAttribute<?>... attrs) {
+    return vertx.executeBlocking(() -> Files.createDirectories(dir, attrs)).recover(e -> Future.failedFuture(
+        new IllegalStateException("cannot create " + what + " " + dir + "; create it or set " + key, e)));
   }
 
   private static Policy loadPolicy(SidecarConfig.Policy p) {

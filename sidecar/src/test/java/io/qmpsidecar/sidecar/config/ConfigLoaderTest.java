@@ -23,6 +23,18 @@ class ConfigLoaderTest {
     return Files.writeString(dir.resolve("qmp-sidecar.yaml"), yaml);
   }
 
+  /** The problems of a refused configuration, without the FILE:LINE:COLUMN their keys have in {@code file}. */
+  @SuppressWarnings("unchecked")
+  private static List<String> unlocated(SidecarException e, Path file) {
+    return ((List<String>) e.detail("problems")).stream()
+        .map(p -> p.replaceFirst("^" + java.util.regex.Pattern.quote(file.toString()) + ":\\d+:\\d+: ", "")).toList();
+  }
+
+  /** A PEM file with one block of {@code kind}, e.g. CERTIFICATE; its contents are not a real certificate. */
+  private Path pem(String name, String kind) throws IOException {
+    return Files.writeString(dir.resolve(name), "-----BEGIN " + kind + "-----\nMIIB\n-----END " + kind + "-----\n");
+  }
+
   @Test
   void defaultsApplyWhenNothingIsGiven() {
     SidecarConfig c = ConfigLoader.load(null, Map.of(), List.of(), List.of());
@@ -108,7 +120,7 @@ class ConfigLoaderTest {
             prepare: [reboot]
         """.formatted(dir.resolve("not-executable")));
     assertThatThrownBy(() -> ConfigLoader.load(f, Map.of(), List.of(), List.of()))
-        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems")).containsExactlyInAnyOrder(
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat(unlocated(e, f)).containsExactlyInAnyOrder(
             "events.replay: '0' must be a whole number from 1 to 100000",
             "automation.maxPerSecond: 'lots' must be a whole number from 1 to 1000",
             "hooks[0]: give either events (the hook runs on those events) or prepare (it runs before those operations"
@@ -227,17 +239,18 @@ class ConfigLoaderTest {
         """);
     assertThatThrownBy(() -> ConfigLoader.load(f, Map.of(), List.of(), List.of()))
         .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems")).containsExactlyInAnyOrder(
-            "api.sockt: unknown key; known keys: vms, " + String.join(", ", ConfigLoader.KEYS.keySet()),
-            "version: 2 is not supported; this qmp-sidecar reads version 1",
-            "vms[0].qmp: QMP address 'ftp://nope' must be unix:PATH or tcp:HOST:PORT",
-            "vms[1].name: 'vm1' is used twice; VM names must be unique",
-            "vms[2].name: 'bad name' must be 1-64 letters, digits, '.', '_' or '-'",
+            f + ":11:3: api.sockt: unknown key; known keys: vms, " + String.join(", ", ConfigLoader.KEYS.keySet()),
+            f + ":1:1: version: 2 is not supported; this qmp-sidecar reads version 1",
+            f + ":4:5: vms[0].qmp: QMP address 'ftp://nope' must be unix:PATH or tcp:HOST:PORT",
+            f + ":5:5: vms[1].name: 'vm1' is used twice; VM names must be unique",
+            f + ":7:5: vms[2].name: 'bad name' must be 1-64 letters, digits, '.', '_' or '-'",
             "api.tcp is set but api.tokensFile is not: a TCP API requires bearer tokens",
-            "log.format: 'xml' must be auto, human or json",
-            "relay.hostId: required when relay.url is set (the DPU knows this host by it)",
-            "relay.cert: required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)",
-            "relay.key: required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)",
-            "relay.ca: required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)"));
+            f + ":13:3: log.format: 'xml' must be auto, human or json",
+            // Keys the file does not write are placed at the mapping that lacks them.
+            f + ":14:1: relay.hostId: required when relay.url is set (the DPU knows this host by it)",
+            f + ":14:1: relay.cert: required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)",
+            f + ":14:1: relay.key: required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)",
+            f + ":14:1: relay.ca: required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)"));
   }
 
   @Test
@@ -272,12 +285,12 @@ class ConfigLoaderTest {
           heartbeatTimeout: 10s
         """);
     assertThatThrownBy(() -> ConfigLoader.load(bad, Map.of(), List.of(), List.of()))
-        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems"))
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat(unlocated(e, bad))
             .anySatisfy(p -> assertThat(p).startsWith("relay.url: DPU endpoint dpu.example is not a loopback address"))
             .hasSize(1));
     Path local = Files.writeString(dir.resolve("local.yaml"), Files.readString(bad).replace("dpu.example", "127.0.0.1"));
     assertThatThrownBy(() -> ConfigLoader.load(local, Map.of(), List.of(), List.of()))
-        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems"))
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat(unlocated(e, local))
             .contains("relay.maxInFlightRequests: 'none' is not a positive whole number")
             .anySatisfy(p -> assertThat(p).startsWith("relay: ").contains("heartbeat")).hasSize(2));
   }
@@ -309,7 +322,7 @@ class ConfigLoaderTest {
           allowedPfs: ["03:00.0"]
         """);
     assertThatThrownBy(() -> ConfigLoader.load(bad, Map.of(), List.of(), List.of()))
-        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems"))
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat(unlocated(e, bad))
             .containsExactlyInAnyOrder(
                 "migration.destinations: 'exec:cat > /tmp/vm' is not a migration URI tcp:HOST:PORT, unix:PATH or"
                     + " rdma:HOST:PORT",
@@ -350,9 +363,10 @@ class ConfigLoaderTest {
       assertThat(ConfigLoader.load(null, Map.of(), List.of("api.tcp=" + host + ":8080", "api.tokensFile=" + tokens),
           List.of()).api().tcpPort()).isEqualTo(8080);
     }
-    Path cert = Files.writeString(dir.resolve("api.pem"), "");
+    Path cert = pem("api.pem", "CERTIFICATE");
+    Path key = pem("api.key", "PRIVATE KEY");
     assertThat(ConfigLoader.load(null, Map.of(), List.of("api.tcp=0.0.0.0:8443", "api.tokensFile=" + tokens,
-        "api.tls.cert=" + cert, "api.tls.key=" + cert), List.of()).api().tcpPort()).isEqualTo(8443);
+        "api.tls.cert=" + cert, "api.tls.key=" + key), List.of()).api().tcpPort()).isEqualTo(8443);
   }
 
   @Test
@@ -361,7 +375,13 @@ class ConfigLoaderTest {
         .hasMessageContaining("none.yaml").hasMessageContaining("no such file");
     Path broken = file("stateDir: /var/lib/x\napi: [unclosed");
     assertThatThrownBy(() -> ConfigLoader.load(broken, Map.of(), List.of(), List.of()))
-        .hasMessageContaining("cannot read it as YAML").hasMessageContaining("line 2, column ");
+        .hasMessageContaining(broken + ":2:").hasMessageContaining("not valid YAML");
+    Path list = file("- stateDir: /var/lib/x\n");
+    assertThatThrownBy(() -> ConfigLoader.load(list, Map.of(), List.of(), List.of()))
+        .hasMessageContaining("the file must be a YAML mapping of keys");
+    Path commentsOnly = file("# every key commented out: the defaults\n# stateDir: /var/lib/x\n");
+    assertThat(ConfigLoader.load(commentsOnly, Map.of(), List.of(), List.of()).stateDir())
+        .isEqualTo(Path.of("/var/lib/qmp-sidecar"));
   }
 
   @Test
@@ -369,10 +389,10 @@ class ConfigLoaderTest {
     Path twice = file("api:\n  socket: /run/a.sock\nstateDir: /var/lib/x\napi:\n  socket: /run/b.sock\n");
     assertThatThrownBy(() -> ConfigLoader.load(twice, Map.of(), List.of(), List.of()))
         .hasMessageContaining(twice + ": 1 problem")
-        .hasMessageContaining("line 4, column ").hasMessageContaining("duplicate key 'api'");
+        .hasMessageContaining(twice + ":4:1: api: duplicate key 'api'");
     Path nested = file("proxy:\n  maxClients: 8\n  maxClients: 9\n");
     assertThatThrownBy(() -> ConfigLoader.load(nested, Map.of(), List.of(), List.of()))
-        .hasMessageContaining("line 3, column ").hasMessageContaining("duplicate key 'maxClients'");
+        .hasMessageContaining(nested + ":3:3: proxy.maxClients: duplicate key 'maxClients'");
   }
 
   @Test
@@ -400,5 +420,69 @@ class ConfigLoaderTest {
         .hasMessageContaining("proxy.clientName: 'a b' must be 1-64")
         .hasMessageContaining("proxy.callers.pid:1: write uid:NUMBER, user:NAME, gid:NUMBER or group:NAME")
         .hasMessageContaining("proxy.consumers.vm1[0].name: '' must be 1-64");
+  }
+
+  @Test
+  void aBooleanIsTrueOrFalseAndAScalarKeyOneValueWhereverItIsWritten() throws IOException {
+    Path f = file("proxy:\n  groupAccess: yes-please\n  maxClients: [8, 9]\n");
+    assertThatThrownBy(() -> ConfigLoader.load(f, Map.of(), List.of(), List.of()))
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems"))
+            .containsExactlyInAnyOrder(f + ":2:3: proxy.groupAccess: 'yes-please' must be true or false",
+                f + ":3:3: proxy.maxClients: must be one value, not a list"));
+    Path yes = file("proxy:\n  groupAccess: yes\n");
+    assertThatThrownBy(() -> ConfigLoader.load(yes, Map.of(), List.of(), List.of()))
+        .hasMessageContaining(yes + ":2:3: proxy.groupAccess: 'yes' must be true or false");
+    assertThat(ConfigLoader.load(yes, Map.of(), List.of("proxy.groupAccess=true"), List.of()).proxy().groupAccess())
+        .as("--set wins over the file").isTrue();
+    // A value given by --set is not the file's: its problem names no place in the file.
+    assertThatThrownBy(() -> ConfigLoader.load(yes, Map.of(), List.of("proxy.groupAccess=on"), List.of()))
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems"))
+            .containsExactly("proxy.groupAccess: 'on' must be true or false"));
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), List.of("relay.url=ws://127.0.0.1:7000/",
+        "relay.hostId=h", "relay.syncEveryCommit=1"), List.of()))
+        .hasMessageContaining("relay.syncEveryCommit: '1' must be true or false");
+  }
+
+  @Test
+  void whatTheDaemonReadsAtStartIsCheckedHere() throws IOException {
+    Path policy = Files.writeString(dir.resolve("policy.yaml"), "version: 1\nname: p\nrules:\n"
+        + "  - {id: a, effect: maybe, callers: [\"*\"], commands: [\"*\"], reason: r}\n");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), List.of("policy.file=" + policy), List.of()))
+        .hasMessageContaining("policy.file: " + policy + ":4:").hasMessageContaining("rules[0].effect: 'maybe'");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), List.of("policy.file=" + dir.resolve("none.yaml")),
+        List.of())).hasMessageContaining("policy.file: " + dir.resolve("none.yaml") + ": no such file");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), List.of("policy.preset=strict"), List.of()))
+        .hasMessageContaining("policy.preset: unknown preset 'strict': use one of [default, dpu]");
+
+    Path tokens = Files.writeString(dir.resolve("tokens"), "ops:short\n");
+    Files.setPosixFilePermissions(tokens, PosixFilePermissions.fromString("rw-------"));
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), List.of("api.tcp=127.0.0.1:8080",
+        "api.tokensFile=" + tokens), List.of()))
+        .hasMessageContaining("api.tokensFile: " + tokens + ":1: token of 'ops' is shorter than 16 characters");
+
+    Path key = pem("relay.key", "EC PRIVATE KEY");
+    Path notPem = Files.writeString(dir.resolve("ca.der"), "0\u0082");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), List.of("relay.url=wss://dpu.example:4443/",
+        "relay.hostId=h", "relay.cert=" + dir.resolve("missing.pem"), "relay.key=" + key, "relay.ca=" + notPem),
+        List.of()))
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems"))
+            .containsExactlyInAnyOrder(
+                "relay.cert: " + dir.resolve("missing.pem") + " does not exist; give the path of a PEM file",
+                "relay.ca: " + notPem + " holds no PEM CERTIFICATE (a '-----BEGIN CERTIFICATE-----' block); give the"
+                    + " certificate's PEM file"));
+    Path cert = pem("api.pem", "CERTIFICATE");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), List.of("api.tls.cert=" + cert, "api.tls.key=" + cert),
+        List.of())).hasMessageContaining("api.tls.key: " + cert + " holds no PEM PRIVATE KEY");
+
+    Path plainFile = Files.writeString(dir.resolve("state"), "");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), List.of("stateDir=" + plainFile), List.of()))
+        .hasMessageContaining("stateDir: " + plainFile + " exists and is not a directory");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), List.of("proxy.dir=" + plainFile.resolve("a/proxy"),
+        "api.socket=" + plainFile.resolve("api.sock")), List.of()))
+        .hasMessageContaining("proxy.dir: " + plainFile.resolve("a/proxy") + " cannot be created: " + plainFile
+            + " is not a directory")
+        .hasMessageContaining("api.socket: " + plainFile + " exists and is not a directory");
+    assertThat(ConfigLoader.load(null, Map.of(), List.of("stateDir=" + dir.resolve("new/state"),
+        "api.socket=" + dir.resolve("run/api.sock")), List.of()).stateDir()).as("made at start").isNotNull();
   }
 }

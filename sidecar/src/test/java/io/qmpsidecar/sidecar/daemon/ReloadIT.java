@@ -46,8 +46,12 @@ class ReloadIT {
     ApiTestClient api = harness.api(config);
     assertThat(api.call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{\"execute\":\"stop\"}").status()).isEqualTo(403);
 
-    Files.writeString(policy, "version: 1\nrules: [ {id: broken");
+    // SIGHUP reads the configuration first, and its check refuses a broken policy; a policy that
+    // breaks between that check and the reload is refused by the reload, and nothing applies.
     SidecarConfig broken = config.vm("vm2", vm2).build();
+    Files.writeString(policy, "version: 1\nrules: [ {id: broken");
+    assertThatThrownBy(config::build).isInstanceOfSatisfying(SidecarException.class,
+        e -> assertThat(e.getMessage()).contains("policy.file: " + policy + ":2:"));
     assertThatThrownBy(() -> sidecar.reload(broken)).isInstanceOfSatisfying(SidecarException.class,
         e -> assertThat(e.code()).isEqualTo("policy-invalid"));
     assertThat(api.call(HttpMethod.GET, "/v1/vms", null).body()).as("nothing applied").hasSize(1);
