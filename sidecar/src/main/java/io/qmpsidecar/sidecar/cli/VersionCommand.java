@@ -13,8 +13,13 @@ final class VersionCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    spec.commandLine().getOut().printf("%s%njava %s (%s)%n", new VersionProvider().getVersion()[0],
-        System.getProperty("java.version"), System.getProperty("java.vm.name"));
+    spec.commandLine().getOut().print(text());
     return ExitCodes.OK;
+  }
+
+  /** What {@code version} prints (the lean path prints it too). */
+  static String text() {
+    return String.format("%s%njava %s (%s)%n", new VersionProvider().getVersion()[0],
+        System.getProperty("java.version"), System.getProperty("java.vm.name"));
   }
 }

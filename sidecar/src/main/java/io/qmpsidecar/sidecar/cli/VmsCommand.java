@@ -45,10 +45,14 @@ final class VmsCommand implements Callable<Integer> {
     }
     return ApiClient.run(spec.commandLine(), api, client -> {
       JsonNode vms = client.call(HttpMethod.GET, "/v1/vms", null).body();
-      spec.commandLine().getOut().println(vms.isEmpty() && output == ExecOutput.Format.table
-          ? "no VMs configured" : ExecOutput.render(vms, output));
+      spec.commandLine().getOut().println(text(vms, output));
       return ExitCodes.OK;
     });
+  }
+
+  /** What {@code vms} prints for the API's list of VMs (the lean path prints it too). */
+  static String text(JsonNode vms, ExecOutput.Format output) {
+    return vms.isEmpty() && output == ExecOutput.Format.table ? "no VMs configured" : ExecOutput.render(vms, output);
   }
 
   /** The API's fields of a VM that apply (no name: QEMU has none for itself), with QEMU's run state. */
