@@ -13,7 +13,8 @@ final class VersionCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    spec.commandLine().getOut().print(text());
+    // printf, not print: the command line's out flushes on printf and println only.
+    spec.commandLine().getOut().printf("%s", text());
     return ExitCodes.OK;
   }
 
