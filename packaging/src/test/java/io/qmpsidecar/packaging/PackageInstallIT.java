@@ -181,6 +181,7 @@ class PackageInstallIT {
   void eachFileIsWhereTheDocsSayWithItsOwnerAndMode() throws IOException {
     assertThat(packageFiles).contains("/usr/bin/qmp-sidecar", "/usr/share/qmp-sidecar/qmp-sidecar.jar",
         "/usr/share/qmp-sidecar/record-cds", "/usr/share/qmp-sidecar/jvm/small", "/usr/share/qmp-sidecar/jvm/host",
+        "/usr/share/qmp-sidecar/jvm/cli",
         "/usr/lib/systemd/system/qmp-sidecar@.service", "/usr/lib/systemd/system/qmp-sidecar.service",
         "/usr/lib/sysusers.d/qmp-sidecar.conf", "/usr/lib/tmpfiles.d/qmp-sidecar.conf",
         "/etc/qmp-sidecar/host.yaml", "/etc/qmp-sidecar/policies/default.yaml", "/etc/qmp-sidecar/policies/dpu.yaml",
