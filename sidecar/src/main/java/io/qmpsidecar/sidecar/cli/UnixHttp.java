@@ -21,21 +21,11 @@ import java.util.Locale;
  * lasts at most the timeout and the whole call at most the timeout and a second.
  */
 final class UnixHttp {
-  /** The most an answer may hold; the API's largest (a VM's events) are far below. */
+  /** The most an answer may hold: far more than a list of VMs, of devices or a migration's status. */
   static final int MAX_ANSWER = 16 * 1024 * 1024;
   private static final byte[] HEADERS_END = {'\r', '\n', '\r', '\n'};
 
   private UnixHttp() {}
-
-  /**
-   * The connection broke, or the answer is not HTTP/1.1 this client reads; nothing was printed,
-   * and the full command line can make the same call and name the cause as it always does.
-   */
-  static final class NotAnswered extends IOException {
-    NotAnswered(String message) {
-      super(message);
-    }
-  }
 
   /**
    * GETs {@code uri} from the API at {@code socket}.
@@ -43,7 +33,8 @@ final class UnixHttp {
    * @param api the --api the socket came from, for messages
    * @return the answer when it is not a problem (any status)
    * @throws SidecarException for a problem answer, or no answer within the timeout
-   * @throws IOException when the socket cannot be reached or the answer cannot be read
+   * @throws IOException when the socket cannot be reached, the connection breaks, or the answer is
+   *     not HTTP/1.1 this client reads (nothing was printed: the full command line can make the call)
    */
   static ApiClient.Response get(String api, Path socket, String uri, Duration timeout) throws IOException {
     long deadline = System.nanoTime() + timeout.toNanos() + Duration.ofSeconds(1).toNanos();
@@ -68,7 +59,7 @@ final class UnixHttp {
         if (n == 0) {
           await(key, SelectionKey.OP_READ, api, timeout, deadline);
         } else if (answer.size() + n > MAX_ANSWER) {
-          throw new NotAnswered("an answer larger than " + MAX_ANSWER + " bytes");
+          throw new IOException("an answer larger than " + MAX_ANSWER + " bytes");
         } else {
           answer.write(buffer.array(), 0, n);
         }
@@ -87,15 +78,15 @@ final class UnixHttp {
     key.selector().selectedKeys().clear();
   }
 
-  private static ApiClient.Response parse(String api, byte[] answer) throws NotAnswered {
+  private static ApiClient.Response parse(String api, byte[] answer) throws IOException {
     int end = indexOf(answer, HEADERS_END, 0);
     if (end < 0) {
-      throw new NotAnswered("no HTTP headers");
+      throw new IOException("no HTTP headers");
     }
     String[] head = new String(answer, 0, end, StandardCharsets.ISO_8859_1).split("\r\n");
     String[] statusLine = head[0].split(" ", 3);
     if (statusLine.length < 2 || !statusLine[0].startsWith("HTTP/1.")) {
-      throw new NotAnswered("not an HTTP/1 status line: " + head[0]);
+      throw new IOException("not an HTTP/1 status line: " + head[0]);
     }
     String contentType = null;
     boolean chunked = false;
@@ -113,7 +104,7 @@ final class UnixHttp {
     try {
       status = Integer.parseInt(statusLine[1]);
     } catch (NumberFormatException e) {
-      throw new NotAnswered("not an HTTP status: " + head[0]);
+      throw new IOException("not an HTTP status: " + head[0]);
     }
     int start = end + HEADERS_END.length;
     byte[] body = chunked ? dechunk(answer, start) : Arrays.copyOfRange(answer, start, answer.length);
@@ -121,26 +112,26 @@ final class UnixHttp {
   }
 
   /** The body of a chunked answer: each chunk is its size in hex, CRLF, the bytes, CRLF; size 0 ends. */
-  private static byte[] dechunk(byte[] answer, int from) throws NotAnswered {
+  private static byte[] dechunk(byte[] answer, int from) throws IOException {
     ByteArrayOutputStream body = new ByteArrayOutputStream();
     int at = from;
     while (true) {
       int eol = indexOf(answer, new byte[] {'\r', '\n'}, at);
       if (eol < 0) {
-        throw new NotAnswered("a chunked answer cut short");
+        throw new IOException("a chunked answer cut short");
       }
       String size = new String(answer, at, eol - at, StandardCharsets.ISO_8859_1).split(";", 2)[0].strip();
       int n;
       try {
         n = Integer.parseInt(size, 16);
       } catch (NumberFormatException e) {
-        throw new NotAnswered("a chunk size that is not hex: " + size);
+        throw new IOException("a chunk size that is not hex: " + size);
       }
       if (n == 0) {
         return body.toByteArray();
       }
       if (n < 0 || eol + 2 + n > answer.length) {
-        throw new NotAnswered("a chunked answer cut short");
+        throw new IOException("a chunked answer cut short");
       }
       body.write(answer, eol + 2, n);
       at = eol + 2 + n + 2;
