@@ -184,6 +184,7 @@ class PackageInstallIT {
   void eachFileIsWhereTheDocsSayWithItsOwnerAndMode() throws IOException {
     assertThat(packageFiles).contains("/usr/bin/qmp-sidecar", "/usr/share/qmp-sidecar/qmp-sidecar.jar",
         "/usr/share/qmp-sidecar/record-cds", "/usr/share/qmp-sidecar/jvm/small", "/usr/share/qmp-sidecar/jvm/host",
+        "/usr/share/qmp-sidecar/jvm/cli",
         "/usr/lib/systemd/system/qmp-sidecar@.service", "/usr/lib/systemd/system/qmp-sidecar.service",
         "/usr/lib/systemd/system/qmp-sidecar-hostprep.socket", "/usr/lib/systemd/system/qmp-sidecar-hostprep@.service",
         "/usr/libexec/qmp-sidecar/hostprep", "/etc/qmp-sidecar/hostprep.allow",

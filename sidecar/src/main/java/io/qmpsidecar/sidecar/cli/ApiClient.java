@@ -1,7 +1,6 @@
 package io.qmpsidecar.sidecar.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Context;
@@ -42,7 +41,6 @@ final class ApiClient implements AutoCloseable {
    * update 20 s).
    */
   static final long OPERATION_WAIT_SECONDS = 300;
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** The options of every command that talks to the API. */
   static final class Options {
@@ -186,7 +184,8 @@ final class ApiClient implements AutoCloseable {
     return await(onContext(() -> http.request(options(method, uri).setIdleTimeout(timeout.toMillis()))
         .compose(r -> body == null ? r.send() : r.putHeader("content-type", "application/json")
             .send(Buffer.buffer(body.toString())))
-        .compose(r -> r.body().map(b -> answer(r, b)))), timeout);
+        .compose(r -> r.body().map(b -> ApiAnswers.answer(api, r.statusCode(), r.getHeader("content-type"),
+            b.getBytes())))), timeout);
   }
 
   /**
@@ -201,7 +200,7 @@ final class ApiClient implements AutoCloseable {
         .compose(r -> r.send())
         .compose(r -> r.statusCode() == 200 ? Future.succeededFuture(attach.apply(r))
             : r.body().map(b -> {
-              throw problem(r.statusCode(), b);
+              throw ApiAnswers.problem(r.statusCode(), b.getBytes());
             }))), timeout);
   }
 
@@ -225,81 +224,9 @@ final class ApiClient implements AutoCloseable {
     return o;
   }
 
-  private Response answer(HttpClientResponse r, Buffer b) {
-    String type = String.valueOf(r.getHeader("content-type"));
-    if (type.startsWith("application/problem+json") || r.statusCode() >= 400 && !type.startsWith("application/json")) {
-      throw problem(r.statusCode(), b);
-    }
-    try {
-      return new Response(r.statusCode(), b.length() == 0 ? null : JSON.readTree(b.getBytes()));
-    } catch (IOException e) {
-      throw unreachable("the sidecar API at " + api + " answered " + r.statusCode()
-          + " with a body that is not JSON; check that --api names a qmp-sidecar");
-    }
-  }
-
-  /**
-   * One line: title and detail, then QEMU's class and text, the policy rule and a fix when given;
-   * of the problem's {@code kind}, or of the kind its status stands for when it has none.
-   */
-  private static SidecarException problem(int status, Buffer body) {
-    JsonNode p;
-    try {
-      p = JSON.readTree(body.getBytes());
-    } catch (IOException e) {
-      p = JSON.createObjectNode();
-    }
-    String detail = p.path("detail").asText("");
-    StringBuilder line = new StringBuilder(p.path("title").asText("HTTP " + status));
-    if (!detail.isEmpty()) {
-      line.append(": ").append(detail);
-    }
-    JsonNode qemu = p.path("qemu");
-    if (qemu.has("class") && !detail.contains(qemu.path("desc").asText())) {
-      line.append(" (QEMU ").append(qemu.path("class").asText()).append(": ")
-          .append(qemu.path("desc").asText()).append(')');
-    }
-    if (p.hasNonNull("rule") && !detail.contains(p.get("rule").asText())) {
-      line.append(" (rule ").append(p.get("rule").asText()).append(')');
-    }
-    if (p.hasNonNull("fix") && !detail.contains(p.get("fix").asText())) {
-      line.append("; fix: ").append(p.get("fix").asText());
-    }
-    if (p.path("rolledBack").size() > 0) {
-      line.append("; rolled back: ").append(String.join(", ", JSON.convertValue(p.get("rolledBack"), String[].class)));
-    }
-    return SidecarException.of(kind(p.path("kind").asText(""), status), p.path("type").asText("http-" + status),
-        line.toString()).build();
-  }
-
-  private static Kind kind(String name, int status) {
-    for (Kind k : Kind.values()) {
-      if (k.name().equalsIgnoreCase(name.replace('-', '_'))) {
-        return k;
-      }
-    }
-    return switch (status) {
-      case 400 -> Kind.INVALID;
-      case 401, 403 -> Kind.DENIED;
-      case 429 -> Kind.BUSY;
-      case 502, 503 -> Kind.UNAVAILABLE;
-      case 504 -> Kind.TIMEOUT;
-      default -> Kind.FAILED;
-    };
-  }
-
   /** A failure the CLI met itself, with {@code line} as the one line it prints. */
   static SidecarException failure(Kind kind, String line) {
     return SidecarException.of(kind, "cli", line).build();
-  }
-
-  private static SidecarException unreachable(String line) {
-    return SidecarException.of(Kind.UNAVAILABLE, "api-unreachable", line).build();
-  }
-
-  private SidecarException timedOut(Duration wait) {
-    return SidecarException.of(Kind.TIMEOUT, "api-timeout", "the sidecar API at " + api + " did not answer within "
-        + wait.toSeconds() + " s; check the sidecar's log, or raise --timeout").build();
   }
 
   private <T> T await(Future<T> future, Duration wait) {
@@ -311,16 +238,16 @@ final class ApiClient implements AutoCloseable {
       }
       if (e.getCause() instanceof TimeoutException) {
         // The request's own idle timeout: the API was reached and has not answered yet.
-        throw timedOut(wait);
+        throw ApiAnswers.timedOut(api, wait);
       }
-      throw unreachable("cannot reach the sidecar API at " + api + ": " + e.getCause().getMessage() + "; "
+      throw ApiAnswers.unreachable("cannot reach the sidecar API at " + api + ": " + e.getCause().getMessage() + "; "
           + TlsFailure.hint(e.getCause(), target.host()).orElse("check that qmp-sidecar run is running and --api"
           + " names its api.socket (or api.tcp)"));
     } catch (TimeoutException e) {
-      throw timedOut(wait);
+      throw ApiAnswers.timedOut(api, wait);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw unreachable("interrupted while waiting for the sidecar API");
+      throw ApiAnswers.unreachable("interrupted while waiting for the sidecar API");
     }
   }
 

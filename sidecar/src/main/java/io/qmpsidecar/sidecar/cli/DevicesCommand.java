@@ -1,6 +1,7 @@
 package io.qmpsidecar.sidecar.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.URLEncoder;
@@ -40,6 +41,19 @@ final class DevicesCommand implements Runnable {
     ObjectNode row = JsonNodeFactory.instance.objectNode();
     COLUMNS.forEach(c -> row.put(c, attachment.hasNonNull(c) ? attachment.get(c).asText() : "-"));
     return row;
+  }
+
+  /** What {@code devices list VM} prints for the API's list of VM's attachments (the lean path prints it too). */
+  static String listText(String vm, JsonNode list, ExecOutput.Format output) {
+    if (output == ExecOutput.Format.json) {
+      return ExecOutput.render(list, output);
+    }
+    if (list.isEmpty()) {
+      return "no devices attached to " + vm;
+    }
+    ArrayNode rows = JsonNodeFactory.instance.arrayNode();
+    list.forEach(a -> rows.add(row(a)));
+    return ExecOutput.render(rows, output);
   }
 
   /** The path of a VM, with the name escaped. */

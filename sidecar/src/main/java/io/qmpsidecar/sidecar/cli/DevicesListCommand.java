@@ -54,17 +54,7 @@ final class DevicesListCommand implements Callable<Integer> {
     String name = DirectQmp.required(cli, vm, "VM");
     return ApiClient.run(cli, api, client -> {
       JsonNode list = client.call(HttpMethod.GET, DevicesCommand.vmPath(name) + "/devices", null).body();
-      String text;
-      if (output == ExecOutput.Format.json) {
-        text = ExecOutput.render(list, output);
-      } else if (list.isEmpty()) {
-        text = "no devices attached to " + name;
-      } else {
-        ArrayNode rows = JsonNodeFactory.instance.arrayNode();
-        list.forEach(a -> rows.add(DevicesCommand.row(a)));
-        text = ExecOutput.render(rows, output);
-      }
-      cli.getOut().println(text);
+      cli.getOut().println(DevicesCommand.listText(name, list, output));
       return ExitCodes.OK;
     });
   }

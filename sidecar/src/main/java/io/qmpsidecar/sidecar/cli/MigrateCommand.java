@@ -63,6 +63,11 @@ final class MigrateCommand implements Runnable {
     return row;
   }
 
+  /** What {@code migrate status} prints for a run: all of it as json, its {@link #row} as a table. */
+  static String statusText(JsonNode run, ExecOutput.Format output) {
+    return ExecOutput.render(output == ExecOutput.Format.json ? run : row(run), output);
+  }
+
   /** The API path of a VM's migration resources. */
   static String path(String vm) {
     return DevicesCommand.vmPath(vm);

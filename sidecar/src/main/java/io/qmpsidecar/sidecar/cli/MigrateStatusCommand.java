@@ -95,9 +95,7 @@ final class MigrateStatusCommand implements Callable<Integer> {
         if (follow.follow) {
           return follow.follow(cli, session, vm);
         }
-        JsonNode run = DirectMigration.current(session, vm);
-        cli.getOut().println(ExecOutput.render(follow.output == ExecOutput.Format.json ? run
-            : MigrateCommand.row(run), follow.output));
+        cli.getOut().println(MigrateCommand.statusText(DirectMigration.current(session, vm), follow.output));
         return ExitCodes.OK;
       });
     }
@@ -107,8 +105,7 @@ final class MigrateStatusCommand implements Callable<Integer> {
         return follow.follow(spec.commandLine(), client, vm);
       }
       JsonNode run = client.call(HttpMethod.GET, MigrateCommand.path(vm) + "/migration", null).body();
-      spec.commandLine().getOut().println(ExecOutput.render(follow.output == ExecOutput.Format.json ? run
-          : MigrateCommand.row(run), follow.output));
+      spec.commandLine().getOut().println(MigrateCommand.statusText(run, follow.output));
       return ExitCodes.OK;
     });
   }

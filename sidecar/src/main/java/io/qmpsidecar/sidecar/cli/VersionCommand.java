@@ -13,8 +13,14 @@ final class VersionCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    spec.commandLine().getOut().printf("%s%njava %s (%s)%n", new VersionProvider().getVersion()[0],
-        System.getProperty("java.version"), System.getProperty("java.vm.name"));
+    // printf, not print: the command line's out flushes on printf and println only.
+    spec.commandLine().getOut().printf("%s", text());
     return ExitCodes.OK;
+  }
+
+  /** What {@code version} prints (the lean path prints it too). */
+  static String text() {
+    return String.format("%s%njava %s (%s)%n", new VersionProvider().getVersion()[0],
+        System.getProperty("java.version"), System.getProperty("java.vm.name"));
   }
 }

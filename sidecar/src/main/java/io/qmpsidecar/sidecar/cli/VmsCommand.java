@@ -55,11 +55,15 @@ final class VmsCommand implements Callable<Integer> {
       if (names) {
         vms.forEach(vm -> spec.commandLine().getOut().println(vm.path("name").asText()));
       } else {
-        spec.commandLine().getOut().println(vms.isEmpty() && output == ExecOutput.Format.table
-            ? "no VMs configured" : ExecOutput.render(vms, output));
+        spec.commandLine().getOut().println(text(vms, output));
       }
       return ExitCodes.OK;
     });
+  }
+
+  /** What {@code vms} prints for the API's list of VMs (the lean path prints it too). */
+  static String text(JsonNode vms, ExecOutput.Format output) {
+    return vms.isEmpty() && output == ExecOutput.Format.table ? "no VMs configured" : ExecOutput.render(vms, output);
   }
 
   /** The API's fields of a VM that apply (no name: QEMU has none for itself), with QEMU's run state. */

@@ -1,0 +1,147 @@
+package io.qmpsidecar.sidecar.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.qmpsidecar.sidecar.failure.SidecarException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The lean path of the common read calls, for {@code bin/qmp-sidecar} to start instead of the
+ * whole command line: {@code version}, and {@code vms}, {@code devices list VM} and
+ * {@code migrate status VM} (with {@code --output}, {@code --timeout} and a {@code unix:}
+ * {@code --api}), parsed by hand and sent with {@link UnixHttp}: no Vert.x, no Netty, no picocli
+ * command tree to build. It prints what those commands print, through the same code, with the
+ * same exit codes. Every other command line, and a call whose connection fails (for the usual
+ * message about the cause), runs the full command line ({@link QmpSidecarCommand}) in the same
+ * JVM, before anything is printed.
+ */
+public final class LeanCli {
+  /** What {@link #run} returns when the full command line must run the call. */
+  static final int NOT_HANDLED = -1;
+  private static final Set<String> OPTIONS = Set.of("--api", "--timeout", "--output");
+
+  private LeanCli() {}
+
+  public static void main(String[] args) {
+    PrintWriter out = new PrintWriter(System.out);
+    PrintWriter err = new PrintWriter(System.err);
+    int exit = run(args, System.getenv(), out, err);
+    if (exit == NOT_HANDLED) {
+      QmpSidecarCommand.main(args);
+      return;
+    }
+    System.exit(exit);
+  }
+
+  /** One call this path makes: where, and what it prints for the answer's body. */
+  private record Call(String api, Duration timeout, String uri, Function<JsonNode, String> text) {}
+
+  /**
+   * Runs {@code args} if this path handles them.
+   *
+   * @param env the environment ({@code QMP_SIDECAR_API}, {@code QMP_SIDECAR_DEBUG})
+   * @return the exit code, or {@link #NOT_HANDLED} with nothing printed
+   */
+  static int run(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
+    if ("1".equals(env.get("QMP_SIDECAR_DEBUG"))) {
+      return NOT_HANDLED;
+    }
+    if (List.of(args).equals(List.of("version"))) {
+      out.print(VersionCommand.text());
+      out.flush();
+      return ExitCodes.OK;
+    }
+    Call call = parse(args, env);
+    if (call == null) {
+      return NOT_HANDLED;
+    }
+    try {
+      String text = call.text().apply(UnixHttp.get(call.api(), Path.of(call.api().substring(5)), call.uri(),
+          call.timeout()).body());
+      out.println(text);
+      out.flush();
+      return ExitCodes.OK;
+    } catch (SidecarException e) {
+      err.println(e.getMessage());
+      err.flush();
+      return CliFailures.exitCode(e.kind());
+    } catch (IOException | RuntimeException e) {
+      // Not connected, cut short, or an answer the commands cannot print: the full command line
+      // asks again (a read changes nothing) and reports it as it always does.
+      return NOT_HANDLED;
+    }
+  }
+
+  /** The call, or null for a command line this path does not take exactly as picocli would. */
+  private static Call parse(String[] args, Map<String, String> env) {
+    int words = args.length >= 2 && (args[0].equals("devices") && args[1].equals("list")
+        || args[0].equals("migrate") && args[1].equals("status")) ? 2 : args.length >= 1 && args[0].equals("vms") ? 1 : 0;
+    if (words == 0) {
+      return null;
+    }
+    Map<String, String> options = new HashMap<>();
+    List<String> positional = new ArrayList<>();
+    for (int i = words; i < args.length; i++) {
+      String arg = args[i];
+      // picocli reads @FILE as more arguments, and -x, -- and --help are its own.
+      if (arg.startsWith("@")) {
+        return null;
+      }
+      if (!arg.startsWith("-")) {
+        positional.add(arg);
+        continue;
+      }
+      int eq = arg.indexOf('=');
+      String name = eq < 0 ? arg : arg.substring(0, eq);
+      if (!OPTIONS.contains(name) || options.containsKey(name) || eq < 0 && i + 1 == args.length) {
+        return null;
+      }
+      String value = eq < 0 ? args[++i] : arg.substring(eq + 1);
+      if (value.startsWith("-") || value.startsWith("@")) {
+        return null;
+      }
+      options.put(name, value);
+    }
+    ExecOutput.Format output = format(options.getOrDefault("--output", "table"));
+    String api = options.getOrDefault("--api", env.getOrDefault("QMP_SIDECAR_API", ApiClient.DEFAULT_API));
+    long timeout = seconds(options.getOrDefault("--timeout", "10"));
+    if (output == null || !api.startsWith("unix:") || api.length() <= 5 || timeout < 1
+        || positional.size() != (words == 1 ? 0 : 1)) {
+      return null;
+    }
+    Duration wait = Duration.ofSeconds(timeout);
+    if (words == 1) {
+      return new Call(api, wait, "/v1/vms", vms -> VmsCommand.text(vms, output));
+    }
+    String vm = positional.get(0);
+    return args[0].equals("devices")
+        ? new Call(api, wait, DevicesCommand.vmPath(vm) + "/devices", list -> DevicesCommand.listText(vm, list, output))
+        : new Call(api, wait, MigrateCommand.path(vm) + "/migration", run -> MigrateCommand.statusText(run, output));
+  }
+
+  private static ExecOutput.Format format(String name) {
+    for (ExecOutput.Format f : ExecOutput.Format.values()) {
+      if (f.name().equals(name)) {
+        return f;
+      }
+    }
+    return null;
+  }
+
+  /** The seconds, or 0 for what picocli would refuse. */
+  private static long seconds(String text) {
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+}
