@@ -15,7 +15,8 @@ import java.util.function.Function;
 
 /**
  * The lean path of the common read calls, for {@code bin/qmp-sidecar} to start instead of the
- * whole command line: {@code version}, and {@code vms}, {@code devices list VM} and
+ * whole command line: {@code version}, and {@code vms} (also {@code --names}, which the shell
+ * completion asks), {@code devices list VM} and
  * {@code migrate status VM} (with {@code --output}, {@code --timeout} and a {@code unix:}
  * {@code --api}), parsed by hand and sent with {@link UnixHttp}: no Vert.x, no Netty, no picocli
  * command tree to build. It prints what those commands print, through the same code, with the
@@ -27,6 +28,8 @@ public final class LeanCli {
   /** What {@link #run} returns when the full command line must run the call. */
   static final int NOT_HANDLED = -1;
   private static final Set<String> OPTIONS = Set.of("--api", "--timeout", "--output");
+  /** The one option without a value: {@code vms --names}. */
+  private static final String NAMES = "--names";
 
   private LeanCli() {}
 
@@ -41,7 +44,7 @@ public final class LeanCli {
     System.exit(exit);
   }
 
-  /** One call this path makes: where, and what it prints for the answer's body. */
+  /** One call this path makes: where, and what it prints for the answer's body (its lines, each ended). */
   private record Call(String api, Duration timeout, String uri, Function<JsonNode, String> text) {}
 
   /**
@@ -64,9 +67,8 @@ public final class LeanCli {
       return NOT_HANDLED;
     }
     try {
-      String text = call.text().apply(UnixHttp.get(call.api(), Path.of(call.api().substring(5)), call.uri(),
-          call.timeout()).body());
-      out.println(text);
+      out.print(call.text().apply(UnixHttp.get(call.api(), Path.of(call.api().substring(5)), call.uri(),
+          call.timeout()).body()));
       out.flush();
       return ExitCodes.OK;
     } catch (SidecarException e) {
@@ -89,8 +91,13 @@ public final class LeanCli {
     }
     Map<String, String> options = new HashMap<>();
     List<String> positional = new ArrayList<>();
+    boolean names = false;
     for (int i = words; i < args.length; i++) {
       String arg = args[i];
+      if (arg.equals(NAMES) && words == 1 && !names) {
+        names = true;
+        continue;
+      }
       // picocli reads @FILE as more arguments, and -x, -- and --help are its own.
       if (arg.startsWith("@")) {
         return null;
@@ -119,12 +126,16 @@ public final class LeanCli {
     }
     Duration wait = Duration.ofSeconds(timeout);
     if (words == 1) {
-      return new Call(api, wait, "/v1/vms", vms -> VmsCommand.text(vms, output));
+      return new Call(api, wait, "/v1/vms", names ? VmsCommand::names : vms -> line(VmsCommand.text(vms, output)));
     }
     String vm = positional.get(0);
     return args[0].equals("devices")
-        ? new Call(api, wait, DevicesCommand.vmPath(vm) + "/devices", list -> DevicesCommand.listText(vm, list, output))
-        : new Call(api, wait, MigrateCommand.path(vm) + "/migration", run -> MigrateCommand.statusText(run, output));
+        ? new Call(api, wait, DevicesCommand.vmPath(vm) + "/devices", list -> line(DevicesCommand.listText(vm, list, output)))
+        : new Call(api, wait, MigrateCommand.path(vm) + "/migration", run -> line(MigrateCommand.statusText(run, output)));
+  }
+
+  private static String line(String text) {
+    return text + System.lineSeparator();
   }
 
   private static ExecOutput.Format format(String name) {

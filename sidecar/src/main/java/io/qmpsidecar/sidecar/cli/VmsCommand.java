@@ -52,16 +52,20 @@ final class VmsCommand implements Callable<Integer> {
     }
     return ApiClient.run(spec.commandLine(), api, client -> {
       JsonNode vms = client.call(HttpMethod.GET, "/v1/vms", null).body();
-      if (names) {
-        vms.forEach(vm -> spec.commandLine().getOut().println(vm.path("name").asText()));
-      } else {
-        spec.commandLine().getOut().println(text(vms, output));
-      }
+      spec.commandLine().getOut().print(names ? names(vms) : text(vms, output) + System.lineSeparator());
+      spec.commandLine().getOut().flush();
       return ExitCodes.OK;
     });
   }
 
   /** What {@code vms} prints for the API's list of VMs (the lean path prints it too). */
+  /** The VMs' names, each on its line (nothing for none), for the shell completion. */
+  static String names(JsonNode vms) {
+    StringBuilder names = new StringBuilder();
+    vms.forEach(vm -> names.append(vm.path("name").asText()).append(System.lineSeparator()));
+    return names.toString();
+  }
+
   static String text(JsonNode vms, ExecOutput.Format output) {
     return vms.isEmpty() && output == ExecOutput.Format.table ? "no VMs configured" : ExecOutput.render(vms, output);
   }

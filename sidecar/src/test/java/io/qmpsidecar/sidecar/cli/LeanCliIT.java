@@ -62,6 +62,7 @@ class LeanCliIT {
       calls.add(List.of("devices", "list", "vm1", api, "--output=" + output));
       calls.add(List.of("migrate", "status", "vm1", api, "--timeout", "5", "--output", output));
     }
+    calls.add(List.of("vms", "--names", api));
     calls.add(List.of("devices", "list", "no-such-vm", api));
     calls.add(List.of("migrate", "status", "no-such-vm", api));
     calls.add(List.of("version"));
