@@ -45,7 +45,8 @@ final class MigrateStartCommand implements Callable<Integer> {
 
   @Option(names = "--strategy", paramLabel = "STRATEGY", defaultValue = "unplug-replug",
       completionCandidates = Completions.Strategies.class,
-      description = "unplug-replug (default), vfio-migration, failover or block.")
+      description = "unplug-replug (default), vfio-migration, failover, block, or auto (chosen per function from"
+          + " what QEMU reports).")
   String strategy;
 
   @Option(names = "--max-bandwidth", paramLabel = "BYTES", description = "QEMU's max-bandwidth, bytes per second.")

@@ -9,6 +9,7 @@ import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.migration.DeviceSpec;
 import io.qmpsidecar.sidecar.migration.FunctionHotplug;
 import io.qmpsidecar.sidecar.migration.PublishedMigrationEvent;
+import io.qmpsidecar.sidecar.migration.MigratingFunction;
 import io.qmpsidecar.sidecar.migration.Strategy;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.StateStore;
@@ -296,7 +297,8 @@ public final class LibvirtMigration {
 
   private void function(Attachment a, String step, String detail) {
     publish(vm(), PublishedMigrationEvent.MIGRATION_FUNCTION, JsonNodeFactory.instance.objectNode()
-        .put("device", a.id()).put("strategy", strategy.wireName()).put("step", step).put("detail", detail));
+        .put("device", a.id()).put("strategy", strategy.wireName()).put("reason", MigratingFunction.REQUESTED)
+        .put("step", step).put("detail", detail));
   }
 
   private void status(String status, String role, String error) {

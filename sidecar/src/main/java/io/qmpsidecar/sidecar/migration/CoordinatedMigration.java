@@ -21,7 +21,8 @@ public final class CoordinatedMigration {
   private final MigrationListener listener;
   private final MigrationEndpoint source;
   private final MigrationEndpoint destination;
-  private final MigrationRequest request;
+  /** The caller's request until PREFLIGHT has chosen the {@code auto} functions' strategies. */
+  private volatile MigrationRequest request;
   private final MigrationMonitor sourceMonitor;
   private final MigrationMonitor destinationMonitor;
   private final StrategyContext context;
@@ -93,7 +94,8 @@ public final class CoordinatedMigration {
     enter(CoordinationState.PREFLIGHT, "");
     Future<Void> monitors = sourceMonitor.start()
         .compose(v -> destinationMonitor == null ? Future.succeededFuture() : destinationMonitor.start());
-    monitors.compose(v -> driver.preflight(source.vm(), source.connection(), request))
+    monitors.compose(v -> chooseStrategies())
+        .compose(v -> driver.preflight(source.vm(), source.connection(), request))
         .compose(reasons -> source.connection().queryStatus().map(status -> {
           wasRunning = status.running();
           return reasons;
@@ -104,6 +106,26 @@ public final class CoordinatedMigration {
           end();
           result.fail(e);
         });
+  }
+
+  /**
+   * Chooses a strategy for each {@code auto} function from QEMU's {@code blocked-reasons}
+   * ({@link StrategyChooser}) and tells the DPU ({@code strategy-chosen}, with the reason).
+   */
+  private Future<Void> chooseStrategies() {
+    if (request.functions().stream().noneMatch(f -> f.strategy() == Strategy.AUTO)) {
+      return Future.succeededFuture();
+    }
+    return driver.blockedReasons(source.vm(), source.connection()).map(reasons -> {
+      List<MigratingFunction> chosen = StrategyChooser.choose(request.functions(), reasons);
+      for (int i = 0; i < chosen.size(); i++) {
+        if (request.functions().get(i).strategy() == Strategy.AUTO) {
+          context.step(chosen.get(i), "strategy-chosen", "");
+        }
+      }
+      request = request.withFunctions(chosen);
+      return null;
+    });
   }
 
   private void proceed(List<String> resolvableReasons) {

@@ -18,6 +18,7 @@ public interface FunctionStrategy {
       case UNPLUG_REPLUG -> UnplugReplugStrategy.INSTANCE;
       case FAILOVER -> FailoverStrategy.INSTANCE;
       case BLOCK -> BlockStrategy.INSTANCE;
+      case AUTO -> throw new IllegalArgumentException("strategy auto runs only once PREFLIGHT has chosen another");
     };
   }
 

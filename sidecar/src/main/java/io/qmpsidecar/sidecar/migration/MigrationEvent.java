@@ -32,8 +32,9 @@ public sealed interface MigrationEvent {
 
   /**
    * One step of a function's strategy, e.g. {@code detaching}, {@code detached},
-   * {@code destination-may-attach}, {@code reattached}.
+   * {@code destination-may-attach}, {@code reattached}; {@code reason} says why the function has
+   * this strategy ({@link MigratingFunction#reason()}).
    */
-  record FunctionStep(String vm, String device, Strategy strategy, String step, String detail)
+  record FunctionStep(String vm, String device, Strategy strategy, String reason, String step, String detail)
       implements MigrationEvent {}
 }

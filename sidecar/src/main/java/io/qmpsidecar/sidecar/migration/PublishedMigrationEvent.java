@@ -52,7 +52,7 @@ public record PublishedMigrationEvent(String type, ObjectNode data) {
     }
     MigrationEvent.FunctionStep f = (MigrationEvent.FunctionStep) event;
     return new PublishedMigrationEvent(MIGRATION_FUNCTION, p.put("device", f.device())
-        .put("strategy", f.strategy().wireName()).put("step", f.step()).put("detail", f.detail()));
+        .put("strategy", f.strategy().wireName()).put("reason", f.reason()).put("step", f.step()).put("detail", f.detail()));
   }
 
   private static PublishedMigrationEvent status(ObjectNode p, MigrationRecord r, boolean stalled) {

@@ -11,7 +11,12 @@ public enum Strategy {
   /** A virtio-net failover primary: QEMU unplugs it ({@code wait-unplug}); the DPU follows. */
   FAILOVER("failover"),
   /** Refuses any migration of the VM while the function is attached. */
-  BLOCK("block");
+  BLOCK("block"),
+  /**
+   * Chosen in PREFLIGHT from what QEMU reports ({@link StrategyChooser}): one of the others,
+   * never run as such.
+   */
+  AUTO("auto");
 
   private final String wireName;
 
@@ -28,6 +33,6 @@ public enum Strategy {
   public static Strategy of(String name) {
     return Arrays.stream(values()).filter(s -> s.wireName.equals(name)).findFirst()
         .orElseThrow(() -> new IllegalArgumentException("unknown migration strategy '" + name
-            + "'; use one of vfio-migration, unplug-replug, failover, block"));
+            + "'; use one of vfio-migration, unplug-replug, failover, block, auto"));
   }
 }

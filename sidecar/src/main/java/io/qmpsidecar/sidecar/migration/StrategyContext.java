@@ -59,7 +59,8 @@ public final class StrategyContext {
 
   /** Tells the DPU and the event stream about a step of {@code function}. */
   public void step(MigratingFunction function, String step, String detail) {
-    listener.onEvent(new MigrationEvent.FunctionStep(vm(), function.deviceId(), function.strategy(), step, detail));
+    listener.onEvent(new MigrationEvent.FunctionStep(vm(), function.deviceId(), function.strategy(),
+        function.reason(), step, detail));
   }
 
   /** Whether QEMU on that end reports the device's VFIO states itself. */

@@ -12,16 +12,12 @@ import io.vertx.core.Future;
 final class UnplugReplugStrategy implements FunctionStrategy {
   static final UnplugReplugStrategy INSTANCE = new UnplugReplugStrategy();
 
-  static final String GENERIC_VFIO_BLOCKER = "VFIO device doesn't support migration";
-
   @Override
   public boolean resolves(MigratingFunction function, String reason) {
-    String host = function.spec().properties().get("host");
     // QEMU 7.2 names no device ("VFIO device doesn't support migration"); 10.0 names the host
-    // address. The driver checks blocked-reasons again after the detach, so a VFIO device that
-    // is not unplugged still blocks the migration.
-    return reason.contains(function.deviceId()) || host != null && reason.contains(host)
-        || function.vfio() && reason.startsWith(GENERIC_VFIO_BLOCKER);
+    // address, or an mdev's UUID. The driver checks blocked-reasons again after the detach, so a
+    // VFIO device that is not unplugged still blocks the migration.
+    return function.namedIn(reason) || function.vfio() && StrategyChooser.namesNoVfioDevice(reason);
   }
 
   @Override

@@ -96,8 +96,8 @@ public final class Migrations {
 
   /**
    * Starts migrating {@code vm} to {@code destination}, another VM of this sidecar started with
-   * {@code -incoming defer}. Functions without a {@code strategy} of their own follow
-   * {@code strategy}.
+   * {@code -incoming defer}. Every attached function follows {@code strategy};
+   * {@link Strategy#AUTO}: each gets the one PREFLIGHT chooses from what QEMU reports.
    *
    * @return the run; fails with {@link SidecarException}: {@code DENIED} when the caller may not
    *     {@code migrate} to {@code uri} or the guard refuses, {@code NOT_FOUND}/{@code UNAVAILABLE}
@@ -121,6 +121,10 @@ public final class Migrations {
     if ((source.libvirt() == null) != (target.libvirt() == null)) {
       return Future.failedFuture(MigrationFailures.refused(vm, List.of(), "VM " + vm + " and VM " + destination
           + " are not both managed by libvirt; a libvirt domain migrates only to another libvirtd"));
+    }
+    if (source.libvirt() != null && strategy == Strategy.AUTO) {
+      return Future.failedFuture(MigrationFailures.refused(vm, List.of(), "strategy auto needs QEMU's blocked-reasons,"
+          + " which libvirt does not pass on; name the strategy for libvirt VM " + vm + " (unplug-replug, block)"));
     }
     Future<Void> prepared = operations.guard()
         .prepare(GuardedOperation.migrate(caller, vm, destination, uri, strategy.wireName(), opId));

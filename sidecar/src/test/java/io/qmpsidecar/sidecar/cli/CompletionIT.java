@@ -70,7 +70,7 @@ class CompletionIT {
     assertThat(complete("bash", script, env, "migrate", "start", "w")).containsExactly("web-1");
     assertThat(complete("bash", script, env, "migrate", "start", "web-1", "--to", "d")).containsExactly("db-1");
     assertThat(complete("bash", script, Map.of(), "migrate", "start", "web-1", "--strategy", ""))
-        .containsExactlyInAnyOrder("unplug-replug", "vfio-migration", "failover", "block");
+        .containsExactlyInAnyOrder("unplug-replug", "vfio-migration", "failover", "block", "auto");
     assertThat(complete("bash", script, Map.of(), "migrate", "start", "web-1", "--strategy", "vf"))
         .containsExactly("vfio-migration");
     if (Files.isExecutable(Path.of("/usr/bin/zsh"))) {
@@ -81,7 +81,7 @@ class CompletionIT {
       assertThat(complete("zsh", script, env, "migrate", "start", "web-1", "--to", ""))
           .containsExactlyInAnyOrder("web-1", "db-1");
       assertThat(complete("zsh", script, Map.of(), "migrate", "start", "web-1", "--strategy", ""))
-          .containsExactlyInAnyOrder("unplug-replug", "vfio-migration", "failover", "block");
+          .containsExactlyInAnyOrder("unplug-replug", "vfio-migration", "failover", "block", "auto");
     }
 
     assertThat(complete("bash", script, Map.of(), "devices", "list", "--api",

@@ -109,6 +109,8 @@ class SidecarFlowIT {
     Await.until("the DPU heard the story", () -> got("device.deleted", Map.of("vm", "src", "device", "dpu-nic1"))
         && got("migration.coordination", Map.of("vm", "src", "state", "completed")));
     assertThat(received.stream().map(ReceivedNotification::method)).contains("migration.function", "migration.status");
+    assertThat(got("migration.function", Map.of("vm", "src", "device", "dpu-nic1", "strategy", "unplug-replug",
+        "reason", "requested", "step", "detached"))).as("the DPU hears the strategy and why").isTrue();
 
     Map<String, Object> accepted = result(dpu.request("host-1", "device.detach",
         Map.of("opId", "op-detach-1", "vm", "dst", "deviceId", "dpu-nic1")));

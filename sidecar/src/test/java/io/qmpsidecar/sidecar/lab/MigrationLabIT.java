@@ -5,6 +5,7 @@ import static io.qmpsidecar.qmp.testing.Await.result;
 import static io.qmpsidecar.sidecar.lab.LabSidecar.vfio;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hotplug.FunctionRef;
@@ -20,6 +21,7 @@ import io.qmpsidecar.sidecar.migration.MigrationListener;
 import io.qmpsidecar.sidecar.migration.MigrationOutcome;
 import io.qmpsidecar.sidecar.migration.MigrationRequest;
 import io.qmpsidecar.sidecar.migration.MigrationResult;
+import io.qmpsidecar.sidecar.migration.PublishedMigrationEvent;
 import io.qmpsidecar.sidecar.migration.Strategy;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.vertx.core.Vertx;
@@ -42,8 +44,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Migration between the lab's two L2s ({@code mig}, and {@code mig-dst} started with
  * {@code -incoming defer}) while {@code mig} holds a real VF with {@code vfio-pci}. The emulated
  * VF has no migration-capable variant driver, so QEMU blocks VFIO migration itself; the
- * strategies {@code block} and {@code unplug-replug} are what a DPU VF like it gets. The last test
- * migrates, which a {@code -incoming defer} destination accepts once per lab boot.
+ * strategies {@code block} and {@code unplug-replug} are what a DPU VF like it gets, and what
+ * {@code auto} chooses from QEMU's blocker. The last test migrates with no strategy given, which a
+ * {@code -incoming defer} destination accepts once per lab boot.
  */
 @ExtendWith(VfioLabExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -129,8 +132,8 @@ class MigrationLabIT {
 
   @Test
   @Order(4)
-  void unplugReplugMovesTheRealVfToTheDestination() {
-    MigratingFunction fn = new MigratingFunction(spec, Strategy.UNPLUG_REPLUG, true, false);
+  void withNoStrategyGivenQemusBlockerChoosesUnplugReplugAndTheRealVfMovesToTheDestination() {
+    MigratingFunction fn = new MigratingFunction(spec, Strategy.AUTO, true, false);
     long start = System.nanoTime();
 
     MigrationResult r = result(coordinator.start(source(), destination(),
@@ -144,10 +147,15 @@ class MigrationLabIT {
     assertThat(result(sidecar.ops.attachments(Caller.cli(), DST))).extracting(Attachment::hostBdf)
         .containsExactly(spec.properties().get("host"));
     assertThat(result(sidecar.ops.attachments(Caller.cli(), SRC))).isEmpty();
-    assertThat(events).filteredOn(e -> e instanceof MigrationEvent.FunctionStep)
-        .extracting(e -> ((MigrationEvent.FunctionStep) e).step())
-        .containsExactly("detaching", "detached", "destination-may-attach", "attached-on-destination");
-    System.out.printf("lab timing: unplug-replug migration of %s with a real VF %d ms%n", SRC,
+    List<MigrationEvent.FunctionStep> steps = events.stream().filter(e -> e instanceof MigrationEvent.FunctionStep)
+        .map(e -> (MigrationEvent.FunctionStep) e).toList();
+    assertThat(steps).extracting(MigrationEvent.FunctionStep::step)
+        .containsExactly("strategy-chosen", "detaching", "detached", "destination-may-attach", "attached-on-destination");
+    assertThat(steps).extracting(MigrationEvent.FunctionStep::strategy).containsOnly(Strategy.UNPLUG_REPLUG);
+    ObjectNode chosen = PublishedMigrationEvent.of(steps.get(0)).data();
+    assertThat(chosen.path("strategy").asText()).isEqualTo("unplug-replug");
+    assertThat(chosen.path("reason").asText()).isEqualTo("QEMU: " + blocker);
+    System.out.printf("lab timing: auto (unplug-replug) migration of %s with a real VF %d ms%n", SRC,
         Duration.ofNanos(System.nanoTime() - start).toMillis());
   }
 

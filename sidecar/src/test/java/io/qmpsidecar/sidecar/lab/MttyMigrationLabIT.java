@@ -7,12 +7,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.qmp.MigrationInfo;
+import io.qmpsidecar.sidecar.migration.DeviceSpec;
+import io.qmpsidecar.sidecar.migration.MigratingFunction;
+import io.qmpsidecar.sidecar.migration.MigrationCoordinator;
+import io.qmpsidecar.sidecar.migration.MigrationCoordinatorOptions;
+import io.qmpsidecar.sidecar.migration.MigrationDriver;
+import io.qmpsidecar.sidecar.migration.MigrationEndpoint;
+import io.qmpsidecar.sidecar.migration.MigrationEvent;
+import io.qmpsidecar.sidecar.migration.MigrationListener;
+import io.qmpsidecar.sidecar.migration.MigrationRequest;
+import io.qmpsidecar.sidecar.migration.PublishedMigrationEvent;
+import io.qmpsidecar.sidecar.migration.Strategy;
 import io.vertx.core.Vertx;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,8 +37,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * VFIO device-state migration for real (lab v2): an mtty mdev, hot-plugged into the L2
  * {@code msrc} as {@code vfio-pci,sysfsdev=...,enable-migration=on,migration-events=on}, migrates
- * to a fresh {@code mdst} (started with {@code -incoming defer}, holding a second mtty mdev) at
- * the QMP level with qmp-client. The device's state is the UART's registers and the bytes in its
+ * to a fresh {@code mdst} (started with {@code -incoming defer}, holding a second mtty mdev): the
+ * failure paths at the QMP level with qmp-client, the migration itself through the coordinator
+ * with no strategy given ({@code auto} chooses {@code vfio-migration}). The device's state is the UART's registers and the bytes in its
  * loopback FIFO, written through its I/O BAR before (no guest OS: {@link GuestIo}) and read back
  * on the destination after.
  *
@@ -58,6 +71,8 @@ class MttyMigrationLabIT {
   private static final int LSR_DATA_READY = 0x01;
   private static final long DEFAULT_MAX_BANDWIDTH = 128L * 1024 * 1024;
   private static final SecureRandom RANDOM = new SecureRandom();
+  private static final Map<String, Boolean> CAPABILITIES = Map.of("events", true, "return-path", true,
+      "switchover-ack", true);
 
   private static Vertx vertx;
   private static VfioLab lab;
@@ -157,17 +172,45 @@ class MttyMigrationLabIT {
     capabilities(src, Map.of("pause-before-switchover", false));
   }
 
+  /**
+   * The migration itself runs through the coordinator with no strategy given: PREFLIGHT finds no
+   * blocker naming the device in QEMU's {@code blocked-reasons} and chooses {@code vfio-migration},
+   * the DPU hears the choice and its reason, then QEMU's own device states.
+   */
   @Test
   @Order(3)
-  void theDevicesStateArrivesOnTheDestination() {
-    dst = destination();
+  void withNoStrategyGivenTheCoordinatorChoosesVfioMigrationAndTheDevicesStateArrives() {
+    dst = destination(false);
     int before = src.events().size();
     long start = System.nanoTime();
+    assertThat(info(src).blockedReasons()).as("QEMU reports no blocker for the mtty").isEmpty();
+    List<MigrationEvent> events = new CopyOnWriteArrayList<>();
+    MigrationListener listener = events::add;
+    MigrationCoordinator coordinator = new MigrationCoordinator(vertx, new MigrationDriver(),
+        MigrationCoordinatorOptions.defaults(), listener);
+    MigratingFunction fn = new MigratingFunction(new DeviceSpec(DEV, "vfio-pci", Map.of("bus", "rp1",
+        "sysfsdev", lab.mdev(0).sysfsdev(), "enable-migration", "on", "migration-events", "true")),
+        Strategy.AUTO, true, false);
 
-    src.execute("migrate", args().put("uri", URI));
-    src.awaitMigrationStatus("completed");
+    result(coordinator.start(new MigrationEndpoint(src.name, src.qmp, null), new MigrationEndpoint(dst.name, dst.qmp, null),
+        MigrationRequest.to(URI).withFunctions(List.of(fn)).withCapabilities(CAPABILITIES)).result(), Duration.ofMinutes(5));
     dst.awaitMigrationStatus("completed");
     assertStates(before, "migrated");
+
+    List<MigrationEvent.FunctionStep> steps = events.stream().filter(e -> e instanceof MigrationEvent.FunctionStep)
+        .map(e -> (MigrationEvent.FunctionStep) e).toList();
+    assertThat(steps).extracting(MigrationEvent.FunctionStep::step).containsExactly("strategy-chosen", "migrating-with-qemu");
+    assertThat(steps).extracting(MigrationEvent.FunctionStep::strategy).containsOnly(Strategy.VFIO_MIGRATION);
+    ObjectNode chosen = PublishedMigrationEvent.of(steps.get(0)).data();
+    assertThat(chosen.path("strategy").asText()).isEqualTo("vfio-migration");
+    assertThat(chosen.path("reason").asText()).isEqualTo("QEMU reports no migration blocker for " + DEV
+        + ": its state migrates with QEMU");
+    List<MigrationEvent.VfioState> told = events.stream()
+        .filter(e -> e instanceof MigrationEvent.VfioState v && v.vm().equals(src.name))
+        .map(e -> (MigrationEvent.VfioState) e).toList();
+    assertThat(told).extracting(MigrationEvent.VfioState::state).as("the DPU hears the source device's states")
+        .containsSubsequence("pre-copy", "stop-copy");
+    assertThat(told).extracting(MigrationEvent.VfioState::derived).as("QEMU's own, not derived").containsOnly(false);
 
     Duration took = Duration.ofNanos(System.nanoTime() - start);
     MigrationInfo figures = info(src);
@@ -195,14 +238,20 @@ class MttyMigrationLabIT {
 
   /** A fresh destination with the second mtty at the same id and root port, waiting for the stream. */
   private LabL2 destination() {
+    return destination(true);
+  }
+
+  /** A fresh destination with the second mtty; {@code incoming}: waiting for the stream, else left to the coordinator. */
+  private LabL2 destination(boolean incoming) {
     lab.l1().kill("mdst");
     lab.l1().recreateMdev(lab.mdev(1));
     LabL2 d = LabL2.start(vertx, lab, "mdst", qemuVersion, null, "-incoming", "defer");
     d.execute("device_add", mtty(lab.mdev(1)));
-    Map<String, Boolean> caps = Map.of("events", true, "return-path", true, "switchover-ack", true);
-    capabilities(d, caps);
-    capabilities(src, caps);
-    d.execute("migrate-incoming", args().put("uri", URI));
+    if (incoming) {
+      capabilities(d, CAPABILITIES);
+      capabilities(src, CAPABILITIES);
+      d.execute("migrate-incoming", args().put("uri", URI));
+    }
     return d;
   }
 

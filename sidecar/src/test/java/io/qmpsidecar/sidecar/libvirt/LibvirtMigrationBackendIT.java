@@ -28,7 +28,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * driven through the sidecar's API: the stand-in function is unplugged (its pending removal
  * completed by a reset, as a guest would), the domain migrates with libvirt's managed migration,
  * the function is attached again on the destination; the steps reach the SSE stream; a
- * destination on the same libvirtd is refused before anything changes.
+ * destination on the same libvirtd, and strategy {@code auto}, are refused before anything changes.
  */
 class LibvirtMigrationBackendIT {
   @RegisterExtension static final LibvirtExtension LIBVIRT = LibvirtExtension.daemons(2);
@@ -61,6 +61,10 @@ class LibvirtMigrationBackendIT {
         "{\"destination\":\"same\",\"uri\":\"tcp:127.0.0.1:49152\"}");
     assertThat(same.status()).isEqualTo(409);
     assertThat(same.body().path("detail").asText()).contains("same libvirtd");
+    Reply auto = api.call(HttpMethod.POST, "/v1/vms/src/migrations",
+        "{\"destination\":\"dst\",\"uri\":\"tcp:127.0.0.1\",\"strategy\":\"auto\"}");
+    assertThat(auto.status()).isEqualTo(409);
+    assertThat(auto.body().path("detail").asText()).contains("strategy auto needs QEMU's blocked-reasons");
 
     Reply started = api.call(HttpMethod.POST, "/v1/vms/src/migrations",
         "{\"destination\":\"dst\",\"uri\":\"tcp:127.0.0.1\",\"strategy\":\"unplug-replug\"}");

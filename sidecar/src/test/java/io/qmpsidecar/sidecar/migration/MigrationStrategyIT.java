@@ -115,6 +115,23 @@ class MigrationStrategyIT {
   }
 
   @QemuTest
+  void autoChoosesMigratingWithQemuForAFunctionQemuDoesNotBlockAndSaysWhy(QemuBinary binary) {
+    TwoQemus q = start(binary, MigrationMonitorOptions.defaults(), List.of("-device", NIC_ARG));
+    MigratingFunction fn = new MigratingFunction(NIC, Strategy.AUTO, false, false);
+
+    result(RIG.coordinator().start(q.sourceEndpoint(null), q.destinationEndpoint(null),
+        MigrationRequest.to(q.uri).withFunctions(List.of(fn))).result());
+
+    assertThat(RIG.events().steps("fn0")).containsExactly("strategy-chosen", "migrating-with-qemu");
+    List<MigrationEvent.FunctionStep> steps = RIG.events().events().stream()
+        .filter(e -> e instanceof MigrationEvent.FunctionStep).map(e -> (MigrationEvent.FunctionStep) e).toList();
+    assertThat(steps).extracting(MigrationEvent.FunctionStep::strategy).containsOnly(Strategy.VFIO_MIGRATION);
+    assertThat(PublishedMigrationEvent.of(steps.get(0)).data().path("reason").asText())
+        .isEqualTo("QEMU reports no migration blocker for fn0: its state migrates with QEMU");
+    assertThat(result(q.destination.queryStatus()).status()).isEqualTo("running");
+  }
+
+  @QemuTest
   void postcopyWithAVfioFunctionIsRefused(QemuBinary binary) {
     TwoQemus q = start(binary);
     MigratingFunction fn = new MigratingFunction(NIC, Strategy.VFIO_MIGRATION, true, true);

@@ -25,6 +25,17 @@ class UnplugReplugStrategyTest {
   }
 
   @Test
+  void qemu100sBlockerNamesAnMdevByItsUuid() {
+    MigratingFunction mdev = new MigratingFunction(new DeviceSpec("mtty0", "vfio-pci",
+        Map.of("sysfsdev", "/sys/bus/mdev/devices/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001")), Strategy.UNPLUG_REPLUG, true, false);
+
+    assertThat(UnplugReplugStrategy.INSTANCE.resolves(mdev,
+        "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001: VFIO device doesn't support device dirty tracking")).isTrue();
+    assertThat(UnplugReplugStrategy.INSTANCE.resolves(mdev,
+        "83b8f4f2-509f-382f-3c1e-e6bfe0fa1002: VFIO device doesn't support device dirty tracking")).isFalse();
+  }
+
+  @Test
   void otherBlockersStay() {
     assertThat(UnplugReplugStrategy.INSTANCE.resolves(VF,
         "Migration is disabled when using feature 'peer mode' in device 'ivshmem'")).isFalse();
