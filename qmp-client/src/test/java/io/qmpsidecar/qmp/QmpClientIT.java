@@ -134,6 +134,10 @@ class QmpClientIT {
     // start; until then query-pci cannot list what sits behind a root port.
     Await.until("firmware numbered rp1's bus", () -> rootPort(c, "rp1").secondaryBus() > 0);
     result(c.deviceAdd(JSON.objectNode().put("driver", "e1000e").put("id", "nic1").put("bus", "rp1")));
+    // SeaBIOS may be scanning the buses again at that moment (it gives a port bus 255 meanwhile,
+    // and query-pci lists the device under no port for a few ms), as the sidecar's attach allows.
+    Await.until("nic1 is listed behind rp1", () -> rootPort(c, "rp1").children().stream()
+        .anyMatch(d -> "nic1".equals(d.qdevId())));
     PciDevice port = rootPort(c, "rp1");
     assertThat(port.children()).extracting(PciDevice::qdevId).containsExactly("nic1");
     PciDevice nic = port.children().get(0);
