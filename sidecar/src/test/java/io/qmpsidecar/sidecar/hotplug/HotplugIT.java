@@ -23,6 +23,7 @@ import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.testing.SidecarHarness;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -170,6 +171,30 @@ class HotplugIT {
     assertThat(f.tree.driver("0000:03:00.1")).isEqualTo("mlx5_core");
     assertThat(f.types()).containsSubsequence(EventTypes.ATTACH_HOST_PREPARED,
         EventTypes.ATTACH_ROLLED_BACK, EventTypes.ATTACH_FAILED);
+    assertThat(result(f.ops.attachments(Caller.cli(), VM))).isEmpty();
+  }
+
+  @QemuTest
+  void anMdevIsAddedBySysfsdevWithTheMigrationPropertiesItsQemuHasAndNothingRebound(QemuBinary binary) {
+    sidecar(qemu(binary, "q", 2));
+    String uuid = "88be506a-0d4c-4f0e-9a51-3c2d2c9c6f10";
+    f.tree.mdev(uuid, "devices/virtual/mtty/mtty", "mtty-1", 13).devNode(13);
+    boolean hasMigration = !binary.version().startsWith("7.");
+
+    SidecarException e = (SidecarException) failure(f.ops.attach(Caller.cli(),
+        new AttachRequest(VM, "vfio-pci", FunctionRef.mdev(uuid), null, null, null, null, null)));
+    DeviceOptions keptOff = result(MdevMigrationDefaults.apply(f.conn, new DeviceOptions(false, null, null, null),
+        Duration.ofSeconds(5)));
+
+    // Had the flow set a property this QEMU lacks, QEMU would name the property, not the mdev.
+    assertThat(e.kind()).isEqualTo(SidecarException.Kind.QEMU_ERROR);
+    assertThat(((Map<?, ?>) e.detail("qemu")).get("desc")).isEqualTo("vfio /sys/bus/mdev/devices/" + uuid
+        + ": no such host device: No such file or directory");
+    assertThat(f.find(EventTypes.ATTACH_HOST_PREPARED, "hp-" + uuid).text("mdevType")).isEqualTo("mtty-1");
+    assertThat(f.kernel.writes()).isEmpty();
+    assertThat(keptOff).isEqualTo(new DeviceOptions(false, hasMigration ? true : null, null, null));
+    assertThat(result(MdevMigrationDefaults.apply(f.conn, DeviceOptions.NONE, Duration.ofSeconds(5))))
+        .isEqualTo(hasMigration ? new DeviceOptions(true, true, null, null) : DeviceOptions.NONE);
     assertThat(result(f.ops.attachments(Caller.cli(), VM))).isEmpty();
   }
 
