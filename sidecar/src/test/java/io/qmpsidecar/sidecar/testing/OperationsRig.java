@@ -43,7 +43,7 @@ public final class OperationsRig implements AutoCloseable {
   private HotplugOptions options;
   private final Path stateFile;
   private final Policy policy;
-  private final ValueSets valueSets;
+  private ValueSets valueSets;
   private final int maxQueuedPerVm;
   private final SidecarMetrics metrics = new SidecarMetrics();
   private final Map<String, QmpConnection> conns = new LinkedHashMap<>();
@@ -83,6 +83,12 @@ public final class OperationsRig implements AutoCloseable {
       conns.put(name, result(vms.get(name).ready()));
     }
     restart();
+  }
+
+  /** {@link #restart()} with other value sets, as after a configuration reload. */
+  public OperationsRig restart(ValueSets newValueSets) {
+    this.valueSets = newValueSets;
+    return restart();
   }
 
   /** {@link #restart()} with other time limits. */
