@@ -23,7 +23,7 @@ final class DeviceRoutes {
   private final Operations operations;
 
   /** The body of an attach, bound strictly (docs/openapi.json, AttachRequest). */
-  record AttachBody(String bdf, String pf, Integer vf, String driver, String hostDriver, String id, String rootPort,
+  record AttachBody(String bdf, String pf, Integer vf, String mdev, String driver, String hostDriver, String id, String rootPort,
       Options options, String opId) {}
 
   /** Optional {@code vfio-pci} properties of an attach. */
@@ -85,6 +85,12 @@ final class DeviceRoutes {
   }
 
   private static FunctionRef function(AttachBody body) {
+    if (body.mdev() != null) {
+      if (body.bdf() != null || body.pf() != null || body.vf() != null) {
+        throw new IllegalArgumentException("name the device by 'mdev' alone, not with 'bdf', 'pf' or 'vf'");
+      }
+      return FunctionRef.mdev(body.mdev());
+    }
     if (body.bdf() != null) {
       if (body.pf() != null || body.vf() != null) {
         throw new IllegalArgumentException("name the function by 'bdf' or by 'pf' and 'vf', not both");

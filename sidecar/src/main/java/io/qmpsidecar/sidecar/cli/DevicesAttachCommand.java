@@ -13,7 +13,7 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code qmp-sidecar devices attach VM}: a host function ({@code --bdf}, or {@code --pf} and
- * {@code --vf}) with vfio-pci, or an emulated device ({@code --driver} and {@code --id});
+ * {@code --vf}) or an mdev ({@code --mdev}) with vfio-pci, or an emulated device ({@code --driver} and {@code --id});
  * waits for the sidecar's whole attach operation and prints the attachment. There is no
  * {@code --qmp} mode: {@code --qmp} is refused with what to use instead (docs/cli.md says why).
  */
@@ -35,6 +35,10 @@ final class DevicesAttachCommand implements Callable<Integer> {
 
   @Option(names = "--vf", paramLabel = "N", description = "The VF index under --pf.")
   Integer vf;
+
+  @Option(names = "--mdev", paramLabel = "UUID",
+      description = "A mediated device, its name under /sys/bus/mdev/devices (never rebound).")
+  String mdev;
 
   @Option(names = "--driver", paramLabel = "DRIVER",
       description = "QEMU driver (default vfio-pci); another driver (e1000e) attaches an emulated device.")
@@ -93,14 +97,15 @@ final class DevicesAttachCommand implements Callable<Integer> {
   }
 
   private ObjectNode body() {
-    if (bdf != null && pf != null) {
-      throw usage("give either --bdf or --pf with --vf, not both");
+    if ((bdf != null ? 1 : 0) + (pf != null ? 1 : 0) + (mdev != null ? 1 : 0) > 1) {
+      throw usage("give one of --bdf, --pf with --vf, or --mdev");
     }
     if (pf != null ^ vf != null) {
       throw usage("--pf and --vf go together: --pf 0000:03:00.0 --vf 2");
     }
-    if (bdf == null && pf == null && (driver == null || id == null)) {
-      throw usage("say what to attach: --bdf BDF, --pf BDF --vf N, or --driver DRIVER --id ID for an emulated device");
+    if (bdf == null && pf == null && mdev == null && (driver == null || id == null)) {
+      throw usage("say what to attach: --bdf BDF, --pf BDF --vf N, --mdev UUID, or --driver DRIVER --id ID for an"
+          + " emulated device");
     }
     ObjectNode body = JsonNodeFactory.instance.objectNode();
     put(body, "bdf", bdf);
@@ -108,6 +113,7 @@ final class DevicesAttachCommand implements Callable<Integer> {
     if (vf != null) {
       body.put("vf", vf);
     }
+    put(body, "mdev", mdev);
     put(body, "driver", driver);
     put(body, "id", id);
     put(body, "hostDriver", hostDriver);

@@ -3,7 +3,7 @@ package io.qmpsidecar.sidecar.hostprep;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 
-/** Host preparation of a PCI function failed: names the function, the problem and the fix. */
+/** Host preparation of a PCI function or an mdev failed: names the device, the problem and the fix. */
 final class HostPrepFailure {
   private HostPrepFailure() {}
 
@@ -18,5 +18,14 @@ final class HostPrepFailure {
 
   static SidecarException of(String bdf, String problem, String fix) {
     return of(bdf, problem, fix, null);
+  }
+
+  /**
+   * {@link Kind#HOST_PREREQUISITE} ({@code host-prerequisite}) with the details {@code mdev} (its
+   * UUID) and {@code problem}.
+   */
+  static SidecarException mdev(String uuid, String problem, String fix, Throwable cause) {
+    return SidecarException.of(Kind.HOST_PREREQUISITE, "host-prerequisite", "mdev " + uuid + ": " + problem)
+        .fix(fix).cause(cause).detail("mdev", uuid).detail("problem", problem).build();
   }
 }

@@ -13,10 +13,11 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.BiFunction;
 import java.util.stream.Collectors;
 
 /**
- * Prepares host PCI functions for {@code vfio-pci} against a configurable sysfs root and
+ * Prepares host PCI functions and mediated devices for {@code vfio-pci} against a configurable sysfs root and
  * {@code /dev} root. All file I/O runs on Vert.x worker threads; every failure is a
  * {@link io.qmpsidecar.sidecar.failure.SidecarException} ({@code HOST_PREREQUISITE}) naming the function, the problem and the fix.
  *
@@ -97,6 +98,31 @@ public final class SysfsHostPrep {
   /** Reads the function's facts without changing anything; fails with {@link io.qmpsidecar.sidecar.failure.SidecarException} ({@code HOST_PREREQUISITE}). */
   public Future<HostDevice> inspect(Bdf bdf) {
     return vertx.executeBlocking(() -> reader.read(bdf));
+  }
+
+  /**
+   * Reads the mdev's facts ({@code /sys/bus/mdev/devices/UUID}: its type, parent and IOMMU group)
+   * without changing anything.
+   *
+   * @return fails with {@link SidecarException} ({@code HOST_PREREQUISITE}, detail {@code mdev})
+   *     when there is no such mdev, the UUID names no mediated device, or it has no IOMMU group
+   */
+  public Future<HostMdev> inspectMdev(String uuid) {
+    return vertx.executeBlocking(() -> reader.readMdev(uuid));
+  }
+
+  /**
+   * Checks that QEMU can open the mdev's {@code /dev/vfio/N}; nothing is rebound (an mdev belongs
+   * to its parent's driver).
+   *
+   * @return fails with {@link SidecarException} ({@code HOST_PREREQUISITE}) naming the fix
+   */
+  public Future<HostMdev> prepareMdev(HostMdev mdev) {
+    return vertx.executeBlocking(() -> {
+      checkDeviceNode(mdev.iommuGroup(), (problem, fix) -> HostPrepFailure.mdev(mdev.uuid(), problem, fix, null),
+          "check that the mdev's parent driver registered it with VFIO (dmesg) and that vfio is loaded");
+      return mdev;
+    });
   }
 
   /**
@@ -194,13 +220,17 @@ public final class SysfsHostPrep {
   }
 
   private void checkDeviceNode(HostDevice device) {
-    Path node = devRoot.resolve("vfio").resolve(Integer.toString(device.iommuGroup()));
+    checkDeviceNode(device.iommuGroup(), (problem, fix) -> HostPrepFailure.of(device.bdf().value(), problem, fix),
+        "load vfio-pci (modprobe vfio_pci) and check that the function is bound to it");
+  }
+
+  private void checkDeviceNode(int group, BiFunction<String, String, SidecarException> failure, String missingFix) {
+    Path node = devRoot.resolve("vfio").resolve(Integer.toString(group));
     if (!Files.exists(node)) {
-      throw HostPrepFailure.of(device.bdf().value(), node + " does not exist",
-          "load vfio-pci (modprobe vfio_pci) and check that the function is bound to it");
+      throw failure.apply(node + " does not exist", missingFix);
     }
     if (!Files.isReadable(node) || !Files.isWritable(node)) {
-      throw HostPrepFailure.of(device.bdf().value(), node + " is not readable and writable",
+      throw failure.apply(node + " is not readable and writable",
           "give QEMU's user access to it (chown or a udev rule for /dev/vfio/*)");
     }
   }

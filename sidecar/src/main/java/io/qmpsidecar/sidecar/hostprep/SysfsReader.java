@@ -9,12 +9,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-/** Blocking reads of the PCI part of a sysfs tree; callers run it on a worker thread. */
+/** Blocking reads of the PCI and mdev parts of a sysfs tree; callers run it on a worker thread. */
 final class SysfsReader {
   private final Path devices;
+  private final Path mdevs;
 
   SysfsReader(Path sysfsRoot) {
     this.devices = sysfsRoot.resolve("bus/pci/devices");
+    this.mdevs = sysfsRoot.resolve("bus/mdev/devices");
   }
 
   Path deviceDir(Bdf bdf) {
@@ -58,6 +60,37 @@ final class SysfsReader {
     }
     members.sort((a, b) -> a.bdf().value().compareTo(b.bdf().value()));
     return new HostDevice(bdf, vendor, device, physfn, driver, groupNumber, members);
+  }
+
+  HostMdev readMdev(String uuid) {
+    Path dir = mdevs.resolve(uuid);
+    if (!Files.isDirectory(dir)) {
+      throw HostPrepFailure.mdev(uuid, "no such mdev (" + dir + " is missing)", "create it: echo " + uuid
+          + " > /sys/class/mdev_bus/PARENT/mdev_supported_types/TYPE/create (ls /sys/bus/mdev/devices lists"
+          + " the existing ones)", null);
+    }
+    Path typeLink = dir.resolve("mdev_type");
+    Path typeDir;
+    try {
+      typeDir = typeLink.toRealPath();
+    } catch (IOException e) {
+      throw HostPrepFailure.mdev(uuid, "is not a mediated device (no mdev_type link in " + dir + ")",
+          "name an mdev of /sys/bus/mdev/devices; a PCI function is attached by bdf", e);
+    }
+    // mdev_type points into the parent's mdev_supported_types directory: PARENT/mdev_supported_types/TYPE.
+    String parent = typeDir.getParent().getParent().getFileName().toString();
+    Optional<String> group = linkName(dir.resolve("iommu_group"));
+    if (group.isEmpty()) {
+      throw HostPrepFailure.mdev(uuid, "has no IOMMU group, so VFIO cannot use it", "check that its parent's"
+          + " driver registered it with VFIO (dmesg) and that the vfio modules are loaded (modprobe vfio_iommu_type1)",
+          null);
+    }
+    try {
+      return new HostMdev(uuid, typeDir.getFileName().toString(), parent, Integer.parseInt(group.get()));
+    } catch (NumberFormatException e) {
+      throw HostPrepFailure.mdev(uuid, "iommu_group link ends in '" + group.get() + "', not a group number",
+          "check that the sysfs root points at a real sysfs", e);
+    }
   }
 
   Optional<String> driver(Bdf bdf) {

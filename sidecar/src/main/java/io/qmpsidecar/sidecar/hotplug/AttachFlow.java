@@ -13,6 +13,7 @@ import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hostprep.HostDevice;
+import io.qmpsidecar.sidecar.hostprep.HostMdev;
 import io.qmpsidecar.sidecar.hostprep.PreparedHost;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.state.Attachment;
@@ -53,10 +54,12 @@ public final class AttachFlow {
 
   /** State carried from step to step. */
   private static final class Run {
-    final AttachRequest request;
+    /** As asked; for an mdev, with the migration defaults QEMU supports once they are known. */
+    AttachRequest request;
     final Caller caller;
     final AttachAuthorizer authorizer;
     HostDevice host;
+    HostMdev mdev;
     String id;
     String rootPort;
     ObjectNode properties;
@@ -94,25 +97,49 @@ public final class AttachFlow {
     return conn.execute(QmpCommands.queryMigrate(), options.queryTimeout())
         .compose(m -> m.isActive()
             ? Future.failedFuture(HotplugFailures.migrating(request.vm(), m.status()))
-            : resolveHost(request))
-        .compose(host -> {
-          run.host = host;
-          run.id = request.id() != null ? request.id() : "hp-" + host.bdf().value().replaceAll("[:.]", "-");
+            : resolve(conn, run))
+        .compose(v -> {
+          run.id = request.id() != null ? request.id() : defaultId(run);
           return store.list(request.vm());
         })
-        .compose(stored -> Idempotency.check(run.request, run.id, run.host, stored)
+        .compose(stored -> Idempotency.check(run.request, run.id, hostName(run), stored)
             .map(existing -> repeated(run, existing, stored))
             .orElseGet(() -> place(conn, run).compose(v -> change(conn, run, stored))))
         .onFailure(e -> publish(run, EventTypes.ATTACH_FAILED, data(run).put("error", e.getMessage())));
   }
 
-  private Future<HostDevice> resolveHost(AttachRequest request) {
-    FunctionRef f = request.function();
+  private Future<Void> resolve(QmpConnection conn, Run run) {
+    FunctionRef f = run.request.function();
     if (f == null) {
-      return Future.succeededFuture(null);
+      return Future.succeededFuture();
+    }
+    if (f.mdev() != null) {
+      return hostPrep.inspectMdev(f.mdev()).compose(mdev -> {
+        run.mdev = mdev;
+        return MdevMigrationDefaults.apply(conn, run.request.options(), options.queryTimeout());
+      }).map(effective -> {
+        run.request = run.request.withOptions(effective);
+        return null;
+      });
     }
     Future<Bdf> bdf = f.bdf() != null ? Future.succeededFuture(f.bdf()) : hostPrep.resolveVf(f.pf(), f.vfIndex());
-    return bdf.compose(hostPrep::inspect);
+    return bdf.compose(hostPrep::inspect).map(host -> {
+      run.host = host;
+      return null;
+    });
+  }
+
+  /** {@code hp-} and the function's address or the mdev's UUID, as a device id may spell it. */
+  private static String defaultId(Run run) {
+    return "hp-" + (run.mdev != null ? run.mdev.uuid() : run.host.bdf().value().replaceAll("[:.]", "-"));
+  }
+
+  /** The function's BDF or the mdev's {@code sysfsdev}; null for an emulated device. */
+  private static String hostName(Run run) {
+    if (run.mdev != null) {
+      return run.mdev.sysfsdev();
+    }
+    return run.host == null ? null : run.host.bdf().value();
   }
 
   private Future<Void> place(QmpConnection conn, Run run) {
@@ -146,7 +173,7 @@ public final class AttachFlow {
 
   private void authorize(Run run, ObjectNode properties, List<Attachment> stored) {
     run.authorizer.authorize(run.caller, "attach " + run.id + " to VM " + run.request.vm(), properties,
-        AttachAuthorizer.facts(run.host, run.request.hostDriver(), stored));
+        AttachAuthorizer.facts(run.host, run.mdev, run.request.hostDriver(), stored));
   }
 
   private Future<Attachment> change(QmpConnection conn, Run run, List<Attachment> stored) {
@@ -161,15 +188,9 @@ public final class AttachFlow {
     return store.put(intent(run))
         .compose(v -> {
           run.intended = true;
-          return run.host == null ? Future.succeededFuture(null) : hostPrep.prepare(run.host, run.request.hostDriver());
+          return prepare(run);
         })
-        .compose(prepared -> {
-          run.prepared = prepared;
-          if (prepared != null) {
-            publish(run, EventTypes.ATTACH_HOST_PREPARED, data(run)
-                .put("hostDriver", prepared.boundDriver()).put("rebound", prepared.rebound())
-                .put("iommuGroup", prepared.device().iommuGroup()));
-          }
+        .compose(v -> {
           return conn.execute(QmpCommands.deviceAdd(run.properties), options.attachTimeout())
               .recover(e -> Future.failedFuture(e instanceof QmpCommandException q
                   ? Failures.qemuRefused(run.request.vm(), q) : e));
@@ -185,6 +206,27 @@ public final class AttachFlow {
         })
         .onSuccess(a -> publish(run, EventTypes.ATTACH_VERIFIED, verifiedData(run, a)))
         .recover(e -> undo(conn, run, e));
+  }
+
+  /** Host prep: binds the function or checks the mdev's group node, and publishes what it found. */
+  private Future<Void> prepare(Run run) {
+    if (run.mdev != null) {
+      return hostPrep.prepareMdev(run.mdev).map(mdev -> {
+        publish(run, EventTypes.ATTACH_HOST_PREPARED, data(run).put("rebound", false)
+            .put("iommuGroup", mdev.iommuGroup()).put("mdevType", mdev.type()).put("mdevParent", mdev.parent()));
+        return null;
+      });
+    }
+    if (run.host == null) {
+      return Future.succeededFuture();
+    }
+    return hostPrep.prepare(run.host, run.request.hostDriver()).map(prepared -> {
+      run.prepared = prepared;
+      publish(run, EventTypes.ATTACH_HOST_PREPARED, data(run)
+          .put("hostDriver", prepared.boundDriver()).put("rebound", prepared.rebound())
+          .put("iommuGroup", prepared.device().iommuGroup()));
+      return null;
+    });
   }
 
   private Future<Attachment> undo(QmpConnection conn, Run run, Throwable cause) {
@@ -233,6 +275,9 @@ public final class AttachFlow {
     if (run.host != null) {
       p.put("host", run.host.bdf().value());
     }
+    if (run.mdev != null) {
+      p.put("sysfsdev", run.mdev.sysfsdev());
+    }
     run.request.options().applyTo(p);
     return p;
   }
@@ -261,6 +306,9 @@ public final class AttachFlow {
     }
     if (run.host != null) {
       d.put("host", run.host.bdf().value());
+    }
+    if (run.mdev != null) {
+      d.put("sysfsdev", run.mdev.sysfsdev());
     }
     if (run.rootPort != null) {
       d.put("rootPort", run.rootPort);

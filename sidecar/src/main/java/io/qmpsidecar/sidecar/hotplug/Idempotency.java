@@ -2,7 +2,6 @@ package io.qmpsidecar.sidecar.hotplug;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.qmpsidecar.sidecar.hostprep.HostDevice;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.AttachmentState;
 import java.util.List;
@@ -13,14 +12,14 @@ final class Idempotency {
   private Idempotency() {}
 
   /**
+   * @param host the host function's BDF or the mdev's {@code sysfsdev}; null for an emulated device
    * @return the existing attachment when the request repeats it; empty when the attach is new
    * @throws io.qmpsidecar.sidecar.failure.SidecarException {@code CONFLICT} when the id or host function is used differently
    */
-  static Optional<Attachment> check(AttachRequest request, String id, HostDevice host, List<Attachment> stored) {
-    String bdf = host == null ? null : host.bdf().value();
+  static Optional<Attachment> check(AttachRequest request, String id, String host, List<Attachment> stored) {
     for (Attachment a : stored) {
       boolean sameId = a.id().equals(id);
-      boolean sameHost = bdf != null && bdf.equals(a.hostBdf());
+      boolean sameHost = host != null && host.equals(hostOf(a));
       if (!sameId && !sameHost) {
         continue;
       }
@@ -33,11 +32,11 @@ final class Idempotency {
             + " is being detached (waiting for the guest to release it); retry after"
             + " device.detached, or reset the VM to complete the removal");
       }
-      if (sameId && sameHost == (bdf != null) && sameParameters(request, a)) {
+      if (sameId && sameHost == (host != null) && sameParameters(request, a)) {
         return Optional.of(a);
       }
       throw HotplugFailures.conflict(request.vm(), "VM " + request.vm() + ": "
-          + (sameId ? "device id " + id : "host function " + bdf + " (as " + a.id() + ")")
+          + (sameId ? "device id " + id : "host function " + host + " (as " + a.id() + ")")
           + " is already attached with other parameters (" + a.properties()
           + "); detach it first or attach with the same parameters");
     }
@@ -53,7 +52,15 @@ final class Idempotency {
     if (a.hostBdf() != null) {
       wanted.put("host", a.hostBdf());
     }
+    if (a.properties().has("sysfsdev")) {
+      wanted.set("sysfsdev", a.properties().get("sysfsdev"));
+    }
     request.options().applyTo(wanted);
     return wanted.equals(a.properties());
+  }
+
+  /** The attachment's host function (BDF) or mdev ({@code sysfsdev}); null for an emulated device. */
+  private static String hostOf(Attachment a) {
+    return a.hostBdf() != null ? a.hostBdf() : a.properties().path("sysfsdev").textValue();
   }
 }

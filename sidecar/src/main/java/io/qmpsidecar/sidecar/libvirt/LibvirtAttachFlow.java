@@ -86,6 +86,11 @@ public final class LibvirtAttachFlow {
       return fail(run, LibvirtFailures.invalid(request.vm(), "VM " + request.vm() + " is managed by libvirt, whose"
           + " <hostdev> has no enable-migration, migration-events or failover_pair_id; attach without them"));
     }
+    if (request.function() != null && request.function().mdev() != null) {
+      return fail(run, LibvirtFailures.invalid(request.vm(), "VM " + request.vm() + " is managed by libvirt: the"
+          + " sidecar attaches mdevs only to VMs it reaches over QMP; attach the mdev through libvirt"
+          + " (<hostdev type='mdev'>)"));
+    }
     return domain.jobInfo()
         .compose(job -> migrating(job) ? Future.failedFuture(LibvirtFailures.migrating(request.vm(),
             job.operation().map(Enum::name).orElse("migration"))) : resolveHost(request))
@@ -128,7 +133,7 @@ public final class LibvirtAttachFlow {
 
   private static void authorize(Run run, ObjectNode properties, List<Attachment> stored) {
     run.authorizer.authorize(run.caller, "attach " + run.id + " to VM " + run.request.vm(), properties,
-        AttachAuthorizer.facts(run.host, run.request.hostDriver(), stored));
+        AttachAuthorizer.facts(run.host, null, run.request.hostDriver(), stored));
   }
 
   private static Optional<Attachment> repeated(Run run, List<Attachment> stored) {

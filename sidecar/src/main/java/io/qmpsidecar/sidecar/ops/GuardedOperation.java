@@ -44,6 +44,8 @@ public record GuardedOperation(Kind kind, String vm, Caller caller, String opId,
     putIfSet(request, "id", r.id());
     if (r.function() != null && r.function().bdf() != null) {
       request.put("bdf", r.function().bdf().value());
+    } else if (r.function() != null && r.function().mdev() != null) {
+      request.put("mdev", r.function().mdev());
     } else if (r.function() != null) {
       request.put("pf", r.function().pf().value()).put("vf", r.function().vfIndex());
     }

@@ -69,7 +69,9 @@ final class OperationsHotplug implements FunctionHotplug {
   @Override
   public Future<Void> attach(String vm, DeviceSpec spec) {
     String host = spec.properties().get("host");
-    FunctionRef function = host == null ? null : FunctionRef.of(Bdf.parse(host));
+    String sysfsdev = spec.properties().get("sysfsdev");
+    FunctionRef function = host != null ? FunctionRef.of(Bdf.parse(host))
+        : sysfsdev != null ? FunctionRef.mdev(sysfsdev.substring(sysfsdev.lastIndexOf('/') + 1)) : null;
     return operations.attach(caller, new AttachRequest(vm, spec.driver(), function, null, spec.id(),
         spec.properties().get("bus"), DeviceOptions.NONE, opId)).mapEmpty();
   }

@@ -10,7 +10,8 @@ import java.util.Objects;
  * @param vm the VM
  * @param id the QEMU device id ({@code /machine/peripheral/ID})
  * @param driver the QEMU driver
- * @param hostBdf the host function, or null for an emulated device
+ * @param hostBdf the host PCI function, or null for an emulated device and for an mdev (whose
+ *     {@code sysfsdev} is in {@code properties})
  * @param rootPort the root port it is plugged into
  * @param properties the exact {@code device_add} arguments
  * @param hostRebound whether host prep rebound the function (then {@code previousHostDriver} is

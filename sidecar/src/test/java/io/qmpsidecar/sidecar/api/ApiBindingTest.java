@@ -41,6 +41,19 @@ class ApiBindingTest {
   }
 
   @Test
+  void anMdevIsNamedByAUuidAloneAndNeverWithAHostDriver() {
+    String uuid = "88be506a-0d4c-4f0e-9a51-3c2d2c9c6f10";
+    badRequestNaming(post("/v1/vms/vm1/devices", "{\"mdev\":\"mtty-1\"}"), "invalid mdev 'mtty-1'",
+        "/sys/bus/mdev/devices");
+    badRequestNaming(post("/v1/vms/vm1/devices", "{\"mdev\":\"" + uuid + "\",\"bdf\":\"0000:03:00.2\"}"),
+        "by 'mdev' alone");
+    badRequestNaming(post("/v1/vms/vm1/devices", "{\"mdev\":\"" + uuid + "\",\"hostDriver\":\"vfio-pci\"}"),
+        "an mdev is never rebound: leave hostDriver out");
+    badRequestNaming(post("/v1/vms/vm1/devices", "{\"mdev\":\"" + uuid + "\",\"driver\":\"e1000e\",\"id\":\"n1\"}"),
+        "e1000e is emulated and takes no host function");
+  }
+
+  @Test
   void aStringWhereANumberOrABooleanBelongsIsRefusedNotCoerced() {
     badRequestNaming(post("/v1/vms/vm1/devices", "{\"driver\":\"e1000e\",\"id\":\"n1\",\"options\":{\"rombar\":\"abc\"}}"),
         "options.rombar", "an integer");

@@ -219,6 +219,12 @@ class ApiContractIT {
     refused(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"driver\":\"e1000e\",\"id\":\"nic2\",\"options\":{\"rombar\":\"abc\"}}");
     refused(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"bdf\":\"not-a-bdf\"}");
     refused(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"vf\":1}");
+    String mdev = "88be506a-0d4c-4f0e-9a51-3c2d2c9c6f10";
+    assertThat(ok(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"mdev\":\"" + mdev + "\"}", 412).json().path("mdev").asText())
+        .isEqualTo(mdev);
+    refused(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"mdev\":\"not-a-uuid\"}");
+    refused(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"mdev\":\"" + mdev + "\",\"bdf\":\"0000:03:00.2\"}");
+    refused(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"mdev\":\"" + mdev + "\",\"hostDriver\":\"vfio-pci\"}");
 
     assertThat(ok(HttpMethod.DELETE, "/v1/vms/vm1/devices/nic1", null, 202).json().path("outcome").asText())
         .isEqualTo("PENDING");

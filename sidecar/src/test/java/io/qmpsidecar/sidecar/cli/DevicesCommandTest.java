@@ -13,9 +13,10 @@ class DevicesCommandTest {
 
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
-    "vm1 --bdf 0000:03:00.2 --pf 0000:03:00.0 --vf 1 | give either --bdf or --pf with --vf, not both",
+    "vm1 --bdf 0000:03:00.2 --pf 0000:03:00.0 --vf 1 | give one of --bdf, --pf with --vf, or --mdev",
+    "vm1 --bdf 0000:03:00.2 --mdev 88be506a-0d4c-4f0e-9a51-3c2d2c9c6f10 | give one of --bdf, --pf with --vf, or --mdev",
     "vm1 --pf 0000:03:00.0                            | --pf and --vf go together: --pf 0000:03:00.0 --vf 2",
-    "vm1 --driver e1000e                              | say what to attach: --bdf BDF, --pf BDF --vf N, or --driver DRIVER --id ID",
+    "vm1 --driver e1000e                              | say what to attach: --bdf BDF, --pf BDF --vf N, --mdev UUID, or --driver DRIVER --id ID",
     "vm1 --bdf 0000:03:00.2 --rombar x                | Invalid value for option '--rombar': 'x' is not an int",
     "--bdf 0000:03:00.2                               | Missing required parameter: 'VM'",
   })

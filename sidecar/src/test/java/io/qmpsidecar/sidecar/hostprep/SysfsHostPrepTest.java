@@ -20,6 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 class SysfsHostPrepTest {
   private static final String PF = "0000:03:00.0";
   private static final String VF = "0000:03:00.2";
+  private static final String MDEV = "88be506a-0d4c-4f0e-9a51-3c2d2c9c6f10";
+  private static final String GPU_MDEV = "0b0e2a43-6a3b-4c36-8c4c-9c1b0e1f2a77";
   @RegisterExtension static final TestVertx VERTX = new TestVertx();
 
   @TempDir Path root;
@@ -48,6 +50,39 @@ class SysfsHostPrepTest {
     assertThat(d.iommuGroup()).isEqualTo(12);
     assertThat(d.groupExclusive()).isTrue();
     assertThat(kernel.writes()).isEmpty();
+  }
+
+  @Test
+  void inspectMdevReadsTypeParentAndGroupAndPrepareChecksTheGroupNodeWithoutWriting() {
+    tree.mdev(MDEV, "devices/virtual/mtty/mtty", "mtty-1", 13).mdev(GPU_MDEV, "devices/pci0000:00/" + PF, "nvidia-63", 14)
+        .devNode(13);
+
+    HostMdev m = result(prep.inspectMdev(MDEV));
+    HostMdev gpu = result(prep.inspectMdev(GPU_MDEV));
+
+    assertThat(m).isEqualTo(new HostMdev(MDEV, "mtty-1", "mtty", 13));
+    assertThat(m.sysfsdev()).isEqualTo("/sys/bus/mdev/devices/" + MDEV);
+    assertThat(gpu.parent()).isEqualTo(PF);
+    assertThat(gpu.type()).isEqualTo("nvidia-63");
+    assertThat(result(prep.prepareMdev(m))).isEqualTo(m);
+    SidecarException noNode = (SidecarException) failure(prep.prepareMdev(gpu));
+    assertThat(noNode.detail("mdev")).isEqualTo(GPU_MDEV);
+    assertThat((String) noNode.detail("problem")).isEqualTo(tree.dev().resolve("vfio/14") + " does not exist");
+    assertThat(kernel.writes()).isEmpty();
+  }
+
+  @Test
+  void aMissingMdevOrADeviceThatIsNoMdevIsAHostPrerequisiteNamingTheFix() throws Exception {
+    SidecarException missing = (SidecarException) failure(prep.inspectMdev(MDEV));
+    Files.createDirectories(tree.sys().resolve("bus/mdev/devices").resolve(GPU_MDEV));
+    SidecarException notMdev = (SidecarException) failure(prep.inspectMdev(GPU_MDEV));
+
+    assertThat(missing.kind()).isEqualTo(SidecarException.Kind.HOST_PREREQUISITE);
+    assertThat(missing.detail("mdev")).isEqualTo(MDEV);
+    assertThat((String) missing.detail("problem")).startsWith("no such mdev");
+    assertThat(missing.fix()).contains("mdev_supported_types/TYPE/create");
+    assertThat((String) notMdev.detail("problem")).startsWith("is not a mediated device (no mdev_type link");
+    assertThat(notMdev.fix()).contains("a PCI function is attached by bdf");
   }
 
   @Test

@@ -6,8 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * A generated sysfs and /dev tree shaped like the kernel's PCI part: devices with vendor and
- * device ids, drivers, IOMMU groups, SR-IOV physfn/virtfn links, /dev/vfio nodes.
+ * A generated sysfs and /dev tree shaped like the kernel's PCI and mdev parts: devices with vendor
+ * and device ids, drivers, IOMMU groups, SR-IOV physfn/virtfn links, mdevs, /dev/vfio nodes.
  */
 public final class SysfsTree {
   private final Path sys;
@@ -62,6 +62,33 @@ public final class SysfsTree {
       Path devices = sys.resolve("bus/pci/devices");
       Files.createSymbolicLink(devices.resolve(vf).resolve("physfn"), devices.resolve(pf));
       Files.createSymbolicLink(devices.resolve(pf).resolve("virtfn" + index), devices.resolve(vf));
+      return this;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Adds an mdev as the kernel shows it: its directory under its parent ({@code parentDir},
+   * relative to the sysfs root, e.g. {@code devices/virtual/mtty/mtty}), linked from
+   * {@code bus/mdev/devices/UUID}, with an {@code mdev_type} link into the parent's
+   * {@code mdev_supported_types/TYPE} and an {@code iommu_group} link.
+   */
+  public SysfsTree mdev(String uuid, String parentDir, String type, int group) {
+    try {
+      Path parent = sys.resolve(parentDir);
+      Path typeDir = parent.resolve("mdev_supported_types").resolve(type);
+      Path dir = parent.resolve(uuid);
+      Files.createDirectories(typeDir);
+      Files.createDirectories(dir);
+      Files.createSymbolicLink(dir.resolve("mdev_type"), typeDir);
+      Path groupDir = sys.resolve("kernel/iommu_groups").resolve(Integer.toString(group));
+      Files.createDirectories(groupDir.resolve("devices"));
+      Files.createSymbolicLink(dir.resolve("iommu_group"), groupDir);
+      Files.createSymbolicLink(groupDir.resolve("devices").resolve(uuid), dir);
+      Path bus = sys.resolve("bus/mdev/devices");
+      Files.createDirectories(bus);
+      Files.createSymbolicLink(bus.resolve(uuid), dir);
       return this;
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -2,6 +2,8 @@ package io.qmpsidecar.sidecar.hotplug;
 
 import static io.qmpsidecar.qmp.testing.Await.result;
 
+import io.qmpsidecar.policy.Policies;
+import io.qmpsidecar.policy.ValueSets;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuProcess;
@@ -48,13 +50,24 @@ final class HotplugFixture {
 
   /** Connects to {@code qemu} (reconnecting when it restarts) and starts the sidecar on it. */
   HotplugFixture start(QemuProcess qemu) {
+    return start(qemu, ValueSets.EMPTY);
+  }
+
+  /** The same, with the default preset deciding with the configuration's {@code valueSets}. */
+  HotplugFixture start(QemuProcess qemu, ValueSets valueSets) {
     rig = harness.track(new OperationsRig(harness.vertx(), Map.of(VM, qemu.qmpAddress()),
         new SysfsHostPrep(harness.vertx(), tree.sys(), tree.dev(), kernel), options,
-        harness.dir().resolve(StateStore.FILE_NAME)));
+        harness.dir().resolve(StateStore.FILE_NAME), Policies.preset("default"), valueSets, 4));
     conn = rig.conn(VM);
     seen = rig.seen;
     events = rig.events;
     ops = rig.ops();
+    return this;
+  }
+
+  /** {@link #restartSidecar()} with other value sets. */
+  HotplugFixture restartSidecar(ValueSets valueSets) {
+    ops = rig.restart(valueSets).ops();
     return this;
   }
 

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.qmpsidecar.policy.Caller;
+import io.qmpsidecar.policy.ValueSets;
 import io.qmpsidecar.qmp.QmpClient;
 import io.qmpsidecar.qmp.QmpClientOptions;
 import io.qmpsidecar.qmp.QmpCommandException;
@@ -23,6 +24,7 @@ import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.testing.SidecarHarness;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -171,6 +173,51 @@ class HotplugIT {
     assertThat(f.types()).containsSubsequence(EventTypes.ATTACH_HOST_PREPARED,
         EventTypes.ATTACH_ROLLED_BACK, EventTypes.ATTACH_FAILED);
     assertThat(result(f.ops.attachments(Caller.cli(), VM))).isEmpty();
+  }
+
+  @QemuTest
+  void anMdevIsAddedBySysfsdevWithTheMigrationPropertiesItsQemuHasAndNothingRebound(QemuBinary binary) {
+    sidecar(qemu(binary, "q", 2));
+    String uuid = "88be506a-0d4c-4f0e-9a51-3c2d2c9c6f10";
+    f.tree.mdev(uuid, "devices/virtual/mtty/mtty", "mtty-1", 13).devNode(13);
+    boolean hasMigration = !binary.version().startsWith("7.");
+
+    SidecarException e = (SidecarException) failure(f.ops.attach(Caller.cli(),
+        new AttachRequest(VM, "vfio-pci", FunctionRef.mdev(uuid), null, null, null, null, null)));
+    DeviceOptions keptOff = result(MdevMigrationDefaults.apply(f.conn, new DeviceOptions(false, null, null, null),
+        Duration.ofSeconds(5)));
+
+    // Had the flow set a property this QEMU lacks, QEMU would name the property, not the mdev.
+    assertThat(e.kind()).isEqualTo(SidecarException.Kind.QEMU_ERROR);
+    assertThat(((Map<?, ?>) e.detail("qemu")).get("desc")).isEqualTo("vfio /sys/bus/mdev/devices/" + uuid
+        + ": no such host device: No such file or directory");
+    assertThat(f.find(EventTypes.ATTACH_HOST_PREPARED, "hp-" + uuid).text("mdevType")).isEqualTo("mtty-1");
+    assertThat(f.kernel.writes()).isEmpty();
+    assertThat(keptOff).isEqualTo(new DeviceOptions(false, hasMigration ? true : null, null, null));
+    assertThat(result(MdevMigrationDefaults.apply(f.conn, DeviceOptions.NONE, Duration.ofSeconds(5))))
+        .isEqualTo(hasMigration ? new DeviceOptions(true, true, null, null) : DeviceOptions.NONE);
+    assertThat(result(f.ops.attachments(Caller.cli(), VM))).isEmpty();
+  }
+
+  @QemuTest
+  void anApiCallerMayAttachAnMdevOnlyOfATypeTheConfigurationLists(QemuBinary binary) {
+    QemuProcess q = qemu(binary, "q", 2);
+    String uuid = "88be506a-0d4c-4f0e-9a51-3c2d2c9c6f10";
+    f = new HotplugFixture(harness, HotplugFixture.fastOptions());
+    f.tree.mdev(uuid, "devices/virtual/mtty/mtty", "mtty-1", 13).devNode(13);
+    f.start(q, ValueSets.of(Map.of("hotplug.mdevTypes", List.of("mtty-2"))));
+    AttachRequest request = new AttachRequest(VM, "vfio-pci", FunctionRef.mdev(uuid), null, "mtty0", null, null, null);
+
+    SidecarException denied = (SidecarException) failure(f.ops.attach(Caller.api("ci"), request));
+    f.restartSidecar(ValueSets.of(Map.of("hotplug.mdevTypes", List.of("mtty-1"))));
+    SidecarException passed = (SidecarException) failure(f.ops.attach(Caller.api("ci"), request));
+
+    assertThat(denied.kind()).isEqualTo(SidecarException.Kind.DENIED);
+    assertThat(denied.detail("rule")).isEqualTo("attach-vfio");
+    assertThat((String) denied.detail("reason")).contains("mdev " + uuid + " has type mtty-1, not one of [mtty-2]");
+    assertThat(passed.kind()).as("allowed by the policy, refused by QEMU: this host has no such mdev")
+        .isEqualTo(SidecarException.Kind.QEMU_ERROR);
+    assertThat(f.types()).containsOnlyOnce(EventTypes.ATTACH_HOST_PREPARED);
   }
 
   @QemuTest

@@ -3,6 +3,8 @@ package io.qmpsidecar.sidecar.lab;
 import static io.qmpsidecar.qmp.testing.Await.result;
 
 import io.qmpsidecar.policy.Caller;
+import io.qmpsidecar.policy.Policies;
+import io.qmpsidecar.policy.ValueSets;
 import io.qmpsidecar.qmp.PciDevice;
 import io.qmpsidecar.qmp.QmpAddress;
 import io.qmpsidecar.qmp.QmpConnection;
@@ -63,6 +65,14 @@ final class LabSidecar implements AutoCloseable {
   private final Set<String> resetting = ConcurrentHashMap.newKeySet();
 
   LabSidecar(Vertx vertx, VfioLab lab, Path dir, String... l2s) {
+    this(vertx, lab, dir, ValueSets.EMPTY, l2s);
+  }
+
+  /**
+   * With the default preset deciding with {@code valueSets} (the configuration's
+   * {@code hotplug.*} sets), for tests whose API callers attach.
+   */
+  LabSidecar(Vertx vertx, VfioLab lab, Path dir, ValueSets valueSets, String... l2s) {
     this.vertx = vertx;
     this.lab = lab;
     this.mirror = lab.mirror(dir.resolve("l1-mirror"));
@@ -71,7 +81,7 @@ final class LabSidecar implements AutoCloseable {
       addresses.put(l2, lab.qmp(l2));
     }
     this.rig = new OperationsRig(vertx, addresses, new SysfsHostPrep(vertx, mirror.sys(), mirror.dev(), READ_ONLY),
-        HotplugOptions.defaults(), dir.resolve(StateStore.FILE_NAME));
+        HotplugOptions.defaults(), dir.resolve(StateStore.FILE_NAME), Policies.preset("default"), valueSets, 4);
     this.events = rig.events;
     this.seen = rig.seen;
     this.ops = rig.ops();

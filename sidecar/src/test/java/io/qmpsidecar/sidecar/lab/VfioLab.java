@@ -210,8 +210,9 @@ public final class VfioLab {
 
   /**
    * A sysfs and /dev tree under {@code dir} mirroring L1's PCI functions, drivers, IOMMU groups,
-   * physfn/virtfn links and /dev/vfio nodes, for the sidecar's host prep: the functions live in
-   * L1, the sidecar runs on the host.
+   * physfn/virtfn links, mdevs (under their virtual parent {@code /sys/devices/virtual/mtty/mtty},
+   * with {@code mdev_type} and {@code iommu_group} links) and /dev/vfio nodes, for the sidecar's
+   * host prep: the functions live in L1, the sidecar runs on the host.
    */
   public SysfsTree mirror(Path dir) {
     SysfsTree tree = new SysfsTree(dir);
@@ -222,6 +223,11 @@ public final class VfioLab {
     }
     for (LabFunction f : vfs()) {
       tree.vf(f.physfn().value(), f.vfIndex(), f.bdf().value());
+    }
+    for (LabMdev m : mdevs) {
+      if (m.parent() != null && m.iommuGroup() >= 0) {
+        tree.mdev(m.uuid(), "devices/virtual/" + m.parent() + "/" + m.parent(), m.type(), m.iommuGroup());
+      }
     }
     vfioGroups.forEach(tree::devNode);
     return tree;

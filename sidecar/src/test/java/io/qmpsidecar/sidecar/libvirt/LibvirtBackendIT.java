@@ -75,6 +75,9 @@ class LibvirtBackendIT {
         "{\"driver\":\"virtio-net-pci\",\"id\":\"dpu-nic1\",\"opId\":\"op-lv-1\"}");
     assertThat(again.body().path("rootPort").asText()).as("a repeated attach is the same attachment").isEqualTo(port);
     assertThat(result(dpu.request("host-1", "device.list", Map.of("vm", "web1"))).toString()).contains("dpu-nic1");
+    Reply mdev = api.call(HttpMethod.POST, "/v1/vms/web1/devices", "{\"mdev\":\"88be506a-0d4c-4f0e-9a51-3c2d2c9c6f10\"}");
+    assertThat(mdev.status()).as("%s", mdev.body()).isEqualTo(400);
+    assertThat(mdev.body().path("detail").asText()).contains("managed by libvirt", "<hostdev type='mdev'>");
 
     // libvirt's own tools still work on the same domain, beside the sidecar's device.
     Path nic = harness.dir().resolve("virsh-nic.xml");

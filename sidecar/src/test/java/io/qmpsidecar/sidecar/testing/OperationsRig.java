@@ -6,6 +6,7 @@ import io.qmpsidecar.policy.AuditSink;
 import io.qmpsidecar.policy.Policies;
 import io.qmpsidecar.policy.Policy;
 import io.qmpsidecar.policy.PolicyEngine;
+import io.qmpsidecar.policy.ValueSets;
 import io.qmpsidecar.qmp.QmpAddress;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.testing.Await;
@@ -42,6 +43,7 @@ public final class OperationsRig implements AutoCloseable {
   private HotplugOptions options;
   private final Path stateFile;
   private final Policy policy;
+  private ValueSets valueSets;
   private final int maxQueuedPerVm;
   private final SidecarMetrics metrics = new SidecarMetrics();
   private final Map<String, QmpConnection> conns = new LinkedHashMap<>();
@@ -57,8 +59,15 @@ public final class OperationsRig implements AutoCloseable {
   /** Connects to every VM of {@code addresses} (reconnecting when one restarts) and starts the layer. */
   public OperationsRig(Vertx vertx, Map<String, QmpAddress> addresses, SysfsHostPrep hostPrep, HotplugOptions options,
       Path stateFile, Policy policy, int maxQueuedPerVm) {
+    this(vertx, addresses, hostPrep, options, stateFile, policy, ValueSets.EMPTY, maxQueuedPerVm);
+  }
+
+  /** The same, with the configuration's value sets the policy names (e.g. {@code hotplug.mdevTypes}). */
+  public OperationsRig(Vertx vertx, Map<String, QmpAddress> addresses, SysfsHostPrep hostPrep, HotplugOptions options,
+      Path stateFile, Policy policy, ValueSets valueSets, int maxQueuedPerVm) {
     this.vertx = vertx;
     this.policy = policy;
+    this.valueSets = valueSets;
     this.maxQueuedPerVm = maxQueuedPerVm;
     this.hostPrep = hostPrep;
     this.options = options;
@@ -76,6 +85,12 @@ public final class OperationsRig implements AutoCloseable {
     restart();
   }
 
+  /** {@link #restart()} with other value sets, as after a configuration reload. */
+  public OperationsRig restart(ValueSets newValueSets) {
+    this.valueSets = newValueSets;
+    return restart();
+  }
+
   /** {@link #restart()} with other time limits. */
   public OperationsRig restart(HotplugOptions newOptions) {
     this.options = newOptions;
@@ -86,7 +101,7 @@ public final class OperationsRig implements AutoCloseable {
   public OperationsRig restart() {
     closeOperations();
     store = result(StateStore.open(vertx, stateFile));
-    PolicyGate gate = new PolicyGate(new PolicyEngine(policy, AuditSink.NONE, Clock.systemUTC()), metrics);
+    PolicyGate gate = new PolicyGate(new PolicyEngine(policy, valueSets, AuditSink.NONE, Clock.systemUTC()), metrics);
     ops = new Operations(vertx, vms, gate, store, events, hostPrep, options, metrics, maxQueuedPerVm);
     conns.forEach((name, conn) -> result(ops.connected(name, conn)));
     return this;
