@@ -227,9 +227,11 @@ class StoreFaultIT {
       Path broken = Files.writeString(dir.resolve("policy.yaml.new"), "version: 1\nrules: [ {id: broken");
       Files.move(broken, policy, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
           java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      // What SIGHUP runs: the configuration's one validator compiles the policy, and refuses it
+      // with its place before anything is applied.
       assertThatThrownBy(() -> sidecar.reload(config(state, policy, List.of("vm1=" + vm1.qmpAddress()))))
-          .isInstanceOfSatisfying(SidecarException.class, e -> assertThat(e.code()).isEqualTo("policy-invalid"))
-          .hasMessageContaining(policy.toString());
+          .isInstanceOfSatisfying(SidecarException.class, e -> assertThat(e.code()).isEqualTo("config-invalid"))
+          .hasMessageContaining("policy.file: " + policy + ":2:");
       Reply stop = run.bounded("stop under the old policy", api.send(HttpMethod.POST, "/v1/vms/vm1/qmp",
           "{\"execute\":\"stop\"}"), SLACK).value();
       assertThat(stop.status()).as("the old policy stays: %s", stop.body()).isEqualTo(403);
