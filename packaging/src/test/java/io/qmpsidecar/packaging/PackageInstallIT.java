@@ -248,8 +248,12 @@ class PackageInstallIT {
   @Test
   void theClassDataArchiveRecordedAtInstallIsTheOneTheCommandMaps() {
     assertThat(Path.of("/var/cache/qmp-sidecar/qmp-sidecar.jsa")).isRegularFile();
-    Shell.Result run = Shell.bash("JAVA_OPTS=-Xlog:class+load=info:stdout qmp-sidecar version").ok();
-    assertThat(run.out()).contains("io.qmpsidecar.sidecar.cli.QmpSidecarCommand source: shared objects file (top)");
+    assertThat(Path.of("/var/cache/qmp-sidecar/qmp-sidecar-cli.jsa")).isRegularFile();
+    Shell.Result full = Shell.bash("QMP_SIDECAR_LEAN=0 JAVA_OPTS=-Xlog:class+load=info:stdout qmp-sidecar version").ok();
+    assertThat(full.out()).contains("io.qmpsidecar.sidecar.cli.QmpSidecarCommand source: shared objects file (top)");
+    Shell.Result lean = Shell.bash("JAVA_OPTS=-Xlog:class+load=info:stdout qmp-sidecar version").ok();
+    assertThat(lean.out()).as("the lean path maps its own archive")
+        .contains("io.qmpsidecar.sidecar.cli.LeanCli source: shared objects file (top)");
   }
 
   @Test

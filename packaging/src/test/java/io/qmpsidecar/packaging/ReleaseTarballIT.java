@@ -54,10 +54,15 @@ class ReleaseTarballIT {
     Files.createDirectories(archive.getParent());
     Shell.run(List.of(top.resolve("usr/share/qmp-sidecar/record-cds").toString(), command.toString(), archive.toString()),
         env(), prefix, TIMEOUT).ok();
-    Map<String, String> logClassLoading = Map.of("PATH", Shell.PATH, "JAVA_OPTS", "-Xlog:class+load=info:stdout");
+    Map<String, String> logClassLoading = Map.of("PATH", Shell.PATH, "JAVA_OPTS", "-Xlog:class+load=info:stdout",
+        "QMP_SIDECAR_LEAN", "0");
     assertThat(Shell.run(List.of(command.toString(), "version"), logClassLoading, prefix, TIMEOUT).ok().out())
         .as("the command maps the archive recorded under its prefix")
         .contains("io.qmpsidecar.sidecar.cli.QmpSidecarCommand source: shared objects file (top)");
+    Map<String, String> lean = Map.of("PATH", Shell.PATH, "JAVA_OPTS", "-Xlog:class+load=info:stdout");
+    assertThat(Shell.run(List.of(command.toString(), "version"), lean, prefix, TIMEOUT).ok().out())
+        .as("the lean path maps its own archive, recorded beside it")
+        .contains("io.qmpsidecar.sidecar.cli.LeanCli source: shared objects file (top)");
   }
 
   /** The regular files of the package's data, as /-rooted paths. */
