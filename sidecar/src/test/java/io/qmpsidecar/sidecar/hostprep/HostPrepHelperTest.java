@@ -23,8 +23,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The privileged host-prep helper (contrib/hostprep/hostprep, run by /bin/sh as its unit runs it)
  * and the sidecar's client of it, {@link HelperSysfsWriter}, over a Unix socket that socat serves
- * one helper per connection, as the socket unit does (Accept=yes; socat waits 10 s, not its default
- * half second, for the helper's answer once the client's end is read). The sysfs here is a generated
+ * one helper per connection, as the socket unit does (Accept=yes): socat execs the helper with the
+ * connection as its standard input and output ({@code nofork}), as systemd does. Relayed through a
+ * pipe instead, a refusal's answer was lost about once in a hundred runs when socat saw the helper
+ * exit with 1 before it had copied the answer. The sysfs here is a generated
  * tree, so nothing plays the kernel: these tests hold what the helper writes and what it refuses.
  * {@code HostPrepHelperLabIT} runs it on real functions under its unit's sandbox.
  */
@@ -187,7 +189,7 @@ class HostPrepHelperTest {
   }
 
   private HelperSysfsWriter serve() throws IOException, InterruptedException {
-    ProcessBuilder builder = new ProcessBuilder("socat", "-d", "-d", "-t", "10", "UNIX-LISTEN:" + socket + ",fork", "EXEC:" + HELPER);
+    ProcessBuilder builder = new ProcessBuilder("socat", "-d", "-d", "UNIX-LISTEN:" + socket + ",fork", "EXEC:" + HELPER + ",nofork");
     builder.environment().put("QMP_SIDECAR_SYSFS", tree.sys().toString());
     builder.environment().put("QMP_SIDECAR_HOSTPREP_ALLOW", allow.toString());
     Path log = dir.resolve("socat.log");
