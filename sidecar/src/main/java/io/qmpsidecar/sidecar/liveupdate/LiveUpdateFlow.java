@@ -15,6 +15,7 @@ import io.qmpsidecar.qmp.VmStatus;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
+import io.qmpsidecar.sidecar.hostprep.QemuProcessLookup;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.vm.VmHandle;

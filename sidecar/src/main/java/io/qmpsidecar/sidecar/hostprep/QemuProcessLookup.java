@@ -1,4 +1,4 @@
-package io.qmpsidecar.sidecar.liveupdate;
+package io.qmpsidecar.sidecar.hostprep;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -7,29 +7,34 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 
 /**
  * Finds the process that listens on a Unix socket ({@code /proc/net/unix} names the socket's
- * inode, a {@code /proc/PID/fd} link names it as {@code socket:[INODE]}), and reads its command
- * line and environment. Blocking: run it off the event loop. Needs the right to read other
- * processes' {@code /proc/PID/fd} (root, or the user QEMU runs as).
+ * inode, a {@code /proc/PID/fd} link names it as {@code socket:[INODE]}), reads its command line
+ * and environment, and which files it holds open. Blocking: run it off the event loop. Needs the
+ * right to read other processes' {@code /proc/PID/fd} (root, or the user QEMU runs as).
  */
-final class QemuProcessLookup {
+public final class QemuProcessLookup {
   /** __SO_ACCEPTCON in /proc/net/unix's flags: the socket listens. */
   private static final int LISTENING = 0x10000;
 
   private final Path proc;
 
-  QemuProcessLookup(Path proc) {
+  /** @param proc normally {@code /proc} */
+  public QemuProcessLookup(Path proc) {
     this.proc = proc;
   }
 
   /** The process listening on {@code socket}, if any. */
-  OptionalLong listener(Path socket) throws IOException {
+  public OptionalLong listener(Path socket) throws IOException {
     String inode = listeningInode(socket.toAbsolutePath().toString());
     if (inode == null) {
       return OptionalLong.empty();
@@ -52,7 +57,7 @@ final class QemuProcessLookup {
   }
 
   /** Whether {@code socket} is a listening Unix socket now. */
-  boolean listening(Path socket) throws IOException {
+  public boolean listening(Path socket) throws IOException {
     return listeningInode(socket.toAbsolutePath().toString()) != null;
   }
 
@@ -76,12 +81,12 @@ final class QemuProcessLookup {
   }
 
   /** The process's argv, from {@code /proc/PID/cmdline}. */
-  List<String> commandLine(long pid) throws IOException {
+  public List<String> commandLine(long pid) throws IOException {
     return nulSeparated(Files.readAllBytes(proc.resolve(pid + "/cmdline")));
   }
 
   /** The process's environment, from {@code /proc/PID/environ}. */
-  Map<String, String> environment(long pid) throws IOException {
+  public Map<String, String> environment(long pid) throws IOException {
     Map<String, String> env = new LinkedHashMap<>();
     for (String entry : nulSeparated(Files.readAllBytes(proc.resolve(pid + "/environ")))) {
       int eq = entry.indexOf('=');
@@ -93,7 +98,7 @@ final class QemuProcessLookup {
   }
 
   /** Whether the process still exists (and is not a zombie waiting for its parent). */
-  boolean alive(long pid) {
+  public boolean alive(long pid) {
     try {
       String stat = Files.readString(proc.resolve(pid + "/stat"));
       int close = stat.lastIndexOf(')');
@@ -103,6 +108,29 @@ final class QemuProcessLookup {
     } catch (IOException e) {
       return true;
     }
+  }
+
+  /**
+   * Of {@code files}, those the process holds open now (a {@code /proc/PID/fd} link names them);
+   * none once it has ended.
+   *
+   * @throws java.nio.file.AccessDeniedException when this user may not read the process's fds
+   */
+  public List<Path> holding(long pid, Collection<Path> files) throws IOException {
+    Set<String> wanted = new HashSet<>();
+    files.forEach(f -> wanted.add(f.toString()));
+    Set<Path> held = new LinkedHashSet<>();
+    try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve(pid + "/fd"))) {
+      for (Path fd : fds) {
+        String target = readLink(fd);
+        if (target != null && wanted.contains(target)) {
+          held.add(Path.of(target));
+        }
+      }
+    } catch (NoSuchFileException e) {
+      return List.of();
+    }
+    return List.copyOf(held);
   }
 
   private static List<String> nulSeparated(byte[] bytes) {
