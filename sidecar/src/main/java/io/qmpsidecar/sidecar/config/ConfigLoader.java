@@ -124,6 +124,7 @@ public final class ConfigLoader {
     k.put("timeouts.command", "10s");
     k.put("timeouts.attach", "60s");
     k.put("timeouts.detach", "30s");
+    k.put("timeouts.release", "30s");
     k.put("timeouts.shutdown", "10s");
     k.put("log.format", "auto");
     k.put("log.auditFile", null);
@@ -398,7 +399,7 @@ public final class ConfigLoader {
     SidecarConfig.Relay relay = relay(tree, path(text(tree, "stateDir")), problems);
     SidecarConfig.Timeouts timeouts = new SidecarConfig.Timeouts(duration(tree, "timeouts.command", problems),
         duration(tree, "timeouts.attach", problems), duration(tree, "timeouts.detach", problems),
-        duration(tree, "timeouts.shutdown", problems));
+        duration(tree, "timeouts.release", problems), duration(tree, "timeouts.shutdown", problems));
     String discoverUri = text(tree, "libvirt.uri");
     String metadata = text(tree, "libvirt.metadata");
     if (metadata != null && discoverUri == null) {

@@ -164,8 +164,12 @@ public record SidecarConfig(
    */
   public record Log(String format, Path auditFile) {}
 
-  /** How long each kind of operation may take. */
-  public record Timeouts(Duration command, Duration attach, Duration detach, Duration shutdown) {}
+  /**
+   * How long each kind of operation may take.
+   *
+   * @param release how long QEMU may still hold a removed VFIO function's device nodes
+   */
+  public record Timeouts(Duration command, Duration attach, Duration detach, Duration release, Duration shutdown) {}
 
   /** The event stream: how many recent events a consumer can resume from ({@code Last-Event-ID}). */
   public record Events(int replay) {}

@@ -144,7 +144,8 @@ public final class Sidecar {
       PolicyGate gate = new PolicyGate(policy, metrics);
       HotplugOptions defaults = HotplugOptions.defaults();
       HotplugOptions hotplug = new HotplugOptions(config.timeouts().command(), config.timeouts().attach(),
-          config.timeouts().detach(), defaults.pendingWatch(), defaults.unplugRetryWindow(), defaults.unplugRetries());
+          config.timeouts().detach(), defaults.pendingWatch(), defaults.unplugRetryWindow(), defaults.unplugRetries(),
+          config.timeouts().release());
       SysfsWriter sysfs = config.host().prepHelper() == null ? SysfsWriter.DIRECT
           : new HelperSysfsWriter(config.host().prepHelper(), config.host().sysfsRoot(), HOST_PREP_HELPER_TIMEOUT);
       SysfsHostPrep hostPrep = new SysfsHostPrep(vertx, config.host().sysfsRoot(), config.host().devRoot(),

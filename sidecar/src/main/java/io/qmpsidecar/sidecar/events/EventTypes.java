@@ -16,7 +16,12 @@ public final class EventTypes {
   public static final String DETACH_FAILED = "detach.failed";
   public static final String DETACH_REJECTED = "detach.rejected";
   public static final String DETACH_EXPIRED = "detach.pending-expired";
-  /** The device is gone from QEMU ({@code DEVICE_DELETED}): only now may the function be destroyed. */
+  /** The device is gone from QEMU, but QEMU's process still holds its VFIO nodes after a second. */
+  public static final String DETACH_RELEASE_WAITING = "detach.release-waiting";
+  /**
+   * The device is gone from QEMU ({@code DEVICE_DELETED}) and QEMU holds none of its VFIO nodes:
+   * only now may the function be destroyed.
+   */
   public static final String DEVICE_DETACHED = "device.detached";
   public static final String HOST_RESTORED = "host.driver-restored";
   public static final String DRIFT_MISSING = "drift.device-missing";

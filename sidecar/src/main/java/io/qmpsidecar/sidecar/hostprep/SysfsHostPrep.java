@@ -7,6 +7,7 @@ import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
@@ -14,6 +15,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BiFunction;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 /**
@@ -109,6 +111,37 @@ public final class SysfsHostPrep {
    */
   public Future<HostMdev> inspectMdev(String uuid) {
     return vertx.executeBlocking(() -> reader.readMdev(uuid));
+  }
+
+  /**
+   * The device nodes through which QEMU holds a VFIO function or mdev: its group's
+   * {@code /dev/vfio/N} and, where the kernel has VFIO cdevs, its {@code /dev/vfio/devices/vfioN}.
+   * Read from sysfs without changing anything.
+   *
+   * @param bdf the PCI function, or null for an mdev
+   * @param mdevUuid the mdev, when {@code bdf} is null
+   * @param groupInUse whether another function of the group is still in use by the same QEMU:
+   *     then the group's node stays open on its account and is left out
+   * @return fails with {@link SidecarException} ({@code HOST_PREREQUISITE}) when sysfs has no such
+   *     function any more
+   */
+  public Future<List<Path>> vfioNodes(Bdf bdf, String mdevUuid, Predicate<Bdf> groupInUse) {
+    return vertx.executeBlocking(() -> {
+      List<Path> nodes = new ArrayList<>();
+      Path dir;
+      if (bdf != null) {
+        HostDevice device = reader.read(bdf);
+        if (device.group().stream().noneMatch(m -> groupInUse.test(m.bdf()))) {
+          nodes.add(groupNode(device.iommuGroup()));
+        }
+        dir = reader.deviceDir(bdf);
+      } else {
+        nodes.add(groupNode(reader.readMdev(mdevUuid).iommuGroup()));
+        dir = reader.mdevDir(mdevUuid);
+      }
+      reader.cdevs(dir).forEach(name -> nodes.add(devRoot.resolve("vfio/devices").resolve(name)));
+      return List.copyOf(nodes);
+    });
   }
 
   /**
@@ -225,7 +258,7 @@ public final class SysfsHostPrep {
   }
 
   private void checkDeviceNode(int group, BiFunction<String, String, SidecarException> failure, String missingFix) {
-    Path node = devRoot.resolve("vfio").resolve(Integer.toString(group));
+    Path node = groupNode(group);
     if (!Files.exists(node)) {
       throw failure.apply(node + " does not exist", missingFix);
     }
@@ -233,6 +266,10 @@ public final class SysfsHostPrep {
       throw failure.apply(node + " is not readable and writable",
           "give QEMU's user access to it (chown or a udev rule for /dev/vfio/*)");
     }
+  }
+
+  private Path groupNode(int group) {
+    return devRoot.resolve("vfio").resolve(Integer.toString(group));
   }
 
   private void write(Bdf bdf, Path file, String value) {

@@ -93,6 +93,21 @@ final class SysfsReader {
     }
   }
 
+  Path mdevDir(String uuid) {
+    return mdevs.resolve(uuid);
+  }
+
+  /** The names of the VFIO cdevs ({@code vfioN}) of the function or mdev at {@code dir}; none before kernel 6.2. */
+  List<String> cdevs(Path dir) {
+    List<String> names = new ArrayList<>();
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir.resolve("vfio-dev"), "vfio[0-9]*")) {
+      ds.forEach(p -> names.add(p.getFileName().toString()));
+    } catch (IOException e) {
+      return List.of();
+    }
+    return names;
+  }
+
   Optional<String> driver(Bdf bdf) {
     return linkName(deviceDir(bdf).resolve("driver"));
   }

@@ -17,9 +17,11 @@ import java.time.Duration;
  *     {@link #DEFAULT_UNPLUG_RETRY_WINDOW})
  * @param unplugRetries how many times {@code device_del} is repeated after such answers
  *     ({@link #DEFAULT_UNPLUG_RETRIES})
+ * @param releaseWait how long QEMU may still hold a removed VFIO function's device nodes before the
+ *     removal fails with {@code release-timeout} ({@link ReleaseGate}; {@link #DEFAULT_RELEASE_WAIT})
  */
 public record HotplugOptions(Duration queryTimeout, Duration attachTimeout, Duration detachWait,
-    Duration pendingWatch, Duration unplugRetryWindow, int unplugRetries) {
+    Duration pendingWatch, Duration unplugRetryWindow, int unplugRetries, Duration releaseWait) {
 
   public static final Duration DEFAULT_QUERY_TIMEOUT = Duration.ofSeconds(5);
   public static final Duration DEFAULT_ATTACH_TIMEOUT = Duration.ofSeconds(30);
@@ -27,6 +29,7 @@ public record HotplugOptions(Duration queryTimeout, Duration attachTimeout, Dura
   public static final Duration DEFAULT_PENDING_WATCH = Duration.ofMinutes(10);
   public static final Duration DEFAULT_UNPLUG_RETRY_WINDOW = Duration.ofMillis(5500);
   public static final int DEFAULT_UNPLUG_RETRIES = 2;
+  public static final Duration DEFAULT_RELEASE_WAIT = Duration.ofSeconds(30);
 
   public HotplugOptions {
     positive(queryTimeout, "queryTimeout");
@@ -34,6 +37,7 @@ public record HotplugOptions(Duration queryTimeout, Duration attachTimeout, Dura
     positive(detachWait, "detachWait");
     positive(pendingWatch, "pendingWatch");
     positive(unplugRetryWindow, "unplugRetryWindow");
+    positive(releaseWait, "releaseWait");
     if (unplugRetries < 0) {
       throw new IllegalArgumentException("unplugRetries must be >= 0, got " + unplugRetries);
     }
@@ -41,23 +45,29 @@ public record HotplugOptions(Duration queryTimeout, Duration attachTimeout, Dura
 
   public static HotplugOptions defaults() {
     return new HotplugOptions(DEFAULT_QUERY_TIMEOUT, DEFAULT_ATTACH_TIMEOUT, DEFAULT_DETACH_WAIT,
-        DEFAULT_PENDING_WATCH, DEFAULT_UNPLUG_RETRY_WINDOW, DEFAULT_UNPLUG_RETRIES);
+        DEFAULT_PENDING_WATCH, DEFAULT_UNPLUG_RETRY_WINDOW, DEFAULT_UNPLUG_RETRIES, DEFAULT_RELEASE_WAIT);
   }
 
   public HotplugOptions withQueryTimeout(Duration d) {
-    return new HotplugOptions(d, attachTimeout, detachWait, pendingWatch, unplugRetryWindow, unplugRetries);
+    return new HotplugOptions(d, attachTimeout, detachWait, pendingWatch, unplugRetryWindow, unplugRetries,
+        releaseWait);
   }
 
   public HotplugOptions withDetachWait(Duration d) {
-    return new HotplugOptions(queryTimeout, attachTimeout, d, pendingWatch, unplugRetryWindow, unplugRetries);
+    return new HotplugOptions(queryTimeout, attachTimeout, d, pendingWatch, unplugRetryWindow, unplugRetries,
+        releaseWait);
   }
 
   public HotplugOptions withPendingWatch(Duration d) {
-    return new HotplugOptions(queryTimeout, attachTimeout, detachWait, d, unplugRetryWindow, unplugRetries);
+    return new HotplugOptions(queryTimeout, attachTimeout, detachWait, d, unplugRetryWindow, unplugRetries, releaseWait);
   }
 
   public HotplugOptions withUnplugRetryWindow(Duration d) {
-    return new HotplugOptions(queryTimeout, attachTimeout, detachWait, pendingWatch, d, unplugRetries);
+    return new HotplugOptions(queryTimeout, attachTimeout, detachWait, pendingWatch, d, unplugRetries, releaseWait);
+  }
+
+  public HotplugOptions withReleaseWait(Duration d) {
+    return new HotplugOptions(queryTimeout, attachTimeout, detachWait, pendingWatch, unplugRetryWindow, unplugRetries, d);
   }
 
   private static void positive(Duration d, String name) {

@@ -32,15 +32,18 @@ public final class PendingDetaches {
   private final EventStream events;
   private final StateStore store;
   private final SysfsHostPrep hostPrep;
+  private final ReleaseGate releases;
   private final HotplugOptions options;
   private final Map<String, Watch> watches = new ConcurrentHashMap<>();
 
+  /** @param releases waited on before a VFIO function is restored and reported detached */
   public PendingDetaches(Vertx vertx, EventStream events, StateStore store, SysfsHostPrep hostPrep,
-      HotplugOptions options) {
+      ReleaseGate releases, HotplugOptions options) {
     this.vertx = vertx;
     this.events = events;
     this.store = store;
     this.hostPrep = hostPrep;
+    this.releases = releases;
     this.options = options;
   }
 
@@ -74,7 +77,7 @@ public final class PendingDetaches {
       if (watches.remove(key) != null) {
         vertx.cancelTimer(timer);
         watch.cancel();
-        complete(a, restoreHost, opId, "DEVICE_DELETED after pending", true);
+        completeOrReport(a, restoreHost, opId, "DEVICE_DELETED after pending", true);
       }
     });
     watch.rejected().onSuccess(v -> {
@@ -87,8 +90,10 @@ public final class PendingDetaches {
   }
 
   /**
-   * The device is gone: forgets it, restores the host driver when asked and host prep had
-   * rebound it, and publishes {@code device.detached}.
+   * The device is gone: once QEMU holds none of its VFIO nodes ({@link ReleaseGate}), forgets it,
+   * restores the host driver when asked and host prep had rebound it, and publishes
+   * {@code device.detached}. When QEMU still holds them at the gate's bound, the record stays
+   * {@code DETACHING}, the host driver is left alone and the returned future fails.
    *
    * @param deleted whether QEMU's {@code DEVICE_DELETED} was seen (false: found gone)
    */
@@ -97,6 +102,21 @@ public final class PendingDetaches {
     if (w != null) {
       stop(w);
     }
+    return releases.released(a, opId)
+        .recover(e -> store.put(a.withState(AttachmentState.DETACHING)).transform(stored -> Future.failedFuture(e)))
+        .compose(release -> released(a, restoreHost, opId, how, deleted, release));
+  }
+
+  /** {@link #complete}, where no caller waits for it: a failure is published as {@code detach.failed}. */
+  Future<Void> completeOrReport(Attachment a, boolean restoreHost, String opId, String how, boolean deleted) {
+    return complete(a, restoreHost, opId, how, deleted).recover(e -> {
+      events.publish(a.vm(), EventTypes.DETACH_FAILED, opId, data(a).put("error", e.getMessage()));
+      return Future.succeededFuture();
+    });
+  }
+
+  private Future<Void> released(Attachment a, boolean restoreHost, String opId, String how, boolean deleted,
+      ObjectNode release) {
     Future<String> restored = !(restoreHost && a.hostRebound() && a.hostBdf() != null)
         ? Future.succeededFuture(null)
         : hostPrep.restore(Bdf.parse(a.hostBdf()), Optional.ofNullable(a.previousHostDriver()))
@@ -106,6 +126,9 @@ public final class PendingDetaches {
     // a record the store could not remove is reported (and repaired by a later reconcile).
     return restored.compose(driver -> store.remove(a.vm(), a.id()).transform(removed -> {
       ObjectNode d = data(a).put("how", how).put("deviceDeleted", deleted).put("recorded", removed.succeeded());
+      if (release != null) {
+        d.set("release", release);
+      }
       if (driver != null) {
         d.put("hostDriverRestored", driver);
         events.publish(a.vm(), EventTypes.HOST_RESTORED, opId, data(a).put("driver", driver));

@@ -70,7 +70,7 @@ public final class Reconciler {
         } else if (a.state() == AttachmentState.DETACHING) {
           if (!there) {
             completed.add(a.id());
-            work.add(pending.complete(a, false, a.opId(), "gone at reconcile", false));
+            work.add(pending.completeOrReport(a, false, a.opId(), "gone at reconcile", false));
           } else {
             watching.add(a.id());
             if (!pending.watching(vm, a.id())) {

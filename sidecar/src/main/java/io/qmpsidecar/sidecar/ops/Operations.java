@@ -19,6 +19,7 @@ import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.failure.Failures;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
+import io.qmpsidecar.sidecar.hostprep.QemuProcessLookup;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.hotplug.AttachAuthorizer;
 import io.qmpsidecar.sidecar.hotplug.AttachFlow;
@@ -28,6 +29,7 @@ import io.qmpsidecar.sidecar.hotplug.DetachRequest;
 import io.qmpsidecar.sidecar.hotplug.DetachResult;
 import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
 import io.qmpsidecar.sidecar.hotplug.PendingDetaches;
+import io.qmpsidecar.sidecar.hotplug.ReleaseGate;
 import io.qmpsidecar.sidecar.hotplug.ReconcileReport;
 import io.qmpsidecar.sidecar.hotplug.Reconciler;
 import io.qmpsidecar.sidecar.libvirt.LibvirtAttachFlow;
@@ -46,12 +48,14 @@ import io.qmpsidecar.sidecar.vm.VmRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -123,7 +127,9 @@ public final class Operations {
     this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.maxQueuedPerVm = maxQueuedPerVm;
     this.guard = Objects.requireNonNull(guard, "guard");
-    this.pending = new PendingDetaches(vertx, events, store, hostPrep, options);
+    ReleaseGate releases = new ReleaseGate(vertx, events, hostPrep, new QemuProcessLookup(Path.of("/proc")),
+        this::monitorSocket, store::recorded, options.releaseWait());
+    this.pending = new PendingDetaches(vertx, events, store, hostPrep, releases, options);
     this.attachFlow = new AttachFlow(vertx, events, store, hostPrep, options);
     this.detachFlow = new DetachFlow(vertx, events, store, pending, options);
     this.reconciler = new Reconciler(vertx, events, store, pending, hostPrep, options);
@@ -135,6 +141,13 @@ public final class Operations {
     this.libvirtReconciler = new LibvirtReconciler(events, store, libvirtRemovals);
     metrics.gauge("qmp_sidecar_hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU",
         () -> pending.size() + libvirtRemovals.size());
+  }
+
+  /** The Unix socket of the VM's QMP monitor, whose listener is its QEMU; empty for TCP and libvirt. */
+  private Optional<Path> monitorSocket(String vm) {
+    VmHandle handle = vms.get(vm);
+    return handle.libvirt() == null && handle.address().isUnix() ? Optional.of(handle.address().unixPath())
+        : Optional.empty();
   }
 
   /**

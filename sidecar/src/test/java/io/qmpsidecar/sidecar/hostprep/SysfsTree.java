@@ -105,6 +105,18 @@ public final class SysfsTree {
     }
   }
 
+  /** Gives the function the VFIO cdev {@code vfioN} (kernel 6.2+): {@code vfio-dev/vfioN} and {@code /dev/vfio/devices/vfioN}. */
+  public SysfsTree cdev(String bdf, int n) {
+    try {
+      Files.createDirectories(sys.resolve("bus/pci/devices").resolve(bdf).resolve("vfio-dev/vfio" + n));
+      Files.createDirectories(dev.resolve("vfio/devices"));
+      Files.writeString(dev.resolve("vfio/devices/vfio" + n), "");
+      return this;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** Links the function to the driver, as the kernel does on a successful probe. */
   public void bind(String bdf, String driver) throws IOException {
     Path drv = sys.resolve("bus/pci/drivers").resolve(driver);

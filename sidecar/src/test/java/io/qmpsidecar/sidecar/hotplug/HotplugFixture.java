@@ -77,6 +77,10 @@ final class HotplugFixture {
     return this;
   }
 
+  StateStore store() {
+    return rig.store();
+  }
+
   /** Waits until the event log above has received every event published so far. */
   void sync() {
     long last = events.lastId();

@@ -1,0 +1,166 @@
+package io.qmpsidecar.sidecar.hotplug;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qmpsidecar.sidecar.events.EventStream;
+import io.qmpsidecar.sidecar.events.EventTypes;
+import io.qmpsidecar.sidecar.failure.SidecarException;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.hostprep.Bdf;
+import io.qmpsidecar.sidecar.hostprep.HostMdev;
+import io.qmpsidecar.sidecar.hostprep.QemuProcessLookup;
+import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
+import io.qmpsidecar.sidecar.state.Attachment;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * "Released" means QEMU has let go of the function. QEMU may send {@code DEVICE_DELETED} before it
+ * has closed the function's VFIO descriptors, and binding the host driver back (or letting the DPU
+ * reuse the function) while QEMU still holds it has hung hosts. So once a VFIO function or mdev is
+ * gone from QEMU, the gate waits until QEMU's process holds none of its device nodes (its group's
+ * {@code /dev/vfio/N}, and its cdev {@code /dev/vfio/devices/vfioN} where the kernel has one), read
+ * from {@code /proc/PID/fd} every {@link #POLL}, bounded by {@link HotplugOptions#releaseWait()};
+ * {@code detach.release-waiting} says so once when it takes longer than {@link #NOTICE}. Only then
+ * are the host driver restored and {@code device.detached} published. Where the sidecar cannot see
+ * QEMU's process (a TCP monitor, a libvirt domain, a process it may not inspect), the result says
+ * why and nothing is waited for.
+ */
+public final class ReleaseGate {
+  static final Duration POLL = Duration.ofMillis(10);
+  static final Duration NOTICE = Duration.ofSeconds(1);
+  private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+
+  private final Vertx vertx;
+  private final EventStream events;
+  private final SysfsHostPrep hostPrep;
+  private final QemuProcessLookup processes;
+  private final Function<String, Optional<Path>> monitorSocket;
+  private final Function<String, List<Attachment>> records;
+  private final Duration bound;
+
+  /**
+   * @param monitorSocket the Unix socket of the VM's QMP monitor, empty when it has none (TCP,
+   *     libvirt): QEMU's process is the one listening on it
+   * @param records the VM's records, to keep a group that another attached function shares
+   */
+  public ReleaseGate(Vertx vertx, EventStream events, SysfsHostPrep hostPrep, QemuProcessLookup processes,
+      Function<String, Optional<Path>> monitorSocket, Function<String, List<Attachment>> records, Duration bound) {
+    this.vertx = Objects.requireNonNull(vertx, "vertx");
+    this.events = Objects.requireNonNull(events, "events");
+    this.hostPrep = Objects.requireNonNull(hostPrep, "hostPrep");
+    this.processes = Objects.requireNonNull(processes, "processes");
+    this.monitorSocket = Objects.requireNonNull(monitorSocket, "monitorSocket");
+    this.records = Objects.requireNonNull(records, "records");
+    this.bound = Objects.requireNonNull(bound, "bound");
+  }
+
+  /**
+   * Waits until QEMU no longer holds the function of {@code a}, which is gone from QEMU.
+   *
+   * @return what was checked, for {@code device.detached}'s {@code release} member, or null for a
+   *     device that holds no host function; fails with {@link SidecarException}
+   *     ({@code TIMEOUT}, {@code release-timeout}) when QEMU still holds it at the bound
+   */
+  public Future<ObjectNode> released(Attachment a, String opId) {
+    Bdf bdf = a.hostBdf() == null ? null : Bdf.parse(a.hostBdf());
+    String mdev = mdevUuid(a);
+    if (bdf == null && mdev == null) {
+      return Future.succeededFuture(null);
+    }
+    Optional<Path> socket;
+    try {
+      socket = monitorSocket.apply(a.vm());
+    } catch (SidecarException e) {
+      return Future.succeededFuture(unverified("the VM is no longer configured: " + e.getMessage()));
+    }
+    if (socket.isEmpty()) {
+      return Future.succeededFuture(unverified("QEMU's monitor is not a Unix socket, so its process is unknown"));
+    }
+    Set<String> others = records.apply(a.vm()).stream().filter(r -> !r.id().equals(a.id()) && r.hostBdf() != null)
+        .map(Attachment::hostBdf).collect(Collectors.toSet());
+    Future<List<Path>> nodes = hostPrep.vfioNodes(bdf, mdev, member -> others.contains(member.value()));
+    Future<OptionalLong> pid = vertx.executeBlocking(() -> processes.listener(socket.get()));
+    return Future.all(nodes, pid).compose(both -> {
+      if (pid.result().isEmpty()) {
+        return Future.succeededFuture(unverified("no process this user may inspect listens on " + socket.get()
+            + " (run the sidecar as root or as QEMU's user)"));
+      }
+      if (nodes.result().isEmpty()) {
+        return Future.succeededFuture(unverified("the function's group is still used by another attached function"));
+      }
+      return watch(a, opId, pid.result().getAsLong(), nodes.result());
+    }, e -> Future.succeededFuture(unverified("its device nodes are unknown: " + e.getMessage())));
+  }
+
+  private Future<ObjectNode> watch(Attachment a, String opId, long pid, List<Path> nodes) {
+    long start = System.nanoTime();
+    Promise<ObjectNode> done = Promise.promise();
+    boolean[] told = {false};
+    poll(a, opId, pid, nodes, start, told, done);
+    return done.future();
+  }
+
+  private void poll(Attachment a, String opId, long pid, List<Path> nodes, long start, boolean[] told,
+      Promise<ObjectNode> done) {
+    vertx.executeBlocking(() -> processes.holding(pid, nodes)).onComplete(ar -> {
+      long waited = (System.nanoTime() - start) / 1_000_000;
+      if (ar.failed()) {
+        String why = ar.cause() instanceof AccessDeniedException
+            ? "this user may not read /proc/" + pid + "/fd (run the sidecar as root or as QEMU's user)"
+            : "reading /proc/" + pid + "/fd failed: " + ar.cause().getMessage();
+        done.complete(unverified(why).put("pid", pid));
+        return;
+      }
+      List<Path> held = ar.result();
+      if (held.isEmpty()) {
+        done.complete(JSON.objectNode().put("verified", true).put("pid", pid).put("waitedMs", waited)
+            .set("nodes", paths(nodes)));
+        return;
+      }
+      if (waited >= bound.toMillis()) {
+        done.fail(SidecarException.of(Kind.TIMEOUT, "release-timeout", "VM " + a.vm() + ": " + a.id()
+                + " is gone from QEMU, but QEMU (pid " + pid + ") still holds " + held + " after " + waited
+                + " ms; the host driver was not restored and the function is not released")
+            .vm(a.vm()).detail("device", a.id()).detail("pid", Long.toString(pid))
+            .fix("check QEMU (a close stuck in the kernel shows in dmesg and /proc/" + pid + "/stack); once it"
+                + " lets go, detach " + a.id() + " again to complete the removal")
+            .build());
+        return;
+      }
+      if (!told[0] && waited >= NOTICE.toMillis()) {
+        told[0] = true;
+        events.publish(a.vm(), EventTypes.DETACH_RELEASE_WAITING, opId, PendingDetaches.data(a).put("pid", pid)
+            .put("waitedMs", waited).put("boundMs", bound.toMillis()).set("held", paths(held)));
+      }
+      vertx.setTimer(POLL.toMillis(), t -> poll(a, opId, pid, nodes, start, told, done));
+    });
+  }
+
+  private static String mdevUuid(Attachment a) {
+    String sysfsdev = a.properties().path("sysfsdev").textValue();
+    return sysfsdev != null && sysfsdev.startsWith(HostMdev.SYSFS_DIR) ? sysfsdev.substring(HostMdev.SYSFS_DIR.length()) : null;
+  }
+
+  private static ObjectNode unverified(String why) {
+    return JSON.objectNode().put("verified", false).put("why", why);
+  }
+
+  private static ArrayNode paths(List<Path> paths) {
+    ArrayNode out = JSON.arrayNode();
+    paths.forEach(p -> out.add(p.toString()));
+    return out;
+  }
+}

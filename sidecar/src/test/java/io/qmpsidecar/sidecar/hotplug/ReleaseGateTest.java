@@ -1,0 +1,147 @@
+package io.qmpsidecar.sidecar.hotplug;
+
+import static io.qmpsidecar.qmp.testing.Await.failure;
+import static io.qmpsidecar.qmp.testing.Await.result;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qmpsidecar.sidecar.events.EventStream;
+import io.qmpsidecar.sidecar.hostprep.FakeKernel;
+import io.qmpsidecar.sidecar.hostprep.QemuProcessLookup;
+import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
+import io.qmpsidecar.sidecar.hostprep.SysfsTree;
+import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.state.AttachmentState;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link ReleaseGate} on this machine's real {@code /proc}: the test's own JVM plays QEMU, listening
+ * on the "monitor" socket and holding the generated tree's device nodes with {@link FileChannel}s,
+ * so the gate reads real {@code /proc/PID/fd} links. {@code ReleaseIT} does the same with a real
+ * QEMU holding them.
+ */
+class ReleaseGateTest {
+  private static final String VF = "0000:03:10.0";
+  private static final String SIBLING = "0000:03:10.1";
+
+  @TempDir Path dir;
+  private Vertx vertx;
+  private SysfsTree tree;
+  private ServerSocketChannel monitor;
+  private final List<Attachment> records = new ArrayList<>();
+
+  @BeforeEach
+  void setUp() throws Exception {
+    vertx = Vertx.vertx();
+    tree = new SysfsTree(dir.resolve("host"));
+    tree.device(VF, "8086", "10ca", 12, "vfio-pci").device(SIBLING, "8086", "10ca", 12, "vfio-pci").devNode(12);
+    monitor = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+    monitor.bind(UnixDomainSocketAddress.of(dir.resolve("mon.qmp")));
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    monitor.close();
+    result(vertx.close());
+  }
+
+  private ReleaseGate gate(Optional<Path> socket) {
+    return gate(socket, Duration.ofSeconds(5));
+  }
+
+  private ReleaseGate gate(Optional<Path> socket, Duration bound) {
+    return new ReleaseGate(vertx, new EventStream(vertx, Clock.systemUTC(), 16),
+        new SysfsHostPrep(vertx, tree.sys(), tree.dev(), new FakeKernel(tree)), new QemuProcessLookup(Path.of("/proc")),
+        vm -> socket, vm -> records, bound);
+  }
+
+  private static Attachment vf(String id, String bdf) {
+    return new Attachment("vm1", id, "vfio-pci", bdf, "rp1", JsonNodeFactory.instance.objectNode(), false, null, null,
+        List.of(), AttachmentState.ATTACHED, "op", "cli");
+  }
+
+  private FileChannel hold(Path node) throws Exception {
+    return FileChannel.open(node, StandardOpenOption.READ);
+  }
+
+  @Test
+  void theGateOpensWhenTheProcessOnTheMonitorSocketClosesTheGroupNode() throws Exception {
+    FileChannel held = hold(tree.dev().resolve("vfio/12"));
+    Future<ObjectNode> released = gate(Optional.of(dir.resolve("mon.qmp"))).released(vf("vf0", VF), "op");
+    Thread.sleep(300);
+    assertThat(released.isComplete()).as("still held").isFalse();
+    held.close();
+
+    ObjectNode release = result(released);
+
+    assertThat(release.path("verified").asBoolean()).isTrue();
+    assertThat(release.path("pid").asLong()).isEqualTo(ProcessHandle.current().pid());
+    assertThat(release.path("nodes").toString()).isEqualTo("[\"" + tree.dev().resolve("vfio/12") + "\"]");
+    assertThat(release.path("waitedMs").asLong()).isGreaterThanOrEqualTo(300);
+  }
+
+  @Test
+  void aGroupAnotherAttachedFunctionSharesIsLeftOutAndItsCdevIsWatched() throws Exception {
+    tree.cdev(VF, 3);
+    records.add(vf("vf1", SIBLING));
+    try (FileChannel group = hold(tree.dev().resolve("vfio/12"))) {
+      FileChannel cdev = hold(tree.dev().resolve("vfio/devices/vfio3"));
+      Future<ObjectNode> released = gate(Optional.of(dir.resolve("mon.qmp"))).released(vf("vf0", VF), "op");
+      Thread.sleep(200);
+      assertThat(released.isComplete()).as("the cdev is still held").isFalse();
+      cdev.close();
+
+      ObjectNode release = result(released);
+
+      assertThat(release.path("verified").asBoolean()).isTrue();
+      assertThat(release.path("nodes").toString()).isEqualTo("[\"" + tree.dev().resolve("vfio/devices/vfio3") + "\"]");
+    }
+  }
+
+  @Test
+  void whatCannotBeCheckedIsSaidAndNotWaitedFor() throws Exception {
+    try (FileChannel held = hold(tree.dev().resolve("vfio/12"))) {
+      ObjectNode tcp = result(gate(Optional.empty()).released(vf("vf0", VF), "op"));
+      ObjectNode nobody = result(gate(Optional.of(dir.resolve("nothing.qmp"))).released(vf("vf0", VF), "op"));
+      records.add(vf("vf1", SIBLING));
+      ObjectNode shared = result(gate(Optional.of(dir.resolve("mon.qmp"))).released(vf("vf0", VF), "op"));
+      Attachment emulated = new Attachment("vm1", "nic", "e1000e", null, "rp1", JsonNodeFactory.instance.objectNode(),
+          false, null, null, List.of(), AttachmentState.ATTACHED, "op", "cli");
+
+      assertThat(tcp.toString()).isEqualTo("{\"verified\":false,\"why\":\"QEMU's monitor is not a Unix socket,"
+          + " so its process is unknown\"}");
+      assertThat(nobody.path("why").asText()).startsWith("no process this user may inspect listens on "
+          + dir.resolve("nothing.qmp"));
+      assertThat(shared.path("why").asText()).isEqualTo("the function's group is still used by another attached function");
+      assertThat(result(gate(Optional.of(dir.resolve("mon.qmp"))).released(emulated, "op"))).isNull();
+    }
+  }
+
+  @Test
+  void aNodeHeldPastTheBoundFailsTheRelease() throws Exception {
+    ReleaseGate gate = gate(Optional.of(dir.resolve("mon.qmp")), Duration.ofMillis(200));
+    try (FileChannel held = hold(tree.dev().resolve("vfio/12"))) {
+      Throwable e = failure(gate.released(vf("vf0", VF), "op"));
+
+      assertThat(e).hasMessageStartingWith("VM vm1: vf0 is gone from QEMU, but QEMU (pid " + ProcessHandle.current().pid()
+          + ") still holds [" + tree.dev().resolve("vfio/12") + "] after ");
+    }
+  }
+}
