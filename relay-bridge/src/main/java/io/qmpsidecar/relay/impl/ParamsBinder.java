@@ -24,13 +24,24 @@ final class ParamsBinder {
   static final int MAX_NAME_CHARS = 128;
 
   private static final Pattern BDF = Pattern.compile("[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]");
+  private static final Pattern MDEV = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
   /** QEMU's rule for ids ({@code id_wellformed}): a letter, then letters, digits, '-', '.', '_'. */
   private static final Pattern QEMU_ID = Pattern.compile("[A-Za-z][A-Za-z0-9._-]*");
 
   private ParamsBinder() {}
 
+  /** {@code bdf} or {@code mdev}, exactly one. */
   static DeviceAttachParams attach(JsonNode p) {
-    return new DeviceAttachParams(opId(p), name(p, "vm", true), bdf(p), deviceId(p, false));
+    String opId = opId(p);
+    String vm = name(p, "vm", true);
+    String mdev = mdev(p);
+    if (mdev != null && p.hasNonNull("bdf")) {
+      throw invalid("mdev", "parameters \"bdf\" and \"mdev\" name two functions; give one of them");
+    }
+    if (mdev == null && !p.hasNonNull("bdf")) {
+      throw invalid("bdf", "parameter \"bdf\" is missing: give a PCI function's \"bdf\" or a mediated device's \"mdev\"");
+    }
+    return new DeviceAttachParams(opId, vm, mdev == null ? bdf(p) : null, deviceId(p, false), mdev);
   }
 
   static DeviceDetachParams detach(JsonNode p) {
@@ -65,6 +76,16 @@ final class ParamsBinder {
     if (!BDF.matcher(v).matches()) {
       throw invalid("bdf", "parameter \"bdf\" must be a PCI address DDDD:BB:DD.F as in /sys/bus/pci/devices,"
           + " e.g. 0000:03:00.1, not '" + v + "'");
+    }
+    return v;
+  }
+
+  private static String mdev(JsonNode p) {
+    String given = string(p, "mdev", false);
+    String v = given == null ? null : given.toLowerCase(Locale.ROOT);
+    if (v != null && !MDEV.matcher(v).matches()) {
+      throw invalid("mdev", "parameter \"mdev\" must be a mediated device's UUID as in /sys/bus/mdev/devices,"
+          + " e.g. 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001, not '" + v + "'");
     }
     return v;
   }

@@ -144,7 +144,7 @@ public final class RecordingExecutor implements RequestExecutor {
     Context context = Vertx.currentContext();
     boolean refused = QEMU_REFUSES_BDF.equals(r.bdf());
     if (!refused) {
-      devices.add(new Device(new DeviceInfo(r.vm(), id, r.bdf(), "vfio-pci", "attached"), "dpu"));
+      devices.add(new Device(new DeviceInfo(r.vm(), id, r.bdf(), "vfio-pci", "attached", r.mdev()), "dpu"));
     }
     Future<Void> answer = Future.succeededFuture();
     if (holdAttaches) {
@@ -161,7 +161,7 @@ public final class RecordingExecutor implements RequestExecutor {
           return;
         }
         notify.accept(Notification.opProgress(r.opId(), OpStage.DEVICE_ADDED));
-        notify.accept(Notification.opCompleted(r.opId(), OpResult.attached(r.vm(), id, Map.of("bdf", r.bdf()))));
+        notify.accept(Notification.opCompleted(r.opId(), OpResult.attached(r.vm(), id, function(r))));
       });
       return accepted;
     });
@@ -210,7 +210,7 @@ public final class RecordingExecutor implements RequestExecutor {
     if (op.params() instanceof DeviceAttachParams a) {
       String id = op.accepted() != null ? op.accepted().deviceId() : a.deviceId();
       Device d = id == null ? null : find(a.vm(), id);
-      return Future.succeededFuture(d != null ? OpEnd.completed(OpResult.attached(a.vm(), id, Map.of("bdf", a.bdf())))
+      return Future.succeededFuture(d != null ? OpEnd.completed(OpResult.attached(a.vm(), id, function(a)))
           : OpEnd.failed(new RelayError(ErrorCode.OP_INTERRUPTED, "attach " + op.opId() + " was cut short before the"
               + " device was added; nothing changed: retry with a new opId", Map.of("opId", op.opId()))));
     }
@@ -261,8 +261,13 @@ public final class RecordingExecutor implements RequestExecutor {
         + " in the sidecar's configuration; vm.list shows the VMs", Map.of("vm", vm)).toException());
   }
 
+  /** An attached outcome's details: the function's address, or the mediated device's UUID. */
+  private static Map<String, Object> function(DeviceAttachParams r) {
+    return r.mdev() != null ? Map.of("mdev", r.mdev()) : Map.of("bdf", r.bdf());
+  }
+
   private static DeviceInfo withState(DeviceInfo i, String state) {
-    return new DeviceInfo(i.vm(), i.deviceId(), i.bdf(), i.driver(), state);
+    return new DeviceInfo(i.vm(), i.deviceId(), i.bdf(), i.driver(), state, i.mdev());
   }
 
   private Device find(String vm, String id) {
