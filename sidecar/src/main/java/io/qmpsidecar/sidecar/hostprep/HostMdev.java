@@ -22,6 +22,11 @@ public record HostMdev(String uuid, String type, String parent, int iommuGroup) 
     Objects.requireNonNull(parent, "parent");
   }
 
+  /** The UUID of the mdev a device's {@code sysfsdev} names, or null when it names none. */
+  public static String uuidOf(String sysfsdev) {
+    return sysfsdev != null && sysfsdev.startsWith(SYSFS_DIR) ? sysfsdev.substring(SYSFS_DIR.length()) : null;
+  }
+
   /** The path {@code vfio-pci} takes as {@code sysfsdev}. */
   public String sysfsdev() {
     return SYSFS_DIR + uuid;

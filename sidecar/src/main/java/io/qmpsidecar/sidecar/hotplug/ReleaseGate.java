@@ -149,9 +149,9 @@ public final class ReleaseGate {
     });
   }
 
+  /** The UUID of the mediated device the record holds, or null. */
   private static String mdevUuid(Attachment a) {
-    String sysfsdev = a.properties().path("sysfsdev").textValue();
-    return sysfsdev != null && sysfsdev.startsWith(HostMdev.SYSFS_DIR) ? sysfsdev.substring(HostMdev.SYSFS_DIR.length()) : null;
+    return HostMdev.uuidOf(a.properties().path("sysfsdev").textValue());
   }
 
   private static ObjectNode unverified(String why) {

@@ -17,6 +17,7 @@ import io.qmpsidecar.relay.UnfinishedOp;
 import io.qmpsidecar.relay.VmInfo;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
+import io.qmpsidecar.sidecar.hostprep.HostMdev;
 import io.qmpsidecar.sidecar.hotplug.AttachRequest;
 import io.qmpsidecar.sidecar.hotplug.DetachRequest;
 import io.qmpsidecar.sidecar.hotplug.DeviceOptions;
@@ -49,21 +50,28 @@ final class RelayExecutor implements RequestExecutor {
     this.tracked = tracked;
   }
 
-  /** The device id the host chooses for an attach without one: {@code dpu-} and the function's address. */
-  static String chosenId(String bdf) {
-    return "dpu-" + bdf.toLowerCase().replaceAll("[:.]", "-");
+  /**
+   * The device id the host chooses for an attach without one: {@code dpu-} and the function's
+   * address, or the mediated device's UUID.
+   */
+  static String chosenId(DeviceAttachParams p) {
+    return "dpu-" + (p.mdev() != null ? p.mdev() : p.bdf().toLowerCase().replaceAll("[:.]", "-"));
   }
 
   @Override
   public Future<OpAccepted> attach(DeviceAttachParams p) {
-    String deviceId = p.deviceId() != null ? p.deviceId() : chosenId(p.bdf());
+    String deviceId = p.deviceId() != null ? p.deviceId() : chosenId(p);
     AttachRequest request;
     try {
-      request = new AttachRequest(p.vm(), "vfio-pci", FunctionRef.of(Bdf.parse(p.bdf())), "vfio-pci", deviceId, null,
-          DeviceOptions.NONE, p.opId());
+      // An mdev belongs to its parent's driver: nothing is rebound for it.
+      request = p.mdev() != null
+          ? new AttachRequest(p.vm(), "vfio-pci", FunctionRef.mdev(p.mdev()), null, deviceId, null, DeviceOptions.NONE,
+              p.opId())
+          : new AttachRequest(p.vm(), "vfio-pci", FunctionRef.of(Bdf.parse(p.bdf())), "vfio-pci", deviceId, null,
+              DeviceOptions.NONE, p.opId());
     } catch (IllegalArgumentException e) {
-      return Future.failedFuture(new RelayError(ErrorCode.INVALID_PARAMS, e.getMessage(), Map.of("member", "bdf"))
-          .toException());
+      return Future.failedFuture(new RelayError(ErrorCode.INVALID_PARAMS, e.getMessage(),
+          Map.of("member", p.mdev() != null ? "mdev" : "bdf")).toException());
     }
     TrackedOps.Op op = tracked.track(p.opId(), RelayMethods.DEVICE_ATTACH, p.vm(), deviceId);
     return answer(op, operations.submitAttach(DPU, request));
@@ -98,7 +106,7 @@ final class RelayExecutor implements RequestExecutor {
     if (op.params() instanceof DeviceAttachParams p) {
       vm = p.vm();
       deviceId = op.accepted() != null ? op.accepted().deviceId() : p.deviceId() != null ? p.deviceId()
-          : chosenId(p.bdf());
+          : chosenId(p);
     } else {
       DeviceDetachParams p = (DeviceDetachParams) op.params();
       vm = p.vm();
@@ -119,14 +127,24 @@ final class RelayExecutor implements RequestExecutor {
     });
   }
 
+  /** The UUID of the mediated device the record holds, or null. */
+  private static String mdev(Attachment a) {
+    return HostMdev.uuidOf(a.properties().path("sysfsdev").textValue());
+  }
+
   private static OpEnd interrupted(String opId, String message) {
     return OpEnd.failed(new RelayError(ErrorCode.OP_INTERRUPTED, message, Map.of("opId", opId)));
   }
 
-  /** The details of an {@code attached} outcome, as documented. */
+  /** The details of an {@code attached} outcome, as documented: {@code mdev} instead of {@code bdf} for a mediated device. */
   static Map<String, Object> attachedDetails(Attachment a) {
     Map<String, Object> d = new LinkedHashMap<>();
-    d.put("bdf", a.hostBdf());
+    String mdev = mdev(a);
+    if (mdev != null) {
+      d.put("mdev", mdev);
+    } else {
+      d.put("bdf", a.hostBdf());
+    }
     if (a.rootPort() != null) {
       d.put("rootPort", a.rootPort());
     }
@@ -172,7 +190,7 @@ final class RelayExecutor implements RequestExecutor {
     List<DeviceInfo> out = new ArrayList<>();
     for (Attachment a : attachments) {
       if (a.state() != AttachmentState.ATTACHING) {
-        out.add(new DeviceInfo(a.vm(), a.id(), a.hostBdf(), a.driver(), a.state().name().toLowerCase()));
+        out.add(new DeviceInfo(a.vm(), a.id(), a.hostBdf(), a.driver(), a.state().name().toLowerCase(), mdev(a)));
       }
     }
     return out;
