@@ -175,6 +175,9 @@ public final class CoordinatedMigration {
       destinationEnd = destinationMonitor.nextEnd(request.timeout().plus(context.options().destinationTimeout()));
     }
     return driver.start(source.vm(), source.connection(), request)
+        // A cancel that came while the capabilities and parameters were being set sent its
+        // migrate_cancel before QEMU had a migration to cancel: cancel again now that it has one.
+        .compose(v -> cancelRequested ? driver.cancel(source.vm(), source.connection()) : Future.<Void>succeededFuture())
         .compose(v -> end.recover(timeout -> {
           Future<MigrationRecord> cancelled = sourceMonitor.nextEnd(CANCEL_WAIT);
           return driver.cancel(source.vm(), source.connection()).compose(x -> cancelled);

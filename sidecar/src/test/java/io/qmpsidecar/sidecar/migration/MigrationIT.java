@@ -10,6 +10,7 @@ import io.qmpsidecar.qmp.testing.QemuTest;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -83,6 +84,28 @@ class MigrationIT {
     assertThat(RIG.events().states()).endsWith(CoordinationState.MIGRATING, CoordinationState.ROLLING_BACK,
         CoordinationState.ROLLED_BACK);
     assertThat(e.getMessage()).contains("vm1 is running on the source");
+    assertThat(result(q.source.queryStatus()).status()).isEqualTo("running");
+  }
+
+  /**
+   * A cancel that arrives while the sidecar is sending QEMU the migration's capabilities and
+   * parameters, before {@code migrate} itself: its {@code migrate_cancel} reaches QEMU first and
+   * does nothing, so the run must cancel again once {@code migrate} was accepted.
+   */
+  @QemuTest
+  void aCancelWhileMigrateIsBeingSentIsNotLost(QemuBinary binary) {
+    TwoQemus q = start(binary);
+    AtomicReference<CoordinatedMigration> running = new AtomicReference<>();
+    RIG.events().onEntering(CoordinationState.MIGRATING, () -> running.get().cancel());
+    CoordinatedMigration run = RIG.coordinator().start(q.sourceEndpoint(null), q.destinationEndpoint(null),
+        MigrationRequest.to(q.uri).withParameters(SLOW));
+    running.set(run);
+
+    SidecarException e = (SidecarException) failure(run.result());
+
+    assertThat(e.detail("outcome")).isEqualTo("cancelled");
+    assertThat(RIG.events().states()).endsWith(CoordinationState.MIGRATING, CoordinationState.ROLLING_BACK,
+        CoordinationState.ROLLED_BACK);
     assertThat(result(q.source.queryStatus()).status()).isEqualTo("running");
   }
 }

@@ -1,15 +1,29 @@
 package io.qmpsidecar.sidecar.migration;
 
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /** Keeps every event it is sent, in order, for assertions on the sequence the DPU would see. */
 final class RecordingListener implements MigrationListener {
   private final List<MigrationEvent> events = new CopyOnWriteArrayList<>();
+  private final Map<CoordinationState, Runnable> onEntering = new ConcurrentHashMap<>();
 
   @Override
   public void onEvent(MigrationEvent event) {
     events.add(event);
+    if (event instanceof MigrationEvent.Coordination c) {
+      Runnable action = onEntering.remove(c.state());
+      if (action != null) {
+        action.run();
+      }
+    }
+  }
+
+  /** Runs {@code action} once, in the run's own step, when it next enters {@code state}. */
+  void onEntering(CoordinationState state, Runnable action) {
+    onEntering.put(state, action);
   }
 
   List<MigrationEvent> events() {
