@@ -6,6 +6,7 @@ import io.vertx.core.Future;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -26,6 +27,14 @@ public interface QmpConnection {
 
   /** The greeting of the current session (it changes after a reconnect). */
   QmpGreeting greeting();
+
+  /**
+   * The process at the other end of the current session's Unix socket (QEMU), as the kernel
+   * reports it; empty over TCP, without Vert.x's native epoll transport, and while not connected.
+   */
+  default Optional<QmpPeer> peer() {
+    return Optional.empty();
+  }
 
   /** Whether {@code oob} was negotiated on the current session. */
   boolean oobEnabled();

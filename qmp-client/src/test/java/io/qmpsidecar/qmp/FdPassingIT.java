@@ -175,6 +175,20 @@ class FdPassingIT {
     assertThat(result(c.queryStatus()).running()).isTrue();
   }
 
+  /** On the same native transport, the kernel names the process at the socket's other end: QEMU. */
+  @QemuTest
+  void thePeerIsTheQemuProcessAsTheKernelReportsIt(QemuBinary binary) throws IOException {
+    QemuProcess q = qemu(binary);
+    QmpConnection c = connect(vertx, q.qmpAddress());
+    Path proc = Path.of("/proc/" + q.pid());
+
+    QmpPeer expected = new QmpPeer(q.pid(), (Integer) Files.getAttribute(proc, "unix:uid"),
+        (Integer) Files.getAttribute(proc, "unix:gid"));
+
+    assertThat(c.peer()).contains(expected);
+    assertThat(c.observedBy((name, id, nanos, failure) -> { }).peer()).contains(expected);
+  }
+
   @QemuTest
   void withoutTheNativeTransportNothingIsSentAndTheMessageSaysWhatToAdd(QemuBinary binary) throws IOException {
     Vertx nio = Vertx.vertx();
@@ -186,6 +200,7 @@ class FdPassingIT {
           .hasMessageContaining("netty-transport-native-epoll");
       assertThat(result(c.queryStatus()).running()).isTrue();
       assertThat(fdsOn(q.pid(), file)).isEmpty();
+      assertThat(c.peer()).as("no peer credentials without the native transport").isEmpty();
     } finally {
       for (QmpClient client : clients) {
         result(client.close());

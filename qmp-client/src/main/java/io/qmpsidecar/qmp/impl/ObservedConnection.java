@@ -6,6 +6,7 @@ import io.qmpsidecar.qmp.QmpCommandObserver;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpEventListener;
 import io.qmpsidecar.qmp.QmpGreeting;
+import io.qmpsidecar.qmp.QmpPeer;
 import io.qmpsidecar.qmp.QmpSchema;
 import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.qmp.QmpSubscription;
@@ -14,6 +15,7 @@ import io.qmpsidecar.qmp.UnplugOutcome;
 import io.vertx.core.Future;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /** {@link QmpConnection#observedBy}: the same connection, its commands reported to an observer. */
@@ -39,6 +41,11 @@ final class ObservedConnection implements QmpConnection {
   @Override
   public QmpGreeting greeting() {
     return connection.greeting();
+  }
+
+  @Override
+  public Optional<QmpPeer> peer() {
+    return connection.peer();
   }
 
   @Override

@@ -14,6 +14,7 @@ import io.qmpsidecar.qmp.QmpConnectionException;
 import io.qmpsidecar.qmp.QmpEvent;
 import io.qmpsidecar.qmp.QmpEventListener;
 import io.qmpsidecar.qmp.QmpGreeting;
+import io.qmpsidecar.qmp.QmpPeer;
 import io.qmpsidecar.qmp.QmpProtocolException;
 import io.qmpsidecar.qmp.QmpSchema;
 import io.qmpsidecar.qmp.QmpState;
@@ -35,6 +36,7 @@ import io.vertx.core.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -108,6 +110,12 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
   @Override
   public QmpGreeting greeting() {
     return greeting;
+  }
+
+  @Override
+  public Optional<QmpPeer> peer() {
+    QmpSession s = session;
+    return s == null ? Optional.empty() : s.peer();
   }
 
   @Override

@@ -2,8 +2,10 @@ package io.qmpsidecar.qmp.impl;
 
 import io.netty.channel.Channel;
 import io.netty.channel.unix.DomainSocketChannel;
+import io.netty.channel.unix.PeerCredentials;
 import io.netty.channel.unix.UnixChannel;
 import io.qmpsidecar.qmp.QmpFdPassingException;
+import io.qmpsidecar.qmp.QmpPeer;
 import io.qmpsidecar.qmp.QmpProtocolException;
 import io.qmpsidecar.qmp.impl.codec.QmpLineFramer;
 import io.qmpsidecar.qmp.impl.codec.QmpMessage;
@@ -13,6 +15,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
 import java.io.IOException;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -85,6 +88,25 @@ final class QmpSession {
             + e.getMessage(), e);
       }
     };
+  }
+
+  /**
+   * The peer's credentials from Netty's native domain socket channel ({@code peerCredentials()} of
+   * the epoll channel, found by reflection: the epoll module is the application's choice, not
+   * this library's dependency); empty for any other channel or when the kernel does not answer.
+   */
+  Optional<QmpPeer> peer() {
+    Channel channel = socket instanceof NetSocketInternal internal ? internal.channelHandlerContext().channel() : null;
+    if (!(channel instanceof DomainSocketChannel)) {
+      return Optional.empty();
+    }
+    try {
+      PeerCredentials c = (PeerCredentials) channel.getClass().getMethod("peerCredentials").invoke(channel);
+      int[] gids = c.gids();
+      return Optional.of(new QmpPeer(c.pid(), c.uid(), gids.length > 0 ? gids[0] : -1));
+    } catch (ReflectiveOperationException | ClassCastException e) {
+      return Optional.empty();
+    }
   }
 
   /** Closes the socket; {@code reason} is what the connection's callers are told. */
