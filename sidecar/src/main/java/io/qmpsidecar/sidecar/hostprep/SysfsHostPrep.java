@@ -1,10 +1,12 @@
 package io.qmpsidecar.sidecar.hostprep;
 
+import io.qmpsidecar.qmp.QmpPeer;
 import io.qmpsidecar.sidecar.failure.Failures;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,6 +32,7 @@ public final class SysfsHostPrep {
   private final Vertx vertx;
   private final Path sysfsRoot;
   private final Path devRoot;
+  private final Path procRoot = Path.of("/proc");
   private final SysfsWriter writer;
   private final SysfsReader reader;
   private final Set<String> drivers;
@@ -151,8 +154,16 @@ public final class SysfsHostPrep {
    * @return fails with {@link SidecarException} ({@code HOST_PREREQUISITE}) naming the fix
    */
   public Future<HostMdev> prepareMdev(HostMdev mdev) {
+    return prepareMdev(mdev, Optional.empty());
+  }
+
+  /**
+   * {@link #prepareMdev(HostMdev)}, checking the group's node with the rights of {@code qemu}, the
+   * process that will open it, when known (see {@link #prepare(HostDevice, String, Optional)}).
+   */
+  public Future<HostMdev> prepareMdev(HostMdev mdev, Optional<QmpPeer> qemu) {
     return vertx.executeBlocking(() -> {
-      checkDeviceNode(mdev.iommuGroup(), (problem, fix) -> HostPrepFailure.mdev(mdev.uuid(), problem, fix, null),
+      checkDeviceNode(mdev.iommuGroup(), qemu, (problem, fix) -> HostPrepFailure.mdev(mdev.uuid(), problem, fix, null),
           "check that the mdev's parent driver registered it with VFIO (dmesg) and that vfio is loaded");
       return mdev;
     });
@@ -168,6 +179,18 @@ public final class SysfsHostPrep {
    *     that the function is already bound to a VFIO driver
    */
   public Future<PreparedHost> prepare(HostDevice device, String driver) {
+    return prepare(device, driver, Optional.empty());
+  }
+
+  /**
+   * {@link #prepare(HostDevice, String)}, checking {@code /dev/vfio/N} with the rights of
+   * {@code qemu}, the process that will open it (its uid, its groups from {@code /proc/PID/status}
+   * where this user may read them), not with the sidecar's own: a sidecar that runs unprivileged
+   * beside a QEMU run as root must not refuse a node only root can open. Where QEMU's rights
+   * cannot be told (its supplementary groups unreadable and only they would grant it), nothing is
+   * refused: QEMU's own error names the node. Without {@code qemu}, the sidecar's rights decide.
+   */
+  public Future<PreparedHost> prepare(HostDevice device, String driver, Optional<QmpPeer> qemu) {
     try {
       checkDriver(driver);
     } catch (SidecarException e) {
@@ -200,7 +223,7 @@ public final class SysfsHostPrep {
         bound = driver;
       }
       try {
-        checkDeviceNode(device);
+        checkDeviceNode(device, qemu);
       } catch (SidecarException e) {
         if (!rebind) {
           throw e;
@@ -252,19 +275,33 @@ public final class SysfsHostPrep {
     }
   }
 
-  private void checkDeviceNode(HostDevice device) {
-    checkDeviceNode(device.iommuGroup(), (problem, fix) -> HostPrepFailure.of(device.bdf().value(), problem, fix),
+  private void checkDeviceNode(HostDevice device, Optional<QmpPeer> qemu) {
+    checkDeviceNode(device.iommuGroup(), qemu,
+        (problem, fix) -> HostPrepFailure.of(device.bdf().value(), problem, fix),
         "load vfio-pci (modprobe vfio_pci) and check that the function is bound to it");
   }
 
-  private void checkDeviceNode(int group, BiFunction<String, String, SidecarException> failure, String missingFix) {
+  private void checkDeviceNode(int group, Optional<QmpPeer> qemu, BiFunction<String, String, SidecarException> failure,
+      String missingFix) {
     Path node = groupNode(group);
     if (!Files.exists(node)) {
       throw failure.apply(node + " does not exist", missingFix);
     }
-    if (!Files.isReadable(node) || !Files.isWritable(node)) {
-      throw failure.apply(node + " is not readable and writable",
-          "give QEMU's user access to it (chown or a udev rule for /dev/vfio/*)");
+    String fix = "give QEMU's user access to it (chown or a udev rule for /dev/vfio/*)";
+    if (qemu.isEmpty()) {
+      if (!Files.isReadable(node) || !Files.isWritable(node)) {
+        throw failure.apply(node + " is not readable and writable", fix);
+      }
+      return;
+    }
+    Optional<String> denied;
+    try {
+      denied = NodeAccess.deniedTo(node, qemu.get(), procRoot);
+    } catch (UncheckedIOException e) {
+      throw failure.apply(e.getMessage(), "check that the sidecar may read " + node.getParent());
+    }
+    if (denied.isPresent()) {
+      throw failure.apply(denied.get(), fix);
     }
   }
 

@@ -6,6 +6,7 @@ import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.qmp.QmpCommandException;
 import io.qmpsidecar.qmp.QmpCommands;
 import io.qmpsidecar.qmp.QmpConnection;
+import io.qmpsidecar.qmp.QmpPeer;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventTypes;
 import io.qmpsidecar.sidecar.failure.Failures;
@@ -188,7 +189,7 @@ public final class AttachFlow {
     return store.put(intent(run))
         .compose(v -> {
           run.intended = true;
-          return prepare(run);
+          return prepare(run, conn.peer());
         })
         .compose(v -> {
           return conn.execute(QmpCommands.deviceAdd(run.properties), options.attachTimeout())
@@ -208,23 +209,28 @@ public final class AttachFlow {
         .recover(e -> undo(conn, run, e));
   }
 
-  /** Host prep: binds the function or checks the mdev's group node, and publishes what it found. */
-  private Future<Void> prepare(Run run) {
+  /**
+   * Host prep: binds the function or checks the mdev's group node, with the rights of the QEMU at
+   * the other end of the monitor's socket when the kernel names it, and publishes what it found.
+   */
+  private Future<Void> prepare(Run run, Optional<QmpPeer> qemu) {
+    String checkedFor = qemu.map(p -> "QEMU (pid " + p.pid() + ")").orElse("the sidecar");
     if (run.mdev != null) {
-      return hostPrep.prepareMdev(run.mdev).map(mdev -> {
+      return hostPrep.prepareMdev(run.mdev, qemu).map(mdev -> {
         publish(run, EventTypes.ATTACH_HOST_PREPARED, data(run).put("rebound", false)
-            .put("iommuGroup", mdev.iommuGroup()).put("mdevType", mdev.type()).put("mdevParent", mdev.parent()));
+            .put("iommuGroup", mdev.iommuGroup()).put("mdevType", mdev.type()).put("mdevParent", mdev.parent())
+            .put("nodeCheckedFor", checkedFor));
         return null;
       });
     }
     if (run.host == null) {
       return Future.succeededFuture();
     }
-    return hostPrep.prepare(run.host, run.request.hostDriver()).map(prepared -> {
+    return hostPrep.prepare(run.host, run.request.hostDriver(), qemu).map(prepared -> {
       run.prepared = prepared;
       publish(run, EventTypes.ATTACH_HOST_PREPARED, data(run)
           .put("hostDriver", prepared.boundDriver()).put("rebound", prepared.rebound())
-          .put("iommuGroup", prepared.device().iommuGroup()));
+          .put("iommuGroup", prepared.device().iommuGroup()).put("nodeCheckedFor", checkedFor));
       return null;
     });
   }
