@@ -99,6 +99,7 @@ public final class ConfigLoader {
     k.put("host.devRoot", "/dev");
     k.put("host.vfioDrivers", "");
     k.put("host.prepHelper", null);
+    k.put("host.iommufd", "auto");
     k.put("migration.destinations", "");
     k.put("hotplug.allowedPfs", "");
     k.put("hotplug.vendorDevices", "");
@@ -385,6 +386,11 @@ public final class ConfigLoader {
       problems.add("api.tcp: " + tcp + " is not a loopback address and api.tls is not set: bearer tokens would"
           + " cross the network in clear; set api.tls.cert and api.tls.key, or listen on 127.0.0.1");
     }
+    String iommufd = text(tree, "host.iommufd");
+    if (!"auto".equals(iommufd) && !"off".equals(iommufd)) {
+      problems.add("host.iommufd: '" + iommufd + "' must be auto (IOMMUFD where the host, the monitor and QEMU"
+          + " allow it) or off (always the group path)");
+    }
     String format = text(tree, "log.format");
     if (!Set.of("auto", "human", "json").contains(format)) {
       problems.add("log.format: '" + format + "' must be auto, human or json");
@@ -414,7 +420,7 @@ public final class ConfigLoader {
             valueSets(tree, vfioDrivers, problems)),
         path(text(tree, "proxy.dir")),
         new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot")),
-            vfioDrivers, path(text(tree, "host.prepHelper"))),
+            vfioDrivers, path(text(tree, "host.prepHelper")), !"off".equals(text(tree, "host.iommufd"))),
         relay, timeouts, new SidecarConfig.Log(format, auditFile), proxy(tree, problems), new SidecarConfig.Events(number(tree, "events.replay", 1, MAX_REPLAY, problems)),
         new SidecarConfig.Automation(number(tree, "automation.maxPerSecond", 1, MAX_ACTIONS_PER_SECOND, problems),
             HooksBinding.bind(tree.path("hooks"), problems)),

@@ -117,7 +117,13 @@ public record SidecarConfig(
    *
    * @param prepHelper the privileged host-prep helper's socket, or null to write sysfs directly
    */
-  public record Host(Path sysfsRoot, Path devRoot, List<String> vfioDrivers, Path prepHelper) {
+  /**
+   * The host's functions.
+   *
+   * @param iommufd whether functions go to QEMU through IOMMUFD where the host, the monitor and
+   *     QEMU allow it ({@code host.iommufd: auto}), or always through their group ({@code off})
+   */
+  public record Host(Path sysfsRoot, Path devRoot, List<String> vfioDrivers, Path prepHelper, boolean iommufd) {
     public Host {
       vfioDrivers = List.copyOf(vfioDrivers);
     }

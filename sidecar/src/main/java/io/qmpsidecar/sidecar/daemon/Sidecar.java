@@ -149,7 +149,7 @@ public final class Sidecar {
       SysfsWriter sysfs = config.host().prepHelper() == null ? SysfsWriter.DIRECT
           : new HelperSysfsWriter(config.host().prepHelper(), config.host().sysfsRoot(), HOST_PREP_HELPER_TIMEOUT);
       SysfsHostPrep hostPrep = new SysfsHostPrep(vertx, config.host().sysfsRoot(), config.host().devRoot(),
-          sysfs, Set.copyOf(config.host().vfioDrivers()));
+          sysfs, Set.copyOf(config.host().vfioDrivers()), config.host().iommufd());
       Hooks hooks = Hooks.create(vertx, config.automation().hooks(), events, metrics, config.api().socket());
       undo.add(0, () -> hooks.close());
       Operations operations = new Operations(vertx, vms, gate, store, events, hostPrep, hotplug, metrics,

@@ -1,6 +1,5 @@
 package io.qmpsidecar.sidecar.hostprep;
 
-import io.qmpsidecar.qmp.QmpPeer;
 import io.qmpsidecar.sidecar.failure.Failures;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.Future;
@@ -36,6 +35,7 @@ public final class SysfsHostPrep {
   private final SysfsWriter writer;
   private final SysfsReader reader;
   private final Set<String> drivers;
+  private final boolean iommufd;
 
   /** The VFIO driver every host has. */
   public static final String VFIO_PCI = "vfio-pci";
@@ -54,6 +54,16 @@ public final class SysfsHostPrep {
    *     {@value #VFIO_PCI} (e.g. {@code mlx5_vfio_pci}); no other driver name is ever written
    */
   public SysfsHostPrep(Vertx vertx, Path sysfsRoot, Path devRoot, SysfsWriter writer, Set<String> variantDrivers) {
+    this(vertx, sysfsRoot, devRoot, writer, variantDrivers, true);
+  }
+
+  /**
+   * @param iommufd whether functions may be passed to QEMU through IOMMUFD where the kernel offers
+   *     it ({@code host.iommufd: auto}); false: always the group path ({@code off})
+   */
+  public SysfsHostPrep(Vertx vertx, Path sysfsRoot, Path devRoot, SysfsWriter writer, Set<String> variantDrivers,
+      boolean iommufd) {
+    this.iommufd = iommufd;
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.sysfsRoot = Objects.requireNonNull(sysfsRoot, "sysfsRoot");
     this.devRoot = Objects.requireNonNull(devRoot, "devRoot");
@@ -117,6 +127,66 @@ public final class SysfsHostPrep {
   }
 
   /**
+   * Why this host cannot pass functions to QEMU through IOMMUFD, or empty when it can: the kernel
+   * has {@code /dev/iommu} and VFIO cdevs ({@code /sys/class/vfio-dev}), the sidecar may open
+   * {@code /dev/iommu} (it opens the nodes and passes them to QEMU), and {@code host.iommufd} is
+   * not {@code off}. Read without changing anything.
+   */
+  public Future<Optional<String>> iommufdUnavailable() {
+    return vertx.executeBlocking(() -> {
+      Path iommu = devRoot.resolve("iommu");
+      if (!iommufd) {
+        return Optional.of("host.iommufd is off");
+      }
+      if (!Files.exists(iommu)) {
+        return Optional.of("the kernel has no " + iommu + " (CONFIG_IOMMUFD)");
+      }
+      if (!Files.isDirectory(sysfsRoot.resolve("class/vfio-dev"))) {
+        return Optional.of("the kernel has no VFIO cdevs (no " + sysfsRoot.resolve("class/vfio-dev")
+            + ": CONFIG_VFIO_DEVICE_CDEV)");
+      }
+      if (!Files.isReadable(iommu) || !Files.isWritable(iommu)) {
+        return Optional.of("the sidecar may not open " + iommu + " (give its user access to it and to "
+            + devRoot.resolve("vfio/devices") + ", e.g. with a udev rule)");
+      }
+      return Optional.empty();
+    });
+  }
+
+  /** The node QEMU's iommufd object is given: {@code /dev/iommu}. */
+  public Path iommuNode() {
+    return devRoot.resolve("iommu");
+  }
+
+  /**
+   * The VFIO cdev of a function bound to a VFIO driver, or of an mdev: {@code /dev/vfio/devices/vfioN}
+   * as its {@code vfio-dev} directory names it.
+   *
+   * @param bdf the PCI function, or null for an mdev
+   * @param mdevUuid the mdev, when {@code bdf} is null
+   * @return fails with {@link SidecarException} ({@code HOST_PREREQUISITE}) when it has none, or
+   *     the sidecar may not open it
+   */
+  public Future<Path> cdev(Bdf bdf, String mdevUuid) {
+    return vertx.executeBlocking(() -> {
+      String name = bdf != null ? bdf.value() : mdevUuid;
+      List<String> cdevs = reader.cdevs(bdf != null ? reader.deviceDir(bdf) : reader.mdevDir(mdevUuid));
+      BiFunction<String, String, SidecarException> failure = bdf != null ? (problem, fix) -> HostPrepFailure.of(name,
+          problem, fix) : (problem, fix) -> HostPrepFailure.mdev(name, problem, fix, null);
+      if (cdevs.isEmpty()) {
+        throw failure.apply("has no VFIO cdev (no vfio-dev/vfioN in sysfs) although the kernel has IOMMUFD",
+            "check that it is bound to a VFIO driver (dmesg), or set host.iommufd: off");
+      }
+      Path node = devRoot.resolve("vfio/devices").resolve(cdevs.get(0));
+      if (!Files.isReadable(node) || !Files.isWritable(node)) {
+        throw failure.apply("the sidecar may not open " + node + " to pass it to QEMU", "give the sidecar's user"
+            + " access to " + devRoot.resolve("vfio/devices") + " (a udev rule), or set host.iommufd: off");
+      }
+      return node;
+    });
+  }
+
+  /**
    * The device nodes through which QEMU holds a VFIO function or mdev: its group's
    * {@code /dev/vfio/N} and, where the kernel has VFIO cdevs, its {@code /dev/vfio/devices/vfioN}.
    * Read from sysfs without changing anything.
@@ -154,16 +224,16 @@ public final class SysfsHostPrep {
    * @return fails with {@link SidecarException} ({@code HOST_PREREQUISITE}) naming the fix
    */
   public Future<HostMdev> prepareMdev(HostMdev mdev) {
-    return prepareMdev(mdev, Optional.empty());
+    return prepareMdev(mdev, NodeCheck.SIDECAR);
   }
 
   /**
-   * {@link #prepareMdev(HostMdev)}, checking the group's node with the rights of {@code qemu}, the
-   * process that will open it, when known (see {@link #prepare(HostDevice, String, Optional)}).
+   * {@link #prepareMdev(HostMdev)}, checking the group's node as {@code check} says (see
+   * {@link #prepare(HostDevice, String, NodeCheck)}).
    */
-  public Future<HostMdev> prepareMdev(HostMdev mdev, Optional<QmpPeer> qemu) {
+  public Future<HostMdev> prepareMdev(HostMdev mdev, NodeCheck check) {
     return vertx.executeBlocking(() -> {
-      checkDeviceNode(mdev.iommuGroup(), qemu, (problem, fix) -> HostPrepFailure.mdev(mdev.uuid(), problem, fix, null),
+      checkDeviceNode(mdev.iommuGroup(), check, (problem, fix) -> HostPrepFailure.mdev(mdev.uuid(), problem, fix, null),
           "check that the mdev's parent driver registered it with VFIO (dmesg) and that vfio is loaded");
       return mdev;
     });
@@ -179,18 +249,19 @@ public final class SysfsHostPrep {
    *     that the function is already bound to a VFIO driver
    */
   public Future<PreparedHost> prepare(HostDevice device, String driver) {
-    return prepare(device, driver, Optional.empty());
+    return prepare(device, driver, NodeCheck.SIDECAR);
   }
 
   /**
-   * {@link #prepare(HostDevice, String)}, checking {@code /dev/vfio/N} with the rights of
-   * {@code qemu}, the process that will open it (its uid, its groups from {@code /proc/PID/status}
-   * where this user may read them), not with the sidecar's own: a sidecar that runs unprivileged
-   * beside a QEMU run as root must not refuse a node only root can open. Where QEMU's rights
-   * cannot be told (its supplementary groups unreadable and only they would grant it), nothing is
-   * refused: QEMU's own error names the node. Without {@code qemu}, the sidecar's rights decide.
+   * {@link #prepare(HostDevice, String)}, checking {@code /dev/vfio/N} as {@code check} says: with
+   * the rights of the QEMU that will open it (its ids and groups from {@code /proc/PID/status}
+   * where this user may read them), so that a sidecar that runs unprivileged beside a QEMU run as
+   * root does not refuse a node only root can open, and where QEMU's rights cannot be told (its
+   * supplementary groups unreadable and only they would grant it) nothing is refused: QEMU's own
+   * error names the node; with the sidecar's own rights; or not at all (IOMMUFD: QEMU opens no
+   * group node).
    */
-  public Future<PreparedHost> prepare(HostDevice device, String driver, Optional<QmpPeer> qemu) {
+  public Future<PreparedHost> prepare(HostDevice device, String driver, NodeCheck check) {
     try {
       checkDriver(driver);
     } catch (SidecarException e) {
@@ -223,7 +294,7 @@ public final class SysfsHostPrep {
         bound = driver;
       }
       try {
-        checkDeviceNode(device, qemu);
+        checkDeviceNode(device, check);
       } catch (SidecarException e) {
         if (!rebind) {
           throw e;
@@ -275,20 +346,23 @@ public final class SysfsHostPrep {
     }
   }
 
-  private void checkDeviceNode(HostDevice device, Optional<QmpPeer> qemu) {
-    checkDeviceNode(device.iommuGroup(), qemu,
+  private void checkDeviceNode(HostDevice device, NodeCheck check) {
+    checkDeviceNode(device.iommuGroup(), check,
         (problem, fix) -> HostPrepFailure.of(device.bdf().value(), problem, fix),
         "load vfio-pci (modprobe vfio_pci) and check that the function is bound to it");
   }
 
-  private void checkDeviceNode(int group, Optional<QmpPeer> qemu, BiFunction<String, String, SidecarException> failure,
+  private void checkDeviceNode(int group, NodeCheck check, BiFunction<String, String, SidecarException> failure,
       String missingFix) {
     Path node = groupNode(group);
     if (!Files.exists(node)) {
       throw failure.apply(node + " does not exist", missingFix);
     }
     String fix = "give QEMU's user access to it (chown or a udev rule for /dev/vfio/*)";
-    if (qemu.isEmpty()) {
+    if (check.kind() == NodeCheck.Kind.NONE) {
+      return;
+    }
+    if (check.kind() == NodeCheck.Kind.SIDECAR) {
       if (!Files.isReadable(node) || !Files.isWritable(node)) {
         throw failure.apply(node + " is not readable and writable", fix);
       }
@@ -296,7 +370,7 @@ public final class SysfsHostPrep {
     }
     Optional<String> denied;
     try {
-      denied = NodeAccess.deniedTo(node, qemu.get(), procRoot);
+      denied = NodeAccess.deniedTo(node, check.qemu(), procRoot);
     } catch (UncheckedIOException e) {
       throw failure.apply(e.getMessage(), "check that the sidecar may read " + node.getParent());
     }

@@ -6,7 +6,6 @@ import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.qmp.QmpCommandException;
 import io.qmpsidecar.qmp.QmpCommands;
 import io.qmpsidecar.qmp.QmpConnection;
-import io.qmpsidecar.qmp.QmpPeer;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventTypes;
 import io.qmpsidecar.sidecar.failure.Failures;
@@ -15,6 +14,7 @@ import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hostprep.HostDevice;
 import io.qmpsidecar.sidecar.hostprep.HostMdev;
+import io.qmpsidecar.sidecar.hostprep.NodeCheck;
 import io.qmpsidecar.sidecar.hostprep.PreparedHost;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.state.Attachment;
@@ -42,6 +42,7 @@ public final class AttachFlow {
   private final SlotPlacement placement;
   private final DeviceVerifier verifier;
   private final Rollback rollback;
+  private final IommufdPassing iommufd;
 
   public AttachFlow(Vertx vertx, EventStream events, StateStore store, SysfsHostPrep hostPrep, HotplugOptions options) {
     this.events = events;
@@ -51,6 +52,7 @@ public final class AttachFlow {
     this.placement = new SlotPlacement(options.queryTimeout());
     this.verifier = new DeviceVerifier(vertx, options.queryTimeout());
     this.rollback = new Rollback(hostPrep, options);
+    this.iommufd = new IommufdPassing(vertx, hostPrep, options.queryTimeout());
   }
 
   /** State carried from step to step. */
@@ -65,6 +67,10 @@ public final class AttachFlow {
     String rootPort;
     ObjectNode properties;
     PreparedHost prepared;
+    /** Whether the function goes to QEMU through IOMMUFD; when not, why (null for an emulated device). */
+    boolean viaIommufd;
+    String groupPathReason;
+    boolean fdPassed;
     boolean intended;
     boolean added;
 
@@ -99,6 +105,7 @@ public final class AttachFlow {
         .compose(m -> m.isActive()
             ? Future.failedFuture(HotplugFailures.migrating(request.vm(), m.status()))
             : resolve(conn, run))
+        .compose(v -> backend(conn, run))
         .compose(v -> {
           run.id = request.id() != null ? request.id() : defaultId(run);
           return store.list(request.vm());
@@ -126,6 +133,18 @@ public final class AttachFlow {
     Future<Bdf> bdf = f.bdf() != null ? Future.succeededFuture(f.bdf()) : hostPrep.resolveVf(f.pf(), f.vfIndex());
     return bdf.compose(hostPrep::inspect).map(host -> {
       run.host = host;
+      return null;
+    });
+  }
+
+  /** How a VFIO function reaches QEMU: through IOMMUFD where the host, the monitor and QEMU allow it, else its group. */
+  private Future<Void> backend(QmpConnection conn, Run run) {
+    if (run.host == null && run.mdev == null) {
+      return Future.succeededFuture();
+    }
+    return iommufd.unavailable(conn).map(reason -> {
+      run.viaIommufd = reason.isEmpty();
+      run.groupPathReason = reason.orElse(null);
       return null;
     });
   }
@@ -189,8 +208,11 @@ public final class AttachFlow {
     return store.put(intent(run))
         .compose(v -> {
           run.intended = true;
-          return prepare(run, conn.peer());
+          return prepare(run, run.viaIommufd ? NodeCheck.NONE : NodeCheck.of(conn.peer()));
         })
+        .compose(v -> !run.viaIommufd ? Future.<Void>succeededFuture()
+            : iommufd.pass(conn, run.request.vm(), run.id, run.host == null ? null : run.host.bdf(),
+                run.mdev == null ? null : run.mdev.uuid()).onSuccess(x -> run.fdPassed = true))
         .compose(v -> {
           return conn.execute(QmpCommands.deviceAdd(run.properties), options.attachTimeout())
               .recover(e -> Future.failedFuture(e instanceof QmpCommandException q
@@ -213,29 +235,34 @@ public final class AttachFlow {
    * Host prep: binds the function or checks the mdev's group node, with the rights of the QEMU at
    * the other end of the monitor's socket when the kernel names it, and publishes what it found.
    */
-  private Future<Void> prepare(Run run, Optional<QmpPeer> qemu) {
-    String checkedFor = qemu.map(p -> "QEMU (pid " + p.pid() + ")").orElse("the sidecar");
+  private Future<Void> prepare(Run run, NodeCheck check) {
+    String checkedFor = check.describe();
     if (run.mdev != null) {
-      return hostPrep.prepareMdev(run.mdev, qemu).map(mdev -> {
-        publish(run, EventTypes.ATTACH_HOST_PREPARED, data(run).put("rebound", false)
+      return hostPrep.prepareMdev(run.mdev, check).map(mdev -> {
+        publish(run, EventTypes.ATTACH_HOST_PREPARED, vfio(run, data(run).put("rebound", false)
             .put("iommuGroup", mdev.iommuGroup()).put("mdevType", mdev.type()).put("mdevParent", mdev.parent())
-            .put("nodeCheckedFor", checkedFor));
+            .put("nodeCheckedFor", checkedFor)));
         return null;
       });
     }
     if (run.host == null) {
       return Future.succeededFuture();
     }
-    return hostPrep.prepare(run.host, run.request.hostDriver(), qemu).map(prepared -> {
+    return hostPrep.prepare(run.host, run.request.hostDriver(), check).map(prepared -> {
       run.prepared = prepared;
-      publish(run, EventTypes.ATTACH_HOST_PREPARED, data(run)
+      publish(run, EventTypes.ATTACH_HOST_PREPARED, vfio(run, data(run)
           .put("hostDriver", prepared.boundDriver()).put("rebound", prepared.rebound())
-          .put("iommuGroup", prepared.device().iommuGroup()).put("nodeCheckedFor", checkedFor));
+          .put("iommuGroup", prepared.device().iommuGroup()).put("nodeCheckedFor", checkedFor)));
       return null;
     });
   }
 
   private Future<Attachment> undo(QmpConnection conn, Run run, Throwable cause) {
+    Future<Void> unpassed = run.fdPassed && !run.added ? iommufd.forget(conn, run.id) : Future.succeededFuture();
+    return unpassed.compose(v -> undoHostAndIntent(conn, run, cause));
+  }
+
+  private Future<Attachment> undoHostAndIntent(QmpConnection conn, Run run, Throwable cause) {
     if (!run.added && (run.prepared == null || !run.prepared.rebound())) {
       return forgetIntent(run, new ArrayList<>()).compose(steps -> Future.failedFuture(
           cause instanceof SidecarException se ? se.withRollback(steps) : cause));
@@ -284,6 +311,9 @@ public final class AttachFlow {
     if (run.mdev != null) {
       p.put("sysfsdev", run.mdev.sysfsdev());
     }
+    if (run.viaIommufd) {
+      p.put("iommufd", IommufdPassing.OBJECT).put("fd", IommufdPassing.fdName(run.id));
+    }
     run.request.options().applyTo(p);
     return p;
   }
@@ -296,6 +326,15 @@ public final class AttachFlow {
         prepared == null ? null : prepared.previousDriver().orElse(null),
         verified.guestAddress(), verified.blockedReasons(), AttachmentState.ATTACHED,
         run.request.opId(), run.caller.id());
+  }
+
+  /** {@code vfio}: {@code iommufd} or {@code group}, and for the group path why not IOMMUFD. */
+  private static ObjectNode vfio(Run run, ObjectNode d) {
+    d.put("vfio", run.viaIommufd ? "iommufd" : "group");
+    if (run.groupPathReason != null) {
+      d.put("vfioReason", run.groupPathReason);
+    }
+    return d;
   }
 
   private ObjectNode verifiedData(Run run, Attachment a) {

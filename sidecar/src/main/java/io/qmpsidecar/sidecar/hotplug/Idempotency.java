@@ -52,8 +52,11 @@ final class Idempotency {
     if (a.hostBdf() != null) {
       wanted.put("host", a.hostBdf());
     }
-    if (a.properties().has("sysfsdev")) {
-      wanted.set("sysfsdev", a.properties().get("sysfsdev"));
+    // The sidecar's own means, not the caller's parameters: the path it passed the function by.
+    for (String own : new String[] {"sysfsdev", "iommufd", "fd"}) {
+      if (a.properties().has(own)) {
+        wanted.set(own, a.properties().get(own));
+      }
     }
     request.options().applyTo(wanted);
     return wanted.equals(a.properties());

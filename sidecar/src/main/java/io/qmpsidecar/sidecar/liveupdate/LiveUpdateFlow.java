@@ -31,6 +31,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -203,6 +204,12 @@ public final class LiveUpdateFlow {
     if (vfio && !(run.oldVersion.atLeast(10, 1) && run.newVersion.atLeast(10, 1))) {
       return refused(run, "the VM holds VFIO devices, which cpr-transfer preserves from QEMU 10.1 on; both QEMUs"
           + " must be 10.1 or later (running " + run.oldVersion + ", new " + run.newVersion + ")");
+    }
+    Optional<String> passed = run.records.stream().filter(a -> a.properties().has("fd")).map(Attachment::id).findFirst();
+    if (passed.isPresent()) {
+      return refused(run, "its function " + passed.get() + " was attached through IOMMUFD with descriptors the sidecar"
+          + " passed, which a live update does not hand to the new QEMU yet; detach it first (or attach with"
+          + " host.iommufd: off)");
     }
     QmpConnection c = run.old;
     return c.execute(QmpCommands.qomGet("/machine", "type"), COMMAND)
