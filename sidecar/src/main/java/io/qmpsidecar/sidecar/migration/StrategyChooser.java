@@ -13,8 +13,9 @@ import java.util.regex.Pattern;
  *
  * <ul>
  *   <li>a {@code failover_pair_id} (a standby is configured): {@code failover};
- *   <li>a blocker naming the function, or a VFIO blocker naming no device (QEMU 7.2, which has no
- *       VFIO migration v2, or several VFIO devices not all P2P-capable) for a VFIO function:
+ *   <li>a blocker naming the function, or a VFIO blocker naming no device it can be told by (QEMU
+ *       7.2, which has no VFIO migration v2; several VFIO devices not all P2P-capable; a device
+ *       QEMU 10.0 calls {@code VFIO_FDn} because it was passed by descriptor) for a VFIO function:
  *       {@code unplug-replug}, QEMU's text as the reason;
  *   <li>otherwise {@code vfio-migration}: QEMU migrates the device's state.
  * </ul>
@@ -22,6 +23,8 @@ import java.util.regex.Pattern;
 final class StrategyChooser {
   /** QEMU 8.0+ prefixes a device's own blockers with its name and a colon. */
   private static final Pattern NAMED = Pattern.compile("^\\S+: ");
+  /** QEMU 10.0's name for a device passed by descriptor, which says nothing about which it is. */
+  private static final Pattern BY_DESCRIPTOR = Pattern.compile("^VFIO_FD[0-9]+: ");
 
   private StrategyChooser() {}
 
@@ -30,9 +33,12 @@ final class StrategyChooser {
     return functions.stream().map(f -> f.strategy() == Strategy.AUTO ? choose(f, blockedReasons) : f).toList();
   }
 
-  /** Whether QEMU's blocker concerns VFIO devices without naming one (then it may be any of them). */
+  /**
+   * Whether QEMU's blocker concerns VFIO devices without saying which (then it may be any of
+   * them): it names no device (QEMU 7.2), or a device passed by descriptor ({@code VFIO_FDn}).
+   */
   static boolean namesNoVfioDevice(String reason) {
-    return reason.contains("VFIO") && !NAMED.matcher(reason).find();
+    return reason.contains("VFIO") && (!NAMED.matcher(reason).find() || BY_DESCRIPTOR.matcher(reason).find());
   }
 
   private static MigratingFunction choose(MigratingFunction f, List<String> blockedReasons) {
@@ -48,8 +54,8 @@ final class StrategyChooser {
     Optional<String> generic = f.vfio() ? blockedReasons.stream().filter(StrategyChooser::namesNoVfioDevice).findFirst()
         : Optional.empty();
     if (generic.isPresent()) {
-      return f.choose(Strategy.UNPLUG_REPLUG, "QEMU: " + generic.get() + " (names no device, so it may be "
-          + f.deviceId() + ")");
+      return f.choose(Strategy.UNPLUG_REPLUG, "QEMU: " + generic.get() + " (names no device it can be told by, so"
+          + " it may be " + f.deviceId() + ")");
     }
     return f.choose(Strategy.VFIO_MIGRATION, "QEMU reports no migration blocker for " + f.deviceId()
         + ": its state migrates with QEMU");

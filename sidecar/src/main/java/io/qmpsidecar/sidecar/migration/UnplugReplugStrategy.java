@@ -15,8 +15,9 @@ final class UnplugReplugStrategy implements FunctionStrategy {
   @Override
   public boolean resolves(MigratingFunction function, String reason) {
     // QEMU 7.2 names no device ("VFIO device doesn't support migration"); 10.0 names the host
-    // address, or an mdev's UUID. The driver checks blocked-reasons again after the detach, so a
-    // VFIO device that is not unplugged still blocks the migration.
+    // address, an mdev's UUID, or VFIO_FDn for a device passed by descriptor. The driver checks
+    // blocked-reasons again after the detach, so a VFIO device that is not unplugged still blocks
+    // the migration.
     return function.namedIn(reason) || function.vfio() && StrategyChooser.namesNoVfioDevice(reason);
   }
 

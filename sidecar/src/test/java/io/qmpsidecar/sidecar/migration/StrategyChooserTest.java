@@ -40,7 +40,7 @@ class StrategyChooserTest {
     String blocker = "VFIO device doesn't support migration";
 
     assertThat(choices(List.of(VF, NIC), blocker)).containsExactly(
-        "unplug-replug | QEMU: " + blocker + " (names no device, so it may be dpu-vf1)",
+        "unplug-replug | QEMU: " + blocker + " (names no device it can be told by, so it may be dpu-vf1)",
         "vfio-migration | QEMU reports no migration blocker for nic1: its state migrates with QEMU");
   }
 
@@ -65,6 +65,29 @@ class StrategyChooserTest {
   void aBlockerOfAnotherDeviceDoesNotChooseForThisOne() {
     assertThat(choices(List.of(VF), "Migration is disabled when using feature 'peer mode' in device 'ivshmem'"))
         .containsExactly("vfio-migration | QEMU reports no migration blocker for dpu-vf1: its state migrates with QEMU");
+  }
+
+  @Test
+  void aNameIsMatchedWholeNotAsAPrefix() {
+    MigratingFunction vf10 = auto(new DeviceSpec("dpu-vf10", "vfio-pci", Map.of("host", "0000:03:10.1", "bus", "rp2")),
+        true);
+    MigratingFunction vf1 = auto(new DeviceSpec("dpu-vf1", "vfio-pci", Map.of("host", "0000:03:10.0", "bus", "rp1")),
+        true);
+    String blocker = "Migration is disabled for dpu-vf10 (0000:03:10.1)";
+
+    assertThat(choices(List.of(vf1, vf10), blocker)).containsExactly(
+        "vfio-migration | QEMU reports no migration blocker for dpu-vf1: its state migrates with QEMU",
+        "unplug-replug | QEMU: " + blocker);
+  }
+
+  /** QEMU 10.0 names a device passed by descriptor VFIO_FDn, which no function of the request is. */
+  @Test
+  void aVfioBlockerOfADevicePassedByDescriptorMayBeAnyVfioFunction() {
+    String blocker = "VFIO_FD13: VFIO migration is not supported in kernel";
+
+    assertThat(choices(List.of(VF, NIC), blocker)).containsExactly(
+        "unplug-replug | QEMU: " + blocker + " (names no device it can be told by, so it may be dpu-vf1)",
+        "vfio-migration | QEMU reports no migration blocker for nic1: its state migrates with QEMU");
   }
 
   /** Each function's chosen strategy and reason, as {@code strategy | reason}. */
