@@ -371,12 +371,9 @@ public final class ConfigLoader {
     directory(tree, "proxy.dir", false, problems);
     directory(tree, "api.socket", true, problems);
     Path policyFile = path(text(tree, "policy.file"));
+    io.qmpsidecar.policy.Policy compiled = null;
     try {
-      if (policyFile != null) {
-        Policies.load(policyFile);
-      } else {
-        Policies.preset(text(tree, "policy.preset"));
-      }
+      compiled = policyFile != null ? Policies.load(policyFile) : Policies.preset(text(tree, "policy.preset"));
     } catch (PolicyLoadException e) {
       // A file's errors name it, with line and column; a preset's error names the key.
       e.errors().forEach(error -> problems.add(policyFile != null ? "policy.file: " + error
@@ -417,7 +414,7 @@ public final class ConfigLoader {
         new SidecarConfig.Api(path(text(tree, "api.socket")), tcpHost, tcpAddress.port(), tokens, tlsCert, tlsKey,
             metrics.host(), metrics.port()),
         new SidecarConfig.Policy(text(tree, "policy.preset"), path(text(tree, "policy.file")),
-            valueSets(tree, vfioDrivers, problems)),
+            valueSets(tree, vfioDrivers, problems), compiled),
         path(text(tree, "proxy.dir")),
         new SidecarConfig.Host(path(text(tree, "host.sysfsRoot")), path(text(tree, "host.devRoot")),
             vfioDrivers, path(text(tree, "host.prepHelper")), !"off".equals(text(tree, "host.iommufd"))),

@@ -104,8 +104,11 @@ public record SidecarConfig(
    *     configuration: {@code migration.destinations}, {@code hotplug.allowedPfs},
    *     {@code hotplug.vendorDevices}, {@code hotplug.bdfPatterns}, {@code hotplug.mdevTypes} and
    *     {@code hostprep.variantDrivers} (= {@code host.vfioDrivers})
+   * @param compiled the policy as the configuration's validation read it: the daemon enforces
+   *     exactly what was validated, and reads the file once
    */
-  public record Policy(String preset, Path file, Map<String, List<String>> valueSets) {
+  public record Policy(String preset, Path file, Map<String, List<String>> valueSets,
+      io.qmpsidecar.policy.Policy compiled) {
     public Policy {
       valueSets = Map.copyOf(valueSets);
     }

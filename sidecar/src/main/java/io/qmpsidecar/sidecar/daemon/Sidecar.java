@@ -1,6 +1,5 @@
 package io.qmpsidecar.sidecar.daemon;
 
-import io.qmpsidecar.policy.Policies;
 import io.qmpsidecar.policy.Policy;
 import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.policy.ValueSets;
@@ -104,14 +103,14 @@ public final class Sidecar {
   /**
    * Builds and starts the daemon: opens the state store, starts the operations layer, the API and
    * the DPU link, then connects to the VMs (each VM's proxy socket opens once its QEMU is
-   * connected). Waits at most {@code timeout}; on failure, closes what it had started.
+   * connected). Waits at most {@code timeout}; on failure, closes what it had started. The policy
+   * is the one the configuration's validation compiled ({@link SidecarConfig.Policy#compiled()}).
    *
-   * @throws SidecarException {@code INVALID} when the policy is invalid; another kind naming what
-   *     could not start
+   * @throws SidecarException naming what could not start
    */
   public static Sidecar start(SidecarConfig config, Duration timeout) throws Exception {
     long t0 = System.nanoTime();
-    Policy loaded = loadPolicy(config.policy());
+    Policy loaded = config.policy().compiled();
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
         .setEventLoopPoolSize(eventLoops(System.getProperty(EVENT_LOOPS))));
     List<Runnable> undo = new ArrayList<>();
@@ -222,14 +221,6 @@ public final class Sidecar {
         new IllegalStateException("cannot create " + what + " " + dir + "; create it or set " + key, e)));
   }
 
-  private static Policy loadPolicy(SidecarConfig.Policy p) {
-    try {
-      return p.file() != null ? Policies.load(p.file()) : Policies.preset(p.preset());
-    } catch (RuntimeException e) {
-      throw SidecarException.from(e);
-    }
-  }
-
   public Vertx vertx() {
     return vertx;
   }
@@ -251,16 +242,14 @@ public final class Sidecar {
   }
 
   /**
-   * Applies a re-read configuration atomically: its policy is loaded first and, only when that
-   * works, replaces the policy in force, and the VMs it adds are connected; nothing changes when
-   * the policy is invalid. Keys that need a restart are named in the returned list, and so are
-   * VMs it no longer lists: they are served until the next start.
-   *
-   * @throws SidecarException {@code INVALID} when the new policy is invalid (the old one stays in
-   *     force)
+   * Applies a re-read configuration, which the configuration's one validator accepted (an invalid
+   * one, its policy included, never gets here: {@link io.qmpsidecar.sidecar.config.ConfigLoader}
+   * refuses it and the old one stays in force): its compiled policy replaces the one in force and
+   * the VMs it adds are connected. Keys that need a restart are named in the returned list, and so
+   * are VMs it no longer lists: they are served until the next start.
    */
   public List<String> reload(SidecarConfig next) {
-    Policy loaded = loadPolicy(next.policy());
+    Policy loaded = next.policy().compiled();
     List<String> restart = new ArrayList<>();
     SidecarConfig now = config;
     Map<String, Boolean> changed = Map.ofEntries(Map.entry("api", !next.api().equals(now.api())),
