@@ -1,9 +1,8 @@
 package io.qmpsidecar.sidecar.api;
 
 import io.qmpsidecar.policy.Caller;
-import io.qmpsidecar.sidecar.config.TokensFile;
+import io.qmpsidecar.sidecar.config.ApiTokens;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.Map;
 
@@ -24,13 +23,9 @@ final class ApiCallers {
     return new ApiCallers(Map.of());
   }
 
-  /**
-   * Reads the tokens file ({@link TokensFile}).
-   *
-   * @throws IllegalArgumentException naming the file and line of a malformed entry
-   */
-  static ApiCallers load(Path file) {
-    return new ApiCallers(TokensFile.read(file));
+  /** The callers of the tokens the configuration read ({@link ApiTokens}). */
+  static ApiCallers of(ApiTokens tokens) {
+    return new ApiCallers(tokens.byCaller());
   }
 
   /** The caller for an {@code Authorization} header value, or null when it matches no token. */

@@ -127,8 +127,7 @@ public final class ApiServer {
     if (!config.tcpEnabled()) {
       return unix.onSuccess(v -> LOG.info("API listening on unix:{}", socket));
     }
-    return unix.compose(v -> vertx.executeBlocking(() -> ApiCallers.load(config.tokensFile())))
-        .compose(tokens -> vertx.createHttpServer(tcpOptions()).requestHandler(router(tokens, true))
+    return unix.compose(v -> vertx.createHttpServer(tcpOptions()).requestHandler(router(ApiCallers.of(config.tokens()), true))
             .listen(config.tcpPort(), config.tcpHost()))
         .onSuccess(s -> {
           servers.add(s);

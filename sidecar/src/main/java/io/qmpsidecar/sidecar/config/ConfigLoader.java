@@ -349,12 +349,13 @@ public final class ConfigLoader {
     if (tcp != null && tokens == null) {
       problems.add("api.tcp is set but api.tokensFile is not: a TCP API requires bearer tokens");
     }
+    ApiTokens tokensRead = ApiTokens.NONE;
     if (tokens != null) {
       Optional<String> loose = looseTokensFile(tokens);
       loose.ifPresent(problems::add);
       if (loose.isEmpty()) {
         try {
-          TokensFile.read(tokens);
+          tokensRead = new ApiTokens(TokensFile.read(tokens));
         } catch (IllegalArgumentException e) {
           problems.add("api.tokensFile: " + e.getMessage());
         }
@@ -411,7 +412,7 @@ public final class ConfigLoader {
     List<String> vfioDrivers = vfioDrivers(tree, problems);
     return new SidecarConfig(vms, path(text(tree, "vmSocketDir")),
         new SidecarConfig.LibvirtDiscovery(discoverUri, metadata), path(text(tree, "stateDir")),
-        new SidecarConfig.Api(path(text(tree, "api.socket")), tcpHost, tcpAddress.port(), tokens, tlsCert, tlsKey,
+        new SidecarConfig.Api(path(text(tree, "api.socket")), tcpHost, tcpAddress.port(), tokens, tokensRead, tlsCert, tlsKey,
             metrics.host(), metrics.port()),
         new SidecarConfig.Policy(text(tree, "policy.preset"), path(text(tree, "policy.file")),
             valueSets(tree, vfioDrivers, problems), compiled),

@@ -80,9 +80,11 @@ public record SidecarConfig(
   /**
    * The northbound API: a Unix socket (file permissions are the access control) and, only when
    * set, a TCP listener that requires bearer tokens and serves TLS when a certificate is given.
+   *
+   * @param tokens the tokens the configuration's check read from {@code tokensFile} (none without it)
    */
-  public record Api(Path socket, String tcpHost, int tcpPort, Path tokensFile, Path tlsCert, Path tlsKey,
-      String metricsHost, int metricsPort) {
+  public record Api(Path socket, String tcpHost, int tcpPort, Path tokensFile, ApiTokens tokens, Path tlsCert,
+      Path tlsKey, String metricsHost, int metricsPort) {
     public boolean tcpEnabled() {
       return tcpHost != null;
     }

@@ -10,8 +10,8 @@ import java.util.Map;
 
 /**
  * The API's bearer tokens ({@code api.tokensFile}): one {@code NAME:TOKEN} line per caller,
- * {@code #} comments and blank lines ignored, every token at least 16 characters. Read by the
- * configuration's check and by the API at start, so both refuse the same file the same way.
+ * {@code #} comments and blank lines ignored, every token at least 16 characters. Read once, by
+ * the configuration's check; the API uses what it read ({@link ApiTokens}).
  */
 public final class TokensFile {
   /** The shortest token accepted. */
