@@ -15,6 +15,7 @@ import io.qmpsidecar.sidecar.state.Attachment;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,6 +40,30 @@ import java.util.stream.Collectors;
  * why and nothing is waited for.
  */
 public final class ReleaseGate {
+  /** Where QEMU's process is and what it holds open. Blocking: the gate calls it on worker threads. */
+  public interface Processes {
+    /**
+     * The process of the QEMU serving {@code vm}.
+     *
+     * @throws Unknown saying why it cannot be told
+     */
+    long pid(String vm) throws Unknown;
+
+    /**
+     * Of {@code nodes}, those process {@code pid} holds open now.
+     *
+     * @throws java.nio.file.AccessDeniedException when this user may not see its descriptors
+     */
+    List<Path> holding(long pid, List<Path> nodes) throws IOException;
+  }
+
+  /** QEMU's process cannot be told; the message says why. */
+  public static final class Unknown extends Exception {
+    public Unknown(String why) {
+      super(why);
+    }
+  }
+
   static final Duration POLL = Duration.ofMillis(10);
   static final Duration NOTICE = Duration.ofSeconds(1);
   private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
@@ -46,25 +71,59 @@ public final class ReleaseGate {
   private final Vertx vertx;
   private final EventStream events;
   private final SysfsHostPrep hostPrep;
-  private final QemuProcessLookup processes;
-  private final Function<String, Optional<Path>> monitorSocket;
+  private final Processes processes;
   private final Function<String, List<Attachment>> records;
   private final Duration bound;
 
   /**
-   * @param monitorSocket the Unix socket of the VM's QMP monitor, empty when it has none (TCP,
-   *     libvirt): QEMU's process is the one listening on it
+   * @param processes where QEMU's process is found ({@link #onThisHost} on a real host)
    * @param records the VM's records, to keep a group that another attached function shares
    */
-  public ReleaseGate(Vertx vertx, EventStream events, SysfsHostPrep hostPrep, QemuProcessLookup processes,
-      Function<String, Optional<Path>> monitorSocket, Function<String, List<Attachment>> records, Duration bound) {
+  public ReleaseGate(Vertx vertx, EventStream events, SysfsHostPrep hostPrep, Processes processes,
+      Function<String, List<Attachment>> records, Duration bound) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.events = Objects.requireNonNull(events, "events");
     this.hostPrep = Objects.requireNonNull(hostPrep, "hostPrep");
     this.processes = Objects.requireNonNull(processes, "processes");
-    this.monitorSocket = Objects.requireNonNull(monitorSocket, "monitorSocket");
     this.records = Objects.requireNonNull(records, "records");
     this.bound = Objects.requireNonNull(bound, "bound");
+  }
+
+  /**
+   * QEMU's process on this host: the one listening on the VM's monitor socket, its descriptors in
+   * {@code /proc/PID/fd}.
+   *
+   * @param monitorSocket the Unix socket of the VM's QMP monitor, empty when it has none (TCP,
+   *     libvirt)
+   */
+  public static Processes onThisHost(QemuProcessLookup lookup, Function<String, Optional<Path>> monitorSocket) {
+    return new Processes() {
+      @Override
+      public long pid(String vm) throws Unknown {
+        Optional<Path> socket;
+        try {
+          socket = monitorSocket.apply(vm);
+        } catch (SidecarException e) {
+          throw new Unknown("the VM is no longer configured: " + e.getMessage());
+        }
+        if (socket.isEmpty()) {
+          throw new Unknown("QEMU's monitor is not a Unix socket, so its process is unknown");
+        }
+        OptionalLong pid;
+        try {
+          pid = lookup.listener(socket.get());
+        } catch (IOException e) {
+          throw new Unknown("reading /proc failed: " + e.getMessage());
+        }
+        return pid.orElseThrow(() -> new Unknown("no process this user may inspect listens on " + socket.get()
+            + " (run the sidecar as root or as QEMU's user)"));
+      }
+
+      @Override
+      public List<Path> holding(long pid, List<Path> nodes) throws IOException {
+        return lookup.holding(pid, nodes);
+      }
+    };
   }
 
   /**
@@ -80,28 +139,16 @@ public final class ReleaseGate {
     if (bdf == null && mdev == null) {
       return Future.succeededFuture(null);
     }
-    Optional<Path> socket;
-    try {
-      socket = monitorSocket.apply(a.vm());
-    } catch (SidecarException e) {
-      return Future.succeededFuture(unverified("the VM is no longer configured: " + e.getMessage()));
-    }
-    if (socket.isEmpty()) {
-      return Future.succeededFuture(unverified("QEMU's monitor is not a Unix socket, so its process is unknown"));
-    }
     Set<String> others = records.apply(a.vm()).stream().filter(r -> !r.id().equals(a.id()) && r.hostBdf() != null)
         .map(Attachment::hostBdf).collect(Collectors.toSet());
     Future<List<Path>> nodes = hostPrep.vfioNodes(bdf, mdev, member -> others.contains(member.value()));
-    Future<OptionalLong> pid = vertx.executeBlocking(() -> processes.listener(socket.get()));
-    return Future.all(nodes, pid).compose(both -> {
-      if (pid.result().isEmpty()) {
-        return Future.succeededFuture(unverified("no process this user may inspect listens on " + socket.get()
-            + " (run the sidecar as root or as QEMU's user)"));
-      }
-      if (nodes.result().isEmpty()) {
+    return nodes.compose(held -> {
+      if (held.isEmpty()) {
         return Future.succeededFuture(unverified("the function's group is still used by another attached function"));
       }
-      return watch(a, opId, pid.result().getAsLong(), nodes.result());
+      return vertx.executeBlocking(() -> processes.pid(a.vm())).compose(pid -> watch(a, opId, pid, held),
+          e -> Future.succeededFuture(unverified(e instanceof Unknown ? e.getMessage()
+              : "QEMU's process is unknown: " + e.getMessage())));
     }, e -> Future.succeededFuture(unverified("its device nodes are unknown: " + e.getMessage())));
   }
 

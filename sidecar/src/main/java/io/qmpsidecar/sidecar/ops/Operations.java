@@ -117,6 +117,16 @@ public final class Operations {
   public Operations(Vertx vertx, VmRegistry vms, PolicyGate gate, StateStore store, EventStream events,
       SysfsHostPrep hostPrep, HotplugOptions options, SidecarMetrics metrics, int maxQueuedPerVm,
       OperationGuard guard) {
+    this(vertx, vms, gate, store, events, hostPrep, options, metrics, maxQueuedPerVm, guard, null);
+  }
+
+  /**
+   * @param processes where the release of a removed VFIO function is watched
+   *     ({@link ReleaseGate.Processes}); null: this host's, through the VMs' monitor sockets
+   */
+  public Operations(Vertx vertx, VmRegistry vms, PolicyGate gate, StateStore store, EventStream events,
+      SysfsHostPrep hostPrep, HotplugOptions options, SidecarMetrics metrics, int maxQueuedPerVm,
+      OperationGuard guard, ReleaseGate.Processes processes) {
     if (maxQueuedPerVm < 0) {
       throw new IllegalArgumentException("maxQueuedPerVm must be >= 0, got " + maxQueuedPerVm);
     }
@@ -127,8 +137,9 @@ public final class Operations {
     this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.maxQueuedPerVm = maxQueuedPerVm;
     this.guard = Objects.requireNonNull(guard, "guard");
-    ReleaseGate releases = new ReleaseGate(vertx, events, hostPrep, new QemuProcessLookup(Path.of("/proc")),
-        this::monitorSocket, store::recorded, options.releaseWait());
+    ReleaseGate releases = new ReleaseGate(vertx, events, hostPrep, processes != null ? processes
+        : ReleaseGate.onThisHost(new QemuProcessLookup(Path.of("/proc")), this::monitorSocket), store::recorded,
+        options.releaseWait());
     this.pending = new PendingDetaches(vertx, events, store, hostPrep, releases, options);
     this.attachFlow = new AttachFlow(vertx, events, store, hostPrep, options);
     this.detachFlow = new DetachFlow(vertx, events, store, pending, options);

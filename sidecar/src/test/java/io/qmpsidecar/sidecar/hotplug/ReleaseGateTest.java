@@ -68,8 +68,8 @@ class ReleaseGateTest {
 
   private ReleaseGate gate(Optional<Path> socket, Duration bound) {
     return new ReleaseGate(vertx, new EventStream(vertx, Clock.systemUTC(), 16),
-        new SysfsHostPrep(vertx, tree.sys(), tree.dev(), new FakeKernel(tree)), new QemuProcessLookup(Path.of("/proc")),
-        vm -> socket, vm -> records, bound);
+        new SysfsHostPrep(vertx, tree.sys(), tree.dev(), new FakeKernel(tree)),
+        ReleaseGate.onThisHost(new QemuProcessLookup(Path.of("/proc")), vm -> socket), vm -> records, bound);
   }
 
   private static Attachment vf(String id, String bdf) {

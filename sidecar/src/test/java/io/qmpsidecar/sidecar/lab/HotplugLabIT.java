@@ -6,6 +6,7 @@ import static io.qmpsidecar.sidecar.lab.LabSidecar.vfio;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.policy.Caller;
@@ -78,6 +79,14 @@ class HotplugLabIT {
     assertThat(sidecar.realized(VM, "dpu-vf0")).isFalse();
     assertThat(result(sidecar.ops.attachments(Caller.cli(), VM))).isEmpty();
     assertThat(result(sidecar.conn(VM).queryMigrate()).blockedReasons()).isEmpty();
+    // Released means released: device.detached came once L2's QEMU, read in L1's /proc, held no
+    // descriptor of the VF's group node (a group node opens once at a time, so a hold cannot be
+    // staged here; ReleaseIT stages one on real QEMUs on the host).
+    JsonNode release = sidecar.event(EventTypes.DEVICE_DETACHED, "dpu-vf0").data().path("release");
+    assertThat(release.path("verified").asBoolean()).as("%s", release).isTrue();
+    assertThat(release.path("pid").asLong()).isEqualTo(lab.l1().l2Pid(VM));
+    assertThat(release.path("nodes").toString()).contains("/vfio/" + vf.iommuGroup() + "\"");
+    assertThat(lab.l1().fdCount(lab.l1().l2Pid(VM), "/dev/vfio/" + vf.iommuGroup())).isZero();
 
     start = System.nanoTime();
     Attachment again = sidecar.attach(vfio(VM, FunctionRef.vf(pf.bdf(), 0), "dpu-vf0", null));

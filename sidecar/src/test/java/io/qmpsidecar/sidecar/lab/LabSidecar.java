@@ -20,6 +20,7 @@ import io.qmpsidecar.sidecar.hotplug.DetachRequest;
 import io.qmpsidecar.sidecar.hotplug.DetachResult;
 import io.qmpsidecar.sidecar.hotplug.FunctionRef;
 import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
+import io.qmpsidecar.sidecar.hotplug.ReleaseGate;
 import io.qmpsidecar.sidecar.ops.Operations;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.StateStore;
@@ -81,12 +82,42 @@ final class LabSidecar implements AutoCloseable {
       addresses.put(l2, lab.qmp(l2));
     }
     this.rig = new OperationsRig(vertx, addresses, new SysfsHostPrep(vertx, mirror.sys(), mirror.dev(), READ_ONLY),
-        HotplugOptions.defaults(), dir.resolve(StateStore.FILE_NAME), Policies.preset("default"), valueSets, 4);
+        HotplugOptions.defaults(), dir.resolve(StateStore.FILE_NAME), Policies.preset("default"), valueSets, 4)
+        .releasesWatchedBy(inL1(lab.l1(), mirror.dev()));
     this.events = rig.events;
     this.seen = rig.seen;
     this.ops = rig.ops();
     events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED) && resetting.contains(e.vm()), 16,
         e -> vertx.setTimer(RESET_DELAY_MS, t -> conn(e.vm()).systemReset()));
+  }
+
+  /**
+   * Where the release of a removed function is watched: the L2 QEMUs are processes of L1, their
+   * descriptors in L1's {@code /proc/PID/fd}, and the mirror's {@code dev} stands for L1's
+   * {@code /dev}.
+   */
+  private static ReleaseGate.Processes inL1(L1Shell l1, Path mirrorDev) {
+    return new ReleaseGate.Processes() {
+      @Override
+      public long pid(String vm) throws ReleaseGate.Unknown {
+        try {
+          return l1.l2Pid(vm);
+        } catch (AssertionError e) {
+          throw new ReleaseGate.Unknown("L1 has no L2 " + vm + ": " + e.getMessage());
+        }
+      }
+
+      @Override
+      public List<Path> holding(long pid, List<Path> nodes) throws IOException {
+        List<String> held;
+        try {
+          held = l1.fdTargets(pid);
+        } catch (AssertionError e) {
+          throw new IOException("reading L1's /proc/" + pid + "/fd failed: " + e.getMessage(), e);
+        }
+        return nodes.stream().filter(n -> held.contains("/dev/" + mirrorDev.relativize(n))).toList();
+      }
+    };
   }
 
   QmpConnection conn(String l2) {

@@ -73,6 +73,8 @@ class MdevAttachLabIT {
       sidecar.awaitFirmware(VM);
       assertThat(sidecar.realized(VM, "dpu-mtty")).isFalse();
       assertThat(result(sidecar.ops.attachments(CALLER, VM))).isEmpty();
+      assertThat(sidecar.event(EventTypes.DEVICE_DETACHED, "dpu-mtty").data().path("release").path("verified")
+          .asBoolean()).as("released once L2's QEMU held no descriptor of the mdev's group node in L1").isTrue();
     }
   }
 

@@ -15,7 +15,9 @@ import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.SidecarEvent;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
+import io.qmpsidecar.sidecar.hotplug.ReleaseGate;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
+import io.qmpsidecar.sidecar.ops.OperationGuard;
 import io.qmpsidecar.sidecar.ops.Operations;
 import io.qmpsidecar.sidecar.ops.PolicyGate;
 import io.qmpsidecar.sidecar.state.StateStore;
@@ -49,6 +51,7 @@ public final class OperationsRig implements AutoCloseable {
   private final Map<String, QmpConnection> conns = new LinkedHashMap<>();
   private StateStore store;
   private Operations ops;
+  private ReleaseGate.Processes processes;
 
   /** With the {@code default} preset and 4 operations queued per VM at most. */
   public OperationsRig(Vertx vertx, Map<String, QmpAddress> addresses, SysfsHostPrep hostPrep, HotplugOptions options,
@@ -102,9 +105,19 @@ public final class OperationsRig implements AutoCloseable {
     closeOperations();
     store = result(StateStore.open(vertx, stateFile));
     PolicyGate gate = new PolicyGate(new PolicyEngine(policy, valueSets, AuditSink.NONE, Clock.systemUTC()), metrics);
-    ops = new Operations(vertx, vms, gate, store, events, hostPrep, options, metrics, maxQueuedPerVm);
+    ops = new Operations(vertx, vms, gate, store, events, hostPrep, options, metrics, maxQueuedPerVm,
+        OperationGuard.NONE, processes);
     conns.forEach((name, conn) -> result(ops.connected(name, conn)));
     return this;
+  }
+
+  /**
+   * A fresh operations layer that watches the release of removed VFIO functions through
+   * {@code processes} (the lab's: QEMU runs in L1).
+   */
+  public OperationsRig releasesWatchedBy(ReleaseGate.Processes processes) {
+    this.processes = processes;
+    return restart();
   }
 
   public Operations ops() {
