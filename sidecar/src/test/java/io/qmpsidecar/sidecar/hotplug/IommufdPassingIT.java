@@ -19,17 +19,14 @@ import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.hostprep.SysfsTree;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.qmpsidecar.sidecar.testing.OperationsRig;
+import io.qmpsidecar.sidecar.testing.ProcFds;
 import io.qmpsidecar.sidecar.testing.SidecarHarness;
+import io.qmpsidecar.sidecar.testing.TestVertx;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -48,30 +45,22 @@ class IommufdPassingIT {
   private static final String BDF = "0000:03:10.0";
 
   @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
-  private static Vertx nativeVertx;
+  @RegisterExtension static final TestVertx NATIVE = TestVertx.nativeTransport();
 
-  @BeforeAll
-  static void nativeTransport() {
-    nativeVertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
-    assertThat(nativeVertx.isNativeTransportEnabled()).isTrue();
+  /** A VF bound to vfio-pci in group 12 with cdev vfio3, on a kernel with /dev/iommu and VFIO cdevs. */
+  private static SysfsTree hostWithIommufd() throws IOException {
+    SysfsTree tree = new SysfsTree(harness.dir().resolve("host"));
+    tree.device(BDF, "8086", "10ca", 12, "vfio-pci").devNode(12).cdev(BDF, 3);
+    Files.writeString(tree.dev().resolve("iommu"), "");
+    Files.createDirectories(tree.sys().resolve("class/vfio-dev"));
+    return tree;
   }
 
-  @AfterAll
-  static void closeNative() {
-    result(nativeVertx.close());
-  }
-
-  /** The files under {@code under} that process {@code pid} holds open, one entry per descriptor. */
-  private static List<String> held(long pid, Path under) throws IOException {
-    try (Stream<Path> fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-      return fds.map(fd -> {
-        try {
-          return Files.readSymbolicLink(fd).toString();
-        } catch (IOException e) {
-          return "";
-        }
-      }).filter(t -> t.startsWith(under.toString())).toList();
-    }
+  /** The operations layer on {@code q}'s monitor, through {@code vertx} (native transport or not). */
+  private static OperationsRig sidecar(Vertx vertx, QemuProcess q, SysfsTree tree) {
+    return harness.track(new OperationsRig(vertx, Map.of(VM, q.qmpAddress()),
+        new SysfsHostPrep(vertx, tree.sys(), tree.dev(), new FakeKernel(tree)), HotplugFixture.fastOptions(),
+        harness.dir().resolve(StateStore.FILE_NAME), Policies.preset("default"), 4));
   }
 
   private static SidecarEvent last(OperationsRig rig, String type) {
@@ -81,13 +70,8 @@ class IommufdPassingIT {
   @QemuTest
   void theSidecarOpensAndPassesTheNodesAndQemuKeepsOnlyTheIommufdObjects(QemuBinary binary) throws Exception {
     QemuProcess q = harness.qemu(binary, "q", 2);
-    SysfsTree tree = new SysfsTree(harness.dir().resolve("host"));
-    tree.device(BDF, "8086", "10ca", 12, "vfio-pci").devNode(12).cdev(BDF, 3);
-    Files.writeString(tree.dev().resolve("iommu"), "");
-    Files.createDirectories(tree.sys().resolve("class/vfio-dev"));
-    OperationsRig rig = harness.track(new OperationsRig(nativeVertx, Map.of(VM, q.qmpAddress()),
-        new SysfsHostPrep(nativeVertx, tree.sys(), tree.dev(), new FakeKernel(tree)), HotplugFixture.fastOptions(),
-        harness.dir().resolve(StateStore.FILE_NAME), Policies.preset("default"), 4));
+    SysfsTree tree = hostWithIommufd();
+    OperationsRig rig = sidecar(NATIVE.get(), q, tree);
     boolean iommufd = !binary.version().startsWith("7.");
 
     SidecarException first = (SidecarException) failure(rig.ops().attach(Caller.cli(), new AttachRequest(VM,
@@ -98,18 +82,18 @@ class IommufdPassingIT {
 
     assertThat(first.kind()).isEqualTo(SidecarException.Kind.QEMU_ERROR);
     assertThat(second.kind()).isEqualTo(SidecarException.Kind.QEMU_ERROR);
-    assertThat(held(ProcessHandle.current().pid(), tree.dev())).as("the sidecar's own copies, closed").isEmpty();
+    assertThat(ProcFds.held(ProcessHandle.current().pid(), tree.dev())).as("the sidecar's own copies, closed").isEmpty();
     if (!iommufd) {
       assertThat(prepared.text("vfio")).isEqualTo("group");
       assertThat(prepared.text("vfioReason")).isEqualTo("QEMU " + binary.version().split(" ")[0]
           + " has no iommufd backend for vfio-pci");
-      assertThat(held(q.pid(), tree.dev())).isEmpty();
+      assertThat(ProcFds.held(q.pid(), tree.dev())).isEmpty();
       return;
     }
     assertThat(prepared.text("vfio")).isEqualTo("iommufd");
     assertThat(prepared.text("nodeCheckedFor")).isEqualTo("none: the sidecar passes the cdev (IOMMUFD)");
     assertThat(result(rig.conn(VM).qomList("/objects"))).extracting(ObjectProperty::name).contains("qs-iommufd");
-    assertThat(held(q.pid(), tree.dev())).as("one iommufd object for the VM, no cdev")
+    assertThat(ProcFds.held(q.pid(), tree.dev())).as("one iommufd object for the VM, no cdev")
         .containsExactly(tree.dev().resolve("iommu").toString());
     for (SidecarException refused : List.of(first, second)) {
       assertThat(((Map<?, ?>) refused.detail("qemu")).get("desc").toString()).as("QEMU bound the passed cdev to its"
@@ -121,13 +105,8 @@ class IommufdPassingIT {
   @QemuTest
   void withoutTheNativeTransportTheGroupPathIsTakenAndSaysWhy(QemuBinary binary) throws Exception {
     QemuProcess q = harness.qemu(binary, "q", 2);
-    SysfsTree tree = new SysfsTree(harness.dir().resolve("host"));
-    tree.device(BDF, "8086", "10ca", 12, "vfio-pci").devNode(12).cdev(BDF, 3);
-    Files.writeString(tree.dev().resolve("iommu"), "");
-    Files.createDirectories(tree.sys().resolve("class/vfio-dev"));
-    OperationsRig rig = harness.track(new OperationsRig(harness.vertx(), Map.of(VM, q.qmpAddress()),
-        new SysfsHostPrep(harness.vertx(), tree.sys(), tree.dev(), new FakeKernel(tree)), HotplugFixture.fastOptions(),
-        harness.dir().resolve(StateStore.FILE_NAME), Policies.preset("default"), 4));
+    SysfsTree tree = hostWithIommufd();
+    OperationsRig rig = sidecar(harness.vertx(), q, tree);
 
     failure(rig.ops().attach(Caller.cli(), new AttachRequest(VM, "vfio-pci", FunctionRef.of(Bdf.parse(BDF)), null,
         "vf0", null, null, null)));
@@ -136,6 +115,6 @@ class IommufdPassingIT {
     assertThat(prepared.text("vfio")).isEqualTo("group");
     assertThat(prepared.text("vfioReason")).isEqualTo("the monitor is not a Unix socket on the native transport,"
         + " which passing descriptors needs");
-    assertThat(held(q.pid(), tree.dev())).isEmpty();
+    assertThat(ProcFds.held(q.pid(), tree.dev())).isEmpty();
   }
 }

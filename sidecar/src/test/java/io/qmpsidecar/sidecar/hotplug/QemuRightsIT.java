@@ -19,13 +19,10 @@ import io.qmpsidecar.sidecar.hostprep.SysfsTree;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.qmpsidecar.sidecar.testing.OperationsRig;
 import io.qmpsidecar.sidecar.testing.SidecarHarness;
-import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
+import io.qmpsidecar.sidecar.testing.TestVertx;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -43,18 +40,7 @@ class QemuRightsIT {
   private static final int NOBODY = 65534;
 
   @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
-  private static Vertx nativeVertx;
-
-  @BeforeAll
-  static void nativeTransport() {
-    nativeVertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
-    assertThat(nativeVertx.isNativeTransportEnabled()).isTrue();
-  }
-
-  @AfterAll
-  static void closeNative() {
-    result(nativeVertx.close());
-  }
+  @RegisterExtension static final TestVertx NATIVE = TestVertx.nativeTransport();
 
   @QemuTest
   void theGroupNodeIsCheckedWithTheRightsQemuRunsWith(QemuBinary binary) throws Exception {
@@ -65,8 +51,8 @@ class QemuRightsIT {
     tree.device(BDF, "8086", "10ca", 12, "vfio-pci").devNode(12);
     Path node = tree.dev().resolve("vfio/12");
     Files.setAttribute(node, "unix:mode", 0600);
-    OperationsRig rig = harness.track(new OperationsRig(nativeVertx, Map.of(VM, q.qmpAddress()),
-        new SysfsHostPrep(nativeVertx, tree.sys(), tree.dev(), new FakeKernel(tree)), HotplugFixture.fastOptions(),
+    OperationsRig rig = harness.track(new OperationsRig(NATIVE.get(), Map.of(VM, q.qmpAddress()),
+        new SysfsHostPrep(NATIVE.get(), tree.sys(), tree.dev(), new FakeKernel(tree)), HotplugFixture.fastOptions(),
         harness.dir().resolve(StateStore.FILE_NAME), Policies.preset("default"), 4));
     AttachRequest request = new AttachRequest(VM, "vfio-pci", FunctionRef.of(Bdf.parse(BDF)), null, "vf0", null, null,
         null);

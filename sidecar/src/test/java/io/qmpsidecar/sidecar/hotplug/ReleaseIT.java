@@ -19,18 +19,13 @@ import io.qmpsidecar.sidecar.events.EventTypes;
 import io.qmpsidecar.sidecar.events.SidecarEvent;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.AttachmentState;
+import io.qmpsidecar.sidecar.testing.ProcFds;
 import io.qmpsidecar.sidecar.testing.SidecarHarness;
-import java.io.IOException;
-import java.nio.file.Files;
+import io.qmpsidecar.sidecar.testing.TestVertx;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.stream.Stream;
-import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -46,23 +41,12 @@ class ReleaseIT {
   private static final String ID = "vf0";
 
   @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
-  private static Vertx nativeVertx;
+  @RegisterExtension static final TestVertx NATIVE = TestVertx.nativeTransport();
 
   private HotplugFixture f;
   private QmpConnection holder;
   private Path group;
   private Path cdev;
-
-  @BeforeAll
-  static void nativeTransport() {
-    nativeVertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
-    assertThat(nativeVertx.isNativeTransportEnabled()).as("Netty's epoll transport is on the test classpath").isTrue();
-  }
-
-  @AfterAll
-  static void closeNative() {
-    result(nativeVertx.close());
-  }
 
   @AfterEach
   void closeHolder() {
@@ -75,7 +59,7 @@ class ReleaseIT {
   private void setUp(QemuBinary binary, Duration releaseWait) throws Exception {
     Path second = harness.dir().resolve("q-fds.qmp");
     QemuProcess q = harness.qemu(binary, "q", 1, "-qmp", "unix:" + second + ",server=on,wait=off");
-    holder = result(QmpClient.create(nativeVertx, QmpClientOptions.of(QmpAddress.unix(second))).connect());
+    holder = result(QmpClient.create(NATIVE.get(), QmpClientOptions.of(QmpAddress.unix(second))).connect());
     f = new HotplugFixture(harness, HotplugFixture.fastOptions().withReleaseWait(releaseWait));
     f.tree.device(BDF, "8086", "10ca", 12, "vfio-pci").devNode(12).cdev(BDF, 3);
     f.kernel.defaultDriver(BDF, "igbvf");
@@ -88,7 +72,7 @@ class ReleaseIT {
         "igbvf", null, List.of(), AttachmentState.ATTACHED, "op-a", "cli")));
     hold("group", group);
     hold("cdev", cdev);
-    assertThat(heldByQemu(q, f.tree.dev())).containsExactlyInAnyOrder(group.toString(), cdev.toString());
+    assertThat(ProcFds.held(q.pid(), f.tree.dev())).containsExactlyInAnyOrder(group.toString(), cdev.toString());
   }
 
   private void hold(String name, Path node) throws Exception {
@@ -97,17 +81,6 @@ class ReleaseIT {
     }
   }
 
-  private static List<String> heldByQemu(QemuProcess q, Path under) throws Exception {
-    try (Stream<Path> fds = Files.list(Path.of("/proc/" + q.pid() + "/fd"))) {
-      return fds.map(fd -> {
-        try {
-          return Files.readSymbolicLink(fd).toString();
-        } catch (IOException e) {
-          return "";
-        }
-      }).filter(t -> t.startsWith(under.toString())).toList();
-    }
-  }
 
   /** device_del, then system_reset completes the unplug (qtest has no guest to acknowledge it). */
   private void unplug() {

@@ -3,6 +3,7 @@ package io.qmpsidecar.sidecar.testing;
 import static io.qmpsidecar.qmp.testing.Await.result;
 
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -12,11 +13,32 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * {@code @RegisterExtension static final TestVertx VERTX = new TestVertx();}, then {@link #get()}.
  */
 public final class TestVertx implements BeforeAllCallback, AfterAllCallback {
+  private final boolean nativeTransport;
   private Vertx vertx;
+
+  public TestVertx() {
+    this(false);
+  }
+
+  private TestVertx(boolean nativeTransport) {
+    this.nativeTransport = nativeTransport;
+  }
+
+  /**
+   * A Vert.x on Netty's epoll transport, as the daemon's: the kernel names the peer of a Unix
+   * socket, and descriptors can be passed.
+   */
+  public static TestVertx nativeTransport() {
+    return new TestVertx(true);
+  }
 
   @Override
   public void beforeAll(ExtensionContext context) {
-    vertx = Vertx.vertx();
+    vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(nativeTransport));
+    if (nativeTransport && !vertx.isNativeTransportEnabled()) {
+      throw new IllegalStateException("Netty's epoll transport is not on the test classpath: "
+          + vertx.unavailableNativeTransportCause());
+    }
   }
 
   @Override
