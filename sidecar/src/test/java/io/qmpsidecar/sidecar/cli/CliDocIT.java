@@ -1,7 +1,13 @@
 package io.qmpsidecar.sidecar.cli;
 
+import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.qmpsidecar.qmp.PciDevice;
+import io.qmpsidecar.qmp.QmpAddress;
+import io.qmpsidecar.qmp.QmpClient;
+import io.qmpsidecar.qmp.QmpClientOptions;
+import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
@@ -88,6 +94,17 @@ class CliDocIT {
     String api = "--api=unix:" + config.apiSocket();
     Await.until("both VMs are ready and the proxy socket exists", () -> Files.exists(proxy.resolve("vm1.qmp"))
         && run(List.of("vms", "--output", "json", api)).out().split("\"ready\"", -1).length == 3);
+    // The examples show a device listed behind its root port: wait until SeaBIOS numbered the
+    // ports' buses, which can take seconds on a loaded machine (query-pci lists nothing behind an
+    // unnumbered bridge).
+    QmpConnection viaProxy = result(QmpClient.create(harness.vertx(),
+        QmpClientOptions.of(QmpAddress.unix(proxy.resolve("vm1.qmp")))).connect());
+    try {
+      Await.until("SeaBIOS numbered vm1's root ports", () -> result(viaProxy.queryPci()).stream()
+          .filter(PciDevice::isBridge).allMatch(d -> d.secondaryBus() != null && d.secondaryBus() > 0));
+    } finally {
+      result(viaProxy.close());
+    }
     String port = Integer.toString(freePort());
     Map<String, String> inOutput = Map.of("unix:/run/qemu/vm1.qmp", vm1.qmpAddress().toString(),
         "unix:/run/qemu/vm2.qmp", vm2.qmpAddress().toString(), "10.0.0", binary.version(),
