@@ -90,18 +90,26 @@ public final class ReleaseGate {
   }
 
   /**
-   * QEMU's process on this host: the one listening on the VM's monitor socket, its descriptors in
-   * {@code /proc/PID/fd}.
+   * QEMU's process on this host: the peer of the sidecar's own monitor connection when the kernel
+   * told it ({@code SO_PEERCRED}), else the process listening on the VM's monitor socket by its
+   * name in {@code /proc/net/unix}; its descriptors in {@code /proc/PID/fd}. The peer is exact; the
+   * name is the path a socket was bound to, which a live update's rename leaves behind.
    *
    * @param monitorSocket the Unix socket of the VM's QMP monitor, empty when it has none (TCP,
    *     libvirt)
+   * @param connectedPid the pid at the other end of the VM's monitor connection, if known
    */
-  public static Processes onThisHost(QemuProcessLookup lookup, Function<String, Optional<Path>> monitorSocket) {
+  public static Processes onThisHost(QemuProcessLookup lookup, Function<String, Optional<Path>> monitorSocket,
+      Function<String, OptionalLong> connectedPid) {
     return new Processes() {
       @Override
       public long pid(String vm) throws Unknown {
         Optional<Path> socket;
         try {
+          OptionalLong peer = connectedPid.apply(vm);
+          if (peer.isPresent()) {
+            return peer.getAsLong();
+          }
           socket = monitorSocket.apply(vm);
         } catch (SidecarException e) {
           throw new Unknown("the VM is no longer configured: " + e.getMessage());

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.random.RandomGenerator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -24,8 +25,14 @@ final class CprCommandLine {
   private static final ObjectMapper JSON = new ObjectMapper();
   /** {@code unix:PATH} or {@code path=PATH} in an option of a listening socket. */
   private static final Pattern UNIX_PATH = Pattern.compile("(?:^|[,=])(?:unix:|path=)([^,]+)");
-  /** Suffix of a socket's temporary path while both QEMUs run. */
-  static final String MOVED = ".live-update";
+  /**
+   * How the suffix of a socket's temporary path starts while both QEMUs run; six random hex digits
+   * follow, new for each update ({@link #movedSuffix}).
+   */
+  static final String MOVED = ".live-update-";
+  /** The length of a whole suffix. */
+  static final int MOVED_LENGTH = MOVED.length() + 6;
+  private static final Pattern EARLIER_MOVE = Pattern.compile(Pattern.quote(MOVED) + "[0-9a-f]{6}$");
 
   private CprCommandLine() {}
 
@@ -140,10 +147,44 @@ final class CprCommandLine {
     return out.toString();
   }
 
+  /**
+   * {@code argv} with each listening socket's temporary path from an earlier update replaced by
+   * the path it was renamed to: the QEMU an update started keeps the temporary paths on its
+   * command line, while its sockets have had their final names on disk since its switchover.
+   */
+  static List<String> settled(List<String> argv) {
+    List<String> out = new ArrayList<>(argv.size());
+    for (String arg : argv) {
+      if (!arg.contains("server")) {
+        out.add(arg);
+        continue;
+      }
+      Matcher m = UNIX_PATH.matcher(arg);
+      StringBuilder settled = new StringBuilder();
+      while (m.find()) {
+        String path = EARLIER_MOVE.matcher(m.group(1)).replaceFirst("");
+        m.appendReplacement(settled, Matcher.quoteReplacement(m.group().substring(0, m.start(1) - m.start()) + path));
+      }
+      m.appendTail(settled);
+      out.add(settled.toString());
+    }
+    return out;
+  }
+
+  /**
+   * A suffix of its own for one update's temporary paths. The kernel names a Unix socket by the
+   * path it was bound to ({@code /proc/net/unix}), and a rename does not change that: after an
+   * update the new QEMU's sockets keep their temporary names there, so the next update must not
+   * reuse them, or the names would point at the running QEMU instead of the one starting.
+   */
+  static String movedSuffix(RandomGenerator random) {
+    return MOVED + String.format("%06x", random.nextInt(1 << 24));
+  }
+
   /** Each listening socket and the temporary path the new QEMU listens on. */
-  static Map<String, String> moves(List<String> sockets) {
+  static Map<String, String> moves(List<String> sockets, String suffix) {
     Map<String, String> moves = new LinkedHashMap<>();
-    sockets.forEach(s -> moves.put(s, s + MOVED));
+    sockets.forEach(s -> moves.put(s, s + suffix));
     return moves;
   }
 }

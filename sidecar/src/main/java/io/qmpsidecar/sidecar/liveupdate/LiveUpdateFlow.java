@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.qmp.MigrationInfo;
-import io.qmpsidecar.qmp.QmpAddress;
 import io.qmpsidecar.qmp.QmpClient;
 import io.qmpsidecar.qmp.QmpClientOptions;
 import io.qmpsidecar.qmp.QmpCommand;
@@ -15,7 +14,6 @@ import io.qmpsidecar.qmp.VmStatus;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
-import io.qmpsidecar.sidecar.hostprep.QemuProcessLookup;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.vm.VmHandle;
@@ -23,17 +21,15 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -60,17 +56,18 @@ public final class LiveUpdateFlow {
   private final Vertx vertx;
   private final EventStream events;
   private final LiveUpdateOptions options;
-  private final QemuProcessLookup processes;
+  private final QemuHost host;
 
   public LiveUpdateFlow(Vertx vertx, EventStream events, LiveUpdateOptions options) {
-    this(vertx, events, options, new QemuProcessLookup(Path.of("/proc")));
+    this(vertx, events, options, new LocalQemuHost());
   }
 
-  LiveUpdateFlow(Vertx vertx, EventStream events, LiveUpdateOptions options, QemuProcessLookup processes) {
+  /** @param host where the VMs' QEMUs run: this machine, or (the lab's tests) another */
+  public LiveUpdateFlow(Vertx vertx, EventStream events, LiveUpdateOptions options, QemuHost host) {
     this.vertx = vertx;
     this.events = events;
     this.options = options;
-    this.processes = processes;
+    this.host = host;
   }
 
   /** What one run knows, step by step. */
@@ -82,6 +79,7 @@ public final class LiveUpdateFlow {
     final String binary;
     final String opId;
     final long started = System.nanoTime();
+    final String suffix = CprCommandLine.movedSuffix(ThreadLocalRandom.current());
     Path dir;
     Path monitor;
     long oldPid;
@@ -94,7 +92,7 @@ public final class LiveUpdateFlow {
     boolean wasRunning;
     boolean modeSet;
     boolean migrateSent;
-    Process process;
+    QemuHost.Launched process;
     long newPid = -1;
     QmpConnection fresh;
     long switchoverMs;
@@ -115,6 +113,10 @@ public final class LiveUpdateFlow {
 
     Path mainSocket() {
       return dir.resolve("main.sock");
+    }
+
+    Path log() {
+      return dir.resolve("new-qemu.log");
     }
   }
 
@@ -145,11 +147,12 @@ public final class LiveUpdateFlow {
   // ---- preconditions: read only, except QEMU's own check (mode cpr-transfer), undone on refusal
 
   private Future<Void> preconditions(Run run) {
-    if (!(run.handle.address().isUnix())) {
+    Optional<Path> monitor = host.monitorPath(run.handle.address());
+    if (monitor.isEmpty()) {
       return refused(run, "its monitor is " + run.handle.address() + "; live update needs a Unix socket monitor"
           + " (the sidecar finds QEMU's process and command line through it, and the new QEMU takes it over)");
     }
-    run.monitor = run.handle.address().unixPath();
+    run.monitor = monitor.get();
     run.oldVersion = run.old.greeting().version();
     if (!run.oldVersion.atLeast(10, 0)) {
       return refused(run, "QEMU " + run.oldVersion + " has no cpr-transfer migration mode (QEMU 10.0 added it);"
@@ -157,17 +160,24 @@ public final class LiveUpdateFlow {
     }
     run.dir = options.workDir().resolve(run.vm);
     if (run.dir.resolve("main.sock").toString().length() > MAX_SOCKET_PATH
-        || (run.monitor + CprCommandLine.MOVED).length() > MAX_SOCKET_PATH) {
+        || run.monitor.toString().length() + CprCommandLine.MOVED_LENGTH > MAX_SOCKET_PATH) {
       return refused(run, "the sockets of the update (" + run.dir + "/main.sock, " + run.monitor
-          + CprCommandLine.MOVED + ") would be longer than a Unix socket path may be (" + MAX_SOCKET_PATH
+          + run.suffix + ") would be longer than a Unix socket path may be (" + MAX_SOCKET_PATH
           + " bytes); use a shorter stateDir or monitor path");
     }
+    OptionalLong peer = run.old.peer().map(p -> OptionalLong.of(p.pid())).orElse(OptionalLong.empty());
     return blocking(() -> {
-      long pid = processes.listener(run.monitor).orElseThrow(() -> refusal(run, "no process this user may inspect"
-          + " listens on " + run.monitor + "; run the sidecar as root or as the user QEMU runs as"));
+      long pid = (peer.isPresent() ? peer : host.listener(run.monitor)).orElseThrow(() -> refusal(run, "no process"
+          + " this user may inspect listens on " + run.monitor + "; run the sidecar as root or as the user QEMU"
+          + " runs as"));
       run.oldPid = pid;
-      run.argv = processes.commandLine(pid);
-      run.env = processes.environment(pid);
+      try {
+        run.argv = CprCommandLine.settled(host.commandLine(pid));
+        run.env = host.environment(pid);
+      } catch (IOException e) {
+        throw refusal(run, "QEMU (pid " + pid + ", listening on " + run.monitor + ") is a process this user may not"
+            + " inspect (" + e.getMessage() + "); run the sidecar as root or as the user QEMU runs as");
+      }
       String own;
       try {
         own = run.argv.get(CprCommandLine.binaryIndex(run.argv));
@@ -181,8 +191,8 @@ public final class LiveUpdateFlow {
             + options.binaries() + "; the running QEMU's own path " + own + " is always allowed)").vm(run.vm)
             .fix("add it to liveUpdate.binaries in the sidecar's configuration, or update to " + own).build();
       }
-      String binary = run.binary != null ? run.binary : own;
-      run.newVersion = version(run, binary);
+      run.newVersion = version(run, run.binary != null ? List.of(run.binary)
+          : run.argv.subList(0, CprCommandLine.binaryIndex(run.argv) + 1));
       return null;
     }).compose(v -> checks(run));
   }
@@ -194,7 +204,7 @@ public final class LiveUpdateFlow {
       return refused(run, "the monitor socket " + run.monitor + " is not on QEMU " + run.oldPid + "'s command line"
           + " as a listening Unix socket, so the new QEMU could not take it over");
     }
-    run.moves = CprCommandLine.moves(sockets);
+    run.moves = CprCommandLine.moves(sockets, run.suffix);
     if (run.newVersion.compareTo(run.oldVersion) < 0) {
       return refused(run, "the new binary is QEMU " + run.newVersion + ", older than the running " + run.oldVersion
           + "; live update goes to the same or a newer QEMU only");
@@ -269,19 +279,17 @@ public final class LiveUpdateFlow {
         });
   }
 
-  private QmpVersion version(Run run, String binary) throws IOException, InterruptedException {
-    if (!Files.isExecutable(Path.of(binary))) {
-      throw refusal(run, "the new QEMU binary " + binary + " does not exist or is not executable");
+  /** The version {@code binary} (a loader and its options may come first) prints. */
+  private QmpVersion version(Run run, List<String> binary) throws InterruptedException {
+    String out;
+    try {
+      out = host.version(binary, run.env, COMMAND);
+    } catch (IOException e) {
+      throw refusal(run, "the new QEMU binary cannot say its version: " + e.getMessage());
     }
-    Process p = new ProcessBuilder(binary, "--version").redirectErrorStream(true).start();
-    if (!p.waitFor(COMMAND.toSeconds(), TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw refusal(run, binary + " --version did not answer within " + COMMAND.toSeconds() + " s");
-    }
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     Matcher m = VERSION.matcher(out);
-    if (p.exitValue() != 0 || !m.find()) {
-      throw refusal(run, binary + " is not a QEMU binary: --version printed " + out.strip());
+    if (!m.find()) {
+      throw refusal(run, String.join(" ", binary) + " is not a QEMU binary: --version printed " + out.strip());
     }
     return new QmpVersion(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
         "");
@@ -292,34 +300,33 @@ public final class LiveUpdateFlow {
   private Future<Void> handover(Run run) {
     List<String> argv = CprCommandLine.build(run.argv, run.binary, run.machineType, run.moves, run.cprSocket());
     return blocking(() -> {
-      prepareDir(run);
+      List<Path> stale = new ArrayList<>(List.of(run.cprSocket(), run.mainSocket()));
+      run.moves.values().forEach(m -> stale.add(Path.of(m)));
+      host.prepare(run.dir, stale);
       List<String> command = new ArrayList<>(options.launcher());
       command.addAll(argv);
-      ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(run.dir.resolve("new-qemu.log").toFile()));
-      pb.environment().clear();
-      pb.environment().putAll(run.env);
-      run.process = pb.start();
+      run.process = host.launch(command, run.env, run.log());
       LOG.info("VM {}: live update: started the new QEMU (pid {}): {}", run.vm, run.process.pid(), command);
       return null;
     })
         .compose(v -> untilBlocking(run, "the new QEMU opens its cpr channel " + run.cprSocket(),
-            () -> processes.listening(run.cprSocket())))
+            () -> host.listening(run.cprSocket())))
         .compose(v -> {
           run.migrateSent = true;
           return run.old.execute(QmpCommand.raw("migrate", migrateArguments(run.vm)), COMMAND);
         })
         .compose(v -> untilBlocking(run, "the new QEMU opens its monitor",
-            () -> processes.listening(moved(run, run.monitor))))
-        .compose(v -> blocking(() -> processes.listener(moved(run, run.monitor)).orElse(-1)))
-        .compose(pid -> {
-          run.newPid = pid;
-          return QmpClient.create(vertx, QmpClientOptions.of(QmpAddress.unix(moved(run, run.monitor)))
-              .withCommandTimeout(COMMAND)).connect();
-        })
+            () -> host.listening(moved(run, run.monitor))))
+        .compose(v -> blocking(() -> host.dial(moved(run, run.monitor))))
+        .compose(address -> QmpClient.create(vertx, QmpClientOptions.of(address).withCommandTimeout(COMMAND)).connect())
         .compose(fresh -> {
           run.fresh = fresh;
-          return fresh.execute(QmpCommands.queryStatus(), COMMAND);
+          return fresh.peer().<Future<Long>>map(p -> Future.succeededFuture(p.pid()))
+              .orElseGet(() -> blocking(() -> host.listener(moved(run, run.monitor)).orElse(-1)));
+        })
+        .compose(pid -> {
+          run.newPid = pid;
+          return run.fresh.execute(QmpCommands.queryStatus(), COMMAND);
         })
         .compose(status -> status.status().equals("inmigrate") ? recreate(run, 0)
             : Future.failedFuture(new IllegalStateException("the new QEMU is " + status.status()
@@ -387,12 +394,11 @@ public final class LiveUpdateFlow {
         .recover(e -> Future.succeededFuture(-1L))
         .compose(downtime -> run.fresh.close().recover(e -> Future.succeededFuture())
             .compose(v -> run.old.execute(QmpCommand.raw("quit", null), COMMAND).recover(e -> Future.succeededFuture()))
-            .compose(v -> untilBlocking(run, "the old QEMU (pid " + run.oldPid + ") exits", () -> !processes.alive(run.oldPid)))
+            .compose(v -> untilBlocking(run, "the old QEMU (pid " + run.oldPid + ") exits", () -> !host.alive(run.oldPid)))
             // Only now: a QEMU that quits unlinks its sockets' paths, whatever they point to then.
             .compose(v -> blocking(() -> {
               for (Map.Entry<String, String> m : run.moves.entrySet()) {
-                Files.move(Path.of(m.getValue()), Path.of(m.getKey()), StandardCopyOption.REPLACE_EXISTING,
-                    StandardCopyOption.ATOMIC_MOVE);
+                host.move(Path.of(m.getValue()), Path.of(m.getKey()));
               }
               return null;
             }))
@@ -439,10 +445,10 @@ public final class LiveUpdateFlow {
       killNew(run);
       steps.add("killed the new QEMU");
       for (String moved : run.moves.values()) {
-        Files.deleteIfExists(Path.of(moved));
+        host.delete(Path.of(moved));
       }
-      Files.deleteIfExists(run.cprSocket());
-      Files.deleteIfExists(run.mainSocket());
+      host.delete(run.cprSocket());
+      host.delete(run.mainSocket());
       return null;
     }))
         .compose(v -> run.old.execute(QmpCommands.queryMigrate(), COMMAND))
@@ -470,22 +476,19 @@ public final class LiveUpdateFlow {
           return Future.failedFuture(SidecarException.of(Kind.FAILED, "live-update-failed", "VM " + run.vm
               + ": live update failed: " + cause.getMessage() + "; the old QEMU (pid " + run.oldPid + ") is "
               + oldState + (kept ? " as before" : ", NOT as before")).vm(run.vm).cause(cause)
-              .fix(kept ? "nothing changed for the guest; see " + run.dir.resolve("new-qemu.log")
-                  + " for the new QEMU's output, fix the cause and retry"
-                  : "check the old QEMU with query-status and resume it (cont); see " + run.dir.resolve("new-qemu.log"))
+              .fix(kept ? "nothing changed for the guest; see " + run.log() + " for the new QEMU's output, fix the"
+                  + " cause and retry" : "check the old QEMU with query-status and resume it (cont); see " + run.log())
               .detail("oldQemuStatus", oldState).build().withRollback(steps));
         });
   }
 
-  private void killNew(Run run) throws InterruptedException {
-    if (run.process == null) {
-      return;
+  private void killNew(Run run) throws IOException, InterruptedException {
+    if (run.process != null) {
+      run.process.kill();
     }
-    run.process.descendants().forEach(ProcessHandle::destroyForcibly);
-    run.process.destroyForcibly();
-    run.process.waitFor(COMMAND.toSeconds(), TimeUnit.SECONDS);
-    if (run.newPid > 0 && run.newPid != run.process.pid()) {
-      ProcessHandle.of(run.newPid).ifPresent(ProcessHandle::destroyForcibly);
+    // A launcher may hand the QEMU to another parent (a service manager): it is not under it then.
+    if (run.newPid > 0 && (run.process == null || run.newPid != run.process.pid())) {
+      host.kill(run.newPid);
     }
   }
 
@@ -498,15 +501,6 @@ public final class LiveUpdateFlow {
   }
 
   // ---- helpers
-
-  private void prepareDir(Run run) throws IOException {
-    Files.createDirectories(run.dir);
-    Files.deleteIfExists(run.cprSocket());
-    Files.deleteIfExists(run.mainSocket());
-    for (String moved : run.moves.values()) {
-      Files.deleteIfExists(Path.of(moved));
-    }
-  }
 
   private static Path moved(Run run, Path socket) {
     return Path.of(run.moves.get(socket.toString()));
@@ -531,24 +525,38 @@ public final class LiveUpdateFlow {
         done.fail(ar.cause());
       } else if (Boolean.TRUE.equals(ar.result())) {
         done.complete();
-      } else if (run.process != null && !run.process.isAlive() && run.fresh == null) {
-        blocking(() -> logTail(run)).onComplete(log -> done.fail(new IllegalStateException("the new QEMU exited with"
-            + " status " + run.process.exitValue() + " before " + what + ": " + log.result())));
-      } else if (System.nanoTime() > deadline) {
-        done.fail(SidecarException.of(Kind.TIMEOUT, "live-update-timeout", "VM " + run.vm + ": waited "
-            + options.timeout().toSeconds() + " s for " + what).vm(run.vm).build());
+      } else if (run.process != null && run.fresh == null) {
+        blocking(() -> run.process.alive() ? null : run.process.exit() + " before " + what + ": " + logTail(run))
+            .onComplete(ended -> {
+              if (ended.failed()) {
+                done.fail(ended.cause());
+              } else if (ended.result() != null) {
+                done.fail(new IllegalStateException("the new QEMU exited with " + ended.result()));
+              } else {
+                next(run, what, condition, deadline, done);
+              }
+            });
       } else {
-        vertx.setTimer(POLL.toMillis(), t -> poll(run, what, condition, deadline, done));
+        next(run, what, condition, deadline, done);
       }
     });
   }
 
-  private static String logTail(Run run) {
+  private void next(Run run, String what, Supplier<Future<Boolean>> condition, long deadline, Promise<Void> done) {
+    if (System.nanoTime() > deadline) {
+      done.fail(SidecarException.of(Kind.TIMEOUT, "live-update-timeout", "VM " + run.vm + ": waited "
+          + options.timeout().toSeconds() + " s for " + what).vm(run.vm).build());
+    } else {
+      vertx.setTimer(POLL.toMillis(), t -> poll(run, what, condition, deadline, done));
+    }
+  }
+
+  private String logTail(Run run) {
     try {
-      String log = Files.readString(run.dir.resolve("new-qemu.log")).strip();
-      return log.isEmpty() ? "it printed nothing" : log.substring(Math.max(0, log.length() - 400));
+      String log = host.tail(run.log(), 400);
+      return log.isEmpty() ? "it printed nothing" : log;
     } catch (IOException e) {
-      return "its log " + run.dir.resolve("new-qemu.log") + " cannot be read";
+      return "its log " + run.log() + " cannot be read (" + e.getMessage() + ")";
     }
   }
 

@@ -56,6 +56,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -138,7 +139,8 @@ public final class Operations {
     this.maxQueuedPerVm = maxQueuedPerVm;
     this.guard = Objects.requireNonNull(guard, "guard");
     ReleaseGate releases = new ReleaseGate(vertx, events, hostPrep, processes != null ? processes
-        : ReleaseGate.onThisHost(new QemuProcessLookup(Path.of("/proc")), this::monitorSocket), store::recorded,
+        : ReleaseGate.onThisHost(new QemuProcessLookup(Path.of("/proc")), this::monitorSocket, this::connectedPid),
+        store::recorded,
         options.releaseWait());
     this.pending = new PendingDetaches(vertx, events, store, hostPrep, releases, options);
     this.attachFlow = new AttachFlow(vertx, events, store, hostPrep, options);
@@ -155,6 +157,13 @@ public final class Operations {
   }
 
   /** The Unix socket of the VM's QMP monitor, whose listener is its QEMU; empty for TCP and libvirt. */
+  /** The pid of the QEMU at the other end of the VM's monitor connection, if connected and known. */
+  private OptionalLong connectedPid(String vm) {
+    Future<QmpConnection> ready = vms.get(vm).ready();
+    return ready.succeeded() ? ready.result().peer().map(p -> OptionalLong.of(p.pid())).orElse(OptionalLong.empty())
+        : OptionalLong.empty();
+  }
+
   private Optional<Path> monitorSocket(String vm) {
     VmHandle handle = vms.get(vm);
     return handle.libvirt() == null && handle.address().isUnix() ? Optional.of(handle.address().unixPath())

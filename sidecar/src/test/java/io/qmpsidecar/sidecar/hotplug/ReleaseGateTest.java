@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -69,7 +70,8 @@ class ReleaseGateTest {
   private ReleaseGate gate(Optional<Path> socket, Duration bound) {
     return new ReleaseGate(vertx, new EventStream(vertx, Clock.systemUTC(), 16),
         new SysfsHostPrep(vertx, tree.sys(), tree.dev(), new FakeKernel(tree)),
-        ReleaseGate.onThisHost(new QemuProcessLookup(Path.of("/proc")), vm -> socket), vm -> records, bound);
+        ReleaseGate.onThisHost(new QemuProcessLookup(Path.of("/proc")), vm -> socket, vm -> OptionalLong.empty()),
+        vm -> records, bound);
   }
 
   private static Attachment vf(String id, String bdf) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class CprCommandLineTest {
@@ -36,14 +37,14 @@ class CprCommandLineTest {
         "-object", "memory-backend-memfd,id=ram0,size=4G,share=on", "-machine", "memory-backend=ram0,aux-ram-share=on",
         "-qmp", "unix:/run/vm1.qmp,server=on,wait=off", "-daemonize", "-S", "-incoming", "defer",
         "-device", "vfio-pci,host=0000:3b:00.2,id=vf0");
-    Map<String, String> moves = CprCommandLine.moves(List.of("/run/vm1.qmp"));
+    Map<String, String> moves = CprCommandLine.moves(List.of("/run/vm1.qmp"), ".live-update-0a1b2c");
 
     List<String> out = CprCommandLine.build(argv, "/opt/qemu-11.1/bin/qemu-system-x86_64", "pc-q35-10.0", moves, CPR);
 
     assertThat(out).containsExactly("/opt/qemu-11.1/bin/qemu-system-x86_64", "-machine", "pc-q35-10.0,accel=kvm",
         "-object", "memory-backend-memfd,id=ram0,size=4G,share=on",
         "-machine", "pc-q35-10.0,memory-backend=ram0,aux-ram-share=on",
-        "-qmp", "unix:/run/vm1.qmp" + CprCommandLine.MOVED + ",server=on,wait=off",
+        "-qmp", "unix:/run/vm1.qmp.live-update-0a1b2c,server=on,wait=off",
         "-device", "vfio-pci,host=0000:3b:00.2,id=vf0", "-incoming", "defer", "-incoming", CPR_CHANNEL);
   }
 
@@ -60,5 +61,36 @@ class CprCommandLineTest {
     List<String> out = CprCommandLine.build(List.of("qemu-system-x86_64", "-m", "64"), null, "pc-i440fx-9.2",
         Map.of(), CPR);
     assertThat(out).containsSubsequence("-machine", "pc-i440fx-9.2", "-incoming", "defer");
+  }
+
+  @Test
+  void eachUpdateGetsATemporarySuffixOfItsOwnOfTheLengthTheChecksAssume() {
+    Random random = new Random(7);
+    String first = CprCommandLine.movedSuffix(random);
+    String second = CprCommandLine.movedSuffix(random);
+
+    assertThat(first).matches("\\.live-update-[0-9a-f]{6}").hasSize(CprCommandLine.MOVED_LENGTH);
+    assertThat(second).matches("\\.live-update-[0-9a-f]{6}").isNotEqualTo(first);
+    assertThat(CprCommandLine.movedSuffix(new Random(0) {
+      @Override
+      public int nextInt(int bound) {
+        return 0xab;
+      }
+    })).as("zero-padded").isEqualTo(".live-update-0000ab");
+  }
+
+  @Test
+  void theSocketsAnEarlierUpdateMovedAreReadUnderTheNamesTheyWereRenamedTo() {
+    List<String> argv = List.of("/usr/bin/qemu-system-x86_64",
+        "-qmp", "unix:/run/vm1.qmp.live-update-0a1b2c,server=on,wait=off",
+        "-chardev", "socket,id=mon1,path=/run/vm1.mon.live-update-0a1b2c,server=on,wait=off",
+        "-chardev", "socket,id=c1,path=/run/vm1.live-update-0a1b2c",
+        "-qtest", "unix:/run/vm1.qtest.live-update-0a1b2,server=on");
+
+    assertThat(CprCommandLine.settled(argv)).containsExactly("/usr/bin/qemu-system-x86_64",
+        "-qmp", "unix:/run/vm1.qmp,server=on,wait=off",
+        "-chardev", "socket,id=mon1,path=/run/vm1.mon,server=on,wait=off",
+        "-chardev", "socket,id=c1,path=/run/vm1.live-update-0a1b2c",
+        "-qtest", "unix:/run/vm1.qtest.live-update-0a1b2,server=on");
   }
 }
