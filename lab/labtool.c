@@ -34,12 +34,26 @@
  *     and each --rw PATH (below it) a writable one, with no_new_privs set and every capability
  *     dropped from the bounding, ambient, inheritable, permitted and effective sets. The host-prep
  *     helper's lab test runs it so, with the paths its unit names.
+ *
+ *   labtool peerpid SOCKET
+ *     Connects to the Unix socket SOCKET and prints the pid of the process that listens on it
+ *     (SO_PEERCRED: the kernel records it at listen()), then closes. The sidecar finds a QEMU the
+ *     same way, through its own monitor connection; a socket's name in /proc/net/unix is the path
+ *     it was bound to, which a live update's rename leaves stale. Exit 2 when it cannot connect.
+ *
+ *   labtool unixcat SOCKET
+ *     Connects to the Unix socket SOCKET and copies bytes both ways between it and its standard
+ *     input and output until either side closes: with busybox's "nc -ll -p PORT -e labtool unixcat
+ *     SOCKET", a TCP port (forwarded to the host) that reaches a QEMU monitor on a Unix socket,
+ *     so that the host's sidecar can follow the socket's path when a live update moves it from
+ *     one QEMU to the next. Exit 0 when a side closed, 2 when SOCKET cannot be reached.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -407,6 +421,82 @@ static int sandbox(int argc, char **argv) {
   return 2;
 }
 
+static int connect_unix(const char *path) {
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof addr.sun_path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  strcpy(addr.sun_path, path);
+  int s = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (s < 0) {
+    return -1;
+  }
+  if (connect(s, (struct sockaddr *) &addr, sizeof addr) != 0) {
+    int e = errno;
+    close(s);
+    errno = e;
+    return -1;
+  }
+  return s;
+}
+
+static int peerpid(int argc, char **argv) {
+  if (argc != 1) {
+    fprintf(stderr, "usage: labtool peerpid SOCKET\n");
+    return 2;
+  }
+  int s = connect_unix(argv[0]);
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (s < 0 || getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    fprintf(stderr, "labtool: cannot connect to %s: %s\n", argv[0], strerror(errno));
+    return 2;
+  }
+  printf("%d\n", (int) cred.pid);
+  close(s);
+  return 0;
+}
+
+static int unixcat(int argc, char **argv) {
+  if (argc != 1) {
+    fprintf(stderr, "usage: labtool unixcat SOCKET\n");
+    return 2;
+  }
+  int s = connect_unix(argv[0]);
+  if (s < 0) {
+    fprintf(stderr, "labtool: cannot connect to %s: %s\n", argv[0], strerror(errno));
+    return 2;
+  }
+  struct pollfd fds[2] = {{.fd = 0, .events = POLLIN}, {.fd = s, .events = POLLIN}};
+  int to[2] = {s, 1};
+  char buf[65536];
+  for (;;) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return 2;
+    }
+    for (int i = 0; i < 2; i++) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+        continue;
+      }
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        return 0;
+      }
+      for (ssize_t done = 0; done < n;) {
+        ssize_t w = write(to[i], buf + done, (size_t) (n - done));
+        if (w <= 0) {
+          return 0;
+        }
+        done += w;
+      }
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc >= 2 && strcmp(argv[1], "fdpass") == 0) {
@@ -421,9 +511,17 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "sandbox") == 0) {
     return sandbox(argc - 2, argv + 2);
   }
+  if (argc >= 2 && strcmp(argv[1], "peerpid") == 0) {
+    return peerpid(argc - 2, argv + 2);
+  }
+  if (argc >= 2 && strcmp(argv[1], "unixcat") == 0) {
+    return unixcat(argc - 2, argv + 2);
+  }
   fprintf(stderr, "usage: labtool fdpass SOCKET [NAME=PATH]... [-- COMMAND-JSON...]\n"
                   "       labtool fdwatch PID PATH TIMEOUT-MS\n"
                   "       labtool runas UID:GID PROG [ARG]...\n"
-                  "       labtool sandbox [--ro PATH]... [--rw PATH]... -- PROG [ARG]...\n");
+                  "       labtool sandbox [--ro PATH]... [--rw PATH]... -- PROG [ARG]...\n"
+                  "       labtool peerpid SOCKET\n"
+                  "       labtool unixcat SOCKET\n");
   return 2;
 }

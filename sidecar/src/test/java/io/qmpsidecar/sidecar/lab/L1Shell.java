@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.OptionalLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -112,6 +113,23 @@ public final class L1Shell {
     return Long.parseLong(out);
   }
 
+  /**
+   * The process in L1 that listens on the Unix socket {@code path} now, as the kernel recorded it
+   * at {@code listen()} ({@code labtool peerpid}: {@code SO_PEERCRED} of a connection to it, the
+   * way the daemon identifies QEMU through its own monitor connection). Empty when nothing
+   * accepts connections there. A QEMU monitor busy with another client queues the probe, and
+   * drops it once it gets to it.
+   */
+  public OptionalLong listener(String path) {
+    Result r = exec("labtool peerpid '" + path + "'");
+    return r.exitCode() == 0 ? OptionalLong.of(Long.parseLong(r.output().trim())) : OptionalLong.empty();
+  }
+
+  /** A command printing the inode of the listening Unix socket {@code path} (nothing if none). */
+  static String listeningInode(String path) {
+    return "awk -v p='" + path + "' '$8 == p && $4 == \"00010000\" {print $7; exit}' /proc/net/unix";
+  }
+
   /** The targets of the descriptors a process in L1 holds ({@code ls -l /proc/PID/fd}). */
   public List<String> fdTargets(long pid) {
     List<String> targets = new ArrayList<>();
@@ -129,9 +147,13 @@ public final class L1Shell {
     return fdTargets(pid).stream().filter(path::equals).count();
   }
 
-  /** Kills an L2 QEMU with SIGKILL if it runs, and waits (bounded) until it is gone. */
+  /**
+   * Kills an L2 QEMU with SIGKILL if it runs, and its monitor's forwarder if it has one
+   * (lab/l2's {@code L2_QMP=unix}), and waits (bounded) until the QEMU is gone.
+   */
   public void kill(String name) {
-    run("p=$(cat /tmp/" + name + ".pid 2>/dev/null) && kill -9 $p 2>/dev/null;"
+    run("f=$(cat /tmp/" + name + ".fwd.pid 2>/dev/null) && kill -9 $f 2>/dev/null; rm -f /tmp/" + name + ".fwd.pid;"
+        + " p=$(cat /tmp/" + name + ".pid 2>/dev/null) && kill -9 $p 2>/dev/null;"
         + " i=0; while [ -n \"$p\" ] && [ -d /proc/$p ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done;"
         + " [ -z \"$p\" ] || [ ! -d /proc/$p ]");
   }

@@ -25,6 +25,7 @@ import io.qmpsidecar.sidecar.ops.Operations;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.qmpsidecar.sidecar.testing.OperationsRig;
+import io.qmpsidecar.sidecar.vm.VmHandle;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.IOException;
@@ -88,22 +89,24 @@ final class LabSidecar implements AutoCloseable {
     this.seen = rig.seen;
     this.ops = rig.ops();
     events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED) && resetting.contains(e.vm()), 16,
-        e -> vertx.setTimer(RESET_DELAY_MS, t -> conn(e.vm()).systemReset()));
+        e -> vertx.setTimer(RESET_DELAY_MS, t -> handle(e.vm()).ready().compose(QmpConnection::systemReset)));
   }
 
   /**
-   * Where the release of a removed function is watched: the L2 QEMUs are processes of L1, their
-   * descriptors in L1's {@code /proc/PID/fd}, and the mirror's {@code dev} stands for L1's
-   * {@code /dev}.
+   * Where the release of a removed function is watched: the L2 QEMUs are processes of L1, found
+   * as the daemon finds a QEMU, by the monitor socket they listen on (every L2 has
+   * {@code /run/lab/NAME/qmp}; after a live update it is the new QEMU's), their descriptors in
+   * L1's {@code /proc/PID/fd}, and the mirror's {@code dev} stands for L1's {@code /dev}.
    */
   private static ReleaseGate.Processes inL1(L1Shell l1, Path mirrorDev) {
     return new ReleaseGate.Processes() {
       @Override
       public long pid(String vm) throws ReleaseGate.Unknown {
+        String monitor = "/run/lab/" + vm + "/qmp";
         try {
-          return l1.l2Pid(vm);
+          return l1.listener(monitor).orElseThrow(() -> new ReleaseGate.Unknown("no process in L1 listens on " + monitor));
         } catch (AssertionError e) {
-          throw new ReleaseGate.Unknown("L1 has no L2 " + vm + ": " + e.getMessage());
+          throw new ReleaseGate.Unknown("cannot read L1's /proc: " + e.getMessage());
         }
       }
 
@@ -120,8 +123,13 @@ final class LabSidecar implements AutoCloseable {
     };
   }
 
+  /** The L2's connection now: after a live update, the new QEMU's. */
   QmpConnection conn(String l2) {
-    return rig.conn(l2);
+    return result(handle(l2).ready());
+  }
+
+  VmHandle handle(String l2) {
+    return rig.handle(l2);
   }
 
   /** Completes every detach of {@code l2} through the reset path. */

@@ -3,7 +3,10 @@ package io.qmpsidecar.sidecar.lab;
 import io.qmpsidecar.qmp.QmpAddress;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hostprep.SysfsTree;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,10 +36,12 @@ public final class VfioLab {
   private final String kernelRelease;
   private final L1Shell l1;
   private final Duration boot;
+  /** L1 QEMU's trace file on this host, if lab/start reported one. */
+  private final Path trace;
 
   private VfioLab(Map<String, QmpAddress> qmp, Map<String, Integer> spares, List<LabFunction> functions,
       List<LabMdev> mdevs, Set<Integer> vfioGroups, boolean iommufd, Set<String> qemuVersions,
-      String kernelRelease, L1Shell l1, Duration boot) {
+      String kernelRelease, L1Shell l1, Duration boot, Path trace) {
     this.qmp = Map.copyOf(qmp);
     this.spares = Map.copyOf(spares);
     this.functions = List.copyOf(functions);
@@ -47,6 +52,7 @@ public final class VfioLab {
     this.kernelRelease = kernelRelease;
     this.l1 = l1;
     this.boot = boot;
+    this.trace = trace;
   }
 
   /**
@@ -67,6 +73,7 @@ public final class VfioLab {
     String kernel = null;
     L1Shell l1 = null;
     Duration boot = null;
+    Path trace = null;
     for (String line : lines) {
       if (!line.startsWith("LAB ")) {
         continue;
@@ -90,6 +97,7 @@ public final class VfioLab {
           spares.put(f.get("name"), Integer.parseInt(f.get("port")));
         }
         case "ctl" -> l1 = new L1Shell(address(f.get("address")), f.get("token"));
+        case "trace" -> trace = Path.of(f.get("file"));
         default -> {
           if (words[0].startsWith("boot-ms=")) {
             boot = Duration.ofMillis(Long.parseLong(words[0].substring("boot-ms=".length())));
@@ -107,7 +115,7 @@ public final class VfioLab {
       throw new IllegalStateException("lab/start reported no PCI functions, no boot time or no control"
           + " port; check .lab/run/console.log");
     }
-    return new VfioLab(qmp, spares, functions, mdevs, groups, iommufd, qemus, kernel, l1, boot);
+    return new VfioLab(qmp, spares, functions, mdevs, groups, iommufd, qemus, kernel, l1, boot, trace);
   }
 
   /**
@@ -201,6 +209,21 @@ public final class VfioLab {
   /** L1's control port: commands run as root inside L1. */
   public L1Shell l1() {
     return l1;
+  }
+
+  /**
+   * How many resets of igb VF {@code vfIndex} L1's QEMU traced so far (lab/start's trace file,
+   * on this host): the device's own count, whoever reset it.
+   */
+  public long vfResets(int vfIndex) {
+    if (trace == null) {
+      throw new IllegalStateException("lab/start reported no trace file (LAB trace); rebuild and restart the lab");
+    }
+    try (var lines = Files.lines(trace)) {
+      return lines.filter(l -> l.endsWith("igb_core_vf_reset VF" + vfIndex)).count();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read L1's trace " + trace, e);
+    }
   }
 
   /** Whether L1 has {@code /dev/vfio/N}. */

@@ -21,6 +21,7 @@ import io.qmpsidecar.sidecar.ops.OperationGuard;
 import io.qmpsidecar.sidecar.ops.Operations;
 import io.qmpsidecar.sidecar.ops.PolicyGate;
 import io.qmpsidecar.sidecar.state.StateStore;
+import io.qmpsidecar.sidecar.vm.VmHandle;
 import io.qmpsidecar.sidecar.vm.VmRegistry;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
@@ -126,6 +127,11 @@ public final class OperationsRig implements AutoCloseable {
 
   public StateStore store() {
     return store;
+  }
+
+  /** The VM's handle: its connection now, whichever QEMU serves the monitor. */
+  public VmHandle handle(String vm) {
+    return vms.get(vm);
   }
 
   /** The VM's connection, shared with the operations layer (QEMU serves one client per monitor). */
