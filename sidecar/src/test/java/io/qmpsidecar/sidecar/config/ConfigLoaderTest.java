@@ -296,6 +296,33 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void iommufdIsAutoUnlessTurnedOffAndTheReleaseBoundIsThirtySecondsUnlessSet() throws IOException {
+    SidecarConfig defaults = ConfigLoader.load(null, Map.of(), List.of(), List.of());
+    assertThat(defaults.host().iommufd()).isTrue();
+    assertThat(defaults.timeouts().release()).isEqualTo(Duration.ofSeconds(30));
+
+    Path set = file("""
+        host:
+          iommufd: "off"
+        timeouts:
+          release: 5s
+        """);
+    SidecarConfig c = ConfigLoader.load(set, Map.of(), List.of(), List.of());
+    assertThat(c.host().iommufd()).isFalse();
+    assertThat(c.timeouts().release()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(ConfigLoader.load(set, Map.of("QMP_SIDECAR_HOST_IOMMUFD", "auto"), List.of(), List.of()).host().iommufd())
+        .isTrue();
+
+    Path bad = file("""
+        host:
+          iommufd: "yes"
+        """);
+    assertThatThrownBy(() -> ConfigLoader.load(bad, Map.of(), List.of(), List.of()))
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat(unlocated(e, bad))
+            .singleElement().asString().startsWith("host.iommufd: 'yes' must be auto"));
+  }
+
+  @Test
   void thePolicysValueSetsAreListsInTheFormTheRulesCompare() throws IOException {
     Path ok = file("""
         migration:

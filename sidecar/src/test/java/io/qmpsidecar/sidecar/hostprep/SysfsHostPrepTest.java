@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.testing.TestVertx;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -37,6 +38,21 @@ class SysfsHostPrepTest {
         .vf(PF, 1, VF);
     kernel = new FakeKernel(tree).defaultDriver(VF, "mlx5_core");
     prep = new SysfsHostPrep(VERTX.get(), tree.sys(), tree.dev(), kernel);
+  }
+
+  @Test
+  void iommufdIsUnavailableWhenTurnedOffOrWhenTheKernelLacksAPart() throws IOException {
+    assertThat(result(prep.iommufdUnavailable())).hasValueSatisfying(why -> assertThat(why)
+        .isEqualTo("the kernel has no " + tree.dev().resolve("iommu") + " (CONFIG_IOMMUFD)"));
+    Files.writeString(tree.dev().resolve("iommu"), "");
+    assertThat(result(prep.iommufdUnavailable())).hasValueSatisfying(why -> assertThat(why)
+        .startsWith("the kernel has no VFIO cdevs"));
+    tree.cdev(VF, 3);
+    Files.createDirectories(tree.sys().resolve("class/vfio-dev"));
+    assertThat(result(prep.iommufdUnavailable())).isEmpty();
+
+    SysfsHostPrep off = new SysfsHostPrep(VERTX.get(), tree.sys(), tree.dev(), kernel, Set.of(), false);
+    assertThat(result(off.iommufdUnavailable())).contains("host.iommufd is off");
   }
 
   @Test
