@@ -13,10 +13,12 @@ import io.qmpsidecar.sidecar.testing.ApiTestClient;
 import io.qmpsidecar.sidecar.testing.SidecarHarness;
 import io.qmpsidecar.sidecar.testing.TestConfig;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** What SIGHUP does: a re-read configuration and its policy apply together, or not at all. */
@@ -68,5 +70,25 @@ class ReloadIT {
         .attachTimeout(Duration.ofSeconds(90)).build());
     assertThat(removal).containsExactly("vms (removed vm1: served until the next start)");
     assertThat(api.call(HttpMethod.GET, "/v1/vms/vm1", null).status()).as("vm1 is still served").isEqualTo(200);
+  }
+
+  @Test
+  void aReloadThatFindsOtherTokensReportsApiAndTheTokensReadAtStartStayInForce() throws Exception {
+    String first = "0123456789abcdef0123456789abcdef";
+    String second = "fedcba9876543210fedcba9876543210";
+    Path tokens = Files.writeString(harness.dir().resolve("tokens"), "ci:" + first + "\n");
+    TestConfig config = harness.config().apiTcp("127.0.0.1:0", tokens);
+    Sidecar sidecar = harness.startReady(config);
+    ApiTestClient api = harness.api(config);
+    RequestOptions vms = new RequestOptions().setHost("127.0.0.1").setPort(sidecar.api().tcpPort()).setURI("/v1/vms");
+
+    assertThat(sidecar.reload(config.build())).as("the same tokens").isEmpty();
+    Files.writeString(tokens, "ci:" + second + "\n");
+    assertThat(sidecar.reload(config.build())).containsExactly("api");
+
+    assertThat(api.call(new RequestOptions(vms).putHeader("authorization", "Bearer " + first), null).status())
+        .as("the tokens read at start until the next start").isEqualTo(200);
+    assertThat(api.call(new RequestOptions(vms).putHeader("authorization", "Bearer " + second), null).status())
+        .isEqualTo(401);
   }
 }
