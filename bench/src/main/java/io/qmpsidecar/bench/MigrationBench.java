@@ -134,7 +134,7 @@ public final class MigrationBench {
         MigrationCoordinatorOptions.defaults().withMonitor(
             MigrationMonitorOptions.defaults().withPollInterval(Duration.ofMillis(50))),
         MigrationListener.NONE);
-    MigratingFunction fn = new MigratingFunction(NIC, Strategy.VFIO_MIGRATION, true, true);
+    MigratingFunction fn = new MigratingFunction(NIC, Strategy.VFIO_MIGRATION, true);
     long t0 = System.nanoTime();
     MigrationResult r = get(coordinator.start(new MigrationEndpoint("vm1", source, null),
         new MigrationEndpoint("vm1-dst", destination, null), MigrationRequest.to(uri).withFunctions(List.of(fn))).result());

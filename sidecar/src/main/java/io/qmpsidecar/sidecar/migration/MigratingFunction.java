@@ -11,12 +11,10 @@ import java.util.regex.Pattern;
  * @param spec how to attach it again (source rollback, destination replug)
  * @param strategy chosen by policy or request; {@link Strategy#AUTO} until PREFLIGHT chooses
  * @param vfio true when it is passed through with VFIO (no postcopy then)
- * @param p2pCapable the device supports VFIO P2P migration states (required when several VFIO
- *     functions migrate with QEMU)
  * @param reason why it has this strategy: {@link #REQUESTED}, or what QEMU reported when
  *     PREFLIGHT chose it (empty while {@link Strategy#AUTO})
  */
-public record MigratingFunction(DeviceSpec spec, Strategy strategy, boolean vfio, boolean p2pCapable, String reason) {
+public record MigratingFunction(DeviceSpec spec, Strategy strategy, boolean vfio, String reason) {
   /** The reason of a strategy the caller named. */
   public static final String REQUESTED = "requested";
 
@@ -27,8 +25,8 @@ public record MigratingFunction(DeviceSpec spec, Strategy strategy, boolean vfio
   }
 
   /** A function with the strategy the caller named, or {@link Strategy#AUTO} for PREFLIGHT to choose. */
-  public MigratingFunction(DeviceSpec spec, Strategy strategy, boolean vfio, boolean p2pCapable) {
-    this(spec, strategy, vfio, p2pCapable, strategy == Strategy.AUTO ? "" : REQUESTED);
+  public MigratingFunction(DeviceSpec spec, Strategy strategy, boolean vfio) {
+    this(spec, strategy, vfio, strategy == Strategy.AUTO ? "" : REQUESTED);
   }
 
   public String deviceId() {
@@ -37,7 +35,7 @@ public record MigratingFunction(DeviceSpec spec, Strategy strategy, boolean vfio
 
   /** This function with {@code chosen} as its strategy, for {@code why}. */
   MigratingFunction choose(Strategy chosen, String why) {
-    return new MigratingFunction(spec, chosen, vfio, p2pCapable, why);
+    return new MigratingFunction(spec, chosen, vfio, why);
   }
 
   /**

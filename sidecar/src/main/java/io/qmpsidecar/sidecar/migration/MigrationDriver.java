@@ -50,9 +50,10 @@ public final class MigrationDriver {
 
   /**
    * Checks the source before anything changes: no migration active, each function's strategy
-   * allows it, no postcopy with VFIO functions that stay attached, all of several such
-   * functions P2P-capable, and QEMU's {@code blocked-reasons} empty or each naming a function the
-   * strategy detaches first.
+   * allows it, no postcopy with VFIO functions that stay attached, and QEMU's
+   * {@code blocked-reasons} empty or each naming a function the strategy detaches first. Whether
+   * several VFIO functions can migrate together (all must support the P2P states) is QEMU's to
+   * know: it reports a blocker that names no device when they cannot.
    *
    * @return completes with the blocker texts that detaching will resolve (to be checked again
    *     after the detach); fails with {@code migration-refused} or
@@ -65,14 +66,6 @@ public final class MigrationDriver {
       if (why != null) {
         return Future.failedFuture(MigrationFailures.refused(vm, List.of(f.deviceId()), why));
       }
-    }
-    List<MigratingFunction> withQemu = request.functions().stream()
-        .filter(f -> f.vfio() && f.strategy() == Strategy.VFIO_MIGRATION).toList();
-    List<String> notP2p = withQemu.stream().filter(f -> !f.p2pCapable()).map(MigratingFunction::deviceId).toList();
-    if (withQemu.size() > 1 && !notP2p.isEmpty()) {
-      return Future.failedFuture(MigrationFailures.refused(vm, notP2p, withQemu.size()
-          + " VFIO functions migrate with QEMU but " + notP2p + " do not support P2P states; "
-          + "use strategy unplug-replug for them"));
     }
     return MigrationFailures.qemu(vm, source.queryMigrate()).compose(info -> {
       if (info.isActive()) {

@@ -292,7 +292,7 @@ public final class Migrations {
         }
       });
       boolean vfio = a.driver().contains("vfio");
-      return new MigratingFunction(new DeviceSpec(a.id(), a.driver(), props), strategy, vfio, false);
+      return new MigratingFunction(new DeviceSpec(a.id(), a.driver(), props), strategy, vfio);
     }).toList();
   }
 }

@@ -117,7 +117,7 @@ class MigrationLabIT {
   @Test
   @Order(3)
   void blockStrategyRefusesBeforeAnythingChanges() {
-    MigratingFunction fn = new MigratingFunction(spec, Strategy.BLOCK, true, false);
+    MigratingFunction fn = new MigratingFunction(spec, Strategy.BLOCK, true);
 
     SidecarException e = (SidecarException) failure(coordinator.start(source(), destination(),
         MigrationRequest.to(URI).withFunctions(List.of(fn))).result());
@@ -133,7 +133,7 @@ class MigrationLabIT {
   @Test
   @Order(4)
   void withNoStrategyGivenQemusBlockerChoosesUnplugReplugAndTheRealVfMovesToTheDestination() {
-    MigratingFunction fn = new MigratingFunction(spec, Strategy.AUTO, true, false);
+    MigratingFunction fn = new MigratingFunction(spec, Strategy.AUTO, true);
     long start = System.nanoTime();
 
     MigrationResult r = result(coordinator.start(source(), destination(),

@@ -190,7 +190,7 @@ class MttyMigrationLabIT {
         MigrationCoordinatorOptions.defaults(), listener);
     MigratingFunction fn = new MigratingFunction(new DeviceSpec(DEV, "vfio-pci", Map.of("bus", "rp1",
         "sysfsdev", lab.mdev(0).sysfsdev(), "enable-migration", "on", "migration-events", "true")),
-        Strategy.AUTO, true, false);
+        Strategy.AUTO, true);
 
     result(coordinator.start(new MigrationEndpoint(src.name, src.qmp, null), new MigrationEndpoint(dst.name, dst.qmp, null),
         MigrationRequest.to(URI).withFunctions(List.of(fn)).withCapabilities(CAPABILITIES)).result(), Duration.ofMinutes(5));

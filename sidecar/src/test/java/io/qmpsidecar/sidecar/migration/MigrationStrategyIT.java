@@ -41,7 +41,7 @@ class MigrationStrategyIT {
     TwoQemus q = start(binary);
     QmpFunctionHotplug hotplug = q.hotplug(RIG.vertx());
     result(hotplug.attach("vm1", NIC));
-    MigratingFunction fn = new MigratingFunction(NIC, Strategy.UNPLUG_REPLUG, false, false);
+    MigratingFunction fn = new MigratingFunction(NIC, Strategy.UNPLUG_REPLUG, false);
 
     result(RIG.coordinator().start(q.sourceEndpoint(hotplug), q.destinationEndpoint(hotplug),
         MigrationRequest.to(q.uri).withFunctions(List.of(fn))).result());
@@ -65,7 +65,7 @@ class MigrationStrategyIT {
     TwoQemus q = start(binary);
     QmpFunctionHotplug hotplug = q.hotplug(RIG.vertx());
     result(hotplug.attach("vm1", NIC));
-    MigratingFunction fn = new MigratingFunction(NIC, Strategy.UNPLUG_REPLUG, false, false);
+    MigratingFunction fn = new MigratingFunction(NIC, Strategy.UNPLUG_REPLUG, false);
     CoordinatedMigration run = RIG.coordinator().start(q.sourceEndpoint(hotplug), q.destinationEndpoint(hotplug),
         MigrationRequest.to(q.uri).withFunctions(List.of(fn)).withParameters(MigrationIT.SLOW));
     Await.until("the source migrates", () -> run.result().isComplete()
@@ -87,7 +87,7 @@ class MigrationStrategyIT {
   @QemuTest
   void blockStrategyRefusesBeforeAnythingChanges(QemuBinary binary) {
     TwoQemus q = start(binary, MigrationMonitorOptions.defaults(), List.of("-device", NIC_ARG));
-    MigratingFunction fn = new MigratingFunction(NIC, Strategy.BLOCK, true, false);
+    MigratingFunction fn = new MigratingFunction(NIC, Strategy.BLOCK, true);
 
     SidecarException e = (SidecarException) failure(RIG.coordinator().start(
         q.sourceEndpoint(null), q.destinationEndpoint(null), MigrationRequest.to(q.uri).withFunctions(List.of(fn))).result());
@@ -102,7 +102,7 @@ class MigrationStrategyIT {
   @QemuTest
   void vfioMigrationStrategyTellsTheDpuEachDerivedDeviceState(QemuBinary binary) {
     TwoQemus q = start(binary, MigrationMonitorOptions.defaults(), List.of("-device", NIC_ARG));
-    MigratingFunction fn = new MigratingFunction(NIC, Strategy.VFIO_MIGRATION, true, true);
+    MigratingFunction fn = new MigratingFunction(NIC, Strategy.VFIO_MIGRATION, true);
 
     result(RIG.coordinator().start(q.sourceEndpoint(null), q.destinationEndpoint(null),
         MigrationRequest.to(q.uri).withFunctions(List.of(fn))).result());
@@ -117,7 +117,7 @@ class MigrationStrategyIT {
   @QemuTest
   void autoChoosesMigratingWithQemuForAFunctionQemuDoesNotBlockAndSaysWhy(QemuBinary binary) {
     TwoQemus q = start(binary, MigrationMonitorOptions.defaults(), List.of("-device", NIC_ARG));
-    MigratingFunction fn = new MigratingFunction(NIC, Strategy.AUTO, false, false);
+    MigratingFunction fn = new MigratingFunction(NIC, Strategy.AUTO, false);
 
     result(RIG.coordinator().start(q.sourceEndpoint(null), q.destinationEndpoint(null),
         MigrationRequest.to(q.uri).withFunctions(List.of(fn))).result());
@@ -134,7 +134,7 @@ class MigrationStrategyIT {
   @QemuTest
   void postcopyWithAVfioFunctionIsRefused(QemuBinary binary) {
     TwoQemus q = start(binary);
-    MigratingFunction fn = new MigratingFunction(NIC, Strategy.VFIO_MIGRATION, true, true);
+    MigratingFunction fn = new MigratingFunction(NIC, Strategy.VFIO_MIGRATION, true);
 
     SidecarException e = (SidecarException) failure(RIG.coordinator().start(q.sourceEndpoint(null),
         null, MigrationRequest.to(q.uri).withFunctions(List.of(fn)).withCapabilities(Map.of("postcopy-ram", true))).result());

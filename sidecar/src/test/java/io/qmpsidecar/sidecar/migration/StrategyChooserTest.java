@@ -55,7 +55,7 @@ class StrategyChooserTest {
 
   @Test
   void aStrategyTheCallerNamedStaysWithReasonRequested() {
-    MigratingFunction named = new MigratingFunction(VF.spec(), Strategy.VFIO_MIGRATION, true, false);
+    MigratingFunction named = new MigratingFunction(VF.spec(), Strategy.VFIO_MIGRATION, true);
 
     assertThat(choices(List.of(named), "0000:03:10.2: VFIO migration is not supported in kernel"))
         .containsExactly("vfio-migration | requested");
@@ -90,6 +90,21 @@ class StrategyChooserTest {
         "vfio-migration | QEMU reports no migration blocker for nic1: its state migrates with QEMU");
   }
 
+  /**
+   * QEMU (8.1+) blocks the migration of several VFIO devices unless all support the P2P states,
+   * naming none: every VFIO function is unplugged, whichever lacks them. The sidecar cannot tell
+   * which does; QEMU can.
+   */
+  @Test
+  void qemusBlockerForSeveralVfioDevicesWithoutP2pStatesUnplugsEachOfThem() {
+    String blocker = "Multiple VFIO devices migration is supported only if all of them support P2P migration";
+
+    assertThat(choices(List.of(VF, MDEV, NIC), blocker)).containsExactly(
+        "unplug-replug | QEMU: " + blocker + " (names no device it can be told by, so it may be dpu-vf1)",
+        "unplug-replug | QEMU: " + blocker + " (names no device it can be told by, so it may be mtty0)",
+        "vfio-migration | QEMU reports no migration blocker for nic1: its state migrates with QEMU");
+  }
+
   /** Each function's chosen strategy and reason, as {@code strategy | reason}. */
   private static List<String> choices(List<MigratingFunction> functions, String blocker) {
     return StrategyChooser.choose(functions, List.of(blocker)).stream()
@@ -97,6 +112,6 @@ class StrategyChooserTest {
   }
 
   private static MigratingFunction auto(DeviceSpec spec, boolean vfio) {
-    return new MigratingFunction(spec, Strategy.AUTO, vfio, false);
+    return new MigratingFunction(spec, Strategy.AUTO, vfio);
   }
 }
