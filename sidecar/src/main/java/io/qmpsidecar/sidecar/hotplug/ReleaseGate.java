@@ -108,6 +108,13 @@ public final class ReleaseGate {
         try {
           OptionalLong peer = connectedPid.apply(vm);
           if (peer.isPresent()) {
+            if (!lookup.alive(peer.getAsLong())) {
+              // The kernel named the peer; /proc hides it (hidepid, systemd's ProtectProc=invisible),
+              // so an empty /proc/PID/fd would read as "released" without being so.
+              throw new Unknown("QEMU (pid " + peer.getAsLong() + ", the peer of the monitor connection) is not"
+                  + " visible in this sidecar's /proc (ProtectProc=invisible or hidepid, as under the shipped"
+                  + " units), so its descriptors cannot be read");
+            }
             return peer.getAsLong();
           }
           socket = monitorSocket.apply(vm);

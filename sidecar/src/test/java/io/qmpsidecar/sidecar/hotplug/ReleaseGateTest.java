@@ -68,10 +68,15 @@ class ReleaseGateTest {
   }
 
   private ReleaseGate gate(Optional<Path> socket, Duration bound) {
+    return gate(socket, OptionalLong.empty(), bound);
+  }
+
+  /** A gate where the VM's monitor connection has {@code peer} at its other end (SO_PEERCRED). */
+  private ReleaseGate gate(Optional<Path> socket, OptionalLong peer, Duration bound) {
     return new ReleaseGate(vertx, new EventStream(vertx, Clock.systemUTC(), 16),
         new SysfsHostPrep(vertx, tree.sys(), tree.dev(), new FakeKernel(tree)),
-        ReleaseGate.onThisHost(new QemuProcessLookup(Path.of("/proc")), vm -> socket, vm -> OptionalLong.empty()),
-        vm -> records, bound);
+        ReleaseGate.onThisHost(new QemuProcessLookup(Path.of("/proc")), vm -> socket, vm -> peer), vm -> records,
+        bound);
   }
 
   private static Attachment vf(String id, String bdf) {
@@ -113,6 +118,27 @@ class ReleaseGateTest {
 
       assertThat(release.path("verified").asBoolean()).isTrue();
       assertThat(release.path("nodes").toString()).isEqualTo("[\"" + tree.dev().resolve("vfio/devices/vfio3") + "\"]");
+    }
+  }
+
+  @Test
+  void thePeerOfTheMonitorConnectionIsTheProcessWatchedUnlessThisSidecarCannotSeeIt() throws Exception {
+    // Above PID_MAX_LIMIT (2^22): no process has it, as none this sidecar could see.
+    long hidden = (1L << 22) + 1;
+    try (FileChannel held = hold(tree.dev().resolve("vfio/12"))) {
+      Future<ObjectNode> watched = gate(Optional.of(dir.resolve("nothing.qmp")), OptionalLong.of(ProcessHandle.current()
+          .pid()), Duration.ofSeconds(5)).released(vf("vf0", VF), "op");
+      ObjectNode invisible = result(gate(Optional.of(dir.resolve("mon.qmp")), OptionalLong.of(hidden),
+          Duration.ofSeconds(5)).released(vf("vf0", VF), "op"));
+      Thread.sleep(200);
+      assertThat(watched.isComplete()).as("the peer, found by no socket name, still holds the node").isFalse();
+      held.close();
+
+      assertThat(result(watched).path("pid").asLong()).isEqualTo(ProcessHandle.current().pid());
+      assertThat(invisible.path("verified").asBoolean()).as("not \"released\" for want of seeing it: %s", invisible)
+          .isFalse();
+      assertThat(invisible.path("why").asText()).startsWith("QEMU (pid " + hidden + ", the peer of the monitor"
+          + " connection) is not visible in this sidecar's /proc");
     }
   }
 
