@@ -3,6 +3,7 @@ package io.qmpsidecar.sidecar.liveupdate;
 import io.qmpsidecar.qmp.QmpAddress;
 import io.qmpsidecar.sidecar.hostprep.QemuProcessLookup;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,15 +23,7 @@ import java.util.concurrent.TimeUnit;
 public final class LocalQemuHost implements QemuHost {
   private static final Duration KILL_WAIT = Duration.ofSeconds(10);
 
-  private final QemuProcessLookup processes;
-
-  public LocalQemuHost() {
-    this(new QemuProcessLookup(Path.of("/proc")));
-  }
-
-  LocalQemuHost(QemuProcessLookup processes) {
-    this.processes = processes;
-  }
+  private final QemuProcessLookup processes = new QemuProcessLookup(Path.of("/proc"));
 
   @Override
   public Optional<Path> monitorPath(QmpAddress address) {
@@ -148,7 +141,12 @@ public final class LocalQemuHost implements QemuHost {
 
   @Override
   public String tail(Path file, int max) throws IOException {
-    String text = Files.readString(file).strip();
-    return text.substring(Math.max(0, text.length() - max));
+    try (RandomAccessFile in = new RandomAccessFile(file.toFile(), "r")) {
+      long from = Math.max(0, in.length() - max);
+      byte[] end = new byte[(int) (in.length() - from)];
+      in.seek(from);
+      in.readFully(end);
+      return new String(end, StandardCharsets.UTF_8).strip();
+    }
   }
 }
