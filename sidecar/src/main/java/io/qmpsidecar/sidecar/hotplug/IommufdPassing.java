@@ -1,6 +1,5 @@
 package io.qmpsidecar.sidecar.hotplug;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.qmpsidecar.qmp.ObjectProperty;
 import io.qmpsidecar.qmp.QmpCommand;
@@ -60,17 +59,9 @@ final class IommufdPassing {
         return Future.succeededFuture(Optional.of("the monitor is not a Unix socket on the native transport,"
             + " which passing descriptors needs"));
       }
-      return conn.execute(QmpCommand.raw("device-list-properties",
-          JsonNodeFactory.instance.objectNode().put("typename", "vfio-pci")), timeout).map(list -> {
-            boolean iommufd = false;
-            boolean fd = false;
-            for (JsonNode p : list) {
-              iommufd |= "iommufd".equals(p.path("name").asText());
-              fd |= "fd".equals(p.path("name").asText());
-            }
-            return iommufd && fd ? Optional.<String>empty()
-                : Optional.of("QEMU " + conn.greeting().version() + " has no iommufd backend for vfio-pci");
-          });
+      return VfioPciProperties.names(conn, timeout).map(names -> names.contains("iommufd") && names.contains("fd")
+          ? Optional.<String>empty()
+          : Optional.of("QEMU " + conn.greeting().version() + " has no iommufd backend for vfio-pci"));
     });
   }
 

@@ -1,13 +1,8 @@
 package io.qmpsidecar.sidecar.hotplug;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import io.qmpsidecar.qmp.QmpCommand;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.vertx.core.Future;
 import java.time.Duration;
-import java.util.HashSet;
-import java.util.Set;
 
 /**
  * An mdev is attached to migrate its device state: {@code enable-migration=on} and
@@ -28,18 +23,11 @@ final class MdevMigrationDefaults {
     if (options.enableMigration() != null && options.migrationEvents() != null) {
       return Future.succeededFuture(options);
     }
-    return conn.execute(QmpCommand.raw("device-list-properties",
-        JsonNodeFactory.instance.objectNode().put("typename", "vfio-pci")), timeout).map(list -> {
-          Set<String> names = new HashSet<>();
-          for (JsonNode p : list) {
-            names.add(p.path("name").asText());
-          }
-          return new DeviceOptions(
-              options.enableMigration() == null && names.contains("enable-migration") ? Boolean.TRUE
-                  : options.enableMigration(),
-              options.migrationEvents() == null && names.contains("migration-events") ? Boolean.TRUE
-                  : options.migrationEvents(),
-              options.failoverPairId(), options.rombar());
-        });
+    return VfioPciProperties.names(conn, timeout).map(names -> new DeviceOptions(
+        options.enableMigration() == null && names.contains("enable-migration") ? Boolean.TRUE
+            : options.enableMigration(),
+        options.migrationEvents() == null && names.contains("migration-events") ? Boolean.TRUE
+            : options.migrationEvents(),
+        options.failoverPairId(), options.rombar()));
   }
 }
