@@ -10,8 +10,10 @@ import io.qmpsidecar.qmp.QmpCommands;
 import io.vertx.core.http.HttpMethod;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -62,16 +64,19 @@ final class DevicesListCommand implements Callable<Integer> {
   /**
    * The children of {@code /machine/peripheral} (devices added with an id) with their driver
    * from the QOM type, and from {@code query-pci} the root port or bridge they sit behind and
-   * their guest address; null (table: -) for what QEMU does not place on PCI.
+   * their guest address; null (table: -) for what QEMU does not place on PCI. A device behind a
+   * bridge the guest's firmware has not numbered yet (at boot, after a reset) is missing from
+   * {@code query-pci}: its bridge comes from its {@code parent_bus}, and it has no guest address.
    */
   private int direct(DirectQmp session) {
     List<ObjectProperty> children = session.call(QmpCommands.qomList(PERIPHERAL));
     Map<String, String[]> placement = new HashMap<>();
-    place(session.call(QmpCommands.queryPci()), null, placement);
+    Set<String> bridges = new HashSet<>();
+    place(session.call(QmpCommands.queryPci()), null, placement, bridges);
     ArrayNode devices = JsonNodeFactory.instance.arrayNode();
     children.stream().filter(p -> p.type().startsWith("child<")).sorted(Comparator.comparing(ObjectProperty::name))
         .forEach(p -> {
-          String[] where = placement.getOrDefault(p.name(), new String[2]);
+          String[] where = placement.computeIfAbsent(p.name(), id -> new String[] {unnumberedBridge(session, id, bridges), null});
           devices.addObject().put("id", p.name()).put("driver", p.type().substring(6, p.type().length() - 1))
               .put("rootPort", where[0]).put("guestAddress", where[1]);
         });
@@ -93,13 +98,31 @@ final class DevicesListCommand implements Callable<Integer> {
     return ExitCodes.OK;
   }
 
-  /** Records each device's {root port or bridge id, guest address}, walking bridges depth first. */
-  private static void place(List<PciDevice> devices, String parent, Map<String, String[]> placement) {
+  /**
+   * Records each device's {root port or bridge id, guest address}, and the ids of bridges,
+   * walking bridges depth first.
+   */
+  private static void place(List<PciDevice> devices, String parent, Map<String, String[]> placement, Set<String> bridges) {
     for (PciDevice d : devices) {
       if (!d.qdevId().isEmpty()) {
         placement.put(d.qdevId(), new String[] {parent, d.address()});
+        if (d.isBridge()) {
+          bridges.add(d.qdevId());
+        }
       }
-      place(d.children(), d.qdevId().isEmpty() ? null : d.qdevId(), placement);
+      place(d.children(), d.qdevId().isEmpty() ? null : d.qdevId(), placement, bridges);
     }
+  }
+
+  /**
+   * The id of the bridge whose bus holds device {@code id} ({@code parent_bus} is the bus's QOM
+   * path, a child of its bridge: {@code /machine/peripheral/rp1/rp1}), or null when that is not
+   * one of {@code bridges}.
+   */
+  private static String unnumberedBridge(DirectQmp session, String id, Set<String> bridges) {
+    String bus = session.call(QmpCommands.qomGet(PERIPHERAL + "/" + id, "parent_bus")).asText("");
+    String owner = bus.contains("/") ? bus.substring(0, bus.lastIndexOf('/')) : "";
+    String bridge = owner.startsWith(PERIPHERAL + "/") ? owner.substring(PERIPHERAL.length() + 1) : "";
+    return bridges.contains(bridge) ? bridge : null;
   }
 }

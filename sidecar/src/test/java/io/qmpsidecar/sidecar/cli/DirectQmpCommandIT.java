@@ -176,6 +176,19 @@ class DirectQmpCommandIT {
   }
 
   @QemuTest
+  void devicesListNamesTheRootPortBeforeTheFirmwareNumberedIt(QemuBinary binary) throws Exception {
+    // -S: the firmware never runs, so the root ports' buses stay unnumbered and query-pci lists
+    // nothing behind them, as right after a reset.
+    start(binary, "vm", "-S");
+    other("device_add", "driver=e1000e", "id=nic1", "bus=rp2");
+    Run list = cli("devices", "list", "--qmp", qmp);
+    assertThat(list.exit()).as(list.err()).isEqualTo(0);
+    List<List<String>> rows = list.out().lines().map(l -> List.of(l.split(" +"))).toList();
+    assertThat(rows.get(1)).containsExactly("nic1", "e1000e", "rp2", "-");
+    assertThat(rows.get(2)).startsWith("rp1", "pcie-root-port", "-");
+  }
+
+  @QemuTest
   void detachWaitsForDeviceDeletedThatAResetBrings(QemuBinary binary) throws Exception {
     start(binary, "vm");
     other("device_add", "driver=e1000e", "id=nic1", "bus=rp1");
