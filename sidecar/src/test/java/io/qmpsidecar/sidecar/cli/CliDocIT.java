@@ -94,17 +94,7 @@ class CliDocIT {
     String api = "--api=unix:" + config.apiSocket();
     Await.until("both VMs are ready and the proxy socket exists", () -> Files.exists(proxy.resolve("vm1.qmp"))
         && run(List.of("vms", "--output", "json", api)).out().split("\"ready\"", -1).length == 3);
-    // The examples show a device listed behind its root port: wait until SeaBIOS numbered the
-    // ports' buses, which can take seconds on a loaded machine (query-pci lists nothing behind an
-    // unnumbered bridge).
-    QmpConnection viaProxy = result(QmpClient.create(harness.vertx(),
-        QmpClientOptions.of(QmpAddress.unix(proxy.resolve("vm1.qmp")))).connect());
-    try {
-      Await.until("SeaBIOS numbered vm1's root ports", () -> result(viaProxy.queryPci()).stream()
-          .filter(PciDevice::isBridge).allMatch(d -> d.secondaryBus() != null && d.secondaryBus() > 0));
-    } finally {
-      result(viaProxy.close());
-    }
+    awaitNumberedRootPorts(proxy.resolve("vm1.qmp"));
     String port = Integer.toString(freePort());
     Map<String, String> inOutput = Map.of("unix:/run/qemu/vm1.qmp", vm1.qmpAddress().toString(),
         "unix:/run/qemu/vm2.qmp", vm2.qmpAddress().toString(), "10.0.0", binary.version(),
@@ -135,6 +125,9 @@ class CliDocIT {
           continue;
         }
         result = run(args);
+        if (args.contains("system_reset")) {
+          awaitNumberedRootPorts(proxy.resolve("vm1.qmp"));
+        }
       }
       List<String> expected = new ArrayList<>(example.expected());
       inOutput.forEach((doc, actual) -> expected.replaceAll(l -> l.replace(doc, actual)));
@@ -147,6 +140,21 @@ class CliDocIT {
     }
     assertThat(background).as("every background command has its $ wait").isNull();
     softly.assertAll();
+  }
+
+  /**
+   * The examples show a device listed behind its root port, so each waits until SeaBIOS numbered
+   * the ports' buses: at start and again after a reset, which clears the numbers (query-pci lists
+   * nothing behind an unnumbered bridge). This can take seconds on a loaded machine.
+   */
+  private static void awaitNumberedRootPorts(Path monitor) {
+    QmpConnection viaProxy = result(QmpClient.create(harness.vertx(), QmpClientOptions.of(QmpAddress.unix(monitor))).connect());
+    try {
+      Await.until("SeaBIOS numbered vm1's root ports", () -> result(viaProxy.queryPci()).stream()
+          .filter(PciDevice::isBridge).allMatch(d -> d.secondaryBus() != null && d.secondaryBus() > 0));
+    } finally {
+      result(viaProxy.close());
+    }
   }
 
   /**
