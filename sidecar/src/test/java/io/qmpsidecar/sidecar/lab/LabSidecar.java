@@ -50,6 +50,8 @@ import java.util.concurrent.ConcurrentHashMap;
 final class LabSidecar implements AutoCloseable {
   static final Duration ATTACH_WAIT = Duration.ofSeconds(60);
   private static final Duration FIRMWARE_WAIT = Duration.ofSeconds(60);
+  /** How long a step waits for the sidecar to reconnect to an L2 whose connection dropped. */
+  private static final Duration RECONNECT_WAIT = Duration.ofSeconds(30);
   /** Time for device_del to reach QEMU before the reset that completes it. */
   private static final long RESET_DELAY_MS = 300;
   private static final SysfsWriter READ_ONLY = (file, value) -> {
@@ -125,7 +127,25 @@ final class LabSidecar implements AutoCloseable {
 
   /** The L2's connection now: after a live update, the new QEMU's. */
   QmpConnection conn(String l2) {
-    return result(handle(l2).ready());
+    VmHandle handle = handle(l2);
+    Future<QmpConnection> now = handle.ready();
+    if (now.succeeded()) {
+      return now.result();
+    }
+    // A monitor connection through the lab's forwarding has been seen to drop (on CI, between
+    // two steps of a test, its QEMU running on); the sidecar reconnects by itself. Wait for
+    // that, bounded, and say so: a QEMU that died fails here with the sidecar's reason.
+    long start = System.nanoTime();
+    long deadline = start + RECONNECT_WAIT.toNanos();
+    while (!handle.ready().succeeded()) {
+      if (System.nanoTime() > deadline) {
+        return result(handle.ready());
+      }
+      sleep(100);
+    }
+    System.out.printf("lab: %s's monitor connection was down (%s); reconnected after %d ms%n", l2,
+        now.cause().getMessage(), (System.nanoTime() - start) / 1_000_000);
+    return result(handle.ready());
   }
 
   VmHandle handle(String l2) {
@@ -143,6 +163,7 @@ final class LabSidecar implements AutoCloseable {
   }
 
   Attachment attach(AttachRequest request) {
+    conn(request.vm());
     return result(ops.attach(Caller.cli(), request), ATTACH_WAIT);
   }
 
@@ -152,6 +173,7 @@ final class LabSidecar implements AutoCloseable {
 
   /** Detaches; after the reset path, also waits until the firmware numbered the buses again. */
   DetachResult detach(String vm, String id) {
+    conn(vm);
     DetachResult r = result(ops.detach(Caller.cli(), new DetachRequest(vm, id, false, "op-del-" + id)), ATTACH_WAIT);
     if (resetting.contains(vm)) {
       awaitFirmware(vm);
@@ -171,14 +193,18 @@ final class LabSidecar implements AutoCloseable {
         throw new AssertionError("L2 " + vm + ": the firmware did not number the root ports' buses within "
             + FIRMWARE_WAIT + "; see /tmp/" + vm + ".log in L1 (lab/start --shell)");
       }
-      try {
-        Thread.sleep(100);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted", e);
-      }
+      sleep(100);
     }
     return this;
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
   }
 
   boolean realized(String vm, String id) {
@@ -202,6 +228,7 @@ final class LabSidecar implements AutoCloseable {
 
   /** Detaches whatever the sidecar still holds on {@code vm}, so the next test starts clean. */
   void detachAll(String vm) {
+    conn(vm);
     for (Attachment a : result(ops.attachments(Caller.cli(), vm))) {
       detach(vm, a.id());
     }

@@ -78,10 +78,13 @@ class MigrationLabIT {
 
   @AfterAll
   static void stopSidecar() {
-    sidecar.detachAll(SRC);
-    sidecar.detachAll(DST);
-    sidecar.close();
-    result(vertx.close());
+    try {
+      sidecar.detachAll(SRC);
+      sidecar.detachAll(DST);
+    } finally {
+      sidecar.close();
+      result(vertx.close());
+    }
   }
 
   @BeforeEach
