@@ -156,7 +156,6 @@ public final class Operations {
         () -> pending.size() + libvirtRemovals.size());
   }
 
-  /** The Unix socket of the VM's QMP monitor, whose listener is its QEMU; empty for TCP and libvirt. */
   /** The pid of the QEMU at the other end of the VM's monitor connection, if connected and known. */
   private OptionalLong connectedPid(String vm) {
     Future<QmpConnection> ready = vms.get(vm).ready();
@@ -164,6 +163,7 @@ public final class Operations {
         : OptionalLong.empty();
   }
 
+  /** The Unix socket of the VM's QMP monitor, whose listener is its QEMU; empty for TCP and libvirt. */
   private Optional<Path> monitorSocket(String vm) {
     VmHandle handle = vms.get(vm);
     return handle.libvirt() == null && handle.address().isUnix() ? Optional.of(handle.address().unixPath())
