@@ -9,6 +9,7 @@ import io.qmpsidecar.qmp.QmpClientOptions;
 import io.qmpsidecar.qmp.QmpCommand;
 import io.qmpsidecar.qmp.QmpCommands;
 import io.qmpsidecar.qmp.QmpConnection;
+import io.qmpsidecar.qmp.QmpGreeting;
 import io.qmpsidecar.qmp.QmpVersion;
 import io.qmpsidecar.qmp.VmStatus;
 import io.qmpsidecar.sidecar.events.EventStream;
@@ -88,6 +89,7 @@ public final class LiveUpdateFlow {
     Map<String, String> moves;
     String machineType;
     QmpVersion oldVersion;
+    QmpGreeting oldGreeting;
     QmpVersion newVersion;
     boolean wasRunning;
     boolean modeSet;
@@ -153,7 +155,8 @@ public final class LiveUpdateFlow {
           + " (the sidecar finds QEMU's process and command line through it, and the new QEMU takes it over)");
     }
     run.monitor = monitor.get();
-    run.oldVersion = run.old.greeting().version();
+    run.oldGreeting = run.old.greeting();
+    run.oldVersion = run.oldGreeting.version();
     if (!run.oldVersion.atLeast(10, 0)) {
       return refused(run, "QEMU " + run.oldVersion + " has no cpr-transfer migration mode (QEMU 10.0 added it);"
           + " restart the VM on QEMU 10.0 or later once, then it can be live-updated");
@@ -403,7 +406,7 @@ public final class LiveUpdateFlow {
               return null;
             }))
             .compose(v -> until(run, "the sidecar reconnects to the new QEMU", () -> run.handle.ready()
-                .map(c -> c.greeting().version().compareTo(run.newVersion) == 0)
+                .map(c -> reconnected(run, c))
                 .otherwise(false)))
             .map(v -> {
               run.handle.retiring(false);
@@ -430,6 +433,17 @@ public final class LiveUpdateFlow {
               .put("rolledBack", false));
           return Future.failedFuture(failure);
         });
+  }
+
+  /**
+   * Whether the VM's connection is to the new QEMU. Its version alone does not say so when both
+   * QEMUs are the same build: the connection to the old one can still look ready for a moment after
+   * that QEMU exited. The peer's pid does; without peer credentials, a greeting other than the one
+   * the update began with does.
+   */
+  private static boolean reconnected(Run run, QmpConnection c) {
+    return c.peer().map(p -> p.pid() == run.newPid).orElseGet(() -> c.greeting() != run.oldGreeting
+        && c.greeting().version().compareTo(run.newVersion) == 0);
   }
 
   // ---- rollback: before the new QEMU ran the guest
