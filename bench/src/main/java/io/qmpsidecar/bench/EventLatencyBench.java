@@ -40,7 +40,8 @@ import java.util.stream.Stream;
  * path sees the same STOP and RESUME events at once, paced rather than flooded; before that,
  * {@value #WARMUP} events at {@value #WARMUP_RATE}/s warm the JIT up and are not counted. Each
  * QEMU is measured twice, with a fresh sidecar: on Vert.x's default event loops and on the one
- * event loop of {@code bin/jvm/small}.
+ * event loop of {@code bin/jvm/small}. {@code -Dbench.relay=nosync} runs the relay without the
+ * outbox's fsync, {@code -Dbench.relay=off} without the relay.
  *
  * <p>QEMU stamps an event with {@code g_get_real_time()} (the host's {@code CLOCK_REALTIME}, in
  * microseconds); every subscriber stamps its arrival with {@link Instant#now()} from the same
@@ -65,6 +66,12 @@ public final class EventLatencyBench {
   private static final long TARGET_DPU_ADDED_P99_MICROS = 300;
   /** The sidecar's event-loop threads in each run: Vert.x's default, and bin/jvm/small's one. */
   private static final List<String> EVENT_LOOPS = List.of("default", "1");
+  /**
+   * The relay: {@code mtls} (the default: mutual TLS, an fsync per outbox commit), {@code nosync}
+   * (the same without the fsync, {@code relay.syncEveryCommit=false}) or {@code off} (no relay, the
+   * DPU end idle: what the relay costs the other paths on the same cores).
+   */
+  private static final String RELAY = System.getProperty("bench.relay", "mtls");
   private static final Duration START = Duration.ofSeconds(30);
   private static final Duration DRAIN = Duration.ofSeconds(10);
   /** After this every socket of a run is closed, ending any read still blocked. */
@@ -112,9 +119,13 @@ public final class EventLatencyBench {
           atDpu.add(0, String.valueOf(n.params().get("event")), micros(Instant.now()));
         }
       });
-      List<String> relay = List.of("relay.url=wss://127.0.0.1:" + dpu.actualPort() + "/relay", "relay.hostId=" + HOST_ID,
-          "relay.cert=" + certs.host.certificate(), "relay.key=" + certs.host.privateKey(),
-          "relay.ca=" + certs.host.trustedCa());
+      List<String> relay = switch (RELAY) {
+        case "off" -> List.of();
+        case "mtls", "nosync" -> List.of("relay.url=wss://127.0.0.1:" + dpu.actualPort() + "/relay",
+            "relay.hostId=" + HOST_ID, "relay.cert=" + certs.host.certificate(), "relay.key=" + certs.host.privateKey(),
+            "relay.ca=" + certs.host.trustedCa(), "relay.syncEveryCommit=" + RELAY.equals("mtls"));
+        default -> throw new IllegalArgumentException("bench.relay is mtls, nosync or off, not '" + RELAY + "'");
+      };
       try (QemuProcess qemu = QemuProcess.startQtest(binary, dir, "bench", 1,
           "-chardev", "socket,id=raw,path=" + raw + ",server=on,wait=off", "-mon", "chardev=raw,mode=control",
           "-chardev", "socket,id=driver,path=" + driver + ",server=on,wait=off", "-mon", "chardev=driver,mode=control");
@@ -122,7 +133,9 @@ public final class EventLatencyBench {
               List.of(VM + "=unix:" + qemu.qmpAddress().unixPath()), START)) {
         sidecar.awaitReady(START);
         Path proxy = sidecar.awaitProxy(VM, START);
-        awaitLink(dpu);
+        if (!relay.isEmpty()) {
+          awaitLink(dpu);
+        }
         measure(binary, loops, raw, driver, proxy, sidecar.apiSocket, atDpu);
       }
     } finally {
@@ -172,7 +185,8 @@ public final class EventLatencyBench {
       drive(commands, 0, WARMUP, WARMUP_RATE);
       drive(commands, WARMUP, TOTAL, RATE);
       long deadline = System.nanoTime() + DRAIN.toNanos();
-      while (!(atRaw.count() == TOTAL && atSse.hasLast(atRaw) && atProxy.hasLast(atRaw) && atDpu.count() >= atSse.count())
+      while (!(atRaw.count() == TOTAL && atSse.hasLast(atRaw) && atProxy.hasLast(atRaw)
+          && (RELAY.equals("off") || atDpu.count() >= atSse.count()))
           && System.nanoTime() < deadline) {
         Thread.sleep(10);
       }
@@ -223,9 +237,9 @@ public final class EventLatencyBench {
       }
     }
     System.out.printf("%nQEMU %s, qtest mode, sidecar event loops: %s; %d STOP/RESUME events at %d/s after %d"
-        + " warm-up ones at %d/s, every path subscribed at once, free placement%n", binary.version(),
+        + " warm-up ones at %d/s, every path subscribed at once, free placement, relay: %s%n", binary.version(),
         loops.equals("default") ? "default (" + VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE + ")" : loops, MEASURED,
-        RATE, WARMUP, WARMUP_RATE);
+        RATE, WARMUP, WARMUP_RATE, RELAY);
     System.out.printf("latency: arrival - QEMU's event timestamp (both CLOCK_REALTIME); added: the path's arrival"
         + " - the raw subscriber's, per event%n");
     System.out.printf("%-34s %11s %10s %10s %10s %10s %13s%n", "path", "events", "p50 (us)", "p99 (us)",
@@ -238,7 +252,10 @@ public final class EventLatencyBench {
     timestamped("SSE GET /v1/events", sse, raw, byTimestamp, TARGET_ADDED_P99_MICROS);
     timestamped("  of which to the sidecar's publish", publish, raw, byTimestamp, 0);
     timestamped("QMP proxy socket", proxy, raw, byTimestamp, TARGET_ADDED_P99_MICROS);
-    throughSse("DPU end (relay, mTLS)", dpu, sse, raw, byTimestamp);
+    if (!RELAY.equals("off")) {
+      throughSse(RELAY.equals("mtls") ? "DPU end (relay, mTLS)" : "DPU end (relay, mTLS, no fsync)", dpu, sse, raw,
+          byTimestamp);
+    }
     if (sse.gaps() > 0) {
       System.out.printf("the sidecar's event stream reported %d gaps (qmp.events-dropped): QEMU events it lost for"
           + " SSE and the relay, during warm-up or in the events column%n", sse.gaps());
