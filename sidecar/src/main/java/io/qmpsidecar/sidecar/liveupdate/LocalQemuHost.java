@@ -146,7 +146,12 @@ public final class LocalQemuHost implements QemuHost {
       byte[] end = new byte[(int) (in.length() - from)];
       in.seek(from);
       in.readFully(end);
-      return new String(end, StandardCharsets.UTF_8).strip();
+      // A cut inside a character would decode as U+FFFD: start at the next character instead.
+      int start = 0;
+      while (from > 0 && start < end.length && (end[start] & 0xC0) == 0x80) {
+        start++;
+      }
+      return new String(end, start, end.length - start, StandardCharsets.UTF_8).strip();
     }
   }
 }

@@ -73,6 +73,9 @@ public interface QemuHost {
   /** Renames {@code from} over {@code to} atomically. */
   void move(Path from, Path to) throws IOException;
 
-  /** The last {@code max} characters of {@code file}, stripped; empty when it has none. */
+  /**
+   * The end of {@code file}: at most its last {@code max} bytes, from the first whole character
+   * among them, stripped; empty when it has none.
+   */
   String tail(Path file, int max) throws IOException;
 }
