@@ -39,7 +39,9 @@
  *     Connects to the Unix socket SOCKET and prints the pid of the process that listens on it
  *     (SO_PEERCRED: the kernel records it at listen()), then closes. The sidecar finds a QEMU the
  *     same way, through its own monitor connection; a socket's name in /proc/net/unix is the path
- *     it was bound to, which a live update's rename leaves stale. Exit 2 when it cannot connect.
+ *     it was bound to, which a live update's rename leaves stale. Exit 2 when it cannot connect,
+ *     3 at once, without waiting, when the socket's listen queue is full (a QEMU monitor serving
+ *     another client queues further connections, two of them, until that client has gone).
  *
  *   labtool unixcat SOCKET
  *     Connects to the Unix socket SOCKET and copies bytes both ways between it and its standard
@@ -421,14 +423,15 @@ static int sandbox(int argc, char **argv) {
   return 2;
 }
 
-static int connect_unix(const char *path) {
+/* A stream socket connected to path; type_flags adds e.g. SOCK_NONBLOCK. -1 with errno set if not. */
+static int connect_unix(const char *path, int type_flags) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof addr.sun_path) {
     errno = ENAMETOOLONG;
     return -1;
   }
   strcpy(addr.sun_path, path);
-  int s = socket(AF_UNIX, SOCK_STREAM, 0);
+  int s = socket(AF_UNIX, SOCK_STREAM | type_flags, 0);
   if (s < 0) {
     return -1;
   }
@@ -446,7 +449,15 @@ static int peerpid(int argc, char **argv) {
     fprintf(stderr, "usage: labtool peerpid SOCKET\n");
     return 2;
   }
-  int s = connect_unix(argv[0]);
+  /* Non-blocking: a listener that accepts nothing now (a QEMU monitor serving another client)
+   * keeps connections in its listen queue, and a connect to a full queue would wait for it. */
+  int s = connect_unix(argv[0], SOCK_NONBLOCK);
+  if (s < 0 && errno == EAGAIN) {
+    fprintf(stderr, "labtool: %s takes no more connections now: its listen queue is full (its listener, e.g."
+            " a QEMU monitor serving another client, has not accepted those before); ask again once it has\n",
+            argv[0]);
+    return 3;
+  }
   struct ucred cred;
   socklen_t len = sizeof cred;
   if (s < 0 || getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
@@ -463,7 +474,7 @@ static int unixcat(int argc, char **argv) {
     fprintf(stderr, "usage: labtool unixcat SOCKET\n");
     return 2;
   }
-  int s = connect_unix(argv[0]);
+  int s = connect_unix(argv[0], 0);
   if (s < 0) {
     fprintf(stderr, "labtool: cannot connect to %s: %s\n", argv[0], strerror(errno));
     return 2;

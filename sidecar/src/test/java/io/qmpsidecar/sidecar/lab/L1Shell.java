@@ -118,11 +118,14 @@ public final class L1Shell {
    * at {@code listen()} ({@code labtool peerpid}: {@code SO_PEERCRED} of a connection to it, the
    * way the daemon identifies QEMU through its own monitor connection). Empty when nothing
    * accepts connections there. A QEMU monitor busy with another client queues the probe, and
-   * drops it once it gets to it; its listen queue holds two, so a third probe during one client's
-   * session blocks until the command's timeout (the tests make at most two).
+   * drops it once it gets to it; its listen queue holds two, and a third probe during one client's
+   * session fails at once (the tests make at most two).
    */
   public OptionalLong listener(String path) {
     Result r = exec("labtool peerpid '" + path + "'");
+    if (r.exitCode() == 3) {
+      throw new AssertionError("cannot tell who listens on " + path + " in L1: " + r.output().trim());
+    }
     return r.exitCode() == 0 ? OptionalLong.of(Long.parseLong(r.output().trim())) : OptionalLong.empty();
   }
 
