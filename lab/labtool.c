@@ -40,8 +40,8 @@
  *     (SO_PEERCRED: the kernel records it at listen()), then closes. The sidecar finds a QEMU the
  *     same way, through its own monitor connection; a socket's name in /proc/net/unix is the path
  *     it was bound to, which a live update's rename leaves stale. Exit 2 when it cannot connect,
- *     3 at once, without waiting, when the socket's listen queue is full (a QEMU monitor serving
- *     another client queues further connections, two of them, until that client has gone).
+ *     3 when the socket's listen queue stays full for 10 s (a QEMU monitor serving another client
+ *     queues further connections, two of them, until that client has gone).
  *
  *   labtool unixcat SOCKET
  *     Connects to the Unix socket SOCKET and copies bytes both ways between it and its standard
@@ -73,6 +73,8 @@
 #include <unistd.h>
 
 #define FDPASS_TIMEOUT_S 60
+/* peerpid retries a full listen queue every 10 ms, this many times (10 s). */
+#define PEERPID_QUEUE_FULL_TRIES 1000
 #define LINE_MAX_BYTES 65536
 
 static int qmp;
@@ -449,14 +451,18 @@ static int peerpid(int argc, char **argv) {
     fprintf(stderr, "usage: labtool peerpid SOCKET\n");
     return 2;
   }
-  /* Non-blocking: a listener that accepts nothing now (a QEMU monitor serving another client)
-   * keeps connections in its listen queue, and a connect to a full queue would wait for it. */
-  int s = connect_unix(argv[0], SOCK_NONBLOCK);
-  if (s < 0 && errno == EAGAIN) {
-    fprintf(stderr, "labtool: %s takes no more connections now: its listen queue is full (its listener, e.g."
-            " a QEMU monitor serving another client, has not accepted those before); ask again once it has\n",
-            argv[0]);
-    return 3;
+  /* Non-blocking, retried: a listener that accepts nothing now (a QEMU monitor serving another
+   * client) keeps connections in its listen queue, and a blocking connect to a full queue would
+   * wait for as long as that client stays. */
+  int s;
+  for (int tries = 0; (s = connect_unix(argv[0], SOCK_NONBLOCK)) < 0 && errno == EAGAIN; tries++) {
+    if (tries == PEERPID_QUEUE_FULL_TRIES) {
+      fprintf(stderr, "labtool: %s took no connection in %d s: its listen queue is full (its listener, e.g. a"
+              " QEMU monitor serving another client, has not accepted those before); ask again once it has\n",
+              argv[0], PEERPID_QUEUE_FULL_TRIES / 100);
+      return 3;
+    }
+    nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
   }
   struct ucred cred;
   socklen_t len = sizeof cred;

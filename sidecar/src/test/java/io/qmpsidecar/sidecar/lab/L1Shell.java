@@ -119,7 +119,7 @@ public final class L1Shell {
    * way the daemon identifies QEMU through its own monitor connection). Empty when nothing
    * accepts connections there. A QEMU monitor busy with another client queues the probe, and
    * drops it once it gets to it; its listen queue holds two, and a third probe during one client's
-   * session fails at once (the tests make at most two).
+   * session fails after 10 s (the tests make at most two).
    */
   public OptionalLong listener(String path) {
     Result r = exec("labtool peerpid '" + path + "'");
