@@ -1,6 +1,7 @@
 package io.qmpsidecar.bench;
 
 import io.qmpsidecar.qmp.testing.QemuBinaries;
+import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The daemon's footprint as shipped: {@code bin/qmp-sidecar run} as a child process against one
- * real QEMU (qtest mode), with the class-data sharing archive that {@code ./mvnw package}
+ * real QEMU (qtest mode), each QEMU of the matrix in turn, with the class-data sharing archive that {@code ./mvnw package}
  * records, against the same jar under plain {@code java -jar} (the JVM's defaults: G1, a quarter
  * of the machine's memory as heap, both JIT tiers) as the baseline, the launcher's options without
  * the archive, and the launcher's {@code host} profile. Start-up is process start to {@code GET
@@ -50,18 +51,20 @@ public final class FootprintBench {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> smallOptions = new ArrayList<>(List.of(java, "@" + root.resolve("bin/jvm/small")));
     smallOptions.addAll(List.of("-jar", jar.toString()));
-    try (QemuProcess qemu = QemuProcess.startQtest(QemuBinaries.all().get(0), dir, "bench", 1)) {
-      String qmp = "vm1=unix:" + qemu.qmpAddress().unixPath();
-      Map<String, List<Sample>> samples = new LinkedHashMap<>();
-      Map<String, String> options = new LinkedHashMap<>();
-      for (int round = 0; round < ROUNDS; round++) {
-        run(samples, options, "java -jar (JVM defaults)", List.of(java, "-jar", jar.toString()), Map.of(), dir, qmp);
-        run(samples, options, "launcher options, no CDS archive", smallOptions, Map.of(), dir, qmp);
-        run(samples, options, "bin/qmp-sidecar (small, CDS)", List.of(launcher.toString()), Map.of(), dir, qmp);
-        run(samples, options, "bin/qmp-sidecar (host, CDS)", List.of(launcher.toString()),
-            Map.of("QMP_SIDECAR_JVM", "host"), dir, qmp);
+    for (QemuBinary binary : QemuBinaries.all()) {
+      try (QemuProcess qemu = QemuProcess.startQtest(binary, dir, "bench-" + binary.version(), 1)) {
+        String qmp = "vm1=unix:" + qemu.qmpAddress().unixPath();
+        Map<String, List<Sample>> samples = new LinkedHashMap<>();
+        Map<String, String> options = new LinkedHashMap<>();
+        for (int round = 0; round < ROUNDS; round++) {
+          run(samples, options, "java -jar (JVM defaults)", List.of(java, "-jar", jar.toString()), Map.of(), dir, qmp);
+          run(samples, options, "launcher options, no CDS archive", smallOptions, Map.of(), dir, qmp);
+          run(samples, options, "bin/qmp-sidecar (small, CDS)", List.of(launcher.toString()), Map.of(), dir, qmp);
+          run(samples, options, "bin/qmp-sidecar (host, CDS)", List.of(launcher.toString()),
+              Map.of("QMP_SIDECAR_JVM", "host"), dir, qmp);
+        }
+        print(binary, samples, options);
       }
-      print(samples, options);
     }
   }
 
@@ -124,9 +127,9 @@ public final class FootprintBench {
     return String.join(" ", jarAt < 0 ? opts : opts.subList(0, jarAt));
   }
 
-  private static void print(Map<String, List<Sample>> samples, Map<String, String> options) {
-    System.out.printf("%nOne VM (QEMU qtest), median of %d alternating rounds; RSS after %d s idle; unshared: Private_Dirty%n",
-        ROUNDS, IDLE_SECONDS);
+  private static void print(QemuBinary binary, Map<String, List<Sample>> samples, Map<String, String> options) {
+    System.out.printf("%nOne VM (QEMU %s, qtest), median of %d alternating rounds; RSS after %d s idle; unshared:"
+        + " Private_Dirty%n", binary.version(), ROUNDS, IDLE_SECONDS);
     samples.keySet().forEach(name -> System.out.printf("  %-32s JVM options: %s%n", name,
         options.get(name).isEmpty() ? "(none)" : options.get(name)));
     List<Sample> base = samples.values().iterator().next();
