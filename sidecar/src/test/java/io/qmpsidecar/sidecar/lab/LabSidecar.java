@@ -134,12 +134,15 @@ final class LabSidecar implements AutoCloseable {
     }
     // A monitor connection through the lab's forwarding has been seen to drop (on CI, between
     // two steps of a test, its QEMU running on); the sidecar reconnects by itself. Wait for
-    // that, bounded, and say so: a QEMU that died fails here with the sidecar's reason.
+    // that, bounded, and say so; if it does not, fail with the sidecar's reason and what L1 shows.
     long start = System.nanoTime();
     long deadline = start + RECONNECT_WAIT.toNanos();
     while (!handle.ready().succeeded()) {
       if (System.nanoTime() > deadline) {
-        return result(handle.ready());
+        throw new AssertionError("L2 " + l2 + ": the sidecar did not reconnect to its monitor within " + RECONNECT_WAIT
+            + " (" + now.cause().getMessage() + "); in L1: " + lab.l1().exec("kill -0 $(cat /tmp/" + l2 + ".pid)"
+            + " && echo 'the QEMU lab/l2 started is alive' || echo 'the QEMU lab/l2 started is gone (a live update"
+            + " replaces it)'; ls -l /run/lab/" + l2 + "/; tail -n 20 /tmp/" + l2 + ".log").output());
       }
       sleep(100);
     }
