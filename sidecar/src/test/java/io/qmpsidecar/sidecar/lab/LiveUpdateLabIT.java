@@ -160,7 +160,7 @@ class LiveUpdateLabIT {
   void anMdevIsRefusedWithQemusOwnReasonAndTheVmRunsOn(VfioLab lab) {
     LabMdev mdev = lab.mdev(2);
     ValueSets sets = ValueSets.of(Map.of("hotplug.mdevTypes", List.of(mdev.type())));
-    try (LabSidecar sidecar = new LabSidecar(VERTX.get(), lab, dir, sets, VM).resetOnDetach(VM).awaitFirmware(VM)) {
+    try (LabSidecar sidecar = new LabSidecar(VERTX.get(), lab, dir, sets, VM).awaitFirmware(VM)) {
       sidecar.attach(new AttachRequest(VM, "vfio-pci", FunctionRef.mdev(mdev.uuid()), null, "dpu-mtty", null, null,
           "op-mtty"));
       long pid = lab.l1().l2Pid(VM);
@@ -176,7 +176,10 @@ class LiveUpdateLabIT {
       assertThat(result(sidecar.conn(VM).execute("query-migrate-parameters", null)).path("mode").asText())
           .isEqualTo("normal");
       assertThat(sidecar.seen).extracting(SidecarEvent::type).doesNotContain("liveupdate.started");
-      sidecar.detach(VM, "dpu-mtty");
+      // No detach: the lab completes one with system_reset (L2 runs no guest OS to accept the
+      // unplug), and QEMU 11.1 then aborts now and then while it unplugs this mdev, which has no
+      // reset mechanism, in the middle of the reset (hw/core/resetcontainer.c: "Assertion `len ==
+      // rc->children->len' failed", 1 run in 6 here). @AfterEach kills the VM, which releases it.
     }
   }
 }
