@@ -182,6 +182,7 @@ final class L1QemuHost implements QemuHost {
 
   @Override
   public String tail(Path file, int max) throws IOException {
-    return sh("tail -c " + max + " " + quote(file.toString())).strip();
+    // A cut inside a character decodes as U+FFFD: the tail starts at the next whole one.
+    return sh("tail -c " + max + " " + quote(file.toString())).replaceFirst("^\uFFFD+", "").strip();
   }
 }
