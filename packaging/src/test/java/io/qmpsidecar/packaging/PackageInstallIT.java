@@ -249,6 +249,8 @@ class PackageInstallIT {
   void theClassDataArchiveRecordedAtInstallIsTheOneTheCommandMaps() {
     assertThat(Path.of("/var/cache/qmp-sidecar/qmp-sidecar.jsa")).isRegularFile();
     assertThat(Path.of("/var/cache/qmp-sidecar/qmp-sidecar-cli.jsa")).isRegularFile();
+    assertThat(Shell.bash("stat -c '%a %U' /var/cache/qmp-sidecar/native/libsqlitejdbc-*.so").ok().out().strip())
+        .as("sqlite-jdbc's native library, copied by the postinst").isEqualTo("644 root");
     Shell.Result full = Shell.bash("QMP_SIDECAR_LEAN=0 JAVA_OPTS=-Xlog:class+load=info:stdout qmp-sidecar version").ok();
     assertThat(full.out()).contains("io.qmpsidecar.sidecar.cli.QmpSidecarCommand source: shared objects file (top)");
     Shell.Result lean = Shell.bash("JAVA_OPTS=-Xlog:class+load=info:stdout qmp-sidecar version").ok();
@@ -385,6 +387,9 @@ class PackageInstallIT {
           .containsPattern("(?m)^CapBnd:\\s+0+$").containsPattern("(?m)^NoNewPrivs:\\s+1$");
       assertThat(Files.readString(Path.of("/proc", Long.toString(sidecar.pid()), "cmdline")).split("\0"))
           .contains("@/usr/share/qmp-sidecar/jvm/" + profile, "-XX:SharedArchiveFile=/var/cache/qmp-sidecar/qmp-sidecar.jsa");
+      assertThat(Files.readString(Path.of("/proc", Long.toString(sidecar.pid()), "maps")))
+          .as("sqlite-jdbc's native library as the postinst copied it, not a copy in the temp directory")
+          .contains("/var/cache/qmp-sidecar/native/libsqlitejdbc-").doesNotContain("-libsqlitejdbc.so");
       assertThat(Shell.bash("stat -c '%a %U %G' " + api).ok().out().strip()).isEqualTo("660 qmp-sidecar qmp-sidecar");
       assertThat(Shell.bash("find " + state + " -type f ! -user " + USER).ok().out())
           .as("files in the state directory not owned by " + USER).isEmpty();

@@ -54,6 +54,10 @@ class ReleaseTarballIT {
     Files.createDirectories(archive.getParent());
     Shell.run(List.of(top.resolve("usr/share/qmp-sidecar/record-cds").toString(), command.toString(), archive.toString()),
         env(), prefix, TIMEOUT).ok();
+    try (var copied = Files.list(archive.resolveSibling("native"))) {
+      assertThat(copied).as("sqlite-jdbc's native library, copied beside the archive")
+          .singleElement().asString().matches(".*/libsqlitejdbc-[0-9.]+\\.so");
+    }
     Map<String, String> logClassLoading = Map.of("PATH", Shell.PATH, "JAVA_OPTS", "-Xlog:class+load=info:stdout",
         "QMP_SIDECAR_LEAN", "0");
     assertThat(Shell.run(List.of(command.toString(), "version"), logClassLoading, prefix, TIMEOUT).ok().out())

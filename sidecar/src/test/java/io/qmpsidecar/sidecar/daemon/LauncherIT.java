@@ -6,6 +6,7 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,10 +15,11 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sqlite.SQLiteJDBCLoader;
 
 /**
- * bin/qmp-sidecar over the packaged jar: its JVM profiles, a clear refusal of an unknown one, and
- * the daemon's log formats and command line as the launcher starts it.
+ * bin/qmp-sidecar over the packaged jar: its JVM profiles, a clear refusal of an unknown one, the
+ * daemon's log formats and command line as the launcher starts it, and the native library it loads.
  */
 class LauncherIT {
   private static final Path LAUNCHER = Path.of("..", "bin", "qmp-sidecar").toAbsolutePath().normalize();
@@ -57,6 +59,21 @@ class LauncherIT {
     assertThat(json.output().lines().filter(l -> l.contains("qmp-sidecar ready in")))
         .singleElement().asString()
         .startsWith("{").contains("\"level\":\"INFO\"", "\"logger\":\"io.qmpsidecar.sidecar.daemon.Sidecar\"");
+  }
+
+  @Test
+  void theDaemonLoadsSqlitesNativeLibraryFromTheBuildsCopyNotTheTempDirectory(@TempDir Path dir) throws Exception {
+    Path temp = Files.createDirectories(dir.resolve("tmp"));
+    Path copied = Path.of("target", "native", "libsqlitejdbc-" + SQLiteJDBCLoader.getVersion() + ".so").toAbsolutePath();
+    assertThat(copied).as("copied by record-cds at package time").isRegularFile();
+
+    Run run = launch(Map.of("JAVA_OPTS", "-Xlog:library=info:stdout -Djava.io.tmpdir=" + temp), daemon(dir.resolve("d")));
+
+    assertThat(run.exit()).as(run.output()).isZero();
+    assertThat(run.output()).contains("Loaded library " + copied);
+    try (var left = Files.list(temp)) {
+      assertThat(left).as("nothing copied into the temp directory").isEmpty();
+    }
   }
 
   @Test
