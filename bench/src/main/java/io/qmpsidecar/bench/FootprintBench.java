@@ -118,13 +118,13 @@ public final class FootprintBench {
     throw new IOException("no " + key + " in /proc/" + pid + "/" + file);
   }
 
-  /** The options the JVM was started with: its command line up to {@code -jar}. */
+  /** The options the JVM was started with: its command line up to {@code -jar} or {@code -cp}. */
   private static String jvmOptions(long pid) throws IOException {
     String[] argv = new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
         StandardCharsets.UTF_8).split("\0");
     List<String> opts = new ArrayList<>(Arrays.asList(argv).subList(1, argv.length));
-    int jarAt = opts.indexOf("-jar");
-    return String.join(" ", jarAt < 0 ? opts : opts.subList(0, jarAt));
+    int mainAt = opts.indexOf("-jar") < 0 ? opts.indexOf("-cp") : opts.indexOf("-jar");
+    return String.join(" ", mainAt < 0 ? opts : opts.subList(0, mainAt));
   }
 
   private static void print(QemuBinary binary, Map<String, List<Sample>> samples, Map<String, String> options) {

@@ -251,8 +251,8 @@ class PackageInstallIT {
     assertThat(Path.of("/var/cache/qmp-sidecar/qmp-sidecar-cli.jsa")).isRegularFile();
     assertThat(Shell.bash("stat -c '%a %U' /var/cache/qmp-sidecar/native/libsqlitejdbc-*.so").ok().out().strip())
         .as("sqlite-jdbc's native library, copied by the postinst").isEqualTo("644 root");
-    Shell.Result full = Shell.bash("QMP_SIDECAR_LEAN=0 JAVA_OPTS=-Xlog:class+load=info:stdout qmp-sidecar version").ok();
-    assertThat(full.out()).contains("io.qmpsidecar.sidecar.cli.QmpSidecarCommand source: shared objects file (top)");
+    Shell.Result full = Shell.bash("QMP_SIDECAR_LEAN=0 JAVA_OPTS=-Xlog:class+load=info:stdout qmp-sidecar run --help").ok();
+    assertThat(full.out()).contains("io.qmpsidecar.sidecar.cli.RunCommand source: shared objects file (top)");
     Shell.Result lean = Shell.bash("JAVA_OPTS=-Xlog:class+load=info:stdout qmp-sidecar version").ok();
     assertThat(lean.out()).as("the lean path maps its own archive")
         .contains("io.qmpsidecar.sidecar.cli.LeanCli source: shared objects file (top)");

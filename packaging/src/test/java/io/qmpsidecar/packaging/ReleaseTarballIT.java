@@ -60,9 +60,9 @@ class ReleaseTarballIT {
     }
     Map<String, String> logClassLoading = Map.of("PATH", Shell.PATH, "JAVA_OPTS", "-Xlog:class+load=info:stdout",
         "QMP_SIDECAR_LEAN", "0");
-    assertThat(Shell.run(List.of(command.toString(), "version"), logClassLoading, prefix, TIMEOUT).ok().out())
+    assertThat(Shell.run(List.of(command.toString(), "run", "--help"), logClassLoading, prefix, TIMEOUT).ok().out())
         .as("the command maps the archive recorded under its prefix")
-        .contains("io.qmpsidecar.sidecar.cli.QmpSidecarCommand source: shared objects file (top)");
+        .contains("io.qmpsidecar.sidecar.cli.RunCommand source: shared objects file (top)");
     Map<String, String> lean = Map.of("PATH", Shell.PATH, "JAVA_OPTS", "-Xlog:class+load=info:stdout");
     assertThat(Shell.run(List.of(command.toString(), "version"), lean, prefix, TIMEOUT).ok().out())
         .as("the lean path maps its own archive, recorded beside it")

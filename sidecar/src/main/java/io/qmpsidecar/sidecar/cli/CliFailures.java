@@ -14,10 +14,14 @@ final class CliFailures implements CommandLine.IExecutionExceptionHandler {
 
   @Override
   public int handleExecutionException(Exception ex, CommandLine cli, CommandLine.ParseResult parsed) {
-    SidecarException e = SidecarException.from(ex);
-    PrintWriter err = cli.getErr();
     cli.getOut().flush();
-    err.println(("run".equals(cli.getCommandName()) ? "qmp-sidecar: " : "") + e.getMessage());
+    return report(ex, "run".equals(cli.getCommandName()), cli.getErr());
+  }
+
+  /** Prints the failure on {@code err} as above ({@code daemon}: {@code run}'s) and returns its exit code. */
+  static int report(Exception ex, boolean daemon, PrintWriter err) {
+    SidecarException e = SidecarException.from(ex);
+    err.println((daemon ? "qmp-sidecar: " : "") + e.getMessage());
     if ("1".equals(System.getenv("QMP_SIDECAR_DEBUG"))) {
       ex.printStackTrace(err);
     }

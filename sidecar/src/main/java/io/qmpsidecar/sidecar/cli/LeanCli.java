@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,13 +15,15 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * The lean path of the common read calls, for {@code bin/qmp-sidecar} to start instead of the
- * whole command line: {@code version}, and {@code vms} (also {@code --names}, which the shell
- * completion asks), {@code devices list VM} and
+ * The lean path of the common read calls and of the daemon, for {@code bin/qmp-sidecar} to start
+ * instead of the whole command line: {@code version}, and {@code vms} (also {@code --names}, which
+ * the shell completion asks), {@code devices list VM} and
  * {@code migrate status VM} (with {@code --output}, {@code --timeout} and a {@code unix:}
  * {@code --api}), parsed by hand and sent with {@link UnixHttp}: no Vert.x, no Netty, no picocli
  * command tree to build. It prints what those commands print, through the same code, with the
- * same exit codes. Every other command line, and a call whose connection fails (for the usual
+ * same exit codes. {@code run} with its usual options ({@link #daemon}) runs {@link RunCommand}
+ * without picocli, whose model takes about a fifth of the daemon's start-up (bench/README.md).
+ * Every other command line, and a call whose connection fails (for the usual
  * message about the cause), runs the full command line ({@link QmpSidecarCommand}) in the same
  * JVM, before anything is printed.
  */
@@ -28,6 +31,8 @@ public final class LeanCli {
   /** What {@link #run} returns when the full command line must run the call. */
   static final int NOT_HANDLED = -1;
   private static final Set<String> OPTIONS = Set.of("--api", "--timeout", "--output");
+  /** {@code run}'s options with a value. */
+  private static final Set<String> RUN_OPTIONS = Set.of("-c", "--config", "--set", "--qmp");
   /** The one option without a value: {@code vms --names}. */
   private static final String NAMES = "--names";
 
@@ -36,7 +41,8 @@ public final class LeanCli {
   public static void main(String[] args) {
     PrintWriter out = new PrintWriter(System.out);
     PrintWriter err = new PrintWriter(System.err);
-    int exit = run(args, System.getenv(), out, err);
+    RunCommand daemon = daemon(args, System.getenv());
+    int exit = daemon != null ? runDaemon(daemon, err) : run(args, System.getenv(), out, err);
     if (exit == NOT_HANDLED) {
       QmpSidecarCommand.main(args);
       return;
@@ -79,6 +85,77 @@ public final class LeanCli {
       // Not connected, cut short, or an answer the commands cannot print: the full command line
       // asks again (a read changes nothing) and reports it as it always does.
       return NOT_HANDLED;
+    }
+  }
+
+  /**
+   * {@code run} with its options set as picocli would set them, or null for a command line this
+   * path does not take exactly as picocli would: anything but {@code -c}/{@code --config},
+   * {@code --set}, {@code --qmp} (each {@code NAME VALUE} or {@code --NAME=VALUE}, the value not
+   * empty and not starting with {@code -} or {@code @}), {@code -v}/{@code --verbose} and
+   * {@code --exit-when-ready}; an option picocli takes once, given twice; {@code QMP_SIDECAR_DEBUG=1}.
+   */
+  static RunCommand daemon(String[] args, Map<String, String> env) {
+    if (args.length == 0 || !args[0].equals("run") || "1".equals(env.get("QMP_SIDECAR_DEBUG"))) {
+      return null;
+    }
+    RunCommand run = new RunCommand();
+    run.config = new ConfigOptions();
+    for (int i = 1; i < args.length; i++) {
+      String arg = args[i];
+      if (arg.equals("-v") || arg.equals("--verbose")) {
+        if (run.verbose) {
+          return null;
+        }
+        run.verbose = true;
+        continue;
+      }
+      if (arg.equals("--exit-when-ready")) {
+        if (run.exitWhenReady) {
+          return null;
+        }
+        run.exitWhenReady = true;
+        continue;
+      }
+      int eq = arg.startsWith("--") ? arg.indexOf('=') : -1;
+      String name = eq < 0 ? arg : arg.substring(0, eq);
+      if (!RUN_OPTIONS.contains(name) || eq < 0 && i + 1 == args.length) {
+        return null;
+      }
+      String value = eq < 0 ? args[++i] : arg.substring(eq + 1);
+      if (value.isEmpty() || value.startsWith("-") || value.startsWith("@")) {
+        return null;
+      }
+      switch (name) {
+        case "--set" -> run.config.sets.add(value);
+        case "--qmp" -> run.config.qmp.add(value);
+        default -> {
+          if (run.config.file != null || !isPath(value)) {
+            return null;
+          }
+          run.config.file = Path.of(value);
+        }
+      }
+    }
+    return run;
+  }
+
+  /** Whether picocli would take {@code value} as a path (else it names the option in its error). */
+  private static boolean isPath(String value) {
+    try {
+      Path.of(value);
+      return true;
+    } catch (InvalidPathException e) {
+      return false;
+    }
+  }
+
+  /** Runs the daemon until it stops; a failure is printed and turned into its exit code as picocli's path does. */
+  private static int runDaemon(RunCommand daemon, PrintWriter err) {
+    try {
+      return daemon.run(err);
+    } catch (Exception e) {
+      return CliFailures.report(e, true, err);
     }
   }
 

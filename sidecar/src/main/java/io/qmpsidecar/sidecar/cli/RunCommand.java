@@ -5,6 +5,7 @@ import io.qmpsidecar.sidecar.daemon.Logging;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
+import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
@@ -48,6 +49,14 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    return run(spec.commandLine().getErr());
+  }
+
+  /**
+   * The daemon until it stops; {@code err} takes the start-up time {@code -v} prints. {@link LeanCli}
+   * runs it too, with the options set by hand, without picocli.
+   */
+  int run(PrintWriter err) throws Exception {
     long t0 = System.nanoTime();
     SidecarConfig c = config.load(System.getenv());
     Logging.configure(c.log().format(), c.log().auditFile(), verbose, System.getenv());
@@ -67,9 +76,10 @@ final class RunCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(hook);
     Signal.handle(new Signal("HUP"), s -> reload(sidecar));
     if (verbose) {
-      spec.commandLine().getErr().printf("qmp-sidecar: ready in %d ms (JVM start to ready: %d ms)%n",
+      err.printf("qmp-sidecar: ready in %d ms (JVM start to ready: %d ms)%n",
           Duration.ofNanos(System.nanoTime() - t0).toMillis(),
           System.currentTimeMillis() - java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime());
+      err.flush();
     }
     if (exitWhenReady) {
       Runtime.getRuntime().removeShutdownHook(hook);

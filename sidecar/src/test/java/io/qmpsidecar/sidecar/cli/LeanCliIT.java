@@ -30,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The lean path prints what the full command line prints, with the same exit code, for every call
  * it takes: against an in-process sidecar serving a real QEMU (answers and problems: an unknown
  * VM, no migration), against an API that never answers, and through bin/qmp-sidecar, where what
- * it does not take (a daemon that is not there) reaches the full command line.
+ * it does not take (a daemon that is not there) reaches the full command line, and where the
+ * daemon starts without picocli and fails as it does with it.
  */
 class LeanCliIT {
   private static final Path LAUNCHER = Path.of("..", "bin", "qmp-sidecar").toAbsolutePath().normalize();
@@ -123,6 +124,26 @@ class LeanCliIT {
     assertThat(version).isEqualTo(launch(Map.of("QMP_SIDECAR_LEAN", "0"), List.of("version")));
     assertThat(Files.readString(classes)).as("the launcher started the lean path")
         .contains(LeanCli.class.getName()).doesNotContain("io.vertx.", "picocli.CommandLine$Model");
+  }
+
+  @Test
+  void theDaemonStartsWithoutPicocliAndFailsAsTheFullCommandLineDoes(@TempDir Path dir) throws Exception {
+    Path classes = dir.resolve("classes.log");
+    List<String> ready = List.of("run", "--exit-when-ready", "--set", "api.socket=" + dir.resolve("api.sock"),
+        "--set=stateDir=" + dir.resolve("state"), "--set", "proxy.dir=" + dir.resolve("proxy"));
+    Run lean = launch(Map.of("JAVA_OPTS", "-Xlog:class+load=info:file=" + classes), ready);
+    assertThat(lean.exit()).as(lean.err()).isZero();
+    assertThat(Files.readString(classes)).as("the launcher started the lean path")
+        .contains(LeanCli.class.getName(), RunCommand.class.getName()).doesNotContain("picocli.");
+    assertThat(lean).isEqualTo(launch(Map.of("QMP_SIDECAR_LEAN", "0"), ready));
+
+    for (List<String> args : List.of(List.of("run", "--config", dir.resolve("missing.yaml").toString()),
+        List.of("run", "--qmp", "vm1=tcp:nowhere"), List.of("run", "--set", "no.such.key=1"))) {
+      Run failed = launch(Map.of(), args);
+      assertThat(failed).as("%s", args).isEqualTo(launch(Map.of("QMP_SIDECAR_LEAN", "0"), args));
+      assertThat(failed.exit()).as("%s", args).isIn(1, 2);
+      assertThat(failed.err()).as("%s", args).startsWith("qmp-sidecar: ");
+    }
   }
 
   private static Run launch(Map<String, String> env, List<String> args) throws Exception {
