@@ -22,7 +22,7 @@ import java.util.function.Function;
  * {@code --api}), parsed by hand and sent with {@link UnixHttp}: no Vert.x, no Netty, no picocli
  * command tree to build. It prints what those commands print, through the same code, with the
  * same exit codes. {@code run} with its usual options ({@link #daemon}) runs {@link RunCommand}
- * without picocli, whose model takes about a fifth of the daemon's start-up (bench/README.md).
+ * without picocli, whose model cost the daemon 140-230 ms of its start-up (bench/README.md).
  * Every other command line, and a call whose connection fails (for the usual
  * message about the cause), runs the full command line ({@link QmpSidecarCommand}) in the same
  * JVM, before anything is printed.
