@@ -117,27 +117,45 @@ public final class LeanCli {
         run.exitWhenReady = true;
         continue;
       }
-      int eq = arg.startsWith("--") ? arg.indexOf('=') : -1;
-      String name = eq < 0 ? arg : arg.substring(0, eq);
-      if (!RUN_OPTIONS.contains(name) || eq < 0 && i + 1 == args.length) {
+      Option option = option(args, i, RUN_OPTIONS);
+      if (option == null) {
         return null;
       }
-      String value = eq < 0 ? args[++i] : arg.substring(eq + 1);
-      if (value.isEmpty() || value.startsWith("-") || value.startsWith("@")) {
-        return null;
-      }
-      switch (name) {
-        case "--set" -> run.config.sets.add(value);
-        case "--qmp" -> run.config.qmp.add(value);
+      i = option.last();
+      switch (option.name()) {
+        case "--set" -> run.config.sets.add(option.value());
+        case "--qmp" -> run.config.qmp.add(option.value());
         default -> {
-          if (run.config.file != null || !isPath(value)) {
+          if (run.config.file != null || !isPath(option.value())) {
             return null;
           }
-          run.config.file = Path.of(value);
+          run.config.file = Path.of(option.value());
         }
       }
     }
     return run;
+  }
+
+  /** An option with its value, which ends at {@code args[last]}. */
+  private record Option(String name, String value, int last) {}
+
+  /**
+   * The option at {@code args[i]} and its value ({@code NAME VALUE}, or {@code --NAME=VALUE}), or
+   * null where picocli might read it otherwise: a name not in {@code names}, no value, or one that
+   * is empty or starts with {@code -} or {@code @}.
+   */
+  private static Option option(String[] args, int i, Set<String> names) {
+    String arg = args[i];
+    int eq = arg.startsWith("--") ? arg.indexOf('=') : -1;
+    String name = eq < 0 ? arg : arg.substring(0, eq);
+    if (!names.contains(name) || eq < 0 && i + 1 == args.length) {
+      return null;
+    }
+    String value = eq < 0 ? args[i + 1] : arg.substring(eq + 1);
+    if (value.isEmpty() || value.startsWith("-") || value.startsWith("@")) {
+      return null;
+    }
+    return new Option(name, value, eq < 0 ? i + 1 : i);
   }
 
   /** Whether picocli would take {@code value} as a path (else it names the option in its error). */
@@ -183,16 +201,12 @@ public final class LeanCli {
         positional.add(arg);
         continue;
       }
-      int eq = arg.indexOf('=');
-      String name = eq < 0 ? arg : arg.substring(0, eq);
-      if (!OPTIONS.contains(name) || options.containsKey(name) || eq < 0 && i + 1 == args.length) {
+      Option option = option(args, i, OPTIONS);
+      if (option == null || options.containsKey(option.name())) {
         return null;
       }
-      String value = eq < 0 ? args[++i] : arg.substring(eq + 1);
-      if (value.startsWith("-") || value.startsWith("@")) {
-        return null;
-      }
-      options.put(name, value);
+      i = option.last();
+      options.put(option.name(), option.value());
     }
     ExecOutput.Format output = format(options.getOrDefault("--output", "table"));
     String api = options.getOrDefault("--api", env.getOrDefault("QMP_SIDECAR_API", ApiClient.DEFAULT_API));
