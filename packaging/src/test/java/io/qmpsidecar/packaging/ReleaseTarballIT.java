@@ -54,10 +54,23 @@ class ReleaseTarballIT {
     Files.createDirectories(archive.getParent());
     Shell.run(List.of(top.resolve("usr/share/qmp-sidecar/record-cds").toString(), command.toString(), archive.toString()),
         env(), prefix, TIMEOUT).ok();
-    try (var copied = Files.list(archive.resolveSibling("native"))) {
-      assertThat(copied).as("sqlite-jdbc's native library, copied beside the archive")
-          .singleElement().asString().matches(".*/libsqlitejdbc-[0-9.]+\\.so");
+    List<Path> copied;
+    try (var files = Files.list(archive.resolveSibling("native"))) {
+      copied = files.toList();
     }
+    assertThat(copied).as("sqlite-jdbc's native library, copied beside the archive")
+        .singleElement().asString().matches(".*/libsqlitejdbc-[0-9.]+\\.so");
+    Path copy = copied.get(0);
+    List<String> daemon = List.of(command.toString(), "run", "--exit-when-ready", "--set",
+        "api.socket=" + prefix.resolve("api.sock"), "--set", "stateDir=" + prefix.resolve("state"), "--set",
+        "proxy.dir=" + prefix.resolve("proxy"));
+    Map<String, String> logLibraries = Map.of("PATH", Shell.PATH, "JAVA_OPTS", "-Xlog:library=info:stdout");
+    assertThat(Shell.run(daemon, logLibraries, prefix, TIMEOUT).ok().out()).contains("Loaded library " + copy);
+    Path otherVersion = Files.move(copy, copy.resolveSibling("libsqlitejdbc-0.0.0.so"));
+    assertThat(Shell.run(daemon, logLibraries, prefix, TIMEOUT).ok().out())
+        .as("another version's copy is not used: sqlite-jdbc extracts its own")
+        .doesNotContain("Loaded library " + otherVersion).containsPattern("Loaded library \\S*-libsqlitejdbc\\.so");
+    Files.move(otherVersion, copy);
     Map<String, String> logClassLoading = Map.of("PATH", Shell.PATH, "JAVA_OPTS", "-Xlog:class+load=info:stdout",
         "QMP_SIDECAR_LEAN", "0");
     assertThat(Shell.run(List.of(command.toString(), "run", "--help"), logClassLoading, prefix, TIMEOUT).ok().out())
