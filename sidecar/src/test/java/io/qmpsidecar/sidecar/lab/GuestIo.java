@@ -19,12 +19,19 @@ import java.util.regex.Pattern;
  * register is shared with the guest's CPU (firmware still running would interleave its own
  * accesses), so the VM is stopped meanwhile.
  *
+ * <p>The L2s run no guest OS to acknowledge an unplug either; {@link #acpiEject} does what the
+ * guest OS's ACPI hotplug code would.
+ *
  * <p>HMP sizes: {@code /b} 8 bits, {@code /w} 32 bits.
  */
 final class GuestIo {
   private static final Pattern VALUE = Pattern.compile("=\\s*0x([0-9a-fA-F]+)");
   private static final int CONFIG_ADDRESS = 0xcf8;
   private static final int CONFIG_DATA = 0xcfc;
+  /** q35's ACPI PCI hotplug registers (QEMU's hw/acpi/pcihp.c, at 0xcc0 on the ICH9): bus select. */
+  private static final int PCIHP_SELECT = 0xcd0;
+  /** ... and eject: a write of a slot's bit unplugs the device in that slot of the selected bus. */
+  private static final int PCIHP_EJECT = 0xcc8;
 
   private final QmpConnection qmp;
 
@@ -34,6 +41,14 @@ final class GuestIo {
 
   void outb(int port, int value) {
     hmp(String.format("o /b 0x%x 0x%x", port, value & 0xff));
+  }
+
+  private void outl(int port, int value) {
+    String output = hmp(String.format("o /w 0x%x 0x%x", port, value));
+    if (!output.isEmpty()) {
+      throw new AssertionError("HMP refused the write of 0x" + Integer.toHexString(value) + " to port 0x"
+          + Integer.toHexString(port) + ": " + output);
+    }
   }
 
   int inb(int port) {
@@ -48,6 +63,22 @@ final class GuestIo {
   void configWrite(int bus, int device, int function, int register, int value) {
     hmp(String.format("o /w 0x%x 0x%x", CONFIG_ADDRESS, configAddress(bus, device, function, register)));
     hmp(String.format("o /w 0x%x 0x%x", CONFIG_DATA, value));
+  }
+
+  /**
+   * Completes the pending unplug of device {@code id} as a guest OS's ACPI {@code _EJ0} method
+   * does on q35, whose root ports use ACPI hotplug: selects the device's bus by the number the
+   * firmware tables gave it ({@code acpi-pcihp-bsel}) and writes the device's slot bit to the eject
+   * register. QEMU unplugs the device there and then (and sends {@code DEVICE_DELETED}), outside
+   * any reset.
+   */
+  void acpiEject(String id) {
+    String device = "/machine/peripheral/" + id;
+    String bus = result(qmp.qomGet(device, "parent_bus")).asText();
+    int bsel = result(qmp.qomGet(bus, "acpi-pcihp-bsel")).asInt();
+    int slot = result(qmp.qomGet(device, "addr")).asInt() >> 3;
+    outl(PCIHP_SELECT, bsel);
+    outl(PCIHP_EJECT, 1 << slot);
   }
 
   /**

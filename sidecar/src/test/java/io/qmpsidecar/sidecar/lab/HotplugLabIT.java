@@ -45,7 +45,7 @@ class HotplugLabIT {
 
   @BeforeEach
   void startSidecar(VfioLab lab) {
-    sidecar = new LabSidecar(VERTX.get(), lab, dir, VM).resetOnDetach(VM).awaitFirmware(VM);
+    sidecar = new LabSidecar(VERTX.get(), lab, dir, VM).ejectOnDetach(VM).awaitFirmware(VM);
   }
 
   @AfterEach
@@ -97,7 +97,7 @@ class HotplugLabIT {
 
     System.out.printf("lab timing: boot %d ms; VF attach %d ms (device_add %d ms), detach %d ms (%s),"
             + " VF attach again %d ms (device_add %d ms)%n", lab.bootTime().toMillis(), firstAttach.toMillis(),
-        firstAdd.toMillis(), detach.toMillis(), "300 ms of it before system_reset", secondAttach.toMillis(),
+        firstAdd.toMillis(), detach.toMillis(), "300 ms of it before the ACPI eject", secondAttach.toMillis(),
         sidecar.deviceAddTime("dpu-vf0").toMillis());
   }
 

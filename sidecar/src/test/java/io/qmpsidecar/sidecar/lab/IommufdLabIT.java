@@ -183,7 +183,7 @@ class IommufdLabIT {
 
   /**
    * Starts labtool fdwatch on the QEMU and {@code path}, detaches {@code id} ({@code device_del},
-   * then {@code system_reset}: no guest OS), and returns when QEMU held what, against the
+   * then the ACPI eject a guest OS would do), and returns when QEMU held what, against the
    * {@code DEVICE_DELETED} timestamp (both L1's CLOCK_REALTIME).
    */
   private static Release detachWatching(String id, String path, String rootPort) {
@@ -193,7 +193,7 @@ class IommufdLabIT {
     LabL2.until("fdwatch is ready", () -> l1.run("cat " + out).contains("fdwatch ready"));
 
     result(l2.qmp.execute("device_del", args().put("id", id)));
-    result(l2.qmp.systemReset());
+    new GuestIo(l2.qmp).acpiEject(id);
     QmpEvent deleted = l2.await("DEVICE_DELETED of " + id, e -> e.name().equals("DEVICE_DELETED") && id.equals(e.text("device")));
     LabL2.until("fdwatch saw " + path + " released", () -> l1.run("cat " + out).contains("fdwatch released"));
 

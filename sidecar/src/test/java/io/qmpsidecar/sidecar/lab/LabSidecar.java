@@ -44,16 +44,18 @@ import java.util.concurrent.ConcurrentHashMap;
  * refuses writes.
  *
  * <p>The L2s have no guest OS to acknowledge an unplug: for the VMs marked with
- * {@link #resetOnDetach}, a {@code system_reset} follows each {@code detach.requested}, the reset
- * path that completes a pending removal.
+ * {@link #ejectOnDetach}, the lab does what a guest's ACPI hotplug code would after each
+ * {@code detach.requested} ({@link GuestIo#acpiEject}). Not {@code system_reset}, which also
+ * completes a pending removal: QEMU 10.0 and 11.1 abort now and then when that removal takes a
+ * VM's last VFIO device in the middle of the reset (docs/lab.md).
  */
 final class LabSidecar implements AutoCloseable {
   static final Duration ATTACH_WAIT = Duration.ofSeconds(60);
   private static final Duration FIRMWARE_WAIT = Duration.ofSeconds(60);
   /** How long a step waits for the sidecar to reconnect to an L2 whose connection dropped. */
   private static final Duration RECONNECT_WAIT = Duration.ofSeconds(30);
-  /** Time for device_del to reach QEMU before the reset that completes it. */
-  private static final long RESET_DELAY_MS = 300;
+  /** Time for device_del to reach QEMU before the eject that completes it. */
+  private static final long EJECT_DELAY_MS = 300;
   private static final SysfsWriter READ_ONLY = (file, value) -> {
     throw new IOException("the lab's functions live in L1, whose init binds them; the host's mirror"
         + " of L1's sysfs is read-only (attach with hostDriver null)");
@@ -66,7 +68,7 @@ final class LabSidecar implements AutoCloseable {
   final List<SidecarEvent> seen;
   final Operations ops;
   private final OperationsRig rig;
-  private final Set<String> resetting = ConcurrentHashMap.newKeySet();
+  private final Set<String> ejecting = ConcurrentHashMap.newKeySet();
 
   LabSidecar(Vertx vertx, VfioLab lab, Path dir, String... l2s) {
     this(vertx, lab, dir, ValueSets.EMPTY, l2s);
@@ -90,8 +92,14 @@ final class LabSidecar implements AutoCloseable {
     this.events = rig.events;
     this.seen = rig.seen;
     this.ops = rig.ops();
-    events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED) && resetting.contains(e.vm()), 16,
-        e -> vertx.setTimer(RESET_DELAY_MS, t -> handle(e.vm()).ready().compose(QmpConnection::systemReset)));
+    events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED) && ejecting.contains(e.vm()), 16,
+        e -> vertx.setTimer(EJECT_DELAY_MS, t -> handle(e.vm()).ready()
+            .compose(conn -> vertx.executeBlocking(() -> {
+              new GuestIo(conn).acpiEject(e.text("id"));
+              return null;
+            }))
+            .onFailure(err -> System.out.printf("lab: the ACPI eject of %s on %s failed: %s%n", e.text("id"), e.vm(),
+                err.getMessage()))));
   }
 
   /**
@@ -155,9 +163,9 @@ final class LabSidecar implements AutoCloseable {
     return rig.handle(l2);
   }
 
-  /** Completes every detach of {@code l2} through the reset path. */
-  LabSidecar resetOnDetach(String l2) {
-    resetting.add(l2);
+  /** Completes every detach of {@code l2} as the guest OS's ACPI hotplug code would. */
+  LabSidecar ejectOnDetach(String l2) {
+    ejecting.add(l2);
     return this;
   }
 
@@ -174,18 +182,13 @@ final class LabSidecar implements AutoCloseable {
     return ops.attach(Caller.cli(), request);
   }
 
-  /** Detaches; after the reset path, also waits until the firmware numbered the buses again. */
   DetachResult detach(String vm, String id) {
     conn(vm);
-    DetachResult r = result(ops.detach(Caller.cli(), new DetachRequest(vm, id, false, "op-del-" + id)), ATTACH_WAIT);
-    if (resetting.contains(vm)) {
-      awaitFirmware(vm);
-    }
-    return r;
+    return result(ops.detach(Caller.cli(), new DetachRequest(vm, id, false, "op-del-" + id)), ATTACH_WAIT);
   }
 
   /**
-   * Waits until SeaBIOS numbered every root port's secondary bus (after L2's start or a reset),
+   * Waits until SeaBIOS numbered every root port's secondary bus (after L2's start),
    * so that query-pci lists hot-plugged devices.
    */
   LabSidecar awaitFirmware(String vm) {

@@ -98,7 +98,7 @@ class MdevAttachLabIT {
 
   private LabSidecar sidecar(VfioLab lab, String allowedType) {
     ValueSets sets = ValueSets.of(Map.of("hotplug.mdevTypes", List.of(allowedType)));
-    return new LabSidecar(VERTX.get(), lab, dir, sets, VM).resetOnDetach(VM).awaitFirmware(VM);
+    return new LabSidecar(VERTX.get(), lab, dir, sets, VM).ejectOnDetach(VM).awaitFirmware(VM);
   }
 
   private static AttachRequest request(LabMdev mdev, String id) {

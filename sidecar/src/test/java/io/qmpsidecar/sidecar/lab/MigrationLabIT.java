@@ -68,7 +68,7 @@ class MigrationLabIT {
   @BeforeAll
   static void startSidecar(VfioLab lab, @TempDir Path dir) {
     vertx = Vertx.vertx();
-    sidecar = new LabSidecar(vertx, lab, dir, SRC, DST).resetOnDetach(SRC).resetOnDetach(DST)
+    sidecar = new LabSidecar(vertx, lab, dir, SRC, DST).ejectOnDetach(SRC).ejectOnDetach(DST)
         .awaitFirmware(SRC);
     LabFunction vf = lab.vfs().get(1);
     spec = new DeviceSpec(VF, "vfio-pci", Map.of("host", vf.bdf().value(), "bus", "rp1"));
