@@ -48,7 +48,10 @@
  *     input and output until either side closes: with busybox's "nc -ll -p PORT -e labtool unixcat
  *     SOCKET", a TCP port (forwarded to the host) that reaches a QEMU monitor on a Unix socket,
  *     so that the host's sidecar can follow the socket's path when a live update moves it from
- *     one QEMU to the next. Exit 0 when a side closed, 2 when SOCKET cannot be reached.
+ *     one QEMU to the next. Exit 0 when a side closed, 2 when SOCKET cannot be reached. Its last
+ *     line on standard error says which side ended the copy and how, when (CLOCK_REALTIME, the
+ *     clock of QMP event timestamps) and how many bytes went each way: lab/l2 keeps these lines
+ *     in /tmp/NAME.fwd.log.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -475,6 +478,14 @@ static int peerpid(int argc, char **argv) {
   return 0;
 }
 
+/* unixcat's last word: which side ended the copy, and the bytes each way until then. */
+static int unixcat_end(const char *socket, const char *why, int err, long long in, long long out) {
+  fprintf(stderr, "labtool unixcat %s: pid %d ended at realtime-us=%lld: %s%s%s; %lld bytes to the socket,"
+          " %lld from it\n", socket, (int) getpid(), realtime_us(), why, err ? ": " : "", err ? strerror(err) : "",
+          in, out);
+  return 0;
+}
+
 static int unixcat(int argc, char **argv) {
   if (argc != 1) {
     fprintf(stderr, "usage: labtool unixcat SOCKET\n");
@@ -485,15 +496,18 @@ static int unixcat(int argc, char **argv) {
     fprintf(stderr, "labtool: cannot connect to %s: %s\n", argv[0], strerror(errno));
     return 2;
   }
+  static const char *const side[2] = {"the client (standard input)", "the socket"};
   struct pollfd fds[2] = {{.fd = 0, .events = POLLIN}, {.fd = s, .events = POLLIN}};
   int to[2] = {s, 1};
+  long long moved[2] = {0, 0};
   char buf[65536];
+  char why[96];
   for (;;) {
     if (poll(fds, 2, -1) < 0) {
       if (errno == EINTR) {
         continue;
       }
-      return 2;
+      return unixcat_end(argv[0], "poll failed", errno, moved[0], moved[1]);
     }
     for (int i = 0; i < 2; i++) {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -501,15 +515,18 @@ static int unixcat(int argc, char **argv) {
       }
       ssize_t n = read(fds[i].fd, buf, sizeof buf);
       if (n <= 0) {
-        return 0;
+        snprintf(why, sizeof why, n == 0 ? "%s closed" : "reading %s failed", side[i]);
+        return unixcat_end(argv[0], why, n == 0 ? 0 : errno, moved[0], moved[1]);
       }
       for (ssize_t done = 0; done < n;) {
         ssize_t w = write(to[i], buf + done, (size_t) (n - done));
         if (w <= 0) {
-          return 0;
+          snprintf(why, sizeof why, "writing to %s failed", side[1 - i]);
+          return unixcat_end(argv[0], why, w == 0 ? 0 : errno, moved[0], moved[1]);
         }
         done += w;
       }
+      moved[i] += n;
     }
   }
 }

@@ -74,7 +74,8 @@ final class L1QemuHost implements QemuHost {
     // Returns once nc listens (busybox nc: an IPv6 dual-stack socket), else the first connection
     // through lab/start's forwarding could arrive before it and be reset.
     sh("nc -ll -p " + port + " -e labtool unixcat " + quote(socket.toString())
-        + " > /dev/null 2>&1 & echo $! > /tmp/" + dialSlot + ".fwd.pid; i=0; until grep -q '^ *[0-9]*: [0-9A-F]*:"
+        + " > /dev/null 2>> /tmp/" + dialSlot + ".fwd.log & echo $! > /tmp/" + dialSlot + ".fwd.pid; i=0;"
+        + " until grep -q '^ *[0-9]*: [0-9A-F]*:"
         + String.format("%04X", port) + " [0-9A-F]*:0000 0A' /proc/net/tcp6 /proc/net/tcp 2>/dev/null; do"
         + " i=$((i+1)); [ $i -lt 200 ] || exit 1; sleep 0.05; done");
     return lab.qmp(dialSlot);

@@ -150,7 +150,8 @@ final class LabSidecar implements AutoCloseable {
         throw new AssertionError("L2 " + l2 + ": the sidecar did not reconnect to its monitor within " + RECONNECT_WAIT
             + " (" + now.cause().getMessage() + "); in L1: " + lab.l1().exec("kill -0 $(cat /tmp/" + l2 + ".pid)"
             + " && echo 'the QEMU lab/l2 started is alive' || echo 'the QEMU lab/l2 started is gone (a live update"
-            + " replaces it)'; ls -l /run/lab/" + l2 + "/; tail -n 20 /tmp/" + l2 + ".log").output());
+            + " replaces it)'; ls -l /run/lab/" + l2 + "/; tail -n 20 /tmp/" + l2 + ".log; tail -n 5 /tmp/" + l2
+            + ".fwd.log 2>/dev/null").output());
       }
       sleep(100);
     }
