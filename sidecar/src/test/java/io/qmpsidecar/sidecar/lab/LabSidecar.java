@@ -44,8 +44,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * refuses writes.
  *
  * <p>The L2s have no guest OS to acknowledge an unplug: for the VMs marked with
- * {@link #ejectOnDetach}, the lab does what a guest's ACPI hotplug code would after each
- * {@code detach.requested} ({@link GuestIo#acpiEject}). Not {@code system_reset}, which also
+ * {@link #ejectOnDetach}, the lab does what a guest's ACPI hotplug code would once QEMU accepted
+ * the {@code device_del} ({@code detach.unplug-requested}; {@link GuestIo#acpiEject}). Not {@code system_reset}, which also
  * completes a pending removal: QEMU 10.0 and 11.1 abort now and then when that removal takes a
  * VM's last VFIO device in the middle of the reset (docs/lab.md).
  */
@@ -54,7 +54,7 @@ final class LabSidecar implements AutoCloseable {
   private static final Duration FIRMWARE_WAIT = Duration.ofSeconds(60);
   /** How long a step waits for the sidecar to reconnect to an L2 whose connection dropped. */
   private static final Duration RECONNECT_WAIT = Duration.ofSeconds(30);
-  /** Time for device_del to reach QEMU before the eject that completes it. */
+  /** The guest's time to react to QEMU's unplug request before it ejects the device. */
   private static final long EJECT_DELAY_MS = 300;
   private static final SysfsWriter READ_ONLY = (file, value) -> {
     throw new IOException("the lab's functions live in L1, whose init binds them; the host's mirror"
@@ -92,7 +92,7 @@ final class LabSidecar implements AutoCloseable {
     this.events = rig.events;
     this.seen = rig.seen;
     this.ops = rig.ops();
-    events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED) && ejecting.contains(e.vm()), 16,
+    events.subscribe(e -> e.type().equals(EventTypes.DETACH_UNPLUG_REQUESTED) && ejecting.contains(e.vm()), 16,
         e -> vertx.setTimer(EJECT_DELAY_MS, t -> handle(e.vm()).ready()
             .compose(conn -> vertx.executeBlocking(() -> {
               new GuestIo(conn).acpiEject(e.text("id"));

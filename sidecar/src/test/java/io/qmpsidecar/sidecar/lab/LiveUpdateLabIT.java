@@ -93,7 +93,7 @@ class LiveUpdateLabIT {
           result(sidecar.ops.attachments(Caller.cli(), VM)), null, opId), UPDATE_WAIT);
     } catch (RuntimeException | AssertionError e) {
       // A monitor connection through the lab's forwarding has been seen to drop in the middle of
-      // an update (once in some 20 runs): say how the forwarders' connections ended.
+      // an update (once, docs/lab.md): say how the forwarders' connections ended.
       throw new AssertionError(e.getMessage() + "\nin L1, how the monitor forwarders' connections ended: "
           + lab.l1().exec("tail -n 4 /tmp/" + VM + ".fwd.log /tmp/" + DIAL + ".fwd.log 2>&1").output(), e);
     }
