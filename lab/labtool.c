@@ -48,10 +48,10 @@
  *     input and output until either side closes: with busybox's "nc -ll -p PORT -e labtool unixcat
  *     SOCKET", a TCP port (forwarded to the host) that reaches a QEMU monitor on a Unix socket,
  *     so that the host's sidecar can follow the socket's path when a live update moves it from
- *     one QEMU to the next. Exit 0 when a side closed, 2 when SOCKET cannot be reached. Its last
- *     line on standard error says which side ended the copy and how, when (CLOCK_REALTIME, the
- *     clock of QMP event timestamps) and how many bytes went each way: lab/l2 keeps these lines
- *     in /tmp/NAME.fwd.log.
+ *     one QEMU to the next. Exit 0 when a side closed, 2 when SOCKET cannot be reached or poll
+ *     fails. Its last line on standard error says which side ended the copy and how, when
+ *     (CLOCK_REALTIME, the clock of QMP event timestamps) and how many bytes went each way:
+ *     lab/l2 keeps these lines in /tmp/NAME.fwd.log.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -479,11 +479,10 @@ static int peerpid(int argc, char **argv) {
 }
 
 /* unixcat's last word: which side ended the copy, and the bytes each way until then. */
-static int unixcat_end(const char *socket, const char *why, int err, long long in, long long out) {
+static void unixcat_end(const char *socket, const char *why, int err, long long in, long long out) {
   fprintf(stderr, "labtool unixcat %s: pid %d ended at realtime-us=%lld: %s%s%s; %lld bytes to the socket,"
           " %lld from it\n", socket, (int) getpid(), realtime_us(), why, err ? ": " : "", err ? strerror(err) : "",
           in, out);
-  return 0;
 }
 
 static int unixcat(int argc, char **argv) {
@@ -507,7 +506,8 @@ static int unixcat(int argc, char **argv) {
       if (errno == EINTR) {
         continue;
       }
-      return unixcat_end(argv[0], "poll failed", errno, moved[0], moved[1]);
+      unixcat_end(argv[0], "poll failed", errno, moved[0], moved[1]);
+      return 2;
     }
     for (int i = 0; i < 2; i++) {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -515,14 +515,18 @@ static int unixcat(int argc, char **argv) {
       }
       ssize_t n = read(fds[i].fd, buf, sizeof buf);
       if (n <= 0) {
+        int err = n == 0 ? 0 : errno;
         snprintf(why, sizeof why, n == 0 ? "%s closed" : "reading %s failed", side[i]);
-        return unixcat_end(argv[0], why, n == 0 ? 0 : errno, moved[0], moved[1]);
+        unixcat_end(argv[0], why, err, moved[0], moved[1]);
+        return 0;
       }
       for (ssize_t done = 0; done < n;) {
         ssize_t w = write(to[i], buf + done, (size_t) (n - done));
         if (w <= 0) {
+          int err = w == 0 ? 0 : errno;
           snprintf(why, sizeof why, "writing to %s failed", side[1 - i]);
-          return unixcat_end(argv[0], why, w == 0 ? 0 : errno, moved[0], moved[1]);
+          unixcat_end(argv[0], why, err, moved[0], moved[1]);
+          return 0;
         }
         done += w;
       }

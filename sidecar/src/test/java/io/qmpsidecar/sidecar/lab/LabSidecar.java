@@ -45,9 +45,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>The L2s have no guest OS to acknowledge an unplug: for the VMs marked with
  * {@link #ejectOnDetach}, the lab does what a guest's ACPI hotplug code would once QEMU accepted
- * the {@code device_del} ({@code detach.unplug-requested}; {@link GuestIo#acpiEject}). Not {@code system_reset}, which also
- * completes a pending removal: QEMU 10.0 and 11.1 abort now and then when that removal takes a
- * VM's last VFIO device in the middle of the reset (docs/lab.md).
+ * the {@code device_del} ({@code detach.unplug-requested}; {@link GuestIo#acpiEject}). Not
+ * {@code system_reset}, which also completes a pending removal: QEMU 10.0 and 11.1 abort now and
+ * then when that removal takes a VM's last VFIO device in the middle of the reset (docs/lab.md).
  */
 final class LabSidecar implements AutoCloseable {
   static final Duration ATTACH_WAIT = Duration.ofSeconds(60);
