@@ -22,9 +22,9 @@ public final class LogCapture implements AutoCloseable {
     return new LogCapture(type);
   }
 
-  /** Every formatted message so far. */
+  /** Every formatted message so far (read under the appender's lock, which its doAppend holds). */
   public List<String> messages() {
-    synchronized (appender.list) {
+    synchronized (appender) {
       return appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
     }
   }

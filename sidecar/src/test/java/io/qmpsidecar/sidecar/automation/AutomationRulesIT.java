@@ -115,7 +115,10 @@ class AutomationRulesIT {
     assertThat(events.ofType(AutomationEvents.RAN)).hasSize(1);
 
     // Each action was decided once: one audit record of the decision each, and one line of its outcome.
-    List<String> lines = audit.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+    List<String> lines;
+    synchronized (audit) {
+      lines = audit.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+    }
     assertThat(lines.stream().filter(l -> l.contains("caller=rule:reset-on-panic") && l.contains("command=system_reset")))
         .hasSize(1);
     assertThat(lines.stream().filter(l -> l.contains("caller=rule:quit-on-stop"))).hasSize(2);

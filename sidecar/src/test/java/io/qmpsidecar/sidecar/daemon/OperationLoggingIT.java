@@ -62,8 +62,11 @@ class OperationLoggingIT {
     });
   }
 
+  /** The lines of {@code opId}, read under the appender's lock, which its doAppend holds. */
   private List<ILoggingEvent> of(String opId) {
-    return lines.list.stream().filter(e -> opId.equals(e.getMDCPropertyMap().get("op"))).toList();
+    synchronized (lines) {
+      return lines.list.stream().filter(e -> opId.equals(e.getMDCPropertyMap().get("op"))).toList();
+    }
   }
 
   @QemuTest

@@ -61,8 +61,17 @@ class PolicyOnceIT {
     });
   }
 
+  /** Read under the appender's lock, which its doAppend holds while the sidecar logs. */
   private long auditedFor(String caller) {
-    return audit.list.stream().filter(e -> e.getFormattedMessage().contains("caller=" + caller)).count();
+    synchronized (audit) {
+      return audit.list.stream().filter(e -> e.getFormattedMessage().contains("caller=" + caller)).count();
+    }
+  }
+
+  private void forgetAudited() {
+    synchronized (audit) {
+      audit.list.clear();
+    }
   }
 
   @QemuTest
@@ -71,7 +80,7 @@ class PolicyOnceIT {
     TestConfig config = harness.config().vm("vm1", harness.qemu(binary, "vm1", 2)).policyFile(policy);
     harness.startReady(config);
     ApiTestClient api = harness.api(config);
-    audit.list.clear();
+    forgetAudited();
 
     assertThat(api.call(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"driver\":\"e1000e\",\"id\":\"n1\"}").status())
         .isEqualTo(201);
@@ -99,7 +108,7 @@ class PolicyOnceIT {
     ApiTestClient api = harness.api(config);
     assertThat(api.call(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"driver\":\"e1000e\",\"id\":\"dpu-n1\"}").status())
         .isEqualTo(201);
-    audit.list.clear();
+    forgetAudited();
 
     result(dpu.request("host-1", "device.detach", Map.of("opId", "d-1", "vm", "vm1", "deviceId", "dpu-n1")));
     result(dpu.request("host-1", "device.list", Map.of("vm", "vm1")));
