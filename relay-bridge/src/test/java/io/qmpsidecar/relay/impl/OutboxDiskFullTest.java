@@ -62,7 +62,7 @@ class OutboxDiskFullTest {
           .filter(m -> m.contains("retrying in " + Outbox.RETRY_MS + " ms")).count() >= 2);
       assertThat(plainStored.isComplete()).as("stored on a full disk").isFalse();
       assertThat(endStored.isComplete()).isFalse();
-      assertThat(pair.received).extracting(ReceivedNotification::method)
+      assertThat(List.copyOf(pair.received)).extracting(ReceivedNotification::method)
           .as("op.completed waits until it is stored").doesNotContain(RelayMethods.OP_COMPLETED);
       assertThat(log.messages()).anyMatch(m -> m.contains("full") || m.contains("space"));
 

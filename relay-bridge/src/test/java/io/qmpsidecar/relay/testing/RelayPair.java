@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.UnaryOperator;
 
 /** A DPU endpoint and a relay host linked on loopback, with what the DPU received. */
@@ -23,7 +24,8 @@ public final class RelayPair implements AutoCloseable {
   public final RecordingExecutor executor = new RecordingExecutor();
   public final PrefixAuthorizer authorizer = new PrefixAuthorizer();
   public final List<ReceivedNotification> received = Collections.synchronizedList(new ArrayList<>());
-  public final List<LinkState> states = Collections.synchronizedList(new ArrayList<>());
+  /** Written by the host's event loop, read by tests while the link keeps changing. */
+  public final List<LinkState> states = new CopyOnWriteArrayList<>();
   public DpuEndpoint dpu;
   public volatile RelayHost host;
 
