@@ -58,6 +58,22 @@ class QmpCodecTest {
   }
 
   @Test
+  void theLimitCountsALineWithoutItsLineEndWhereverTheReadsSplitIt() {
+    List<String> small = new ArrayList<>();
+    List<QmpProtocolException> refused = new ArrayList<>();
+    QmpLineFramer eight = new QmpLineFramer(8, b -> small.add(new String(b, StandardCharsets.UTF_8)), refused::add);
+    eight.handle(Buffer.buffer("{\"a\":12}\r"));
+    eight.handle(Buffer.buffer("\n{\"b\":"));
+    eight.handle(Buffer.buffer("3}\r\n{\"c\":4}\n"));
+    assertThat(small).containsExactly("{\"a\":12}", "{\"b\":3}", "{\"c\":4}");
+    assertThat(refused).isEmpty();
+    eight.handle(Buffer.buffer("{\"d\":"));
+    eight.handle(Buffer.buffer("123}\n{\"e\":1}\n"));
+    assertThat(refused).singleElement().extracting(Throwable::getMessage).asString().contains("longer than 8 bytes");
+    assertThat(small).hasSize(3);
+  }
+
+  @Test
   void decodesGreetingReplyErrorAndEvent() {
     QmpMessage greeting = decode("{\"QMP\":{\"version\":{\"qemu\":{\"micro\":2,\"minor\":0,\"major\":10},"
         + "\"package\":\"Debian 1:10.0.2\"},\"capabilities\":[\"oob\"]}}");
