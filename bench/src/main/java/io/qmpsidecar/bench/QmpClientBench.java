@@ -11,7 +11,11 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,7 +30,10 @@ import java.util.concurrent.TimeUnit;
  * once ({@link RawQmpClient#allAtOnce}) against qmp-client given all of them at once, pipelining
  * them as far as its default options let it. Both clients run in alternating rounds against the
  * same QEMU, in two CPU placements: QEMU and the client pinned to CPU 0 (this process re-runs
- * itself under taskset), and free. Only ratios within one placement are comparable.
+ * itself under taskset), and free. Only ratios within one placement are comparable. With the
+ * sequential round trips, each client's own cost: the CPU time of the thread that runs it (the
+ * raw client's, qmp-client's event loop) and what that thread allocates, per round trip; and the
+ * CPU time QEMU's threads spent meanwhile, per round trip.
  */
 public final class QmpClientBench {
   private static final int ROUNDS = 3;
@@ -34,6 +41,8 @@ public final class QmpClientBench {
   private static final int PIPELINED = 20_000;
   private static final int WINDOW = 8;
   private static final boolean NATIVE = Boolean.parseBoolean(System.getProperty("bench.native", "true"));
+  private static final com.sun.management.ThreadMXBean THREADS =
+      (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
   private QmpClientBench() {}
 
@@ -97,6 +106,10 @@ public final class QmpClientBench {
     });
     QmpClient client = get(created.future());
     QmpConnection c = get(connected.future());
+    Promise<Long> loopThread = Promise.promise();
+    context.runOnContext(v -> loopThread.complete(Thread.currentThread().getId()));
+    long loop = get(loopThread.future());
+    long self = Thread.currentThread().getId();
     List<Double> rawP50 = new ArrayList<>();
     List<Double> rawP99 = new ArrayList<>();
     List<Double> rawTput = new ArrayList<>();
@@ -105,6 +118,12 @@ public final class QmpClientBench {
     List<Double> cliTput = new ArrayList<>();
     List<Double> rawLimit = new ArrayList<>();
     List<Double> cliAll = new ArrayList<>();
+    List<Double> rawCpu = new ArrayList<>();
+    List<Double> cliCpu = new ArrayList<>();
+    List<Double> rawAlloc = new ArrayList<>();
+    List<Double> cliAlloc = new ArrayList<>();
+    List<Double> rawQemu = new ArrayList<>();
+    List<Double> cliQemu = new ArrayList<>();
     try (RawQmpClient raw = new RawQmpClient(socket)) {
       for (int i = 0; i < SEQUENTIAL; i++) {
         raw.roundTrip();
@@ -116,12 +135,20 @@ public final class QmpClientBench {
       get(allAtOnce(context, c, PIPELINED / 4));
       for (int round = 0; round < ROUNDS; round++) {
         long[] rawTimes = new long[SEQUENTIAL];
+        long[] before = cost(self);
+        long qemuBefore = qemuCpu(qemu.pid());
         for (int i = 0; i < SEQUENTIAL; i++) {
           rawTimes[i] = raw.roundTrip();
         }
+        rawQemu.add((qemuCpu(qemu.pid()) - qemuBefore) / 1000.0 / SEQUENTIAL);
+        perRoundTrip(before, cost(self), rawCpu, rawAlloc);
         rawP50.add(percentile(rawTimes, 50));
         rawP99.add(percentile(rawTimes, 99));
+        before = cost(loop);
+        qemuBefore = qemuCpu(qemu.pid());
         long[] cliTimes = get(sequential(c, SEQUENTIAL));
+        cliQemu.add((qemuCpu(qemu.pid()) - qemuBefore) / 1000.0 / SEQUENTIAL);
+        perRoundTrip(before, cost(loop), cliCpu, cliAlloc);
         cliP50.add(percentile(cliTimes, 50));
         cliP99.add(percentile(cliTimes, 99));
         rawTput.add(raw.pipelined(PIPELINED, WINDOW));
@@ -137,6 +164,9 @@ public final class QmpClientBench {
     System.out.printf("%-40s %12s %12s %8s %10s%n", "metric", "raw client", "qmp-client", "ratio", "target");
     row("sequential round trip p50 (us)", median(rawP50), median(cliP50), "<= 1.05x");
     row("sequential round trip p99 (us)", median(rawP99), median(cliP99), "");
+    row("  client thread's CPU per round trip (us)", median(rawCpu), median(cliCpu), "");
+    System.out.printf("%-40s %12.0f %12.0f%n", "  allocated per round trip (bytes)", median(rawAlloc), median(cliAlloc));
+    row("  QEMU's CPU per round trip (us)", median(rawQemu), median(cliQemu), "");
     row("pipelined, 8 in flight (cmd/s)", median(rawTput), median(cliTput), ">= 0.95x");
     row("all " + PIPELINED + " at once: the limit (cmd/s)", median(rawLimit), median(cliAll), ">= 0.95x");
   }
@@ -213,6 +243,31 @@ public final class QmpClientBench {
       }
     });
     return done.future();
+  }
+
+  /** A thread's CPU nanoseconds and allocated bytes so far. */
+  private static long[] cost(long thread) {
+    return new long[] {THREADS.getThreadCpuTime(thread), THREADS.getThreadAllocatedBytes(thread)};
+  }
+
+  /** The nanoseconds all threads of a process have run so far ({@code /proc/PID/task/*\/schedstat}). */
+  private static long qemuCpu(long pid) throws IOException {
+    long total = 0;
+    try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "task"))) {
+      for (Path task : tasks) {
+        try {
+          total += Long.parseLong(Files.readString(task.resolve("schedstat")).split(" ")[0]);
+        } catch (NoSuchFileException e) {
+          // The thread ended between the listing and the read: its time is gone with it.
+        }
+      }
+    }
+    return total;
+  }
+
+  private static void perRoundTrip(long[] before, long[] after, List<Double> cpuMicros, List<Double> bytes) {
+    cpuMicros.add((after[0] - before[0]) / 1000.0 / SEQUENTIAL);
+    bytes.add((after[1] - before[1]) / (double) SEQUENTIAL);
   }
 
   private static double percentile(long[] nanos, int p) {
