@@ -32,7 +32,12 @@ final class LineSocket implements AutoCloseable {
   }
 
   void write(byte[] bytes) throws IOException {
-    ByteBuffer out = ByteBuffer.wrap(bytes);
+    write(bytes, bytes.length);
+  }
+
+  /** Writes the first {@code length} bytes of {@code bytes}. */
+  void write(byte[] bytes, int length) throws IOException {
+    ByteBuffer out = ByteBuffer.wrap(bytes, 0, length);
     while (out.hasRemaining()) {
       channel.write(out);
     }
