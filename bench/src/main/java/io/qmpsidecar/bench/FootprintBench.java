@@ -47,6 +47,18 @@ public final class FootprintBench {
     if (!Files.isRegularFile(archive)) {
       throw new IllegalStateException(archive + " is missing: ./mvnw -B package records it (sidecar/src/build/record-cds)");
     }
+    // A file written moments ago (the archive, when the build before this run recorded it) counts
+    // as Private_Dirty in every process that maps it until the kernel has written it back: ~16 MiB
+    // that no sidecar would own on a host.
+    Process sync = new ProcessBuilder("sync").inheritIO().start();
+    if (!sync.waitFor(2, TimeUnit.MINUTES)) {
+      sync.destroyForcibly();
+      throw new IllegalStateException("sync did not finish in 2 minutes: the unshared figures would count"
+          + " pages not yet written to disk; run again when the disk is idle");
+    }
+    if (sync.exitValue() != 0) {
+      throw new IllegalStateException("sync failed (exit " + sync.exitValue() + "): see its message above");
+    }
     Path dir = Files.createTempDirectory("footprint-bench");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> smallOptions = new ArrayList<>(List.of(java, "@" + root.resolve("bin/jvm/small")));
