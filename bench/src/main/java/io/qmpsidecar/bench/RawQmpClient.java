@@ -13,8 +13,9 @@ import java.util.concurrent.TimeUnit;
  * The floor: the least a client can do over QMP. A blocking Unix socket, hand-written command
  * bytes, replies counted by line without parsing. It negotiates {@code oob} like qmp-client does
  * and numbers its commands as qmp-client does, one id per command on the connection (from 1:
- * qmp-client's {@code qmp_capabilities} is its 0), so that QEMU reads the same bytes from both: QEMU's monitor reads a command one byte per read from
- * its socket, and on this machine every further digit of an id costs QEMU some 10 us per command.
+ * qmp-client's {@code qmp_capabilities} is its 0), so that QEMU reads the same bytes from both.
+ * QEMU's monitor reads a command one byte per read from its socket, and on this machine every
+ * further digit of an id costs QEMU some 10 us per command.
  * {@link #allAtOnce} is the true limit of a QMP monitor: every command written before the first
  * reply is read, so QEMU never waits for its client.
  */
