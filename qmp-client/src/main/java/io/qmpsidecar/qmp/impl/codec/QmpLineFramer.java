@@ -14,6 +14,8 @@ import java.util.function.Consumer;
  */
 public final class QmpLineFramer implements Handler<Buffer> {
   private static final byte[] NONE = {};
+  /** The most this keeps allocated for line starts once a line is done (a schema is ~236 KB). */
+  private static final int KEEP_AFTER_LINE = 4096;
   private final int maxLineBytes;
   private final Consumer<byte[]> lines;
   private final Consumer<QmpProtocolException> errors;
@@ -62,7 +64,7 @@ public final class QmpLineFramer implements Handler<Buffer> {
       lines.accept(line);
     }
     partialLength = 0;
-    if (partial.length > 4096) {
+    if (partial.length > KEEP_AFTER_LINE) {
       partial = NONE;
     }
   }
