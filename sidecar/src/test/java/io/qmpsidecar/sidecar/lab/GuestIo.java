@@ -4,6 +4,7 @@ import static io.qmpsidecar.qmp.testing.Await.result;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.qmpsidecar.qmp.QmpConnection;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -16,8 +17,9 @@ import java.util.regex.Pattern;
  * <p>The L2s' SeaBIOS numbers the root ports' buses at boot, but nothing assigns resources to a
  * device hot-plugged later (that is the guest OS's job); {@link #openIoWindow} does it for one
  * device with an I/O BAR 0 behind a root port, as a guest's PCI code would. The 0xcf8 address
- * register is shared with the guest's CPU (firmware still running would interleave its own
- * accesses), so the VM is stopped meanwhile.
+ * register is shared with the guest's CPU: firmware still running would interleave its own
+ * accesses between the two HMP commands of one access, and the data would go to another register.
+ * So every configuration access here runs with the VM stopped.
  *
  * <p>The L2s run no guest OS to acknowledge an unplug either; {@link #acpiEject} does what the
  * guest OS's ACPI hotplug code would.
@@ -28,6 +30,8 @@ final class GuestIo {
   private static final Pattern VALUE = Pattern.compile("=\\s*0x([0-9a-fA-F]+)");
   private static final int CONFIG_ADDRESS = 0xcf8;
   private static final int CONFIG_DATA = 0xcfc;
+  /** The Command register's offset in a function's configuration space. */
+  private static final int COMMAND = 0x04;
   /** q35's ACPI PCI hotplug registers (QEMU's hw/acpi/pcihp.c, at 0xcc0 on the ICH9): bus select. */
   private static final int PCIHP_SELECT = 0xcd0;
   /** ... and eject: a write of a slot's bit unplugs the device in that slot of the selected bus. */
@@ -55,12 +59,24 @@ final class GuestIo {
     return value(hmp(String.format("i /b 0x%x", port)));
   }
 
-  int configRead(int bus, int device, int function, int register) {
+  /**
+   * Sets {@code bits} in the Command register of a device, as its guest driver would (with the VM
+   * stopped, see the class comment).
+   */
+  void setCommandBits(int bus, int device, int function, int bits) {
+    whileStopped(() -> {
+      int command = configRead(bus, device, function, COMMAND) & 0xffff;
+      configWrite(bus, device, function, COMMAND, command | bits);
+      return null;
+    });
+  }
+
+  private int configRead(int bus, int device, int function, int register) {
     hmp(String.format("o /w 0x%x 0x%x", CONFIG_ADDRESS, configAddress(bus, device, function, register)));
     return value(hmp(String.format("i /w 0x%x", CONFIG_DATA)));
   }
 
-  void configWrite(int bus, int device, int function, int register, int value) {
+  private void configWrite(int bus, int device, int function, int register, int value) {
     hmp(String.format("o /w 0x%x 0x%x", CONFIG_ADDRESS, configAddress(bus, device, function, register)));
     hmp(String.format("o /w 0x%x 0x%x", CONFIG_DATA, value));
   }
@@ -92,11 +108,7 @@ final class GuestIo {
     if ((base & 0xfff) != 0 || base <= 0 || base > 0xf000) {
       throw new IllegalArgumentException("an I/O window is 4 KiB aligned below 64 KiB: " + Integer.toHexString(base));
     }
-    boolean running = result(qmp.queryStatus()).running();
-    if (running) {
-      result(qmp.stop());
-    }
-    try {
+    return whileStopped(() -> {
       int buses = configRead(0, rootSlot, 0, 0x18);
       int secondary = (buses >> 8) & 0xff;
       if (secondary == 0) {
@@ -105,14 +117,24 @@ final class GuestIo {
       }
       int window = (base >> 8) & 0xf0;
       configWrite(0, rootSlot, 0, 0x1c, window | (window << 8));
-      configWrite(0, rootSlot, 0, 0x04, (configRead(0, rootSlot, 0, 0x04) & 0xffff) | 0x7);
+      configWrite(0, rootSlot, 0, COMMAND, (configRead(0, rootSlot, 0, COMMAND) & 0xffff) | 0x7);
       configWrite(secondary, 0, 0, 0x10, base);
-      configWrite(secondary, 0, 0, 0x04, (configRead(secondary, 0, 0, 0x04) & 0xffff) | 0x1);
+      configWrite(secondary, 0, 0, COMMAND, (configRead(secondary, 0, 0, COMMAND) & 0xffff) | 0x1);
       int bar = configRead(secondary, 0, 0, 0x10);
       if ((bar & ~0x3) != base) {
         throw new AssertionError(String.format("BAR 0 of %02x:00.0 reads 0x%x after writing 0x%x", secondary, bar, base));
       }
       return secondary;
+    });
+  }
+
+  private <T> T whileStopped(Supplier<T> access) {
+    boolean running = result(qmp.queryStatus()).running();
+    if (running) {
+      result(qmp.stop());
+    }
+    try {
+      return access.get();
     } finally {
       if (running) {
         result(qmp.cont());

@@ -117,8 +117,7 @@ class LiveUpdateLabIT {
       PciDevice dev = result(sidecar.conn(VM).queryPci()).stream().flatMap(d -> d.children().stream())
           .filter(d -> "dpu-vf1".equals(d.qdevId())).findFirst().orElseThrow();
       GuestIo io = new GuestIo(sidecar.conn(VM));
-      int command = io.configRead(dev.bus(), dev.slot(), dev.function(), COMMAND) & 0xffff;
-      io.configWrite(dev.bus(), dev.slot(), dev.function(), COMMAND, command | BUS_MASTER);
+      io.setCommandBits(dev.bus(), dev.slot(), dev.function(), BUS_MASTER);
       assertThat(Integer.parseInt(l1.run(l1Config(vf)).trim(), 16) & BUS_MASTER)
           .as("L2's write reached the VF in L1").isEqualTo(BUS_MASTER);
       long oldPid = l1.l2Pid(VM);
