@@ -35,8 +35,10 @@ import java.util.stream.Stream;
  * Event delivery through an in-process sidecar, on one real QEMU in qtest mode: from QEMU's
  * timestamp of an event to its arrival at a subscriber of the sidecar's event stream (SSE on the
  * API socket), at a client of the VM's QMP proxy socket, and at the DPU end of the relay (mutual
- * TLS, durable outbox), against a raw subscriber on a second QMP monitor of the same QEMU. A third
- * monitor issues {@code stop} and {@code cont} alternately, {@value #RATE} per second, so every
+ * TLS, durable outbox), against a raw subscriber on a second QMP monitor of the same QEMU. A
+ * second raw subscriber, the same code on a fourth monitor, is the control: what "added" reads
+ * for a path that adds nothing, the floor of the measure on this machine. A third monitor issues
+ * {@code stop} and {@code cont} alternately, {@value #RATE} per second, so every
  * path sees the same STOP and RESUME events at once, paced rather than flooded; before that,
  * {@value #WARMUP} events at {@value #WARMUP_RATE}/s warm the JIT up and are not counted. Each
  * QEMU is measured twice, with a fresh sidecar: on Vert.x's default event loops and on the one
@@ -110,6 +112,7 @@ public final class EventLatencyBench {
   private static void run(QemuBinary binary, BenchCerts certs, Path dir, String loops) throws Exception {
     Path raw = dir.resolve("raw.qmp");
     Path driver = dir.resolve("driver.qmp");
+    Path control = dir.resolve("control.qmp");
     Arrivals atDpu = new Arrivals();
     Vertx dpuVertx = Vertx.vertx();
     try {
@@ -128,7 +131,8 @@ public final class EventLatencyBench {
       };
       try (QemuProcess qemu = QemuProcess.startQtest(binary, dir, "bench", 1,
           "-chardev", "socket,id=raw,path=" + raw + ",server=on,wait=off", "-mon", "chardev=raw,mode=control",
-          "-chardev", "socket,id=driver,path=" + driver + ",server=on,wait=off", "-mon", "chardev=driver,mode=control");
+          "-chardev", "socket,id=driver,path=" + driver + ",server=on,wait=off", "-mon", "chardev=driver,mode=control",
+          "-chardev", "socket,id=control,path=" + control + ",server=on,wait=off", "-mon", "chardev=control,mode=control");
           BenchSidecar sidecar = BenchSidecar.start(dir.resolve("sidecar"), relay,
               List.of(VM + "=unix:" + qemu.qmpAddress().unixPath()), START)) {
         sidecar.awaitReady(START);
@@ -136,7 +140,7 @@ public final class EventLatencyBench {
         if (!relay.isEmpty()) {
           awaitLink(dpu);
         }
-        measure(binary, loops, raw, driver, proxy, sidecar.apiSocket, atDpu);
+        measure(binary, loops, new Monitors(raw, control, driver), proxy, sidecar.apiSocket, atDpu);
       }
     } finally {
       dpuVertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -153,25 +157,31 @@ public final class EventLatencyBench {
     }
   }
 
-  private static void measure(QemuBinary binary, String loops, Path raw, Path driver, Path proxy, Path api,
+  private static void measure(QemuBinary binary, String loops, Monitors monitors, Path proxy, Path api,
       Arrivals atDpu)
       throws Exception {
     Arrivals atRaw = new Arrivals();
+    Arrivals atControl = new Arrivals();
     Arrivals atSse = new Arrivals();
     Arrivals atPublish = new Arrivals();
     Arrivals atProxy = new Arrivals();
     List<LineSocket> channels = new ArrayList<>();
     ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(daemon("event-bench-watchdog"));
-    ExecutorService readers = Executors.newFixedThreadPool(3, daemon("event-bench-subscriber"));
+    ExecutorService readers = Executors.newFixedThreadPool(4, daemon("event-bench-subscriber"));
     ScheduledFuture<?> limit = watchdog.schedule(() -> closeAll(channels), RUN_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
     List<Future<?>> reading = new ArrayList<>();
     try {
-      LineSocket rawIn = qmp(raw, channels);
+      LineSocket rawIn = qmp(monitors.raw, channels);
+      LineSocket controlIn = qmp(monitors.control, channels);
       LineSocket proxyIn = qmp(proxy, channels);
       LineSocket sseIn = sse(api, channels);
-      LineSocket commands = qmp(driver, channels);
+      LineSocket commands = qmp(monitors.driver, channels);
       reading.add(readers.submit(() -> {
         readQmpEvents(rawIn, atRaw);
+        return null;
+      }));
+      reading.add(readers.submit(() -> {
+        readQmpEvents(controlIn, atControl);
         return null;
       }));
       reading.add(readers.submit(() -> {
@@ -185,7 +195,7 @@ public final class EventLatencyBench {
       drive(commands, 0, WARMUP, WARMUP_RATE);
       drive(commands, WARMUP, TOTAL, RATE);
       long deadline = System.nanoTime() + DRAIN.toNanos();
-      while (!(atRaw.count() == TOTAL && atSse.hasLast(atRaw) && atProxy.hasLast(atRaw)
+      while (!(atRaw.count() == TOTAL && atControl.hasLast(atRaw) && atSse.hasLast(atRaw) && atProxy.hasLast(atRaw)
           && (RELAY.equals("off") || atDpu.count() >= atSse.count()))
           && System.nanoTime() < deadline) {
         Thread.sleep(10);
@@ -204,7 +214,7 @@ public final class EventLatencyBench {
     for (Future<?> f : reading) {
       f.get(0, TimeUnit.SECONDS);
     }
-    report(binary, loops, atRaw, atSse, atPublish, atProxy, atDpu);
+    report(binary, loops, atRaw, atControl, atSse, atPublish, atProxy, atDpu);
   }
 
   /**
@@ -225,8 +235,8 @@ public final class EventLatencyBench {
     }
   }
 
-  private static void report(QemuBinary binary, String loops, Arrivals raw, Arrivals sse, Arrivals publish,
-      Arrivals proxy, Arrivals dpu) {
+  private static void report(QemuBinary binary, String loops, Arrivals raw, Arrivals control, Arrivals sse,
+      Arrivals publish, Arrivals proxy, Arrivals dpu) {
     if (raw.count() != TOTAL) {
       throw new IllegalStateException("the raw subscriber saw " + raw.count() + " events, " + TOTAL + " were caused");
     }
@@ -249,6 +259,7 @@ public final class EventLatencyBench {
       rawLatency[i - WARMUP] = raw.atMicros[i] - raw.qemuMicros[i];
     }
     row("raw QMP, 2nd monitor (baseline)", MEASURED, rawLatency, null, 0);
+    timestamped("raw QMP, 4th monitor (control)", control, raw, byTimestamp, 0);
     timestamped("SSE GET /v1/events", sse, raw, byTimestamp, TARGET_ADDED_P99_MICROS);
     timestamped("  of which to the sidecar's publish", publish, raw, byTimestamp, 0);
     timestamped("QMP proxy socket", proxy, raw, byTimestamp, TARGET_ADDED_P99_MICROS);
@@ -370,6 +381,9 @@ public final class EventLatencyBench {
       // The run closed the socket.
     }
   }
+
+  /** The QEMU's monitors the benchmark itself reads or drives, by their Unix sockets. */
+  private record Monitors(Path raw, Path control, Path driver) {}
 
   /** A QMP client after capability negotiation. */
   private static LineSocket qmp(Path socket, List<LineSocket> channels) throws IOException {
