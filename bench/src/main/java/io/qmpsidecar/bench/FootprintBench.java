@@ -3,7 +3,9 @@ package io.qmpsidecar.bench;
 import io.qmpsidecar.qmp.testing.QemuBinaries;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
+import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +16,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
 
 /**
  * The daemon's footprint as shipped: {@code bin/qmp-sidecar run} as a child process against one
@@ -27,11 +31,18 @@ import java.util.concurrent.TimeUnit;
  * wrote to). The rest are clean pages of files (libjvm, the class-data archives, the jars) that
  * every sidecar on a host maps from the same page cache, so each further sidecar costs about the
  * unshared figure. The variants run in alternating rounds.
+ *
+ * <p>One more variant is the floor of the required stack, not a way to run the sidecar:
+ * {@link FootprintFloor} (Vert.x, Netty, qmp-client, Jackson, logback) with the launcher's JVM
+ * options and a class-data archive of its own, recorded at the start of the run as the build
+ * records the sidecar's. What the sidecar costs beyond it is its own work.
  */
 public final class FootprintBench {
   private static final int ROUNDS = 3;
   private static final int IDLE_SECONDS = 5;
   private static final Duration READY = Duration.ofSeconds(60);
+  /** The floor's variant: not the sidecar (see the class comment). */
+  private static final String FLOOR = "floor: stack only (small, CDS)";
 
   private FootprintBench() {}
 
@@ -47,9 +58,95 @@ public final class FootprintBench {
     if (!Files.isRegularFile(archive)) {
       throw new IllegalStateException(archive + " is missing: ./mvnw -B package records it (sidecar/src/build/record-cds)");
     }
-    // A file written moments ago (the archive, when the build before this run recorded it) counts
-    // as Private_Dirty in every process that maps it until the kernel has written it back: ~16 MiB
-    // that no sidecar would own on a host.
+    sync();
+    Path dir = Files.createTempDirectory("footprint-bench");
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> smallOptions = new ArrayList<>(List.of(java, "@" + root.resolve("bin/jvm/small")));
+    smallOptions.addAll(List.of("-jar", jar.toString()));
+    Path floorArchive = dir.resolve("floor.jsa");
+    List<String> floorJava = List.of(java, "@" + root.resolve("bin/jvm/small"), "-cp", floorClassPath(dir, jar));
+    for (QemuBinary binary : QemuBinaries.all()) {
+      try (QemuProcess qemu = QemuProcess.startQtest(binary, dir, "bench-" + binary.version(), 1)) {
+        Path monitor = qemu.qmpAddress().unixPath();
+        if (!Files.exists(floorArchive)) {
+          recordFloorArchive(floorJava, floorArchive, dir, monitor);
+        }
+        Launch sidecar = (api, run) -> List.of("run", "--set", "api.socket=" + api,
+            "--set", "stateDir=" + run.resolve("state"), "--set", "proxy.dir=" + run.resolve("proxy"),
+            "--qmp", "vm1=unix:" + monitor);
+        Launch floor = (api, run) -> List.of(FootprintFloor.class.getName(), api.toString(), monitor.toString());
+        List<String> floorCommand = new ArrayList<>(floorJava);
+        floorCommand.add(1, "-XX:SharedArchiveFile=" + floorArchive);
+        Map<String, List<Sample>> samples = new LinkedHashMap<>();
+        Map<String, String> options = new LinkedHashMap<>();
+        for (int round = 0; round < ROUNDS; round++) {
+          run(samples, options, "java -jar (JVM defaults)", List.of(java, "-jar", jar.toString()), Map.of(), dir,
+              sidecar);
+          run(samples, options, "launcher options, no CDS archive", smallOptions, Map.of(), dir, sidecar);
+          run(samples, options, "bin/qmp-sidecar (small, CDS)", List.of(launcher.toString()), Map.of(), dir, sidecar);
+          run(samples, options, "bin/qmp-sidecar (host, CDS)", List.of(launcher.toString()),
+              Map.of("QMP_SIDECAR_JVM", "host"), dir, sidecar);
+          run(samples, options, FLOOR, floorCommand, Map.of(), dir, floor);
+        }
+        print(binary, samples, options);
+      }
+    }
+  }
+
+  /** A daemon's arguments after its JVM's, for its API socket and run directory. */
+  @FunctionalInterface
+  private interface Launch {
+    List<String> args(Path api, Path run);
+  }
+
+  /**
+   * The floor's class path: a jar holding only {@link FootprintFloor} (a class-data archive takes
+   * jars, not the benchmark's classes directory), then the sidecar's jar, whose manifest brings
+   * the same libraries as the sidecar's (and its log set-up in code, a logback service).
+   */
+  private static String floorClassPath(Path dir, Path sidecarJar) throws IOException {
+    String name = FootprintFloor.class.getName().replace('.', '/') + ".class";
+    Path jar = dir.resolve("floor.jar");
+    try (InputStream in = FootprintFloor.class.getClassLoader().getResourceAsStream(name);
+        JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
+      if (in == null) {
+        throw new IOException(name + " is not on the benchmark's class path");
+      }
+      out.putNextEntry(new JarEntry(name));
+      in.transferTo(out);
+      out.closeEntry();
+    }
+    return jar + File.pathSeparator + sidecarJar;
+  }
+
+  /** The floor's training run, as {@code record-cds} records the sidecar's archive. */
+  private static void recordFloorArchive(List<String> floorJava, Path archive, Path dir, Path monitor)
+      throws Exception {
+    Path run = Files.createTempDirectory(dir, "floor-record");
+    List<String> cmd = new ArrayList<>(floorJava);
+    cmd.add(1, "-XX:ArchiveClassesAtExit=" + archive);
+    cmd.addAll(List.of(FootprintFloor.class.getName(), run.resolve("api.sock").toString(), monitor.toString(),
+        "--exit-when-ready"));
+    Path log = run.resolve("log");
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    if (!p.waitFor(READY.toSeconds(), TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("the floor's training run did not end within " + READY + "; its output: "
+          + Files.readString(log));
+    }
+    if (p.exitValue() != 0 || !Files.isRegularFile(archive)) {
+      throw new IllegalStateException("the floor's training run failed (exit " + p.exitValue() + "); its output: "
+          + Files.readString(log));
+    }
+    sync();
+  }
+
+  /**
+   * Writes dirty pages back: a file written moments ago (an archive, when the build before this
+   * run recorded it) counts as Private_Dirty in every process that maps it until the kernel has
+   * written it back, ~16 MiB that no sidecar would own on a host.
+   */
+  private static void sync() throws IOException, InterruptedException {
     Process sync = new ProcessBuilder("sync").inheritIO().start();
     if (!sync.waitFor(2, TimeUnit.MINUTES)) {
       sync.destroyForcibly();
@@ -59,44 +156,24 @@ public final class FootprintBench {
     if (sync.exitValue() != 0) {
       throw new IllegalStateException("sync failed (exit " + sync.exitValue() + "): see its message above");
     }
-    Path dir = Files.createTempDirectory("footprint-bench");
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> smallOptions = new ArrayList<>(List.of(java, "@" + root.resolve("bin/jvm/small")));
-    smallOptions.addAll(List.of("-jar", jar.toString()));
-    for (QemuBinary binary : QemuBinaries.all()) {
-      try (QemuProcess qemu = QemuProcess.startQtest(binary, dir, "bench-" + binary.version(), 1)) {
-        String qmp = "vm1=unix:" + qemu.qmpAddress().unixPath();
-        Map<String, List<Sample>> samples = new LinkedHashMap<>();
-        Map<String, String> options = new LinkedHashMap<>();
-        for (int round = 0; round < ROUNDS; round++) {
-          run(samples, options, "java -jar (JVM defaults)", List.of(java, "-jar", jar.toString()), Map.of(), dir, qmp);
-          run(samples, options, "launcher options, no CDS archive", smallOptions, Map.of(), dir, qmp);
-          run(samples, options, "bin/qmp-sidecar (small, CDS)", List.of(launcher.toString()), Map.of(), dir, qmp);
-          run(samples, options, "bin/qmp-sidecar (host, CDS)", List.of(launcher.toString()),
-              Map.of("QMP_SIDECAR_JVM", "host"), dir, qmp);
-        }
-        print(binary, samples, options);
-      }
-    }
   }
 
   private record Sample(double startMillis, long rssKiB, long unsharedKiB, String jvmOptions) {}
 
   private static void run(Map<String, List<Sample>> samples, Map<String, String> options, String name,
-      List<String> command, Map<String, String> env, Path dir, String qmp) throws Exception {
-    Sample s = start(command, env, dir, qmp, IDLE_SECONDS);
+      List<String> command, Map<String, String> env, Path dir, Launch launch) throws Exception {
+    Sample s = start(command, env, dir, launch, IDLE_SECONDS);
     samples.computeIfAbsent(name, k -> new ArrayList<>()).add(s);
     options.put(name, s.jvmOptions());
   }
 
   /** Starts the daemon, waits until ready, idles {@code idleSeconds}, reads VmRSS and stops it. */
-  private static Sample start(List<String> command, Map<String, String> env, Path dir, String qmp, int idleSeconds)
-      throws Exception {
+  private static Sample start(List<String> command, Map<String, String> env, Path dir, Launch launch,
+      int idleSeconds) throws Exception {
     Path run = Files.createTempDirectory(dir, "run");
     Path api = run.resolve("api.sock");
     List<String> cmd = new ArrayList<>(command);
-    cmd.addAll(List.of("run", "--set", "api.socket=" + api, "--set", "stateDir=" + run.resolve("state"),
-        "--set", "proxy.dir=" + run.resolve("proxy"), "--qmp", qmp));
+    cmd.addAll(launch.args(api, run));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(run.resolve("log").toFile());
     pb.environment().remove("JAVA_OPTS");
     pb.environment().remove("QMP_SIDECAR_JVM");
