@@ -72,7 +72,7 @@ class SystemdUnitsTest {
   }
 
   @Test
-  void theSidecarUnitsWriteSysfsOnlyThroughTheHelperWhichHasNoCapability() throws Exception {
+  void theSidecarUnitsWriteSysfsOnlyThroughTheHelperWhichReadsOtherProcessesButWritesWithNoCapability() throws Exception {
     UnitFile socket = UnitFile.read(CONTRIB.resolve(HOSTPREP_SOCKET));
     String address = socket.value("Socket", "ListenStream");
     assertThat(address).isEqualTo("/run/qmp-sidecar-hostprep.sock");
@@ -81,7 +81,10 @@ class SystemdUnitsTest {
     assertThat(socket.value("Socket", "SocketMode")).isEqualTo("0660");
     UnitFile helper = UnitFile.read(CONTRIB.resolve(HOSTPREP));
     assertThat(helper.all("Service", "User")).as("root, who owns the three files").isEmpty();
-    assertThat(helper.value("Service", "CapabilityBoundingSet")).isEmpty();
+    assertThat(helper.value("Service", "CapabilityBoundingSet")).as("to read QEMU's /proc/PID/fd (release)")
+        .isEqualTo("CAP_SYS_PTRACE");
+    assertThat(helper.value("Service", "SystemCallFilter")).as("no ptrace(2): @debug is not in @system-service")
+        .isEqualTo("~@privileged @resources");
     assertThat(helper.value("Service", "AmbientCapabilities")).isEmpty();
     assertThat(helper.value("Service", "NoNewPrivileges")).isEqualTo("yes");
     assertThat(helper.value("Service", "ProtectKernelTunables")).isEqualTo("yes");

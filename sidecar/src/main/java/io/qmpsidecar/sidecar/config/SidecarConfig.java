@@ -120,7 +120,8 @@ public record SidecarConfig(
    * Where host prep reads and writes ({@code /sys} and {@code /dev} on a real host), the VFIO
    * variant drivers a function may be bound to besides {@code vfio-pci}, and who writes.
    *
-   * @param prepHelper the privileged host-prep helper's socket, or null to write sysfs directly
+   * @param prepHelper the privileged host-prep helper's socket, or null to write sysfs directly; it
+   *     also reads QEMU's descriptors for the release check where this sidecar may not
    */
   /**
    * The host's functions.

@@ -1,16 +1,10 @@
 package io.qmpsidecar.sidecar.hostprep;
 
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Writes sysfs attributes through qmp-sidecar's privileged host-prep helper
@@ -21,8 +15,6 @@ import java.util.Objects;
  * thread, as {@link SysfsHostPrep} does.
  */
 public final class HelperSysfsWriter implements SysfsWriter {
-  private static final int MAX_ANSWER = 4096;
-
   private final Path socket;
   private final Path sysfsRoot;
   private final Duration timeout;
@@ -44,66 +36,21 @@ public final class HelperSysfsWriter implements SysfsWriter {
     if (attribute.startsWith("..") || attribute.isAbsolute()) {
       throw new IOException(file + " is outside " + sysfsRoot + ", which the helper does not write");
     }
-    String answer = exchange(attribute + " " + value.strip() + "\n");
+    String answer = HelperConnection.exchange(socket, attribute + " " + value.strip() + "\n", timeout);
     if (!answer.equals("ok")) {
       throw new IOException("the host-prep helper (" + socket + ") answered: " + answer);
     }
+  }
+
+  /** The same helper answers whether QEMU still holds a function's VFIO nodes (its request {@code release}). */
+  @Override
+  public Optional<HelperReleaseCheck> releaseCheck(Path devRoot) {
+    return Optional.of(new HelperReleaseCheck(socket, devRoot, timeout));
   }
 
   @Override
   public String fix() {
     return "follow the helper's answer (its allow file is /etc/qmp-sidecar/hostprep.allow), check"
         + " that it runs (systemctl status qmp-sidecar-hostprep.socket; journalctl -t qmp-sidecar-hostprep) and dmesg";
-  }
-
-  private String exchange(String request) throws IOException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-        Selector selector = Selector.open()) {
-      channel.configureBlocking(false);
-      try {
-        if (!channel.connect(UnixDomainSocketAddress.of(socket))) {
-          await(channel, selector, SelectionKey.OP_CONNECT, deadline, "connecting");
-          channel.finishConnect();
-        }
-      } catch (IOException e) {
-        throw new IOException("cannot reach the host-prep helper at " + socket + " (" + e.getMessage()
-            + "); start it: systemctl enable --now qmp-sidecar-hostprep.socket", e);
-      }
-      ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
-      while (out.hasRemaining()) {
-        if (channel.write(out) == 0) {
-          await(channel, selector, SelectionKey.OP_WRITE, deadline, "sending the request");
-        }
-      }
-      ByteBuffer in = ByteBuffer.allocate(MAX_ANSWER);
-      while (true) {
-        int read = channel.read(in);
-        if (read < 0 || !in.hasRemaining() || endsLine(in)) {
-          break;
-        }
-        if (read == 0) {
-          await(channel, selector, SelectionKey.OP_READ, deadline, "waiting for its answer");
-        }
-      }
-      String answer = new String(in.array(), 0, in.position(), StandardCharsets.UTF_8).strip();
-      return answer.isEmpty() ? "nothing (it closed the connection; see journalctl -t qmp-sidecar-hostprep)" : answer;
-    }
-  }
-
-  private static boolean endsLine(ByteBuffer in) {
-    return in.position() > 0 && in.get(in.position() - 1) == '\n';
-  }
-
-  private void await(SocketChannel channel, Selector selector, int op, long deadline, String what)
-      throws IOException {
-    SelectionKey key = channel.register(selector, op);
-    long left = deadline - System.nanoTime();
-    if (left <= 0 || selector.select(Math.max(1, left / 1_000_000)) == 0) {
-      throw new IOException("the host-prep helper at " + socket + " did not answer within "
-          + timeout.toMillis() + " ms (" + what + ")");
-    }
-    selector.selectedKeys().clear();
-    key.interestOps(0);
   }
 }

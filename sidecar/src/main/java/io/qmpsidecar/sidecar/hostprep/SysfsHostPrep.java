@@ -74,6 +74,14 @@ public final class SysfsHostPrep {
     this.drivers = Collections.unmodifiableSet(allowed);
   }
 
+  /**
+   * The privileged helper's answer to whether QEMU still holds a function's VFIO nodes, for a
+   * sidecar that may not read QEMU's descriptors: present when host prep goes through the helper.
+   */
+  public Optional<HelperReleaseCheck> releaseCheck() {
+    return writer.releaseCheck(devRoot);
+  }
+
   /** The host drivers a function may be bound to: {@value #VFIO_PCI} and the configured variants. */
   public Set<String> drivers() {
     return drivers;

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Optional;
 
 /**
  * Writes one sysfs attribute. The kernel acts on each write (bind, unbind, probe); tests supply
@@ -17,6 +18,15 @@ public interface SysfsWriter {
       Files.writeString(file, value, StandardCharsets.US_ASCII, StandardOpenOption.WRITE);
 
   void write(Path file, String value) throws IOException;
+
+  /**
+   * Who answers whether a process still holds VFIO device nodes under {@code devRoot} when the
+   * sidecar may not read the process's descriptors itself: the privileged helper behind this
+   * writer, if there is one.
+   */
+  default Optional<HelperReleaseCheck> releaseCheck(Path devRoot) {
+    return Optional.empty();
+  }
 
   /** What an operator does when a write fails. */
   default String fix() {

@@ -8,6 +8,7 @@ import io.qmpsidecar.sidecar.events.EventTypes;
 import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
+import io.qmpsidecar.sidecar.hostprep.HelperReleaseCheck;
 import io.qmpsidecar.sidecar.hostprep.HostMdev;
 import io.qmpsidecar.sidecar.hostprep.QemuProcessLookup;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
@@ -33,7 +34,8 @@ import java.util.stream.Collectors;
  * reuse the function) while QEMU still holds it has hung hosts. So once a VFIO function or mdev is
  * gone from QEMU, the gate waits until QEMU's process holds none of its device nodes (its group's
  * {@code /dev/vfio/N}, and its cdev {@code /dev/vfio/devices/vfioN} where the kernel has one), read
- * from {@code /proc/PID/fd} every {@link #POLL}, bounded by {@link HotplugOptions#releaseWait()};
+ * from {@code /proc/PID/fd} every {@link #POLL} (by the privileged host-prep helper where the
+ * sidecar may not see or read QEMU's process), bounded by {@link HotplugOptions#releaseWait()};
  * {@code detach.release-waiting} says so once when it takes longer than {@link #NOTICE}. Only then
  * are the host driver restored and {@code device.detached} published. Where the sidecar cannot see
  * QEMU's process (a TCP monitor, a libvirt domain, a process it may not inspect), the result says
@@ -55,6 +57,16 @@ public final class ReleaseGate {
      * @throws java.nio.file.AccessDeniedException when this user may not see its descriptors
      */
     List<Path> holding(long pid, List<Path> nodes) throws IOException;
+
+    /**
+     * Of {@code nodes}, those process {@code pid} still holds, once it holds none or after at
+     * most {@code upTo}; this default looks once, and the gate looks again {@link #POLL} later.
+     *
+     * @throws java.nio.file.AccessDeniedException when this user may not see its descriptors
+     */
+    default List<Path> awaitRelease(long pid, List<Path> nodes, Duration upTo) throws IOException {
+      return holding(pid, nodes);
+    }
   }
 
   /** QEMU's process cannot be told; the message says why. */
@@ -98,9 +110,11 @@ public final class ReleaseGate {
    * @param monitorSocket the Unix socket of the VM's QMP monitor, empty when it has none (TCP,
    *     libvirt)
    * @param connectedPid the pid at the other end of the VM's monitor connection, if known
+   * @param helper the privileged host-prep helper, which reads the descriptors of a QEMU this
+   *     sidecar may not see or read ({@link SysfsHostPrep#releaseCheck()}), if host prep has one
    */
   public static Processes onThisHost(QemuProcessLookup lookup, Function<String, Optional<Path>> monitorSocket,
-      Function<String, OptionalLong> connectedPid) {
+      Function<String, OptionalLong> connectedPid, Optional<HelperReleaseCheck> helper) {
     return new Processes() {
       @Override
       public long pid(String vm) throws Unknown {
@@ -108,12 +122,13 @@ public final class ReleaseGate {
         try {
           OptionalLong peer = connectedPid.apply(vm);
           if (peer.isPresent()) {
-            if (!lookup.alive(peer.getAsLong())) {
+            if (helper.isEmpty() && !lookup.alive(peer.getAsLong())) {
               // The kernel named the peer; /proc hides it (hidepid, systemd's ProtectProc=invisible),
-              // so an empty /proc/PID/fd would read as "released" without being so.
+              // so an empty /proc/PID/fd would read as "released" without being so. A helper reads it.
               throw new Unknown("QEMU (pid " + peer.getAsLong() + ", the peer of the monitor connection) is not"
                   + " visible in this sidecar's /proc (ProtectProc=invisible or hidepid, as under the shipped"
-                  + " units), so its descriptors cannot be read");
+                  + " units), so its descriptors cannot be read; set host.prepHelper to have the privileged"
+                  + " helper read them");
             }
             return peer.getAsLong();
           }
@@ -137,6 +152,22 @@ public final class ReleaseGate {
       @Override
       public List<Path> holding(long pid, List<Path> nodes) throws IOException {
         return lookup.holding(pid, nodes);
+      }
+
+      /** Through the helper when this sidecar may not see or read QEMU's process, else its own look. */
+      @Override
+      public List<Path> awaitRelease(long pid, List<Path> nodes, Duration upTo) throws IOException {
+        if (helper.isPresent() && !lookup.alive(pid)) {
+          return helper.get().held(pid, nodes, upTo);
+        }
+        try {
+          return lookup.holding(pid, nodes);
+        } catch (AccessDeniedException e) {
+          if (helper.isEmpty()) {
+            throw e;
+          }
+          return helper.get().held(pid, nodes, upTo);
+        }
       }
     };
   }
@@ -177,11 +208,16 @@ public final class ReleaseGate {
 
   private void poll(Attachment a, String opId, long pid, List<Path> nodes, long start, boolean[] told,
       Promise<ObjectNode> done) {
-    vertx.executeBlocking(() -> processes.holding(pid, nodes)).onComplete(ar -> {
+    long sinceStart = (System.nanoTime() - start) / 1_000_000;
+    long nextDecision = told[0] ? bound.toMillis() : Math.min(NOTICE.toMillis(), bound.toMillis());
+    Duration upTo = Duration.ofMillis(Math.max(0, nextDecision - sinceStart));
+    // Unordered: a wait in the helper must not hold up the context's other blocking work.
+    vertx.executeBlocking(() -> processes.awaitRelease(pid, nodes, upTo), false).onComplete(ar -> {
       long waited = (System.nanoTime() - start) / 1_000_000;
       if (ar.failed()) {
         String why = ar.cause() instanceof AccessDeniedException
-            ? "this user may not read /proc/" + pid + "/fd (run the sidecar as root or as QEMU's user)"
+            ? "this user may not read /proc/" + pid + "/fd (run the sidecar as root or as QEMU's user, or set"
+                + " host.prepHelper to have the privileged helper read it)"
             : "reading /proc/" + pid + "/fd failed: " + ar.cause().getMessage();
         done.complete(unverified(why).put("pid", pid));
         return;

@@ -139,7 +139,8 @@ public final class Operations {
     this.maxQueuedPerVm = maxQueuedPerVm;
     this.guard = Objects.requireNonNull(guard, "guard");
     ReleaseGate releases = new ReleaseGate(vertx, events, hostPrep, processes != null ? processes
-        : ReleaseGate.onThisHost(new QemuProcessLookup(Path.of("/proc")), this::monitorSocket, this::connectedPid),
+        : ReleaseGate.onThisHost(new QemuProcessLookup(Path.of("/proc")), this::monitorSocket, this::connectedPid,
+            hostPrep.releaseCheck()),
         store::recorded,
         options.releaseWait());
     this.pending = new PendingDetaches(vertx, events, store, hostPrep, releases, options);

@@ -6,12 +6,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.channels.FileChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -23,15 +27,14 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The privileged host-prep helper (contrib/hostprep/hostprep, run by /bin/sh as its unit runs it)
  * and the sidecar's client of it, {@link HelperSysfsWriter}, over a Unix socket that socat serves
- * one helper per connection, as the socket unit does (Accept=yes): socat execs the helper with the
- * connection as its standard input and output ({@code nofork}), as systemd does. Relayed through a
- * pipe instead, a refusal's answer was lost about once in a hundred runs when socat saw the helper
- * exit with 1 before it had copied the answer. The sysfs here is a generated
- * tree, so nothing plays the kernel: these tests hold what the helper writes and what it refuses.
+ * one helper per connection, as the socket unit does ({@link HelperServer}). The sysfs here is a
+ * generated tree, so nothing plays the kernel: these tests hold what the helper writes and what it
+ * refuses. For its one question ({@code release}), the test's own JVM is the process that holds
+ * the tree's device nodes.
  * {@code HostPrepHelperLabIT} runs it on real functions under its unit's sandbox.
  */
 class HostPrepHelperTest {
-  private static final Path HELPER = Path.of("../contrib/hostprep/hostprep").toAbsolutePath().normalize();
+  private static final Path HELPER = HelperServer.HELPER;
   private static final String VF = "0000:03:10.0";
   private static final String OTHER_VF = "0000:03:10.2";
   private static final String NIC = "0000:02:00.0";
@@ -40,7 +43,7 @@ class HostPrepHelperTest {
   private SysfsTree tree;
   private Path allow;
   private Path socket;
-  private Process socat;
+  private HelperServer server;
 
   @BeforeEach
   void tree() throws IOException {
@@ -54,10 +57,9 @@ class HostPrepHelperTest {
   }
 
   @AfterEach
-  void stopSocat() throws InterruptedException {
-    if (socat != null) {
-      socat.destroy();
-      socat.waitFor(5, TimeUnit.SECONDS);
+  void stopServer() throws InterruptedException {
+    if (server != null) {
+      server.close();
     }
   }
 
@@ -122,9 +124,19 @@ class HostPrepHelperTest {
       "bus/pci/drivers_probe 0000:03:10.0 0000:02:00.0",
       "bus/pci/drivers_probe 0000:3:10.0",
       "bus/pci/devices/0000:03:10.0/driver_override",
+      "release 1 9000 vfio/12",
+      "release 1 -5 vfio/12",
+      "release x1 0 vfio/12",
+      "release 1 0 ../../etc/passwd",
+      "release 1 0 /dev/vfio/12",
+      "release 1 0 vfio/../12",
+      "release 1 0 vfio/devices/x",
+      "release 1 0 vfio/1*",
+      "release 1 0 vfio/12 vfio/13 vfio/14",
+      "release 1 0",
       ""})
   void everyOtherRequestIsRefusedAndNothingIsWritten(String request) throws Exception {
-    Helper.Result result = Helper.run(request, tree.sys(), allow);
+    Helper.Result result = Helper.run(request, tree, allow);
     assertThat(result.exit()).as("%s", result).isEqualTo(1);
     assertThat(result.out()).as("%s", result).startsWith("error: ").doesNotContain("\nok");
     assertThat(result.err()).contains("qmp-sidecar-hostprep: refused: ");
@@ -135,9 +147,44 @@ class HostPrepHelperTest {
   }
 
   @Test
+  void releaseAnswersOnceTheProcessHoldsNoneOfTheNodesOrWhenItsWaitIsOver() throws Exception {
+    tree.devNode(12).cdev(VF, 3);
+    long self = ProcessHandle.current().pid();
+    try (FileChannel group = FileChannel.open(tree.dev().resolve("vfio/12"))) {
+      FileChannel cdev = FileChannel.open(tree.dev().resolve("vfio/devices/vfio3"));
+      Helper.Result both = Helper.run("release " + self + " 0 vfio/12 vfio/devices/vfio3", tree, allow);
+      CompletableFuture<Void> closed = CompletableFuture.runAsync(() -> {
+        try {
+          Thread.sleep(300);
+          cdev.close();
+        } catch (IOException | InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      Helper.Result cdevLetGo = Helper.run("release " + self + " 5000 vfio/devices/vfio3", tree, allow);
+      closed.get(5, TimeUnit.SECONDS);
+      Helper.Result groupKept = Helper.run("release " + self + " 200 vfio/12 vfio/devices/vfio3", tree, allow);
+
+      assertThat(both.out()).as("%s", both).matches("held \\d+ vfio/12 vfio/devices/vfio3\n");
+      assertThat(cdevLetGo.out()).as("%s", cdevLetGo).matches("released \\d+\n");
+      assertThat(waitedMs(cdevLetGo)).isBetween(250L, 4000L);
+      assertThat(groupKept.out()).as("%s", groupKept).matches("held \\d+ vfio/12\n");
+      assertThat(waitedMs(groupKept)).isGreaterThanOrEqualTo(200);
+      assertThat(groupKept.err()).contains("qmp-sidecar-hostprep: pid " + self + " still holds vfio/12");
+    }
+    Helper.Result gone = Helper.run("release " + ((1L << 22) + 1) + " 0 vfio/12", tree, allow);
+    assertThat(gone.out()).as("a process that is gone holds nothing").matches("released \\d+\n");
+    assertThat(gone.exit()).isZero();
+  }
+
+  private static long waitedMs(Helper.Result result) {
+    return Long.parseLong(result.out().split("[ \n]")[1]);
+  }
+
+  @Test
   void withoutAnAllowFileNothingIsAllowed() throws Exception {
     Files.delete(allow);
-    Helper.Result result = Helper.run("bus/pci/drivers_probe " + VF, tree.sys(), allow);
+    Helper.Result result = Helper.run("bus/pci/drivers_probe " + VF, tree, allow);
     assertThat(result.exit()).isEqualTo(1);
     assertThat(result.out()).isEqualTo("error: " + VF + " is not in " + allow + "; list it there (its address, or its"
         + " vendor:device id from lspci -n) to let qmp-sidecar bind it\n");
@@ -145,7 +192,7 @@ class HostPrepHelperTest {
 
   @Test
   void anOverlongRequestIsRefused() throws Exception {
-    Helper.Result result = Helper.run("bus/pci/drivers_probe " + VF + " ".repeat(200), tree.sys(), allow);
+    Helper.Result result = Helper.run("bus/pci/drivers_probe " + VF + " ".repeat(200), tree, allow);
     assertThat(result.out()).isEqualTo("error: the request is longer than 160 characters\n");
   }
 
@@ -154,7 +201,7 @@ class HostPrepHelperTest {
     Path probe = tree.sys().resolve("bus/pci/drivers_probe");
     Files.delete(probe);
     Files.createDirectory(probe);
-    Helper.Result result = Helper.run("bus/pci/drivers_probe " + VF, tree.sys(), allow);
+    Helper.Result result = Helper.run("bus/pci/drivers_probe " + VF, tree, allow);
     assertThat(result.exit()).isEqualTo(1);
     assertThat(result.out()).startsWith("error: writing '" + VF + "' to " + probe + " failed: ").endsWith("; check dmesg\n");
   }
@@ -189,16 +236,8 @@ class HostPrepHelperTest {
   }
 
   private HelperSysfsWriter serve() throws IOException, InterruptedException {
-    ProcessBuilder builder = new ProcessBuilder("socat", "-d", "-d", "UNIX-LISTEN:" + socket + ",fork", "EXEC:" + HELPER + ",nofork");
-    builder.environment().put("QMP_SIDECAR_SYSFS", tree.sys().toString());
-    builder.environment().put("QMP_SIDECAR_HOSTPREP_ALLOW", allow.toString());
-    Path log = dir.resolve("socat.log");
-    socat = builder.redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!Files.readString(log).contains("listening on")) {
-      assertThat(System.nanoTime()).as("socat listens on %s", socket).isLessThan(deadline);
-      Thread.sleep(20);
-    }
+    server = new HelperServer(socket, Map.of("QMP_SIDECAR_SYSFS", tree.sys().toString(), "QMP_SIDECAR_HOSTPREP_ALLOW",
+        allow.toString()), List.of());
     return new HelperSysfsWriter(socket, tree.sys(), Duration.ofSeconds(10));
   }
 
@@ -206,9 +245,10 @@ class HostPrepHelperTest {
   private static final class Helper {
     record Result(int exit, String out, String err) {}
 
-    static Result run(String request, Path sysfs, Path allow) throws IOException, InterruptedException {
+    static Result run(String request, SysfsTree tree, Path allow) throws IOException, InterruptedException {
       ProcessBuilder builder = new ProcessBuilder("/bin/sh", HELPER.toString());
-      builder.environment().put("QMP_SIDECAR_SYSFS", sysfs.toString());
+      builder.environment().put("QMP_SIDECAR_SYSFS", tree.sys().toString());
+      builder.environment().put("QMP_SIDECAR_DEV", tree.dev().toString());
       builder.environment().put("QMP_SIDECAR_HOSTPREP_ALLOW", allow.toString());
       Process process = builder.start();
       process.getOutputStream().write((request + "\n").getBytes(StandardCharsets.US_ASCII));

@@ -3,11 +3,18 @@ package io.qmpsidecar.sidecar.hotplug;
 import static io.qmpsidecar.qmp.testing.Await.failure;
 import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.sidecar.events.EventStream;
+import io.qmpsidecar.qmp.testing.Await;
+import io.qmpsidecar.sidecar.events.EventTypes;
+import io.qmpsidecar.sidecar.events.SidecarEvent;
 import io.qmpsidecar.sidecar.hostprep.FakeKernel;
+import io.qmpsidecar.sidecar.hostprep.HelperReleaseCheck;
+import io.qmpsidecar.sidecar.hostprep.HelperServer;
+import io.qmpsidecar.sidecar.hostprep.HelperSysfsWriter;
 import io.qmpsidecar.sidecar.hostprep.QemuProcessLookup;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.hostprep.SysfsTree;
@@ -19,12 +26,14 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.FileChannel;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.AfterEach;
@@ -47,10 +56,13 @@ class ReleaseGateTest {
   private SysfsTree tree;
   private ServerSocketChannel monitor;
   private final List<Attachment> records = new ArrayList<>();
+  private EventStream events;
+  private HelperServer helperServer;
 
   @BeforeEach
   void setUp() throws Exception {
     vertx = Vertx.vertx();
+    events = new EventStream(vertx, Clock.systemUTC(), 16);
     tree = new SysfsTree(dir.resolve("host"));
     tree.device(VF, "8086", "10ca", 12, "vfio-pci").device(SIBLING, "8086", "10ca", 12, "vfio-pci").devNode(12);
     monitor = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
@@ -59,6 +71,9 @@ class ReleaseGateTest {
 
   @AfterEach
   void tearDown() throws Exception {
+    if (helperServer != null) {
+      helperServer.close();
+    }
     monitor.close();
     result(vertx.close());
   }
@@ -73,10 +88,27 @@ class ReleaseGateTest {
 
   /** A gate where the VM's monitor connection has {@code peer} at its other end (SO_PEERCRED). */
   private ReleaseGate gate(Optional<Path> socket, OptionalLong peer, Duration bound) {
-    return new ReleaseGate(vertx, new EventStream(vertx, Clock.systemUTC(), 16),
-        new SysfsHostPrep(vertx, tree.sys(), tree.dev(), new FakeKernel(tree)),
-        ReleaseGate.onThisHost(new QemuProcessLookup(Path.of("/proc")), vm -> socket, vm -> peer), vm -> records,
-        bound);
+    return gate(new QemuProcessLookup(Path.of("/proc")), socket, peer, Optional.empty(), bound);
+  }
+
+  private ReleaseGate gate(QemuProcessLookup lookup, Optional<Path> socket, OptionalLong peer,
+      Optional<HelperReleaseCheck> helper, Duration bound) {
+    return new ReleaseGate(vertx, events, new SysfsHostPrep(vertx, tree.sys(), tree.dev(), new FakeKernel(tree)),
+        ReleaseGate.onThisHost(lookup, vm -> socket, vm -> peer, helper), vm -> records, bound);
+  }
+
+  /**
+   * A gate as under the package's units: this sidecar's {@code /proc} shows no process
+   * ({@code ProtectProc=invisible}; here an empty directory), the kernel names QEMU (this JVM) as
+   * the monitor's peer, and the real helper, served by socat through {@code launcher}, reads its
+   * descriptors.
+   */
+  private ReleaseGate hiddenQemuGate(List<String> launcher, Duration bound) throws Exception {
+    Path socket = dir.resolve("hostprep.sock");
+    helperServer = new HelperServer(socket, Map.of("QMP_SIDECAR_DEV", tree.dev().toString()), launcher);
+    Path emptyProc = Files.createDirectories(dir.resolve("invisible-proc"));
+    return gate(new QemuProcessLookup(emptyProc), Optional.empty(), OptionalLong.of(ProcessHandle.current().pid()),
+        new HelperSysfsWriter(socket, tree.sys(), Duration.ofSeconds(10)).releaseCheck(tree.dev()), bound);
   }
 
   private static Attachment vf(String id, String bdf) {
@@ -169,6 +201,58 @@ class ReleaseGateTest {
 
       assertThat(e).hasMessageStartingWith("VM vm1: vf0 is gone from QEMU, but QEMU (pid " + ProcessHandle.current().pid()
           + ") still holds [" + tree.dev().resolve("vfio/12") + "] after ");
+    }
+  }
+
+  @Test
+  void aQemuThisSidecarMayNotSeeIsWatchedThroughTheHostPrepHelper() throws Exception {
+    tree.cdev(VF, 3);
+    ReleaseGate gate = hiddenQemuGate(List.of(), Duration.ofSeconds(10));
+    FileChannel group = hold(tree.dev().resolve("vfio/12"));
+    FileChannel cdev = hold(tree.dev().resolve("vfio/devices/vfio3"));
+    Future<ObjectNode> released = gate.released(vf("vf0", VF), "op");
+    Await.until("detach.release-waiting", () -> waiting().isPresent());
+    cdev.close();
+    Thread.sleep(300);
+    assertThat(released.isComplete()).as("QEMU still holds its group").isFalse();
+    group.close();
+
+    ObjectNode release = result(released);
+
+    assertThat(release.path("verified").asBoolean()).as("%s", release).isTrue();
+    assertThat(release.path("pid").asLong()).isEqualTo(ProcessHandle.current().pid());
+    assertThat(release.path("waitedMs").asLong()).isGreaterThanOrEqualTo(1300);
+    assertThat(waiting().orElseThrow().data().path("held").toString()).contains(tree.dev().resolve("vfio/12").toString())
+        .contains(tree.dev().resolve("vfio/devices/vfio3").toString());
+  }
+
+  private Optional<SidecarEvent> waiting() {
+    return events.since(0).events().stream().filter(e -> e.type().equals(EventTypes.DETACH_RELEASE_WAITING)).findFirst();
+  }
+
+  @Test
+  void throughTheHelperANodeHeldPastTheBoundFailsTheRelease() throws Exception {
+    ReleaseGate gate = hiddenQemuGate(List.of(), Duration.ofMillis(500));
+    try (FileChannel held = hold(tree.dev().resolve("vfio/12"))) {
+      Throwable e = failure(gate.released(vf("vf0", VF), "op"));
+
+      assertThat(e).hasMessageStartingWith("VM vm1: vf0 is gone from QEMU, but QEMU (pid " + ProcessHandle.current().pid()
+          + ") still holds [" + tree.dev().resolve("vfio/12") + "] after ");
+    }
+  }
+
+  /** The helper's unit keeps CAP_SYS_PTRACE for this: without it, root may not read a process with more capabilities. */
+  @Test
+  void aHelperThatMayNotReadQemusDescriptorsNeverSaysReleased() throws Exception {
+    assumeTrue("root".equals(System.getProperty("user.name")),
+        "run as root: another user's helper is refused by the uid check, not the capability one");
+    ReleaseGate gate = hiddenQemuGate(List.of("setpriv", "--bounding-set=-all"), Duration.ofSeconds(5));
+    try (FileChannel held = hold(tree.dev().resolve("vfio/12"))) {
+      ObjectNode release = result(gate.released(vf("vf0", VF), "op"));
+
+      assertThat(release.path("verified").asBoolean()).as("%s", release).isFalse();
+      assertThat(release.path("why").asText()).contains("answered: error: may not read the descriptors of process "
+          + ProcessHandle.current().pid()).contains("CAP_SYS_PTRACE");
     }
   }
 }

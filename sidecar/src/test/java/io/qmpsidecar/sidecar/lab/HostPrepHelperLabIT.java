@@ -38,9 +38,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Host prep with least privilege on a real VF: the package's helper
  * (contrib/hostprep/hostprep, in L1 as {@code /usr/libexec/qmp-sidecar/hostprep}) runs in L1
- * exactly as qmp-sidecar-hostprep@.service runs it, read from the unit file: as root with no
- * capability in any set, no new privileges, and /sys read-only except the unit's
- * {@code ReadWritePaths} ({@code labtool sandbox}). The sidecar's side is the production
+ * as qmp-sidecar-hostprep@.service runs it, read from the unit file: as root, no new privileges,
+ * and /sys read-only except the unit's {@code ReadWritePaths} ({@code labtool sandbox}), with no
+ * capability in any set: not even the unit's one, {@code CAP_SYS_PTRACE}, which only its
+ * {@code release} question uses (it reads QEMU's descriptors and writes nothing), so the writes are
+ * shown to need none. The sidecar's side is the production
  * {@link SysfsHostPrep} with the production {@link HelperSysfsWriter}: its requests reach L1
  * through a Unix socket this test serves (one request per connection, as the socket unit), and the
  * kernel in L1 binds and unbinds the igb VF for real. Host prep reads a mirror of L1's sysfs that
@@ -152,7 +154,7 @@ class HostPrepHelperLabIT {
   private static String unitSandbox() throws IOException {
     List<String> lines = Files.readAllLines(UNIT);
     assertThat(lines).as("%s: what labtool sandbox plays", UNIT)
-        .contains("ExecStart=/usr/libexec/qmp-sidecar/hostprep", "CapabilityBoundingSet=", "AmbientCapabilities=",
+        .contains("ExecStart=/usr/libexec/qmp-sidecar/hostprep", "CapabilityBoundingSet=CAP_SYS_PTRACE", "AmbientCapabilities=",
             "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectKernelTunables=yes")
         .noneMatch(line -> line.startsWith("User=") || line.startsWith("DynamicUser=") || line.startsWith("PrivateUsers="));
     StringBuilder command = new StringBuilder("labtool sandbox --ro /sys");
