@@ -27,13 +27,15 @@
  *     management stack grants an unprivileged QEMU so that VFIO can pin its memory), keeping the
  *     process id: the unprivileged L2 QEMU of the IOMMUFD tests.
  *
- *   labtool sandbox [--ro PATH]... [--rw PATH]... -- PROG [ARG]...
+ *   labtool sandbox [--ro PATH]... [--rw PATH]... [--cap sys_ptrace] -- PROG [ARG]...
  *     Runs PROG as a systemd unit with ProtectKernelTunables=/ReadWritePaths=,
- *     CapabilityBoundingSet= (empty) and NoNewPrivileges=yes would run it, as the user it runs as
- *     (root here): in a mount namespace of its own where each --ro PATH is a read-only bind mount
- *     and each --rw PATH (below it) a writable one, with no_new_privs set and every capability
- *     dropped from the bounding, ambient, inheritable, permitted and effective sets. The host-prep
- *     helper's lab test runs it so, with the paths its unit names.
+ *     CapabilityBoundingSet= (empty, or the capabilities --cap names) and NoNewPrivileges=yes
+ *     would run it, as the user it runs as (root here): in a mount namespace of its own where each
+ *     --ro PATH is a read-only bind mount and each --rw PATH (below it) a writable one, with
+ *     no_new_privs set, the ambient and inheritable sets empty, and every capability but those
+ *     --cap names dropped from the bounding set; PROG, run by root, then has exactly those in its
+ *     permitted and effective sets. The host-prep helper's lab test runs it so, with the paths and
+ *     the capability its unit names.
  *
  *   labtool peerpid SOCKET
  *     Connects to the Unix socket SOCKET and prints the pid of the process that listens on it
@@ -387,17 +389,42 @@ static int bind_mount(const char *path, unsigned long readonly) {
   return 0;
 }
 
+/* The capabilities labtool sandbox --cap keeps, by the name a unit's CapabilityBoundingSet= gives. */
+static const struct {
+  const char *name;
+  int cap;
+} sandbox_caps[] = {{"sys_ptrace", CAP_SYS_PTRACE}};
+
+static int sandbox_cap(const char *name) {
+  for (size_t i = 0; i < sizeof sandbox_caps / sizeof sandbox_caps[0]; i++) {
+    if (strcmp(sandbox_caps[i].name, name) == 0) {
+      return sandbox_caps[i].cap;
+    }
+  }
+  return -1;
+}
+
 static int sandbox(int argc, char **argv) {
   int i = 0;
+  unsigned long long kept = 0;
   if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
     fprintf(stderr, "labtool: cannot make a mount namespace: %s (run as root)\n", strerror(errno));
     return 2;
   }
   for (int pass = 0; pass < 2; pass++) {
     for (i = 0; i + 1 < argc && strcmp(argv[i], "--") != 0; i += 2) {
+      if (strcmp(argv[i], "--cap") == 0) {
+        int cap = sandbox_cap(argv[i + 1]);
+        if (cap < 0) {
+          fprintf(stderr, "labtool: sandbox keeps only sys_ptrace (--cap sys_ptrace), not %s\n", argv[i + 1]);
+          return 2;
+        }
+        kept |= 1ULL << cap;
+        continue;
+      }
       int ro = strcmp(argv[i], "--ro") == 0;
       if (!ro && strcmp(argv[i], "--rw") != 0) {
-        fprintf(stderr, "labtool: sandbox takes --ro PATH and --rw PATH, not %s\n", argv[i]);
+        fprintf(stderr, "labtool: sandbox takes --ro PATH, --rw PATH and --cap NAME, not %s\n", argv[i]);
         return 2;
       }
       if (ro == (pass == 0) && bind_mount(argv[i + 1], (unsigned long) ro) != 0) {
@@ -406,20 +433,24 @@ static int sandbox(int argc, char **argv) {
     }
   }
   if (i + 1 >= argc || strcmp(argv[i], "--") != 0) {
-    fprintf(stderr, "usage: labtool sandbox [--ro PATH]... [--rw PATH]... -- PROG [ARG]...\n");
+    fprintf(stderr, "usage: labtool sandbox [--ro PATH]... [--rw PATH]... [--cap sys_ptrace] -- PROG [ARG]...\n");
     return 2;
   }
   struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3];
-  memset(none, 0, sizeof none);
+  /* Permitted and effective are what exec leaves root under no_new_privs: the kept ones. */
+  struct __user_cap_data_struct only[_LINUX_CAPABILITY_U32S_3];
+  memset(only, 0, sizeof only);
+  for (int word = 0; word < _LINUX_CAPABILITY_U32S_3; word++) {
+    only[word].permitted = only[word].effective = (unsigned) (kept >> (32 * word));
+  }
   for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+    if (!(kept & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
       fprintf(stderr, "labtool: cannot drop capability %d: %s\n", cap, strerror(errno));
       return 2;
     }
   }
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0
-      || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || syscall(SYS_capset, &header, none) != 0) {
+      || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || syscall(SYS_capset, &header, only) != 0) {
     fprintf(stderr, "labtool: cannot drop privileges: %s\n", strerror(errno));
     return 2;
   }
@@ -558,7 +589,7 @@ int main(int argc, char **argv) {
   fprintf(stderr, "usage: labtool fdpass SOCKET [NAME=PATH]... [-- COMMAND-JSON...]\n"
                   "       labtool fdwatch PID PATH TIMEOUT-MS\n"
                   "       labtool runas UID:GID PROG [ARG]...\n"
-                  "       labtool sandbox [--ro PATH]... [--rw PATH]... -- PROG [ARG]...\n"
+                  "       labtool sandbox [--ro PATH]... [--rw PATH]... [--cap sys_ptrace] -- PROG [ARG]...\n"
                   "       labtool peerpid SOCKET\n"
                   "       labtool unixcat SOCKET\n");
   return 2;

@@ -27,6 +27,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -38,11 +39,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Host prep with least privilege on a real VF: the package's helper
  * (contrib/hostprep/hostprep, in L1 as {@code /usr/libexec/qmp-sidecar/hostprep}) runs in L1
- * as qmp-sidecar-hostprep@.service runs it, read from the unit file: as root, no new privileges,
- * and /sys read-only except the unit's {@code ReadWritePaths} ({@code labtool sandbox}), with no
- * capability in any set: not even the unit's one, {@code CAP_SYS_PTRACE}, which only its
- * {@code release} question uses (it reads QEMU's descriptors and writes nothing), so the writes are
- * shown to need none. The sidecar's side is the production
+ * exactly as qmp-sidecar-hostprep@.service runs it, read from the unit file: as root with only
+ * the unit's one capability ({@code CAP_SYS_PTRACE}, for its {@code release} question), no new
+ * privileges, and /sys read-only except the unit's {@code ReadWritePaths} ({@code labtool
+ * sandbox}). The sidecar's side is the production
  * {@link SysfsHostPrep} with the production {@link HelperSysfsWriter}: its requests reach L1
  * through a Unix socket this test serves (one request per connection, as the socket unit), and the
  * kernel in L1 binds and unbinds the igb VF for real. Host prep reads a mirror of L1's sysfs that
@@ -53,6 +53,8 @@ class HostPrepHelperLabIT {
   private static final Path UNIT = Path.of("../contrib/systemd/qmp-sidecar-hostprep@.service");
   private static final String ALLOW = "/etc/qmp-sidecar/hostprep.allow";
   private static final String LOG = "/tmp/hostprep.log";
+  /** The spare L2 slot of the release test (lab/start). */
+  private static final String SLOT = "msrc";
   /** Each of host prep's writes is a round trip to L1, which runs on TCG. */
   private static final Duration WAIT = Duration.ofMinutes(2);
   private static final Pattern REQUEST = Pattern.compile("[a-z0-9:./_ -]{1,160}");
@@ -86,10 +88,10 @@ class HostPrepHelperLabIT {
   }
 
   @Test
-  void theHelperHasNoCapabilityAndWritesOnlyThePciPartOfSysfs() {
+  void theHelperHasOnlyItsOneCapabilityAndWritesOnlyThePciPartOfSysfs() {
     String status = lab.l1().run(sandbox + " sh -c 'grep -E \"^(Uid|Cap(Inh|Prm|Eff|Bnd|Amb)):\" /proc/self/status'");
     assertThat(status.lines()).hasSize(6).allMatch(line -> line.matches("Uid:\\s+0\\s+0\\s+0\\s+0\\s*")
-        || line.matches("Cap...:\\s+0{16}\\s*"));
+        || line.matches("Cap(Inh|Amb):\\s+0{16}\\s*") || line.matches("Cap(Prm|Eff|Bnd):\\s+0{11}80000\\s*"));
     String mounts = lab.l1().run(sandbox + " cat /proc/self/mountinfo");
     assertThat(mountOptions(mounts, "/sys")).startsWith("ro");
     assertThat(mountOptions(mounts, "/sys/bus/pci")).startsWith("rw");
@@ -150,14 +152,52 @@ class HostPrepHelperLabIT {
     assertThat(lab.l1().run("cat /sys/bus/pci/devices/" + edu + "/driver_override")).isEqualTo("vfio-pci");
   }
 
+  /**
+   * The helper's one question on a real VF: an L2 QEMU in L1, root with every capability as the
+   * example QEMU unit runs it, holds the VF's group node; the helper, run as its unit runs it (its
+   * own mount namespace, only CAP_SYS_PTRACE), sees that in the QEMU's /proc/PID/fd, and without
+   * that capability answers an error rather than "released".
+   */
+  @Test
+  void theHelperTellsWhetherAQemuStillHoldsARealVfsGroup() {
+    assertThat(driverInL1(vf)).isEqualTo("vfio-pci");
+    int group = lab.vfs().get(1).iommuGroup();
+    String noCapability = sandbox.replace(" --cap sys_ptrace", "");
+    assertThat(noCapability).isNotEqualTo(sandbox);
+    long pid;
+    try (LabL2 l2 = LabL2.start(vertx, lab, SLOT, lab.spareQemu(), null, "-device",
+        "vfio-pci,host=" + vf + ",id=vf0,bus=rp1")) {
+      pid = l2.pid;
+      assertThat(l2.realized("vf0")).isTrue();
+
+      assertThat(ask(sandbox, "release " + pid + " 0 vfio/" + group + " vfio/99999"))
+          .matches("held \\d+ vfio/" + group);
+      assertThat(ask(sandbox, "release " + pid + " 0 vfio/99999")).matches("released \\d+");
+      assertThat(ask(noCapability, "release " + pid + " 0 vfio/" + group))
+          .startsWith("error: may not read the descriptors of process " + pid);
+    }
+    assertThat(ask(sandbox, "release " + pid + " 0 vfio/" + group)).as("the QEMU is gone").matches("released \\d+");
+    assertThat(lab.l1().run("cat " + LOG)).contains("qmp-sidecar-hostprep: pid " + pid + " still holds vfio/" + group);
+  }
+
+  /** The helper's answer to one request, run in L1 under {@code sandboxCommand}, without its newline. */
+  private static String ask(String sandboxCommand, String request) {
+    return lab.l1().exec("printf '%s\\n' '" + request + "' | " + sandboxCommand + " /usr/libexec/qmp-sidecar/hostprep 2>>"
+        + LOG).output();
+  }
+
   /** labtool sandbox with the unit's ReadWritePaths, for the sandbox the unit file asks for; fails when the unit asks for more. */
   private static String unitSandbox() throws IOException {
     List<String> lines = Files.readAllLines(UNIT);
     assertThat(lines).as("%s: what labtool sandbox plays", UNIT)
-        .contains("ExecStart=/usr/libexec/qmp-sidecar/hostprep", "CapabilityBoundingSet=CAP_SYS_PTRACE", "AmbientCapabilities=",
-            "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectKernelTunables=yes")
+        .contains("ExecStart=/usr/libexec/qmp-sidecar/hostprep", "AmbientCapabilities=", "NoNewPrivileges=yes",
+            "ProtectSystem=strict", "ProtectKernelTunables=yes")
         .noneMatch(line -> line.startsWith("User=") || line.startsWith("DynamicUser=") || line.startsWith("PrivateUsers="));
     StringBuilder command = new StringBuilder("labtool sandbox --ro /sys");
+    List<String> capabilities = lines.stream().filter(line -> line.startsWith("CapabilityBoundingSet="))
+        .flatMap(line -> List.of(line.substring(22).split(" ")).stream()).filter(cap -> !cap.isEmpty()).toList();
+    assertThat(capabilities).as("the capabilities labtool sandbox keeps").containsExactly("CAP_SYS_PTRACE");
+    capabilities.forEach(cap -> command.append(" --cap ").append(cap.substring(4).toLowerCase(Locale.ROOT)));
     lines.stream().filter(line -> line.startsWith("ReadWritePaths=")).flatMap(line -> List.of(line.substring(15).split(" ")).stream())
         .forEach(path -> command.append(" --rw ").append(path.startsWith("-") ? path.substring(1) : path));
     assertThat(command.toString()).contains("--rw /sys/bus/pci");
