@@ -15,8 +15,11 @@ import java.util.Objects;
  * call it on a worker thread.
  */
 public final class HelperReleaseCheck {
-  /** The longest wait one request asks for; the helper's unit stops it after 10 s. */
-  public static final Duration MAX_WAIT = Duration.ofSeconds(8);
+  /**
+   * The longest wait one request asks for. Each request holds one of the helper socket's 16
+   * connections, which host prep's writes share: slow releases keep them a second at most.
+   */
+  public static final Duration MAX_WAIT = Duration.ofSeconds(1);
 
   private final Path socket;
   private final Path devRoot;
