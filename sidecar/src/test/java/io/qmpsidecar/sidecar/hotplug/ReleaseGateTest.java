@@ -241,11 +241,26 @@ class ReleaseGateTest {
     }
   }
 
+  @Test
+  void aHelperThatCannotBeReachedNeverSaysReleased() throws Exception {
+    ReleaseGate gate = gate(new QemuProcessLookup(Files.createDirectories(dir.resolve("invisible-proc"))),
+        Optional.empty(), OptionalLong.of(ProcessHandle.current().pid()),
+        new HelperSysfsWriter(dir.resolve("nobody.sock"), tree.sys(), Duration.ofSeconds(5)).releaseCheck(tree.dev()),
+        Duration.ofSeconds(5));
+    try (FileChannel held = hold(tree.dev().resolve("vfio/12"))) {
+      ObjectNode release = result(gate.released(vf("vf0", VF), "op"));
+
+      assertThat(release.path("verified").asBoolean()).as("%s", release).isFalse();
+      assertThat(release.path("why").asText()).contains("cannot reach the host-prep helper at " + dir.resolve("nobody.sock"))
+          .contains("systemctl enable --now qmp-sidecar-hostprep.socket");
+    }
+  }
+
   /** The helper's unit keeps CAP_SYS_PTRACE for this: without it, root may not read a process with more capabilities. */
   @Test
   void aHelperThatMayNotReadQemusDescriptorsNeverSaysReleased() throws Exception {
     assumeTrue("root".equals(System.getProperty("user.name")),
-        "run as root: another user's helper is refused by the uid check, not the capability one");
+        "run as root: as another user this JVM has no capability, so a helper of the same user reads it with none");
     ReleaseGate gate = hiddenQemuGate(List.of("setpriv", "--bounding-set=-all"), Duration.ofSeconds(5));
     try (FileChannel held = hold(tree.dev().resolve("vfio/12"))) {
       ObjectNode release = result(gate.released(vf("vf0", VF), "op"));
