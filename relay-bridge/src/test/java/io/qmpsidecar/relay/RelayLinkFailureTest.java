@@ -54,8 +54,8 @@ class RelayLinkFailureTest {
   }
 
   private void assertExactlyOnceInOrder(List<Long> seqs) {
-    List<ReceivedNotification> got = pair.awaitReceived(COUNT);
-    assertThat(seqs).containsExactlyElementsOf(LongStream.rangeClosed(1, COUNT).boxed().toList());
+    List<ReceivedNotification> got = pair.awaitReceived(seqs.size());
+    assertThat(seqs).containsExactlyElementsOf(LongStream.rangeClosed(1, seqs.size()).boxed().toList());
     assertThat(got).extracting(ReceivedNotification::seq).containsExactlyElementsOf(seqs);
     assertThat(got).extracting(n -> n.params().get("event"))
         .containsExactlyElementsOf(seqs.stream().map(s -> (Object) ("E" + s)).toList());
@@ -80,6 +80,33 @@ class RelayLinkFailureTest {
     assertExactlyOnceInOrder(seqs);
     assertThat(pair.states).filteredOn(s -> s.status() == LinkState.Status.DISCONNECTED)
         .anySatisfy(s -> assertThat(s.cause()).hasMessageContaining("presumed dead"));
+  }
+
+  /**
+   * The DPU closes the link (its close frame) but its TCP connection stays open, as when it
+   * vanishes right after the frame. The host takes the link as down at the frame, with the DPU's
+   * reason, keeps every notification emitted around it, and ends the connection itself, so that
+   * nothing stays open and the host can still close. Before, the host noticed only at the heartbeat
+   * timeout; notifications emitted until then made its send loop throw, so their futures never
+   * completed, and closing the host waited for that connection for good.
+   */
+  @Test
+  void aDpuThatClosesTheLinkButLeavesItsConnectionOpenLosesNothingAndHoldsNothingOpen() throws Exception {
+    startThroughProxy(RelayHostOptions.DEFAULT_MAX_OUTBOX_ENTRIES);
+    List<Future<Long>> seqs = new ArrayList<>();
+    seqs.add(pair.host.notify(Notification.vmLifecycle("vm1", "E1")));
+    pair.awaitReceived(1);
+
+    proxy.closeFromDpuAll();
+    for (int i = 2; i <= 50; i++) {
+      seqs.add(pair.host.notify(Notification.vmLifecycle("vm1", "E" + i)));
+      Thread.sleep(10);
+    }
+
+    assertExactlyOnceInOrder(seqs.stream().map(Await::result).toList());
+    assertThat(pair.states).filteredOn(s -> s.status() == LinkState.Status.DISCONNECTED)
+        .first().satisfies(s -> assertThat(s.cause()).hasMessageContaining("going away"));
+    Await.until("the host to end the connection the DPU left open", () -> proxy.lingering() == 0);
   }
 
   @Test

@@ -18,6 +18,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.WebSocketBase;
+import io.vertx.core.internal.http.WebSocketInternal;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,6 +37,8 @@ public final class RpcPeer {
 
   private static final Logger log = LoggerFactory.getLogger(RpcPeer.class);
   private static final String PING = JsonRpcCodec.notification(RelayMethods.PING, Map.of());
+  /** How long the closing handshake may take before the connection is dropped. */
+  private static final long END_GRACE_MS = 2000;
 
   /** What the owner of the link receives. */
   public interface Inbound {
@@ -74,6 +77,8 @@ public final class RpcPeer {
   private long lastInboundNanos = System.nanoTime();
   private long heartbeatTimer = -1;
   private boolean closed;
+  /** The TCP connection has ended (the WebSocket's close handler ran). */
+  private boolean ended;
 
   public RpcPeer(Vertx vertx, WebSocketBase ws, Limits limits, String peerName) {
     this.vertx = vertx;
@@ -107,10 +112,17 @@ public final class RpcPeer {
     });
     ws.frameHandler(frame -> {
       lastInboundNanos = System.nanoTime();
-      assembler.frame(frame);
+      if (frame.isClose()) {
+        closed(closedByPeer());
+        endWithin(END_GRACE_MS);
+      } else {
+        assembler.frame(frame);
+      }
     });
-    ws.closeHandler(v -> closed(new RelayConnectionException("link to " + peerName + " closed"
-        + (ws.closeReason() == null ? "" : ": " + ws.closeReason()))));
+    ws.closeHandler(v -> {
+      ended = true;
+      closed(closedByPeer());
+    });
     ws.exceptionHandler(e -> close("link to " + peerName + " failed: " + e.getMessage()));
     heartbeatTimer = vertx.setPeriodic(limits.heartbeatInterval().toMillis(), t -> heartbeat());
   }
@@ -168,31 +180,60 @@ public final class RpcPeer {
     write(JsonRpcCodec.error(id, error));
   }
 
-  /** Sends an already encoded message; false when the link is closed. */
+  /** Sends an already encoded message; false when the link is closed or closing. */
   public boolean write(String text) {
-    if (closed) {
+    if (isClosing()) {
       return false;
     }
     ws.writeTextMessage(text);
     return true;
   }
 
+  /** False once the link is closing: nothing more is sent on it, so nothing waits for it to drain. */
   public boolean writeQueueFull() {
-    return ws.writeQueueFull();
+    return !isClosing() && ws.writeQueueFull();
   }
 
   public void drainHandler(Handler<Void> handler) {
     ws.drainHandler(handler);
   }
 
-  public boolean isClosed() {
-    return closed;
+  /**
+   * Closed, or the peer's close frame has arrived and the close handler has not run yet (it runs
+   * when the TCP connection ends, up to the closing timeout later); Vert.x refuses to report the
+   * write queue of such a socket.
+   */
+  private boolean isClosing() {
+    return closed || ws.isClosed();
   }
 
   /** Closes the link now: pending requests fail, the owner is told, the socket is closed. */
   public void close(String reason) {
     closed(new RelayConnectionException(reason));
     ws.close((short) 1000, reason.length() > 120 ? reason.substring(0, 120) : reason);
+    endWithin(END_GRACE_MS);
+  }
+
+  private RelayConnectionException closedByPeer() {
+    return new RelayConnectionException("link to " + peerName + " closed"
+        + (ws.closeReason() == null ? "" : ": " + ws.closeReason()));
+  }
+
+  /**
+   * Ends the TCP connection if the closing handshake has not within {@code ms}. A WebSocket client
+   * that received the server's close frame waits for the server to end the connection, with no
+   * timeout of its own (Vert.x's closing timeout covers only a close we start): a DPU that
+   * vanishes right after its close frame would leave the socket open for good, and closing the
+   * host's client would wait for it. Vert.x offers no public way to drop one WebSocket's
+   * connection, hence its internal interface; {@code RelayLinkFailureTest} shows it works.
+   */
+  private void endWithin(long ms) {
+    vertx.setTimer(ms, t -> {
+      if (!ended && ws instanceof WebSocketInternal internal) {
+        log.info("{} did not end the connection {} ms after the link closed; dropping it", peerName, ms);
+        internal.channelHandlerContext().close();
+      }
+    });
   }
 
   private void onText(String text) {

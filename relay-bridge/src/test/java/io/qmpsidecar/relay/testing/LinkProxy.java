@@ -1,16 +1,18 @@
 package io.qmpsidecar.relay.testing;
 
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetSocket;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A loopback TCP proxy between host and DPU that a test can break: close every connection, or
- * silently drop all traffic of the current connections (a peer that stops answering), or stop
- * listening altogether.
+ * A loopback TCP proxy between host and DPU that a test can break: close every connection,
+ * silently drop all traffic of the current connections (a peer that stops answering), close the
+ * links as the DPU would but leave their TCP connections open, or stop listening altogether.
  */
 public final class LinkProxy {
 
@@ -29,6 +31,7 @@ public final class LinkProxy {
   private final int targetPort;
   private final NetClient client;
   private final List<Pair> pairs = new CopyOnWriteArrayList<>();
+  private final List<Pair> lingering = new CopyOnWriteArrayList<>();
   private NetServer server;
   private int port;
 
@@ -66,6 +69,29 @@ public final class LinkProxy {
     pairs.clear();
   }
 
+  /**
+   * Sends the host of each current connection a WebSocket close frame (1001, going away), as a DPU
+   * end that shuts down does, then carries nothing more on it and leaves its TCP connection open,
+   * as a DPU that vanishes right after its close frame would: only the host can end it. Call it
+   * while the link is idle, so that the frame starts on a frame boundary.
+   */
+  public void closeFromDpuAll() {
+    byte[] reason = "going away".getBytes(StandardCharsets.UTF_8);
+    Buffer frame = Buffer.buffer().appendByte((byte) 0x88).appendByte((byte) (2 + reason.length))
+        .appendShort((short) 1001).appendBytes(reason);
+    for (Pair p : pairs) {
+      p.frozen = true;
+      lingering.add(p);
+      p.front.write(frame);
+    }
+    pairs.clear();
+  }
+
+  /** Connections {@link #closeFromDpuAll} left open that the host has not ended yet. */
+  public int lingering() {
+    return lingering.size();
+  }
+
   /** Stops listening and cuts every connection. */
   public void stop() {
     cutAll();
@@ -93,6 +119,7 @@ public final class LinkProxy {
         }
       });
       front.closeHandler(v -> {
+        lingering.remove(pair);
         if (!pair.frozen) {
           back.close();
         }
