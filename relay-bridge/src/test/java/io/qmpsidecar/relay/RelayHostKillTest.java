@@ -6,16 +6,14 @@ import io.qmpsidecar.relay.testing.Await;
 import io.qmpsidecar.relay.testing.HostProcessMain;
 import io.qmpsidecar.relay.testing.LinkProxy;
 import io.qmpsidecar.relay.testing.RelayPair;
+import io.qmpsidecar.relay.testing.RelayStores;
+import java.time.Duration;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -141,6 +139,43 @@ class RelayHostKillTest {
   }
 
   /**
+   * The DPU's ack is stored with the outbox's next commit, so a host killed without closing has it.
+   * The DPU acks after every third notification and otherwise waits ten minutes: the fourth stays
+   * unacknowledged, and only its commit can have stored the ack of the third (closing, the other
+   * way, never happens here).
+   */
+  @Test
+  void theDpusAckIsStoredWithTheNextNotificationsCommit() throws Exception {
+    pair = new RelayPair().dpu(DpuEndpointOptions.defaults().withAckEvery(3).withAckDelay(Duration.ofMinutes(10)));
+    Path store = dir.resolve("relay.db");
+
+    child = new Child(pair.dpu.actualPort(), store, RelayHostOptions.DEFAULT_STORE_BATCH_SIZE);
+    child.expect("started ");
+    pair.awaitConnected();
+    child.send("emit 3");
+    child.expect("stored 3");
+    pair.awaitReceived(3);
+    Await.until("the host to have the DPU's ack of 3", () -> unacked() == 0);
+    child.send("emit 1");
+    child.expect("stored 4");
+    child.send("unacked");
+    String unackedAtKill = child.expect("unacked ");
+    child.kill();
+
+    assertThat(unackedAtKill).isEqualTo("unacked 1");
+    assertThat(RelayStores.meta(store, "last_acked")).isEqualTo(3);
+  }
+
+  private long unacked() {
+    try {
+      child.send("unacked");
+      return Long.parseLong(child.expect("unacked ").substring(8));
+    } catch (IOException | InterruptedException e) {
+      throw new AssertionError("could not ask the child for its unacknowledged count", e);
+    }
+  }
+
+  /**
    * Notifications are sent before they are stored: the DPU has some the killed host never stored.
    * The restarted host never reuses their numbers; a snapshot stands in for them, and nothing
    * reaches the DPU twice.
@@ -160,7 +195,7 @@ class RelayHostKillTest {
     pair.awaitReceived(sent);
     child.kill();
     proxy.stop();
-    long storedAtKill = lastSeqStored(store);
+    long storedAtKill = RelayStores.meta(store, "last_seq");
 
     child = new Child(port, store, RelayHostOptions.DEFAULT_STORE_BATCH_SIZE);
     child.expect("started ");
@@ -184,12 +219,5 @@ class RelayHostKillTest {
         .containsExactly("E1", "E2", "E3", "E4", "E5");
     assertThat(stored).isEqualTo("stored 65541");
     assertThat(got).hasSize(sent + 6);
-  }
-
-  private static long lastSeqStored(Path store) throws SQLException {
-    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + store);
-        ResultSet rs = c.createStatement().executeQuery("SELECT value FROM meta WHERE key = 'last_seq'")) {
-      return rs.next() ? rs.getLong(1) : 0;
-    }
   }
 }
