@@ -1,6 +1,7 @@
 package io.qmpsidecar.sidecar.hostprep;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -10,6 +11,8 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One exchange with qmp-sidecar's privileged host-prep helper: a connection per request (the
@@ -17,17 +20,43 @@ import java.time.Duration;
  * with one deadline for the whole exchange: call it on a worker thread.
  */
 final class HelperConnection {
+  /**
+   * Connections this process keeps open to the helper at once: its socket unit's
+   * {@code MaxConnections=} (contrib/systemd/qmp-sidecar-hostprep.socket). systemd closes any
+   * connection beyond it unanswered, which would fail an attach in a burst; further requests wait
+   * for a free connection instead, within their own timeout.
+   */
+  static final int MAX_CONNECTIONS = 16;
   private static final int MAX_ANSWER = 4096;
+  private static final Semaphore CONNECTIONS = new Semaphore(MAX_CONNECTIONS, true);
 
   private HelperConnection() {}
 
   /**
    * Sends {@code request} (one line) on a new connection and returns the answer's line, stripped.
    *
-   * @param timeout for connecting, sending and reading the answer together
+   * @param timeout for waiting for a free connection, connecting, sending and reading the answer together
    */
   static String exchange(Path socket, String request, Duration timeout) throws IOException {
     long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      if (!CONNECTIONS.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+        throw new IOException(MAX_CONNECTIONS + " requests to the host-prep helper at " + socket
+            + " stayed in flight for " + timeout.toMillis() + " ms, the most its socket unit serves at once;"
+            + " retry, and if it recurs see journalctl -t qmp-sidecar-hostprep for helpers that do not finish");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while waiting for a connection to the host-prep helper");
+    }
+    try {
+      return exchange(socket, request, timeout, deadline);
+    } finally {
+      CONNECTIONS.release();
+    }
+  }
+
+  private static String exchange(Path socket, String request, Duration timeout, long deadline) throws IOException {
     try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
         Selector selector = Selector.open()) {
       channel.configureBlocking(false);
