@@ -36,7 +36,8 @@ class RelayHostKillTest {
 
     Child(int port, Path store, int storeBatchSize) throws IOException {
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      process = new ProcessBuilder(java, "-Xmx128m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+      process = new ProcessBuilder(java, "-Xmx128m", "-XX:+UseSerialGC", sqliteTmpdir(),
+          "-cp", System.getProperty("java.class.path"),
           HostProcessMain.class.getName(), String.valueOf(port), store.toString(), String.valueOf(storeBatchSize))
           .redirectErrorStream(true).start();
       Thread reader = new Thread(() -> {
@@ -51,6 +52,11 @@ class RelayHostKillTest {
       }, "child-output");
       reader.setDaemon(true);
       reader.start();
+    }
+
+    /** Where the child's sqlite-jdbc copies its native library: this JVM's place, which a kill leaves behind. */
+    private static String sqliteTmpdir() {
+      return "-Dorg.sqlite.tmpdir=" + System.getProperty("org.sqlite.tmpdir", System.getProperty("java.io.tmpdir"));
     }
 
     String expect(String prefix) throws InterruptedException {

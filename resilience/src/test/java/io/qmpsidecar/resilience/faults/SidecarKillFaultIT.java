@@ -88,6 +88,7 @@ class SidecarKillFaultIT {
     dpu.notificationHandler(received::add);
     Path policy = Files.writeString(dir.resolve("policy.yaml"), POLICY);
     args = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+        "-Dorg.sqlite.tmpdir=" + System.getProperty("org.sqlite.tmpdir", System.getProperty("java.io.tmpdir")),
         "-cp", System.getProperty("java.class.path"), "io.qmpsidecar.sidecar.cli.QmpSidecarCommand", "run"));
     for (String vm : vms) {
       args.addAll(List.of("--qmp", vm));
