@@ -25,6 +25,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -184,31 +185,41 @@ public final class ConfigLoader {
     }
     SidecarConfig config = bind(tree, problems);
     if (!problems.isEmpty()) {
-      throw invalid(source, problems.stream().map(p -> located(p, source, located, overridden)).toList());
+      throw invalid(source, problems.stream().map(p -> located(p, source, located, overridden))
+          .sorted(Comparator.comparingInt(Placed::line).thenComparingInt(Placed::column)).map(Placed::text).toList());
     }
     return config;
   }
 
+  /** A problem as reported, and where the file writes its key ({@link Integer#MAX_VALUE} when it does not). */
+  private record Placed(String text, int line, int column) {
+    static Placed nowhere(String problem) {
+      return new Placed(problem, Integer.MAX_VALUE, Integer.MAX_VALUE);
+    }
+  }
+
   /**
    * {@code problem} prefixed with {@code FILE:LINE:COLUMN} of its key (or of the closest enclosing
-   * key) when the file wrote it; as it is when the key came from elsewhere or is not written.
+   * key) when the file wrote it; as it is when the key came from elsewhere or is not written. The
+   * report lists the file's problems in the file's order, then the others in the order found.
    */
-  private static String located(String problem, String source, LocatedTree located, Set<String> overridden) {
+  private static Placed located(String problem, String source, LocatedTree located, Set<String> overridden) {
     Matcher m = PROBLEM_KEY.matcher(problem);
     if (!m.matches()) {
-      return problem;
+      return Placed.nowhere(problem);
     }
     for (String key = m.group(1); !key.isEmpty(); key = key.substring(0, Math.max(0, Math.max(key.lastIndexOf('.'),
         key.lastIndexOf('['))))) {
       if (overridden.contains(key)) {
-        return problem;
+        return Placed.nowhere(problem);
       }
       JsonLocation at = located.at(key);
       if (at != null) {
-        return source + ":" + at.getLineNr() + ":" + at.getColumnNr() + ": " + problem;
+        return new Placed(source + ":" + at.getLineNr() + ":" + at.getColumnNr() + ": " + problem, at.getLineNr(),
+            at.getColumnNr());
       }
     }
-    return problem;
+    return Placed.nowhere(problem);
   }
 
   /** The configuration is invalid: every problem, in the message and as the detail {@code problems}. */
@@ -347,7 +358,8 @@ public final class ConfigLoader {
     HostPort metrics = hostPort(tree, "api.metrics", "127.0.0.1:9464", problems);
     Path tokens = path(text(tree, "api.tokensFile"));
     if (tcp != null && tokens == null) {
-      problems.add("api.tcp is set but api.tokensFile is not: a TCP API requires bearer tokens");
+      problems.add("api.tcp: set, but api.tokensFile is not: a TCP API requires bearer tokens; set api.tokensFile"
+          + " to a file of NAME:TOKEN lines, mode 600");
     }
     ApiTokens tokensRead = ApiTokens.NONE;
     if (tokens != null) {
@@ -445,6 +457,9 @@ public final class ConfigLoader {
     String url = text(tree, "relay.url");
     String hostId = text(tree, "relay.hostId");
     if (url == null) {
+      // Off: its other keys are still checked, so that a mistake shows before the relay is turned on.
+      bool(tree, "relay.allowPlainRemote", problems);
+      tuned(RelayHostOptions.of("127.0.0.1", 1, "unset", stateDir.resolve("relay.db")), tree, problems);
       return new SidecarConfig.Relay(null, hostId, null);
     }
     if (hostId == null) {
@@ -471,9 +486,11 @@ public final class ConfigLoader {
         problems.add("relay.url: " + e.getMessage());
       }
     }
-    if (options == null) {
-      return new SidecarConfig.Relay(url, hostId, null);
-    }
+    return new SidecarConfig.Relay(url, hostId, options == null ? null : tuned(options, tree, problems));
+  }
+
+  /** {@code options} with the relay's limits and times the configuration sets; each refusal is a problem. */
+  private static RelayHostOptions tuned(RelayHostOptions options, JsonNode tree, List<String> problems) {
     Integer maxMessageBytes = integer(tree, "relay.maxMessageBytes", problems);
     Integer maxInFlight = integer(tree, "relay.maxInFlightRequests", problems);
     Integer maxOutbox = integer(tree, "relay.maxOutboxEntries", problems);
@@ -511,7 +528,7 @@ public final class ConfigLoader {
         problems.add("relay: " + e.getMessage());
       }
     }
-    return new SidecarConfig.Relay(url, hostId, tuned);
+    return tuned;
   }
 
   /** {@code proxy.*} but {@code dir}; the names and rules follow docs/proxy.md, "Who is calling". */
@@ -562,6 +579,7 @@ public final class ConfigLoader {
       for (int i = 0; i < e.getValue().size(); i++) {
         JsonNode c = e.getValue().get(i);
         String where = "proxy.consumers." + e.getKey() + "[" + i + "]";
+        unknownEntryKeys(c, where, Set.of("name", "group"), "a consumer has name and group", problems);
         String name = c.path("name").asText("");
         JsonNode g = c.path("group");
         if (!CALLER_NAME.matcher(name).matches()) {
@@ -593,8 +611,11 @@ public final class ConfigLoader {
       JsonNode vm = list.get(i);
       String name = vm.path("name").asText("");
       String where = "vms[" + i + "]";
+      unknownEntryKeys(vm, where, Set.of("name", "qmp", "libvirt"), "a VM has name and qmp, or name and libvirt",
+          problems);
       if (!SidecarConfig.isValidVmName(name)) {
-        problems.add(where + ".name: '" + name + "' must be 1-64 letters, digits, '.', '_' or '-'");
+        problems.add(where + ".name: '" + name + "' must be 1-64 letters, digits, '.', '_' or '-', the first a"
+            + " letter or digit");
         continue;
       }
       if (!names.add(name)) {
@@ -611,6 +632,16 @@ public final class ConfigLoader {
       }
     }
     return vms;
+  }
+
+  /** A problem for each key of the list entry {@code entry} (at {@code where}) that is not one of {@code known}. */
+  private static void unknownEntryKeys(JsonNode entry, String where, Set<String> known, String which,
+      List<String> problems) {
+    entry.fieldNames().forEachRemaining(key -> {
+      if (!known.contains(key)) {
+        problems.add(where + "." + key + ": unknown key; " + which);
+      }
+    });
   }
 
   /** A list key: a YAML list, or one comma-separated value (from the environment or {@code --set}). */

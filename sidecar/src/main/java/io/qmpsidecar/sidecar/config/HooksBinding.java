@@ -69,7 +69,8 @@ final class HooksBinding {
     }
     String name = node.path("name").asText("");
     if (!NAME.matcher(name).matches()) {
-      problems.add(where + ".name: '" + name + "' must be 1-64 letters, digits, '.', '_' or '-'");
+      problems.add(where + ".name: '" + name + "' must be 1-64 letters, digits, '.', '_' or '-', the first a letter"
+          + " or digit");
     }
     List<String> events = strings(node, "events", where, t -> TYPE.matcher(t).matches(),
         "an event type such as qmp.DEVICE_DELETED or device.detached, a prefix such as qmp.*, or *", problems);

@@ -34,7 +34,7 @@ public record SidecarConfig(
 
   private static final java.util.regex.Pattern VM_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 
-  /** Whether {@code name} may name a VM: 1-64 of letters, digits, '.', '_' and '-'. */
+  /** Whether {@code name} may name a VM: 1-64 of letters, digits, '.', '_' and '-', the first a letter or digit. */
   public static boolean isValidVmName(String name) {
     return VM_NAME.matcher(name).matches();
   }

@@ -238,15 +238,17 @@ class ConfigLoaderTest {
           url: wss://dpu:4443/relay
         """);
     assertThatThrownBy(() -> ConfigLoader.load(f, Map.of(), List.of(), List.of()))
-        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems")).containsExactlyInAnyOrder(
-            f + ":11:3: api.sockt: unknown key; known keys: vms, " + String.join(", ", ConfigLoader.KEYS.keySet()),
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems")).containsExactly(
             f + ":1:1: version: 2 is not supported; this qmp-sidecar reads version 1",
             f + ":4:5: vms[0].qmp: QMP address 'ftp://nope' must be unix:PATH or tcp:HOST:PORT",
             f + ":5:5: vms[1].name: 'vm1' is used twice; VM names must be unique",
-            f + ":7:5: vms[2].name: 'bad name' must be 1-64 letters, digits, '.', '_' or '-'",
-            "api.tcp is set but api.tokensFile is not: a TCP API requires bearer tokens",
+            f + ":7:5: vms[2].name: 'bad name' must be 1-64 letters, digits, '.', '_' or '-', the first a letter or"
+                + " digit",
+            f + ":10:3: api.tcp: set, but api.tokensFile is not: a TCP API requires bearer tokens; set"
+                + " api.tokensFile to a file of NAME:TOKEN lines, mode 600",
+            f + ":11:3: api.sockt: unknown key; known keys: vms, " + String.join(", ", ConfigLoader.KEYS.keySet()),
             f + ":13:3: log.format: 'xml' must be auto, human or json",
-            // Keys the file does not write are placed at the mapping that lacks them.
+            // Keys the file does not write are placed at the mapping that lacks them, in the order found.
             f + ":14:1: relay.hostId: required when relay.url is set (the DPU knows this host by it)",
             f + ":14:1: relay.cert: required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)",
             f + ":14:1: relay.key: required for wss:// (mutual TLS: this host's certificate, its key, the DPU's CA)",
@@ -420,6 +422,35 @@ class ConfigLoaderTest {
     Path nested = file("proxy:\n  maxClients: 8\n  maxClients: 9\n");
     assertThatThrownBy(() -> ConfigLoader.load(nested, Map.of(), List.of(), List.of()))
         .hasMessageContaining(nested + ":3:3: proxy.maxClients: duplicate key 'maxClients'");
+  }
+
+  @Test
+  void theRelaysOtherKeysAreCheckedWhileItIsOff() {
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of("QMP_SIDECAR_RELAY_HEARTBEAT_INTERVAL", "soon"),
+        List.of("relay.syncEveryCommit=yes", "relay.allowPlainRemote=1", "relay.maxMessageBytes=-1"), List.of()))
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems"))
+            .containsExactlyInAnyOrder("relay.allowPlainRemote: '1' must be true or false",
+                "relay.maxMessageBytes: '-1' is not a positive whole number",
+                "relay.heartbeatInterval: 'soon' is not a positive duration; write e.g. 500ms, 30s or 2m",
+                "relay.syncEveryCommit: 'yes' must be true or false"));
+    assertThat(ConfigLoader.load(null, Map.of(), List.of("relay.syncEveryCommit=false"), List.of()).relay().options())
+        .as("still off").isNull();
+  }
+
+  @Test
+  void aVmOrAConsumerWithAKeyItDoesNotHaveIsRefused() throws IOException {
+    Path f = file("""
+        vms:
+          - {name: vm1, qmp: unix:/run/vm1.qmp, qmpp: unix:/typo}
+        proxy:
+          consumers:
+            vm1:
+              - {name: backup, grop: backup}
+        """);
+    assertThatThrownBy(() -> ConfigLoader.load(f, Map.of(), List.of(), List.of()))
+        .isInstanceOfSatisfying(SidecarException.class, e -> assertThat((List<String>) e.detail("problems"))
+            .containsExactly(f + ":2:41: vms[0].qmpp: unknown key; a VM has name and qmp, or name and libvirt",
+                f + ":6:24: proxy.consumers.vm1[0].grop: unknown key; a consumer has name and group"));
   }
 
   @Test
