@@ -39,6 +39,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -64,7 +66,10 @@ public final class Sidecar {
   /** One request to the host-prep helper; its unit stops it after 10 s. */
   private static final Duration HOST_PREP_HELPER_TIMEOUT = Duration.ofSeconds(10);
 
-  private volatile SidecarConfig config;
+  /** The configuration it started with: a reload applies only the policy and added VMs, the rest at the next start. */
+  private final SidecarConfig started;
+  /** The VMs a configuration listed since the start; each is served until the next start. */
+  private final Set<String> listed = new HashSet<>();
   private final Vertx vertx;
   private final PolicyEngine policy;
   private final EventStream events;
@@ -84,7 +89,8 @@ public final class Sidecar {
       StateStore store, Operations operations, ApiServer api, Optional<RelayLink> relay,
       Map<String, QmpProxyServer> proxies, RuleRunner rules, Hooks hooks, DaemonLock lock,
       SidecarMetrics metrics) {
-    this.config = config;
+    this.started = config;
+    config.vms().forEach(vm -> listed.add(vm.name()));
     this.vertx = vertx;
     this.policy = policy;
     this.events = events;
@@ -248,26 +254,31 @@ public final class Sidecar {
    * the VMs it adds are connected. Keys that need a restart are named in the returned list, and so
    * are VMs it no longer lists: they are served until the next start.
    */
-  public List<String> reload(SidecarConfig next) {
+  public synchronized List<String> reload(SidecarConfig next) {
     Policy loaded = next.policy().compiled();
     List<String> restart = new ArrayList<>();
-    SidecarConfig now = config;
-    Map<String, Boolean> changed = Map.ofEntries(Map.entry("api", !next.api().equals(now.api())),
-        Map.entry("relay", !next.relay().equals(now.relay())), Map.entry("stateDir", !next.stateDir().equals(now.stateDir())),
-        Map.entry("proxy.dir", !next.proxyDir().equals(now.proxyDir())), Map.entry("host", !next.host().equals(now.host())),
-        Map.entry("timeouts", !next.timeouts().equals(now.timeouts())),
-        Map.entry("vmSocketDir", !Objects.equals(next.vmSocketDir(), now.vmSocketDir())),
-        Map.entry("libvirt", !next.libvirt().equals(now.libvirt())), Map.entry("events", !next.events().equals(now.events())),
-        Map.entry("automation", next.automation().maxActionsPerSecond() != now.automation().maxActionsPerSecond()),
-        Map.entry("hooks", !next.automation().hooks().equals(now.automation().hooks())),
-        Map.entry("liveUpdate", !next.liveUpdate().equals(now.liveUpdate())), Map.entry("log", !next.log().equals(now.log())));
+    Map<String, Boolean> changed = new LinkedHashMap<>();
+    changed.put("api", !next.api().equals(started.api()));
+    changed.put("relay", !next.relay().equals(started.relay()));
+    changed.put("stateDir", !next.stateDir().equals(started.stateDir()));
+    changed.put("proxy.dir", !next.proxyDir().equals(started.proxyDir()));
+    changed.put("proxy", !next.proxy().equals(started.proxy()));
+    changed.put("host", !next.host().equals(started.host()));
+    changed.put("timeouts", !next.timeouts().equals(started.timeouts()));
+    changed.put("vmSocketDir", !Objects.equals(next.vmSocketDir(), started.vmSocketDir()));
+    changed.put("libvirt", !next.libvirt().equals(started.libvirt()));
+    changed.put("events", !next.events().equals(started.events()));
+    changed.put("automation", next.automation().maxActionsPerSecond() != started.automation().maxActionsPerSecond());
+    changed.put("hooks", !next.automation().hooks().equals(started.automation().hooks()));
+    changed.put("liveUpdate", !next.liveUpdate().equals(started.liveUpdate()));
+    changed.put("log", !next.log().equals(started.log()));
     changed.forEach((key, differs) -> {
       if (differs) {
         restart.add(key);
       }
     });
     Set<String> kept = next.vms().stream().map(SidecarConfig.Vm::name).collect(java.util.stream.Collectors.toSet());
-    List<String> removed = now.vms().stream().map(SidecarConfig.Vm::name).filter(n -> !kept.contains(n)).toList();
+    List<String> removed = listed.stream().filter(n -> !kept.contains(n)).sorted().toList();
     if (!removed.isEmpty()) {
       // A served VM may have operations queued, removals watched and proxy clients connected:
       // it is not dropped while the daemon runs.
@@ -275,7 +286,7 @@ public final class Sidecar {
     }
     policy.replace(loaded, ValueSets.of(next.policy().valueSets()));
     next.vms().forEach(vms::add);
-    config = next;
+    listed.addAll(kept);
     LOG.info("configuration reloaded: policy {}, {} VM(s){}", loaded.source(), vms.all().size(),
         restart.isEmpty() ? "" : "; these keys changed and take effect at the next start: " + restart);
     return List.copyOf(restart);
@@ -290,7 +301,7 @@ public final class Sidecar {
     if (!stopped.compareAndSet(false, true)) {
       return;
     }
-    Duration bound = config.timeouts().shutdown();
+    Duration bound = started.timeouts().shutdown();
     try {
       await(api.close(), bound);
       if (relay.isPresent()) {
@@ -313,7 +324,7 @@ public final class Sidecar {
 
   private void openProxy(String vm, QmpConnection connection, SidecarMetrics metrics) {
     QmpProxyServer.start(vertx, connection, (caller, command, args) -> operations.decidePassthrough(vm, caller, command,
-            args), QmpProxyOptions.forVm(config.proxyDir(), vm, config.proxy()))
+            args), QmpProxyOptions.forVm(started.proxyDir(), vm, started.proxy()))
         .onSuccess(proxy -> {
           proxies.put(vm, proxy);
           proxy.onEventDropped(caller -> metrics.proxyEventDropped(vm, caller.id()));

@@ -14,6 +14,13 @@ import io.qmpsidecar.sidecar.testing.SidecarHarness;
 import io.qmpsidecar.sidecar.testing.TestConfig;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -68,8 +75,43 @@ class ReloadIT {
 
     List<String> removal = sidecar.reload(harness.config().vm("vm2", vm2).policyFile(policy)
         .attachTimeout(Duration.ofSeconds(90)).build());
-    assertThat(removal).containsExactly("vms (removed vm1: served until the next start)");
+    assertThat(removal).as("timeouts still differ from the start's").containsExactly("timeouts",
+        "vms (removed vm1: served until the next start)");
     assertThat(api.call(HttpMethod.GET, "/v1/vms/vm1", null).status()).as("vm1 is still served").isEqualTo(200);
+  }
+
+  /**
+   * A key that takes effect at the next start keeps its start value until then, for VMs a reload
+   * adds too, and each reload names it while it differs from that value; a VM a reload added and a
+   * later one dropped is named as served until the next start.
+   */
+  @QemuTest
+  void keysForTheNextStartKeepTheirStartValueAndStayNamedUntilThen(QemuBinary binary) throws Exception {
+    QemuProcess vm1 = harness.qemu(binary, "vm1", 1);
+    QemuProcess vm2 = harness.qemu(binary, "vm2", 1);
+    TestConfig config = harness.config().vm("vm1", vm1).set("proxy.maxClients", "1");
+    Sidecar sidecar = harness.startReady(config);
+
+    SidecarConfig more = config.vm("vm2", vm2).set("proxy.maxClients", "4").build();
+    assertThat(sidecar.reload(more)).containsExactly("proxy");
+    assertThat(sidecar.reload(more)).as("still not applied").containsExactly("proxy");
+    Path socket = config.proxyDir().resolve("vm2.qmp");
+    Await.until("vm2's proxy socket", () -> Files.exists(socket));
+    try (SocketChannel first = SocketChannel.open(StandardProtocolFamily.UNIX);
+        SocketChannel second = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      first.connect(UnixDomainSocketAddress.of(socket));
+      assertThat(reader(first).readLine()).as("the first client is greeted").contains("\"QMP\"");
+      second.connect(UnixDomainSocketAddress.of(socket));
+      assertThat(reader(second).readLine()).as("the start's maxClients")
+          .contains("too many clients (1 connected, the limit)");
+    }
+
+    assertThat(sidecar.reload(harness.config().vm("vm1", vm1).set("proxy.maxClients", "1").build()))
+        .containsExactly("vms (removed vm2: served until the next start)");
+  }
+
+  private static BufferedReader reader(SocketChannel channel) {
+    return new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
   }
 
   @Test
