@@ -69,4 +69,31 @@ class DpuEndpointProtocolTest {
     assertThat(received.get(0).params()).containsEntry("vm", "vm1").containsEntry("future", true);
     assertThat(peer.isClosed()).isFalse();
   }
+
+  @Test
+  void refusedHellosCarryTheDataTheErrorTableNames() {
+    Vertx other = Vertx.vertx();
+    DpuEndpoint one = Await.result(DpuEndpoint.listen(other, DpuEndpointOptions.defaults().withMaxHosts(1)));
+    RawPeer first = new RawPeer(other, one.actualPort());
+    RawPeer second = new RawPeer(other, one.actualPort());
+    try {
+      peer.send(HELLO.replace("\"hostId\":\"raw-host\",", ""));
+      JsonObject noHostId = peer.next().getJsonObject("error");
+      first.send(HELLO);
+      first.next();
+      second.send(HELLO.replace("raw-host", "raw-host-2"));
+      JsonObject tooMany = second.next().getJsonObject("error");
+
+      assertThat(noHostId.getInteger("code")).isEqualTo(-32602);
+      assertThat(noHostId.getJsonObject("data").getString("member")).isEqualTo("hostId");
+      assertThat(tooMany.getInteger("code")).isEqualTo(-32011);
+      assertThat(tooMany.getString("message")).contains("raise maxHosts");
+      assertThat(tooMany.getJsonObject("data").getInteger("limit")).isEqualTo(1);
+    } finally {
+      first.close();
+      second.close();
+      Await.result(one.close());
+      Await.result(other.close());
+    }
+  }
 }

@@ -110,15 +110,17 @@ final class DpuHostLink implements RpcPeer.Inbound {
     }
     String id = params.path("hostId").asText("");
     if (id.isBlank()) {
-      return RelayError.of(ErrorCode.INVALID_PARAMS, "relay.hello has no hostId; configure the sidecar's host id");
+      return new RelayError(ErrorCode.INVALID_PARAMS, "relay.hello has no hostId; configure the sidecar's host id",
+          Map.of("member", "hostId"));
     }
     if (certificateName != null && options.requireHostIdMatchesCertificate() && !certificateName.equals(id)) {
-      return RelayError.of(ErrorCode.POLICY_DENIED, "hostId " + id + " does not match the client certificate's"
-          + " CN " + certificateName + "; issue the host a certificate for its own id");
+      String reason = "hostId " + id + " does not match the client certificate's CN " + certificateName;
+      return new RelayError(ErrorCode.POLICY_DENIED, reason + "; issue the host a certificate for its own id",
+          Map.of("rule", "requireHostIdMatchesCertificate", "reason", reason));
     }
     String problem = endpoint.admit(id);
     if (problem != null) {
-      return RelayError.of(ErrorCode.TOO_MANY_REQUESTS, problem);
+      return new RelayError(ErrorCode.TOO_MANY_REQUESTS, problem, Map.of("limit", options.maxHosts()));
     }
     hostId = id;
     epoch = params.path("epoch").asLong(0);

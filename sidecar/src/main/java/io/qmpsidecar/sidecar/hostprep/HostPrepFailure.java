@@ -12,8 +12,7 @@ final class HostPrepFailure {
    * {@code problem}.
    */
   static SidecarException of(String bdf, String problem, String fix, Throwable cause) {
-    return SidecarException.of(Kind.HOST_PREREQUISITE, "host-prerequisite", "host device " + bdf + ": " + problem)
-        .fix(fix).cause(cause).detail("bdf", bdf).detail("problem", problem).build();
+    return function(bdf, problem, fix, cause).detail("problem", problem).build();
   }
 
   static SidecarException of(String bdf, String problem, String fix) {
@@ -21,11 +20,33 @@ final class HostPrepFailure {
   }
 
   /**
+   * As {@link #of(String, String, String, Throwable)}, about the function's IOMMU group: also the
+   * detail {@code group}.
+   */
+  static SidecarException inGroup(String bdf, int group, String problem, String fix, Throwable cause) {
+    return function(bdf, problem, fix, cause).detail("group", group).detail("problem", problem).build();
+  }
+
+  /**
    * {@link Kind#HOST_PREREQUISITE} ({@code host-prerequisite}) with the details {@code mdev} (its
    * UUID) and {@code problem}.
    */
   static SidecarException mdev(String uuid, String problem, String fix, Throwable cause) {
+    return mdevFailure(uuid, problem, fix, cause).detail("problem", problem).build();
+  }
+
+  /** As {@link #mdev}, about the mdev's IOMMU group: also the detail {@code group}. */
+  static SidecarException mdevInGroup(String uuid, int group, String problem, String fix) {
+    return mdevFailure(uuid, problem, fix, null).detail("group", group).detail("problem", problem).build();
+  }
+
+  private static SidecarException.Builder function(String bdf, String problem, String fix, Throwable cause) {
+    return SidecarException.of(Kind.HOST_PREREQUISITE, "host-prerequisite", "host device " + bdf + ": " + problem)
+        .fix(fix).cause(cause).detail("bdf", bdf);
+  }
+
+  private static SidecarException.Builder mdevFailure(String uuid, String problem, String fix, Throwable cause) {
     return SidecarException.of(Kind.HOST_PREREQUISITE, "host-prerequisite", "mdev " + uuid + ": " + problem)
-        .fix(fix).cause(cause).detail("mdev", uuid).detail("problem", problem).build();
+        .fix(fix).cause(cause).detail("mdev", uuid);
   }
 }

@@ -241,7 +241,8 @@ public final class SysfsHostPrep {
    */
   public Future<HostMdev> prepareMdev(HostMdev mdev, NodeCheck check) {
     return vertx.executeBlocking(() -> {
-      checkDeviceNode(mdev.iommuGroup(), check, (problem, fix) -> HostPrepFailure.mdev(mdev.uuid(), problem, fix, null),
+      checkDeviceNode(mdev.iommuGroup(), check,
+          (problem, fix) -> HostPrepFailure.mdevInGroup(mdev.uuid(), mdev.iommuGroup(), problem, fix),
           "check that the mdev's parent driver registered it with VFIO (dmesg) and that vfio is loaded");
       return mdev;
     });
@@ -282,12 +283,12 @@ public final class SysfsHostPrep {
             + sysfsRoot.resolve("bus/pci/drivers").resolve(driver) + ")", "load it: modprobe " + driver.replace('-', '_'));
       }
       if (!device.groupExclusive()) {
-        throw HostPrepFailure.of(bdf, "IOMMU group " + device.iommuGroup() + " also holds "
+        throw HostPrepFailure.inGroup(bdf, device.iommuGroup(), "IOMMU group " + device.iommuGroup() + " also holds "
             + device.foreignGroupMembers().stream()
                 .map(m -> m.bdf() + " (bound to " + m.driver().orElse("?") + ")")
                 .collect(Collectors.joining(", "))
             + ", and QEMU can only take a whole group",
-            "bind those devices to vfio-pci or unbind them, or use a function in an isolated group");
+            "bind those devices to vfio-pci or unbind them, or use a function in an isolated group", null);
       }
       Optional<String> current = device.driver();
       boolean rebind = driver != null && !current.equals(Optional.of(driver));
@@ -356,7 +357,7 @@ public final class SysfsHostPrep {
 
   private void checkDeviceNode(HostDevice device, NodeCheck check) {
     checkDeviceNode(device.iommuGroup(), check,
-        (problem, fix) -> HostPrepFailure.of(device.bdf().value(), problem, fix),
+        (problem, fix) -> HostPrepFailure.inGroup(device.bdf().value(), device.iommuGroup(), problem, fix, null),
         "load vfio-pci (modprobe vfio_pci) and check that the function is bound to it");
   }
 

@@ -55,7 +55,7 @@ final class SysfsReader {
         }
       }
     } catch (IOException e) {
-      throw HostPrepFailure.of(bdf.value(), "cannot list IOMMU group " + groupNumber + ": " + e,
+      throw HostPrepFailure.inGroup(bdf.value(), groupNumber, "cannot list IOMMU group " + groupNumber + ": " + e,
           "check that the sidecar may read " + dir.resolve("iommu_group/devices"), e);
     }
     members.sort((a, b) -> a.bdf().value().compareTo(b.bdf().value()));

@@ -83,6 +83,7 @@ class SysfsHostPrepTest {
     assertThat(result(prep.prepareMdev(m))).isEqualTo(m);
     SidecarException noNode = (SidecarException) failure(prep.prepareMdev(gpu));
     assertThat(noNode.detail("mdev")).isEqualTo(GPU_MDEV);
+    assertThat(noNode.detail("group")).isEqualTo(14);
     assertThat((String) noNode.detail("problem")).isEqualTo(tree.dev().resolve("vfio/14") + " does not exist");
     assertThat(kernel.writes()).isEmpty();
   }
@@ -170,6 +171,7 @@ class SysfsHostPrepTest {
         prep.inspect(Bdf.parse(VF)).compose(d -> prep.prepare(d, "vfio-pci")));
 
     assertThat((String) e.detail("problem")).contains("vfio/12 does not exist");
+    assertThat(e.detail("group")).isEqualTo(12);
     assertThat(e.fix()).contains("modprobe vfio_pci");
     assertThat(e.rolledBack()).containsExactly("host driver of " + VF + " restored to mlx5_core");
     assertThat(tree.driver(VF)).isEqualTo("mlx5_core");

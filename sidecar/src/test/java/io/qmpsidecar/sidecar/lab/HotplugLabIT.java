@@ -136,6 +136,7 @@ class HotplugLabIT {
     QmpCommandException q = (QmpCommandException) failure(sidecar.conn(VM).deviceAdd(vfioPci(shared.bdf(), "raw-shared")));
 
     assertThat(e.detail("bdf")).isEqualTo(shared.bdf().value());
+    assertThat(e.detail("group")).isEqualTo(shared.iommuGroup());
     assertThat((String) e.detail("problem")).isEqualTo("IOMMU group " + shared.iommuGroup() + " also holds " + sibling.bdf()
         + " (bound to pci-pf-stub), and QEMU can only take a whole group");
     assertThat(q.errorClass()).isEqualTo("GenericError");
