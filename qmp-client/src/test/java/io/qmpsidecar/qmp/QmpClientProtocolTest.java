@@ -272,10 +272,22 @@ class QmpClientProtocolTest {
     Await.until("three are dropped", () -> sub.dropped() == 3);
     assertThat(seen).isEmpty();
     sub.resume();
+    Await.until("the queued events, then the gap, without waiting for another event", () -> seen.size() == 3);
+    assertThat(seen).containsExactly("STOP", "STOP", EventGap.DROPPED);
     peer.send(STOP_EVENT);
     Await.until("delivery resumes", () -> seen.size() == 4);
     assertThat(seen).containsExactly("STOP", "STOP", EventGap.DROPPED, "STOP");
     assertThat(sub.delivered()).isEqualTo(3);
+  }
+
+  @Test
+  void aListenerAddedBeforeTheConnectionOpensHearsEveryStateFromTheFirstConnecting() {
+    client = QmpClient.create(vertx, options());
+    List<QmpState> states = new CopyOnWriteArrayList<>();
+    QmpConnection c = result(client.connect(conn -> conn.onStateChange(states::add)));
+    result(c.close());
+
+    assertThat(states).containsExactly(QmpState.CONNECTING, QmpState.NEGOTIATING, QmpState.READY, QmpState.CLOSED);
   }
 
   @Test

@@ -63,6 +63,8 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
   private final Promise<Void> closed = Promise.promise();
 
   private volatile QmpState state = QmpState.CONNECTING;
+  /** The last state the listeners were told; none before the first attempt, so they hear its CONNECTING. */
+  private QmpState reported;
   private volatile QmpGreeting greeting;
   private volatile boolean oob;
   private QmpSession session;
@@ -480,10 +482,11 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
   }
 
   private void setState(QmpState next) {
-    if (state == next) {
+    state = next;
+    if (reported == next) {
       return;
     }
-    state = next;
+    reported = next;
     for (Consumer<QmpState> l : List.copyOf(stateListeners)) {
       try {
         l.accept(next);

@@ -99,7 +99,7 @@ final class SubscriptionImpl implements QmpSubscription {
   }
 
   private void scheduleDrain() {
-    if (!drainScheduled && !paused && !queue.isEmpty()) {
+    if (!drainScheduled && !paused && (!queue.isEmpty() || gapPending)) {
       drainScheduled = true;
       context.runOnContext(v -> drain());
     }
@@ -108,17 +108,25 @@ final class SubscriptionImpl implements QmpSubscription {
   private void drain() {
     drainScheduled = false;
     while (!paused && !cancelled && !queue.isEmpty()) {
-      Object item = queue.pollFirst();
-      try {
-        if (item instanceof QmpEvent event) {
-          delivered.incrementAndGet();
-          listener.onEvent(event);
-        } else {
-          listener.onGap((EventGap) item);
-        }
-      } catch (RuntimeException e) {
-        LOG.warn("QMP event listener failed on {}; it stays subscribed", item, e);
+      deliver(queue.pollFirst());
+    }
+    // Events were dropped after the last one queued: the listener hears it now, not with the next event.
+    if (gapPending && queue.isEmpty() && !paused && !cancelled) {
+      gapPending = false;
+      deliver(EventGap.DROPPED);
+    }
+  }
+
+  private void deliver(Object item) {
+    try {
+      if (item instanceof QmpEvent event) {
+        delivered.incrementAndGet();
+        listener.onEvent(event);
+      } else {
+        listener.onGap((EventGap) item);
       }
+    } catch (RuntimeException e) {
+      LOG.warn("QMP event listener failed on {}; it stays subscribed", item, e);
     }
   }
 }
