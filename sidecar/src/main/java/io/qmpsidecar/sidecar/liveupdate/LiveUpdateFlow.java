@@ -424,7 +424,8 @@ public final class LiveUpdateFlow {
             }))
         .recover(e -> {
           run.handle.retiring(false);
-          SidecarException failure = e instanceof SidecarException s ? s : SidecarException.of(Kind.FAILED,
+          // Whatever failed (a step that timed out included), the guest runs in the new QEMU: incomplete, not failed.
+          SidecarException failure = SidecarException.of(Kind.FAILED,
               "live-update-incomplete", "VM " + run.vm + ": the new QEMU (pid " + run.newPid + ") runs the guest,"
                   + " but the update could not finish: " + e.getMessage()).vm(run.vm)
               .fix("check that the old QEMU (pid " + run.oldPid + ") has exited and that the monitor socket "
