@@ -87,9 +87,13 @@ record Problem(int status, String type, String title, String detail, ObjectNode 
   }
 
   void send(RoutingContext ctx) {
-    ObjectNode body = extensions.deepCopy();
-    body.put("type", type).put("title", title).put("status", status).put("detail", detail)
-        .put("instance", ctx.request().path());
+    ObjectNode body = extensions.objectNode().put("type", type).put("title", title).put("status", status)
+        .put("detail", detail).put("instance", ctx.request().path());
+    extensions.fields().forEachRemaining(f -> {
+      if (!body.has(f.getKey())) {
+        body.set(f.getKey(), f.getValue().deepCopy());
+      }
+    });
     if (!ctx.response().ended()) {
       if (extensions.path("retryAfterMs").canConvertToLong()) {
         // HTTP counts whole seconds: round up, so that a retry at that time finds a token.

@@ -81,6 +81,10 @@ class ApiIT {
     assertThat(hmp.contentType()).isEqualTo("application/problem+json");
     assertThat(hmp.body().path("rule").asText()).isNotEmpty();
     assertThat(hmp.body().path("detail").asText()).contains("denied by rule " + hmp.body().path("rule").asText());
+    List<String> members = new ArrayList<>();
+    hmp.body().fieldNames().forEachRemaining(members::add);
+    assertThat(members).as("RFC 9457's members first, then the failure's").startsWith("type", "title", "status",
+        "detail", "instance").contains("kind", "rule");
 
     Reply ghost = call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"ghost\"}}");
     assertThat(ghost.status()).isEqualTo(422);
