@@ -2,6 +2,7 @@ package io.qmpsidecar.sidecar.hostprep;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -177,6 +178,28 @@ class HostPrepHelperTest {
     assertThat(gone.exit()).isZero();
   }
 
+  /**
+   * A /proc mounted with hidepid hides this JVM from a helper without CAP_SYS_PTRACE (run as root
+   * with an empty bounding set and not in group root, which hidepid exempts, in a mount namespace
+   * of its own): the process is not gone, so it is never "released".
+   */
+  @Test
+  void aProcessHiddenFromTheHelpersProcIsNeverTakenForGone() throws Exception {
+    assumeTrue("root".equals(System.getProperty("user.name")),
+        "needs root: to mount a procfs with hidepid in a mount namespace, and a JVM the helper may not read");
+    long self = ProcessHandle.current().pid();
+
+    Helper.Result hidden = Helper.run(List.of("unshare", "--mount", "sh", "-c", "mount -t proc -o hidepid=invisible"
+        + " proc /proc && exec setpriv --regid=65534 --clear-groups --bounding-set=-all --inh-caps=-all /bin/sh \"$0\"",
+        HELPER.toString()),
+        "release " + self + " 0 vfio/12", tree, allow);
+
+    assertThat(hidden.out()).as("%s", hidden)
+        .isEqualTo("error: process " + self + " exists but /proc hides it from this helper; run it with"
+            + " CAP_SYS_PTRACE, as qmp-sidecar-hostprep@.service does\n");
+    assertThat(hidden.exit()).isEqualTo(1);
+  }
+
   private static long waitedMs(Helper.Result result) {
     return Long.parseLong(result.out().split("[ \n]")[1]);
   }
@@ -246,7 +269,13 @@ class HostPrepHelperTest {
     record Result(int exit, String out, String err) {}
 
     static Result run(String request, SysfsTree tree, Path allow) throws IOException, InterruptedException {
-      ProcessBuilder builder = new ProcessBuilder("/bin/sh", HELPER.toString());
+      return run(List.of("/bin/sh", HELPER.toString()), request, tree, allow);
+    }
+
+    /** The helper run by {@code command}. */
+    static Result run(List<String> command, String request, SysfsTree tree, Path allow)
+        throws IOException, InterruptedException {
+      ProcessBuilder builder = new ProcessBuilder(command);
       builder.environment().put("QMP_SIDECAR_SYSFS", tree.sys().toString());
       builder.environment().put("QMP_SIDECAR_DEV", tree.dev().toString());
       builder.environment().put("QMP_SIDECAR_HOSTPREP_ALLOW", allow.toString());
