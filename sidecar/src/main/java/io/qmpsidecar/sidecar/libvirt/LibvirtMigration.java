@@ -198,8 +198,7 @@ public final class LibvirtMigration {
       for (Attachment a : functions) {
         detaching = detaching.compose(v -> {
           if (cancelled) {
-            return Future.failedFuture(SidecarException.of(Kind.FAILED, "migration-cancelled", "VM " + vm()
-                + ": migration cancelled").vm(vm()).build());
+            return cancelledFailure();
           }
           return hotplug.detach(vm(), a.id(), DETACH_TIMEOUT).onSuccess(x -> {
             detached.add(a);
@@ -208,7 +207,8 @@ public final class LibvirtMigration {
         });
       }
     }
-    detaching.compose(v -> migrate()).compose(v -> finish()).onComplete(ar -> {
+    // A cancel answered while the functions were being detached stops the run before libvirt's job starts.
+    detaching.compose(v -> cancelled ? cancelledFailure() : migrate()).compose(v -> finish()).onComplete(ar -> {
       if (ar.succeeded()) {
         coordination(State.COMPLETED, "the domain runs on " + destination.config().uri());
         result.tryComplete();
@@ -216,6 +216,11 @@ public final class LibvirtMigration {
         rollback(ar.cause());
       }
     });
+  }
+
+  private Future<Void> cancelledFailure() {
+    return Future.failedFuture(SidecarException.of(Kind.FAILED, "migration-cancelled", "VM " + vm()
+        + ": migration cancelled").vm(vm()).build());
   }
 
   private Future<Void> migrate() {
