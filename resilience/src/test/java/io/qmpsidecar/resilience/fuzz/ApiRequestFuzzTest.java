@@ -131,7 +131,7 @@ class ApiRequestFuzzTest {
     if (r.status() >= 400 && method != HttpMethod.HEAD
         && !(r.status() == 503 && uri.split("[?#]", 2)[0].replaceAll("/+$", "").equals("/readyz"))
         // Vert.x refuses a URI it cannot decode with a bare "Bad Request" before any route runs
-        // (docs/security.md, open findings).
+        // (docs/security.md, "Findings and what became of them").
         && !(r.status() == 400 && r.contentType() == null)) {
       assertThat(r.contentType()).as("%s %s -> %s", method, uri, r).startsWith("application/problem+json");
       JsonNode problem = JSON.readTree(r.body().getBytes());
