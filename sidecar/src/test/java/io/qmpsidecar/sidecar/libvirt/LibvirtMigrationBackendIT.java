@@ -96,6 +96,53 @@ class LibvirtMigrationBackendIT {
     assertThat(to.virsh("dominfo", "mig").ok().out()).doesNotContainIgnoringCase("taint");
   }
 
+  /**
+   * A cancel while the functions are being detached: the run stops before libvirt's job starts and
+   * rolls back, the function attached again on the source, the domain still there. Before, the
+   * cancel was answered and the domain migrated once the detach completed.
+   */
+  @QemuTest
+  void aCancelWhileTheFunctionsAreDetachedStopsTheRunBeforeLibvirtsJob(QemuBinary qemu) throws Exception {
+    LibvirtDaemon from = LIBVIRT.daemon(0);
+    LibvirtDaemon to = LIBVIRT.daemon(1);
+    from.createDomain(TestDomain.xml("mc", LIBVIRT.emulator(qemu), 2, 64), false);
+    TestConfig config = harness.config().libvirtVm("src", from.uri(), "mc", false)
+        .libvirtVm("dst", to.uri(), "mc", false)
+        .detachWait(Duration.ofMillis(300)).flowTestPolicy().set("migration.destinations", "tcp:127.0.0.1");
+    Sidecar sidecar = harness.start(config);
+    ApiTestClient api = harness.api();
+    Await.until("src is ready", () -> api.call(HttpMethod.GET, "/v1/vms/src", null).status() == 200);
+    // The removal is pending until the stand-in guest resets: the cancel comes first, then the reset.
+    ExecutorService guest = harness.track(new Closer(Executors.newSingleThreadExecutor())).executor;
+    java.util.List<Integer> cancels = new java.util.concurrent.CopyOnWriteArrayList<>();
+    EventSubscription sub = sidecar.events().subscribe(e -> e.type().equals(EventTypes.DETACH_PENDING), 8,
+        e -> guest.execute(() -> {
+          cancels.add(api.call(HttpMethod.DELETE, "/v1/vms/src/migration", null).status());
+          from.virsh("reset", "mc");
+        }));
+    harness.track(sub::cancel);
+    Reply attached = api.call(HttpMethod.POST, "/v1/vms/src/devices", "{\"driver\":\"e1000e\",\"id\":\"dpu-c\"}");
+    assertThat(attached.status()).as("%s", attached.body()).isEqualTo(201);
+
+    Reply started = api.call(HttpMethod.POST, "/v1/vms/src/migrations",
+        "{\"destination\":\"dst\",\"uri\":\"tcp:127.0.0.1\",\"strategy\":\"unplug-replug\"}");
+    assertThat(started.status()).as("%s", started.body()).isEqualTo(202);
+    Reply run = api.call(HttpMethod.GET, "/v1/vms/src/migration", null);
+    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    while (!java.util.Set.of("COMPLETED", "FAILED", "ROLLED_BACK", "CANCELLED").contains(run.body().path("state").asText())
+        && System.nanoTime() < deadline) {
+      Thread.sleep(200);
+      run = api.call(HttpMethod.GET, "/v1/vms/src/migration", null);
+    }
+
+    assertThat(cancels).as("the cancel, answered while the function was being detached").hasSize(1)
+        .allMatch(status -> status < 300);
+    assertThat(run.body().path("state").asText()).as("%s", run.body()).isIn("CANCELLED", "ROLLED_BACK");
+    Await.until("the function is back on the source", () -> from.virsh("dumpxml", "mc").ok().out().contains("ua-dpu-c"));
+    assertThat(from.virsh("list", "--name").ok().out()).as("the domain did not migrate").contains("mc");
+    assertThat(to.virsh("list", "--name").ok().out()).doesNotContain("mc");
+  }
+
   /** Shuts the stand-in guest's thread down after the test. */
   private record Closer(ExecutorService executor) implements AutoCloseable {
     @Override
