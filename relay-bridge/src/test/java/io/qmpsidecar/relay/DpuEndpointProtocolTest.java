@@ -96,4 +96,29 @@ class DpuEndpointProtocolTest {
       Await.result(other.close());
     }
   }
+
+  @Test
+  void aGapClosesTheLinkAfterAckingWhatWasProcessed() {
+    Vertx other = Vertx.vertx();
+    DpuEndpoint lazy = Await.result(DpuEndpoint.listen(other, DpuEndpointOptions.defaults()
+        .withAckDelay(java.time.Duration.ofMinutes(1))));
+    RawPeer host = new RawPeer(other, lazy.actualPort());
+    try {
+      host.send(HELLO);
+      host.next();
+      for (int seq : new int[] {1, 2, 4}) {
+        host.send("{\"jsonrpc\":\"2.0\",\"method\":\"vm.lifecycle\",\"params\":{\"seq\":" + seq
+            + ",\"vm\":\"vm1\",\"event\":\"STOP\"}}");
+      }
+      JsonObject ack = host.next();
+
+      assertThat(ack.getString("method")).isEqualTo("relay.ack");
+      assertThat(ack.getJsonObject("params").getLong("seq")).as("1 and 2, processed before the gap").isEqualTo(2);
+      Await.until("the DPU closes the link on the gap", host::isClosed);
+    } finally {
+      host.close();
+      Await.result(lazy.close());
+      Await.result(other.close());
+    }
+  }
 }

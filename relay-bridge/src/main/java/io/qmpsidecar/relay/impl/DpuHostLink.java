@@ -146,6 +146,10 @@ final class DpuHostLink implements RpcPeer.Inbound {
     }
     boolean snapshot = RelayMethods.STATE_SNAPSHOT.equals(n.method());
     if (seq != last + 1 && !snapshot) {
+      if (unacked > 0) {
+        // What was processed is acked before the link closes: the host need not resend it.
+        ack();
+      }
       peer.close("host " + hostId + " sent seq " + seq + " after " + last + "; closing so it resends from "
           + last + " (its outbox or snapshot logic is broken if this repeats)");
       return;
