@@ -8,6 +8,7 @@ import io.qmpsidecar.relay.DpuEndpointOptions;
 import io.qmpsidecar.relay.HostLinkEvent;
 import io.qmpsidecar.relay.ReceivedNotification;
 import io.qmpsidecar.relay.RelayErrorException;
+import io.qmpsidecar.relay.RelayMethods;
 import io.qmpsidecar.relay.RelayTls;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -25,6 +26,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -87,6 +89,8 @@ final class DpuAgentCommand implements Callable<Integer> {
   int expectNotifications;
 
   private final AtomicLong notifications = new AtomicLong();
+  /** Snapshots asked and not answered yet: --exit-when-done waits for them too. */
+  private final AtomicInteger snapshotsAsked = new AtomicInteger();
   private final Object outLock = new Object();
   private volatile String lastHost;
   private volatile CountDownLatch hostUp = new CountDownLatch(1);
@@ -105,7 +109,7 @@ final class DpuAgentCommand implements Callable<Integer> {
     Vertx vertx = Vertx.vertx();
     try {
       DpuEndpoint dpu = await(DpuEndpoint.listen(vertx, options), Duration.ofSeconds(30));
-      dpu.hostHandler(this::hostEvent).notificationHandler(this::notification);
+      dpu.hostHandler(e -> hostEvent(dpu, e)).notificationHandler(this::notification);
       emit(Map.of("event", "listening", "port", dpu.actualPort()));
       int code = sendRequests(dpu);
       if (exitWhenDone) {
@@ -201,7 +205,7 @@ final class DpuAgentCommand implements Callable<Integer> {
       out.put("code", e.error().code().wireCode());
       out.put("message", e.error().message());
       out.put("data", e.error().data());
-    } catch (ExecutionException | RuntimeException e) {
+    } catch (ExecutionException | TimeoutException | RuntimeException e) {
       out.put("event", "error");
       out.put("message", message(e));
     }
@@ -219,26 +223,50 @@ final class DpuAgentCommand implements Callable<Integer> {
 
   private void waitForNotifications() throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(waitForHostSeconds);
-    while (notifications.get() < expectNotifications && System.nanoTime() < deadline) {
+    while ((notifications.get() < expectNotifications || snapshotsAsked.get() > 0) && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
   }
 
-  private void hostEvent(HostLinkEvent e) {
+  private void hostEvent(DpuEndpoint dpu, HostLinkEvent e) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("event", e.up() ? "host-up" : "host-down");
     out.put("host", e.hostId());
     out.put("epoch", e.epoch());
+    if (e.up()) {
+      out.put("epochChanged", e.epochChanged());
+    }
     if (e.cause() != null) {
       out.put("cause", e.cause().getMessage());
     }
     emit(out);
+    if (e.up() && e.epochChanged()) {
+      // A host this agent never saw, or one that restarted: what happened meanwhile comes from its snapshot.
+      snapshot(dpu, e.hostId());
+    }
     if (e.up()) {
       lastHost = e.hostId();
       hostUp.countDown();
     } else if (e.hostId().equals(lastHost)) {
       hostUp = new CountDownLatch(1);
     }
+  }
+
+  private void snapshot(DpuEndpoint dpu, String host) {
+    snapshotsAsked.incrementAndGet();
+    dpu.request(host, RelayMethods.STATE_SNAPSHOT, Map.of()).onComplete(ar -> {
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("event", ar.succeeded() ? "snapshot" : "error");
+      out.put("host", host);
+      out.put("method", RelayMethods.STATE_SNAPSHOT);
+      if (ar.succeeded()) {
+        out.put("result", ar.result());
+      } else {
+        out.put("message", message(ar.cause()));
+      }
+      emit(out);
+      snapshotsAsked.decrementAndGet();
+    });
   }
 
   private void notification(ReceivedNotification n) {

@@ -62,7 +62,7 @@ class DpuAgentCommandTest {
 
     @Override
     public Future<StateSnapshot> snapshot() {
-      return Future.succeededFuture(new StateSnapshot(List.of(), List.of()));
+      return listVms().map(vms -> new StateSnapshot(vms, List.of()));
     }
 
     /** Keeps nothing across restarts: an operation cut short ends as interrupted. */
@@ -149,7 +149,15 @@ class DpuAgentCommandTest {
       assertThat(l.get("method").asText()).isEqualTo("vm.lifecycle");
       assertThat(l.at("/params/event").asText()).isEqualTo("RESUME");
     });
-    assertThat(lines).anySatisfy(l -> assertThat(l.get("event").asText()).isEqualTo("host-up"));
+    assertThat(lines).anySatisfy(l -> {
+      assertThat(l.get("event").asText()).isEqualTo("host-up");
+      assertThat(l.get("epochChanged").asBoolean()).as("a host this agent never saw").isTrue();
+    });
+    assertThat(lines).as("a new epoch: the agent asks the host's state (docs/relay-protocol.md, Epoch)").anySatisfy(l -> {
+      assertThat(l.get("event").asText()).isEqualTo("snapshot");
+      assertThat(l.get("host").asText()).isEqualTo("host-a");
+      assertThat(l.at("/result/vms/0/name").asText()).isEqualTo("vm1");
+    });
   }
 
   @Test
