@@ -65,7 +65,12 @@ final class StrictJson {
       throw Failures.badRequest("the body must be a JSON object, e.g. " + example);
     }
     try {
-      return MAPPER.readValue(body, type);
+      T bound = MAPPER.readValue(body, type);
+      if (bound == null) {
+        // The literal null, which Jackson binds to no object at all.
+        throw Failures.badRequest("the body must be a JSON object, not null, e.g. " + example);
+      }
+      return bound;
     } catch (UnrecognizedPropertyException e) {
       throw Failures.badRequest("unknown member '" + path(e) + "'; this route takes "
           + e.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", ")));

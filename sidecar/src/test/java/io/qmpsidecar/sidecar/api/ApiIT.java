@@ -104,6 +104,11 @@ class ApiIT {
     Reply notJson = call(HttpMethod.POST, "/v1/vms/vm1/qmp", "{oops");
     assertThat(notJson.status()).as("malformed JSON is a bad request, not a policy decision").isEqualTo(400);
     assertThat(notJson.body().path("detail").asText()).contains("not valid JSON");
+    for (String route : List.of("/v1/vms/vm1/qmp", "/v1/vms/vm1/devices", "/v1/vms/vm1/migrations")) {
+      Reply nothing = call(HttpMethod.POST, route, "null");
+      assertThat(nothing.status()).as("%s with the body null: %s", route, nothing.body()).isEqualTo(400);
+      assertThat(nothing.body().path("detail").asText()).contains("must be a JSON object, not null");
+    }
   }
 
   @QemuTest
