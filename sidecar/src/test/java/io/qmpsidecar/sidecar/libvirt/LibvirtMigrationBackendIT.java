@@ -18,6 +18,7 @@ import io.qmpsidecar.sidecar.testing.SidecarHarness;
 import io.qmpsidecar.sidecar.testing.TestConfig;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -38,10 +39,7 @@ class LibvirtMigrationBackendIT {
   void unplugMigrateReplugBetweenTwoLibvirtd(QemuBinary qemu) throws Exception {
     LibvirtDaemon from = LIBVIRT.daemon(0);
     LibvirtDaemon to = LIBVIRT.daemon(1);
-    from.createDomain(TestDomain.xml("mig", LIBVIRT.emulator(qemu), 2, 64), false);
-    TestConfig config = harness.config().libvirtVm("src", from.uri(), "mig", false)
-        .libvirtVm("dst", to.uri(), "mig", false).libvirtVm("same", from.uri(), "mig", false)
-        .detachWait(Duration.ofMillis(300)).flowTestPolicy().set("migration.destinations", "tcp:127.0.0.1");
+    TestConfig config = srcAndDst(qemu, "mig").libvirtVm("same", from.uri(), "mig", false);
     Sidecar sidecar = harness.start(config);
     ApiTestClient api = harness.api();
     Await.until("src is ready", () -> api.call(HttpMethod.GET, "/v1/vms/src", null).status() == 200);
@@ -105,11 +103,7 @@ class LibvirtMigrationBackendIT {
   void aCancelWhileTheFunctionsAreDetachedStopsTheRunBeforeLibvirtsJob(QemuBinary qemu) throws Exception {
     LibvirtDaemon from = LIBVIRT.daemon(0);
     LibvirtDaemon to = LIBVIRT.daemon(1);
-    from.createDomain(TestDomain.xml("mc", LIBVIRT.emulator(qemu), 2, 64), false);
-    TestConfig config = harness.config().libvirtVm("src", from.uri(), "mc", false)
-        .libvirtVm("dst", to.uri(), "mc", false)
-        .detachWait(Duration.ofMillis(300)).flowTestPolicy().set("migration.destinations", "tcp:127.0.0.1");
-    Sidecar sidecar = harness.start(config);
+    Sidecar sidecar = harness.start(srcAndDst(qemu, "mc"));
     ApiTestClient api = harness.api();
     Await.until("src is ready", () -> api.call(HttpMethod.GET, "/v1/vms/src", null).status() == 200);
     // The removal is pending until the stand-in guest resets: the cancel comes first, then the reset.
@@ -141,6 +135,14 @@ class LibvirtMigrationBackendIT {
     Await.until("the function is back on the source", () -> from.virsh("dumpxml", "mc").ok().out().contains("ua-dpu-c"));
     assertThat(from.virsh("list", "--name").ok().out()).as("the domain did not migrate").contains("mc");
     assertThat(to.virsh("list", "--name").ok().out()).doesNotContain("mc");
+  }
+
+  /** The domain {@code domain} created on the first libvirtd, as VM src, and as VM dst on the second. */
+  private static TestConfig srcAndDst(QemuBinary qemu, String domain) throws IOException {
+    LIBVIRT.daemon(0).createDomain(TestDomain.xml(domain, LIBVIRT.emulator(qemu), 2, 64), false);
+    return harness.config().libvirtVm("src", LIBVIRT.daemon(0).uri(), domain, false)
+        .libvirtVm("dst", LIBVIRT.daemon(1).uri(), domain, false)
+        .detachWait(Duration.ofMillis(300)).flowTestPolicy().set("migration.destinations", "tcp:127.0.0.1");
   }
 
   /** Shuts the stand-in guest's thread down after the test. */
