@@ -1,6 +1,7 @@
 package io.qmpsidecar.sidecar.libvirt;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.qmpsidecar.libvirt.DomainXml;
 import io.qmpsidecar.libvirt.LibvirtEvent;
 import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.sidecar.events.EventStream;
@@ -53,7 +54,7 @@ public final class LibvirtDetachFlow {
           "removal already requested; waiting for the guest to release the device"));
     }
     return domain.liveXml().compose(xml -> {
-      String alias = xml.hasAlias(DeviceXml.alias(id)) ? DeviceXml.alias(id) : xml.hasAlias(id) ? id : null;
+      String alias = aliasOf(xml, id);
       if (alias == null) {
         return settle(domain, request, stored, null, DetachOutcome.NOT_FOUND);
       }
@@ -85,6 +86,14 @@ public final class LibvirtDetachFlow {
   static boolean inProgress(Throwable e) {
     String m = String.valueOf(e.getMessage());
     return m.contains("already in the process of unplug") || m.contains("guest is busy");
+  }
+
+  /**
+   * The alias under which the domain's live XML holds device {@code id} (the sidecar's
+   * {@code ua-ID}, or ID itself), or null.
+   */
+  public static String aliasOf(DomainXml xml, String id) {
+    return xml.hasAlias(DeviceXml.alias(id)) ? DeviceXml.alias(id) : xml.hasAlias(id) ? id : null;
   }
 
   private Future<DetachResult> settle(LibvirtDomain domain, DetachRequest request, Attachment stored, String alias,

@@ -280,10 +280,8 @@ public final class Operations {
     try {
       VmHandle handle = vms.get(vm);
       List<Attachment> recorded = store.recorded(vm);
-      Future<Void> exists = !mustExist || record(vm, id) != null || handle.libvirt() != null
-          ? Future.succeededFuture()
-          : handle.ready().compose(c -> c.qomList(PERIPHERAL)).compose(props -> props.stream()
-              .anyMatch(p -> p.name().equals(id)) ? Future.<Void>succeededFuture()
+      Future<Void> exists = !mustExist || record(vm, id) != null ? Future.succeededFuture()
+          : inVm(handle, id).compose(found -> found ? Future.<Void>succeededFuture()
               : Future.failedFuture(noSuchDevice(vm, id)));
       done = exists.compose(v -> {
         gate.require(new PolicyRequest(caller, "device_del", JSON.objectNode().put("id", id),
@@ -316,6 +314,14 @@ public final class Operations {
 
   private Attachment record(String vm, String id) {
     return store.recorded(vm).stream().filter(a -> a.id().equals(id)).findFirst().orElse(null);
+  }
+
+  /** Whether the VM has device {@code id}: in QEMU's {@code /machine/peripheral}, or a libvirt domain's live XML. */
+  private static Future<Boolean> inVm(VmHandle handle, String id) {
+    return handle.libvirt() != null
+        ? handle.libvirt().liveXml().map(xml -> LibvirtDetachFlow.aliasOf(xml, id) != null)
+        : handle.ready().compose(c -> c.qomList(PERIPHERAL))
+            .map(props -> props.stream().anyMatch(p -> p.name().equals(id)));
   }
 
   private static SidecarException noSuchDevice(String vm, String id) {

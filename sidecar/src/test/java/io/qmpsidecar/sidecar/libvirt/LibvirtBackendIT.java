@@ -1,5 +1,6 @@
 package io.qmpsidecar.sidecar.libvirt;
 
+import static io.qmpsidecar.qmp.testing.Await.failure;
 import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -12,7 +13,9 @@ import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuTest;
 import io.qmpsidecar.relay.DpuEndpoint;
 import io.qmpsidecar.relay.DpuEndpointOptions;
+import io.qmpsidecar.relay.ErrorCode;
 import io.qmpsidecar.relay.ReceivedNotification;
+import io.qmpsidecar.relay.RelayErrorException;
 import io.qmpsidecar.sidecar.testing.ApiTestClient;
 import io.qmpsidecar.sidecar.testing.ApiTestClient.Reply;
 import io.qmpsidecar.sidecar.testing.SidecarHarness;
@@ -54,6 +57,11 @@ class LibvirtBackendIT {
     harness.startReady(config);
     Await.until("the DPU link is up", () -> dpu.connectedHosts().contains("host-1"));
     assertThat(result(dpu.request("host-1", "vm.list", Map.of())).toString()).contains("web1");
+    // As for a QMP VM: the DPU's detach of a device the domain does not have is refused, not run.
+    Throwable unknown = failure(dpu.request("host-1", "device.detach",
+        Map.of("opId", "d-none", "vm", "web1", "deviceId", "dpu-none")));
+    assertThat(unknown).isInstanceOfSatisfying(RelayErrorException.class,
+        e -> assertThat(e.error().code()).isEqualTo(ErrorCode.NOT_FOUND));
     ApiTestClient api = harness.api();
     Buffer sse = Buffer.buffer();
     api.stream(api.options(HttpMethod.GET, "/v1/events?vm=web1"), sse::appendBuffer);
