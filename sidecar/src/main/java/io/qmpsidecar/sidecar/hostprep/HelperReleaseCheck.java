@@ -16,8 +16,9 @@ import java.util.Objects;
  */
 public final class HelperReleaseCheck {
   /**
-   * The longest wait one request asks for. Each request holds one of the helper socket's 16
-   * connections, which host prep's writes share: slow releases keep them a second at most.
+   * The longest wait one request asks for. Each request holds one of the helper socket's
+   * {@link HelperConnection#MAX_CONNECTIONS} connections, which host prep's writes share: slow
+   * releases keep them a second at most.
    */
   public static final Duration MAX_WAIT = Duration.ofSeconds(1);
 
