@@ -5,18 +5,24 @@ import io.qmpsidecar.sidecar.daemon.Logging;
 import io.qmpsidecar.sidecar.daemon.Sidecar;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.failure.SidecarException;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.SocketAddress;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -43,8 +49,9 @@ final class RunCommand implements Callable<Integer> {
   boolean verbose;
 
   @Option(names = "--exit-when-ready",
-      description = "Stop as soon as the sidecar is ready, every VM connected (a smoke check; the build uses it to"
-          + " record a class-data archive); exit 4 naming what is not ready after 30 s.")
+      description = "Stop as soon as the sidecar is ready, every VM connected and GET /readyz answered 200 on the API"
+          + " socket (a smoke check; the build uses it to record a class-data archive); exit 4 naming what is not"
+          + " ready after 30 s.")
   boolean exitWhenReady;
 
   @Override
@@ -84,6 +91,9 @@ final class RunCommand implements Callable<Integer> {
     if (exitWhenReady) {
       Runtime.getRuntime().removeShutdownHook(hook);
       List<String> notReady = awaitReady(sidecar, START_TIMEOUT.minus(Duration.ofNanos(System.nanoTime() - t0)));
+      if (notReady.isEmpty()) {
+        notReady = askReady(sidecar, c.api().socket(), START_TIMEOUT.minus(Duration.ofNanos(System.nanoTime() - t0)));
+      }
       sidecar.stop();
       if (!notReady.isEmpty()) {
         throw SidecarException.of(Kind.UNAVAILABLE, "not-ready", "not ready within " + START_TIMEOUT.toSeconds()
@@ -104,6 +114,30 @@ final class RunCommand implements Callable<Integer> {
       notReady = sidecar.notReady();
     }
     return notReady;
+  }
+
+  /**
+   * {@code GET /readyz} on the API's own socket, as a health check would ask it: the smoke check's
+   * last step (and the training run of the class-data archive then holds the API's request path);
+   * empty when it answers 200 within {@code wait}, else what it answered or why it did not.
+   */
+  private static List<String> askReady(Sidecar sidecar, Path socket, Duration wait) throws InterruptedException {
+    String what = "GET /readyz on the API socket " + socket;
+    HttpClientAgent client = sidecar.vertx().createHttpClient();
+    try {
+      int status = client.request(new RequestOptions().setServer(SocketAddress.domainSocketAddress(socket.toString()))
+              .setHost("localhost").setURI("/readyz"))
+          .compose(request -> request.send())
+          .compose(response -> response.body().map(body -> response.statusCode()))
+          .toCompletionStage().toCompletableFuture().get(Math.max(0, wait.toMillis()), TimeUnit.MILLISECONDS);
+      return status == 200 ? List.of() : List.of(what + " answered " + status);
+    } catch (ExecutionException e) {
+      return List.of(what + " failed: " + rootMessage(e));
+    } catch (TimeoutException e) {
+      return List.of(what + " had no answer");
+    } finally {
+      client.close();
+    }
   }
 
   /**

@@ -77,6 +77,20 @@ class LauncherIT {
   }
 
   @Test
+  void aSmokeRunAsksReadyzOnItsApiSocketAndTheArchiveHoldsThatRequestsPath(@TempDir Path dir) throws Exception {
+    Path classes = dir.resolve("classes.log");
+    Run run = launch(Map.of("JAVA_OPTS", "-Xlog:class+load=info:file=" + classes), daemon(dir.resolve("d")));
+
+    assertThat(run.exit()).as(run.output()).isZero();
+    List<String> served = Files.readAllLines(classes).stream()
+        .filter(l -> l.contains(" io.vertx.core.http.impl.http1.Http1ServerConnection ")
+            || l.contains(" io.netty.handler.codec.http.HttpRequestDecoder "))
+        .toList();
+    assertThat(served).as("the API served the smoke run's request, with classes from the build's archive")
+        .hasSize(2).allMatch(l -> l.endsWith("source: shared objects file (top)"));
+  }
+
+  @Test
   void runRefusesAnUnknownOptionWithItsUsage() throws Exception {
     Run run = launch(Map.of(), "run", "--no-such-option");
     assertThat(run.exit()).isEqualTo(2);
