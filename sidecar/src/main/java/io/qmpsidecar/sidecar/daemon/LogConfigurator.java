@@ -2,7 +2,6 @@ package io.qmpsidecar.sidecar.daemon;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
@@ -14,8 +13,8 @@ import org.slf4j.Logger;
 
 /**
  * The log set-up, in code rather than logback XML: reading XML at start loaded some 400 classes
- * (Joran and the JDK's XML parser) that the daemon needs for nothing else. Human lines on
- * stderr by default (stdout is for command output); {@link Logging} switches to JSON lines
+ * (Joran and the JDK's XML parser) that the daemon needs for nothing else. Human lines
+ * ({@link HumanLineEncoder}) on stderr by default (stdout is for command output); {@link Logging} switches to JSON lines
  * ({@link JsonLineEncoder}), puts journald priorities before lines that go to the journal and
  * sends the audit to its own file. The root level is {@code QMP_SIDECAR_LOG_LEVEL} (a system
  * property or the environment), WARN for human lines and INFO for JSON when unset; Netty and
@@ -28,8 +27,6 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
   public static final String AUDIT_LOGGER = "io.qmpsidecar.audit";
   /** The name of the audit logger's file appender, when {@code log.auditFile} is set. */
   static final String AUDIT_APPENDER = "AUDIT";
-  private static final String HUMAN_PATTERN = "%d{HH:mm:ss.SSS} %-5level %logger{0} "
-      + "%replace(vm=%X{vm} op=%X{op} caller=%X{caller} qmp=%X{qmp} ){\"(\\w+)= \", \"\"}- %msg%n";
 
   /** Called by logback (a service in META-INF/services) when the first logger is asked for. */
   public LogConfigurator() {}
@@ -50,7 +47,7 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
    */
   static void apply(LoggerContext context, boolean json, boolean journal, Path auditFile) {
     context.reset();
-    Encoder<ILoggingEvent> encoder = json ? new JsonLineEncoder() : humanLines();
+    Encoder<ILoggingEvent> encoder = json ? new JsonLineEncoder() : new HumanLineEncoder();
     if (journal) {
       encoder = new JournalPriorityEncoder(started(context, encoder));
     }
@@ -79,12 +76,6 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
       audit.setAdditive(false);
       audit.addAppender(file);
     }
-  }
-
-  private static Encoder<ILoggingEvent> humanLines() {
-    PatternLayoutEncoder pattern = new PatternLayoutEncoder();
-    pattern.setPattern(HUMAN_PATTERN);
-    return pattern;
   }
 
   private static Encoder<ILoggingEvent> started(LoggerContext context, Encoder<ILoggingEvent> encoder) {
