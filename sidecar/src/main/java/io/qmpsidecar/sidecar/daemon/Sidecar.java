@@ -335,8 +335,10 @@ public final class Sidecar {
         .onFailure(e -> LOG.error("VM {}: no QMP proxy: {}", vm, e.getMessage()));
   }
 
-  /** Every VM connected, answering, and with its proxy socket open (libvirt's have none); else what is missing. */
-  /** Why the sidecar is not ready (what {@code /readyz} answers 503 with); empty when it is. */
+  /**
+   * Why the sidecar is not ready (what {@code /readyz} answers 503 with): a VM not connected, not
+   * answering, or without its proxy socket (libvirt's have none); empty when it is.
+   */
   public List<String> notReady() {
     return notReady(vms, proxies);
   }
