@@ -3,7 +3,6 @@ package io.qmpsidecar.sidecar.daemon;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.classic.spi.ThrowableProxyUtil;
-import ch.qos.logback.core.encoder.EncoderBase;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalTime;
 import java.time.ZoneId;
@@ -18,20 +17,9 @@ import java.util.Map;
  * lambdas that make them, and a date formatter) took some 45 ms of every start of the daemon, for
  * a line that these few lines write.
  */
-final class HumanLineEncoder extends EncoderBase<ILoggingEvent> {
+final class HumanLineEncoder extends LineEncoder {
   private static final String[] MDC_KEYS = {"vm", "op", "caller", "qmp"};
-  private static final byte[] NONE = new byte[0];
   private final ZoneId zone = ZoneId.systemDefault();
-
-  @Override
-  public byte[] headerBytes() {
-    return NONE;
-  }
-
-  @Override
-  public byte[] footerBytes() {
-    return NONE;
-  }
 
   @Override
   public byte[] encode(ILoggingEvent event) {

@@ -3,7 +3,6 @@ package io.qmpsidecar.sidecar.daemon;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.classic.spi.ThrowableProxyUtil;
-import ch.qos.logback.core.encoder.EncoderBase;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,19 +26,8 @@ import org.slf4j.event.KeyValuePair;
  * logstash-logback-encoder, a dependency of some 200 classes for what these 100 lines do with the
  * Jackson the daemon already loads.
  */
-final class JsonLineEncoder extends EncoderBase<ILoggingEvent> {
+final class JsonLineEncoder extends LineEncoder {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final byte[] NONE = new byte[0];
-
-  @Override
-  public byte[] headerBytes() {
-    return NONE;
-  }
-
-  @Override
-  public byte[] footerBytes() {
-    return NONE;
-  }
 
   @Override
   public byte[] encode(ILoggingEvent event) {
