@@ -14,7 +14,7 @@ import java.util.Map;
  * when set), then the exception's stack trace as logback prints it.
  *
  * <p>Written here rather than as a logback pattern: compiling a pattern (its converters and the
- * lambdas that make them, and a date formatter) took some 45 ms of every start of the daemon, for
+ * lambdas that make them, and a date formatter) took some 40 ms of every start of the daemon, for
  * a line that these few lines write.
  */
 final class HumanLineEncoder extends LineEncoder {

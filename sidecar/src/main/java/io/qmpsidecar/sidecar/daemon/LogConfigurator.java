@@ -14,11 +14,11 @@ import org.slf4j.Logger;
 /**
  * The log set-up, in code rather than logback XML: reading XML at start loaded some 400 classes
  * (Joran and the JDK's XML parser) that the daemon needs for nothing else. Human lines
- * ({@link HumanLineEncoder}) on stderr by default (stdout is for command output); {@link Logging} switches to JSON lines
- * ({@link JsonLineEncoder}), puts journald priorities before lines that go to the journal and
- * sends the audit to its own file. The root level is {@code QMP_SIDECAR_LOG_LEVEL} (a system
- * property or the environment), WARN for human lines and INFO for JSON when unset; Netty and
- * Vert.x log at WARN. A logback file named by
+ * ({@link HumanLineEncoder}) on stderr by default (stdout is for command output); {@link Logging}
+ * switches to JSON lines ({@link JsonLineEncoder}), puts journald priorities before lines that go
+ * to the journal and sends the audit to its own file. The root level is
+ * {@code QMP_SIDECAR_LOG_LEVEL} (a system property or the environment), WARN for human lines and
+ * INFO for JSON when unset; Netty and Vert.x log at WARN. A logback file named by
  * {@code -Dlogback.configurationFile} still wins: logback then reads it as usual.
  */
 public final class LogConfigurator extends ContextAwareBase implements Configurator {
