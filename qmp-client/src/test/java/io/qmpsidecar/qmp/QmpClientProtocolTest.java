@@ -178,9 +178,10 @@ class QmpClientProtocolTest {
     for (int i = 0; i < 20; i++) {
       futures.add(c.stop());
     }
-    Await.until("8 commands reach the server", () -> answers.size() == 8);
+    // The calls above hand their commands to the connection's context; wait until it has taken all.
+    Await.until("12 commands wait for a slot", () -> c.queued() == 12);
     assertThat(c.inFlight()).isEqualTo(8);
-    assertThat(c.queued()).isEqualTo(12);
+    Await.until("8 commands reach the server", () -> answers.size() == 8);
     answers.get(0).run();
     Await.until("a freed slot sends the 9th", () -> answers.size() == 9);
     for (int i = 1; i < 20; i++) {

@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * wait in a bounded queue, in order. OOB commands go out at once. A command that carries file
  * descriptors goes out only when nothing is in flight: QEMU keeps the descriptors of the last
  * message that brought some until a command takes them, and drops them when the next such
- * message arrives. Confined to the connection's context.
+ * message arrives. Confined to the connection's context, except for the two counts, which any
+ * thread may read.
  */
 final class CommandPipeline {
   private static final Logger LOG = LoggerFactory.getLogger(CommandPipeline.class);
@@ -43,6 +44,9 @@ final class CommandPipeline {
   private Consumer<Buffer> writer;
   private FdWriter fdWriter;
   private long nextId;
+  /** The sizes of {@code inFlight} and {@code waiting}, published after each change. */
+  private volatile int inFlightCount;
+  private volatile int queuedCount;
 
   /** Sends descriptors on the current socket just before the next bytes written. */
   interface FdWriter {
@@ -65,11 +69,16 @@ final class CommandPipeline {
   }
 
   int inFlight() {
-    return inFlight.size();
+    return inFlightCount;
   }
 
   int queued() {
-    return waiting.size();
+    return queuedCount;
+  }
+
+  private void publishCounts() {
+    inFlightCount = inFlight.size();
+    queuedCount = waiting.size();
   }
 
   <T> void submit(PendingCommand<T> cmd, Duration timeout) {
@@ -84,6 +93,7 @@ final class CommandPipeline {
     } else {
       waiting.add(cmd);
     }
+    publishCounts();
   }
 
   private boolean sendable(PendingCommand<?> cmd) {
@@ -128,6 +138,7 @@ final class CommandPipeline {
     inFlight.clear();
     inBandOrder.clear();
     waiting.clear();
+    publishCounts();
     for (PendingCommand<?> cmd : all) {
       vertx.cancelTimer(cmd.timerId);
       cmd.fail(cause);
@@ -177,12 +188,14 @@ final class CommandPipeline {
     while (!waiting.isEmpty() && sendable(waiting.peekFirst())) {
       send(waiting.pollFirst());
     }
+    publishCounts();
   }
 
   private void expire(PendingCommand<?> cmd, Duration timeout) {
     boolean waited = cmd.id < 0;
     if (waited) {
       removeWaiting(cmd);
+      publishCounts();
     } else {
       // QEMU still holds it: keep its slot so that QEMU's queue is never overrun.
       cmd.abandoned = true;
