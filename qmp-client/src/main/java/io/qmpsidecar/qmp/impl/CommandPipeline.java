@@ -44,7 +44,10 @@ final class CommandPipeline {
   private Consumer<Buffer> writer;
   private FdWriter fdWriter;
   private long nextId;
-  /** The sizes of {@code inFlight} and {@code waiting}, published after each change. */
+  /**
+   * The sizes of {@code inFlight} and {@code waiting}, published after each change and before
+   * any caller hears of it.
+   */
   private volatile int inFlightCount;
   private volatile int queuedCount;
 
@@ -92,8 +95,8 @@ final class CommandPipeline {
       send(cmd);
     } else {
       waiting.add(cmd);
+      publishCounts();
     }
-    publishCounts();
   }
 
   private boolean sendable(PendingCommand<?> cmd) {
@@ -151,6 +154,7 @@ final class CommandPipeline {
         fdWriter.send(descriptors(cmd));
       } catch (QmpFdPassingException e) {
         vertx.cancelTimer(cmd.timerId);
+        publishCounts();
         cmd.fail(e);
         return;
       }
@@ -160,6 +164,7 @@ final class CommandPipeline {
     if (!cmd.oob) {
       inBandOrder.addLast(cmd);
     }
+    publishCounts();
     writer.accept(encoder.encode(cmd.name(), cmd.arguments(), cmd.id, cmd.oob));
   }
 
@@ -168,6 +173,7 @@ final class CommandPipeline {
     if (!cmd.oob) {
       inBandOrder.remove(cmd);
     }
+    publishCounts();
     vertx.cancelTimer(cmd.timerId);
   }
 
@@ -188,14 +194,12 @@ final class CommandPipeline {
     while (!waiting.isEmpty() && sendable(waiting.peekFirst())) {
       send(waiting.pollFirst());
     }
-    publishCounts();
   }
 
   private void expire(PendingCommand<?> cmd, Duration timeout) {
     boolean waited = cmd.id < 0;
     if (waited) {
       removeWaiting(cmd);
-      publishCounts();
     } else {
       // QEMU still holds it: keep its slot so that QEMU's queue is never overrun.
       cmd.abandoned = true;
@@ -211,6 +215,7 @@ final class CommandPipeline {
     for (Iterator<PendingCommand<?>> it = waiting.iterator(); it.hasNext(); ) {
       if (it.next() == cmd) {
         it.remove();
+        publishCounts();
         return;
       }
     }
