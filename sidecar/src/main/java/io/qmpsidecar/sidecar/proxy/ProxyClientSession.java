@@ -67,7 +67,7 @@ final class ProxyClientSession {
   private boolean oob;
   private int oobPending;
   private boolean writeBlocked;
-  private boolean reading = true;
+  private boolean reading;
   private boolean inputEnded;
   private boolean closing;
   private Future<Void> lastWrite = Future.succeededFuture();
@@ -107,10 +107,18 @@ final class ProxyClientSession {
   /** Greets the client and starts reading its commands; runs on the socket's context. */
   void start() {
     channel.onInputEnd(socket, this::inputEnded);
+    // Not reading yet: what the socket has already read waits in the input until it is.
+    input.pause();
     socket.handler(input);
     socket.drainHandler(v -> flushBlocked());
     socket.closeHandler(v -> closed());
     out(ProxyWire.greeting(server.upstream().greeting(), offered), false);
+    updateReading();
+  }
+
+  /** The proxy knows QEMU's commands now (or has given up): read what the client sends. */
+  void commandsSettled() {
+    onContext(this::updateReading);
   }
 
   Caller caller() {
@@ -353,13 +361,13 @@ final class ProxyClientSession {
   }
 
   /**
-   * Takes the client's commands only while it may pipeline more and its replies can be written,
-   * and reads its socket only once every byte read before is taken: at most one read waits in
-   * {@code input}, and a client that writes many commands at once does not switch the socket's
-   * reading on and off for each one.
+   * Takes the client's commands only once the proxy knows QEMU's commands, and then while the
+   * client may pipeline more and its replies can be written; reads its socket only once every
+   * byte read before is taken: at most one read waits in {@code input}, and a client that writes
+   * many commands at once does not switch the socket's reading on and off for each one.
    */
   private void updateReading() {
-    boolean read = !closed && !writeBlocked
+    boolean read = !closed && !writeBlocked && server.commandsSettled()
         && replies.pending() + oobPending < options.maxPipelined();
     if (read == reading) {
       return;

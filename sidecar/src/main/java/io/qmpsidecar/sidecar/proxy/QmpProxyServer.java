@@ -66,6 +66,8 @@ public final class QmpProxyServer {
   private final AtomicLong dropped = new AtomicLong();
   private final List<Consumer<Caller>> dropListeners = new CopyOnWriteArrayList<>();
   private volatile Set<String> commands;
+  private volatile boolean commandsSettled;
+  private volatile boolean closing;
   private volatile LocalAccounts accounts = LocalAccounts.NONE;
   private volatile long accountsLoaded;
   private QmpSubscription tap;
@@ -107,7 +109,7 @@ public final class QmpProxyServer {
           + upstream.state().name().toLowerCase() + "): connect to QEMU first"));
     }
     QmpProxyServer proxy = new QmpProxyServer(vertx, upstream, gate, options);
-    return proxy.loadAccounts().compose(v -> proxy.loadCommands()).compose(v -> proxy.listen());
+    return proxy.loadAccounts().compose(v -> proxy.listen()).onSuccess(QmpProxyServer::loadCommands);
   }
 
   private Future<Void> loadAccounts() {
@@ -120,15 +122,32 @@ public final class QmpProxyServer {
         .otherwiseEmpty();
   }
 
-  /** The commands QEMU has, so that an unknown one gets QEMU's answer without a decision. */
-  private Future<Void> loadCommands() {
-    return upstream.schema()
+  /**
+   * Reads the commands QEMU has, so that an unknown one gets QEMU's answer without a decision.
+   * The first reading runs once the sockets are open, off the path to ready (QEMU's schema is
+   * 207-248 KB); clients are greeted meanwhile, and their commands are read once it has settled.
+   */
+  private void loadCommands() {
+    upstream.schema()
         .onSuccess(schema -> commands = schema.commands().isEmpty() ? null : Set.copyOf(schema.commands()))
-        .onFailure(e -> LOG.warn("QMP proxy {}: cannot read QEMU's schema ({}): unknown commands"
-            + " go to the policy until the connection to QEMU is re-established",
-            options.socketPath(), e.getMessage()))
-        .<Void>mapEmpty()
-        .otherwiseEmpty();
+        .onFailure(e -> {
+          if (!closing) {
+            LOG.warn("QMP proxy {}: cannot read QEMU's schema ({}): unknown commands go to the"
+                + " policy until the connection to QEMU is re-established", options.socketPath(),
+                e.getMessage());
+          }
+        })
+        .onComplete(ar -> {
+          if (!commandsSettled) {
+            commandsSettled = true;
+            sessions.forEach(ProxyClientSession::commandsSettled);
+          }
+        });
+  }
+
+  /** Whether the first reading of QEMU's commands has succeeded or failed. */
+  boolean commandsSettled() {
+    return commandsSettled;
   }
 
   private Future<QmpProxyServer> listen() {
@@ -232,6 +251,7 @@ public final class QmpProxyServer {
 
   /** Stops accepting, disconnects every client and removes the socket files. */
   public Future<Void> close() {
+    closing = true;
     QmpSubscription t = tap;
     if (t != null) {
       t.cancel();
@@ -358,6 +378,5 @@ public final class QmpProxyServer {
     LOG.info("QMP proxy {}: client connected as {} ({})", listener.file().path(), caller,
         peer == null ? "credentials unknown" : peer);
     session.start();
-    channel.reading(true);
   }
 }
