@@ -312,8 +312,9 @@ public final class LibvirtDaemon implements AutoCloseable {
     }
     // The domains run TCG. A /dev/kvm that libvirt-qemu may open but KVM cannot use (a node
     // without the module behind it) makes libvirt judge every cached capability set stale
-    // ("KVM should be usable now") and probe QEMU again at each look-up: a domain then takes
-    // 25-55 s to start, not 1. Here /dev/kvm is an empty file only root may open.
+    // ("KVM should be usable now") and probe QEMU again at each look-up: each domain then takes
+    // tens of seconds to start (docs/libvirt.md). Here /dev/kvm is an empty file only root may
+    // open.
     sh.append("""
         if [ -e /dev/kvm ]; then
           : > "$d/no-kvm"

@@ -28,8 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The proxy opens before it has read QEMU's commands, and holds its clients' commands until it
- * has; the sidecar's one event loop (the small profile). A fake QEMU, because a real one answers {@code query-qmp-schema} within milliseconds: the
- * fake holds the answer back, or refuses it, as long as the test needs.
+ * has; on one event loop with the native transport, as the sidecar's small profile runs. A fake
+ * QEMU, because a real one answers {@code query-qmp-schema} within milliseconds: the fake holds
+ * the answer back, or refuses it, as long as the test needs.
  */
 class ProxySchemaTest {
   private static final String SCHEMA = "[{\"name\":\"query-status\",\"meta-type\":\"command\","
@@ -95,7 +96,7 @@ class ProxySchemaTest {
         Thread.currentThread().interrupt();
       }
     });
-    busy.await(5, TimeUnit.SECONDS);
+    assertThat(busy.await(5, TimeUnit.SECONDS)).as("the event loop took the blocking task").isTrue();
     LineSocket c = new LineSocket(path);
     c.send(COMMANDS).shutdownOutput();
     Thread.sleep(100);
