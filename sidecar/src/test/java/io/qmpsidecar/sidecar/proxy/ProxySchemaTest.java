@@ -8,8 +8,6 @@ import io.qmpsidecar.policy.AuditSink;
 import io.qmpsidecar.policy.Policies;
 import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.policy.PolicyRequest;
-import io.qmpsidecar.qmp.QmpClient;
-import io.qmpsidecar.qmp.QmpClientOptions;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.FakeQmpServer;
@@ -40,9 +38,8 @@ class ProxySchemaTest {
       + "{\"execute\":\"no-such-command\",\"id\":2}\n{\"execute\":\"query-status\",\"id\":3}\n";
 
   @TempDir Path dir;
+  private FakeUpstream fake;
   private Vertx vertx;
-  private FakeQmpServer qemu;
-  private QmpClient client;
   private QmpConnection upstream;
   private final List<Runnable> schemaAnswers = new CopyOnWriteArrayList<>();
   private final List<String> decided = new CopyOnWriteArrayList<>();
@@ -55,22 +52,19 @@ class ProxySchemaTest {
 
   @BeforeEach
   void connect() {
-    vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(1));
-    qemu = new FakeQmpServer(vertx, dir);
-    client = QmpClient.create(vertx, QmpClientOptions.of(qemu.address()));
-    upstream = result(client.connect());
+    fake = new FakeUpstream(dir, new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(1));
+    vertx = fake.vertx;
+    upstream = fake.connection;
   }
 
   @AfterEach
   void close() {
-    result(client.close());
-    qemu.close();
-    result(vertx.close());
+    fake.close();
   }
 
   /** QEMU's answer to {@code query-qmp-schema} waits in {@link #schemaAnswers} with {@code body}. */
   private void holdSchema(String body) {
-    qemu.onCommand((req, peer) -> {
+    fake.qemu.onCommand((req, peer) -> {
       if (req.path("execute").asText().equals("query-qmp-schema")) {
         schemaAnswers.add(() -> peer.send(FakeQmpServer.reply(req, body)));
       } else {

@@ -8,11 +8,9 @@ import io.qmpsidecar.policy.AuditSink;
 import io.qmpsidecar.policy.Policies;
 import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.policy.PolicyRequest;
-import io.qmpsidecar.qmp.QmpClient;
-import io.qmpsidecar.qmp.QmpClientOptions;
 import io.qmpsidecar.qmp.QmpConnection;
-import io.qmpsidecar.qmp.testing.FakeQmpServer;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -28,9 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The proxy's socket file: its mode, and what it does when the path is taken. */
 class ProxySocketFileTest {
   @TempDir Path dir;
+  private FakeUpstream fake;
   private Vertx vertx;
-  private FakeQmpServer qemu;
-  private QmpClient client;
   private QmpConnection upstream;
   private final PolicyEngine policy = new PolicyEngine(Policies.preset("default"), AuditSink.NONE,
       Clock.systemUTC());
@@ -39,17 +36,14 @@ class ProxySocketFileTest {
 
   @BeforeEach
   void connect() {
-    vertx = Vertx.vertx();
-    qemu = new FakeQmpServer(vertx, dir);
-    client = QmpClient.create(vertx, QmpClientOptions.of(qemu.address()));
-    upstream = result(client.connect());
+    fake = new FakeUpstream(dir, new VertxOptions());
+    vertx = fake.vertx;
+    upstream = fake.connection;
   }
 
   @AfterEach
   void close() {
-    result(client.close());
-    qemu.close();
-    result(vertx.close());
+    fake.close();
   }
 
   private QmpProxyServer start(QmpProxyOptions options) {
