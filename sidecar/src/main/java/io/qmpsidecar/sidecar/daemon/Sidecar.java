@@ -337,7 +337,8 @@ public final class Sidecar {
 
   /**
    * Why the sidecar is not ready (what {@code /readyz} answers 503 with): a VM not connected, not
-   * answering, or without its proxy socket (libvirt's have none); empty when it is.
+   * answering, whose run state is not read yet, or without its proxy socket (libvirt's have
+   * neither); empty when it is.
    */
   public List<String> notReady() {
     return notReady(vms, proxies);
@@ -350,6 +351,8 @@ public final class Sidecar {
         problems.add("vm " + vm.name() + ": " + vm.state().name().toLowerCase() + " (" + vm.lastError() + ")");
       } else if (vm.unresponsive().isPresent()) {
         problems.add("vm " + vm.name() + ": " + vm.unresponsive().get());
+      } else if (vm.libvirt() == null && vm.runState().isEmpty()) {
+        problems.add("vm " + vm.name() + ": its run state is not read yet (query-status)");
       } else if (vm.libvirt() == null && !proxies.containsKey(vm.name())) {
         problems.add("vm " + vm.name() + ": its QMP proxy socket is not open yet");
       }

@@ -2,6 +2,7 @@ package io.qmpsidecar.sidecar.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
@@ -14,7 +15,10 @@ import io.vertx.core.http.HttpMethod;
 import java.nio.file.Files;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** {@code /readyz} says ready only when it is true: every QEMU answers and every proxy socket is open. */
+/**
+ * {@code /readyz} says ready only when it is true: every QEMU answers, its run state is read (what
+ * {@code vm.list} gives the DPU) and every proxy socket is open.
+ */
 class ReadinessIT {
   @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
 
@@ -22,12 +26,14 @@ class ReadinessIT {
   void readyMeansAnsweringAndServedAndAStoppedQemuIsNotReady(QemuBinary binary) throws Exception {
     QemuProcess qemu = harness.qemu(binary, "vm1", 1);
     TestConfig config = harness.config().vm("vm1", qemu);
-    harness.start(config);
+    Sidecar sidecar = harness.start(config);
     ApiTestClient api = harness.api(config);
     Await.until("the sidecar says it is ready", () -> {
       int status = api.call(HttpMethod.GET, "/readyz", null).status();
       assertThat(status == 503 || Files.exists(config.proxyDir().resolve("vm1.qmp")))
           .as("ready only once the proxy socket is open").isTrue();
+      assertThat(status == 503 || sidecar.operations().vms(Caller.dpu()).get(0).runState().isPresent())
+          .as("ready only once the VM's run state is read").isTrue();
       return status == 200;
     });
 
