@@ -101,8 +101,8 @@ public final class FootprintBench {
 
   /**
    * The floor's class path: a jar holding only {@link FootprintFloor} (a class-data archive takes
-   * jars, not the benchmark's classes directory), then the sidecar's jar, whose manifest brings
-   * the same libraries as the sidecar's (and its log set-up in code, a logback service).
+   * jars, not the benchmark's classes directory), then the sidecar's runnable jar, which holds
+   * the same libraries (and the sidecar's log set-up in code, a logback service).
    */
   private static String floorClassPath(Path dir, Path sidecarJar) throws IOException {
     String name = FootprintFloor.class.getName().replace('.', '/') + ".class";

@@ -26,6 +26,7 @@ import io.qmpsidecar.sidecar.proxy.QmpProxyOptions;
 import io.qmpsidecar.sidecar.proxy.QmpProxyServer;
 import io.qmpsidecar.sidecar.relay.RelayLink;
 import io.qmpsidecar.sidecar.state.DaemonLock;
+import io.qmpsidecar.sidecar.state.SqliteNativeLibrary;
 import io.qmpsidecar.sidecar.state.StateStore;
 import io.qmpsidecar.sidecar.vm.VmHandle;
 import io.qmpsidecar.sidecar.vm.VmRegistry;
@@ -116,6 +117,7 @@ public final class Sidecar {
    */
   public static Sidecar start(SidecarConfig config, Duration timeout) throws Exception {
     long t0 = System.nanoTime();
+    SqliteNativeLibrary.useCopy();
     Policy loaded = config.policy().compiled();
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
         .setEventLoopPoolSize(eventLoops(System.getProperty(EVENT_LOOPS))));

@@ -12,13 +12,35 @@ import org.sqlite.util.LibraryLoaderUtil;
 
 /**
  * Copies sqlite-jdbc's native library for this platform into a directory once, at build and
- * install time ({@code record-cds}), as {@code libsqlitejdbc-VERSION.so}. The launcher points the
- * sidecar's JVM at it when its version is the one in {@code lib/}; without it, every start copies
+ * install time ({@code record-cds}), as {@code libsqlitejdbc-VERSION.so}. The launcher names that
+ * directory to the daemon ({@code -Dqmpsidecar.sqliteNativeDir}), which loads the copy when its
+ * version is that of the sqlite-jdbc it runs ({@link #useCopy()}); without it, every start copies
  * the library (1 MiB) from the jar into the temp directory, which costs start-up time and leaves
  * the copy behind when the process is killed (bench/README.md, footprint).
  */
 public final class SqliteNativeLibrary {
+  /** The JVM option naming the directory of the copies. */
+  static final String DIR_OPTION = "qmpsidecar.sqliteNativeDir";
+
   private SqliteNativeLibrary() {}
+
+  /**
+   * Points sqlite-jdbc at the copy for its own version in the directory {@code
+   * -Dqmpsidecar.sqliteNativeDir} names, when the copy is there and sqlite-jdbc was not pointed
+   * elsewhere ({@code -Dorg.sqlite.lib.path}); else sqlite-jdbc copies the library into the temp
+   * directory, as it does by default. Takes effect only before the first SQLite connection.
+   */
+  public static void useCopy() {
+    String dir = System.getProperty(DIR_OPTION);
+    if (dir == null || System.getProperty("org.sqlite.lib.path") != null) {
+      return;
+    }
+    String name = fileName(SQLiteJDBCLoader.getVersion());
+    if (Files.isRegularFile(Path.of(dir, name))) {
+      System.setProperty("org.sqlite.lib.path", dir);
+      System.setProperty("org.sqlite.lib.name", name);
+    }
+  }
 
   /** {@code SqliteNativeLibrary DIR}: exits 0 with the file written, 1 naming what failed, 2 on bad usage. */
   public static void main(String[] args) {

@@ -43,4 +43,26 @@ class SqliteNativeLibraryTest {
     assertThat(second).isEqualTo(first);
     assertThat(Files.size(second)).isGreaterThan(100_000);
   }
+
+  @Test
+  void theDaemonUsesTheCopyOfItsOwnVersionOnly(@TempDir Path dir) throws Exception {
+    Path own = dir.resolve("own");
+    Path written = SqliteNativeLibrary.extract(own);
+    Path other = Files.createDirectories(dir.resolve("other"));
+    Files.writeString(other.resolve(SqliteNativeLibrary.fileName("3.0.0.0")), "another version's copy");
+    try {
+      System.setProperty(SqliteNativeLibrary.DIR_OPTION, other.toString());
+      SqliteNativeLibrary.useCopy();
+      assertThat(System.getProperty("org.sqlite.lib.path")).as("no copy of this version there").isNull();
+
+      System.setProperty(SqliteNativeLibrary.DIR_OPTION, own.toString());
+      SqliteNativeLibrary.useCopy();
+      assertThat(Path.of(System.getProperty("org.sqlite.lib.path"), System.getProperty("org.sqlite.lib.name")))
+          .isEqualTo(written);
+    } finally {
+      System.clearProperty(SqliteNativeLibrary.DIR_OPTION);
+      System.clearProperty("org.sqlite.lib.path");
+      System.clearProperty("org.sqlite.lib.name");
+    }
+  }
 }
