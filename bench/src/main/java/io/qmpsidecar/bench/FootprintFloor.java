@@ -5,6 +5,7 @@ import io.qmpsidecar.qmp.QmpClient;
 import io.qmpsidecar.qmp.QmpClientOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.net.SocketAddress;
 import java.nio.file.Path;
 import org.slf4j.Logger;
@@ -12,10 +13,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@link FootprintBench}'s floor: the least a per-VM daemon on the required stack does before it
- * is ready, and nothing of the sidecar. One Vert.x event loop (native transport, as the sidecar's),
- * qmp-client connected to the VM's monitor (greeting and capabilities), then an HTTP server on a
- * Unix socket that answers {@code GET /readyz} with 200, and one line logged through slf4j and
- * logback. No configuration, policy, state store, metrics, relay, proxy or QMP schema.
+ * is ready, and nothing of the sidecar. One Vert.x event loop (native transport and no class-path
+ * file resolving, as the sidecar's), qmp-client connected to the VM's monitor (greeting and
+ * capabilities), then an HTTP server on a Unix socket that answers {@code GET /readyz} with 200,
+ * and one line logged through slf4j and logback. No configuration, policy, state store, metrics, relay, proxy or QMP schema.
  *
  * <p>Arguments: the API socket's path, the monitor's Unix socket path, and optionally
  * {@code --exit-when-ready} (the benchmark's training run for this program's class-data archive).
@@ -31,7 +32,8 @@ public final class FootprintFloor {
       System.exit(2);
     }
     boolean exitWhenReady = args.length == 3;
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(1));
+    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(1)
+        .setFileSystemOptions(new FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false)));
     QmpClient client = QmpClient.create(vertx, QmpClientOptions.of(QmpAddress.unix(Path.of(args[1]))));
     client.connect()
         .compose(connection -> vertx.createHttpServer()

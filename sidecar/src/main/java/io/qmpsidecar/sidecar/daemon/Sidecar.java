@@ -33,6 +33,7 @@ import io.qmpsidecar.sidecar.vm.VmRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileAttribute;
@@ -119,8 +120,11 @@ public final class Sidecar {
     long t0 = System.nanoTime();
     SqliteNativeLibrary.useCopy();
     Policy loaded = config.policy().compiled();
+    // No class-path file resolving: the daemon serves no files, and Vert.x would otherwise make a
+    // cache directory in the temp directory at each start, which a killed daemon leaves behind.
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
-        .setEventLoopPoolSize(eventLoops(System.getProperty(EVENT_LOOPS))));
+        .setEventLoopPoolSize(eventLoops(System.getProperty(EVENT_LOOPS)))
+        .setFileSystemOptions(new FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false)));
     List<Runnable> undo = new ArrayList<>();
     undo.add(() -> vertx.close());
     try {

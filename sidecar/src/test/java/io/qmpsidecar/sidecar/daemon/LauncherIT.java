@@ -111,6 +111,29 @@ class LauncherIT {
     }
   }
 
+  @Test
+  void aKilledDaemonLeavesNothingInTheTempDirectory(@TempDir Path dir) throws Exception {
+    Path temp = Files.createDirectories(dir.resolve("tmp"));
+    Path api = dir.resolve("api.sock");
+    ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString(), "run", "--set", "api.socket=" + api,
+        "--set", "stateDir=" + dir.resolve("state"), "--set", "proxy.dir=" + dir.resolve("proxy"));
+    pb.environment().put("JAVA_OPTS", "-Djava.io.tmpdir=" + temp);
+    Process daemon = pb.redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile()).start();
+    try {
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (!Files.exists(api) && daemon.isAlive() && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(api).as("the daemon started: %s", Files.readString(dir.resolve("daemon.log"))).exists();
+    } finally {
+      daemon.destroyForcibly();
+      assertThat(daemon.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    }
+    try (var left = Files.list(temp)) {
+      assertThat(left).as("no file cache of Vert.x's (vertx-cache-UUID), no library copy").isEmpty();
+    }
+  }
+
   private static String[] daemon(Path dir, String... more) {
     List<String> args = new ArrayList<>(List.of("run", "--exit-when-ready",
         "--set", "api.socket=" + dir.resolve("api.sock"), "--set", "stateDir=" + dir.resolve("state"), "--set", "proxy.dir=" + dir.resolve("proxy")));
