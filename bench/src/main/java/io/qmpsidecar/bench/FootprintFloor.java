@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
  * is ready, and nothing of the sidecar. One Vert.x event loop (native transport and no class-path
  * file resolving, as the sidecar's), qmp-client connected to the VM's monitor (greeting and
  * capabilities), then an HTTP server on a Unix socket that answers {@code GET /readyz} with 200,
- * and one line logged through slf4j and logback. No configuration, policy, state store, metrics, relay, proxy or QMP schema.
+ * and one line logged through slf4j and logback. No configuration, policy, state store, metrics,
+ * relay, proxy or QMP schema.
  *
  * <p>Arguments: the API socket's path, the monitor's Unix socket path, and optionally
  * {@code --exit-when-ready} (the benchmark's training run for this program's class-data archive).
