@@ -13,6 +13,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
 import java.io.IOException;
+import java.lang.ref.Reference;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -62,7 +63,10 @@ interface PassthroughChannel extends AutoCloseable {
     };
   }
 
-  /** The API on its Unix socket ({@code token} null) or on TCP port {@code port} with a token. */
+  /**
+   * The API on its Unix socket ({@code token} null) or on TCP port {@code port} with a token. Each
+   * exchange holds the client until it ends: Vert.x shuts down a client nobody references.
+   */
   static PassthroughChannel api(Vertx vertx, String name, Path socket, int port, String token) {
     HttpClient http = vertx.createHttpClient();
     Context context = vertx.getOrCreateContext();
@@ -82,7 +86,8 @@ interface PassthroughChannel extends AutoCloseable {
         }
         Promise<Answer> promise = Promise.promise();
         context.runOnContext(v -> http.request(options).compose(r -> r.send(Buffer.buffer(qmp)))
-            .compose(r -> r.body().map(b -> answer(r.statusCode(), b))).onComplete(promise));
+            .compose(r -> r.body().map(b -> answer(r.statusCode(), b)))
+            .andThen(ar -> Reference.reachabilityFence(http)).onComplete(promise));
         return Await.result(promise.future(), WAIT);
       }
 

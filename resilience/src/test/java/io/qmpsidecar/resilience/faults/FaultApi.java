@@ -17,6 +17,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
 import java.io.IOException;
+import java.lang.ref.Reference;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +29,8 @@ import java.util.function.Supplier;
 /**
  * A sidecar's API socket as the fault tests call it (the pattern of the sidecar module's
  * ApiTestClient, which that module does not publish): every request chain is built on one Vert.x
- * context, so a response body never arrives before its handler is set.
+ * context, so a response body never arrives before its handler is set; each exchange holds the
+ * client until it ends, because Vert.x shuts down a client nobody references (see ApiTestClient).
  */
 final class FaultApi {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -113,12 +115,15 @@ final class FaultApi {
     RequestOptions options = new RequestOptions().setServer(SocketAddress.domainSocketAddress(socket.toString()))
         .setHost("localhost").setMethod(HttpMethod.GET).setURI(uri);
     Await.result(onContext(() -> http.request(options).compose(r -> r.send())
-        .onSuccess(r -> r.handler(b -> into.append(b.toString())))));
+        .onSuccess(r -> r.handler(b -> {
+          into.append(b.toString());
+          Reference.reachabilityFence(http);
+        }))));
   }
 
   private <T> Future<T> onContext(Supplier<Future<T>> chain) {
     Promise<T> promise = Promise.promise();
-    context.runOnContext(v -> chain.get().onComplete(promise));
+    context.runOnContext(v -> chain.get().andThen(ar -> Reference.reachabilityFence(http)).onComplete(promise));
     return promise.future();
   }
 

@@ -68,7 +68,8 @@ final class SidecarHostEnd implements HostEndFixture {
   private final SysfsTree host;
   private final Vertx clients = Vertx.vertx();
   private Sidecar sidecar;
-  private TestConfig config;
+  /** The API of the sidecar that runs. */
+  private ApiTestClient api;
   private boolean stopped;
   private String rateLimits = "";
   /** Abilities asked for before the sidecar runs, applied when it starts. */
@@ -83,7 +84,7 @@ final class SidecarHostEnd implements HostEndFixture {
 
   @Override
   public void start(Settings s) {
-    config = new TestConfig(dir).vm(VM, qemu).policyFile(policy())
+    TestConfig config = new TestConfig(dir).vm(VM, qemu).policyFile(policy())
         .relay(s.dpuUrl().toString(), HOST_ID).hostRoots(host.sys(), host.dev())
         .set("relay.maxMessageBytes", String.valueOf(s.maxMessageBytes()))
         .set("relay.heartbeatInterval", s.heartbeatInterval().toMillis() + "ms")
@@ -97,10 +98,11 @@ final class SidecarHostEnd implements HostEndFixture {
     } catch (Exception e) {
       throw new IllegalStateException("the sidecar did not start: " + e.getMessage(), e);
     }
-    Await.until("VM " + VM + " is connected", () -> api().call(HttpMethod.GET, "/readyz", null).status() == 200);
+    api = new ApiTestClient(clients, config.apiSocket());
+    Await.until("VM " + VM + " is connected", () -> api.call(HttpMethod.GET, "/readyz", null).status() == 200);
     if (foreignWanted) {
       foreignWanted = false;
-      ApiTestClient.Reply reply = api().call(HttpMethod.POST, "/v1/vms/" + VM + "/devices",
+      ApiTestClient.Reply reply = api.call(HttpMethod.POST, "/v1/vms/" + VM + "/devices",
           "{\"driver\":\"e1000e\",\"id\":\"" + FOREIGN + "\"}");
       if (reply.status() != 201) {
         throw new IllegalStateException("the operator's attach failed: " + reply.body());
@@ -118,10 +120,6 @@ final class SidecarHostEnd implements HostEndFixture {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  private ApiTestClient api() {
-    return new ApiTestClient(clients, config.apiSocket());
   }
 
   @Override
@@ -145,7 +143,7 @@ final class SidecarHostEnd implements HostEndFixture {
     for (int i = 0; i < count; i++) {
       String command = stopped ? "cont" : "stop";
       stopped = !stopped;
-      ApiTestClient.Reply reply = api().call(HttpMethod.POST, "/v1/vms/" + VM + "/qmp",
+      ApiTestClient.Reply reply = api.call(HttpMethod.POST, "/v1/vms/" + VM + "/qmp",
           "{\"execute\":\"" + command + "\"}");
       if (reply.status() != 200) {
         throw new IllegalStateException(command + " failed: " + reply.body());

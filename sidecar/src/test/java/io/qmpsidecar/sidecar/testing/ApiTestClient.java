@@ -15,6 +15,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
 import java.io.IOException;
+import java.lang.ref.Reference;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -23,6 +24,11 @@ import java.util.function.Supplier;
  * Talks to a sidecar's API socket from a test. Every request chain is built on one Vert.x
  * context: chained from a plain thread onto an already completed future, a callback would run
  * on that thread, and a response body could arrive before its handler is set.
+ *
+ * <p>Each exchange holds this client until it ends. Tests drop it as soon as they have sent
+ * ({@code harness.api().call(...)}), and Vert.x shuts down a client that nobody references once
+ * a collection finds it: a request it is still setting up then fails ({@code Connection was
+ * closed}, {@code Pool closed}) or never completes.
  */
 public final class ApiTestClient {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -67,12 +73,15 @@ public final class ApiTestClient {
   /** Opens a streaming GET; {@code handler} gets every chunk from the first one on. */
   public HttpClientResponse stream(RequestOptions options, Consumer<Buffer> handler) {
     return Await.result(onContext(() -> http.request(options).compose(r -> r.send())
-        .onSuccess(r -> r.handler(handler::accept))));
+        .onSuccess(r -> r.handler(chunk -> {
+          handler.accept(chunk);
+          Reference.reachabilityFence(http);
+        }))));
   }
 
   private <T> Future<T> onContext(Supplier<Future<T>> chain) {
     Promise<T> promise = Promise.promise();
-    context.runOnContext(v -> chain.get().onComplete(promise));
+    context.runOnContext(v -> chain.get().andThen(ar -> Reference.reachabilityFence(http)).onComplete(promise));
     return promise.future();
   }
 
