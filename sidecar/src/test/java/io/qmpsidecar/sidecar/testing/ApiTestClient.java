@@ -70,7 +70,10 @@ public final class ApiTestClient {
         .compose(r -> r.body().map(b -> reply(r, b))));
   }
 
-  /** Opens a streaming GET; {@code handler} gets every chunk from the first one on. */
+  /**
+   * Opens a streaming GET; {@code handler} gets every chunk from the first one on. The open stream
+   * holds this client too: the streams of a client Vert.x shut down are cut after 30 s.
+   */
   public HttpClientResponse stream(RequestOptions options, Consumer<Buffer> handler) {
     return Await.result(onContext(() -> http.request(options).compose(r -> r.send())
         .onSuccess(r -> r.handler(chunk -> {

@@ -49,6 +49,7 @@ class ApiTestClientTest {
     for (int i = 0; i < connections; i++) {
       busy.add(held.poll(20, TimeUnit.SECONDS));
     }
+    assertThat(busy).as("the requests that got a connection reached the server").doesNotContainNull();
     for (int i = 0; i < 5; i++) {
       System.gc();
       Thread.sleep(40);
