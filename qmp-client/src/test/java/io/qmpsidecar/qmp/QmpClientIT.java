@@ -80,6 +80,27 @@ class QmpClientIT {
     assertThat(result(c.queryStatus()).running()).isTrue();
   }
 
+  /**
+   * Vert.x closes the sockets of a client nobody references once a collection finds it, at once
+   * for a plain socket; a caller that keeps only the connection ({@code QmpClient.create(...).connect()})
+   * must keep it all the same.
+   */
+  @QemuTest
+  void aConnectionWhoseClientNobodyKeepsSurvivesACollection(QemuBinary binary) throws InterruptedException {
+    QmpConnection c = connectWithAClientNobodyKeeps(qemu(binary, "vm"));
+    cleanup.add(() -> result(c.close()));
+    for (int i = 0; i < 5; i++) {
+      System.gc();
+      Thread.sleep(40);
+    }
+    assertThat(result(c.queryStatus()).running()).isTrue();
+    assertThat(c.state()).isEqualTo(QmpState.READY);
+  }
+
+  private static QmpConnection connectWithAClientNobodyKeeps(QemuProcess q) {
+    return result(QmpClient.create(vertx, QmpClientOptions.of(q.qmpAddress())).connect());
+  }
+
   @QemuTest
   void oobCanBeRefused(QemuBinary binary) {
     QmpConnection c = connect(QmpClientOptions.of(qemu(binary, "vm").qmpAddress()).withEnableOob(false));
