@@ -82,8 +82,8 @@ class QmpClientIT {
 
   /**
    * Vert.x closes the sockets of a client nobody references once a collection finds it, at once
-   * for a plain socket; a caller that keeps only the connection ({@code QmpClient.create(...).connect()})
-   * must keep it all the same.
+   * for a plain socket. A caller that keeps only the connection ({@code QmpClient.create(...).connect()})
+   * must find it open all the same.
    */
   @QemuTest
   void aConnectionWhoseClientNobodyKeepsSurvivesACollection(QemuBinary binary) throws InterruptedException {
