@@ -2,54 +2,33 @@ package io.qmpsidecar.resilience.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.sidecar.events.EventTypes;
-import io.vertx.core.Context;
+import io.qmpsidecar.sidecar.testing.ApiTestClient;
+import io.qmpsidecar.sidecar.testing.ApiTestClient.Reply;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
-import io.vertx.core.net.SocketAddress;
-import java.io.IOException;
-import java.lang.ref.Reference;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.function.Supplier;
 
 /**
- * A sidecar's API socket as the fault tests call it (the pattern of the sidecar module's
- * ApiTestClient, which that module does not publish): every request chain is built on one Vert.x
- * context, so a response body never arrives before its handler is set; each exchange holds the
- * client until it ends, because Vert.x shuts down a client nobody references (see ApiTestClient).
+ * A sidecar's API socket as the fault tests call it: the sidecar module's {@link ApiTestClient},
+ * and what they check through it.
  */
 final class FaultApi {
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private final HttpClient http;
-  private final Context context;
-  private final Path socket;
-
-  /** A status and the JSON body (null when empty, a text node when not JSON). */
-  record Reply(int status, JsonNode body) {}
+  private final ApiTestClient api;
 
   FaultApi(Vertx vertx, Path socket) {
-    this.http = vertx.createHttpClient();
-    this.context = vertx.getOrCreateContext();
-    this.socket = socket;
+    this.api = new ApiTestClient(vertx, socket);
   }
 
-  /** Sends and waits (bounded by {@link Await#DEFAULT}) for the whole reply. */
+  /** Sends and waits (bounded) for the whole reply. */
   Reply call(HttpMethod method, String uri, String body) {
-    return Await.result(send(method, uri, body));
+    return api.call(method, uri, body);
   }
 
   /** Hot-plugged devices QEMU has under /machine/peripheral (the root ports rpN are its config), sorted. */
@@ -101,10 +80,7 @@ final class FaultApi {
 
   /** Sends without waiting. */
   Future<Reply> send(HttpMethod method, String uri, String body) {
-    RequestOptions options = new RequestOptions().setServer(SocketAddress.domainSocketAddress(socket.toString()))
-        .setHost("localhost").setMethod(method).setURI(uri);
-    return onContext(() -> http.request(options).compose(r -> body == null ? r.send() : r.send(Buffer.buffer(body)))
-        .compose(r -> r.body().map(b -> reply(r, b))));
+    return api.send(api.options(method, uri), body);
   }
 
   /**
@@ -112,28 +88,6 @@ final class FaultApi {
    * sidecar goes away. Waits (bounded) for the response head only.
    */
   void stream(String uri, StringBuffer into) {
-    RequestOptions options = new RequestOptions().setServer(SocketAddress.domainSocketAddress(socket.toString()))
-        .setHost("localhost").setMethod(HttpMethod.GET).setURI(uri);
-    Await.result(onContext(() -> http.request(options).compose(r -> r.send())
-        .onSuccess(r -> r.handler(b -> {
-          into.append(b.toString());
-          Reference.reachabilityFence(http);
-        }))));
-  }
-
-  private <T> Future<T> onContext(Supplier<Future<T>> chain) {
-    Promise<T> promise = Promise.promise();
-    context.runOnContext(v -> chain.get().andThen(ar -> Reference.reachabilityFence(http)).onComplete(promise));
-    return promise.future();
-  }
-
-  private static Reply reply(HttpClientResponse r, Buffer b) {
-    JsonNode node;
-    try {
-      node = b.length() == 0 ? null : JSON.readTree(b.getBytes());
-    } catch (IOException e) {
-      node = JSON.getNodeFactory().textNode(b.toString());
-    }
-    return new Reply(r.statusCode(), node);
+    api.stream(api.options(HttpMethod.GET, uri), b -> into.append(b.toString()));
   }
 }

@@ -11,7 +11,7 @@ import io.qmpsidecar.qmp.testing.QemuProcess;
 import io.qmpsidecar.relay.DpuEndpoint;
 import io.qmpsidecar.relay.DpuEndpointOptions;
 import io.qmpsidecar.relay.ReceivedNotification;
-import io.qmpsidecar.resilience.faults.FaultApi.Reply;
+import io.qmpsidecar.sidecar.testing.ApiTestClient.Reply;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
