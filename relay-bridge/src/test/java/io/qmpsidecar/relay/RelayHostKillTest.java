@@ -36,7 +36,8 @@ class RelayHostKillTest {
 
     Child(int port, Path store, int storeBatchSize) throws IOException {
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      process = new ProcessBuilder(java, "-Xmx128m", "-XX:+UseSerialGC", sqliteTmpdir(),
+      process = new ProcessBuilder(java, "-Xmx128m", "-XX:+UseSerialGC", inherited("org.sqlite.tmpdir"),
+          inherited("vertx.cacheDirBase"),
           "-cp", System.getProperty("java.class.path"),
           HostProcessMain.class.getName(), String.valueOf(port), store.toString(), String.valueOf(storeBatchSize))
           .redirectErrorStream(true).start();
@@ -54,9 +55,12 @@ class RelayHostKillTest {
       reader.start();
     }
 
-    /** Where the child's sqlite-jdbc copies its native library: this JVM's place, which a kill leaves behind. */
-    private static String sqliteTmpdir() {
-      return "-Dorg.sqlite.tmpdir=" + System.getProperty("org.sqlite.tmpdir", System.getProperty("java.io.tmpdir"));
+    /**
+     * This JVM's setting of a directory the child leaves files in when it is killed (sqlite-jdbc's
+     * copy of its native library, Vert.x's file cache): the build's, not the temp directory.
+     */
+    private static String inherited(String property) {
+      return "-D" + property + "=" + System.getProperty(property, System.getProperty("java.io.tmpdir"));
     }
 
     String expect(String prefix) throws InterruptedException {
