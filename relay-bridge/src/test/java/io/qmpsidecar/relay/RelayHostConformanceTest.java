@@ -1,9 +1,17 @@
 package io.qmpsidecar.relay;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.qmpsidecar.relay.conformance.HostEndConformance;
 import io.qmpsidecar.relay.conformance.HostEndFixture;
+import io.qmpsidecar.relay.conformance.Wire;
+import io.qmpsidecar.relay.conformance.WireLink;
 import io.qmpsidecar.relay.testing.ReferenceHostEnd;
+import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 /** This project's host end ({@link RelayHost}) against every promise of the protocol. */
 class RelayHostConformanceTest extends HostEndConformance {
@@ -11,5 +19,28 @@ class RelayHostConformanceTest extends HostEndConformance {
   @Override
   protected HostEndFixture newHost(Path dir) {
     return new ReferenceHostEnd(dir);
+  }
+
+  /**
+   * Here rather than in the suite: it needs more attached devices than a real host end's fixture
+   * can attach, enough for a snapshot over the smallest maxMessageBytes.
+   */
+  @Test
+  void aSnapshotOverMaxMessageBytesIsNotSentAndTheLinkClosesNamingTheLimit() {
+    WireLink link = connect(settings().withMaxMessageBytes(1024), 0);
+    for (int i = 0; i < 15; i++) {
+      assertThat(Wire.resultOf(call(link, "device.attach", attachParams())).getString("opId")).isNotNull();
+    }
+    link.close();
+
+    WireLink again = dpu.awaitLink(Duration.ofSeconds(20));
+    JsonObject hello = awaitHello(again);
+    long ahead = hello.getJsonObject("params").getLong("lastSeq") + 1000;
+    again.send(Wire.helloAnswer(hello.getValue("id"), DPU_ID, ahead).encode());
+    again.awaitClosed(WireLink.WAIT);
+    List<JsonObject> received = again.drain();
+
+    assertThat(received).noneMatch(m -> "state.snapshot".equals(m.getString("method")));
+    assertThat(again.closeReason()).contains("maxMessageBytes");
   }
 }

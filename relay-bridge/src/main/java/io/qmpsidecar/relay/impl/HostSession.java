@@ -10,6 +10,7 @@ import io.qmpsidecar.relay.StateSnapshot;
 import io.qmpsidecar.relay.impl.codec.JsonRpcCodec;
 import io.qmpsidecar.relay.impl.codec.RpcMessage;
 import io.qmpsidecar.relay.impl.store.OutboxStore.Entry;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -179,6 +180,15 @@ final class HostSession implements RpcPeer.Inbound {
       params.put("vms", s.vms());
       params.put("devices", s.devices());
       String text = JsonRpcCodec.sequencedNotification(RelayMethods.STATE_SNAPSHOT, covers, params);
+      if (peer.tooLarge(text)) {
+        int bytes = text.getBytes(StandardCharsets.UTF_8).length;
+        log.error("the state snapshot the DPU needs ({} VMs, {} devices) is {} bytes, over maxMessageBytes ({});"
+            + " the DPU would drop it, so the link is closed instead, and will be at each redial: raise"
+            + " maxMessageBytes on both ends above {}", s.vms().size(), s.devices().size(), bytes,
+            peer.maxMessageBytes(), bytes);
+        peer.close("state snapshot of " + bytes + " bytes exceeds maxMessageBytes; raise it on both ends");
+        return;
+      }
       log.info("DPU missed notifications this host no longer has; sent a state snapshot covering seq {}", covers);
       peer.write(text);
       nextToSend = covers + 1;

@@ -293,7 +293,12 @@ public final class RpcPeer {
     }
   }
 
-  private boolean tooLarge(String text) {
+  public int maxMessageBytes() {
+    return limits.maxMessageBytes();
+  }
+
+  /** True when {@code text} is over maxMessageBytes: the peer would drop it unread. */
+  public boolean tooLarge(String text) {
     return text.length() > limits.maxMessageBytes() / 3
         && text.getBytes(StandardCharsets.UTF_8).length > limits.maxMessageBytes();
   }

@@ -32,6 +32,7 @@ public final class WireLink {
   private volatile boolean closed;
   private volatile long closedAtNanos;
   private volatile Short closeStatus;
+  private volatile String closeReason;
 
   WireLink(WebSocketBase ws) {
     this.ws = ws;
@@ -46,6 +47,7 @@ public final class WireLink {
     });
     ws.closeHandler(v -> {
       closeStatus = ws.closeStatusCode();
+      closeReason = ws.closeReason();
       closedAtNanos = System.nanoTime();
       closed = true;
     });
@@ -193,6 +195,11 @@ public final class WireLink {
   /** The close status the other end sent, or null. */
   public Short closeStatus() {
     return closeStatus;
+  }
+
+  /** The close reason the other end sent, or null. */
+  public String closeReason() {
+    return closeReason;
   }
 
   /** Text messages that were not JSON objects (the end under test must never send one). */
