@@ -155,16 +155,12 @@ public final class DetachFlow {
         Attachment a = stored != null ? stored.withState(AttachmentState.DETACHING)
             : new Attachment(vm, id, "unknown", null, null, data(id), false, null, null,
                 List.of(), AttachmentState.DETACHING, request.opId(), null);
-        // Watched whether or not the store records it: the completion must not be missed.
-        return store.put(a).map((String) null).otherwise(e -> "; the state store could not record the pending"
-            + " removal (" + e.getMessage() + "): it is watched all the same, and its record repaired later")
-            .map(storeProblem -> {
-              String told = storeProblem == null ? detail : detail + storeProblem;
-              pending.track(a, watch, request.restoreHostDriver(), request.opId());
-              events.publish(vm, EventTypes.DETACH_PENDING, request.opId(),
-                  PendingDetaches.data(a).put("detail", told));
-              return new DetachResult(vm, id, DetachOutcome.PENDING, told);
-            });
+        return RemovalEnd.recordPending(store, a).map(storeProblem -> {
+          String told = storeProblem == null ? detail : detail + storeProblem;
+          pending.track(a, watch, request.restoreHostDriver(), request.opId());
+          events.publish(vm, EventTypes.DETACH_PENDING, request.opId(), PendingDetaches.data(a).put("detail", told));
+          return new DetachResult(vm, id, DetachOutcome.PENDING, told);
+        });
       }
     }
   }

@@ -4,9 +4,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventTypes;
-import io.qmpsidecar.sidecar.failure.SidecarException;
-import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
-import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.AttachmentState;
@@ -14,7 +11,6 @@ import io.qmpsidecar.sidecar.state.StateStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -31,7 +27,7 @@ public final class PendingDetaches {
   private final Vertx vertx;
   private final EventStream events;
   private final StateStore store;
-  private final SysfsHostPrep hostPrep;
+  private final RemovalEnd end;
   private final ReleaseGate releases;
   private final HotplugOptions options;
   private final Map<String, Watch> watches = new ConcurrentHashMap<>();
@@ -42,7 +38,7 @@ public final class PendingDetaches {
     this.vertx = vertx;
     this.events = events;
     this.store = store;
-    this.hostPrep = hostPrep;
+    this.end = new RemovalEnd(events, store, hostPrep, PendingDetaches::data);
     this.releases = releases;
     this.options = options;
   }
@@ -104,43 +100,12 @@ public final class PendingDetaches {
     }
     return releases.released(a, opId)
         .recover(e -> store.put(a.withState(AttachmentState.DETACHING)).transform(stored -> Future.failedFuture(e)))
-        .compose(release -> released(a, restoreHost, opId, how, deleted, release));
+        .compose(release -> end.finish(a, restoreHost, opId, how, deleted, release));
   }
 
   /** {@link #complete}, where no caller waits for it: a failure is published as {@code detach.failed}. */
   Future<Void> completeOrReport(Attachment a, boolean restoreHost, String opId, String how, boolean deleted) {
-    return complete(a, restoreHost, opId, how, deleted).recover(e -> {
-      events.publish(a.vm(), EventTypes.DETACH_FAILED, opId, data(a).put("error", e.getMessage()));
-      return Future.succeededFuture();
-    });
-  }
-
-  private Future<Void> released(Attachment a, boolean restoreHost, String opId, String how, boolean deleted,
-      ObjectNode release) {
-    Future<String> restored = !(restoreHost && a.hostRebound() && a.hostBdf() != null)
-        ? Future.succeededFuture(null)
-        : hostPrep.restore(Bdf.parse(a.hostBdf()), Optional.ofNullable(a.previousHostDriver()))
-            .map(v -> a.previousHostDriver() == null ? "none" : a.previousHostDriver())
-            .otherwise(e -> "failed: " + e.getMessage());
-    // The device is gone whatever the store says: device.detached is published in any case, and
-    // a record the store could not remove is reported (and repaired by a later reconcile).
-    return restored.compose(driver -> store.remove(a.vm(), a.id()).transform(removed -> {
-      ObjectNode d = data(a).put("how", how).put("deviceDeleted", deleted).put("recorded", removed.succeeded());
-      if (release != null) {
-        d.set("release", release);
-      }
-      if (driver != null) {
-        d.put("hostDriverRestored", driver);
-        events.publish(a.vm(), EventTypes.HOST_RESTORED, opId, data(a).put("driver", driver));
-      }
-      events.publish(a.vm(), EventTypes.DEVICE_DETACHED, opId, d);
-      return removed.succeeded() ? Future.<Void>succeededFuture() : Future.<Void>failedFuture(
-          SidecarException.of(Kind.FAILED, "state-store", "VM " + a.vm() + ": " + a.id() + " is gone from QEMU ("
-              + how + "), but the state store could not record it: " + removed.cause().getMessage())
-              .vm(a.vm()).cause(removed.cause())
-              .fix("free space or fix the state directory; the sidecar reconciles the record once the store works")
-              .build());
-    }));
+    return end.orReport(a, opId, complete(a, restoreHost, opId, how, deleted));
   }
 
   /** The guest refused: the device stays attached. */

@@ -10,6 +10,7 @@ import io.qmpsidecar.sidecar.hotplug.DetachOutcome;
 import io.qmpsidecar.sidecar.hotplug.DetachRequest;
 import io.qmpsidecar.sidecar.hotplug.DetachResult;
 import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
+import io.qmpsidecar.sidecar.hotplug.RemovalEnd;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.state.StateStore;
@@ -128,10 +129,11 @@ public final class LibvirtDetachFlow {
         Attachment a = stored != null ? stored.withState(AttachmentState.DETACHING)
             : new Attachment(vm, id, "unknown", null, null, JsonNodeFactory.instance.objectNode().put("id", id), false,
                 null, null, List.of(), AttachmentState.DETACHING, request.opId(), null);
-        return store.put(a).map(v -> {
+        return RemovalEnd.recordPending(store, a).map(storeProblem -> {
+          String told = storeProblem == null ? detail : detail + storeProblem;
           removals.track(domain, a, alias, request.restoreHostDriver(), request.opId());
-          events.publish(vm, EventTypes.DETACH_PENDING, request.opId(), LibvirtRemovals.data(a).put("detail", detail));
-          return new DetachResult(vm, id, DetachOutcome.PENDING, detail);
+          events.publish(vm, EventTypes.DETACH_PENDING, request.opId(), LibvirtRemovals.data(a).put("detail", told));
+          return new DetachResult(vm, id, DetachOutcome.PENDING, told);
         });
       }
     }

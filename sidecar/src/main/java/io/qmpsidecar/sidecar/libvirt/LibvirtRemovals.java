@@ -5,9 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.libvirt.LibvirtEvent;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventTypes;
-import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.hotplug.HotplugOptions;
+import io.qmpsidecar.sidecar.hotplug.RemovalEnd;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.state.StateStore;
@@ -15,7 +15,6 @@ import io.qmpsidecar.sidecar.vm.LibvirtDomain;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -32,7 +31,7 @@ public final class LibvirtRemovals {
   private final Vertx vertx;
   private final EventStream events;
   private final StateStore store;
-  private final SysfsHostPrep hostPrep;
+  private final RemovalEnd end;
   private final HotplugOptions options;
   private final Map<String, Watch> watches = new ConcurrentHashMap<>();
 
@@ -41,7 +40,7 @@ public final class LibvirtRemovals {
     this.vertx = vertx;
     this.events = events;
     this.store = store;
-    this.hostPrep = hostPrep;
+    this.end = new RemovalEnd(events, store, hostPrep, LibvirtRemovals::data);
     this.options = options;
   }
 
@@ -58,7 +57,7 @@ public final class LibvirtRemovals {
     String key = key(a.vm(), a.id());
     Runnable unsubscribe = domain.subscribe(e -> {
       if (e instanceof LibvirtEvent.DeviceRemoved r && r.alias().equals(alias) && forget(key)) {
-        complete(a, restoreHost, opId, "device-removed after pending", true);
+        end.orReport(a, opId, complete(a, restoreHost, opId, "device-removed after pending", true));
       } else if (e instanceof LibvirtEvent.DeviceRemovalFailed f && f.alias().equals(alias) && forget(key)) {
         rejected(a, opId);
       }
@@ -78,27 +77,14 @@ public final class LibvirtRemovals {
   }
 
   /**
-   * The device is gone: forgets it, restores the host driver when asked and rebound, publishes
-   * {@code device.detached}.
+   * The device is gone: forgets it and ends the removal ({@link RemovalEnd}); libvirt does its own
+   * host-side release, so no release is checked.
    *
    * @param deleted whether libvirt's {@code device-removed} was seen (false: found gone)
    */
   Future<Void> complete(Attachment a, boolean restoreHost, String opId, String how, boolean deleted) {
     forget(key(a.vm(), a.id()));
-    Future<String> restored = !(restoreHost && a.hostRebound() && a.hostBdf() != null)
-        ? Future.succeededFuture(null)
-        : hostPrep.restore(Bdf.parse(a.hostBdf()), Optional.ofNullable(a.previousHostDriver()))
-            .map(v -> a.previousHostDriver() == null ? "none" : a.previousHostDriver())
-            .otherwise(e -> "failed: " + e.getMessage());
-    return restored.compose(driver -> store.remove(a.vm(), a.id()).map(driver)).map(driver -> {
-      ObjectNode d = data(a).put("how", how).put("deviceDeleted", deleted);
-      if (driver != null) {
-        d.put("hostDriverRestored", driver);
-        events.publish(a.vm(), EventTypes.HOST_RESTORED, opId, data(a).put("driver", driver));
-      }
-      events.publish(a.vm(), EventTypes.DEVICE_DETACHED, opId, d);
-      return null;
-    });
+    return end.finish(a, restoreHost, opId, how, deleted, null);
   }
 
   /** The guest refused: the device stays attached. */

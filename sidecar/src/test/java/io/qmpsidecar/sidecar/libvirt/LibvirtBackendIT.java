@@ -22,12 +22,16 @@ import io.qmpsidecar.sidecar.testing.SidecarHarness;
 import io.qmpsidecar.sidecar.testing.TestConfig;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -131,5 +135,55 @@ class LibvirtBackendIT {
     String dominfo = daemon.virsh("dominfo", "web1").ok().out();
     assertThat(dominfo).doesNotContainIgnoringCase("taint");
     assertThat(daemon.qemuLog("web1")).doesNotContain("tainted");
+  }
+
+  /**
+   * The state store's disk fills between an attach and its detach (a 2 MiB tmpfs, as the
+   * resilience module's StoreFaultIT does for a QMP VM): the removal is watched all the same,
+   * device.detached is published when libvirt reports device-removed, saying it is not recorded,
+   * and once there is room the record follows the domain. Needs root (mount), as the CI runs.
+   */
+  @QemuTest
+  void aRemovalTheStoreCannotRecordIsWatchedAndPublishedAllTheSame(QemuBinary qemu) throws Exception {
+    LibvirtDaemon daemon = LIBVIRT.daemon();
+    daemon.createDomain(TestDomain.xml("store1", LIBVIRT.emulator(qemu), 2, 64), false);
+    Path state = Files.createDirectories(harness.dir().resolve("small-state"));
+    run("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", state.toString());
+    harness.track(() -> run("umount", "-l", state.toString()));
+    harness.startReady(harness.config().stateDir(state).libvirtVm("store1", daemon.uri(), "store1", false)
+        .detachWait(Duration.ofMillis(500)).flowTestPolicy());
+    ApiTestClient api = harness.api();
+    Buffer sse = Buffer.buffer();
+    api.stream(api.options(HttpMethod.GET, "/v1/events?vm=store1&type=device.detached"), sse::appendBuffer);
+    assertThat(api.call(HttpMethod.POST, "/v1/vms/store1/devices", "{\"driver\":\"e1000e\",\"id\":\"dpu-nic1\"}")
+        .status()).isEqualTo(201);
+    Path filler = state.resolve("filler");
+    try (OutputStream out = Files.newOutputStream(filler)) {
+      byte[] block = new byte[64 * 1024];
+      for (int i = 0; i < 64; i++) {
+        out.write(block);
+      }
+    } catch (IOException full) {
+      assertThat(full).hasMessageContaining("No space left");
+    }
+
+    Reply detach = api.call(HttpMethod.DELETE, "/v1/vms/store1/devices/dpu-nic1", null);
+    assertThat(detach.status()).as("no guest acks the unplug: %s", detach.body()).isEqualTo(202);
+    assertThat(detach.body().path("detail").asText()).contains("could not record the pending removal");
+    daemon.virsh("reset", "store1").ok();
+    Await.until("device.detached, saying it is not recorded", () -> sse.toString().contains("\"id\":\"dpu-nic1\"")
+        && sse.toString().contains("\"recorded\":false"));
+    Files.delete(filler);
+
+    Await.until("the record follows the domain once there is room",
+        () -> api.call(HttpMethod.GET, "/v1/vms/store1/devices", null).body().isEmpty());
+  }
+
+  /** Runs a tool the test needs (mount, umount) and fails naming it when it does not succeed. */
+  private static void run(String... command) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("%s finished", String.join(" ", command)).isTrue();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.exitValue()).as("%s: %s", String.join(" ", command), out).isZero();
   }
 }
