@@ -624,12 +624,12 @@ public final class Operations {
     return queue.submit(() -> domain.domain().compose(d -> work.apply(domain))).recover(Operations::translated);
   }
 
-  /** Runs {@code work} in the VM's queue on its ready connection. */
   /** Runs {@code work} in the VM's turn, after the attaches, detaches and updates queued before it. */
   <T> Future<T> inTurn(String vm, java.util.function.Function<QmpConnection, Future<T>> work) {
     return onVm(vm, work);
   }
 
+  /** Runs {@code work} in the VM's queue on its ready connection. */
   private <T> Future<T> onVm(String vm, java.util.function.Function<QmpConnection, Future<T>> work) {
     VmHandle handle;
     try {
