@@ -293,6 +293,7 @@ public final class RpcPeer {
     }
   }
 
+  /** The largest message either end sends or accepts on this link, in bytes. */
   public int maxMessageBytes() {
     return limits.maxMessageBytes();
   }

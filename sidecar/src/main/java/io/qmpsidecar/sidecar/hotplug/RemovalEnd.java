@@ -14,7 +14,7 @@ import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * The end of a removal the device is gone from, for every backend: restores the host driver when
+ * The end of a removal once the device is gone, for every backend: restores the host driver when
  * asked and host prep had rebound it, forgets the record and publishes {@code device.detached}.
  * The device is gone whatever the store says, so {@code device.detached} is published in any case;
  * a record the store could not remove is reported ({@code recorded: false}, and the returned
