@@ -1,6 +1,7 @@
 package io.qmpsidecar.sidecar.libvirt;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.libvirt.DomainXml;
 import io.qmpsidecar.libvirt.LibvirtEvent;
 import io.qmpsidecar.policy.Caller;
@@ -47,40 +48,49 @@ public final class LibvirtDetachFlow {
   public Future<DetachResult> detach(LibvirtDomain domain, Caller caller, DetachRequest request, Attachment stored) {
     String vm = request.vm();
     String id = request.id();
-    events.publish(vm, EventTypes.DETACH_REQUESTED, request.opId(), JsonNodeFactory.instance.objectNode()
-        .put("id", id).put("restoreHostDriver", request.restoreHostDriver()).put("caller", caller.id())
-        .put("backend", "libvirt"));
+    events.publish(vm, EventTypes.DETACH_REQUESTED, request.opId(), data(id)
+        .put("restoreHostDriver", request.restoreHostDriver()).put("caller", caller.id()));
     if (stored != null && stored.state() == AttachmentState.DETACHING && removals.watching(vm, id)) {
       return Future.succeededFuture(new DetachResult(vm, id, DetachOutcome.PENDING,
           "removal already requested; waiting for the guest to release the device"));
     }
-    return domain.liveXml().compose(xml -> {
-      String alias = aliasOf(xml, id);
-      if (alias == null) {
-        return settle(domain, request, stored, null, DetachOutcome.NOT_FOUND);
+    return domain.liveXml().compose(xml -> request(domain, request, stored, xml))
+        .onFailure(e -> events.publish(vm, EventTypes.DETACH_FAILED, request.opId(), data(id)
+            .put("error", e.getMessage())));
+  }
+
+  /** Asks libvirt to detach the device's alias, then settles on what follows. */
+  private Future<DetachResult> request(LibvirtDomain domain, DetachRequest request, Attachment stored, DomainXml xml) {
+    String id = request.id();
+    String alias = aliasOf(xml, id);
+    if (alias == null) {
+      return settle(domain, request, stored, null, DetachOutcome.NOT_FOUND);
+    }
+    Promise<DetachOutcome> outcome = Promise.promise();
+    // Watch before asking, so that a completion racing the reply is not missed.
+    Runnable unsubscribe = domain.subscribe(e -> {
+      if (e instanceof LibvirtEvent.DeviceRemoved r && r.alias().equals(alias)) {
+        outcome.tryComplete(DetachOutcome.DETACHED);
+      } else if (e instanceof LibvirtEvent.DeviceRemovalFailed f && f.alias().equals(alias)) {
+        outcome.tryComplete(DetachOutcome.REJECTED);
       }
-      Promise<DetachOutcome> outcome = Promise.promise();
-      // Watch before asking, so that a completion racing the reply is not missed.
-      Runnable unsubscribe = domain.subscribe(e -> {
-        if (e instanceof LibvirtEvent.DeviceRemoved r && r.alias().equals(alias)) {
-          outcome.tryComplete(DetachOutcome.DETACHED);
-        } else if (e instanceof LibvirtEvent.DeviceRemovalFailed f && f.alias().equals(alias)) {
-          outcome.tryComplete(DetachOutcome.REJECTED);
-        }
-      });
-      long timer = vertx.setTimer(options.detachWait().toMillis(), t -> outcome.tryComplete(DetachOutcome.PENDING));
-      domain.detachAlias(alias).onFailure(e -> {
-        if (inProgress(e)) {
-          outcome.tryComplete(DetachOutcome.PENDING);
-        } else {
-          outcome.tryFail(e);
-        }
-      });
-      return outcome.future().onComplete(ar -> {
-        vertx.cancelTimer(timer);
-        unsubscribe.run();
-      }).compose(o -> settle(domain, request, stored, alias, o));
     });
+    long timer = vertx.setTimer(options.detachWait().toMillis(), t -> outcome.tryComplete(DetachOutcome.PENDING));
+    domain.detachAlias(alias).onComplete(ar -> {
+      if (ar.succeeded()) {
+        if (!outcome.future().isComplete()) {
+          events.publish(request.vm(), EventTypes.DETACH_UNPLUG_REQUESTED, request.opId(), data(id));
+        }
+      } else if (inProgress(ar.cause())) {
+        outcome.tryComplete(DetachOutcome.PENDING);
+      } else {
+        outcome.tryFail(ar.cause());
+      }
+    });
+    return outcome.future().onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      unsubscribe.run();
+    }).compose(o -> settle(domain, request, stored, alias, o));
   }
 
   /** libvirt passes QEMU's refusal of a repeated {@code device_del} on as an internal error. */
@@ -109,15 +119,15 @@ public final class LibvirtDetachFlow {
             : removals.complete(stored, request.restoreHostDriver(), request.opId(), detail,
                 outcome == DetachOutcome.DETACHED);
         if (stored == null && outcome == DetachOutcome.DETACHED) {
-          events.publish(vm, EventTypes.DEVICE_DETACHED, request.opId(), JsonNodeFactory.instance.objectNode()
-              .put("id", id).put("backend", "libvirt").put("how", detail).put("deviceDeleted", true));
+          events.publish(vm, EventTypes.DEVICE_DETACHED, request.opId(), data(id).put("how", detail)
+              .put("deviceDeleted", true));
         }
         return done.map(new DetachResult(vm, id, outcome, detail));
       }
       case REJECTED -> {
         Future<Void> done = stored == null ? Future.succeededFuture() : removals.rejected(stored, request.opId());
         if (stored == null) {
-          events.publish(vm, EventTypes.DETACH_REJECTED, request.opId(), JsonNodeFactory.instance.objectNode().put("id", id));
+          events.publish(vm, EventTypes.DETACH_REJECTED, request.opId(), data(id));
         }
         return done.map(new DetachResult(vm, id, outcome,
             "the guest refused the unplug; stop what uses the device in the guest and retry"));
@@ -137,5 +147,10 @@ public final class LibvirtDetachFlow {
         });
       }
     }
+  }
+
+  /** The members of every event of a libvirt VM's detach about a device the sidecar may not know. */
+  private static ObjectNode data(String id) {
+    return JsonNodeFactory.instance.objectNode().put("id", id).put("backend", "libvirt");
   }
 }

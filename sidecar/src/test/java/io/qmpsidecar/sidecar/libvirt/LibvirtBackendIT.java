@@ -107,7 +107,8 @@ class LibvirtBackendIT {
     Await.until("device.detached on the SSE stream", () -> sse.toString().contains("\"type\":\"device.detached\""));
     assertThat(api.call(HttpMethod.GET, "/v1/vms/web1/devices", null).body()).isEmpty();
     assertThat(daemon.virsh("dumpxml", "web1").ok().out()).doesNotContain("ua-dpu-nic1");
-    assertThat(sse.toString()).contains("attach.verified", "detach.pending", "qmp.DEVICE_DELETED", "libvirt.device-removed");
+    assertThat(sse.toString()).contains("attach.verified", "detach.unplug-requested", "detach.pending",
+        "qmp.DEVICE_DELETED", "libvirt.device-removed");
     Await.until("the DPU heard the removal", () -> heard.stream().anyMatch(n -> n.method().equals("device.deleted")
         && "web1".equals(n.params().get("vm")) && "dpu-nic1".equals(n.params().get("device"))));
 
@@ -115,6 +116,11 @@ class LibvirtBackendIT {
     assertThat(daemon.virsh("detach-device-alias", "web1", "ua-virsh1", "--live").exitCode()).isZero();
     assertThat(api.call(HttpMethod.DELETE, "/v1/vms/web1/devices/absent", null).body().path("outcome").asText())
         .isEqualTo("NOT_FOUND");
+    // A detach libvirt refuses (a root port cannot be unplugged) fails, and says so on the stream.
+    Reply refused = api.call(HttpMethod.DELETE, "/v1/vms/web1/devices/" + port, null);
+    assertThat(refused.status()).as("%s", refused.body()).isGreaterThanOrEqualTo(400);
+    Await.until("detach.failed on the SSE stream", () -> sse.toString().contains("\"type\":\"detach.failed\""));
+    assertThat(daemon.virsh("dumpxml", "web1").ok().out()).contains("<alias name='" + port + "'/>");
 
     Reply qmp = api.call(HttpMethod.POST, "/v1/vms/web1/qmp", "{\"execute\":\"query-status\"}");
     assertThat(qmp.status()).isEqualTo(409);
