@@ -2,12 +2,10 @@ package io.qmpsidecar.sidecar.hotplug;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qmpsidecar.qmp.QmpCommands;
 import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.sidecar.events.EventStream;
 import io.qmpsidecar.sidecar.events.EventTypes;
-import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hostprep.SysfsHostPrep;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.AttachmentState;
@@ -17,7 +15,6 @@ import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -34,7 +31,7 @@ public final class Reconciler {
   private final EventStream events;
   private final StateStore store;
   private final PendingDetaches pending;
-  private final SysfsHostPrep hostPrep;
+  private final InterruptedAttaches interrupted;
   private final SlotPlacement placement;
   private final DeviceVerifier verifier;
   private final HotplugOptions options;
@@ -44,7 +41,7 @@ public final class Reconciler {
     this.events = events;
     this.store = store;
     this.pending = pending;
-    this.hostPrep = hostPrep;
+    this.interrupted = new InterruptedAttaches(events, store, hostPrep, PendingDetaches::data);
     this.options = options;
     this.placement = new SlotPlacement(options.queryTimeout());
     this.verifier = new DeviceVerifier(vertx, options.queryTimeout());
@@ -66,7 +63,7 @@ public final class Reconciler {
         boolean there = present.contains(a.id());
         if (a.state() == AttachmentState.ATTACHING) {
           (there ? adopted : abandoned).add(a.id());
-          work.add(there ? adopt(conn, a) : abandon(a));
+          work.add(there ? adopt(conn, a) : interrupted.abandon(a));
         } else if (a.state() == AttachmentState.DETACHING) {
           if (!there) {
             completed.add(a.id());
@@ -109,33 +106,7 @@ public final class Reconciler {
             intent.properties(), intent.hostRebound(), intent.previousHostDriver(), v.guestAddress(),
             v.blockedReasons(), AttachmentState.ATTACHED, intent.opId(), intent.attachedBy()))
         .otherwise(e -> intent.withState(AttachmentState.ATTACHED))
-        .compose(a -> store.put(a).onSuccess(v -> events.publish(a.vm(), EventTypes.ATTACH_ADOPTED, a.opId(),
-            PendingDetaches.data(a).put("detail", "an attach that did not finish (the sidecar stopped) found done"
-                + " in QEMU: kept as attached"))));
-  }
-
-  /**
-   * QEMU does not have the device of an attach that never finished: its record goes, and a host
-   * driver the attach had rebound is restored when the function is still on the VFIO driver.
-   */
-  private Future<Void> abandon(Attachment intent) {
-    Future<String> restored = !(intent.hostRebound() && intent.hostBdf() != null) ? Future.succeededFuture(null)
-        : hostPrep.inspect(Bdf.parse(intent.hostBdf())).compose(h -> {
-          if (!h.boundToVfio() || h.driver().equals(Optional.ofNullable(intent.previousHostDriver()))) {
-            return Future.succeededFuture(null);
-          }
-          return hostPrep.restore(h.bdf(), Optional.ofNullable(intent.previousHostDriver()))
-              .map(v -> intent.previousHostDriver() == null ? "none" : intent.previousHostDriver());
-        }).otherwise(e -> "failed: " + e.getMessage());
-    return restored.compose(driver -> store.remove(intent.vm(), intent.id()).map(driver)).map(driver -> {
-      ObjectNode d = PendingDetaches.data(intent).put("detail", "an attach that did not finish (the sidecar"
-          + " stopped) is not in QEMU: forgotten");
-      if (driver != null) {
-        d.put("hostDriverRestored", driver);
-      }
-      events.publish(intent.vm(), EventTypes.ATTACH_ABANDONED, intent.opId(), d);
-      return null;
-    });
+        .compose(interrupted::adopt);
   }
 
   /** The ids among {@code ids} whose qom {@code hotplugged} is true (cold-plugged ones are config). */
