@@ -59,6 +59,7 @@ public final class LibvirtAttachFlow {
     DomainXml.RootPort port;
     ObjectNode properties;
     PreparedHost prepared;
+    boolean intended;
     boolean added;
 
     Run(AttachRequest request, Caller caller, LibvirtDomain domain, AttachAuthorizer authorizer) {
@@ -145,6 +146,10 @@ public final class LibvirtAttachFlow {
       if (!sameId && !sameHost) {
         continue;
       }
+      if (a.state() == AttachmentState.ATTACHING) {
+        throw LibvirtFailures.conflict(vm, "VM " + vm + ": an earlier attach of " + a.id() + " did not finish; the"
+            + " sidecar reconciles it with the domain when it reconnects: retry after reconcile.done");
+      }
       if (a.state() == AttachmentState.DETACHING) {
         throw LibvirtFailures.conflict(vm, "VM " + vm + ": device " + a.id() + " is being detached (waiting for the"
             + " guest to release it); retry after device.detached, or reset the VM to complete the removal");
@@ -213,10 +218,15 @@ public final class LibvirtAttachFlow {
       return Future.failedFuture(denied);
     }
     boolean managed = run.domain.config().managed();
-    Future<PreparedHost> prep = run.host == null || managed ? Future.succeededFuture(null)
-        : hostPrep.prepare(run.host, run.request.hostDriver());
     DomainXml.PciAddress at = run.port.slotAddress();
-    return prep
+    // The intent is durable before anything changes: a crash from here on leaves a record that
+    // the next reconcile adopts (the domain has the device) or abandons (host driver restored).
+    return store.put(intent(run, managed))
+        .compose(v -> {
+          run.intended = true;
+          return run.host == null || managed ? Future.<PreparedHost>succeededFuture(null)
+              : hostPrep.prepare(run.host, run.request.hostDriver());
+        })
         .compose(prepared -> {
           run.prepared = prepared;
           if (prepared != null) {
@@ -251,7 +261,9 @@ public final class LibvirtAttachFlow {
   private Future<Attachment> undo(Run run, Throwable cause) {
     boolean rebound = run.prepared != null && run.prepared.rebound();
     if (!run.added && !rebound) {
-      return Future.failedFuture(cause);
+      // Nothing changed: the intent goes (or, if the store cannot remove it, the next reconcile does).
+      Future<Void> forgotten = run.intended ? store.remove(run.request.vm(), run.id) : Future.succeededFuture();
+      return forgotten.transform(ar -> Future.failedFuture(cause));
     }
     List<String> steps = new ArrayList<>();
     Future<Void> removed = !run.added ? Future.succeededFuture()
@@ -268,6 +280,11 @@ public final class LibvirtAttachFlow {
                   steps.add("host driver restore of " + run.host.bdf().value() + " failed: " + e.getMessage());
                   return null;
                 }))
+        .compose(v -> store.remove(run.request.vm(), run.id).otherwise(e -> {
+          steps.add("the attach's stored intent could not be removed (" + e.getMessage()
+              + "); the next reconcile removes it");
+          return null;
+        }))
         .transform(ar -> {
           ObjectNode d = data(run).put("error", cause.getMessage());
           d.putArray("steps").addAll(steps.stream().map(JSON::textNode).toList());
@@ -289,6 +306,16 @@ public final class LibvirtAttachFlow {
       p.put("rombar", run.request.options().rombar());
     }
     return p;
+  }
+
+  /** What the attach is about to do, stored before it does it. */
+  private static Attachment intent(Run run, boolean managed) {
+    boolean rebinds = run.host != null && !managed && run.request.hostDriver() != null
+        && !run.host.driver().equals(Optional.of(run.request.hostDriver()));
+    return new Attachment(run.request.vm(), run.id, run.request.driver(),
+        run.host == null ? null : run.host.bdf().value(), portName(run.port), run.properties, rebinds,
+        run.host == null ? null : run.host.driver().orElse(null), null, List.of(), AttachmentState.ATTACHING,
+        run.request.opId(), run.caller.id());
   }
 
   private static Attachment attachment(Run run) {

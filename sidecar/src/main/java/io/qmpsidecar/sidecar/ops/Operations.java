@@ -152,7 +152,7 @@ public final class Operations {
     this.libvirtRemovals = new LibvirtRemovals(vertx, events, store, hostPrep, options);
     this.libvirtAttach = new LibvirtAttachFlow(events, store, hostPrep);
     this.libvirtDetach = new LibvirtDetachFlow(vertx, events, store, libvirtRemovals, options);
-    this.libvirtReconciler = new LibvirtReconciler(events, store, libvirtRemovals);
+    this.libvirtReconciler = new LibvirtReconciler(events, store, libvirtRemovals, hostPrep);
     metrics.gauge("qmp_sidecar_hotplug_pending_unplugs", "removals requested and not yet confirmed by QEMU",
         () -> pending.size() + libvirtRemovals.size());
   }

@@ -4,6 +4,7 @@ import static io.qmpsidecar.qmp.testing.Await.failure;
 import static io.qmpsidecar.qmp.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.qmpsidecar.libvirt.DomainXml;
 import io.qmpsidecar.libvirt.testing.LibvirtDaemon;
 import io.qmpsidecar.libvirt.testing.LibvirtExtension;
@@ -16,6 +17,9 @@ import io.qmpsidecar.relay.DpuEndpointOptions;
 import io.qmpsidecar.relay.ErrorCode;
 import io.qmpsidecar.relay.ReceivedNotification;
 import io.qmpsidecar.relay.RelayErrorException;
+import io.qmpsidecar.sidecar.state.Attachment;
+import io.qmpsidecar.sidecar.state.AttachmentState;
+import io.qmpsidecar.sidecar.state.StateStore;
 import io.qmpsidecar.sidecar.testing.ApiTestClient;
 import io.qmpsidecar.sidecar.testing.ApiTestClient.Reply;
 import io.qmpsidecar.sidecar.testing.SidecarHarness;
@@ -145,7 +149,8 @@ class LibvirtBackendIT {
 
   /**
    * The state store's disk fills between an attach and its detach (a 2 MiB tmpfs, as the
-   * resilience module's StoreFaultIT does for a QMP VM): the removal is watched all the same,
+   * resilience module's StoreFaultIT does for a QMP VM): an attach then fails before it changes
+   * the domain (its intent is stored first), a removal is watched all the same,
    * device.detached is published when libvirt reports device-removed, saying it is not recorded,
    * and once there is room the record follows the domain. Needs root (mount), as the CI runs.
    */
@@ -173,6 +178,10 @@ class LibvirtBackendIT {
       assertThat(full).hasMessageContaining("No space left");
     }
 
+    Reply full = api.call(HttpMethod.POST, "/v1/vms/store1/devices", "{\"driver\":\"e1000e\",\"id\":\"dpu-nic2\"}");
+    assertThat(full.status()).as("an attach whose intent cannot be stored: %s", full.body()).isGreaterThanOrEqualTo(500);
+    assertThat(daemon.virsh("dumpxml", "store1").ok().out()).as("nothing was added").doesNotContain("ua-dpu-nic2");
+
     Reply detach = api.call(HttpMethod.DELETE, "/v1/vms/store1/devices/dpu-nic1", null);
     assertThat(detach.status()).as("no guest acks the unplug: %s", detach.body()).isEqualTo(202);
     assertThat(detach.body().path("detail").asText()).contains("could not record the pending removal");
@@ -183,6 +192,46 @@ class LibvirtBackendIT {
 
     Await.until("the record follows the domain once there is room",
         () -> api.call(HttpMethod.GET, "/v1/vms/store1/devices", null).body().isEmpty());
+  }
+
+  /**
+   * Two attaches the sidecar stopped in the middle of, their intents stored (as the flow stores
+   * each before it changes anything): the one libvirt had made is adopted, the one it had not is
+   * abandoned, and neither is reported as a device the sidecar does not know.
+   */
+  @QemuTest
+  void interruptedAttachesAreAdoptedOrAbandonedAtTheFirstReconcile(QemuBinary qemu) throws Exception {
+    LibvirtDaemon daemon = LIBVIRT.daemon();
+    daemon.createDomain(TestDomain.xml("crash1", LIBVIRT.emulator(qemu), 2, 64), false);
+    Path nic = harness.dir().resolve("made.xml");
+    Files.writeString(nic, "<interface type='user'><model type='e1000e'/><alias name='ua-made'/></interface>");
+    daemon.virsh("attach-device", "crash1", nic.toString(), "--live").ok();
+    TestConfig config = harness.config().libvirtVm("crash1", daemon.uri(), "crash1", false).flowTestPolicy();
+    Files.createDirectories(config.stateDir());
+    StateStore store = result(StateStore.open(harness.vertx(), config.stateDir().resolve(StateStore.FILE_NAME)));
+    result(store.put(intent("made")));
+    result(store.put(intent("never")));
+    result(store.close());
+
+    harness.startReady(config);
+    ApiTestClient api = harness.api();
+    Buffer sse = Buffer.buffer();
+    api.stream(api.options(HttpMethod.GET, "/v1/events?vm=crash1&since=0"), sse::appendBuffer);
+
+    Await.until("both attaches settled on the event stream", () -> sse.toString().contains("\"type\":\"attach.adopted\"")
+        && sse.toString().contains("\"type\":\"attach.abandoned\""));
+    Reply devices = api.call(HttpMethod.GET, "/v1/vms/crash1/devices", null);
+    assertThat(devices.body()).as("%s", devices.body()).hasSize(1);
+    assertThat(devices.body().get(0).path("id").asText()).isEqualTo("made");
+    assertThat(devices.body().get(0).path("state").asText()).isEqualToIgnoringCase("attached");
+    assertThat(sse.toString()).doesNotContain("drift.device-unknown");
+  }
+
+  /** The intent an attach of an emulated stand-in stores before it asks libvirt. */
+  private static Attachment intent(String id) {
+    return new Attachment("crash1", id, "e1000e", null, "pci.1", JsonNodeFactory.instance.objectNode()
+        .put("driver", "e1000e").put("id", id).put("bus", "pci.1"), false, null, null, List.of(),
+        AttachmentState.ATTACHING, "op-" + id, "api:local");
   }
 
   /** Runs a tool the test needs (mount, umount) and fails naming it when it does not succeed. */
