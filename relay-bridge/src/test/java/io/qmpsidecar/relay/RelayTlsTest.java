@@ -2,11 +2,16 @@ package io.qmpsidecar.relay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.qmpsidecar.relay.conformance.Wire;
+import io.qmpsidecar.relay.conformance.WireHost;
+import io.qmpsidecar.relay.conformance.WireLink;
 import io.qmpsidecar.relay.impl.DpuEndpointImpl;
 import io.qmpsidecar.relay.testing.Await;
 import io.qmpsidecar.relay.testing.LogCapture;
 import io.qmpsidecar.relay.testing.RelayPair;
 import io.qmpsidecar.relay.testing.TestCertificates;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -114,6 +119,25 @@ class RelayTlsTest {
     Throwable cause = refused(ca.client("host-b"));
 
     assertThat(cause).hasMessageContaining("does not match the client certificate");
+  }
+
+  /** On the wire, what the host above only logs: the error names the DPU's rule and the reason. */
+  @Test
+  void aHelloForAnotherHostIsAnsweredPolicyDeniedNamingTheRuleAndTheLinkCloses() {
+    startDpu(ca.server("dpu"));
+    try (WireHost wire = new WireHost(pair.vertx, ca.client("host-b"))) {
+      WireLink link = wire.connect(URI.create("wss://127.0.0.1:" + pair.dpu.actualPort() + DpuEndpointOptions.DEFAULT_PATH));
+
+      link.send(Wire.hello(1, RelayPair.HOST_ID, 1, 0).encode());
+      JsonObject answer = link.nextMatching("the hello's answer", m -> m.containsKey("error"));
+      link.awaitClosed(WireLink.WAIT);
+
+      assertThat(Wire.errorCode(answer)).isEqualTo(-32001);
+      JsonObject data = answer.getJsonObject("error").getJsonObject("data");
+      assertThat(data.getString("rule")).isEqualTo("requireHostIdMatchesCertificate");
+      assertThat(data.getString("reason")).contains(RelayPair.HOST_ID, "host-b");
+      assertThat(pair.dpu.connectedHosts()).isEmpty();
+    }
   }
 
   @Test

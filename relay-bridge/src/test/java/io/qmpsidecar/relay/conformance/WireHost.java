@@ -1,9 +1,12 @@
 package io.qmpsidecar.relay.conformance;
 
+import io.qmpsidecar.relay.RelayTls;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
 import java.net.URI;
 
 /** A host end made of nothing but a WebSocket client: it dials a DPU end under test. */
@@ -12,11 +15,26 @@ public final class WireHost implements AutoCloseable {
   private final WebSocketClient client;
 
   public WireHost(Vertx vertx) {
-    client = vertx.createWebSocketClient(new WebSocketClientOptions().setMaxFrameSize(WireDpu.MAX_FRAME)
-        .setMaxMessageSize(WireDpu.MAX_FRAME).setClosingTimeout(1));
+    client = vertx.createWebSocketClient(options());
   }
 
-  /** Opens a link to {@code url} ({@code ws://host:port/path}). */
+  /**
+   * A host end that dials with TLS, presenting {@code tls}'s certificate and trusting its CA. It
+   * does not check the DPU's name: it is here to see what the DPU end does with a client.
+   */
+  public WireHost(Vertx vertx, RelayTls tls) {
+    client = vertx.createWebSocketClient(options().setSsl(true).setVerifyHost(false)
+        .setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.certificate().toString())
+            .setKeyPath(tls.privateKey().toString()))
+        .setTrustOptions(new PemTrustOptions().addCertPath(tls.trustedCa().toString())));
+  }
+
+  private static WebSocketClientOptions options() {
+    return new WebSocketClientOptions().setMaxFrameSize(WireDpu.MAX_FRAME).setMaxMessageSize(WireDpu.MAX_FRAME)
+        .setClosingTimeout(1);
+  }
+
+  /** Opens a link to {@code url} ({@code ws://host:port/path}, or {@code wss://} with TLS). */
   public WireLink connect(URI url) {
     return new WireLink(Wire.await(client.connect(new WebSocketConnectOptions().setHost(url.getHost())
         .setPort(url.getPort()).setURI(url.getRawPath()))));
