@@ -14,6 +14,7 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -21,6 +22,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,11 +38,11 @@ class RelayHostKillTest {
 
     Child(int port, Path store, int storeBatchSize) throws IOException {
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      process = new ProcessBuilder(java, "-Xmx128m", "-XX:+UseSerialGC", inherited("org.sqlite.tmpdir"),
-          inherited("vertx.cacheDirBase"),
-          "-cp", System.getProperty("java.class.path"),
-          HostProcessMain.class.getName(), String.valueOf(port), store.toString(), String.valueOf(storeBatchSize))
-          .redirectErrorStream(true).start();
+      List<String> command = new ArrayList<>(List.of(java, "-Xmx128m", "-XX:+UseSerialGC"));
+      command.addAll(inherited("org.sqlite.tmpdir", "vertx.cacheDirBase"));
+      command.addAll(List.of("-cp", System.getProperty("java.class.path"), HostProcessMain.class.getName(),
+          String.valueOf(port), store.toString(), String.valueOf(storeBatchSize)));
+      process = new ProcessBuilder(command).redirectErrorStream(true).start();
       Thread reader = new Thread(() -> {
         try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
           for (String line = r.readLine(); line != null; line = r.readLine()) {
@@ -56,11 +58,13 @@ class RelayHostKillTest {
     }
 
     /**
-     * This JVM's setting of a directory the child leaves files in when it is killed (sqlite-jdbc's
-     * copy of its native library, Vert.x's file cache): the build's, not the temp directory.
+     * This JVM's settings of where the child leaves files when it is killed (sqlite-jdbc's copy of
+     * its native library, Vert.x's file cache): the build's, not the temp directory. A property
+     * this JVM does not set is left to its library's default.
      */
-    private static String inherited(String property) {
-      return "-D" + property + "=" + System.getProperty(property, System.getProperty("java.io.tmpdir"));
+    private static List<String> inherited(String... properties) {
+      return Stream.of(properties).filter(p -> System.getProperty(p) != null)
+          .map(p -> "-D" + p + "=" + System.getProperty(p)).toList();
     }
 
     String expect(String prefix) throws InterruptedException {
