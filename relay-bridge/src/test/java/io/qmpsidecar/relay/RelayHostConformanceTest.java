@@ -22,15 +22,12 @@ class RelayHostConformanceTest extends HostEndConformance {
   }
 
   /**
-   * Here rather than in the suite: it needs more attached devices than a real host end's fixture
-   * can attach, enough for a snapshot over the smallest maxMessageBytes.
+   * Here rather than in the suite, as the next test: it needs more attached devices than a real
+   * host end's fixture can attach, enough for a snapshot over the smallest maxMessageBytes.
    */
   @Test
   void aSnapshotOverMaxMessageBytesIsNotSentAndTheLinkClosesNamingTheLimit() {
-    WireLink link = connect(settings().withMaxMessageBytes(1024), 0);
-    for (int i = 0; i < 15; i++) {
-      assertThat(Wire.resultOf(call(link, "device.attach", attachParams())).getString("opId")).isNotNull();
-    }
+    WireLink link = linkWithAStateOverTheSmallestLimit();
     link.close();
 
     WireLink again = dpu.awaitLink(Duration.ofSeconds(20));
@@ -42,5 +39,25 @@ class RelayHostConformanceTest extends HostEndConformance {
 
     assertThat(received).noneMatch(m -> "state.snapshot".equals(m.getString("method")));
     assertThat(again.closeReason()).contains("maxMessageBytes");
+  }
+
+  @Test
+  void anAnswerOverMaxMessageBytesIsReplacedByMessageTooLargeWithTheRequestsId() {
+    WireLink link = linkWithAStateOverTheSmallestLimit();
+
+    JsonObject answer = call(link, "state.snapshot", new JsonObject());
+
+    assertThat(Wire.errorCode(answer)).as("%s", answer).isEqualTo(-32010);
+    assertThat(answer.getValue("id")).isNotNull();
+    assertThat(link.isClosed()).isFalse();
+  }
+
+  /** A link whose host holds 15 devices: its state is over 1024 bytes, the smallest limit. */
+  private WireLink linkWithAStateOverTheSmallestLimit() {
+    WireLink link = connect(settings().withMaxMessageBytes(1024), 0);
+    for (int i = 0; i < 15; i++) {
+      assertThat(Wire.resultOf(call(link, "device.attach", attachParams())).getString("opId")).isNotNull();
+    }
+    return link;
   }
 }
