@@ -176,22 +176,20 @@ final class MatcherCompiler {
       problems.at(field, "must be a non-empty string");
       return null;
     }
-    String pattern = ignoreCase ? arg.textValue().toLowerCase(Locale.ROOT) : arg.textValue();
-    switch (op) {
-      case "glob":
-        return new ValueMatcher.Text(StringMatcher.glob(pattern), ignoreCase);
-      case "prefix":
-        return new ValueMatcher.Text(new StringMatcher.Prefix(pattern), ignoreCase);
-      default:
-        try {
-          return new ValueMatcher.Text(
-              new StringMatcher.Regex(Pattern.compile(pattern)), ignoreCase);
-        } catch (PatternSyntaxException e) {
-          problems.at(field, "invalid regular expression: " + e.getDescription()
-              + " near index " + e.getIndex());
-          return null;
-        }
+    String written = arg.textValue();
+    if (op.equals("regex")) {
+      try {
+        int flags = ignoreCase ? Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE : 0;
+        return new ValueMatcher.Text(new StringMatcher.Regex(Pattern.compile(written, flags)), false);
+      } catch (PatternSyntaxException e) {
+        problems.at(field, "invalid regular expression: " + e.getDescription()
+            + " near index " + e.getIndex());
+        return null;
+      }
     }
+    String pattern = ignoreCase ? written.toLowerCase(Locale.ROOT) : written;
+    return new ValueMatcher.Text(op.equals("glob") ? StringMatcher.glob(pattern) : new StringMatcher.Prefix(pattern),
+        ignoreCase);
   }
 
   private ValueMatcher range(JsonNode arg, String field) {

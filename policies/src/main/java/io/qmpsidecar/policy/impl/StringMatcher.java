@@ -3,9 +3,10 @@ package io.qmpsidecar.policy.impl;
 import java.util.regex.Pattern;
 
 /**
- * A compiled name pattern: {@code *} matches any run of characters, {@code ?} one character,
- * everything else itself. Patterns without wildcards compile to a string comparison and
- * {@code prefix*} patterns to a prefix test, so the common cases cost no regex.
+ * A compiled name pattern: {@code *} matches any run of characters, {@code ?} one character (line
+ * breaks included: a value cannot slip a line break past a glob), everything else itself.
+ * Patterns without wildcards compile to a string comparison and {@code prefix*} patterns to a
+ * prefix test, so the common cases cost no regex.
  */
 interface StringMatcher {
 
@@ -26,7 +27,7 @@ interface StringMatcher {
     if (!question && star == pattern.length() - 1) {
       return new Prefix(pattern.substring(0, star));
     }
-    return new Regex(Pattern.compile(globToRegex(pattern)));
+    return new Regex(Pattern.compile(globToRegex(pattern), Pattern.DOTALL));
   }
 
   static String globToRegex(String glob) {
