@@ -57,6 +57,7 @@ public final class Migrations {
   private final Operations operations;
   private final EventStream events;
   private final PolicyGate gate;
+  private final MigrationDriver driver = new MigrationDriver();
   private final MigrationCoordinator coordinator;
   private final Map<String, Run> runs = new ConcurrentHashMap<>();
   private final Map<String, Operation> runOperations = new ConcurrentHashMap<>();
@@ -90,7 +91,7 @@ public final class Migrations {
     this.gate = gate;
     this.metrics = metrics;
     this.listener = this::publish;
-    this.coordinator = new MigrationCoordinator(vertx, new MigrationDriver(), MigrationCoordinatorOptions.defaults(),
+    this.coordinator = new MigrationCoordinator(vertx, driver, MigrationCoordinatorOptions.defaults(),
         listener);
   }
 
@@ -101,7 +102,8 @@ public final class Migrations {
    *
    * @return the run; fails with {@link SidecarException}: {@code DENIED} when the caller may not
    *     {@code migrate} to {@code uri} or the guard refuses, {@code NOT_FOUND}/{@code UNAVAILABLE}
-   *     for either VM, and the coordinator's refusals
+   *     for either VM, {@code migration-refused} for a URI whose scheme the sidecar never passes
+   *     to QEMU (checked here, so that no run starts), and the coordinator's refusals
    */
   public Future<Run> start(Caller caller, String vm, String destination, String uri, Strategy strategy,
       MigrationParameters parameters) {
@@ -114,6 +116,9 @@ public final class Migrations {
       gate.require(new PolicyRequest(caller, "migrate", JsonNodeFactory.instance.objectNode().put("uri", uri),
           RequestContext.of(Via.MIGRATE)),
           "migrate " + vm + " to " + uri, vm, opId);
+      if (source.libvirt() == null) {
+        driver.checkUri(vm, uri);
+      }
     } catch (SidecarException e) {
       return Future.failedFuture(e);
     }
