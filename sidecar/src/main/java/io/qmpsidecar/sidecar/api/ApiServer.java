@@ -128,7 +128,9 @@ public final class ApiServer {
       return unix.onSuccess(v -> LOG.info("API listening on unix:{}", socket));
     }
     return unix.compose(v -> vertx.createHttpServer(tcpOptions()).requestHandler(router(ApiCallers.of(config.tokens()), true))
-            .listen(config.tcpPort(), config.tcpHost()))
+            .listen(config.tcpPort(), config.tcpHost())
+            .recover(e -> Future.failedFuture(new IllegalStateException("cannot serve the API on " + config.tcpHost()
+                + ":" + config.tcpPort() + ": " + e.getMessage() + "; choose another api.tcp", e))))
         .onSuccess(s -> {
           servers.add(s);
           LOG.info("API listening on unix:{} and {}:{}:{} (bearer tokens)", socket, config.tlsEnabled() ? "https" : "http",

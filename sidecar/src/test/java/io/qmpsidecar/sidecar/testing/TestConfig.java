@@ -86,7 +86,6 @@ public final class TestConfig {
     return set("relay.url", url).set("relay.hostId", hostId);
   }
 
-  /** The API's TCP listener with its bearer tokens. */
   /** An API TCP listener with bearer tokens from {@code tokensFile}, made mode 600 as the daemon requires. */
   public TestConfig apiTcp(String hostPort, Path tokensFile) {
     try {
