@@ -293,8 +293,12 @@ public final class Sidecar {
     policy.replace(loaded, ValueSets.of(next.policy().valueSets()));
     next.vms().forEach(vms::add);
     listed.addAll(kept);
-    LOG.info("configuration reloaded: policy {}, {} VM(s){}", loaded.source(), vms.all().size(),
-        restart.isEmpty() ? "" : "; these keys changed and take effect at the next start: " + restart);
+    if (restart.isEmpty()) {
+      LOG.info("configuration reloaded: policy {}, {} VM(s)", loaded.source(), vms.all().size());
+    } else {
+      LOG.warn("configuration reloaded: policy {}, {} VM(s); these keys changed and take effect at the next start: {}",
+          loaded.source(), vms.all().size(), restart);
+    }
     return List.copyOf(restart);
   }
 

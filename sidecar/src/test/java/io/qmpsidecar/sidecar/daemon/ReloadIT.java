@@ -3,6 +3,10 @@ package io.qmpsidecar.sidecar.daemon;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.qmpsidecar.qmp.testing.Await;
 import io.qmpsidecar.qmp.testing.QemuBinary;
 import io.qmpsidecar.qmp.testing.QemuProcess;
@@ -27,6 +31,7 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.LoggerFactory;
 
 /** What SIGHUP does: a re-read configuration and its policy apply together, or not at all. */
 class ReloadIT {
@@ -106,8 +111,21 @@ class ReloadIT {
           .contains("too many clients (1 connected, the limit)");
     }
 
+    Logger log = (Logger) LoggerFactory.getLogger(Sidecar.class);
+    ListAppender<ILoggingEvent> lines = new ListAppender<>();
+    lines.start();
+    log.addAppender(lines);
+    harness.track(() -> log.detachAppender(lines));
     assertThat(sidecar.reload(harness.config().vm("vm1", vm1).set("proxy.maxClients", "1").build()))
         .containsExactly("vms (removed vm2: served until the next start)");
+    synchronized (lines) {
+      assertThat(lines.list).as("a change not applied is logged at WARN, the daemon's default level")
+          .anySatisfy(e -> {
+            assertThat(e.getLevel()).isEqualTo(Level.WARN);
+            assertThat(e.getFormattedMessage()).contains("these keys changed and take effect at the next start: "
+                + "[vms (removed vm2: served until the next start)]");
+          });
+    }
   }
 
   private static BufferedReader reader(SocketChannel channel) {
