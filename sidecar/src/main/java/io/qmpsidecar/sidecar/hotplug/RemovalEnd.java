@@ -59,7 +59,7 @@ public final class RemovalEnd {
       return removed.succeeded() ? Future.<Void>succeededFuture() : Future.<Void>failedFuture(
           SidecarException.of(Kind.FAILED, "state-store", "VM " + a.vm() + ": " + a.id() + " is gone from QEMU ("
               + how + "), but the state store could not record it: " + removed.cause().getMessage())
-              .vm(a.vm()).cause(removed.cause())
+              .vm(a.vm()).cause(removed.cause()).detail("path", store.path().toString())
               .fix("free space or fix the state directory; the sidecar reconciles the record once the store works")
               .build());
     }));
