@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The one failure of the daemon: every operation, flow and store fails with it (or with a
@@ -17,6 +18,9 @@ import java.util.Objects;
  * carries ({@link #details()}: QEMU's class and text, the policy rule, the host function...).
  */
 public final class SidecarException extends RuntimeException {
+  /** The members of an API problem (RFC 9457's and the sidecar's), which no detail may be named. */
+  public static final Set<String> RESERVED_DETAILS =
+      Set.of("type", "title", "status", "detail", "instance", "kind", "fix", "rolledBack");
 
   /** How a failure is answered; each entry point maps every kind in one switch. */
   public enum Kind {
@@ -180,8 +184,17 @@ public final class SidecarException extends RuntimeException {
       return this;
     }
 
-    /** Adds a fact; a null value is left out. */
+    /**
+     * Adds a fact; a null value is left out.
+     *
+     * @throws IllegalArgumentException for a name an API problem uses for its own members
+     *     ({@link #RESERVED_DETAILS}): the answer would carry that member, not the fact
+     */
     public Builder detail(String name, Object value) {
+      if (RESERVED_DETAILS.contains(name)) {
+        throw new IllegalArgumentException("detail '" + name + "' would be hidden by the API problem's own member;"
+            + " give the fact another name");
+      }
       if (value != null) {
         details.put(name, value);
       }

@@ -34,7 +34,7 @@ final class HotplugFailures {
   static SidecarException migrating(String vm, String status) {
     return SidecarException.of(Kind.MIGRATING, "migration-active", "VM " + vm + " is migrating (status " + status
             + "); QEMU refuses hotplug while migrating")
-        .vm(vm).detail("vm", vm).detail("status", status)
+        .vm(vm).detail("vm", vm).detail("migrationStatus", status)
         .fix("wait for the migration to finish or cancel it (migrate_cancel), then retry").build();
   }
 

@@ -23,7 +23,7 @@ final class LibvirtFailures {
   static SidecarException migrating(String vm, String operation) {
     return SidecarException.of(Kind.MIGRATING, "migration-active", "VM " + vm + " is migrating (libvirt job "
             + operation + "); libvirt refuses hotplug while migrating")
-        .vm(vm).detail("vm", vm).detail("status", operation)
+        .vm(vm).detail("vm", vm).detail("migrationStatus", operation)
         .fix("wait for the migration to finish or cancel it, then retry").build();
   }
 

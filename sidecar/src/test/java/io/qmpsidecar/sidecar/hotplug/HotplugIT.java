@@ -238,7 +238,7 @@ class HotplugIT {
         JsonNodeFactory.instance.objectNode().put("driver", "edu").put("id", "raw").put("bus", "rp1")));
 
     assertThat(e.kind()).isEqualTo(SidecarException.Kind.MIGRATING);
-    assertThat(e.detail("status")).isEqualTo("pre-switchover");
+    assertThat(e.detail("migrationStatus")).isEqualTo("pre-switchover");
     assertThat(e.getMessage()).contains("wait for the migration to finish or cancel it");
     assertThat(qemuSays.description()).isEqualTo("device_add not allowed while migrating");
     assertThat(f.inQom("dpu-a")).isFalse();
