@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
  * The new QEMU's command line, made from the running one's ({@code /proc/PID/cmdline}): the same
  * machine, with its machine type pinned to the one the old QEMU resolved (a bare {@code q35}
  * means another version in a newer binary, and QEMU refuses the incoming state), every Unix
- * socket it listens on moved to a temporary path (the old QEMU keeps its own until the switchover),
+ * socket it listens on and its {@code -pidfile} moved to a temporary path (the old QEMU keeps its
+ * own until the switchover, and holds a lock on its pid file),
  * {@code -incoming}, {@code -daemonize} and {@code -S} of an earlier start dropped (the guest runs
  * after the handover if it ran before, whatever the first start said), and QEMU's two incoming
  * channels added: {@code defer} for the main one and the {@code cpr} channel on the sidecar's
@@ -46,6 +47,20 @@ final class CprCommandLine {
       }
     }
     throw new IllegalArgumentException("no qemu-system-* binary in the command line " + argv);
+  }
+
+  /** The path of {@code -pidfile PATH} in QEMU's arguments, or null without one. */
+  static String pidFile(List<String> args) {
+    for (int i = 0; i + 1 < args.size(); i++) {
+      if (isPidFile(args.get(i))) {
+        return args.get(i + 1);
+      }
+    }
+    return null;
+  }
+
+  private static boolean isPidFile(String arg) {
+    return arg.equals("-pidfile") || arg.equals("--pidfile");
   }
 
   /**
@@ -95,6 +110,12 @@ final class CprCommandLine {
         continue;
       }
       if (option.equals("-daemonize") || option.equals("-S")) {
+        continue;
+      }
+      if (isPidFile(arg) && i + 1 < args.size()) {
+        String file = args.get(++i);
+        out.add(arg);
+        out.add(moved.getOrDefault(file, file));
         continue;
       }
       if ((option.equals("-machine") || option.equals("-M")) && i + 1 < args.size()) {
@@ -148,13 +169,18 @@ final class CprCommandLine {
   }
 
   /**
-   * {@code argv} with each listening socket's temporary path from an earlier update replaced by
-   * the path it was renamed to: the QEMU an update started keeps the temporary paths on its
-   * command line, while its sockets have had their final names on disk since its switchover.
+   * {@code argv} with each listening socket's and the pid file's temporary path from an earlier
+   * update replaced by the path it was renamed to: the QEMU an update started keeps the temporary
+   * paths on its command line, while its files have had their final names on disk since its
+   * switchover.
    */
   static List<String> settled(List<String> argv) {
     List<String> out = new ArrayList<>(argv.size());
     for (String arg : argv) {
+      if (!out.isEmpty() && isPidFile(out.get(out.size() - 1))) {
+        out.add(EARLIER_MOVE.matcher(arg).replaceFirst(""));
+        continue;
+      }
       if (!arg.contains("server")) {
         out.add(arg);
         continue;
@@ -181,10 +207,10 @@ final class CprCommandLine {
     return MOVED + String.format("%06x", random.nextInt(1 << 24));
   }
 
-  /** Each listening socket and the temporary path the new QEMU listens on. */
-  static Map<String, String> moves(List<String> sockets, String suffix) {
+  /** Each listening socket (and the pid file) and the temporary path the new QEMU uses instead. */
+  static Map<String, String> moves(List<String> paths, String suffix) {
     Map<String, String> moves = new LinkedHashMap<>();
-    sockets.forEach(s -> moves.put(s, s + suffix));
+    paths.forEach(s -> moves.put(s, s + suffix));
     return moves;
   }
 }

@@ -207,7 +207,12 @@ public final class LiveUpdateFlow {
       return refused(run, "the monitor socket " + run.monitor + " is not on QEMU " + run.oldPid + "'s command line"
           + " as a listening Unix socket, so the new QEMU could not take it over");
     }
-    run.moves = CprCommandLine.moves(sockets, run.suffix);
+    List<String> moved = new ArrayList<>(sockets);
+    String pidFile = CprCommandLine.pidFile(run.argv.subList(CprCommandLine.binaryIndex(run.argv) + 1, run.argv.size()));
+    if (pidFile != null) {
+      moved.add(pidFile);
+    }
+    run.moves = CprCommandLine.moves(moved, run.suffix);
     if (run.newVersion.compareTo(run.oldVersion) < 0) {
       return refused(run, "the new binary is QEMU " + run.newVersion + ", older than the running " + run.oldVersion
           + "; live update goes to the same or a newer QEMU only");

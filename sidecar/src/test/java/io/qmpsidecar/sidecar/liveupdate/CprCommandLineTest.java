@@ -93,4 +93,22 @@ class CprCommandLineTest {
         "-chardev", "socket,id=c1,path=/run/vm1.live-update-0a1b2c",
         "-qtest", "unix:/run/vm1.qtest.live-update-0a1b2,server=on");
   }
+
+  @Test
+  void thePidFileMovesWhileBothRunAndIsReadUnderItsNameAfterAnEarlierUpdate() {
+    List<String> argv = List.of("/usr/bin/qemu-system-x86_64", "-qmp", "unix:/run/vm1.qmp,server=on,wait=off",
+        "-daemonize", "-pidfile", "/run/vm1.pid", "-m", "64");
+    List<String> args = argv.subList(1, argv.size());
+    assertThat(CprCommandLine.pidFile(args)).isEqualTo("/run/vm1.pid");
+    assertThat(CprCommandLine.pidFile(List.of("-m", "64"))).isNull();
+    Map<String, String> moves = CprCommandLine.moves(List.of("/run/vm1.qmp", "/run/vm1.pid"), ".live-update-0a1b2c");
+
+    assertThat(CprCommandLine.build(argv, null, "pc-q35-10.0", moves, CPR)).containsExactly(
+        "/usr/bin/qemu-system-x86_64", "-qmp", "unix:/run/vm1.qmp.live-update-0a1b2c,server=on,wait=off",
+        "-pidfile", "/run/vm1.pid.live-update-0a1b2c", "-m", "64", "-machine", "pc-q35-10.0",
+        "-incoming", "defer", "-incoming", CPR_CHANNEL);
+    assertThat(CprCommandLine.settled(List.of("/usr/bin/qemu-system-x86_64", "--pidfile",
+        "/run/vm1.pid.live-update-0a1b2c", "-name", "x.live-update-0a1b2c")))
+        .containsExactly("/usr/bin/qemu-system-x86_64", "--pidfile", "/run/vm1.pid", "-name", "x.live-update-0a1b2c");
+  }
 }

@@ -16,6 +16,7 @@ import io.qmpsidecar.sidecar.testing.CliRunner;
 import io.qmpsidecar.sidecar.testing.SidecarHarness;
 import io.qmpsidecar.sidecar.testing.TestConfig;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
@@ -77,7 +78,7 @@ class LiveUpdateIT {
 
   private void start(QemuBinary binary, boolean cprReady) throws Exception {
     String[] extra = cprReady ? new String[] {"-object", "memory-backend-memfd,id=ram0,size=64M,share=on",
-        "-machine", "memory-backend=ram0,aux-ram-share=on"} : new String[0];
+        "-machine", "memory-backend=ram0,aux-ram-share=on", "-pidfile", pidFile().toString()} : new String[0];
     qemu = harness.qemu(binary, "vm1", 2, extra);
     config = harness.config().vm("vm1", qemu).policyFile(FlowTestPolicy.write(harness.dir(), liveUpdateRule()))
         .set("liveUpdate.launcher", "/usr/bin/env," + LAUNCHED)
@@ -92,6 +93,20 @@ class LiveUpdateIT {
     List<String> all = new ArrayList<>(List.of(args));
     all.add("--api=unix:" + config.apiSocket());
     return CliRunner.run(all.toArray(new String[0]));
+  }
+
+  /** The pid file a launch-ready VM's QEMU writes and locks. */
+  private Path pidFile() {
+    return harness.dir().resolve("vm1.pid");
+  }
+
+  /** What the pid file says; empty while it is missing (between the old QEMU's exit and the rename). */
+  private String pidInFile() {
+    try {
+      return Files.readString(pidFile()).strip();
+    } catch (IOException e) {
+      return "";
+    }
   }
 
   private Path qtestSocket() {
@@ -170,6 +185,7 @@ class LiveUpdateIT {
         to.version(), r.path("downtimeMs").asLong(), r.path("switchoverMs").asLong(), r.path("totalMs").asLong());
 
     Await.until("the old QEMU exits", () -> !qemu.isAlive());
+    Await.until("the pid file names the new QEMU", () -> pidInFile().equals(r.path("newPid").asText()));
     assertMarked(0x5a5a00000000L);
     assertThat(Files.readString(Path.of("/proc/" + r.path("newPid").asLong() + "/environ")).split("\0"))
         .as("the new QEMU was started through liveUpdate.launcher").contains(LAUNCHED);
@@ -195,6 +211,8 @@ class LiveUpdateIT {
     assertThat(second.path("oldPid").asLong()).isEqualTo(r.path("newPid").asLong());
     assertThat(second.path("devices")).extracting(JsonNode::asText).containsExactly("nic1");
     Await.until("the first update's QEMU exits", () -> !Files.exists(Path.of("/proc/" + r.path("newPid").asLong())));
+    Await.until("the pid file names the second update's QEMU",
+        () -> pidInFile().equals(second.path("newPid").asText()));
     assertMarked(0x5a5a00000000L);
     Run after = exec("query-status");
     assertThat(after.exit()).as("the proxy reaches the second update's QEMU at once: " + after.err()).isEqualTo(0);
