@@ -1,12 +1,15 @@
 package io.qmpsidecar.sidecar.proxy;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannelConfig;
 import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.unix.DomainSocketChannel;
 import io.netty.channel.unix.PeerCredentials;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
 import java.io.IOException;
@@ -81,6 +84,27 @@ final class ProxyChannel {
             + " socket at once", e.toString());
       }
     }
+  }
+
+  /**
+   * Closes the connection at once, dropping what the client has not taken yet. Vert.x's handler
+   * in the channel's pipeline defers a close until what it has queued is written, so the close
+   * starts below it, from the first handler's context towards the socket.
+   */
+  void closeNow() {
+    ChannelHandlerContext first = channel.pipeline().firstContext();
+    if (first == null) {
+      channel.close();
+    } else {
+      first.close();
+    }
+  }
+
+  /** Completes when the connection is closed, however it ends. */
+  Future<Void> closed() {
+    Promise<Void> closed = Promise.promise();
+    channel.closeFuture().addListener(f -> closed.tryComplete());
+    return closed.future();
   }
 
   /**

@@ -38,6 +38,8 @@ final class ProxyClientSession {
    * Jackson, whose writer refuses nesting beyond 1000; no QMP command needs a tenth of this.
    */
   static final int MAX_ARGUMENT_DEPTH = 100;
+  /** How long a closing proxy lets a client take what is queued for it. */
+  static final long CLOSE_GRACE_MS = 1000;
 
   /** A line waiting for the client's socket to take more. */
   private record Pending(Buffer line, boolean event) {}
@@ -135,9 +137,16 @@ final class ProxyClientSession {
         eventsDelivered.get(), eventsDropped.get());
   }
 
-  /** Disconnects the client (the proxy is closing). */
+  /**
+   * Disconnects the client (the proxy is closing): what is queued for it is written first, for at
+   * most {@link #CLOSE_GRACE_MS}; a client that does not read is then cut off, or its full socket
+   * would hold the close (and the proxy's) forever.
+   */
   Future<Void> close() {
-    return socket.close();
+    Future<Void> closed = channel.closed();
+    socket.close();
+    long cut = context.owner().setTimer(CLOSE_GRACE_MS, t -> channel.closeNow());
+    return closed.onComplete(v -> context.owner().cancelTimer(cut));
   }
 
   private void onRequest(ProxyRequest request) {

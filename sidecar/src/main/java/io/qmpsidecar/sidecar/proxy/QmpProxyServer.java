@@ -249,20 +249,22 @@ public final class QmpProxyServer {
     dropListeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
-  /** Stops accepting, disconnects every client and removes the socket files. */
+  /**
+   * Stops accepting, disconnects every client (one that has not taken what is queued for it
+   * within {@link ProxyClientSession#CLOSE_GRACE_MS} is cut off) and removes the socket files.
+   */
   public Future<Void> close() {
     closing = true;
     QmpSubscription t = tap;
     if (t != null) {
       t.cancel();
     }
+    // The clients and the listeners together; a client that does not take what is queued for it
+    // is cut off after its grace period, or it would hold the close forever.
     List<Future<Void>> stopping = new ArrayList<>();
+    sessions.forEach(session -> stopping.add(session.close()));
     servers.forEach(s -> stopping.add(s.close()));
-    return Future.join(stopping).transform(ignored -> {
-      List<Future<Void>> closing = new ArrayList<>();
-      sessions.forEach(session -> closing.add(session.close()));
-      return Future.join(closing);
-    }).transform(ignored -> vertx.executeBlocking(() -> {
+    return Future.join(stopping).transform(ignored -> vertx.executeBlocking(() -> {
       published.forEach(file -> file.delete(file.path()));
       return null;
     }));

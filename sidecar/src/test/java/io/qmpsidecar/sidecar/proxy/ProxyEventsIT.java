@@ -101,5 +101,11 @@ class ProxyEventsIT {
           assertThat(c.eventsDropped()).isEqualTo(slowStats.eventsDropped());
           assertThat(c.lastDrop()).isNotNull();
         });
+
+    // The slow client still does not read and its socket is full: closing the proxy cuts it off
+    // after a grace period instead of waiting for it forever, and removes the socket files.
+    Await.result(fx.proxy.close());
+    assertThat(fx.dir().resolve("proxy.slow.qmp")).doesNotExist();
+    assertThat(fx.proxy.socketPath()).doesNotExist();
   }
 }
