@@ -228,8 +228,8 @@ final class ProxyClientSession {
     }
     commands.incrementAndGet();
     stats.commands.incrementAndGet();
-    // Exactly the object the gate decided on is what QEMU gets.
-    QmpCommand<JsonNode> command = QmpCommand.raw(request.command(), request.arguments());
+    // Exactly the object the gate decided on is what QEMU gets (QEMU reads an empty one as none).
+    QmpCommand<JsonNode> command = QmpCommand.raw(request.command(), arguments);
     JsonNode id = request.id();
     if (request.oob()) {
       // QEMU answers exec-oob at once, ahead of queued in-band replies: so does the proxy.
