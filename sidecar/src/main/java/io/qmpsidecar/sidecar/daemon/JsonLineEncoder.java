@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Map;
@@ -28,13 +29,16 @@ import org.slf4j.event.KeyValuePair;
  */
 final class JsonLineEncoder extends LineEncoder {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** ISO-8601 in UTC with milliseconds, always three digits: {@code 2025-06-03T09:29:57.650Z}. */
+  private static final DateTimeFormatter TIME =
+      DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSX").withZone(ZoneOffset.UTC);
 
   @Override
   public byte[] encode(ILoggingEvent event) {
     ByteArrayOutputStream line = new ByteArrayOutputStream(256);
     try (JsonGenerator json = JSON.createGenerator(line)) {
       json.writeStartObject();
-      json.writeStringField("time", DateTimeFormatter.ISO_INSTANT.format(event.getInstant()));
+      json.writeStringField("time", TIME.format(event.getInstant()));
       json.writeStringField("level", event.getLevel().toString());
       json.writeStringField("logger", event.getLoggerName());
       json.writeStringField("thread", event.getThreadName());

@@ -512,7 +512,7 @@ public final class Operations {
     if (handle.libvirt() != null) {
       long t0 = System.nanoTime();
       return LibvirtPassthrough.run(handle.libvirt(), command, arguments, acceptTaint)
-          .onComplete(ar -> metrics.qmpCommand(vm, command, ar.succeeded() ? "ok" : SidecarException.from(ar.cause()).code(),
+          .onComplete(ar -> metrics.qmpCommand(vm, command, ar.succeeded() ? "ok" : outcome(ar.cause()),
               Duration.ofNanos(System.nanoTime() - t0)))
           .recover(Operations::translated);
     }
@@ -675,10 +675,16 @@ public final class Operations {
   }
 
   /**
-   * A failed command's {@code outcome} label: QEMU's error class, or the sidecar's stable code of
-   * the failure (e.g. {@code qemu-timeout}), never a Java class name.
+   * A failed command's {@code outcome} label: QEMU's error class (also when libvirt passed QEMU's
+   * refusal on), or the sidecar's stable code of the failure (e.g. {@code qemu-timeout}), never a
+   * Java class name.
    */
   static String outcome(Throwable e) {
-    return e instanceof QmpCommandException q ? q.errorClass() : SidecarException.from(e).code();
+    if (e instanceof QmpCommandException q) {
+      return q.errorClass();
+    }
+    SidecarException failure = SidecarException.from(e);
+    return failure.detail("qemu") instanceof Map<?, ?> qemu && qemu.get("class") instanceof String c && !c.isEmpty()
+        ? c : failure.code();
   }
 }
