@@ -42,7 +42,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class LibvirtClient {
   private static final Logger LOG = LoggerFactory.getLogger(LibvirtClient.class);
-  private static final LibvirtNative.Virt VIRT = LibvirtNative.Virt.INSTANCE;
   private static final AtomicInteger CLIENTS = new AtomicInteger();
 
   private final LibvirtClientOptions options;
@@ -57,6 +56,15 @@ public final class LibvirtClient {
     String name = "libvirt-" + CLIENTS.incrementAndGet();
     this.calls = new Calls(name, options.workers(), options.maxQueuedCalls());
     this.connector = Executors.newSingleThreadExecutor(Calls.threads(name + "-connect-"));
+  }
+
+  /**
+   * libvirt's C library, loaded on first use: on the connect thread, so that a host without it
+   * fails {@link #connect}'s future with {@link LibvirtUnavailableException} instead of throwing
+   * at its caller.
+   */
+  private static LibvirtNative.Virt virt() {
+    return LibvirtNative.Virt.INSTANCE;
   }
 
   /**
@@ -180,7 +188,7 @@ public final class LibvirtClient {
   public CompletableFuture<Void> detachDeviceAlias(DomainRef domain, String alias) {
     String op = "detach device " + alias + " from " + domain.name();
     return call(op, s -> s.withDomain(op, domain, dom -> {
-      if (VIRT.virDomainDetachDeviceAlias(dom, alias, LibvirtNative.AFFECT_LIVE) < 0) {
+      if (virt().virDomainDetachDeviceAlias(dom, alias, LibvirtNative.AFFECT_LIVE) < 0) {
         throw Session.lastError(op);
       }
       return null;
@@ -257,13 +265,13 @@ public final class LibvirtClient {
       IntByReference type = new IntByReference();
       PointerByReference params = new PointerByReference();
       IntByReference count = new IntByReference();
-      if (VIRT.virDomainGetJobStats(dom, type, params, count, flags) < 0) {
+      if (virt().virDomainGetJobStats(dom, type, params, count, flags) < 0) {
         throw Session.lastError(op);
       }
       try {
         return new JobInfo(JobInfo.Type.of(type.getValue()), TypedParameters.read(params.getValue(), count.getValue()));
       } finally {
-        VIRT.virTypedParamsFree(params.getValue(), count.getValue());
+        virt().virTypedParamsFree(params.getValue(), count.getValue());
       }
     }));
   }
@@ -276,7 +284,7 @@ public final class LibvirtClient {
     String op = "messages of " + domain.name();
     return call(op, s -> s.withDomain(op, domain, dom -> {
       PointerByReference msgs = new PointerByReference();
-      int n = VIRT.virDomainGetMessages(dom, msgs, 0);
+      int n = virt().virDomainGetMessages(dom, msgs, 0);
       if (n < 0) {
         throw Session.lastError(op);
       }
@@ -306,7 +314,7 @@ public final class LibvirtClient {
     MigrationOptions p2p = migration.withFlag(MigrationFlag.PEER2PEER);
     return call(op, options.migrationTimeout(), s -> s.withDomain(op, domain, dom -> {
       TypedParameters.Block params = params(p2p);
-      if (VIRT.virDomainMigrateToURI3(dom, destinationUri, params.pointer(), params.count(), p2p.flagBits()) < 0) {
+      if (virt().virDomainMigrateToURI3(dom, destinationUri, params.pointer(), params.count(), p2p.flagBits()) < 0) {
         throw Session.lastError(op);
       }
       return null;
@@ -330,14 +338,14 @@ public final class LibvirtClient {
       }
       return s.withDomain(op, domain, dom -> {
         TypedParameters.Block params = params(migration);
-        Pointer moved = VIRT.virDomainMigrate3(dom, dest.pointer(), params.pointer(), params.count(), migration.flagBits());
+        Pointer moved = virt().virDomainMigrate3(dom, dest.pointer(), params.pointer(), params.count(), migration.flagBits());
         if (moved == null) {
           throw Session.lastError(op);
         }
         try {
           return Session.ref(moved);
         } finally {
-          VIRT.virDomainFree(moved);
+          virt().virDomainFree(moved);
         }
       });
     });
