@@ -1,6 +1,8 @@
 package io.qmpsidecar.relay.impl;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qmpsidecar.relay.ErrorCode;
 import io.qmpsidecar.relay.RelayError;
 import io.qmpsidecar.relay.RelayMethods;
@@ -11,6 +13,7 @@ import io.qmpsidecar.relay.impl.codec.JsonRpcCodec;
 import io.qmpsidecar.relay.impl.codec.RpcMessage;
 import io.qmpsidecar.relay.impl.store.OutboxStore.Entry;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +29,7 @@ import org.slf4j.LoggerFactory;
 final class HostSession implements RpcPeer.Inbound {
 
   private static final Logger log = LoggerFactory.getLogger(HostSession.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
   static final int REPLAY_BATCH = 1024;
 
   /** The DPU's hello answer, as far as the host uses it. */
@@ -43,6 +47,12 @@ final class HostSession implements RpcPeer.Inbound {
   private State state = State.HELLO;
   private long nextToSend;
   private boolean reading;
+  /**
+   * The opIds of requests whose answer is not written yet, and how many of them: an operation's
+   * notifications wait until its answer is out (docs/relay-protocol.md, Operations), and those
+   * after them in the stream wait with them.
+   */
+  private final Map<String, Integer> answering = new HashMap<>();
 
   HostSession(RpcPeer peer, Outbox outbox, RequestDispatcher dispatcher, RequestExecutor executor,
       Map<String, Object> hello, Consumer<DpuHello> onUp, Consumer<Throwable> onDown) {
@@ -127,8 +137,21 @@ final class HostSession implements RpcPeer.Inbound {
         replayFromStore();
         return;
       }
+      if (!answering.isEmpty() && answering.containsKey(opIdOf(e.text()))) {
+        return;
+      }
       peer.write(e.text());
       nextToSend++;
+    }
+  }
+
+  /** The {@code opId} in a notification's params, or null. */
+  private static String opIdOf(String notification) {
+    try {
+      JsonNode opId = JSON.readTree(notification).path("params").get("opId");
+      return opId != null && opId.isTextual() ? opId.textValue() : null;
+    } catch (JsonProcessingException e) {
+      return null;
     }
   }
 
@@ -204,6 +227,11 @@ final class HostSession implements RpcPeer.Inbound {
           "the host has not finished relay.hello; send requests after answering it"));
       return;
     }
+    JsonNode opIdNode = request.params() == null ? null : request.params().get("opId");
+    String opId = opIdNode != null && opIdNode.isTextual() ? opIdNode.textValue() : null;
+    if (opId != null) {
+      answering.merge(opId, 1, Integer::sum);
+    }
     dispatcher.dispatch(request.method(), request.params()).onComplete(ar -> {
       Outcome o = ar.succeeded() ? ar.result() : Outcome.failure(RelayError.of(
           ErrorCode.INTERNAL_ERROR, request.method() + " could not be recorded: "
@@ -212,6 +240,10 @@ final class HostSession implements RpcPeer.Inbound {
         peer.respondError(request.id(), o.error());
       } else {
         peer.respond(request.id(), o.result());
+      }
+      if (opId != null) {
+        answering.computeIfPresent(opId, (k, n) -> n > 1 ? n - 1 : null);
+        pump();
       }
     });
   }

@@ -578,10 +578,26 @@ public abstract class HostEndConformance {
     return notes.get(notes.size() - 1);
   }
 
+  /**
+   * Sends the operation {@code method} with {@code params} (its opId among them) and returns its
+   * answer, checking that the answer came before every notification of the operation: the
+   * lifecycle starts with it (docs/relay-protocol.md, Operations).
+   */
+  protected JsonObject answeredFirst(WireLink link, String method, JsonObject params) {
+    int id = id();
+    String opId = params.getString("opId");
+    link.send(Wire.request(id, method, params).encode());
+    JsonObject first = link.nextMatching("the answer to " + opId + " or a notification of it",
+        m -> Integer.valueOf(id).equals(m.getValue("id")) || !m.containsKey("id") && opId.equals(params(m).getString("opId")));
+    assertThat(first.containsKey("method")).as("the answer comes before the operation's notifications; first came %s",
+        first.encode()).isFalse();
+    return first;
+  }
+
   /** Attaches a function; returns the device id of the completed attach. */
   protected String attached(WireLink link, String bdf) {
     String opId = "a-" + id();
-    JsonObject answer = Wire.resultOf(call(link, "device.attach", new JsonObject().put("opId", opId)
+    JsonObject answer = Wire.resultOf(answeredFirst(link, "device.attach", new JsonObject().put("opId", opId)
         .put("vm", host.vm()).put("bdf", bdf)));
     JsonObject end = assertLifecycle(untilEnd(link, opId), ATTACH_STAGES);
     assertThat(end.getString("method")).as(end.encode()).isEqualTo("op.completed");
@@ -594,7 +610,7 @@ public abstract class HostEndConformance {
     WireLink link = connect();
     String deviceId = "dpu-c" + id();
 
-    JsonObject answer = Wire.resultOf(call(link, "device.attach", new JsonObject().put("opId", "a-1")
+    JsonObject answer = Wire.resultOf(answeredFirst(link, "device.attach", new JsonObject().put("opId", "a-1")
         .put("vm", host.vm()).put("bdf", bdf).put("deviceId", deviceId)));
     JsonObject end = assertLifecycle(untilEnd(link, "a-1"), ATTACH_STAGES);
     JsonObject result = params(end).getJsonObject("result");
@@ -685,7 +701,7 @@ public abstract class HostEndConformance {
     WireLink link = connect();
     String device = attached(link, bdf);
 
-    Wire.resultOf(call(link, "device.detach", new JsonObject().put("opId", "d-1").put("vm", host.vm())
+    Wire.resultOf(answeredFirst(link, "device.detach", new JsonObject().put("opId", "d-1").put("vm", host.vm())
         .put("deviceId", device)));
     JsonObject deleted = link.nextMatching("device.deleted", m -> "device.deleted".equals(m.getString("method")));
     JsonObject end = assertLifecycle(untilEnd(link, "d-1"), DETACH_STAGES);
