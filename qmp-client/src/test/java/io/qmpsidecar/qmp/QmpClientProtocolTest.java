@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -247,6 +248,87 @@ class QmpClientProtocolTest {
         .hasMessageContaining("not JSON").hasMessageContaining("this is not json");
     Await.until("reconnected", () -> server.peers().size() == 2 && c.state() == QmpState.READY);
     Await.until("the subscriber learns of the gap", () -> gaps.equals(List.of(EventGap.RECONNECTED)));
+  }
+
+  /** A monitor that never greets (a QEMU stopped before it): no real QEMU can be stopped there on purpose. */
+  @Test
+  void closingTheClientDuringTheFirstConnectFailsTheConnectFuture() {
+    server.greet(false);
+    client = QmpClient.create(vertx, options().withGreetingTimeout(Duration.ofSeconds(60)));
+    Future<QmpConnection> connecting = client.connect();
+    Await.until("the client reached the monitor", () -> server.peers().size() == 1);
+
+    result(client.close());
+
+    assertThat(failure(connecting)).isInstanceOf(QmpClosedException.class).hasMessageContaining("closed by the client");
+  }
+
+  @Test
+  void aTimeoutUnderAMillisecondStillExpires() {
+    server.onCommand((req, peer) -> { });
+    QmpConnection c = connect(options());
+    for (Duration d : List.of(Duration.ZERO, Duration.ofNanos(500_000), Duration.ofMillis(-5))) {
+      assertThat(failure(c.execute(QmpCommands.queryStatus(), d))).as("%s", d).isInstanceOf(QmpTimeoutException.class);
+    }
+  }
+
+  /** Ten events in one read: delivered in one drain, where a pause must still hold from the next one. */
+  @Test
+  void aListenerThatPausesOrCancelsOnAnEventGetsNoMoreAfterIt() throws InterruptedException {
+    QmpConnection c = connect(options());
+    List<String> paused = new CopyOnWriteArrayList<>();
+    List<String> cancelled = new CopyOnWriteArrayList<>();
+    AtomicReference<QmpSubscription> pausing = new AtomicReference<>();
+    AtomicReference<QmpSubscription> cancelling = new AtomicReference<>();
+    pausing.set(c.subscribe(EventFilter.all(), e -> {
+      paused.add(e.name());
+      if (paused.size() == 1) {
+        pausing.get().pause();
+      }
+    }));
+    cancelling.set(c.subscribe(EventFilter.all(), e -> {
+      cancelled.add(e.name());
+      cancelling.get().cancel();
+    }));
+    server.peers().get(0).send(String.join("\r\n", java.util.Collections.nCopies(10, STOP_EVENT)));
+
+    Await.until("both heard the first event", () -> paused.size() == 1 && cancelled.size() == 1);
+    Thread.sleep(300);
+    assertThat(paused).hasSize(1);
+    assertThat(cancelled).hasSize(1);
+    pausing.get().resume();
+    Await.until("the rest once resumed", () -> paused.size() == 10);
+  }
+
+  @Test
+  void eventsDroppedBeforeAReconnectAreReportedBeforeIt() {
+    QmpConnection c = connect(options().withReconnect(
+        ReconnectPolicy.FOREVER.withInitialDelay(Duration.ofMillis(10)).withMaxDelay(Duration.ofMillis(50))));
+    List<Object> seen = new CopyOnWriteArrayList<>();
+    QmpSubscription sub = c.subscribe(EventFilter.all(), 2, new QmpEventListener() {
+      @Override
+      public void onEvent(QmpEvent event) {
+        seen.add(event.name());
+      }
+
+      @Override
+      public void onGap(EventGap gap) {
+        seen.add(gap);
+      }
+    });
+    sub.pause();
+    FakeQmpServer.Peer first = server.peers().get(0);
+    for (int i = 0; i < 3; i++) {
+      first.send(STOP_EVENT);
+    }
+    Await.until("one is dropped", () -> sub.dropped() == 1);
+    first.close();
+    Await.until("reconnected", () -> server.peers().size() == 2 && c.state() == QmpState.READY);
+
+    sub.resume();
+
+    Await.until("the queued events and both gaps", () -> seen.size() == 4);
+    assertThat(seen).containsExactly("STOP", "STOP", EventGap.DROPPED, EventGap.RECONNECTED);
   }
 
   @Test

@@ -90,7 +90,7 @@ final class CommandPipeline {
       cmd.fail(new QmpQueueFullException(cmd.name(), maxQueued));
       return;
     }
-    cmd.timerId = vertx.setTimer(timeout.toMillis(), t -> expire(cmd, timeout));
+    cmd.timerId = vertx.setTimer(Timers.delayMs(timeout), t -> expire(cmd, timeout));
     if (now) {
       send(cmd);
     } else {

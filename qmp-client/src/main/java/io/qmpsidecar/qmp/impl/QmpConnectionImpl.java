@@ -195,7 +195,7 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
           events.unwatch(watcher);
           result.tryFail(ar.cause());
         } else if (!result.future().isComplete()) {
-          timer[0] = vertx.setTimer(wait.toMillis(), t -> {
+          timer[0] = vertx.setTimer(Timers.delayMs(wait), t -> {
             events.unwatch(watcher);
             result.tryComplete(UnplugOutcome.PENDING);
           });
@@ -357,7 +357,7 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
     QmpSession s = new QmpSession(socket, decoder, options.maxLineBytes(), this);
     session = s;
     pipeline.attach(s.writer(), s.fdWriter(peer));
-    greetingTimer = vertx.setTimer(options.greetingTimeout().toMillis(), t -> s.abort(greetingTimedOut(s)));
+    greetingTimer = vertx.setTimer(Timers.delayMs(options.greetingTimeout()), t -> s.abort(greetingTimedOut(s)));
   }
 
   /**
@@ -470,7 +470,7 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
           + policy.maxAttempts() + " reconnect attempts"));
       return;
     }
-    long delay = policy.delay(attempt, ThreadLocalRandom.current().nextDouble()).toMillis();
+    long delay = Timers.delayMs(policy.delay(attempt, ThreadLocalRandom.current().nextDouble()));
     LOG.info("QMP {}: reconnecting in {} ms (attempt {})", peer, delay, attempt);
     reconnectTimer = vertx.setTimer(delay, t -> connectOnce());
   }
@@ -479,6 +479,12 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
     pipeline.failAll(cause);
     setState(QmpState.CLOSED);
     closed.tryComplete();
+    // Closed while the first connect was under way: its caller hears it too.
+    if (opening != null) {
+      Promise<QmpConnection> p = opening;
+      opening = null;
+      p.fail(cause);
+    }
   }
 
   private void setState(QmpState next) {

@@ -6,6 +6,7 @@ import io.qmpsidecar.qmp.QmpEvent;
 import io.qmpsidecar.qmp.QmpEventListener;
 import io.qmpsidecar.qmp.QmpSubscription;
 import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import java.util.ArrayDeque;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -61,6 +62,11 @@ final class SubscriptionImpl implements QmpSubscription {
 
   void gap(EventGap gap) {
     if (!cancelled) {
+      // Events dropped before this gap are reported before it, where they were in the stream.
+      if (gapPending) {
+        queue.add(EventGap.DROPPED);
+        gapPending = false;
+      }
       queue.add(gap);
       scheduleDrain();
     }
@@ -78,12 +84,12 @@ final class SubscriptionImpl implements QmpSubscription {
 
   @Override
   public void pause() {
-    context.runOnContext(v -> paused = true);
+    onContext(() -> paused = true);
   }
 
   @Override
   public void resume() {
-    context.runOnContext(v -> {
+    onContext(() -> {
       paused = false;
       scheduleDrain();
     });
@@ -91,11 +97,23 @@ final class SubscriptionImpl implements QmpSubscription {
 
   @Override
   public void cancel() {
-    context.runOnContext(v -> {
+    onContext(() -> {
       cancelled = true;
       queue.clear();
       owner.remove(this);
     });
+  }
+
+  /**
+   * Runs {@code action} now when called on the connection's context (from a listener, so that a
+   * pause or cancel there holds from the next event on), else in a task on it.
+   */
+  private void onContext(Runnable action) {
+    if (Vertx.currentContext() == context) {
+      action.run();
+    } else {
+      context.runOnContext(v -> action.run());
+    }
   }
 
   private void scheduleDrain() {
