@@ -23,7 +23,8 @@ final class ParamsBinder {
   /** Longest VM name and device id accepted. */
   static final int MAX_NAME_CHARS = 128;
 
-  private static final Pattern BDF = Pattern.compile("[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]");
+  /** A PCI address: the device number is 5 bits (00 to 1f), the function 3. */
+  private static final Pattern BDF = Pattern.compile("[0-9a-f]{4}:[0-9a-f]{2}:[01][0-9a-f]\\.[0-7]");
   private static final Pattern MDEV = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
   /** QEMU's rule for ids ({@code id_wellformed}): a letter, then letters, digits, '-', '.', '_'. */
   private static final Pattern QEMU_ID = Pattern.compile("[A-Za-z][A-Za-z0-9._-]*");
@@ -55,16 +56,17 @@ final class ParamsBinder {
 
   private static String opId(JsonNode p) {
     String opId = string(p, "opId", true);
-    if (opId.isEmpty() || opId.length() > MAX_OP_ID_CHARS) {
+    int characters = opId.codePointCount(0, opId.length());
+    if (characters == 0 || characters > MAX_OP_ID_CHARS) {
       throw invalid("opId", "parameter \"opId\" must have 1 to " + MAX_OP_ID_CHARS + " characters, it has "
-          + opId.length());
+          + characters);
     }
     return opId;
   }
 
   private static String name(JsonNode p, String member, boolean required) {
     String v = string(p, member, required);
-    if (v != null && (v.isBlank() || v.length() > MAX_NAME_CHARS)) {
+    if (v != null && (v.isBlank() || v.codePointCount(0, v.length()) > MAX_NAME_CHARS)) {
       throw invalid(member, "parameter \"" + member + "\" must be a name of 1 to " + MAX_NAME_CHARS
           + " characters");
     }

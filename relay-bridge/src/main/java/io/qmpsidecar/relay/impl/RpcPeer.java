@@ -13,6 +13,7 @@ import io.qmpsidecar.relay.impl.codec.JsonRpcCodec;
 import io.qmpsidecar.relay.impl.codec.MessageAssembler;
 import io.qmpsidecar.relay.impl.codec.RpcDecodeException;
 import io.qmpsidecar.relay.impl.codec.RpcMessage;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
@@ -39,6 +40,7 @@ public final class RpcPeer {
   private static final String PING = JsonRpcCodec.notification(RelayMethods.PING, Map.of());
   /** How long the closing handshake may take before the connection is dropped. */
   private static final long END_GRACE_MS = 2000;
+  private static final short CLOSE_NORMAL = 1000;
 
   /** What the owner of the link receives. */
   public interface Inbound {
@@ -123,7 +125,7 @@ public final class RpcPeer {
       ended = true;
       closed(closedByPeer());
     });
-    ws.exceptionHandler(e -> close("link to " + peerName + " failed: " + e.getMessage()));
+    ws.exceptionHandler(e -> close("link to " + peerName + " failed: " + e.getMessage(), closeStatus(e)));
     heartbeatTimer = vertx.setPeriodic(limits.heartbeatInterval().toMillis(), t -> heartbeat());
   }
 
@@ -177,7 +179,22 @@ public final class RpcPeer {
   /** Answers a request from the peer with an error. */
   public void respondError(JsonNode id, RelayError error) {
     inboundInFlight--;
-    write(JsonRpcCodec.error(id, error));
+    writeError(id, error);
+  }
+
+  /**
+   * Writes an error answer; one over the limit (its message or data echo what the peer sent) is
+   * replaced by {@code -32010} with the same id, so that the peer still gets an answer it reads.
+   */
+  private void writeError(JsonNode id, RelayError error) {
+    String text = JsonRpcCodec.error(id, error);
+    if (tooLarge(text)) {
+      write(JsonRpcCodec.error(id, RelayError.of(ErrorCode.MESSAGE_TOO_LARGE, "the error answer (code "
+          + error.code().wireCode() + ") exceeds the limit of " + limits.maxMessageBytes()
+          + " bytes, mostly what the request sent; send shorter values")));
+      return;
+    }
+    write(text);
   }
 
   /** Sends an already encoded message; false when the link is closed or closing. */
@@ -209,8 +226,26 @@ public final class RpcPeer {
 
   /** Closes the link now: pending requests fail, the owner is told, the socket is closed. */
   public void close(String reason) {
+    close(reason, CLOSE_NORMAL);
+  }
+
+  /**
+   * The close status for a failure of the link: the WebSocket layer's own for a frame it refused
+   * (1009 for one over four times {@code maxMessageBytes}, 1002 for a malformed one), else 1000.
+   */
+  private static short closeStatus(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof CorruptedWebSocketFrameException corrupted && corrupted.closeStatus() != null) {
+        return (short) corrupted.closeStatus().code();
+      }
+    }
+    return CLOSE_NORMAL;
+  }
+
+  /** {@link #close(String)} with WebSocket close status {@code status}. */
+  private void close(String reason, short status) {
     closed(new RelayConnectionException(reason));
-    ws.close((short) 1000, reason.length() > 120 ? reason.substring(0, 120) : reason);
+    ws.close(status, reason.length() > 120 ? reason.substring(0, 120) : reason);
     endWithin(END_GRACE_MS);
   }
 
@@ -242,7 +277,7 @@ public final class RpcPeer {
       message = JsonRpcCodec.decode(text);
     } catch (RpcDecodeException e) {
       log.warn("{} sent a bad message: {}", peerName, e.getMessage());
-      write(JsonRpcCodec.error(e.id(), e.error()));
+      writeError(e.id(), e.error());
       return;
     }
     if (message instanceof RpcMessage.Request r) {

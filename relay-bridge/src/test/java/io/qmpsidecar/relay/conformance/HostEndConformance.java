@@ -125,6 +125,27 @@ public abstract class HostEndConformance {
   }
 
   @Test
+  void aSingleFrameOverFourTimesMaxMessageBytesClosesTheLinkWithStatus1009() {
+    WireLink link = connect(settings().withMaxMessageBytes(64 * 1024), 0);
+
+    link.send(paddedVmList(8, 4 * 64 * 1024 + 1024));
+
+    link.awaitClosed(WireLink.WAIT);
+    assertThat(link.closeStatus()).as("closed by the WebSocket layer: %s", link.closeReason()).isEqualTo((short) 1009);
+  }
+
+  @Test
+  void anErrorAnswerThatWouldExceedMaxMessageBytesIsMessageTooLargeWithTheRequestsId() {
+    WireLink link = connect(settings().withMaxMessageBytes(1024), 0);
+
+    JsonObject answer = attachWith(link, "bdf", "x".repeat(880));
+
+    assertThat(Wire.errorCode(answer)).as(answer.encode()).isEqualTo(-32010);
+    assertThat(answer.getValue("id")).isNotNull();
+    assertThat(link.isClosed()).isFalse();
+  }
+
+  @Test
   void aFragmentedMessageOverMaxMessageBytesIsAnsweredMessageTooLargeAndTheLinkStaysUp() {
     WireLink link = connect(settings().withMaxMessageBytes(256 * 1024), 0);
 
@@ -172,11 +193,17 @@ public abstract class HostEndConformance {
     JsonObject string = link.nextMatching("an error", m -> m.containsKey("error"));
     link.send("{\"jsonrpc\":\"1.0\",\"id\":4,\"method\":\"vm.list\",\"params\":{}}");
     JsonObject version = link.nextMatching("an error", m -> m.containsKey("error"));
+    link.send("{\"jsonrpc\":2.0,\"id\":6,\"method\":\"vm.list\",\"params\":{}}");
+    JsonObject number = link.nextMatching("an error", m -> m.containsKey("error"));
+    link.send("{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"vm.list\",\"params\":{}}");
+    JsonObject nullId = link.nextMatching("an error", m -> m.containsKey("error"));
 
     assertThat(Wire.errorCode(batch)).isEqualTo(-32600);
     assertThat(Wire.errorCode(string)).isEqualTo(-32600);
     assertThat(Wire.errorCode(version)).isEqualTo(-32600);
     assertThat(version.getValue("id")).isEqualTo(4);
+    assertThat(Wire.errorCode(number)).as("\"jsonrpc\" is the string \"2.0\", not a number").isEqualTo(-32600);
+    assertThat(Wire.errorCode(nullId)).as("a request's id is a string or an integer").isEqualTo(-32600);
   }
 
   @Test
@@ -185,7 +212,7 @@ public abstract class HostEndConformance {
 
     link.send("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"vm.list\",\"params\":[]}");
 
-    assertThat(Wire.errorCode(link.answerTo(5))).isEqualTo(-32602);
+    assertInvalidParams(link.answerTo(5), "params");
   }
 
   @Test
@@ -336,6 +363,10 @@ public abstract class HostEndConformance {
     assertInvalidParams(attachWith(link, "opId", "o".repeat(129)), "opId");
     assertInvalidParams(attachWith(link, "opId", ""), "opId");
     assertInvalidParams(attachWith(link, "bdf", "03:00.1"), "bdf");
+    assertInvalidParams(attachWith(link, "bdf", "0000:03:20.1"), "bdf");
+    JsonObject emoji = attachWith(link, "opId", "\uD83D\uDE80".repeat(129));
+    assertInvalidParams(emoji, "opId");
+    assertThat(emoji.getJsonObject("error").getString("message")).as("characters, not UTF-16 units").contains("it has 129");
     assertInvalidParams(attachWith(link, "deviceId", "1dpu"), "deviceId");
     assertInvalidParams(attachWith(link, "deviceId", "dpu nic"), "deviceId");
     assertInvalidParams(attachWith(link, "vm", ""), "vm");

@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -61,7 +62,6 @@ public final class RecordingExecutor implements RequestExecutor {
   private final List<Device> devices = new CopyOnWriteArrayList<>(List.of(
       new Device(new DeviceInfo("vm1", FOREIGN_DEVICE, "0000:04:00.0", "vfio-pci", "attached"), "operator")));
   private final List<Promise<Void>> held = new CopyOnWriteArrayList<>();
-  private final AtomicInteger chosen = new AtomicInteger();
   private final AtomicInteger throttledOnce = new AtomicInteger();
   private volatile boolean holdAttaches;
   private volatile boolean guestIgnoresUnplugs;
@@ -139,7 +139,9 @@ public final class RecordingExecutor implements RequestExecutor {
       return Future.failedFuture(new RelayError(ErrorCode.HOST_PREREQUISITE, "no PCI device " + r.bdf()
           + " on this host; check lspci -D", Map.of("bdf", r.bdf())).toException());
     }
-    String id = r.deviceId() != null ? r.deviceId() : "dpu-fn" + chosen.incrementAndGet();
+    // As the sidecar chooses (RelayExecutor.chosenId): dpu- and the function's address or the mdev's UUID.
+    String id = r.deviceId() != null ? r.deviceId()
+        : "dpu-" + (r.mdev() != null ? r.mdev() : r.bdf().toLowerCase(Locale.ROOT).replaceAll("[:.]", "-"));
     OpAccepted accepted = new OpAccepted(r.opId(), r.vm(), id);
     Context context = Vertx.currentContext();
     boolean refused = QEMU_REFUSES_BDF.equals(r.bdf());

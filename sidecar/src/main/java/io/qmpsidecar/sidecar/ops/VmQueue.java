@@ -44,7 +44,7 @@ final class VmQueue {
       if (running) {
         if (waiting.size() >= bound) {
           return Future.failedFuture(SidecarException.of(Kind.BUSY, "vm-busy", "VM " + vm + " already has " + bound
-              + " operations queued").vm(vm).fix("retry when they have finished").build());
+              + " operations queued").vm(vm).detail("limit", bound).fix("retry when they have finished").build());
         }
         waiting.addLast(task);
         return result.future();

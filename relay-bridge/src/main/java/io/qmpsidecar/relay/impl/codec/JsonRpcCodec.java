@@ -34,7 +34,8 @@ public final class JsonRpcCodec {
       throw invalid(null, "message is not a JSON object; batches are not supported, send one request per message");
     }
     JsonNode id = root.get("id");
-    if (!"2.0".equals(root.path("jsonrpc").asText(null))) {
+    JsonNode version = root.get("jsonrpc");
+    if (version == null || !version.isTextual() || !"2.0".equals(version.textValue())) {
       throw invalid(id, "member \"jsonrpc\" must be \"2.0\"");
     }
     if (id != null && !(id.isTextual() || id.isIntegralNumber() || id.isNull())) {
@@ -45,10 +46,14 @@ public final class JsonRpcCodec {
       if (!method.isTextual() || method.asText().isEmpty()) {
         throw invalid(id, "member \"method\" must be a non-empty string");
       }
+      if (id != null && id.isNull()) {
+        throw invalid(null, "member \"id\" of a request must be a string or an integer, not null"
+            + " (a null id marks answers to messages that could not be read)");
+      }
       JsonNode params = root.get("params");
       if (params != null && !params.isObject()) {
-        throw new RpcDecodeException(id, RelayError.of(ErrorCode.INVALID_PARAMS,
-            "member \"params\" must be an object (by-name parameters only)"));
+        throw new RpcDecodeException(id, new RelayError(ErrorCode.INVALID_PARAMS,
+            "member \"params\" must be an object (by-name parameters only)", Map.of("member", "params")));
       }
       params = params == null ? MAPPER.createObjectNode() : params;
       return id == null ? new RpcMessage.Notification(method.asText(), params)
