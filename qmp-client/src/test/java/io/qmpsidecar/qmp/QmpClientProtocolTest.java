@@ -300,12 +300,9 @@ class QmpClientProtocolTest {
     Await.until("the rest once resumed", () -> paused.size() == 10);
   }
 
-  @Test
-  void eventsDroppedBeforeAReconnectAreReportedBeforeIt() {
-    QmpConnection c = connect(options().withReconnect(
-        ReconnectPolicy.FOREVER.withInitialDelay(Duration.ofMillis(10)).withMaxDelay(Duration.ofMillis(50))));
-    List<Object> seen = new CopyOnWriteArrayList<>();
-    QmpSubscription sub = c.subscribe(EventFilter.all(), 2, new QmpEventListener() {
+  /** A listener that adds each event's name and each gap to {@code seen}, in order. */
+  private static QmpEventListener recorder(List<Object> seen) {
+    return new QmpEventListener() {
       @Override
       public void onEvent(QmpEvent event) {
         seen.add(event.name());
@@ -315,7 +312,15 @@ class QmpClientProtocolTest {
       public void onGap(EventGap gap) {
         seen.add(gap);
       }
-    });
+    };
+  }
+
+  @Test
+  void eventsDroppedBeforeAReconnectAreReportedBeforeIt() {
+    QmpConnection c = connect(options().withReconnect(
+        ReconnectPolicy.FOREVER.withInitialDelay(Duration.ofMillis(10)).withMaxDelay(Duration.ofMillis(50))));
+    List<Object> seen = new CopyOnWriteArrayList<>();
+    QmpSubscription sub = c.subscribe(EventFilter.all(), 2, recorder(seen));
     sub.pause();
     FakeQmpServer.Peer first = server.peers().get(0);
     for (int i = 0; i < 3; i++) {
@@ -335,17 +340,7 @@ class QmpClientProtocolTest {
   void aPausedSubscriberDropsBeyondItsQueueAndIsToldSo() {
     QmpConnection c = connect(options());
     List<Object> seen = new CopyOnWriteArrayList<>();
-    QmpSubscription sub = c.subscribe(EventFilter.names("STOP"), 2, new QmpEventListener() {
-      @Override
-      public void onEvent(QmpEvent event) {
-        seen.add(event.name());
-      }
-
-      @Override
-      public void onGap(EventGap gap) {
-        seen.add(gap);
-      }
-    });
+    QmpSubscription sub = c.subscribe(EventFilter.names("STOP"), 2, recorder(seen));
     sub.pause();
     FakeQmpServer.Peer peer = server.peers().get(0);
     for (int i = 0; i < 5; i++) {
