@@ -51,6 +51,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -125,11 +126,13 @@ public final class Sidecar {
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
         .setEventLoopPoolSize(eventLoops(System.getProperty(EVENT_LOOPS)))
         .setFileSystemOptions(new FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false)));
-    List<Runnable> undo = new ArrayList<>();
-    undo.add(() -> vertx.close());
+    // What a failed start closes again, newest first, each awaited: the lock goes only after the
+    // store is closed, and the failure is reported once nothing of this start runs any more.
+    List<Supplier<Future<?>>> undo = new ArrayList<>();
+    undo.add(vertx::close);
     try {
       SidecarMetrics metrics = new SidecarMetrics();
-      undo.add(0, metrics::close);
+      undo.add(0, done(metrics::close));
       // Off the start path: the JVM's management beans take tens of milliseconds to read the first time.
       vertx.executeBlocking(() -> {
         metrics.bindJvm();
@@ -141,17 +144,17 @@ public final class Sidecar {
       await(directory(vertx, config.api().socket().toAbsolutePath().getParent(), "the API socket's directory",
           "api.socket"), timeout);
       DaemonLock lock = DaemonLock.acquire(stateDir, config.api().socket());
-      undo.add(0, lock::close);
+      undo.add(0, done(lock::close));
       EventStream events = new EventStream(vertx, Clock.systemUTC(), config.events().replay(),
           await(EventEpoch.open(vertx, stateDir, Clock.systemUTC()), timeout));
       OperationLog.start(events);
       StateStore store = await(StateStore.open(vertx, stateDir.resolve(StateStore.FILE_NAME)), timeout);
-      undo.add(0, () -> store.close());
+      undo.add(0, store::close);
       Path proxyDir = config.proxyDir();
       await(directory(vertx, proxyDir, "the proxy sockets' directory", "proxy.dir",
           PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-x---"))), timeout);
       VmRegistry vms = new VmRegistry(vertx, config.vms(), config.timeouts().command(), events, metrics);
-      undo.add(0, () -> vms.close());
+      undo.add(0, vms::close);
       PolicyGate gate = new PolicyGate(policy, metrics);
       HotplugOptions defaults = HotplugOptions.defaults();
       HotplugOptions hotplug = new HotplugOptions(config.timeouts().command(), config.timeouts().attach(),
@@ -162,24 +165,24 @@ public final class Sidecar {
       SysfsHostPrep hostPrep = new SysfsHostPrep(vertx, config.host().sysfsRoot(), config.host().devRoot(),
           sysfs, Set.copyOf(config.host().vfioDrivers()), config.host().iommufd());
       Hooks hooks = Hooks.create(vertx, config.automation().hooks(), events, metrics, config.api().socket());
-      undo.add(0, () -> hooks.close());
+      undo.add(0, hooks::close);
       Operations operations = new Operations(vertx, vms, gate, store, events, hostPrep, hotplug, metrics,
           Operations.DEFAULT_MAX_QUEUED_PER_VM, hooks.guard());
-      undo.add(0, operations::close);
+      undo.add(0, done(operations::close));
       Migrations migrations = new Migrations(vertx, vms, operations, events, gate, metrics, new LiveUpdateOptions(
           config.liveUpdate().launcher(), config.liveUpdate().binaries(), stateDir.resolve("live-update"), config.liveUpdate().timeout()));
       Map<String, QmpProxyServer> proxies = new ConcurrentHashMap<>();
       ApiServer api = new ApiServer(vertx, config.api(), new ApiServer.Services(operations, migrations, events, policy,
           metrics, () -> notReady(vms, proxies)));
       await(api.start(), timeout);
-      undo.add(0, () -> api.close());
+      undo.add(0, api::close);
       Optional<RelayLink> relay = config.relay().enabled()
           ? Optional.of(await(RelayLink.start(vertx, config, operations, events, metrics), timeout))
           : Optional.empty();
-      relay.ifPresent(r -> undo.add(0, () -> r.close()));
+      relay.ifPresent(r -> undo.add(0, r::close));
       RuleRunner rules = await(RuleRunner.start(vertx, policy, operations, events, metrics,
           config.automation().maxActionsPerSecond()), timeout);
-      undo.add(0, rules::close);
+      undo.add(0, done(rules::close));
       hooks.start();
       Sidecar sidecar = new Sidecar(config, vertx, policy, events, vms, store, operations, api, relay, proxies, rules,
           hooks, lock, metrics);
@@ -199,9 +202,23 @@ public final class Sidecar {
           vertx.isNativeTransportEnabled() ? "epoll" : "JDK NIO");
       return sidecar;
     } catch (Exception | Error e) {
-      undo.forEach(Runnable::run);
+      for (Supplier<Future<?>> step : undo) {
+        try {
+          await(step.get(), timeout);
+        } catch (Exception | Error closing) {
+          LOG.debug("closing after a failed start: {}", closing.toString());
+        }
+      }
       throw e;
     }
+  }
+
+  /** A close that is done when it returns, as a step of a failed start's undo. */
+  private static Supplier<Future<?>> done(Runnable close) {
+    return () -> {
+      close.run();
+      return Future.succeededFuture();
+    };
   }
 
   /**

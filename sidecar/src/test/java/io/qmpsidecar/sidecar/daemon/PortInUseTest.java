@@ -1,7 +1,9 @@
 package io.qmpsidecar.sidecar.daemon;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.qmpsidecar.sidecar.state.StateStore;
 import io.qmpsidecar.sidecar.testing.SidecarHarness;
 import io.qmpsidecar.sidecar.testing.TestConfig;
 import java.net.InetAddress;
@@ -14,7 +16,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A TCP port another process holds stops the start with one line naming the address and the key
- * to change (docs/configuration.md), for the API's listener and for the metrics one.
+ * to change (docs/configuration.md), for the API's listener and for the metrics one; what the
+ * start had opened is closed by the time it fails.
  */
 class PortInUseTest {
   @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
@@ -30,6 +33,8 @@ class PortInUseTest {
 
       assertThatThrownBy(() -> harness.start(config))
           .hasMessageContaining(address).hasMessageContaining("choose another " + key);
+      assertThat(config.build().stateDir().resolve(StateStore.FILE_NAME + "-wal"))
+          .as("the failure is reported once the state store this start opened is closed").doesNotExist();
     }
   }
 }
