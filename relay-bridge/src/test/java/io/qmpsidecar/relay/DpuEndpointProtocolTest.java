@@ -86,6 +86,7 @@ class DpuEndpointProtocolTest {
 
       assertThat(noHostId.getInteger("code")).isEqualTo(-32602);
       assertThat(noHostId.getJsonObject("data").getString("member")).isEqualTo("hostId");
+      Await.until("the refused hello's link is closed", peer::isClosed);
       assertThat(tooMany.getInteger("code")).isEqualTo(-32011);
       assertThat(tooMany.getString("message")).contains("raise maxHosts");
       assertThat(tooMany.getJsonObject("data").getInteger("limit")).isEqualTo(1);

@@ -219,6 +219,21 @@ class LiveUpdateIT {
     assertThat(json(after.out()).path("status").asText()).isEqualTo("running");
   }
 
+  /** The default preset lets no API caller live-update: the refusal docs/live-update.md quotes. */
+  @QemuTest
+  void theDefaultPresetDeniesTheApisCallerALiveUpdate(QemuBinary binary) throws Exception {
+    qemu = harness.qemu(binary, "vm1", 2);
+    config = harness.config().vm("vm1", qemu);
+    harness.start(config);
+    Await.until("vm1 is ready", () -> cli("vms", "--output", "json").out().contains("\"ready\""));
+
+    Run update = cli("vms", "update", "vm1");
+
+    assertThat(update.exit()).as(update.err()).isEqualTo(3);
+    assertThat(update.err()).contains("Denied by policy: api:local may not live-update VM vm1: denied by rule default: ");
+    assertThat(eventTypes()).doesNotContain("liveupdate.started");
+  }
+
   @QemuTest
   void aPrepareHookThatRefusesStopsTheUpdateBeforeAnythingIsRead(QemuBinary binary) throws Exception {
     Path freeze = harness.dir().resolve("freeze");

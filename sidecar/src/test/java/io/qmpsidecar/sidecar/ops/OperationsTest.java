@@ -115,6 +115,8 @@ class OperationsTest {
 
     assertThat(busy.kind()).isEqualTo(SidecarException.Kind.BUSY);
     assertThat(busy.getMessage()).contains("VM vm1 already has 1 operations queued");
+    assertThat(busy.code()).isEqualTo("vm-busy");
+    assertThat(busy.detail("limit")).as("docs/hotplug.md: detail limit").isEqualTo(1);
     Await.until("first attach asks QEMU", () -> held.size() == 1);
     assertThat(second.isComplete()).isFalse();
     peers.get(0).send(FakeQmpServer.reply(held.get(0), "\"return\":{\"status\":\"active\"}"));

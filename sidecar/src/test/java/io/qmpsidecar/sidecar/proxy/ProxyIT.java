@@ -189,6 +189,20 @@ class ProxyIT {
             + " 'exec-oob' is unexpected\"}}"));
   }
 
+  /** docs/proxy.md: under the default preset, query-yank runs out of band; the migration ones are denied. */
+  @QemuTest
+  void theDefaultPresetLetsQueryYankRunOutOfBandAndDeniesMigratePause(QemuBinary binary) {
+    start(binary, fx.options(), Policies.preset("default"));
+    ProxyTestClient withOob = vertxClient();
+    withOob.negotiate(",\"arguments\":{\"enable\":[\"oob\"]}");
+
+    JsonNode yank = withOob.call("{\"exec-oob\":\"query-yank\",\"id\":1}");
+    JsonNode pause = withOob.call("{\"exec-oob\":\"migrate-pause\",\"id\":2}");
+
+    assertThat(yank.get("return").isArray()).as(yank.toString()).isTrue();
+    assertThat(pause.at("/error/desc").asText()).as(pause.toString()).startsWith("denied by policy rule ");
+  }
+
   @QemuTest
   void theClientOverTheLimitIsToldAndDisconnected(QemuBinary binary) {
     start(binary, fx.options().withMaxClients(2), Policies.preset("default"));
