@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -194,17 +195,30 @@ public final class StateStore {
         path, vm, id, reason, path);
   }
 
-  /** Closes the file after all submitted work has run. */
+  /** Closes the file after all submitted work has run; closing it again does nothing. */
   public Future<Void> close() {
-    return worker.<Void>executeBlocking(() -> {
-      if (connection != null) {
-        connection.close();
-      }
-      return null;
-    }, true).eventually(worker::close);
+    try {
+      return worker.<Void>executeBlocking(() -> {
+        if (connection != null) {
+          connection.close();
+        }
+        return null;
+      }, true).eventually(worker::close);
+    } catch (RejectedExecutionException alreadyClosed) {
+      return Future.succeededFuture();
+    }
   }
 
   private <T> Future<T> run(String what, Work<T> work) {
+    try {
+      return submit(what, work);
+    } catch (RejectedExecutionException e) {
+      return Future.failedFuture(failure(path, "state store " + path + " cannot " + what
+          + ": the store is closed (the sidecar is stopping); the next start reconciles the record with QEMU", e));
+    }
+  }
+
+  private <T> Future<T> submit(String what, Work<T> work) {
     return worker.executeBlocking(() -> {
       try {
         if (connection == null) {

@@ -49,6 +49,19 @@ class StateStoreTest {
   }
 
   @Test
+  void workAfterCloseIsAClearError() {
+    Path file = dir.resolve(StateStore.FILE_NAME);
+    StateStore store = result(StateStore.open(VERTX.get(), file));
+    result(store.close());
+
+    SidecarException e = (SidecarException) failure(store.remove("vm1", "dpu-a"));
+
+    assertThat(e.getMessage()).contains("remove attachment vm1/dpu-a").contains("closed").contains("stopping");
+    assertThat(e.details()).containsEntry("path", file.toString());
+    result(store.close());
+  }
+
+  @Test
   void aMissingDirectoryIsAClearError() {
     SidecarException e = (SidecarException) failure(
         StateStore.open(VERTX.get(), dir.resolve("nope/sidecar.db")));
