@@ -93,7 +93,8 @@ public interface QmpConnection {
    * A view of this connection that reports every command sent through it (the {@code device_del}
    * of {@link #deviceDel} included) to {@code observer}, e.g. to log each with its QMP id. State,
    * events and the command pipeline are this connection's; closing the view closes it. A view of
-   * a view reports to both observers, the earlier one first.
+   * a view reports to both observers, the earlier one first; a command with an observer of its own
+   * ({@link QmpCommand#observedBy}) is reported to that one first, then to the view's.
    */
   QmpConnection observedBy(QmpCommandObserver observer);
 

@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -169,9 +170,14 @@ class FdPassingIT {
     }
     qemu(binary, "-qmp", "tcp:127.0.0.1:" + port + ",server=on,wait=off");
     QmpConnection c = connect(vertx, QmpAddress.tcp("127.0.0.1", port));
+    List<String> observed = new CopyOnWriteArrayList<>();
+    QmpConnection view = c.observedBy((name, id, nanos, failure) ->
+        observed.add(name + "#" + id + ":" + (failure == null ? "ok" : failure.getClass().getSimpleName())));
     Path file = file("disk.img");
-    assertThat(failure(c.getfd("disk0", open(file)))).isInstanceOf(QmpFdPassingException.class)
+    assertThat(failure(view.getfd("disk0", open(file)))).isInstanceOf(QmpFdPassingException.class)
         .hasMessageContaining("TCP").hasMessageContaining("unix:");
+    assertThat(observed).as("the view's observer hears of the command that was never sent")
+        .containsExactly("getfd#-1:QmpFdPassingException");
     assertThat(result(c.queryStatus()).running()).isTrue();
   }
 

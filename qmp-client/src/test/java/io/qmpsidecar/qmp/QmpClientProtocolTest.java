@@ -250,6 +250,52 @@ class QmpClientProtocolTest {
     Await.until("the subscriber learns of the gap", () -> gaps.equals(List.of(EventGap.RECONNECTED)));
   }
 
+  @Test
+  void aBadLineFailsSentCommandsAsProtocolErrorsAndQueuedOnesAsNeverSent() {
+    server.onCommand((req, peer) -> peer.send("this is not json"));
+    QmpConnection c = connect(options().withMaxInFlight(1));
+    Future<VmStatus> sent = c.queryStatus();
+    Future<VmStatus> queued = c.queryStatus();
+
+    assertThat(failure(sent)).isInstanceOf(QmpProtocolException.class).hasMessageContaining("not JSON");
+    Throwable notSent = failure(queued);
+    assertThat(notSent).isInstanceOf(QmpClosedException.class)
+        .hasMessageContaining("lost before the command was sent").hasMessageContaining("not JSON")
+        .hasMessageContaining("it did not run");
+    assertThat(notSent.getCause()).isInstanceOf(QmpProtocolException.class);
+  }
+
+  /** A greeting that is not QMP, and none at all: a real QEMU always greets in QMP. */
+  @Test
+  void aFirstConnectThatFailsInTheGreetingSaysWhyWithoutBlamingQemuForClosing() {
+    server.greet(false).sendBeforeGreeting("not json at all");
+    client = QmpClient.create(vertx, options());
+    Throwable garbage = failure(client.connect());
+    assertThat(garbage).isInstanceOf(QmpConnectionException.class)
+        .hasMessageStartingWith("greeting and negotiation with QEMU at " + server.address() + " failed:")
+        .hasMessageContaining("not JSON").hasMessageNotContaining("closed the connection");
+    assertThat(garbage.getCause()).isInstanceOf(QmpProtocolException.class);
+    result(client.close());
+
+    server.sendBeforeGreeting();
+    client = QmpClient.create(vertx, options().withGreetingTimeout(Duration.ofMillis(200)));
+    assertThat(failure(client.connect())).isInstanceOf(QmpConnectionException.class)
+        .hasMessageStartingWith("QEMU at " + server.address() + " sent no greeting within 200 ms:");
+  }
+
+  @Test
+  void aCommandWithItsOwnObserverSentThroughAViewIsReportedToBoth() {
+    QmpConnection c = connect(options());
+    List<String> own = new CopyOnWriteArrayList<>();
+    List<String> view = new CopyOnWriteArrayList<>();
+    QmpConnection observed = c.observedBy((name, id, nanos, failure) -> view.add(name + "#" + id));
+
+    result(observed.execute(QmpCommands.queryStatus().observedBy((name, id, nanos, failure) -> own.add(name + "#" + id))));
+
+    assertThat(own).containsExactly("query-status#1");
+    assertThat(view).containsExactly("query-status#1");
+  }
+
   /** A monitor that never greets (a QEMU stopped before it): no real QEMU can be stopped there on purpose. */
   @Test
   void closingTheClientDuringTheFirstConnectFailsTheConnectFuture() {

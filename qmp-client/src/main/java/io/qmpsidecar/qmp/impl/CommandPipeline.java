@@ -134,17 +134,24 @@ final class CommandPipeline {
     pump();
   }
 
-  /** Fails every in-flight and waiting command; the pipeline is empty afterwards. */
-  void failAll(Throwable cause) {
-    List<PendingCommand<?>> all = new ArrayList<>(inFlight.values());
-    all.addAll(waiting);
+  /**
+   * Fails every in-flight command with {@code sentCause} and every waiting one (never sent) with
+   * {@code queuedCause}; the pipeline is empty afterwards.
+   */
+  void failAll(Throwable sentCause, Throwable queuedCause) {
+    List<PendingCommand<?>> sent = new ArrayList<>(inFlight.values());
+    List<PendingCommand<?>> queued = new ArrayList<>(waiting);
     inFlight.clear();
     inBandOrder.clear();
     waiting.clear();
     publishCounts();
-    for (PendingCommand<?> cmd : all) {
+    for (PendingCommand<?> cmd : sent) {
       vertx.cancelTimer(cmd.timerId);
-      cmd.fail(cause);
+      cmd.fail(sentCause);
+    }
+    for (PendingCommand<?> cmd : queued) {
+      vertx.cancelTimer(cmd.timerId);
+      cmd.fail(queuedCause);
     }
   }
 

@@ -55,22 +55,22 @@ final class ObservedConnection implements QmpConnection {
 
   @Override
   public <T> Future<T> execute(QmpCommand<T> command) {
-    return connection.execute(command.observedBy(observer));
+    return connection.execute(observed(command));
   }
 
   @Override
   public <T> Future<T> execute(QmpCommand<T> command, Duration timeout) {
-    return connection.execute(command.observedBy(observer), timeout);
+    return connection.execute(observed(command), timeout);
   }
 
   @Override
   public <T> Future<T> executeOob(QmpCommand<T> command) {
-    return connection.executeOob(command.observedBy(observer));
+    return connection.executeOob(observed(command));
   }
 
   @Override
   public <T> Future<T> executeWithFds(QmpCommand<T> command, List<UnixFd> fds) {
-    return connection.executeWithFds(command.observedBy(observer), fds);
+    return connection.executeWithFds(observed(command), fds);
   }
 
   @Override
@@ -80,10 +80,20 @@ final class ObservedConnection implements QmpConnection {
 
   @Override
   public QmpConnection observedBy(QmpCommandObserver other) {
-    return new ObservedConnection(connection, (name, id, nanos, failure) -> {
-      observer.completed(name, id, nanos, failure);
-      other.completed(name, id, nanos, failure);
-    });
+    return new ObservedConnection(connection, both(observer, other));
+  }
+
+  /** The command reported to this view's observer, and to its own observer if it has one. */
+  private <T> QmpCommand<T> observed(QmpCommand<T> command) {
+    QmpCommandObserver own = command.observer();
+    return command.observedBy(own == null ? observer : both(own, observer));
+  }
+
+  private static QmpCommandObserver both(QmpCommandObserver first, QmpCommandObserver second) {
+    return (name, id, nanos, failure) -> {
+      first.completed(name, id, nanos, failure);
+      second.completed(name, id, nanos, failure);
+    };
   }
 
   @Override

@@ -13,13 +13,14 @@ import io.qmpsidecar.qmp.QmpConnection;
 import io.qmpsidecar.qmp.QmpConnectionException;
 import io.qmpsidecar.qmp.QmpEvent;
 import io.qmpsidecar.qmp.QmpEventListener;
+import io.qmpsidecar.qmp.QmpException;
+import io.qmpsidecar.qmp.QmpFdPassingException;
 import io.qmpsidecar.qmp.QmpGreeting;
 import io.qmpsidecar.qmp.QmpPeer;
 import io.qmpsidecar.qmp.QmpProtocolException;
 import io.qmpsidecar.qmp.QmpSchema;
 import io.qmpsidecar.qmp.QmpState;
 import io.qmpsidecar.qmp.QmpSubscription;
-import io.qmpsidecar.qmp.QmpFdPassingException;
 import io.qmpsidecar.qmp.UnixFd;
 import io.qmpsidecar.qmp.UnplugOutcome;
 import io.qmpsidecar.qmp.impl.codec.QmpCommandEncoder;
@@ -151,16 +152,14 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
         throw new IllegalArgumentException("'" + command.name() + "' cannot pass " + fd);
       }
     }
-    if (!options.address().isUnix()) {
-      return Future.failedFuture(new QmpFdPassingException("'" + command.name() + "' was not sent: QEMU"
-          + " at " + peer + " is reached over TCP, which cannot carry file descriptors; connect to its"
-          + " QMP monitor on a Unix socket (-qmp unix:PATH,server=on)"));
-    }
     String unsupported = Posix.unsupportedReason();
-    if (unsupported != null) {
-      return Future.failedFuture(new QmpFdPassingException("'" + command.name() + "' was not sent: " + unsupported));
-    }
-    return submit(command, false, fds, options.commandTimeout());
+    QmpFdPassingException unpassable = !options.address().isUnix()
+        ? new QmpFdPassingException("'" + command.name() + "' was not sent: QEMU at " + peer + " is reached over"
+            + " TCP, which cannot carry file descriptors; connect to its QMP monitor on a Unix socket"
+            + " (-qmp unix:PATH,server=on)")
+        : unsupported != null ? new QmpFdPassingException("'" + command.name() + "' was not sent: " + unsupported)
+        : null;
+    return submit(command, false, fds, options.commandTimeout(), unpassable);
   }
 
   @Override
@@ -300,10 +299,14 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
     pipeline.failAll(reason instanceof QmpProtocolException
         ? reason
         : new QmpClosedException("connection to QEMU at " + peer + " lost: " + why
-            + "; QEMU may have exited. The command may or may not have run: re-query before retrying"));
+            + "; QEMU may have exited. The command may or may not have run: re-query before retrying"),
+        new QmpClosedException("connection to QEMU at " + peer + " lost before the command was sent: " + why
+            + "; it did not run", reason));
     if (opening != null) {
-      failOpening(new QmpConnectionException("QEMU at " + peer + " closed the connection during"
-          + " greeting and negotiation: " + why));
+      failOpening(reason instanceof QmpConnectionException e ? e
+          : reason == null ? new QmpConnectionException("QEMU at " + peer + " closed the connection during greeting"
+              + " and negotiation; check that the socket is QEMU's QMP monitor (-qmp ...,server=on)")
+          : new QmpConnectionException("greeting and negotiation with QEMU at " + peer + " failed: " + why, reason));
     } else {
       LOG.warn("QMP {}: connection lost: {}", peer, why);
       setState(QmpState.DISCONNECTED);
@@ -312,14 +315,18 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
   }
 
   private <T> Future<T> submit(QmpCommand<T> command, boolean oobCommand, Duration timeout) {
-    return submit(command, oobCommand, List.of(), timeout);
+    return submit(command, oobCommand, List.of(), timeout, null);
   }
 
-  private <T> Future<T> submit(QmpCommand<T> command, boolean oobCommand, List<UnixFd> fds, Duration timeout) {
+  /** @param refused why the command cannot be sent at all, or null: it fails, reported as never sent */
+  private <T> Future<T> submit(QmpCommand<T> command, boolean oobCommand, List<UnixFd> fds, Duration timeout,
+      QmpException refused) {
     Promise<T> promise = Promise.promise();
     onContext(() -> {
       PendingCommand<T> pending = new PendingCommand<>(command, oobCommand, fds, promise);
-      if (state != QmpState.READY) {
+      if (refused != null) {
+        pending.fail(refused);
+      } else if (state != QmpState.READY) {
         pending.fail(new QmpConnectionException("QMP connection to " + peer + " is "
             + state.name().toLowerCase() + ": '" + command.name() + "' was not sent"
             + (options.reconnect().enabled() && state != QmpState.CLOSED ? "; it reconnects by itself, retry shortly" : "")));
@@ -476,7 +483,7 @@ final class QmpConnectionImpl implements QmpConnection, QmpSession.Handler {
   }
 
   private void finish(Throwable cause) {
-    pipeline.failAll(cause);
+    pipeline.failAll(cause, cause);
     setState(QmpState.CLOSED);
     closed.tryComplete();
     // Closed while the first connect was under way: its caller hears it too.
