@@ -16,18 +16,23 @@ import io.qmpsidecar.relay.StateSnapshot;
 import io.qmpsidecar.relay.UnfinishedOp;
 import io.qmpsidecar.relay.VmInfo;
 import io.qmpsidecar.sidecar.failure.SidecarException;
+import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
 import io.qmpsidecar.sidecar.hostprep.Bdf;
 import io.qmpsidecar.sidecar.hostprep.HostMdev;
 import io.qmpsidecar.sidecar.hotplug.AttachRequest;
 import io.qmpsidecar.sidecar.hotplug.DetachRequest;
 import io.qmpsidecar.sidecar.hotplug.DeviceOptions;
 import io.qmpsidecar.sidecar.hotplug.FunctionRef;
+import io.qmpsidecar.sidecar.hotplug.ReconcileReport;
 import io.qmpsidecar.sidecar.ops.Operations;
 import io.qmpsidecar.sidecar.ops.Submitted;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.AttachmentState;
 import io.qmpsidecar.sidecar.vm.VmHandle;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,12 +47,20 @@ import java.util.Optional;
 final class RelayExecutor implements RequestExecutor {
   private static final Caller DPU = Caller.dpu();
 
+  /** How often a resumed operation's VM is tried again while it is not connected yet. */
+  static final long RESUME_RETRY_MS = 100;
+
+  private final Vertx vertx;
   private final Operations operations;
   private final TrackedOps tracked;
+  private final Duration resumeWait;
 
-  RelayExecutor(Operations operations, TrackedOps tracked) {
+  /** @param resumeWait how long a resumed operation waits for its VM's connection (the host's executorTimeout) */
+  RelayExecutor(Vertx vertx, Operations operations, TrackedOps tracked, Duration resumeWait) {
+    this.vertx = vertx;
     this.operations = operations;
     this.tracked = tracked;
+    this.resumeWait = resumeWait;
   }
 
   /**
@@ -94,9 +107,10 @@ final class RelayExecutor implements RequestExecutor {
   }
 
   /**
-   * After a restart: reconciles the VM with QEMU, then tells from the records how the operation
-   * ended. An attach whose device is recorded attached completed; a detach whose device is gone
-   * completed (already detached); anything else did not take effect, or not yet.
+   * After a restart: reconciles the VM with QEMU once it is connected (the host resumes its
+   * operations as it starts, before the sidecar has reached its VMs), then tells from the records
+   * how the operation ended. An attach whose device is recorded attached completed; a detach whose
+   * device is gone completed (already detached); anything else did not take effect, or not yet.
    */
   @Override
   public Future<OpEnd> resume(UnfinishedOp op) {
@@ -112,7 +126,7 @@ final class RelayExecutor implements RequestExecutor {
       vm = p.vm();
       deviceId = p.deviceId();
     }
-    return operations.reconcile(vm).map(report -> {
+    return reconcileOnceConnected(vm, System.nanoTime() + resumeWait.toNanos()).map(report -> {
       Optional<Attachment> record = operations.recorded(vm).stream().filter(a -> a.id().equals(deviceId)).findFirst();
       if (attach) {
         return record.filter(a -> a.state() == AttachmentState.ATTACHED)
@@ -124,6 +138,17 @@ final class RelayExecutor implements RequestExecutor {
           : interrupted(op.opId(), "detach " + op.opId() + " was cut short and " + deviceId + " is still "
               + (record.get().state() == AttachmentState.DETACHING ? "being detached (the guest has not released it)"
                   : "attached") + "; detach it again with a new opId");
+    });
+  }
+
+  private Future<ReconcileReport> reconcileOnceConnected(String vm, long deadlineNanos) {
+    return operations.reconcile(vm).recover(e -> {
+      if (!(e instanceof SidecarException s && s.kind() == Kind.UNAVAILABLE) || System.nanoTime() > deadlineNanos) {
+        return Future.failedFuture(e);
+      }
+      Promise<ReconcileReport> again = Promise.promise();
+      vertx.setTimer(RESUME_RETRY_MS, t -> reconcileOnceConnected(vm, deadlineNanos).onComplete(again));
+      return again.future();
     });
   }
 

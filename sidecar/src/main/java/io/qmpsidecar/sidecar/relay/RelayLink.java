@@ -48,7 +48,7 @@ public final class RelayLink {
     Context context = vertx.getOrCreateContext();
     Promise<RelayLink> started = Promise.promise();
     TrackedOps tracked = new TrackedOps();
-    context.runOnContext(v -> RelayHost.start(vertx, relay.options(), new RelayExecutor(operations, tracked),
+    context.runOnContext(v -> RelayHost.start(vertx, relay.options(), new RelayExecutor(vertx, operations, tracked, relay.options().executorTimeout()),
             // The operations layer decides every request of the DPU, once, with the facts it resolves.
             (caller, method, params) -> AuthorizationDecision.allow("decided-by-operations"))
         .map(host -> {
