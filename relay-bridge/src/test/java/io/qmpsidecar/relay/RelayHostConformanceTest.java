@@ -41,6 +41,32 @@ class RelayHostConformanceTest extends HostEndConformance {
     assertThat(again.closeReason()).contains("maxMessageBytes");
   }
 
+  /**
+   * A link that ends right after its hello (here: the snapshot it needs is over the limit) is not
+   * a link that was up: the host keeps backing off (50 ms doubling to 400 ms in this fixture)
+   * rather than redialing after the first delay each time. Ten redials take at least 10 x 25 ms
+   * either way; with the backoff about 1.7 s, without it under 0.5 s.
+   */
+  @Test
+  void aLinkThatEndsRightAfterItsHelloIsRedialedWithBackoff() {
+    WireLink link = linkWithAStateOverTheSmallestLimit();
+    link.close();
+    long waited = 0;
+    WireLink again = dpu.awaitLink(Duration.ofSeconds(20));
+    for (int i = 0; i < 10; i++) {
+      JsonObject hello = awaitHello(again);
+      long ahead = hello.getJsonObject("params").getLong("lastSeq") + 1000;
+      again.send(Wire.helloAnswer(hello.getValue("id"), DPU_ID, ahead).encode());
+      again.awaitClosed(WireLink.WAIT);
+      long closedAt = again.closedAtNanos();
+      again = dpu.awaitLink(Duration.ofSeconds(20));
+      waited += System.nanoTime() - closedAt;
+    }
+
+    assertThat(Duration.ofNanos(waited)).as("ten redials after links that ended at their snapshot")
+        .isGreaterThan(Duration.ofMillis(700));
+  }
+
   @Test
   void anAnswerOverMaxMessageBytesIsReplacedByMessageTooLargeWithTheRequestsId() {
     WireLink link = linkWithAStateOverTheSmallestLimit();

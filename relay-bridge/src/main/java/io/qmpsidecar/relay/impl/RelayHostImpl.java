@@ -45,6 +45,8 @@ public final class RelayHostImpl implements RelayHost {
   private final RequestDispatcher dispatcher;
   private final WebSocketClient client;
   private final Backoff backoff;
+  /** When the current link's hello was answered (System.nanoTime()), or 0 while it is not up. */
+  private long upSince;
   private Handler<LinkState> linkHandler = s -> { };
   private HostSession session;
   private long redialTimer = -1;
@@ -196,7 +198,7 @@ public final class RelayHostImpl implements RelayHost {
           options.maxInFlightRequests(), 16, options.helloTimeout(), options.heartbeatInterval(),
           options.heartbeatTimeout()), "DPU " + options.dpuHost() + ":" + options.dpuPort());
       session = new HostSession(peer, outbox, dispatcher, executor, hello(), dpu -> {
-        backoff.reset();
+        upSince = System.nanoTime();
         log.info("relay link up to DPU {} (protocol {}); DPU last acked seq {}", dpu.dpuId(), dpu.version(),
             dpu.lastAcked());
         linkHandler.handle(new LinkState(LinkState.Status.CONNECTED, null));
@@ -219,6 +221,12 @@ public final class RelayHostImpl implements RelayHost {
     if (closed) {
       return;
     }
+    // A link that held for a heartbeat interval was up: the backoff starts over. One that ends
+    // sooner after its hello (a snapshot over the limit, a DPU that drops it) counts as a failed dial.
+    if (upSince != 0 && System.nanoTime() - upSince >= options.heartbeatInterval().toNanos()) {
+      backoff.reset();
+    }
+    upSince = 0;
     long delay = backoff.nextDelayMs();
     log.warn("relay link down ({}); redialing in {} ms", cause.getMessage(), delay);
     linkHandler.handle(new LinkState(LinkState.Status.DISCONNECTED, cause));
