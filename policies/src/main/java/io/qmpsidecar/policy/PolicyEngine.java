@@ -161,6 +161,6 @@ public final class PolicyEngine {
 
   private void record(long now, Caller caller, String command, JsonNode args, Decision d) {
     audit.accept(new AuditRecord(Instant.ofEpochMilli(now), caller.id(), command,
-        Redactor.redact(args), d.effect(), d.ruleId(), d.reason()));
+        Redactor.redact(args), d.effect(), d.ruleId(), Redactor.scrub(d.reason(), args)));
   }
 }

@@ -57,6 +57,8 @@ class ClosedSchemaTest {
     "{id: {glob: 'dpu-*'}} ; {\"id\":\"dpu-x\"} ; true",
     "{id: {prefix: dpu-}} ; {\"id\":\"vf\"} ; false",
     "{id: {type: string, max-length: 3}} ; {\"id\":\"abcd\"} ; false",
+    "{id: {type: string, max-length: 1}} ; {\"id\":\"\ud83d\ude00\"} ; true",
+    "{id: {type: string, max-length: 1}} ; {\"id\":\"a\ud83d\ude00\"} ; false",
     "{o: {type: object, members: {a: {type: int}}}} ; {\"o\":{\"a\":1}} ; true",
     "{o: {type: object, members: {a: {type: int}}}} ; {\"o\":{\"a\":1,\"b\":2}} ; false",
     "{o: {members: {a: {type: int, required: true}}}} ; {\"o\":{}} ; false",

@@ -154,6 +154,20 @@ class PolicyEngineTest {
   }
 
   @Test
+  void aReasonThatQuotesASecretValueIsMaskedInTheAuditRecord() throws Exception {
+    PolicyEngine engine = engine("rules:\n  - {id: pw, effect: allow, callers: ['api:*'], commands: [set_password],\n"
+        + "     arguments: {protocol: {enum: [vnc]}, password: {pattern: 'ok-[a-z]+'}}}\n");
+    JsonNode args = json("{\"protocol\":\"vnc\",\"password\":\"hunter2\"}");
+
+    Decision d = engine.decide(PolicyRequest.of(Caller.api("ops"), "set_password", args));
+
+    assertThat(d.effect()).isEqualTo(Effect.DENY);
+    assertThat(d.reason()).as("the caller's own answer may name what it sent").contains("\"hunter2\"");
+    assertThat(audit).singleElement().satisfies(r -> assertThat(r.reason())
+        .doesNotContain("hunter2").contains("got a string \"***\""));
+  }
+
+  @Test
   void mostSpecificRuleWinsAndDenyWinsATie() throws Exception {
     PolicyEngine engine = engine("match: most-specific\nrules:\n"
         + "  - {id: any, effect: allow, callers: ['*'], commands: ['*']}\n"

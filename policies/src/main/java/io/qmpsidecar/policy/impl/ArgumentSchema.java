@@ -183,12 +183,13 @@ final class ArgumentSchema {
     }
   }
 
-  /** A string of at most {@code max} characters. */
+  /** A string of at most {@code max} characters (code points: an emoji is one, as for a glob's {@code ?}). */
   record MaxLength(int max) implements Check {
     @Override
     public String violation(JsonNode value, EvalContext context) {
-      return value.textValue().length() <= max ? null
-          : "must have at most " + max + " characters, got " + value.textValue().length();
+      String text = value.textValue();
+      int length = text.codePointCount(0, text.length());
+      return length <= max ? null : "must have at most " + max + " characters, got " + length;
     }
   }
 

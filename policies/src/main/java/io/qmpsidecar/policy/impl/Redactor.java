@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,6 +25,7 @@ public final class Redactor {
 
   /** What a secret value is replaced with. */
   public static final String MASK = "***";
+  private static final String QUOTED_MASK = "\"" + MASK + "\"";
 
   private Redactor() {}
 
@@ -34,6 +37,41 @@ public final class Redactor {
     JsonNode copy = arguments.deepCopy();
     mask(copy);
     return copy;
+  }
+
+  /**
+   * {@code text} (a decision's reason, which may quote argument values) with every secret string
+   * value of {@code arguments}, as JSON quotes it, replaced by {@code "***"}.
+   */
+  public static String scrub(String text, JsonNode arguments) {
+    if (!containsSecret(arguments)) {
+      return text;
+    }
+    List<String> secrets = new ArrayList<>();
+    collectSecrets(arguments, secrets);
+    String scrubbed = text;
+    for (String quoted : secrets) {
+      scrubbed = scrubbed.replace(quoted, QUOTED_MASK);
+    }
+    return scrubbed;
+  }
+
+  private static void collectSecrets(JsonNode node, List<String> out) {
+    if (node.isObject()) {
+      boolean secretObject = isSecretObject(node);
+      for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> field = it.next();
+        if (isSecretKey(field.getKey()) || secretObject && field.getKey().equals("data")) {
+          if (field.getValue().isTextual()) {
+            out.add(field.getValue().toString());
+          }
+        } else {
+          collectSecrets(field.getValue(), out);
+        }
+      }
+    } else if (node.isArray()) {
+      node.forEach(element -> collectSecrets(element, out));
+    }
   }
 
   private static boolean containsSecret(JsonNode node) {
