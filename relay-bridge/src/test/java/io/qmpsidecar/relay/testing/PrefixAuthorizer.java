@@ -16,7 +16,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 public final class PrefixAuthorizer implements RequestAuthorizer {
 
-  public static final String RULE = "dpu-device-prefix";
+  /** The shipped dpu preset's last rule, which denies the DPU what its other rules do not allow. */
+  public static final String RULE = "dpu-nothing-else";
+  public static final String REASON = "the DPU may only attach and detach its functions and run read-only queries";
   public static final String RATE_RULE = "dpu-rate";
 
   private final List<String> callers = new CopyOnWriteArrayList<>();
@@ -49,7 +51,7 @@ public final class PrefixAuthorizer implements RequestAuthorizer {
     Object id = params.get("deviceId");
     boolean chosenByHost = id == null && RelayMethods.DEVICE_ATTACH.equals(method);
     if (mutating && !chosenByHost && !(id instanceof String s && s.startsWith("dpu-"))) {
-      return AuthorizationDecision.deny(RULE, "device ids of the DPU must start with dpu-, got " + id);
+      return AuthorizationDecision.deny(RULE, REASON);
     }
     return AuthorizationDecision.allow(mutating ? RULE : "read-only");
   }

@@ -51,8 +51,6 @@ public final class RecordingExecutor implements RequestExecutor {
   public static final String THROTTLED_ONCE_BDF = "0000:96:00.0";
   /** A device in vm1 that an operator attached, not the DPU. */
   public static final String FOREIGN_DEVICE = "dpu-operator0";
-  /** The rule that keeps the DPU's hands off devices it did not attach. */
-  public static final String OWN_DEVICES_RULE = "dpu-detach-own";
   /** How long a guest that ignores unplugs is waited for before op.failed GUEST_UNPLUG_TIMEOUT. */
   public static final Duration UNPLUG_WAIT = Duration.ofSeconds(2);
 
@@ -136,8 +134,10 @@ public final class RecordingExecutor implements RequestExecutor {
           Duration.ofMillis(50)).toException());
     }
     if (MISSING_BDF.equals(r.bdf())) {
-      return Future.failedFuture(new RelayError(ErrorCode.HOST_PREREQUISITE, "no PCI device " + r.bdf()
-          + " on this host; check lspci -D", Map.of("bdf", r.bdf())).toException());
+      String problem = "no such PCI device (/sys/bus/pci/devices/" + r.bdf() + " is missing)";
+      String fix = "check the address with lspci -D, and for a VF that sriov_numvfs of its PF created it";
+      return Future.failedFuture(new RelayError(ErrorCode.HOST_PREREQUISITE, "host device " + r.bdf() + ": " + problem
+          + "; " + fix, Map.of("bdf", r.bdf(), "problem", problem, "fix", fix)).toException());
     }
     // As the sidecar chooses (RelayExecutor.chosenId): dpu- and the function's address or the mdev's UUID.
     String id = r.deviceId() != null ? r.deviceId()
@@ -158,7 +158,7 @@ public final class RecordingExecutor implements RequestExecutor {
       context.runOnContext(x -> {
         notify.accept(Notification.opProgress(r.opId(), OpStage.HOST_PREPARED));
         if (refused) {
-          notify.accept(Notification.opFailed(r.opId(), RelayError.qemuError("GenericError",
+          notify.accept(Notification.opFailed(r.opId(), qemuRefusedDeviceAdd(r.vm(),
               "vfio " + r.bdf() + ": error getting device from group 14: No such device")));
           return;
         }
@@ -177,12 +177,12 @@ public final class RecordingExecutor implements RequestExecutor {
     }
     Device d = find(r.vm(), r.deviceId());
     if (d == null) {
-      return Future.failedFuture(new RelayError(ErrorCode.NOT_FOUND, r.vm() + " has no device " + r.deviceId(),
-          Map.of("vm", r.vm(), "device", r.deviceId())).toException());
+      String fix = "list the VM's devices (qmp-sidecar devices list " + r.vm() + ") and use one of their ids";
+      return Future.failedFuture(new RelayError(ErrorCode.NOT_FOUND, r.vm() + " has no device " + r.deviceId() + "; "
+          + fix, Map.of("vm", r.vm(), "device", r.deviceId(), "fix", fix)).toException());
     }
     if (!"dpu".equals(d.attachedBy())) {
-      return Future.failedFuture(RelayError.policyDenied(OWN_DEVICES_RULE, r.deviceId() + " was attached by "
-          + d.attachedBy() + ", not by the DPU; the DPU may detach only what it attached").toException());
+      return Future.failedFuture(RelayError.policyDenied(PrefixAuthorizer.RULE, PrefixAuthorizer.REASON).toException());
     }
     Context context = Vertx.currentContext();
     context.runOnContext(x -> {
@@ -259,8 +259,16 @@ public final class RecordingExecutor implements RequestExecutor {
   }
 
   private static <T> Future<T> unknownVm(String vm) {
-    return Future.failedFuture(new RelayError(ErrorCode.NOT_FOUND, "no VM named " + vm
-        + " in the sidecar's configuration; vm.list shows the VMs", Map.of("vm", vm)).toException());
+    String fix = "configured VMs: [vm1, vm2] (VMs come from the sidecar's configuration, see docs/configuration.md)";
+    return Future.failedFuture(new RelayError(ErrorCode.NOT_FOUND, "no VM named '" + vm + "' is configured here; "
+        + fix, Map.of("vm", vm, "fix", fix)).toException());
+  }
+
+  /** As the sidecar tells QEMU's refusal of a device_add (RelayErrors, from its failure vocabulary). */
+  private static RelayError qemuRefusedDeviceAdd(String vm, String desc) {
+    String fix = "check the BDF (ls /sys/bus/pci/devices) and the sidecar's sysfs root";
+    return new RelayError(ErrorCode.QEMU_ERROR, "VM " + vm + ": QEMU refused device_add: GenericError: " + desc + "; "
+        + fix, Map.of("class", "GenericError", "desc", desc, "command", "device_add", "fix", fix));
   }
 
   /** An attached outcome's details: the function's address, or the mediated device's UUID. */
