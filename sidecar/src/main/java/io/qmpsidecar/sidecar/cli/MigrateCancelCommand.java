@@ -3,6 +3,7 @@ package io.qmpsidecar.sidecar.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.qmpsidecar.qmp.MigrationInfo;
 import io.qmpsidecar.qmp.QmpCommands;
+import io.qmpsidecar.sidecar.failure.SidecarException;
 import io.vertx.core.http.HttpMethod;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -39,9 +40,16 @@ final class MigrateCancelCommand implements Callable<Integer> {
     }
     DirectQmp.required(cli, vm, "VM");
     return ApiClient.run(cli, api, client -> {
-      JsonNode run = client.call(HttpMethod.DELETE, MigrateCommand.path(vm) + "/migration", null).body();
-      if (MigrateCommand.FINAL.contains(run.path("state").asText())) {
-        return nothingToCancel("the migration of " + vm + " already ended " + run.path("state").asText(), vm);
+      JsonNode run;
+      try {
+        run = client.call(HttpMethod.DELETE, MigrateCommand.path(vm) + "/migration", null).body();
+      } catch (SidecarException e) {
+        if (!e.code().endsWith(":migration-ended")) {
+          throw e;
+        }
+        String state = client.call(HttpMethod.GET, MigrateCommand.path(vm) + "/migration", null).body()
+            .path("state").asText();
+        return nothingToCancel("the migration of " + vm + " already ended " + state, vm);
       }
       print(vm, run);
       return ExitCodes.OK;

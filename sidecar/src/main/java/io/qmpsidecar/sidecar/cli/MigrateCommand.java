@@ -3,7 +3,6 @@ package io.qmpsidecar.sidecar.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -24,7 +23,6 @@ import picocli.CommandLine.Command;
     })
 final class MigrateCommand implements Runnable {
   /** The states a run ends in: the sidecar's, and QEMU's own with --qmp (FAILED, CANCELLED). */
-  static final Set<String> FINAL = Set.of("COMPLETED", "ROLLED_BACK", "ROLLBACK_FAILED", "REFUSED", "FAILED", "CANCELLED");
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

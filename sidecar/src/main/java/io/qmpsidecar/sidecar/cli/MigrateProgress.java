@@ -2,6 +2,7 @@ package io.qmpsidecar.sidecar.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.qmpsidecar.sidecar.failure.SidecarException.Kind;
+import io.qmpsidecar.sidecar.migration.RunStates;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
@@ -27,7 +28,7 @@ final class MigrateProgress {
   }
 
   /**
-   * Polls until the run reaches a final state ({@link MigrateCommand#FINAL}) or {@code maxTime}
+   * Polls until the run reaches a final state ({@link RunStates#ENDED}) or {@code maxTime}
    * passes.
    *
    * @param read reads the run's status: from the sidecar's API, or from QEMU with --qmp
@@ -39,7 +40,7 @@ final class MigrateProgress {
     while (true) {
       JsonNode run = read.get();
       show(run);
-      if (MigrateCommand.FINAL.contains(run.path("state").asText())) {
+      if (RunStates.ENDED.contains(run.path("state").asText())) {
         finish();
         return run;
       }

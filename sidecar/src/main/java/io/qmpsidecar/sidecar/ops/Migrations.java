@@ -31,6 +31,7 @@ import io.qmpsidecar.sidecar.migration.MigrationParameters;
 import io.qmpsidecar.sidecar.migration.MigrationRequest;
 import io.qmpsidecar.sidecar.migration.MigrationRole;
 import io.qmpsidecar.sidecar.migration.PublishedMigrationEvent;
+import io.qmpsidecar.sidecar.migration.RunStates;
 import io.qmpsidecar.sidecar.migration.Strategy;
 import io.qmpsidecar.sidecar.state.Attachment;
 import io.qmpsidecar.sidecar.state.StateStore;
@@ -216,6 +217,13 @@ public final class Migrations {
       return Future.failedFuture(e);
     }
     if (run.isPresent()) {
+      String state = run.get().libvirt() != null ? run.get().libvirt().state().name()
+          : run.get().migration().state().name();
+      if (RunStates.ENDED.contains(state)) {
+        return Future.failedFuture(SidecarException.of(Kind.CONFLICT, "migration-ended", "nothing to cancel: the"
+            + " migration of " + vm + " already ended " + state).vm(vm).detail("vm", vm).detail("state", state)
+            .fix("qmp-sidecar migrate status " + vm + " shows it").build());
+      }
       return run.get().libvirt() != null ? run.get().libvirt().cancel() : run.get().migration().cancel();
     }
     if (adopted.get(vm).role() == MigrationRole.DESTINATION) {

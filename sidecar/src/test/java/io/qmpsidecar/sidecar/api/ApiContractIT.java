@@ -327,6 +327,7 @@ class ApiContractIT {
     } catch (AssertionError e) {
       throw new AssertionError(e.getMessage() + "; the run was " + last[0], e);
     }
+    ok(HttpMethod.DELETE, "/v1/vms/vm1/migration", null, 409);
 
     destination.kill();
     Await.until("the destination's QEMU is gone", () -> ok(HttpMethod.GET, "/readyz", null, 200, 503).status() == 503);

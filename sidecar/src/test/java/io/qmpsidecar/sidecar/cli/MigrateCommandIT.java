@@ -81,6 +81,11 @@ class MigrateCommandIT {
     assertThat(follow.exit()).as(follow.out()).isEqualTo(1);
     assertThat(follow.out().lines().reduce((a, b) -> b).orElseThrow()).startsWith("ROLLED_BACK");
     assertThat(follow.err()).startsWith("the migration of src ended ROLLED_BACK");
+
+    Run again = cli("migrate", "cancel", "src");
+    assertThat(again.exit()).isEqualTo(1);
+    assertThat(again.err().strip()).isEqualTo("nothing to cancel: the migration of src already ended ROLLED_BACK;"
+        + " qmp-sidecar migrate status src shows it");
   }
 
   @QemuTest
