@@ -98,8 +98,9 @@ final class ApiClient implements AutoCloseable {
     }
 
     private Target target(CommandLine cli) {
-      if (api.startsWith("unix:") && api.length() > 5) {
-        return new Target(SocketAddress.domainSocketAddress(api.substring(5)), "localhost", 80, false);
+      String socket = UnixHttp.unixPath(api);
+      if (socket != null) {
+        return new Target(SocketAddress.domainSocketAddress(socket), "localhost", 80, false);
       }
       boolean tls = api.startsWith("https://");
       if (tls || api.startsWith("http://")) {
@@ -114,7 +115,7 @@ final class ApiClient implements AutoCloseable {
           throw new CommandLine.ParameterException(cli, "--api " + api + ": expected " + scheme + "HOST:PORT");
         }
       }
-      throw new CommandLine.ParameterException(cli, "--api " + api + ": expected unix:PATH (the sidecar's"
+      throw new CommandLine.ParameterException(cli, "--api " + api + ": expected unix:PATH or /PATH (the sidecar's"
           + " api.socket), or http://HOST:PORT or https://HOST:PORT (its api.tcp, https:// when api.tls is set)");
     }
 

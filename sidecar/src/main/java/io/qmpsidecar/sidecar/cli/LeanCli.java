@@ -73,7 +73,7 @@ public final class LeanCli {
       return NOT_HANDLED;
     }
     try {
-      out.print(call.text().apply(UnixHttp.get(call.api(), Path.of(call.api().substring(5)), call.uri(),
+      out.print(call.text().apply(UnixHttp.get(call.api(), Path.of(UnixHttp.unixPath(call.api())), call.uri(),
           call.timeout()).body()));
       out.flush();
       return ExitCodes.OK;
@@ -211,7 +211,7 @@ public final class LeanCli {
     ExecOutput.Format output = format(options.getOrDefault("--output", "table"));
     String api = options.getOrDefault("--api", env.getOrDefault("QMP_SIDECAR_API", ApiClient.DEFAULT_API));
     long timeout = seconds(options.getOrDefault("--timeout", "10"));
-    if (output == null || !api.startsWith("unix:") || api.length() <= 5 || timeout < 1
+    if (output == null || UnixHttp.unixPath(api) == null || timeout < 1
         || positional.size() != (words == 1 ? 0 : 1)) {
       return null;
     }

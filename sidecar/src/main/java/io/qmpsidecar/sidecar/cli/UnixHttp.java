@@ -28,6 +28,17 @@ final class UnixHttp {
   private UnixHttp() {}
 
   /**
+   * The Unix socket an {@code --api} value names: {@code unix:PATH}, or an absolute path as is
+   * (what a hook's {@code QMP_SIDECAR_API} holds); null for anything else.
+   */
+  static String unixPath(String api) {
+    if (api.startsWith("unix:") && api.length() > 5) {
+      return api.substring(5);
+    }
+    return api.startsWith("/") ? api : null;
+  }
+
+  /**
    * GETs {@code uri} from the API at {@code socket}.
    *
    * @param api the --api the socket came from, for messages

@@ -64,6 +64,9 @@ class LeanCliIT {
       calls.add(List.of("migrate", "status", "vm1", api, "--timeout", "5", "--output", output));
     }
     calls.add(List.of("vms", "--names", api));
+    // A bare path, as a hook's QMP_SIDECAR_API holds it.
+    calls.add(List.of("vms", "--api=" + config.apiSocket()));
+    calls.add(List.of("devices", "list", "vm1", "--api", config.apiSocket().toString()));
     calls.add(List.of("devices", "list", "no-such-vm", api));
     calls.add(List.of("migrate", "status", "no-such-vm", api));
     calls.add(List.of("version"));
