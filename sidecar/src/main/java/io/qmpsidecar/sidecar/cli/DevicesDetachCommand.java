@@ -159,7 +159,8 @@ final class DevicesDetachCommand implements Callable<Integer> {
         + " s; QEMU removes it when the guest does and emits DEVICE_DELETED");
     if (output == ExecOutput.Format.table) {
       spec.commandLine().getOut().println("completion follows as DEVICE_DELETED: qmp-sidecar events --qmp "
-          + session.address() + " --follow --type DEVICE_DELETED --data device=" + id + " --limit 1");
+          + session.address() + " --follow --type DEVICE_DELETED --data " + (id.startsWith("/") ? "path=" : "device=")
+          + id + " --limit 1");
     }
     return ExitCodes.OK;
   }

@@ -206,7 +206,7 @@ class DirectQmpCommandIT {
 
   @QemuTest
   void aDetachTheGuestDoesNotCompleteIsPendingOrWithWaitExitsFour(QemuBinary binary) throws Exception {
-    start(binary, "vm");
+    start(binary, "vm", "-device", "pcie-root-port,id=rp3,bus=pcie.0,chassis=3,slot=3");
     other("device_add", "driver=e1000e", "id=nic1", "bus=rp1");
     Run pending = cli("devices", "detach", "--qmp", qmp, "nic1", "--timeout", "1");
     assertThat(pending.exit()).as(pending.err()).isEqualTo(0);
@@ -214,6 +214,12 @@ class DirectQmpCommandIT {
         "PENDING: the guest has not released nic1 within 1 s; QEMU removes it when the guest does and emits DEVICE_DELETED",
         "completion follows as DEVICE_DELETED: qmp-sidecar events --qmp " + qmp
             + " --follow --type DEVICE_DELETED --data device=nic1 --limit 1");
+
+    other("device_add", "driver=e1000e", "id=nic3", "bus=rp3");
+    Run byPath = cli("devices", "detach", "--qmp", qmp, "/machine/peripheral/nic3", "--timeout", "1");
+    assertThat(byPath.out().lines()).as("a QOM path is in DEVICE_DELETED's path, not its device").last()
+        .isEqualTo("completion follows as DEVICE_DELETED: qmp-sidecar events --qmp " + qmp
+            + " --follow --type DEVICE_DELETED --data path=/machine/peripheral/nic3 --limit 1");
 
     other("device_add", "driver=e1000e", "id=nic2", "bus=rp2");
     Run waited = cli("devices", "detach", "vm1", "nic2", "--qmp", qmp, "--wait", "--timeout", "1");
