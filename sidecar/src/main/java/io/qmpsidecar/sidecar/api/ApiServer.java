@@ -9,10 +9,12 @@ import io.qmpsidecar.policy.Caller;
 import io.qmpsidecar.policy.PolicyEngine;
 import io.qmpsidecar.sidecar.config.SidecarConfig;
 import io.qmpsidecar.sidecar.events.EventStream;
+import io.qmpsidecar.sidecar.failure.Failures;
 import io.qmpsidecar.sidecar.metrics.SidecarMetrics;
 import io.qmpsidecar.sidecar.ops.Migrations;
 import io.qmpsidecar.sidecar.ops.Operations;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -176,6 +178,24 @@ public final class ApiServer {
     return router(ApiCallers.none(), false).getRoutes().stream().filter(r -> r.getPath() != null && r.methods() != null)
         .flatMap(r -> r.methods().stream().map(m -> m.name() + " " + r.getPath().replaceAll(":([A-Za-z]+)", "{$1}")))
         .distinct().toList();
+  }
+
+  /**
+   * A route's first handler: refuses (400) a query parameter the route does not take, as the API
+   * document says of every request it does not describe.
+   */
+  static Handler<RoutingContext> query(String... names) {
+    Set<String> allowed = Set.of(names);
+    return ctx -> {
+      for (String name : ctx.queryParams().names()) {
+        if (!allowed.contains(name)) {
+          ctx.fail(Failures.badRequest("unknown parameter '" + name + "' for " + ctx.request().method() + " "
+              + ctx.request().path() + (allowed.isEmpty() ? ", which takes none" : "; it takes " + new TreeSet<>(allowed))));
+          return;
+        }
+      }
+      ctx.next();
+    };
   }
 
   /** The caller the request was authenticated as. */

@@ -34,9 +34,10 @@ final class DeviceRoutes {
   }
 
   void mount(Router router) {
-    router.get("/v1/vms/:vm/devices").handler(this::list);
-    router.post("/v1/vms/:vm/devices").handler(this::attach);
-    router.delete("/v1/vms/:vm/devices/:id").handler(this::detach);
+    router.get("/v1/vms/:vm/devices").handler(ApiServer.query()).handler(this::list);
+    router.post("/v1/vms/:vm/devices").handler(ApiServer.query()).handler(this::attach);
+    router.delete("/v1/vms/:vm/devices/:id").handler(ApiServer.query("restoreHostDriver", "opId"))
+        .handler(this::detach);
   }
 
   private void list(RoutingContext ctx) {

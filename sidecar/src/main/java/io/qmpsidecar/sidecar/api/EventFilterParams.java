@@ -28,6 +28,10 @@ record EventFilterParams(List<String> vms, List<String> types, Map<String, Strin
         throw Failures.badRequest("unknown parameter '" + e.getKey() + "'; use vm=, type=, data.FIELD=, since= or format=ndjson");
       }
     }
+    String format = query.get("format");
+    if (format != null && !format.equals("ndjson")) {
+      throw Failures.badRequest("format must be ndjson, got '" + format + "'; leave it out for server-sent events");
+    }
     return new EventFilterParams(List.copyOf(vms), List.copyOf(types), Map.copyOf(data));
   }
 

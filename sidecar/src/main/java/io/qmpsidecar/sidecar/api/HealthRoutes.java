@@ -27,20 +27,22 @@ final class HealthRoutes {
   }
 
   void mount(Router router) {
-    router.get("/healthz").handler(ctx -> ctx.response().putHeader("content-type", "text/plain").end("ok\n"));
-    router.get("/readyz").handler(ctx -> {
+    router.get("/healthz").handler(ApiServer.query())
+        .handler(ctx -> ctx.response().putHeader("content-type", "text/plain").end("ok\n"));
+    router.get("/readyz").handler(ApiServer.query()).handler(ctx -> {
       List<String> problems = readiness.notReady();
       ObjectNode body = JsonNodeFactory.instance.objectNode().put("ready", problems.isEmpty());
       problems.forEach(body.putArray("notReady")::add);
       ApiServer.json(ctx, problems.isEmpty() ? 200 : 503, body);
     });
     mountMetrics(router);
-    router.get("/v1/openapi.json").handler(ctx -> ctx.response().putHeader("content-type", "application/json").end(openApi));
+    router.get("/v1/openapi.json").handler(ApiServer.query())
+        .handler(ctx -> ctx.response().putHeader("content-type", "application/json").end(openApi));
   }
 
   /** {@code /metrics} alone: all the metrics listener ({@code api.metrics}) serves. */
   void mountMetrics(Router router) {
-    router.get("/metrics").handler(ctx -> ctx.response()
+    router.get("/metrics").handler(ApiServer.query()).handler(ctx -> ctx.response()
         .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape()));
   }
 }

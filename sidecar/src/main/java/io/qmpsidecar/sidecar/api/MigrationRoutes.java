@@ -44,10 +44,10 @@ final class MigrationRoutes {
   }
 
   void mount(Router router) {
-    router.post("/v1/vms/:vm/migrations").handler(this::start);
-    router.get("/v1/vms/:vm/migration").handler(this::status);
-    router.delete("/v1/vms/:vm/migration").handler(this::cancel);
-    router.post("/v1/vms/:vm/live-update").handler(this::liveUpdate);
+    router.post("/v1/vms/:vm/migrations").handler(ApiServer.query()).handler(this::start);
+    router.get("/v1/vms/:vm/migration").handler(ApiServer.query()).handler(this::status);
+    router.delete("/v1/vms/:vm/migration").handler(ApiServer.query()).handler(this::cancel);
+    router.post("/v1/vms/:vm/live-update").handler(ApiServer.query()).handler(this::liveUpdate);
   }
 
   /** The body of a live update: the new QEMU binary, or none for the running one's path. */

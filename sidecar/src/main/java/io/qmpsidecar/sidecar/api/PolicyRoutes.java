@@ -35,7 +35,7 @@ final class PolicyRoutes {
   }
 
   void mount(Router router) {
-    router.post("/v1/policy/explain").handler(this::explain);
+    router.post("/v1/policy/explain").handler(ApiServer.query()).handler(this::explain);
   }
 
   private void explain(RoutingContext ctx) {

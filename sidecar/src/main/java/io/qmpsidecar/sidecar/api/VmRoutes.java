@@ -34,9 +34,9 @@ final class VmRoutes {
   }
 
   void mount(Router router) {
-    router.get("/v1/vms").handler(this::list);
-    router.get("/v1/vms/:vm").handler(this::show);
-    router.post("/v1/vms/:vm/qmp").handler(this::passthrough);
+    router.get("/v1/vms").handler(ApiServer.query()).handler(this::list);
+    router.get("/v1/vms/:vm").handler(ApiServer.query()).handler(this::show);
+    router.post("/v1/vms/:vm/qmp").handler(ApiServer.query("validate", "acceptTaint")).handler(this::passthrough);
   }
 
   private void list(RoutingContext ctx) {

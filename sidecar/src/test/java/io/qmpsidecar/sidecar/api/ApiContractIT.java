@@ -342,6 +342,11 @@ class ApiContractIT {
 
     exchange(unix(HttpMethod.GET, "/v1/nothing-here"), null, false, 404);
     exchange(unix(HttpMethod.PUT, "/v1/vms/vm1"), null, false, 405);
+    refused(HttpMethod.GET, "/v1/vms?x=1", null);
+    refused(HttpMethod.GET, "/readyz?x=1", null);
+    refused(HttpMethod.POST, "/v1/vms/vm1/qmp?bogus=1", "{\"execute\":\"query-status\"}");
+    refused(HttpMethod.DELETE, "/v1/vms/vm1/devices/nothere?bogus=1", null);
+    refused(HttpMethod.GET, "/v1/events?format=xml", null);
     assertThat(contract.operation("GET", "/v1/nothing-here")).isNull();
   }
 
