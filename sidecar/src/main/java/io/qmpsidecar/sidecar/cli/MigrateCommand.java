@@ -22,8 +22,6 @@ import picocli.CommandLine.Command;
       "4:cannot reach the sidecar or QEMU, it timed out, or --follow did not end within --max-time"
     })
 final class MigrateCommand implements Runnable {
-  /** The states a run ends in: the sidecar's, and QEMU's own with --qmp (FAILED, CANCELLED). */
-
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
