@@ -190,7 +190,8 @@ public final class ApiServer {
       for (String name : ctx.queryParams().names()) {
         if (!allowed.contains(name)) {
           ctx.fail(Failures.badRequest("unknown parameter '" + name + "' for " + ctx.request().method() + " "
-              + ctx.request().path() + (allowed.isEmpty() ? ", which takes none" : "; it takes " + new TreeSet<>(allowed))));
+              + ctx.request().path() + (allowed.isEmpty() ? ", which takes none"
+                  : "; it takes " + new TreeSet<>(allowed))));
           return;
         }
       }

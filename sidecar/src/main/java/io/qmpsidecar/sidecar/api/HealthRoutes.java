@@ -40,9 +40,12 @@ final class HealthRoutes {
         .handler(ctx -> ctx.response().putHeader("content-type", "application/json").end(openApi));
   }
 
-  /** {@code /metrics} alone: all the metrics listener ({@code api.metrics}) serves. */
+  /**
+   * {@code /metrics} alone: all the metrics listener ({@code api.metrics}) serves. Query
+   * parameters are ignored, not refused: a scraper may be configured to send some.
+   */
   void mountMetrics(Router router) {
-    router.get("/metrics").handler(ApiServer.query()).handler(ctx -> ctx.response()
+    router.get("/metrics").handler(ctx -> ctx.response()
         .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape()));
   }
 }
