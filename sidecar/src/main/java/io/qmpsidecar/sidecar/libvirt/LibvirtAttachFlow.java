@@ -199,8 +199,13 @@ public final class LibvirtAttachFlow {
     return p.alias().isEmpty() ? "index=" + p.index() : p.alias();
   }
 
+  /**
+   * {@code attach.verified}'s members, a QMP VM's with {@code alias}: {@code guestAddress} is null,
+   * since the live XML places the device by libvirt's controller indexes, not by the bus numbers
+   * the guest's firmware gave.
+   */
   private ObjectNode verifiedData(Run run, Attachment a) {
-    ObjectNode d = data(run).put("alias", DeviceXml.alias(run.id));
+    ObjectNode d = data(run).put("alias", DeviceXml.alias(run.id)).putNull("guestAddress");
     d.putArray("migrationBlockedReasons").addAll(a.migrationBlockedReasons().stream().map(JSON::textNode).toList());
     return d;
   }

@@ -113,6 +113,9 @@ class LibvirtBackendIT {
     assertThat(daemon.virsh("dumpxml", "web1").ok().out()).doesNotContain("ua-dpu-nic1");
     assertThat(sse.toString()).contains("attach.verified", "detach.unplug-requested", "detach.pending",
         "qmp.DEVICE_DELETED", "libvirt.device-removed");
+    assertThat(sse.toString().lines().filter(l -> l.contains("\"type\":\"attach.verified\"")).findFirst())
+        .as("a QMP VM's members, guestAddress null").get().asString()
+        .contains("\"alias\":\"ua-dpu-nic1\"", "\"guestAddress\":null", "\"migrationBlockedReasons\":");
     Await.until("the DPU heard the removal", () -> heard.stream().anyMatch(n -> n.method().equals("device.deleted")
         && "web1".equals(n.params().get("vm")) && "dpu-nic1".equals(n.params().get("device"))));
 
