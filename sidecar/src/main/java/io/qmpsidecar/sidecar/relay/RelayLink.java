@@ -48,7 +48,8 @@ public final class RelayLink {
     Context context = vertx.getOrCreateContext();
     Promise<RelayLink> started = Promise.promise();
     TrackedOps tracked = new TrackedOps();
-    context.runOnContext(v -> RelayHost.start(vertx, relay.options(), new RelayExecutor(vertx, operations, tracked, relay.options().executorTimeout()),
+    RelayExecutor executor = new RelayExecutor(vertx, operations, tracked, relay.options().executorTimeout());
+    context.runOnContext(v -> RelayHost.start(vertx, relay.options(), executor,
             // The operations layer decides every request of the DPU, once, with the facts it resolves.
             (caller, method, params) -> AuthorizationDecision.allow("decided-by-operations"))
         .map(host -> {
