@@ -90,7 +90,8 @@ class QmpCodecFuzzTest {
       assertThat(pipeline.inFlight()).isLessThanOrEqualTo(commands);
       assertThat(pipeline.queued()).isLessThanOrEqualTo(MAX_QUEUED);
     }
-    pipeline.failAll(new QmpClosedException("fuzz: connection closed"));
+    QmpClosedException closed = new QmpClosedException("fuzz: connection closed");
+    pipeline.failAll(closed, closed);
     assertThat(pipeline.inFlight()).isZero();
     assertThat(pipeline.queued()).isZero();
     assertThat(callers).allSatisfy(p -> assertThat(p.future().isComplete()).isTrue());
