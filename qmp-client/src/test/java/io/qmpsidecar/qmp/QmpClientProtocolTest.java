@@ -252,10 +252,14 @@ class QmpClientProtocolTest {
 
   @Test
   void aBadLineFailsSentCommandsAsProtocolErrorsAndQueuedOnesAsNeverSent() {
-    server.onCommand((req, peer) -> peer.send("this is not json"));
+    AtomicReference<FakeQmpServer.Peer> answering = new AtomicReference<>();
+    server.onCommand((req, peer) -> answering.set(peer));
     QmpConnection c = connect(options().withMaxInFlight(1));
     Future<VmStatus> sent = c.queryStatus();
     Future<VmStatus> queued = c.queryStatus();
+    Await.until("the first command is sent and the second one waits behind it",
+        () -> answering.get() != null && c.queued() == 1);
+    answering.get().send("this is not json");
 
     assertThat(failure(sent)).isInstanceOf(QmpProtocolException.class).hasMessageContaining("not JSON");
     Throwable notSent = failure(queued);
