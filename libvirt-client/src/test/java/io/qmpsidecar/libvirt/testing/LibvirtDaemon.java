@@ -1,5 +1,6 @@
 package io.qmpsidecar.libvirt.testing;
 
+import io.qmpsidecar.qmp.testing.Stopped;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -177,8 +178,10 @@ public final class LibvirtDaemon implements AutoCloseable {
   }
 
   /** Freezes libvirtd (SIGSTOP), as a stuck daemon; {@link #thaw()} lets it go on. */
+  /** SIGSTOP, and waits until every thread of libvirtd has stopped: it then answers nothing. */
   public void freeze() {
     signal("-STOP");
+    Stopped.await(libvirtd.pid(), "libvirtd");
   }
 
   public void thaw() {

@@ -17,7 +17,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class QemuProcess implements AutoCloseable {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(15);
-  private static final Duration STOP_TIMEOUT = Duration.ofSeconds(5);
 
   private final QemuBinary binary;
   private final Path dir;
@@ -131,44 +130,10 @@ public final class QemuProcess implements AutoCloseable {
     }
   }
 
-  /**
-   * SIGSTOP, and waits until every thread of QEMU has stopped: QEMU keeps its sockets open but
-   * does nothing. {@code kill} returns once the signal is sent; a thread running on another CPU
-   * stops when it next enters the kernel, and until then it could still answer a client.
-   */
+  /** SIGSTOP, and waits until every thread of QEMU has stopped: QEMU keeps its sockets open but does nothing. */
   public void suspend() {
     signal("STOP");
-    Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
-    long deadline = System.nanoTime() + STOP_TIMEOUT.toNanos();
-    while (!allStopped(tasks)) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(name + " (pid " + process.pid() + ") did not stop within " + STOP_TIMEOUT
-            + " of SIGSTOP");
-      }
-      try {
-        Thread.sleep(1);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while stopping " + name, e);
-      }
-    }
-  }
-
-  /** Whether every thread under {@code tasks} ({@code /proc/PID/task}) is in state T (stopped). */
-  private static boolean allStopped(Path tasks) {
-    try (var threads = Files.list(tasks)) {
-      return threads.allMatch(t -> {
-        try {
-          String stat = Files.readString(t.resolve("stat"));
-          // The state follows the command name, which is in parentheses and may hold any character.
-          return stat.charAt(stat.lastIndexOf(')') + 2) == 'T';
-        } catch (IOException e) {
-          return true;
-        }
-      });
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + tasks, e);
-    }
+    Stopped.await(process.pid(), name);
   }
 
   /** SIGCONT. */
