@@ -296,8 +296,12 @@ public abstract class HostEndConformance {
   void hostPingsAndDropsASilentDpuThenDialsAgain() {
     Duration interval = Duration.ofMillis(200);
     Duration timeout = Duration.ofMillis(1000);
-    WireLink link = connect(settings().withHeartbeat(interval, timeout), 0);
+    host.start(settings().withHeartbeat(interval, timeout));
+    WireLink link = dpu.awaitLink();
+    JsonObject hello = awaitHello(link);
+    // The host's silence begins when it reads the answer: taken before it is sent, so never late.
     long quietSince = System.nanoTime();
+    link.send(Wire.helloAnswer(hello.getValue("id"), DPU_ID, 0).encode());
 
     link.nextReceived(Wire.PING, m -> Wire.PING.equals(m.getString("method")), Duration.ofSeconds(5));
     link.awaitClosed(Duration.ofSeconds(10));

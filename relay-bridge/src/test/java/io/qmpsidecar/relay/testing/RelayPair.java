@@ -68,7 +68,13 @@ public final class RelayPair implements AutoCloseable {
 
   /** Waits until the DPU has processed {@code count} notifications. */
   public List<ReceivedNotification> awaitReceived(int count) {
-    Await.until(count + " notifications at the DPU (have " + received.size() + ")", () -> received.size() >= count);
+    return awaitReceived(count, Await.TIMEOUT);
+  }
+
+  /** As {@link #awaitReceived(int)}, waiting up to {@code wait}: for bulk sends on a slow machine. */
+  public List<ReceivedNotification> awaitReceived(int count, Duration wait) {
+    Await.until(count + " notifications at the DPU (have " + received.size() + ")", wait,
+        () -> received.size() >= count);
     synchronized (received) {
       return List.copyOf(received);
     }
