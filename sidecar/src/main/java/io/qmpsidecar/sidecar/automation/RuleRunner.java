@@ -64,13 +64,13 @@ public final class RuleRunner {
   private final DropReports drops;
   /** Per VM: the actions waiting behind the running one; a VM is present while one runs. */
   private final Map<String, ArrayDeque<Pending>> vms = new HashMap<>();
+  /** When the second of the global bound began: at the first action it accepted. */
   private long windowStart;
   private int acceptedInWindow;
   private long droppedBySubscription;
   private long reportedBySubscription;
   private EventSubscription subscription;
 
-  /** An action and the event that triggered it. */
   /** An action to run, with the operation id its decision, its outcome and its event carry. */
   private record Pending(AutomationAction action, SidecarEvent event, String opId) {}
 
@@ -83,7 +83,6 @@ public final class RuleRunner {
     this.metrics = metrics;
     this.maxPerSecond = maxPerSecond;
     this.drops = new DropReports(context.owner(), events, AutomationEvents.DROPPED);
-    this.windowStart = System.nanoTime();
   }
 
   /**
@@ -159,7 +158,7 @@ public final class RuleRunner {
   private void accept(Pending p) {
     String vm = p.event().vm();
     long now = System.nanoTime();
-    if (now - windowStart >= 1_000_000_000L) {
+    if (acceptedInWindow == 0 || now - windowStart >= 1_000_000_000L) {
       windowStart = now;
       acceptedInWindow = 0;
     }
