@@ -91,7 +91,7 @@ class HooksIT {
     Path hung = script("hung", "sleep 60 &\necho $! > " + harness.dir().resolve("hung.pid") + "\nwait\n");
     Path failing = script("failing", "echo 'the disk is full' >&2\nexit 3\n");
     Path fast = script("fast", "cat > /dev/null\n");
-    TestConfig config = config(binary, "  - {name: hung, events: [qmp.RESET], run: [" + hung + "], timeout: 1s}\n"
+    TestConfig config = config(binary, "  - {name: hung, events: [qmp.RESET], run: [" + hung + "], timeout: 5s}\n"
         + "  - {name: failing, events: [qmp.RESET], run: [" + failing + "]}\n"
         + "  - {name: fast, events: [qmp.RESET], run: [" + fast + "]}\n");
     Sidecar sidecar = harness.startReady(config);
@@ -100,7 +100,7 @@ class HooksIT {
 
     reset(api);
     SidecarEvent killed = events.await(AutomationEvents.HOOK_FAILED, e -> e.text("hook").equals("hung"));
-    assertThat(killed.text("reason")).isEqualTo("did not finish within 1000 ms and was killed");
+    assertThat(killed.text("reason")).isEqualTo("did not finish within 5000 ms and was killed");
     assertThat(killed.data().has("exit")).isFalse();
     SidecarEvent fastRan = events.await(AutomationEvents.HOOK_RAN, e -> e.text("hook").equals("fast"));
     assertThat(fastRan.id()).as("the fast hook did not wait for the hung one").isLessThan(killed.id());

@@ -16,7 +16,6 @@ import io.qmpsidecar.sidecar.events.EventSubscription;
 import io.qmpsidecar.sidecar.testing.SidecarHarness;
 import io.vertx.core.internal.VertxInternal;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -60,13 +59,14 @@ class EventBurstIT {
       return resets.get() > 0;
     });
 
-    CountDownLatch stalled = stallEveryEventLoop(sidecar, Duration.ofMillis(1500));
+    Stall stall = stallEveryEventLoop(sidecar);
+    assertThat(stall.entered.await(10, TimeUnit.SECONDS)).as("every event loop of the sidecar stalls").isTrue();
     for (int i = 0; i < EVENTS / 2; i++) {
       result(c.stop());
       result(c.cont());
     }
-    assertThat(stalled.getCount()).as("the events were made while the sidecar stalled").isPositive();
-    assertThat(stalled.await(10, TimeUnit.SECONDS)).isTrue();
+    stall.release.countDown();
+    assertThat(stall.done.await(10, TimeUnit.SECONDS)).isTrue();
     Await.until("every event is published, or some are reported dropped", () -> lifecycle.get() == EVENTS
         || gaps.get() > 0);
     sub.cancel();
@@ -74,22 +74,26 @@ class EventBurstIT {
     assertThat(lifecycle.get()).isEqualTo(EVENTS);
   }
 
-  /** Blocks each of the sidecar's event loops for {@code how long}; the latch counts down as they end. */
-  private static CountDownLatch stallEveryEventLoop(Sidecar sidecar, Duration howLong) {
+  /** Latches of a stall: every loop has entered it, the test releases it, every loop has left it. */
+  private record Stall(CountDownLatch entered, CountDownLatch release, CountDownLatch done) {}
+
+  /** Blocks each of the sidecar's event loops until the test releases them (30 s at most). */
+  private static Stall stallEveryEventLoop(Sidecar sidecar) {
     List<EventExecutor> loops = new ArrayList<>();
     ((VertxInternal) sidecar.vertx()).nettyEventLoopGroup().forEach(loops::add);
-    CountDownLatch done = new CountDownLatch(loops.size());
+    Stall stall = new Stall(new CountDownLatch(loops.size()), new CountDownLatch(1), new CountDownLatch(loops.size()));
     for (EventExecutor loop : loops) {
       loop.execute(() -> {
+        stall.entered.countDown();
         try {
-          Thread.sleep(howLong.toMillis());
+          stall.release.await(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         } finally {
-          done.countDown();
+          stall.done.countDown();
         }
       });
     }
-    return done;
+    return stall;
   }
 }

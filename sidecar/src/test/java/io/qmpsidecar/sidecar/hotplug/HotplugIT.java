@@ -109,8 +109,7 @@ class HotplugIT {
   void aDetachCompletedThroughSystemResetWithinTheWaitIsDetached(QemuBinary binary) {
     f = new HotplugFixture(harness, HotplugOptions.defaults()).start(qemu(binary, "q", 2));
     result(f.ops.attach(Caller.cli(), edu("dpu-a")));
-    f.events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED), 4,
-        e -> harness.vertx().setTimer(100, t -> f.conn.systemReset()));
+    f.events.subscribe(e -> e.type().equals(EventTypes.DETACH_UNPLUG_REQUESTED), 4, e -> f.conn.systemReset());
 
     DetachResult r = result(f.ops.detach(Caller.cli(), new DetachRequest(VM, "dpu-a", false, null)));
 
@@ -146,7 +145,7 @@ class HotplugIT {
     result(f.ops.attach(Caller.cli(), edu("dpu-a")));
     result(f.conn.execute(QmpCommands.deviceDel("dpu-a")));
     f.events.subscribe(e -> e.type().equals(EventTypes.DETACH_REQUESTED), 4,
-        e -> harness.vertx().setTimer(200, t -> f.conn.systemReset()));
+        e -> harness.vertx().setTimer(1000, t -> f.conn.systemReset()));
 
     DetachResult r = result(f.ops.detach(Caller.cli(), new DetachRequest(VM, "dpu-a", false, null)));
 

@@ -211,7 +211,7 @@ class OperationsTest {
         peer.ok(req);
       }
     });
-    ops = rig.restart(HotplugOptions.defaults().withQueryTimeout(Duration.ofMillis(300))).ops();
+    ops = rig.restart(HotplugOptions.defaults().withQueryTimeout(Duration.ofSeconds(1))).ops();
 
     SidecarException e = (SidecarException) failure(ops.attach(Caller.cli(), edu("dpu-a")));
 
