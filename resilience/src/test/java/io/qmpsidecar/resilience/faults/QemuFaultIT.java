@@ -214,8 +214,8 @@ class QemuFaultIT {
   void stopLongerThanEveryTimeout(QemuBinary binary) throws Exception {
     QemuProcess vm1 = QemuProcess.startQtest(binary, dir, "vm1", 2);
     cleanup.add(vm1);
-    startSidecar(List.of("vm1=" + vm1.qmpAddress()), "timeouts.command=500ms", "timeouts.attach=1s",
-        "timeouts.detach=1s");
+    startSidecar(List.of("vm1=" + vm1.qmpAddress()), "timeouts.command=2s", "timeouts.attach=3s",
+        "timeouts.detach=3s");
     inject("QEMU SIGSTOP longer than every timeout, then SIGCONT", binary, run -> {
       vm1.suspend();
       List<Future<Reply>> callers = new ArrayList<>();
@@ -224,13 +224,13 @@ class QemuFaultIT {
       }
       Future<Reply> attach = send(HttpMethod.POST, "/v1/vms/vm1/devices", "{\"driver\":\"e1000e\",\"id\":\"nic1\"}");
       for (Future<Reply> c : callers) {
-        Reply r = run.bounded("a passthrough to a stopped QEMU", c, Duration.ofMillis(500).plus(SLACK)).value();
+        Reply r = run.bounded("a passthrough to a stopped QEMU", c, Duration.ofSeconds(2).plus(SLACK)).value();
         assertThat(r.status()).as("timed out: %s", r.body()).isGreaterThanOrEqualTo(500);
       }
-      Reply attached = run.bounded("an attach to a stopped QEMU", attach, Duration.ofSeconds(1).plus(SLACK)).value();
+      Reply attached = run.bounded("an attach to a stopped QEMU", attach, Duration.ofSeconds(3).plus(SLACK)).value();
       assertThat(attached.status()).as("attach timed out: %s", attached.body()).isGreaterThanOrEqualTo(400);
       assertThat(run.bounded("GET /healthz", send(HttpMethod.GET, "/healthz", null), SLACK).value().status()).isEqualTo(200);
-      Thread.sleep(1500);
+      Thread.sleep(3500);
       vm1.resume();
       assertServes(run, "vm1");
       Reply listed = run.bounded("qom-list after SIGCONT", send(HttpMethod.POST, "/v1/vms/vm1/qmp",

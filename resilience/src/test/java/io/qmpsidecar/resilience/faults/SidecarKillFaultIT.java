@@ -283,7 +283,7 @@ class SidecarKillFaultIT {
       port = s.getLocalPort();
     }
     String body = "{\"destination\":\"dst\",\"uri\":\"tcp:127.0.0.1:" + port
-        + "\",\"strategy\":\"unplug-replug\",\"parameters\":{\"maxBandwidth\":20000}}";
+        + "\",\"strategy\":\"unplug-replug\",\"parameters\":{\"maxBandwidth\":2000}}";
     inject("sidecar SIGKILL mid-migration, restarted on its state", run -> {
       Reply started = run.bounded("POST migrations", send(HttpMethod.POST, "/v1/vms/src/migrations", body), SLACK).value();
       assertThat(started.status()).as("start: %s", started.body()).isEqualTo(202);
