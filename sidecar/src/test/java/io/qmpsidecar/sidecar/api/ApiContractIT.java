@@ -347,6 +347,8 @@ class ApiContractIT {
     refused(HttpMethod.POST, "/v1/vms/vm1/qmp?bogus=1", "{\"execute\":\"query-status\"}");
     refused(HttpMethod.DELETE, "/v1/vms/vm1/devices/nothere?bogus=1", null);
     refused(HttpMethod.GET, "/v1/events?format=xml", null);
+    assertThat(ok(HttpMethod.GET, "/metrics?scrape=1&format=text", null, 200).body())
+        .as("/metrics ignores a scraper's query parameters").contains("# TYPE");
     assertThat(contract.operation("GET", "/v1/nothing-here")).isNull();
   }
 

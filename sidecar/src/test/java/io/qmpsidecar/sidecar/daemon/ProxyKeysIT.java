@@ -19,15 +19,21 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The proxy's keys of the configuration reach the daemon's proxy sockets: {@code proxy.groupAccess}, {@code proxy.maxClients}. */
+/**
+ * The proxy's keys of the configuration reach the daemon's proxy sockets: {@code proxy.dir} (created
+ * when missing), {@code proxy.groupAccess}, {@code proxy.maxClients}.
+ */
 class ProxyKeysIT {
   @RegisterExtension static final SidecarHarness harness = new SidecarHarness();
 
   @QemuTest
   void groupAccessAndMaxClientsFromTheConfigurationShapeTheVmsProxySocket(QemuBinary binary) throws Exception {
+    Path missing = harness.dir().resolve("run/proxy");
     TestConfig config = harness.config().vm("vm1", harness.qemu(binary, "vm1", 1))
-        .set("proxy.groupAccess", "true").set("proxy.maxClients", "1");
+        .set("proxy.groupAccess", "true").set("proxy.maxClients", "1").set("proxy.dir", missing.toString());
     harness.startReady(config);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(missing)))
+        .as("a missing proxy directory is created with mode 0750").isEqualTo("rwxr-x---");
     Path socket = config.proxyDir().resolve("vm1.qmp");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket))).isEqualTo("rw-rw----");
 
