@@ -8,6 +8,7 @@ import io.qmpsidecar.relay.testing.RecordingExecutor;
 import io.qmpsidecar.relay.testing.RelayPair;
 import io.vertx.core.Future;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -144,6 +145,24 @@ class RelayRoundTripTest {
     assertThat(first.message()).contains("a bug in the executor").contains("see the sidecar's log");
     assertThat(again).as("stored, not 'interrupted' for want of an outcome").isEqualTo(first);
     assertThat(pair.executor.calls()).containsOnlyOnce("attach op-bug");
+  }
+
+  /** docs/relay-protocol.md: a -32603 after executorTimeout refuses nothing; the operation's notifications follow. */
+  @Test
+  void anAnswerLaterThanTheExecutorTimeoutIsAnInternalErrorAndTheOperationsNotificationsStillFollow() {
+    pair = RelayPair.plain(dir, o -> o.withExecutorTimeout(Duration.ofMillis(300)));
+    pair.executor.holdAttaches();
+
+    RelayError late = ((RelayErrorException) Await.failure(
+        pair.dpu.request(RelayPair.HOST_ID, RelayMethods.DEVICE_ATTACH, attach("op-late", "dpu-late")))).error();
+    assertThat(late.code()).isEqualTo(ErrorCode.INTERNAL_ERROR);
+    assertThat(late.message()).contains("did not answer device.attach within 300 ms").contains("check device.list");
+    pair.executor.releaseHeld();
+
+    List<ReceivedNotification> got = pair.awaitReceived(3);
+    assertThat(got).extracting(ReceivedNotification::method)
+        .containsExactly(RelayMethods.OP_PROGRESS, RelayMethods.OP_PROGRESS, RelayMethods.OP_COMPLETED);
+    assertThat(got).extracting(n -> n.params().get("opId")).containsOnly("op-late");
   }
 
   @Test

@@ -142,6 +142,30 @@ class EventStreamTest {
     assertThat(run2.since(y.id()).complete()).isTrue();
   }
 
+  /** Ids are times: an older id of another sidecar (another state directory) reads as an earlier run. */
+  @Test
+  void anOlderIdOfAnotherSidecarGetsTheRestartedGapAndANewerOneTheUnknownGap(@TempDir Path dirs) throws Exception {
+    Clock early = Clock.fixed(Instant.parse("2026-12-01T10:00:00Z"), ZoneOffset.UTC);
+    Clock mid = Clock.fixed(Instant.parse("2026-12-01T10:05:00Z"), ZoneOffset.UTC);
+    Clock late = Clock.fixed(Instant.parse("2026-12-01T10:10:00Z"), ZoneOffset.UTC);
+    long older = publish(stream(dirs.resolve("older"), early), "theirs").id();
+    long newer = publish(stream(dirs.resolve("newer"), late), "theirs").id();
+    EventStream mine = stream(dirs.resolve("mine"), mid);
+    SidecarEvent x = publish(mine, "x");
+
+    EventReplay fromOlder = mine.since(older);
+    assertThat(fromOlder.gap().orElseThrow().reason()).isEqualTo(EventReplay.Reason.RESTARTED);
+    assertThat(fromOlder.events()).containsExactly(x);
+    EventReplay fromNewer = mine.since(newer);
+    assertThat(fromNewer.gap().orElseThrow().reason()).isEqualTo(EventReplay.Reason.UNKNOWN);
+    assertThat(fromNewer.events()).containsExactly(x);
+  }
+
+  private static EventStream stream(Path state, Clock clock) throws java.io.IOException {
+    Files.createDirectories(state);
+    return new EventStream(VERTX.get(), clock, 10, result(EventEpoch.open(VERTX.get(), state, clock)));
+  }
+
   private static long readCeiling(Path state) {
     try {
       return Long.parseLong(Files.readString(state.resolve(EventEpoch.FILE_NAME)).strip());

@@ -237,8 +237,9 @@ class LiveUpdateIT {
   @QemuTest
   void aPrepareHookThatRefusesStopsTheUpdateBeforeAnythingIsRead(QemuBinary binary) throws Exception {
     Path freeze = harness.dir().resolve("freeze");
-    Files.writeString(freeze, "#!/bin/sh\necho \"live updates are frozen on $QMP_SIDECAR_VM ($QMP_SIDECAR_OPERATION)\" >&2\n"
-        + "exit 1\n");
+    Path asked = harness.dir().resolve("asked.jsonl");
+    Files.writeString(freeze, "#!/bin/sh\ncat >> " + asked + "\necho >> " + asked + "\n"
+        + "echo \"live updates are frozen on $QMP_SIDECAR_VM ($QMP_SIDECAR_OPERATION)\" >&2\nexit 1\n");
     Files.setPosixFilePermissions(freeze, PosixFilePermissions.fromString("rwx------"));
     Path hooks = Files.writeString(harness.dir().resolve("hooks.yaml"),
         "hooks:\n  - {name: freeze, prepare: [live-update], run: [" + freeze + "]}\n");
@@ -256,6 +257,12 @@ class LiveUpdateIT {
         + newest().path() + ": live updates are frozen on vm1 (live-update)");
     assertThat(qemu.isAlive()).isTrue();
     assertThat(eventTypes()).contains("hook.refused").doesNotContain("liveupdate.started", "liveupdate.failed");
+
+    assertThat(cli("vms", "update", "vm1").exit()).as("without --qemu, refused too").isEqualTo(3);
+    List<JsonNode> requests = Files.readAllLines(asked).stream().filter(l -> !l.isBlank()).map(LiveUpdateIT::json)
+        .map(operation -> operation.path("request")).toList();
+    assertThat(requests).as("the request the hook was asked about, with --qemu and without")
+        .containsExactly(JSON.createObjectNode().put("qemu", newest().path().toString()), JSON.createObjectNode());
   }
 
   @QemuTest
